@@ -1,0 +1,184 @@
+#include "commands.h"
+
+#include "engine/runtime.h"
+#include "project/datasetsummary.h"
+#include "project/projecterror.h"
+#include "project/syntheticdataset.h"
+#include "slide/slideerror.h"
+#include "slide/slidesource.h"
+
+#include <openslide.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+namespace icmil::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A one-line progress bar on stderr, redrawn at most every 100 ms, only on a terminal.
+class ProgressBar {
+public:
+    void update(int slide, int slides, double fraction)
+    {
+        if (!m_tty)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (fraction < 1.0 && now - m_last < std::chrono::milliseconds(100))
+            return;
+        m_last = now;
+        const double overall = (slide + fraction) / std::max(1, slides);
+        const int filled = static_cast<int>(overall * 30.0);
+        std::fprintf(stderr, "\r[%-30s] slide %d/%d %3d%%", std::string(static_cast<std::size_t>(filled), '#').c_str(),
+                     slide + 1, slides, static_cast<int>(overall * 100.0));
+        std::fflush(stderr);
+    }
+    void finish()
+    {
+        if (m_tty)
+            std::fprintf(stderr, "\r%60s\r", "");
+    }
+
+private:
+    bool m_tty = ::isatty(STDERR_FILENO) != 0;
+    std::chrono::steady_clock::time_point m_last{};
+};
+
+bool parseSize(const std::string &text, std::int64_t &width, std::int64_t &height)
+{
+    static const std::regex pattern(R"((\d+)\s*[xX]\s*(\d+))");
+    std::smatch m;
+    if (!std::regex_match(text, m, pattern))
+        return false;
+    width = std::stoll(m[1].str());
+    height = std::stoll(m[2].str());
+    return true;
+}
+
+std::string formatSeconds(double s)
+{
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << " s";
+    return out.str();
+}
+
+} // namespace
+
+std::string versionText()
+{
+    std::ostringstream out;
+    out << "icmil " << ICMIL_VERSION << '\n'
+        << engine::describe(engine::runtimeInfo()) << '\n'
+        << "OpenSlide " << openslide_get_version() << '\n';
+    return out.str();
+}
+
+int runSynth(const SynthOptions &options)
+{
+    project::SyntheticDatasetConfig config;
+    config.outputDir = options.outputDir;
+    config.slides = options.slides;
+    config.seed = options.seed;
+    config.positiveFraction = options.positiveFraction;
+    config.threads = options.threads;
+    if (!parseSize(options.size, config.width, config.height)) {
+        std::cerr << "error: --size must look like WIDTHxHEIGHT (e.g. 20000x16000), got '" << options.size << "'\n";
+        return 2;
+    }
+    try {
+        project::SyntheticDataset dataset(config);
+        ProgressBar bar;
+        const project::SyntheticDatasetResult result =
+            dataset.generate([&](int i, int n, double f) { bar.update(i, n, f); });
+        bar.finish();
+        for (const project::SyntheticSlideRecord &s : result.slides) {
+            std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' '
+                      << s.levelCount << " levels, " << std::setw(3) << s.tumourRegions << " tumour regions, tissue "
+                      << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
+                      << 100.0 * s.tumourFraction << "% of tissue, "
+                      << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << '\n';
+        }
+        std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
+                  << result.manifestPath.string() << " in " << formatSeconds(result.seconds) << '\n';
+        return 0;
+    } catch (const project::ProjectError &e) {
+        std::cerr << "error: " << e.what() << '\n';
+    } catch (const slide::SlideError &e) {
+        std::cerr << "error: " << e.what() << '\n';
+    }
+    return 1;
+}
+
+int runInfo(const fs::path &slidePath)
+{
+    try {
+        const auto source = slide::SlideSource::open(slidePath);
+        const slide::SlideMetadata &m = source->metadata();
+        std::cout << "File:        " << slidePath.string() << '\n'
+                  << "Backend:     " << source->backendName() << " (vendor " << m.vendor << ")\n";
+        std::cout << "MPP:         ";
+        if (m.mppX && m.mppY)
+            std::cout << *m.mppX << " x " << *m.mppY << " um/px\n";
+        else
+            std::cout << "unknown\n";
+        std::cout << "Objective:   ";
+        if (m.objectivePower)
+            std::cout << *m.objectivePower << "x\n";
+        else
+            std::cout << "unknown\n";
+        std::cout << "Levels:      " << source->levelCount() << '\n';
+        for (int i = 0; i < source->levelCount(); ++i) {
+            const slide::LevelInfo &l = source->level(i);
+            std::cout << "  " << i << ": " << l.width << " x " << l.height << "  downsample " << std::fixed
+                      << std::setprecision(3) << l.downsample << std::defaultfloat << '\n';
+        }
+        std::cout << "Associated:  ";
+        for (const std::string &name : m.associatedImages)
+            std::cout << name << ' ';
+        std::cout << (m.associatedImages.empty() ? "none\n" : "\n");
+        std::cout << "Properties:\n";
+        for (const auto &[key, value] : m.properties)
+            std::cout << "  " << key << " = " << value << '\n';
+        return 0;
+    } catch (const slide::SlideError &e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+int runSummary(const fs::path &datasetDir)
+{
+    try {
+        const project::DatasetSummary summary = project::DatasetSummary::inspect(datasetDir);
+        std::cout << summary.format();
+        return summary.openable == static_cast<int>(summary.slides.size()) ? 0 : 1;
+    } catch (const project::ProjectError &e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+int runDemo(const fs::path &outputDir)
+{
+    std::cout << versionText() << '\n'
+              << "Generating the demo dataset in " << outputDir.string() << " ...\n";
+    SynthOptions options;
+    options.outputDir = outputDir;
+    options.slides = 8;
+    options.seed = 2026;
+    options.size = "12000x9600";
+    options.positiveFraction = 0.5;
+    if (const int rc = runSynth(options); rc != 0)
+        return rc;
+    std::cout << '\n';
+    return runSummary(outputDir);
+}
+
+} // namespace icmil::cli

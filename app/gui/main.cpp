@@ -1,0 +1,30 @@
+// icmil-studio: the desktop application. main() and argument parsing only.
+#include "engine/runtime.h"
+#include "ui/mainwindow.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+
+int main(int argc, char **argv)
+{
+    Q_INIT_RESOURCE(resources); // icons live in the static ui library
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("ICMIL Studio"));
+    QApplication::setOrganizationName(QStringLiteral("ICMIL Studio"));
+    QApplication::setApplicationVersion(QStringLiteral(ICMIL_VERSION));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral("Whole-slide viewer and ICMIL multiple-instance learning studio"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
+    parser.process(app);
+
+    icmil::engine::configureThreads(0);
+
+    icmil::ui::MainWindow window;
+    window.show();
+    if (!parser.positionalArguments().isEmpty())
+        window.openSlide(parser.positionalArguments().front());
+    return QApplication::exec();
+}

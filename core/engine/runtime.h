@@ -1,0 +1,67 @@
+#pragma once
+
+// The engine's run-time set-up: threads, device choice, a description of the LibTorch in use,
+// and seeding. Light on purpose: only c10 headers, so every room can include it cheaply.
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+namespace icmil::engine {
+
+// Sets LibTorch's intra-op thread count (and OpenBLAS's own pool, which LibTorch does not reach)
+// to `requested`, or to every hardware thread when 0. Debian's LibTorch starts with 1 thread, so
+// apps call this at start-up. Returns the count now in effect. Throws EngineError when negative.
+int configureThreads(int requested = 0);
+
+enum class DeviceKind { Auto, Cpu, Cuda };
+
+// What the user asked for; resolveDevice() turns it into a torch::Device on this machine.
+struct DeviceChoice
+{
+    DeviceKind kind = DeviceKind::Auto;
+    int index = 0; // the CUDA device; "cuda" means "cuda:0"
+
+    bool operator==(const DeviceChoice&) const = default;
+};
+
+// Accepts "auto", "cpu", "cuda" and "cuda:N" in any letter case. Throws EngineError
+// "Unknown device 'gpu0': expected auto, cpu, cuda or cuda:N" for anything else.
+DeviceChoice parseDevice(const std::string& text);
+
+// The canonical spelling: "auto", "cpu" or "cuda:N"; parseDevice(formatDevice(c)) == c.
+std::string formatDevice(const DeviceChoice& choice);
+
+// auto -> cuda:0 when CUDA is usable, else CPU; cpu -> CPU; cuda:N -> CUDA device N, or an
+// EngineError saying why not (no CUDA in this LibTorch, no visible device, index out of range).
+// The result is a torch::Device (c10::Device is the same type).
+c10::Device resolveDevice(const DeviceChoice& choice);
+
+// What this process runs on, for --version lines, about dialogs and bug reports.
+struct RuntimeInfo
+{
+    std::string torchVersion;     // of the LibTorch headers compiled against, e.g. "1.13.0"
+    int intraOpThreads = 0;       // at::get_num_threads()
+    int interOpThreads = 0;       // at::get_num_interop_threads()
+    int hardwareThreads = 0;      // std::thread::hardware_concurrency()
+    std::string parallelBackend;  // "OpenMP", "native", ... from at::get_parallel_info()
+    std::string blasHint;         // what provides matrix products (see blasprobe.h)
+    int blasThreads = -1;         // the BLAS's own thread count, -1 when unknown
+    bool cudaBuilt = false;       // the LibTorch library was built with CUDA (or ROCm)
+    bool cudaAvailable = false;   // ... and a device is usable now
+    int cudaDeviceCount = 0;
+    bool cudnnAvailable = false;
+};
+
+RuntimeInfo runtimeInfo();
+
+// One line, e.g. "LibTorch 1.13.0 | CPU: 2 of 2 threads (OpenMP) | BLAS: OpenBLAS 0.3.21 ...
+// (2 threads) | CUDA: not in this build".
+std::string describe(const RuntimeInfo& info);
+
+// Seeds LibTorch's CPU generator and, when CUDA is available, every CUDA device's generator.
+// Does not switch on deterministic algorithms.
+void seedEverything(std::uint64_t seed);
+
+} // namespace icmil::engine

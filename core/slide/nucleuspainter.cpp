@@ -1,0 +1,177 @@
+#include "slide/nucleuspainter.h"
+
+#include "slide/fieldgrid.h"
+#include "slide/seededrandom.h"
+#include "slide/tissuephantom.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace icmil::slide {
+
+namespace {
+
+constexpr float kPaper = 245.0f; // the unstained level nucleus colours are measured against
+
+float between(std::uint64_t hash, int part, float low, float high)
+{
+    return low + (high - low) * SeededRandom::fraction(hash, part);
+}
+
+} // namespace
+
+NucleusPainter::NucleusPainter(const TissuePhantom &phantom)
+    : m_phantom(phantom), m_seed(SeededRandom::hash(phantom.seed(), 7)),
+      m_grainSeed(static_cast<std::uint32_t>(SeededRandom::hash(phantom.seed(), 8))), m_scale(phantom.pixelScale()),
+      m_normalPitch(14.0 * m_scale), m_tumourPitch(10.0 * m_scale), m_reach(10.0 * m_scale + 2.0)
+{
+}
+
+void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
+                           std::size_t stride) const
+{
+    if (grid.maximum(FieldGrid::Tissue) > 0.0f)
+        paintLayer(Layer::Normal, grid, x0, y0, size, rgb, stride);
+    if (grid.maximum(FieldGrid::Tumour) > 0.0f)
+        paintLayer(Layer::Tumour, grid, x0, y0, size, rgb, stride);
+}
+
+void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size,
+                                std::uint8_t *rgb, std::size_t stride) const
+{
+    const double pitch = layer == Layer::Normal ? m_normalPitch : m_tumourPitch;
+    const auto first = [&](std::int64_t origin) {
+        return static_cast<std::int64_t>(std::floor((static_cast<double>(origin) - m_reach) / pitch));
+    };
+    const auto last = [&](std::int64_t origin) {
+        return static_cast<std::int64_t>(std::floor((static_cast<double>(origin + size) + m_reach) / pitch));
+    };
+    Nucleus nucleus;
+    for (std::int64_t row = first(y0); row <= last(y0); ++row)
+        for (std::int64_t column = first(x0); column <= last(x0); ++column)
+            if (makeNucleus(layer, column, row, grid, x0, y0, size, nucleus))
+                splat(nucleus, x0, y0, size, rgb, stride);
+}
+
+bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t row, const FieldGrid &grid,
+                                 std::int64_t x0, std::int64_t y0, int size, Nucleus &nucleus) const
+{
+    const bool tumour = layer == Layer::Tumour;
+    const double pitch = tumour ? m_tumourPitch : m_normalPitch;
+    const std::uint64_t placement = SeededRandom::hash(m_seed, tumour ? 2 : 1, column, row);
+    const float presence = SeededRandom::fraction(placement, 2);
+    if (presence >= 0.9f)
+        return false;
+    const double centreX = (static_cast<double>(column) + 0.5 + 0.7 * (SeededRandom::fraction(placement, 0) - 0.5)) * pitch;
+    const double centreY = (static_cast<double>(row) + 0.5 + 0.7 * (SeededRandom::fraction(placement, 1) - 0.5)) * pitch;
+    // Only nuclei that can reach the tile; their centres lie inside the grid's margin.
+    if (centreX < static_cast<double>(x0) - m_reach || centreX > static_cast<double>(x0 + size) + m_reach ||
+        centreY < static_cast<double>(y0) - m_reach || centreY > static_cast<double>(y0 + size) + m_reach)
+        return false;
+    const FieldGrid::Sample fields = grid.sample(centreX, centreY);
+    const std::uint64_t shape = SeededRandom::hash(m_seed, tumour ? 4 : 3, column, row);
+    const std::uint64_t tint = SeededRandom::hash(m_seed, tumour ? 6 : 5, column, row);
+    const auto scale = static_cast<float>(m_scale);
+
+    float major = 0.0f;
+    float minor = 0.0f;
+    float angle = between(shape, 2, 0.0f, static_cast<float>(std::numbers::pi));
+    float darkness = SeededRandom::fraction(tint, 0); // 0 = palest of the range, 1 = darkest
+    nucleus.lobeInverseRadius2 = 0.0f;
+    nucleus.vesicular = false;
+    if (!tumour) {
+        if (fields.tissue < 3.0f || fields.tumour > 0.0f)
+            return false;
+        const bool lining = fields.hole > -9.0f * scale && fields.hole < -1.5f;
+        if (presence >= (lining ? 0.9f : 0.35f * (0.6f + 0.8f * fields.stain)))
+            return false;
+        const float type = SeededRandom::fraction(shape, 0);
+        if (lining) { // epithelium lining a lumen
+            major = between(shape, 1, 3.2f, 4.2f);
+            minor = major * between(shape, 3, 0.7f, 0.85f);
+        } else if (type < 0.22f) { // lymphocyte: small, round, dark
+            major = between(shape, 1, 2.5f, 3.0f);
+            minor = major * between(shape, 3, 0.9f, 1.0f);
+            darkness = 1.0f + 0.4f * darkness;
+        } else if (type < 0.6f) { // fibroblast: spindle along the collagen
+            major = between(shape, 1, 4.0f, 6.0f);
+            minor = between(shape, 3, 1.3f, 1.9f);
+            angle = static_cast<float>(m_phantom.fibreAngle()) + 0.6f * (SeededRandom::fraction(shape, 2) - 0.5f);
+        } else {
+            major = between(shape, 1, 2.8f, 4.0f);
+            minor = major * between(shape, 3, 0.7f, 1.0f);
+        }
+        nucleus.red = 120.0f - 30.0f * darkness;
+        nucleus.green = 80.0f - 20.0f * darkness;
+        nucleus.blue = 170.0f - 30.0f * darkness;
+    } else {
+        if (fields.tumour <= 0.0f || fields.tissue <= 0.0f || presence >= 0.85f)
+            return false;
+        major = between(shape, 0, 4.5f, 7.0f);
+        minor = major * between(shape, 1, 0.6f, 0.95f);
+        if (SeededRandom::fraction(shape, 3) < 0.6f) { // irregular outline: a second lobe
+            const float lobeAngle = between(tint, 1, 0.0f, 2.0f * static_cast<float>(std::numbers::pi));
+            const float lobeRadius = major * between(tint, 2, 0.5f, 0.7f) * scale;
+            nucleus.lobeX = 0.45f * major * scale * std::cos(lobeAngle);
+            nucleus.lobeY = 0.45f * major * scale * std::sin(lobeAngle);
+            nucleus.lobeInverseRadius2 = 1.0f / (lobeRadius * lobeRadius);
+        }
+        nucleus.vesicular = SeededRandom::fraction(tint, 3) < 0.7f;
+        nucleus.red = 80.0f - 25.0f * darkness;
+        nucleus.green = 50.0f - 20.0f * darkness;
+        nucleus.blue = 140.0f - 30.0f * darkness;
+    }
+    major *= scale;
+    minor *= scale;
+    nucleus.centreX = static_cast<float>(centreX);
+    nucleus.centreY = static_cast<float>(centreY);
+    nucleus.cosAngle = std::cos(angle);
+    nucleus.sinAngle = std::sin(angle);
+    nucleus.inverseMajor2 = 1.0f / (major * major);
+    nucleus.inverseMinor2 = 1.0f / (minor * minor);
+    nucleus.sharpness = 0.7f * std::max(minor, 1.0f);
+    nucleus.extent = 1.2f * major + 1.0f; // covers the lobe (offset 0.45 + radius <= 0.75)
+    nucleus.opacity = 0.9f + 0.07f * SeededRandom::fraction(tint, 2);
+    return true;
+}
+
+void NucleusPainter::splat(const Nucleus &nucleus, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
+                           std::size_t stride) const
+{
+    const auto left = std::max(x0, static_cast<std::int64_t>(std::floor(nucleus.centreX - nucleus.extent)));
+    const auto right = std::min(x0 + size - 1, static_cast<std::int64_t>(std::ceil(nucleus.centreX + nucleus.extent)));
+    const auto top = std::max(y0, static_cast<std::int64_t>(std::floor(nucleus.centreY - nucleus.extent)));
+    const auto bottom = std::min(y0 + size - 1, static_cast<std::int64_t>(std::ceil(nucleus.centreY + nucleus.extent)));
+    const bool lobed = nucleus.lobeInverseRadius2 > 0.0f;
+    for (std::int64_t y = top; y <= bottom; ++y) {
+        std::uint8_t *pixel = rgb + static_cast<std::size_t>(y - y0) * stride + static_cast<std::size_t>(left - x0) * 3;
+        const float dy = static_cast<float>(y) + 0.5f - nucleus.centreY;
+        for (std::int64_t x = left; x <= right; ++x, pixel += 3) {
+            const float dx = static_cast<float>(x) + 0.5f - nucleus.centreX;
+            const float along = dx * nucleus.cosAngle + dy * nucleus.sinAngle;
+            const float across = dy * nucleus.cosAngle - dx * nucleus.sinAngle;
+            float q = along * along * nucleus.inverseMajor2 + across * across * nucleus.inverseMinor2;
+            if (lobed) {
+                const float lx = dx - nucleus.lobeX;
+                const float ly = dy - nucleus.lobeY;
+                q = std::min(q, (lx * lx + ly * ly) * nucleus.lobeInverseRadius2);
+            }
+            if (q >= 1.0f)
+                continue;
+            const float alpha = std::min((1.0f - q) * nucleus.sharpness, 1.0f) * nucleus.opacity;
+            const std::uint32_t grain = SeededRandom::pixelHash(m_grainSeed, x, y);
+            float density = 0.9f + 0.2f * static_cast<float>(grain & 255u) * (1.0f / 255.0f);
+            if (nucleus.vesicular)
+                density *= q < 0.05f ? 1.25f : 0.72f + 0.4f * q;
+            const float red = kPaper - (kPaper - nucleus.red) * density;
+            const float green = kPaper - (kPaper - nucleus.green) * density;
+            const float blue = kPaper - (kPaper - nucleus.blue) * density;
+            pixel[0] = static_cast<std::uint8_t>(std::clamp(pixel[0] + (red - pixel[0]) * alpha + 0.5f, 0.0f, 255.0f));
+            pixel[1] = static_cast<std::uint8_t>(std::clamp(pixel[1] + (green - pixel[1]) * alpha + 0.5f, 0.0f, 255.0f));
+            pixel[2] = static_cast<std::uint8_t>(std::clamp(pixel[2] + (blue - pixel[2]) * alpha + 0.5f, 0.0f, 255.0f));
+        }
+    }
+}
+
+} // namespace icmil::slide

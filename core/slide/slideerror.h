@@ -1,0 +1,15 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace icmil::slide {
+
+// The one error type the slide room throws. what() is a complete, human sentence that names
+// the file and the cause; callers show it as is.
+class SlideError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace icmil::slide

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that ICMIL Studio's build, tests and demo need.
+# A no-op (no apt-get call at all) when everything is already present.
+# Used by README.md's quick-start commands and by .ci/run, so the list lives only here.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  qt6-base-dev libqt6svg6 libgl-dev
+  libqcustomplot-dev
+  libtorch-dev libopenblas0-pthread
+  libopenslide-dev openslide-tools
+  libopencv-dev libtiff-dev libjpeg-dev
+  libhdf5-dev nlohmann-json3-dev libcli11-dev
+  xvfb xauth
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

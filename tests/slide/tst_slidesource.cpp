@@ -1,0 +1,344 @@
+// SlideSource: both backends, properties, level consistency, concurrent reads and every error path.
+#include "slide/slideerror.h"
+#include "slide/slidesource.h"
+#include "slide/syntheticslidewriter.h"
+
+#include <QImage>
+#include <QtTest>
+
+#include <tiffio.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace fs = std::filesystem;
+using namespace icmil::slide;
+
+namespace {
+
+fs::path scratchDir()
+{
+    const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
+    fs::path dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_slidesource" : fs::path(env.toStdString());
+    fs::create_directories(dir);
+    return dir;
+}
+
+// The message of the SlideError that `f` throws, or "<no error>".
+template <typename F>
+QString errorOf(F &&f)
+{
+    try {
+        f();
+    } catch (const SlideError &e) {
+        return QString::fromStdString(e.what());
+    }
+    return QStringLiteral("<no error>");
+}
+
+std::uint64_t checksum(const RgbaImage &image)
+{
+    std::uint64_t h = 1469598103934665603ull;
+    for (std::uint8_t b : image.pixels)
+        h = (h ^ b) * 1099511628211ull;
+    return h;
+}
+
+void writeBytes(const fs::path &path, const std::string &bytes)
+{
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::string readBytes(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+} // namespace
+
+class TstSlideSource : public QObject {
+    Q_OBJECT
+private:
+    fs::path m_dir;
+    fs::path m_slide;
+    std::unique_ptr<SlideSource> m_source;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_dir = scratchDir();
+        m_slide = m_dir / "fixture.svs";
+        SyntheticSlideConfig config;
+        config.width = 4096;
+        config.height = 3072;
+        config.seed = 11;
+        config.positive = true;
+        config.slideId = "fixture";
+        SyntheticSlideWriter(config).write(m_slide, m_dir / "fixture_mask.png", m_dir / "fixture.geojson");
+        m_source = SlideSource::open(m_slide);
+    }
+
+    void openslideProperties()
+    {
+        QCOMPARE(QString::fromStdString(m_source->backendName()), QStringLiteral("openslide"));
+        const SlideMetadata &m = m_source->metadata();
+        QCOMPARE(QString::fromStdString(m.vendor), QStringLiteral("aperio"));
+        QVERIFY(m.mppX && m.mppY);
+        QCOMPARE(*m.mppX, 0.5);
+        QCOMPARE(*m.mppY, 0.5);
+        QVERIFY(m.objectivePower);
+        QCOMPARE(*m.objectivePower, 20.0);
+        QCOMPARE(m_source->levelCount(), 3);
+        QCOMPARE(m_source->level(0).width, std::int64_t{4096});
+        QCOMPARE(m_source->level(0).height, std::int64_t{3072});
+        QCOMPARE(m_source->level(1).width, std::int64_t{1024});
+        QCOMPARE(m_source->level(2).width, std::int64_t{256});
+        QCOMPARE(m_source->level(1).downsample, 4.0);
+        QCOMPARE(m_source->level(2).downsample, 16.0);
+        QCOMPARE(m.associatedImages, (std::vector<std::string>{"label", "macro", "thumbnail"}));
+        QCOMPARE(QString::fromStdString(m.properties.at("openslide.mpp-x")).toDouble(), 0.5);
+        QCOMPARE(m_source->bestLevelForDownsample(1.0), 0);
+        QCOMPARE(m_source->bestLevelForDownsample(5.0), 1);
+        QCOMPARE(m_source->bestLevelForDownsample(15.9), 1);
+        QCOMPARE(m_source->bestLevelForDownsample(100.0), 2);
+    }
+
+    void regionIsOpaqueStraightRgba()
+    {
+        const RgbaImage region = m_source->readRegion(0, 1000, 1000, 300, 200);
+        QCOMPARE(region.width, 300);
+        QCOMPARE(region.height, 200);
+        QCOMPARE(region.pixels.size(), std::size_t{300 * 200 * 4});
+        for (std::size_t i = 3; i < region.pixels.size(); i += 4)
+            QCOMPARE(int(region.pixels[i]), 255);
+    }
+
+    void levelsAgreeWhenDownsampled()
+    {
+        // Level 1 is level 0 area-averaged by 4 (then JPEG): compare a 1024 x 1024 level-0 block.
+        const std::int64_t x0 = 1024, y0 = 1024;
+        const RgbaImage fine = m_source->readRegion(0, x0, y0, 1024, 1024);
+        const RgbaImage coarse = m_source->readRegion(1, x0, y0, 256, 256);
+        double totalDiff = 0.0;
+        for (int y = 0; y < 256; ++y) {
+            for (int x = 0; x < 256; ++x) {
+                for (int c = 0; c < 3; ++c) {
+                    double sum = 0.0;
+                    for (int dy = 0; dy < 4; ++dy)
+                        for (int dx = 0; dx < 4; ++dx)
+                            sum += fine.pixel(4 * x + dx, 4 * y + dy)[c];
+                    totalDiff += std::abs(sum / 16.0 - coarse.pixel(x, y)[c]);
+                }
+            }
+        }
+        const double meanDiff = totalDiff / (256.0 * 256.0 * 3.0);
+        QVERIFY2(meanDiff < 6.0, qPrintable(QStringLiteral("mean abs difference %1").arg(meanDiff)));
+    }
+
+    void concurrentReadsMatchSequentialReads()
+    {
+        struct Request {
+            int level;
+            std::int64_t x, y;
+            int w, h;
+        };
+        std::mt19937 rng(5);
+        std::vector<Request> requests;
+        for (int i = 0; i < 160; ++i) {
+            const int level = static_cast<int>(rng() % 3);
+            const LevelInfo &info = m_source->level(level);
+            const int w = 1 + static_cast<int>(rng() % std::min<std::int64_t>(300, info.width));
+            const int h = 1 + static_cast<int>(rng() % std::min<std::int64_t>(300, info.height));
+            const std::int64_t lx = static_cast<std::int64_t>(rng() % static_cast<unsigned>(info.width - w + 1));
+            const std::int64_t ly = static_cast<std::int64_t>(rng() % static_cast<unsigned>(info.height - h + 1));
+            const auto ds = static_cast<std::int64_t>(info.downsample);
+            requests.push_back({level, lx * ds, ly * ds, w, h});
+        }
+        std::vector<std::uint64_t> expected;
+        for (const Request &r : requests)
+            expected.push_back(checksum(m_source->readRegion(r.level, r.x, r.y, r.w, r.h)));
+
+        // A fresh handle, so the reads race on cold OpenSlide caches too.
+        const auto shared = SlideSource::open(m_slide);
+        std::atomic_int mismatches{0};
+        std::atomic_int failures{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&, t] {
+                for (std::size_t i = static_cast<std::size_t>(t); i < requests.size(); i += 2) {
+                    const std::size_t index = (i * 7 + static_cast<std::size_t>(t)) % requests.size();
+                    const Request &r = requests[index];
+                    try {
+                        if (checksum(shared->readRegion(r.level, r.x, r.y, r.w, r.h)) != expected[index])
+                            ++mismatches;
+                    } catch (const SlideError &) {
+                        ++failures;
+                    }
+                }
+            });
+        }
+        for (std::thread &t : threads)
+            t.join();
+        QCOMPARE(failures.load(), 0);
+        QCOMPARE(mismatches.load(), 0);
+    }
+
+    void associatedImages()
+    {
+        const RgbaImage thumbnail = m_source->readAssociatedImage("thumbnail");
+        QVERIFY(thumbnail.width > 0 && thumbnail.height > 0);
+        QVERIFY(std::abs(double(thumbnail.width) / thumbnail.height - 4096.0 / 3072.0) < 0.02);
+        const RgbaImage label = m_source->readAssociatedImage("label");
+        QVERIFY(!label.isNull());
+        QCOMPARE(errorOf([&] { m_source->readAssociatedImage("barcode"); }),
+                 QStringLiteral("Cannot read associated image 'barcode' of '%1': the slide has label, macro, thumbnail")
+                     .arg(QString::fromStdString(m_slide.string())));
+    }
+
+    void badRegionArguments()
+    {
+        const QString file = QString::fromStdString(m_slide.string());
+        QCOMPARE(errorOf([&] { m_source->readRegion(0, 4000, 0, 256, 256); }),
+                 QStringLiteral("Cannot read region (x=4000, y=0, w=256, h=256) at level 0 of '%1': outside the "
+                                "level's 4096x3072 pixels").arg(file));
+        QCOMPARE(errorOf([&] { m_source->readRegion(1, -4, 0, 16, 16); }),
+                 QStringLiteral("Cannot read region (x=-4, y=0, w=16, h=16) at level 1 of '%1': outside the "
+                                "level's 1024x768 pixels").arg(file));
+        QCOMPARE(errorOf([&] { m_source->readRegion(2, 0, 2048, 256, 129); }),
+                 QStringLiteral("Cannot read region (x=0, y=2048, w=256, h=129) at level 2 of '%1': outside the "
+                                "level's 256x192 pixels").arg(file));
+        QCOMPARE(errorOf([&] { m_source->readRegion(3, 0, 0, 16, 16); }),
+                 QStringLiteral("Cannot read region (x=0, y=0, w=16, h=16) at level 3 of '%1': the slide has levels "
+                                "0 to 2").arg(file));
+        QCOMPARE(errorOf([&] { m_source->readRegion(0, 0, 0, 0, 16); }),
+                 QStringLiteral("Cannot read region (x=0, y=0, w=0, h=16) at level 0 of '%1': width and height must "
+                                "be positive").arg(file));
+        QCOMPARE(errorOf([&] { m_source->level(7); }),
+                 QStringLiteral("Level 7 does not exist in '%1' (it has 3 levels)").arg(file));
+        // The last pixel row and column are readable: bounds are inclusive of the level's edge.
+        QCOMPARE(m_source->readRegion(2, 255 * 16, 191 * 16, 1, 1).width, 1);
+    }
+
+    void openErrors()
+    {
+        const fs::path missing = m_dir / "missing.svs";
+        QCOMPARE(errorOf([&] { SlideSource::open(missing); }),
+                 QStringLiteral("Cannot open slide '%1': file does not exist").arg(QString::fromStdString(missing.string())));
+
+        QCOMPARE(errorOf([&] { SlideSource::open(m_dir); }),
+                 QStringLiteral("Cannot open slide '%1': it is a directory, not a file")
+                     .arg(QString::fromStdString(m_dir.string())));
+
+        const fs::path empty = m_dir / "empty.svs";
+        writeBytes(empty, "");
+        QCOMPARE(errorOf([&] { SlideSource::open(empty); }),
+                 QStringLiteral("Cannot open slide '%1': file is empty").arg(QString::fromStdString(empty.string())));
+
+        const fs::path text = m_dir / "notes.svs";
+        writeBytes(text, "case_id,slide_id,label\nthis is not a slide\n");
+        QCOMPARE(errorOf([&] { SlideSource::open(text); }),
+                 QStringLiteral("Cannot open slide '%1': not a whole-slide image or an image format this build can "
+                                "read").arg(QString::fromStdString(text.string())));
+    }
+
+    void truncatedSlide()
+    {
+        const std::string bytes = readBytes(m_slide);
+        const fs::path truncated = m_dir / "truncated.svs";
+        writeBytes(truncated, bytes.substr(0, bytes.size() / 2));
+        QCOMPARE(errorOf([&] { SlideSource::open(truncated); }),
+                 QStringLiteral("Cannot open slide '%1': damaged or truncated file (neither OpenSlide nor the image "
+                                "decoders can read it)").arg(QString::fromStdString(truncated.string())));
+    }
+
+    void damagedTileFailsAndHandleStaysFailed()
+    {
+        // Overwrite the JPEG header of level 0's first tile: the file opens, that read fails.
+        const fs::path damaged = m_dir / "damaged.svs";
+        fs::copy_file(m_slide, damaged, fs::copy_options::overwrite_existing);
+        {
+            TIFF *tiff = TIFFOpen(damaged.c_str(), "r");
+            QVERIFY(tiff != nullptr);
+            toff_t *offsets = nullptr;
+            QVERIFY(TIFFGetField(tiff, TIFFTAG_TILEOFFSETS, &offsets));
+            const toff_t offset = offsets[0];
+            TIFFClose(tiff);
+            std::fstream f(damaged, std::ios::binary | std::ios::in | std::ios::out);
+            f.seekp(static_cast<std::streamoff>(offset));
+            const char zeros[16] = {};
+            f.write(zeros, sizeof zeros);
+        }
+        const auto source = SlideSource::open(damaged);
+        const QString file = QString::fromStdString(damaged.string());
+        const QString cause = QStringLiteral("Not a JPEG file: starts with 0x00 0x00"); // libjpeg's words
+        QCOMPARE(errorOf([&] { source->readRegion(0, 0, 0, 64, 64); }),
+                 QStringLiteral("Cannot read region (x=0, y=0, w=64, h=64) at level 0 of '%1': %2").arg(file, cause));
+        // OpenSlide errors are terminal: a healthy region now fails with the same cause.
+        QCOMPARE(errorOf([&] { source->readRegion(0, 2048, 2048, 64, 64); }),
+                 QStringLiteral("Cannot read region (x=2048, y=2048, w=64, h=64) at level 0 of '%1': %2").arg(file, cause));
+    }
+
+    void plainPngImage()
+    {
+        QImage image(300, 200, QImage::Format_RGB32);
+        image.fill(QColor(10, 20, 30));
+        image.setPixelColor(299, 199, QColor(200, 100, 50));
+        const fs::path png = m_dir / "plain.png";
+        QVERIFY(image.save(QString::fromStdString(png.string())));
+
+        const auto source = SlideSource::open(png);
+        QCOMPARE(QString::fromStdString(source->backendName()), QStringLiteral("image"));
+        QCOMPARE(source->levelCount(), 1);
+        QCOMPARE(source->level(0).width, std::int64_t{300});
+        QVERIFY(!source->metadata().mppX);
+        QVERIFY(!source->metadata().objectivePower);
+        QVERIFY(source->metadata().associatedImages.empty());
+        const RgbaImage region = source->readRegion(0, 298, 198, 2, 2);
+        const std::uint8_t *p = region.pixel(0, 0);
+        QCOMPARE((QList<int>{p[0], p[1], p[2], p[3]}), (QList<int>{10, 20, 30, 255}));
+        p = region.pixel(1, 1);
+        QCOMPARE((QList<int>{p[0], p[1], p[2], p[3]}), (QList<int>{200, 100, 50, 255}));
+        QCOMPARE(source->bestLevelForDownsample(8.0), 0);
+    }
+
+    void plainStripTiff()
+    {
+        // OpenSlide 3.4 reads only tiled TIFFs; strip TIFFs open through the plain-image backend.
+        const fs::path path = m_dir / "strips.tif";
+        TIFF *tiff = TIFFOpen(path.c_str(), "w");
+        QVERIFY(tiff != nullptr);
+        const int w = 64, h = 48;
+        TIFFSetField(tiff, TIFFTAG_IMAGEWIDTH, w);
+        TIFFSetField(tiff, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(tiff, TIFFTAG_SAMPLESPERPIXEL, 3);
+        TIFFSetField(tiff, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+        TIFFSetField(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(tiff, TIFFTAG_ROWSPERSTRIP, 16);
+        std::vector<std::uint8_t> row(static_cast<std::size_t>(w) * 3);
+        for (int y = 0; y < h; ++y) {
+            for (int x = 0; x < w; ++x) {
+                row[static_cast<std::size_t>(3 * x)] = static_cast<std::uint8_t>(x * 4);
+                row[static_cast<std::size_t>(3 * x + 1)] = static_cast<std::uint8_t>(y * 5);
+                row[static_cast<std::size_t>(3 * x + 2)] = 77;
+            }
+            QVERIFY(TIFFWriteScanline(tiff, row.data(), static_cast<std::uint32_t>(y), 0) == 1);
+        }
+        TIFFClose(tiff);
+
+        const auto source = SlideSource::open(path);
+        QCOMPARE(QString::fromStdString(source->backendName()), QStringLiteral("image"));
+        QCOMPARE(source->level(0).height, std::int64_t{48});
+        const RgbaImage region = source->readRegion(0, 10, 20, 1, 1);
+        QCOMPARE((QList<int>{region.pixels[0], region.pixels[1], region.pixels[2]}), (QList<int>{40, 100, 77}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TstSlideSource)
+#include "tst_slidesource.moc"

@@ -1,0 +1,123 @@
+#include "ui/slideinfoloader.h"
+
+#include "slide/slidesource.h"
+
+#include <QtConcurrent/QtConcurrentRun>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+
+namespace icmil::ui {
+
+namespace {
+
+constexpr int kOverviewEdge = 1024;
+constexpr std::int64_t kMaxOverviewSourcePixels = std::int64_t{64} << 20;
+
+QImage toQImage(const slide::RgbaImage &image)
+{
+    QImage out(image.width, image.height, QImage::Format_RGBA8888);
+    for (int y = 0; y < image.height; ++y)
+        std::memcpy(out.scanLine(y), image.scanLine(y), static_cast<std::size_t>(image.width) * 4u);
+    return out;
+}
+
+} // namespace
+
+SlideInfoLoader::SlideInfoLoader(QObject *parent)
+    : QObject(parent)
+{
+    connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &SlideInfoLoader::onFinished);
+}
+
+SlideInfoLoader::~SlideInfoLoader()
+{
+    m_watcher.waitForFinished();
+}
+
+bool SlideInfoLoader::isBusy() const
+{
+    return m_watcher.isRunning();
+}
+
+void SlideInfoLoader::load(const QString &path)
+{
+    if (m_watcher.isRunning()) {
+        m_pendingPath = path; // the running load is reported only if nothing newer came
+        return;
+    }
+    start(path);
+}
+
+void SlideInfoLoader::start(const QString &path)
+{
+    m_currentPath = path;
+    m_watcher.setFuture(QtConcurrent::run([path]() {
+        Outcome outcome;
+        try {
+            outcome.overview = readOverview(path);
+        } catch (const std::exception &e) {
+            outcome.error = QString::fromStdString(e.what());
+        }
+        return outcome;
+    }));
+}
+
+void SlideInfoLoader::onFinished()
+{
+    if (!m_pendingPath.isEmpty()) {
+        const QString next = m_pendingPath;
+        m_pendingPath.clear();
+        start(next);
+        return;
+    }
+    const Outcome outcome = m_watcher.result();
+    if (outcome.error.isEmpty())
+        Q_EMIT loaded(outcome.overview);
+    else
+        Q_EMIT failed(m_currentPath, outcome.error);
+}
+
+SlideOverview SlideInfoLoader::readOverview(const QString &path)
+{
+    const auto source = slide::SlideSource::open(path.toStdString());
+    const slide::SlideMetadata &m = source->metadata();
+    SlideOverview result;
+    result.path = path;
+
+    QString summary = QString::fromStdString(m.vendor) + QStringLiteral(", %1 x %2, %3 level(s)")
+                                                             .arg(m.levels.front().width)
+                                                             .arg(m.levels.front().height)
+                                                             .arg(source->levelCount());
+    if (m.mppX)
+        summary += QStringLiteral(", %1 µm/px").arg(*m.mppX, 0, 'f', 3);
+    if (m.objectivePower)
+        summary += QStringLiteral(", %1x").arg(*m.objectivePower);
+    result.summary = summary;
+
+    for (const auto &[key, value] : m.properties)
+        result.properties.append({QString::fromStdString(key), QString::fromStdString(value)});
+
+    // The finest level that still holds about kOverviewEdge pixels on the long side, read whole
+    // (bounded so a huge plain image cannot exhaust memory), then scaled to the overview size.
+    const slide::LevelInfo &base = source->level(0);
+    const double wanted = static_cast<double>(std::max(base.width, base.height)) / kOverviewEdge;
+    int level = source->bestLevelForDownsample(wanted);
+    while (level + 1 < source->levelCount()
+           && source->level(level).width * source->level(level).height > kMaxOverviewSourcePixels) {
+        ++level;
+    }
+    const slide::LevelInfo &info = source->level(level);
+    if (info.width * info.height <= kMaxOverviewSourcePixels) {
+        const slide::RgbaImage pixels =
+            source->readRegion(level, 0, 0, static_cast<int>(info.width), static_cast<int>(info.height));
+        QImage image = toQImage(pixels);
+        if (std::max(image.width(), image.height()) > kOverviewEdge)
+            image = image.scaled(kOverviewEdge, kOverviewEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+        result.overview = image;
+    }
+    return result;
+}
+
+} // namespace icmil::ui
