@@ -1,5 +1,11 @@
 #include "ui/mainwindow.h"
 
+#include "slide/slidesource.h"
+#include "ui/associatedimagesdialog.h"
+#include "ui/recentfiles.h"
+#include "ui/viewer/minimapwidget.h"
+#include "ui/viewer/slideviewer.h"
+
 #include <QApplication>
 #include <QDockWidget>
 #include <QDragEnterEvent>
@@ -8,15 +14,38 @@
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QIcon>
+#include <QImageWriter>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QPixmap>
+#include <QSaveFile>
+#include <QSettings>
 #include <QStatusBar>
 #include <QTableWidget>
+#include <QtConcurrent/QtConcurrentRun>
 
 namespace icmil::ui {
+
+namespace {
+
+// Writes `image` as PNG atomically (temporary file, then rename). Runs on a worker thread.
+QString writePng(const QImage &image, const QString &path)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return QObject::tr("Cannot write '%1': %2").arg(path, file.errorString());
+    QImageWriter writer(&file, "png");
+    if (!writer.write(image)) {
+        file.cancelWriting();
+        return QObject::tr("Cannot write '%1': %2").arg(path, writer.errorString());
+    }
+    if (!file.commit())
+        return QObject::tr("Cannot write '%1': %2").arg(path, file.errorString());
+    return {};
+}
+
+} // namespace
 
 MainWindow::MainWindow(QWidget *parent)
     : QMainWindow(parent)
@@ -24,13 +53,19 @@ MainWindow::MainWindow(QWidget *parent)
     setWindowTitle(QStringLiteral("ICMIL Studio"));
     setWindowIcon(QIcon(QStringLiteral(":/icmil/icmil-studio.svg")));
     setAcceptDrops(true);
-    resize(1280, 800);
+    resize(1400, 900);
 
-    m_picture = new QLabel(this);
-    m_picture->setObjectName(QStringLiteral("overview"));
-    m_picture->setAlignment(Qt::AlignCenter);
-    m_picture->setText(tr("Open a slide with File > Open or drop it here."));
-    setCentralWidget(m_picture);
+    m_viewer = new SlideViewer(this);
+    const QSettings settings;
+    m_viewer->setCacheBudget(settings.value(QStringLiteral("viewer/cacheBudgetMiB"), 512).toLongLong() << 20);
+    m_viewer->setLoaderThreads(settings.value(QStringLiteral("viewer/loaderThreads"), 0).toInt());
+    setCentralWidget(m_viewer);
+
+    m_minimap = new MinimapWidget(this);
+    m_minimapDock = new QDockWidget(tr("Overview"), this);
+    m_minimapDock->setObjectName(QStringLiteral("minimapDock"));
+    m_minimapDock->setWidget(m_minimap);
+    addDockWidget(Qt::RightDockWidgetArea, m_minimapDock);
 
     m_properties = new QTableWidget(0, 2, this);
     m_properties->setObjectName(QStringLiteral("properties"));
@@ -38,19 +73,100 @@ MainWindow::MainWindow(QWidget *parent)
     m_properties->horizontalHeader()->setStretchLastSection(true);
     m_properties->verticalHeader()->hide();
     m_properties->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    auto *dock = new QDockWidget(tr("Slide properties"), this);
-    dock->setObjectName(QStringLiteral("propertiesDock"));
-    dock->setWidget(m_properties);
-    addDockWidget(Qt::RightDockWidgetArea, dock);
+    m_propertiesDock = new QDockWidget(tr("Slide properties"), this);
+    m_propertiesDock->setObjectName(QStringLiteral("propertiesDock"));
+    m_propertiesDock->setWidget(m_properties);
+    addDockWidget(Qt::RightDockWidgetArea, m_propertiesDock);
+    resizeDocks({m_minimapDock}, {300}, Qt::Horizontal);
 
-    QMenu *file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Open slide..."), QKeySequence::Open, this, &MainWindow::chooseSlide);
-    file->addSeparator();
-    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    m_recent = new RecentFiles(this);
+    createMenus();
+
+    m_magnificationLabel = new QLabel(this);
+    m_magnificationLabel->setObjectName(QStringLiteral("magnification"));
+    m_magnificationLabel->setMinimumWidth(70);
+    m_positionLabel = new QLabel(this);
+    m_positionLabel->setObjectName(QStringLiteral("cursorPosition"));
+    m_positionLabel->setMinimumWidth(320);
+    statusBar()->addPermanentWidget(m_positionLabel);
+    statusBar()->addPermanentWidget(m_magnificationLabel);
 
     connect(&m_loader, &SlideInfoLoader::loaded, this, &MainWindow::showOverview);
     connect(&m_loader, &SlideInfoLoader::failed, this, &MainWindow::showError);
+    connect(m_viewer, &SlideViewer::viewChanged, this, &MainWindow::onViewChanged);
+    connect(m_viewer, &SlideViewer::cursorMoved, this, &MainWindow::onCursorMoved);
+    connect(m_viewer, &SlideViewer::tileFailed, this, [this](const QString &message) {
+        statusBar()->showMessage(tr("Some tiles could not be read: %1").arg(message));
+    });
+    connect(m_minimap, &MinimapWidget::centerRequested, m_viewer, &SlideViewer::centerOn);
+    connect(&m_exportWatcher, &QFutureWatcher<QString>::finished, this, &MainWindow::onExportFinished);
+    connect(m_recent, &RecentFiles::openRequested, this, &MainWindow::openSlide);
+    connect(m_recent, &RecentFiles::pruned, this, [this](const QStringList &removed) {
+        QStringList names;
+        for (const QString &path : removed)
+            names.append(QFileInfo(path).fileName());
+        statusBar()->showMessage(tr("Removed from Open Recent (file no longer found): %1").arg(names.join(QStringLiteral(", "))),
+                                 10000);
+    });
+    m_recent->pruneMissing();
+    updateActions();
     statusBar()->showMessage(tr("Ready"));
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open slide..."), QKeySequence::Open, this, &MainWindow::chooseSlide);
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
+    m_recent->fillMenu(m_recentMenu);
+    connect(m_recent, &RecentFiles::changed, this, [this] { m_recent->fillMenu(m_recentMenu); });
+    connect(m_recentMenu, &QMenu::aboutToShow, m_recent, &RecentFiles::pruneMissing);
+    file->addSeparator();
+    m_slideActions.append(file->addAction(tr("&Export view as PNG..."), QKeySequence(tr("Ctrl+E")), this,
+                                          &MainWindow::chooseExportPath));
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    QAction *fit = view->addAction(tr("&Fit to window"), m_viewer, &SlideViewer::fitToWindow);
+    fit->setShortcut(QKeySequence(Qt::Key_0));
+    QAction *zoomIn = view->addAction(tr("Zoom &in"), m_viewer, &SlideViewer::zoomIn);
+    zoomIn->setShortcuts({QKeySequence(Qt::Key_Plus), QKeySequence(Qt::Key_Equal), QKeySequence::ZoomIn});
+    QAction *zoomOut = view->addAction(tr("Zoom &out"), m_viewer, &SlideViewer::zoomOut);
+    zoomOut->setShortcuts({QKeySequence(Qt::Key_Minus), QKeySequence::ZoomOut});
+    m_magnificationMenu = view->addMenu(tr("&Magnification"));
+    m_magnificationMenu->setObjectName(QStringLiteral("magnificationMenu"));
+    m_slideActions << fit << zoomIn << zoomOut << m_magnificationMenu->menuAction();
+    view->addSeparator();
+    QAction *toggleMinimap = m_minimapDock->toggleViewAction();
+    toggleMinimap->setText(tr("O&verview"));
+    view->addAction(toggleMinimap);
+    QAction *toggleProperties = m_propertiesDock->toggleViewAction();
+    toggleProperties->setText(tr("Slide &properties"));
+    view->addAction(toggleProperties);
+
+    QMenu *slide = menuBar()->addMenu(tr("&Slide"));
+    m_slideActions.append(slide->addAction(tr("&Associated images..."), this, &MainWindow::showAssociatedImages));
+}
+
+void MainWindow::updateActions()
+{
+    const bool hasSlide = m_viewer->hasSlide();
+    for (QAction *action : std::as_const(m_slideActions))
+        action->setEnabled(hasSlide);
+}
+
+void MainWindow::rebuildMagnificationMenu()
+{
+    m_magnificationMenu->clear();
+    for (const double m : m_viewer->magnificationPresets()) {
+        m_magnificationMenu->addAction(QStringLiteral("%1x").arg(m), m_viewer, [this, m] { m_viewer->setMagnification(m); });
+    }
+    if (m_magnificationMenu->isEmpty())
+        m_magnificationMenu->addAction(tr("(objective power unknown)"))->setEnabled(false);
 }
 
 void MainWindow::openSlide(const QString &path)
@@ -71,11 +187,16 @@ void MainWindow::chooseSlide()
 
 void MainWindow::showOverview(const SlideOverview &overview)
 {
+    m_slidePath = overview.path;
     setWindowTitle(QStringLiteral("%1 - ICMIL Studio").arg(QFileInfo(overview.path).fileName()));
-    if (overview.overview.isNull())
-        m_picture->setText(tr("No overview: the slide's coarsest level is too large to show whole."));
-    else
-        m_picture->setPixmap(QPixmap::fromImage(overview.overview));
+    m_viewer->setSlide(overview.source);
+    m_viewer->setFocus();
+    if (overview.source) {
+        const slide::LevelInfo &base = overview.source->metadata().levels.front();
+        m_minimap->setThumbnail(overview.overview, QSizeF(static_cast<double>(base.width), static_cast<double>(base.height)));
+    } else {
+        m_minimap->clear();
+    }
 
     m_properties->setRowCount(static_cast<int>(overview.properties.size()));
     int row = 0;
@@ -85,6 +206,10 @@ void MainWindow::showOverview(const SlideOverview &overview)
         ++row;
     }
     m_properties->resizeColumnToContents(0);
+    m_recent->add(overview.path);
+    rebuildMagnificationMenu();
+    updateActions();
+    onViewChanged();
     statusBar()->showMessage(overview.summary);
     Q_EMIT slideShown(overview.path);
 }
@@ -92,11 +217,78 @@ void MainWindow::showOverview(const SlideOverview &overview)
 void MainWindow::showError(const QString &path, const QString &message)
 {
     statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()));
+    m_recent->remove(path); // a recent entry that no longer opens is dropped from the list
     // Window-modal and non-blocking: the event loop (and any running work) carries on.
     auto *box = new QMessageBox(QMessageBox::Warning, tr("Cannot open slide"), message, QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
     Q_EMIT slideFailed(path, message);
+}
+
+void MainWindow::onViewChanged()
+{
+    m_minimap->setViewRect(m_viewer->hasSlide() ? std::as_const(*m_viewer).transform().visibleSlideRect() : QRectF());
+    m_magnificationLabel->setText(m_viewer->magnificationText());
+}
+
+void MainWindow::onCursorMoved(QPointF level0)
+{
+    const QSizeF slide = std::as_const(*m_viewer).transform().slideSize();
+    if (level0.x() < 0 || level0.y() < 0 || level0.x() >= slide.width() || level0.y() >= slide.height()) {
+        m_positionLabel->clear();
+        return;
+    }
+    QString text = tr("x %1, y %2 px").arg(static_cast<qint64>(level0.x())).arg(static_cast<qint64>(level0.y()));
+    if (const std::optional<double> mpp = m_viewer->mpp())
+        text += tr("  (%1, %2 µm)").arg(level0.x() * *mpp, 0, 'f', 1).arg(level0.y() * *mpp, 0, 'f', 1);
+    m_positionLabel->setText(text);
+}
+
+void MainWindow::chooseExportPath()
+{
+    if (!m_viewer->hasSlide())
+        return;
+    const QFileInfo slide(m_slidePath);
+    const QString suggested = slide.dir().filePath(slide.completeBaseName() + QStringLiteral("_view.png"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export view as PNG"), suggested, tr("PNG images (*.png)"));
+    if (!path.isEmpty())
+        exportView(path);
+}
+
+void MainWindow::exportView(const QString &path)
+{
+    if (m_exportWatcher.isRunning()) {
+        Q_EMIT viewExported(path, tr("Another export is still being written"));
+        return;
+    }
+    // Painting stays on the GUI thread (a few ms); encoding and writing go to a worker.
+    const QImage image = m_viewer->renderView();
+    m_exportPath = path;
+    statusBar()->showMessage(tr("Writing %1 ...").arg(QFileInfo(path).fileName()));
+    m_exportWatcher.setFuture(QtConcurrent::run([image, path] { return writePng(image, path); }));
+}
+
+void MainWindow::onExportFinished()
+{
+    const QString error = m_exportWatcher.result();
+    if (error.isEmpty()) {
+        statusBar()->showMessage(tr("Saved the view to %1").arg(m_exportPath), 10000);
+    } else {
+        statusBar()->showMessage(tr("Export failed"));
+        auto *box = new QMessageBox(QMessageBox::Warning, tr("Cannot export view"), error, QMessageBox::Ok, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    }
+    Q_EMIT viewExported(m_exportPath, error);
+}
+
+void MainWindow::showAssociatedImages()
+{
+    if (!m_viewer->hasSlide())
+        return;
+    auto *dialog = new AssociatedImagesDialog(m_viewer->slide(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)

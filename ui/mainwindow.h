@@ -2,39 +2,79 @@
 
 #include "ui/slideinfoloader.h"
 
+#include <QFutureWatcher>
 #include <QMainWindow>
+#include <QPointF>
 
+class QAction;
+class QDockWidget;
 class QLabel;
+class QMenu;
 class QTableWidget;
 
 namespace icmil::ui {
 
-// The application window. For now: open a slide (File > Open, drag and drop, command line),
-// see its overview picture and every property. The tiled viewer replaces the centre later.
+class MinimapWidget;
+class RecentFiles;
+class SlideViewer;
+
+// The application window: the tiled slide viewer in the centre, the overview (minimap) and the
+// slide's properties in docks. Slides open from File > Open, Open Recent, drag and drop or the
+// command line; the slide is opened off the GUI thread (SlideInfoLoader) and handed to the
+// viewer. The status bar shows the magnification and the level-0 (and µm) position under the
+// cursor. File > Export view writes the current view with its scale bar as PNG (on a worker).
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     explicit MainWindow(QWidget *parent = nullptr);
+    ~MainWindow() override;
 
     void openSlide(const QString &path);
+    // Writes the current view (with overlays) as PNG off the GUI thread; reports viewExported.
+    void exportView(const QString &path);
+
     const SlideInfoLoader &loader() const { return m_loader; }
+    SlideViewer *viewer() const { return m_viewer; }
+    MinimapWidget *minimap() const { return m_minimap; }
+    RecentFiles *recentFiles() const { return m_recent; }
 
 Q_SIGNALS:
     void slideShown(const QString &path);
     void slideFailed(const QString &path, const QString &message);
+    void viewExported(const QString &path, const QString &error); // error empty: written
 
 protected:
     void dragEnterEvent(QDragEnterEvent *event) override;
     void dropEvent(QDropEvent *event) override;
 
 private:
+    void createMenus();
     void chooseSlide();
+    void chooseExportPath();
+    void showAssociatedImages();
     void showOverview(const SlideOverview &overview);
     void showError(const QString &path, const QString &message);
+    void onViewChanged();
+    void onCursorMoved(QPointF level0);
+    void onExportFinished();
+    void rebuildMagnificationMenu();
+    void updateActions();
 
     SlideInfoLoader m_loader;
-    QLabel *m_picture = nullptr;
+    SlideViewer *m_viewer = nullptr;
+    MinimapWidget *m_minimap = nullptr;
     QTableWidget *m_properties = nullptr;
+    QDockWidget *m_minimapDock = nullptr;
+    QDockWidget *m_propertiesDock = nullptr;
+    RecentFiles *m_recent = nullptr;
+    QMenu *m_recentMenu = nullptr;
+    QMenu *m_magnificationMenu = nullptr;
+    QLabel *m_magnificationLabel = nullptr;
+    QLabel *m_positionLabel = nullptr;
+    QList<QAction *> m_slideActions; // enabled only while a slide is shown
+    QString m_slidePath;
+    QFutureWatcher<QString> m_exportWatcher; // the error message, empty on success
+    QString m_exportPath;
 };
 
 } // namespace icmil::ui

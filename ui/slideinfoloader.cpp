@@ -15,15 +15,15 @@ namespace {
 constexpr int kOverviewEdge = 1024;
 constexpr std::int64_t kMaxOverviewSourcePixels = std::int64_t{64} << 20;
 
-QImage toQImage(const slide::RgbaImage &image)
+} // namespace
+
+QImage SlideInfoLoader::toImage(const slide::RgbaImage &image)
 {
     QImage out(image.width, image.height, QImage::Format_RGBA8888);
     for (int y = 0; y < image.height; ++y)
         std::memcpy(out.scanLine(y), image.scanLine(y), static_cast<std::size_t>(image.width) * 4u);
     return out;
 }
-
-} // namespace
 
 SlideInfoLoader::SlideInfoLoader(QObject *parent)
     : QObject(parent)
@@ -81,10 +81,11 @@ void SlideInfoLoader::onFinished()
 
 SlideOverview SlideInfoLoader::readOverview(const QString &path)
 {
-    const auto source = slide::SlideSource::open(path.toStdString());
+    const std::shared_ptr<const slide::SlideSource> source = slide::SlideSource::open(path.toStdString());
     const slide::SlideMetadata &m = source->metadata();
     SlideOverview result;
     result.path = path;
+    result.source = source;
 
     QString summary = QString::fromStdString(m.vendor) + QStringLiteral(", %1 x %2, %3 level(s)")
                                                              .arg(m.levels.front().width)
@@ -112,7 +113,7 @@ SlideOverview SlideInfoLoader::readOverview(const QString &path)
     if (info.width * info.height <= kMaxOverviewSourcePixels) {
         const slide::RgbaImage pixels =
             source->readRegion(level, 0, 0, static_cast<int>(info.width), static_cast<int>(info.height));
-        QImage image = toQImage(pixels);
+        QImage image = toImage(pixels);
         if (std::max(image.width(), image.height()) > kOverviewEdge)
             image = image.scaled(kOverviewEdge, kOverviewEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
         result.overview = image;

@@ -7,6 +7,13 @@
 #include <QPair>
 #include <QString>
 
+#include <memory>
+
+namespace icmil::slide {
+class SlideSource;
+struct RgbaImage;
+}
+
 namespace icmil::ui {
 
 // What the window shows about a slide. A value: it crosses from the worker thread to the GUI.
@@ -15,6 +22,7 @@ struct SlideOverview {
     QString summary;                          // "aperio, 20000 x 16000, 4 levels, 0.500 µm/px, 20x"
     QImage overview;                          // whole-slide picture, at most 1024 px on the long side
     QList<QPair<QString, QString>> properties; // sorted by key
+    std::shared_ptr<const slide::SlideSource> source; // the open slide, ready for the viewer
 };
 
 // Opens a slide off the GUI thread and reports it as a SlideOverview, or a one-sentence error.
@@ -30,6 +38,8 @@ public:
 
     // The work itself, runnable on any thread; throws std::exception with a user-facing message.
     static SlideOverview readOverview(const QString &path);
+    // A deep copy of core RGBA pixels as a QImage (Format_RGBA8888); safe on any thread.
+    static QImage toImage(const slide::RgbaImage &image);
 
 Q_SIGNALS:
     void loaded(const icmil::ui::SlideOverview &overview);

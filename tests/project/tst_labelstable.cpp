@@ -79,6 +79,8 @@ private Q_SLOTS:
         QCOMPARE(message([] { LabelsTable::parse("case_id,slide,label\n", "a.csv"); }),
                  QStringLiteral("Labels file 'a.csv' has no 'slide_id' column: expected a header "
                                 "case_id,slide_id,label[,split]"));
+        QCOMPARE(message([] { LabelsTable().write("/nonexistent/labels.csv"); }),
+                 QStringLiteral("Cannot write '/nonexistent/labels.csv': No such file or directory"));
         QCOMPARE(message([] { LabelsTable::read("/nonexistent/labels.csv"); }),
                  QStringLiteral("Cannot read labels file '/nonexistent/labels.csv': file does not exist or is unreadable"));
     }

@@ -1,0 +1,273 @@
+// icmil-viewer-bench: the viewer's speed and memory figures, each against a baseline measured in
+// the same run. Run with QT_QPA_PLATFORM=offscreen (set by default) on a quiet machine:
+//   icmil-viewer-bench [--slide FILE] [--json FILE] [--tour-seconds 10] [--threads N]
+// Without --slide it generates (once) a 100000 x 80000 synthetic slide in $TMPDIR.
+#include "slide/slidesource.h"
+#include "slide/syntheticslidewriter.h"
+#include "ui/viewer/slideviewer.h"
+#include "ui/viewer/tileplanner.h"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QTimer>
+
+#include <openslide.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using icmil::ui::SlideViewer;
+using icmil::ui::TileKey;
+
+namespace {
+
+struct Options {
+    fs::path slide;
+    fs::path json;
+    double tourSeconds = 10.0;
+    int threads = 0;
+};
+
+double percentile(std::vector<double> values, double p)
+{
+    if (values.empty())
+        return 0.0;
+    std::sort(values.begin(), values.end());
+    const auto index = static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size()))) - 1;
+    return values[std::min(index, values.size() - 1)];
+}
+
+long peakRssKiB()
+{
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmHWM:", 0) == 0)
+            return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+// Waits (running the event loop) until the viewer reports a complete frame; returns ms.
+double waitForCompleteFrame(QApplication &app, SlideViewer &viewer, const QElapsedTimer &since, double timeoutMs = 120000)
+{
+    while (!viewer.isFrameComplete() && since.elapsed() < timeoutMs)
+        app.processEvents(QEventLoop::WaitForMoreEvents, 5);
+    return static_cast<double>(since.nsecsElapsed()) / 1e6;
+}
+
+// The baseline: raw OpenSlide (fresh handle, cold cache) reading the same tiles with the same
+// number of threads, each tile read exactly once.
+double rawOpenSlideMs(const fs::path &path, const icmil::ui::TileGrid &grid, const std::vector<TileKey> &tiles, int threads)
+{
+    openslide_t *osr = openslide_open(path.c_str());
+    if (osr == nullptr || openslide_get_error(osr) != nullptr) {
+        std::cerr << "baseline: OpenSlide cannot open " << path << '\n';
+        std::exit(1);
+    }
+    std::atomic<std::size_t> next{0};
+    QElapsedTimer timer;
+    timer.start();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&] {
+            std::vector<std::uint32_t> buffer;
+            for (std::size_t i = next++; i < tiles.size(); i = next++) {
+                const QRect r = grid.levelRect(tiles[i]);
+                buffer.resize(static_cast<std::size_t>(r.width()) * static_cast<std::size_t>(r.height()));
+                openslide_read_region(osr, buffer.data(), grid.readX(tiles[i]), grid.readY(tiles[i]), tiles[i].level,
+                                      r.width(), r.height());
+            }
+        });
+    }
+    for (std::thread &t : pool)
+        t.join();
+    const double ms = static_cast<double>(timer.nsecsElapsed()) / 1e6;
+    openslide_close(osr);
+    return ms;
+}
+
+fs::path ensureSlide(const Options &options)
+{
+    if (!options.slide.empty())
+        return options.slide;
+    const fs::path dir = fs::temp_directory_path() / "icmil-viewer-bench";
+    fs::create_directories(dir);
+    const fs::path slide = dir / "bench-100000x80000.svs";
+    if (!fs::exists(slide)) {
+        std::cout << "Generating " << slide << " (100000 x 80000, once) ..." << std::endl;
+        icmil::slide::SyntheticSlideConfig config;
+        config.width = 100000;
+        config.height = 80000;
+        config.seed = 77;
+        config.positive = true;
+        config.slideId = "bench";
+        icmil::slide::SyntheticSlideWriter(config).write(slide, dir / "bench_mask.png", dir / "bench.geojson");
+    }
+    return slide;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    QApplication app(argc, argv);
+
+    Options options;
+    const QStringList args = QApplication::arguments();
+    for (int i = 1; i < args.size(); ++i) {
+        const QString a = args[i];
+        const bool hasValue = i + 1 < args.size();
+        if (a == QStringLiteral("--slide") && hasValue)
+            options.slide = args[++i].toStdString();
+        else if (a == QStringLiteral("--json") && hasValue)
+            options.json = args[++i].toStdString();
+        else if (a == QStringLiteral("--tour-seconds") && hasValue)
+            options.tourSeconds = args[++i].toDouble();
+        else if (a == QStringLiteral("--threads") && hasValue)
+            options.threads = args[++i].toInt();
+        else {
+            std::cerr << "usage: icmil-viewer-bench [--slide FILE] [--json FILE] [--tour-seconds S] [--threads N]\n";
+            return 2;
+        }
+    }
+
+    const fs::path slidePath = ensureSlide(options);
+    // Page-cache the file once so neither the viewer nor the baseline pays for the disk.
+    {
+        std::ifstream in(slidePath, std::ios::binary);
+        std::vector<char> chunk(1 << 20);
+        while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+        }
+    }
+
+    const long rssBeforeKiB = peakRssKiB();
+    SlideViewer viewer;
+    viewer.resize(1920, 1080);
+    viewer.setAnimated(false); // the tour applies each step at once; the timings are the viewer's, not the easing's
+    if (options.threads > 0)
+        viewer.setLoaderThreads(options.threads);
+    viewer.show();
+    const int threads = viewer.loaderThreads();
+    const std::int64_t budget = viewer.cache().budget();
+
+    // 1. First complete frame at fit-to-window (includes opening the slide).
+    QElapsedTimer timer;
+    timer.start();
+    std::shared_ptr<const icmil::slide::SlideSource> source = icmil::slide::SlideSource::open(slidePath);
+    viewer.setSlide(source);
+    viewer.fitToWindow();
+    const double firstFrameMs = waitForCompleteFrame(app, viewer, timer);
+
+    // 2. Cold full-screen fill at 20x in tissue vs raw OpenSlide on the same tiles.
+    //    A fresh handle for the viewer too, so neither side starts with OpenSlide's cache warm.
+    const QPointF tissueCentre(source->level(0).width * 0.5, source->level(0).height * 0.5);
+    viewer.setSlide(icmil::slide::SlideSource::open(slidePath));
+    viewer.cache().clear();
+    viewer.setMagnification(20.0);
+    viewer.centerOn(tissueCentre);
+    const std::vector<TileKey> fillTiles =
+        icmil::ui::TilePlanner::visibleTargetTiles(viewer.grid(), viewer.transform());
+    timer.restart();
+    viewer.refresh();
+    const double fillMs = waitForCompleteFrame(app, viewer, timer);
+    const double rawMs = rawOpenSlideMs(slidePath, viewer.grid(), fillTiles, threads);
+
+    // 3. Paint time of a fully cached 1920x1080 frame.
+    std::vector<double> paintMs;
+    for (int i = 0; i < 300; ++i) {
+        QElapsedTimer paint;
+        paint.start();
+        viewer.repaint();
+        paintMs.push_back(static_cast<double>(paint.nsecsElapsed()) / 1e6);
+    }
+
+    // 4. GUI-thread stalls during a scripted tour of pans and zooms: a 60 Hz timer drives the
+    //    view; the gap between consecutive ticks beyond the 16.7 ms period is a stall.
+    std::vector<double> tickGapsMs;
+    {
+        viewer.fitToWindow();
+        QElapsedTimer tour;
+        tour.start();
+        QElapsedTimer tick;
+        tick.start();
+        int step = 0;
+        QTimer driver;
+        driver.setTimerType(Qt::PreciseTimer);
+        driver.setInterval(16);
+        QObject::connect(&driver, &QTimer::timeout, [&] {
+            tickGapsMs.push_back(static_cast<double>(tick.nsecsElapsed()) / 1e6);
+            tick.restart();
+            ++step;
+            const int phase = (step / 60) % 6; // a new gesture every second
+            const QPointF mid(960, 540);
+            switch (phase) {
+            case 0: viewer.zoomAt(mid, 0.97); break;          // zoom in
+            case 1: viewer.panBy(QPointF(-25, -8)); break;    // pan right/down
+            case 2: viewer.zoomAt(QPointF(500, 300), 0.96); break;
+            case 3: viewer.panBy(QPointF(18, -30)); break;
+            case 4: viewer.zoomAt(mid, 1.05); break;          // zoom out
+            default: viewer.panBy(QPointF(30, 22)); break;
+            }
+            if (tour.elapsed() > options.tourSeconds * 1000)
+                app.quit();
+        });
+        driver.start();
+        QApplication::exec();
+    }
+    std::vector<double> stallsMs;
+    for (double gap : tickGapsMs)
+        stallsMs.push_back(std::max(0.0, gap - 16.0));
+
+    const long peakKiB = peakRssKiB();
+    const double peakMiB = static_cast<double>(peakKiB) / 1024.0;
+    const double budgetMiB = static_cast<double>(budget) / (1024.0 * 1024.0);
+
+    std::ostringstream table;
+    table.setf(std::ios::fixed);
+    table.precision(1);
+    table << "ICMIL Studio viewer benchmark: " << slidePath.filename().string() << " ("
+          << source->level(0).width << " x " << source->level(0).height << ", " << source->levelCount()
+          << " levels), 1920x1080, " << threads << " loader threads\n";
+    table << "metric                                   value          baseline / target\n";
+    table << "1 first complete frame, fit to window    " << firstFrameMs << " ms\n";
+    table << "2 cold full-screen fill at 20x (" << fillTiles.size() << " tiles)  " << fillMs << " ms     raw OpenSlide "
+          << rawMs << " ms -> ratio " << std::setprecision(2) << fillMs / rawMs << " (target <= 1.2)\n"
+          << std::setprecision(2);
+    table << "3 cached frame paint, median / p99       " << percentile(paintMs, 50) << " / " << percentile(paintMs, 99)
+          << " ms   (target median <= 4 ms)\n";
+    table << "4 GUI stall in " << options.tourSeconds << " s tour, p99 / max  " << percentile(stallsMs, 99) << " / "
+          << percentile(stallsMs, 100) << " ms   (" << tickGapsMs.size() << " ticks; target p99 <= 16 ms)\n";
+    table << "5 peak RSS                               " << std::setprecision(0) << peakMiB << " MiB     cache budget "
+          << budgetMiB << " MiB + 200 -> " << (peakMiB <= budgetMiB + 200 ? "within" : "OVER") << " (RSS before open "
+          << static_cast<double>(rssBeforeKiB) / 1024.0 << " MiB)\n";
+    std::cout << table.str();
+
+    std::ostringstream json;
+    json << "{\"slide\":\"" << slidePath.filename().string() << "\",\"threads\":" << threads
+         << ",\"first_frame_ms\":" << firstFrameMs << ",\"fill20x_ms\":" << fillMs << ",\"fill20x_raw_openslide_ms\":"
+         << rawMs << ",\"fill20x_ratio\":" << fillMs / rawMs << ",\"fill20x_tiles\":" << fillTiles.size()
+         << ",\"paint_median_ms\":" << percentile(paintMs, 50) << ",\"paint_p99_ms\":" << percentile(paintMs, 99)
+         << ",\"stall_p99_ms\":" << percentile(stallsMs, 99) << ",\"stall_max_ms\":" << percentile(stallsMs, 100)
+         << ",\"peak_rss_mib\":" << peakMiB << ",\"cache_budget_mib\":" << budgetMiB << "}";
+    std::cout << json.str() << '\n';
+    if (!options.json.empty()) {
+        std::ofstream out(options.json);
+        out << json.str() << '\n';
+    }
+    return 0;
+}

@@ -1,0 +1,195 @@
+#include "ui/viewer/tilerenderer.h"
+
+#include <QImage>
+#include <QPainter>
+
+#include <algorithm>
+#include <cmath>
+
+namespace icmil::ui {
+
+namespace {
+
+// Rounds half up everywhere (also below zero), so that two tiles sharing an edge always agree
+// on it and a shift by whole pixels shifts every rounded edge by exactly that much.
+int snap(double value)
+{
+    return static_cast<int>(std::clamp(std::floor(value + 0.5), -1.0e9, 1.0e9));
+}
+
+// Quick renders draw from the next coarser level below this scale of the target level's tiles.
+constexpr double kCoarserBelow = 0.5;
+
+int clampedIndex(double value, int lo, int hi)
+{
+    return static_cast<int>(std::clamp(value, static_cast<double>(lo), static_cast<double>(hi)));
+}
+
+} // namespace
+
+TileRenderer::TileRenderer(const TileGrid &grid)
+    : m_grid(grid)
+{
+}
+
+void TileRenderer::setColors(QColor background, QColor glass)
+{
+    m_background = background;
+    m_glass = glass;
+}
+
+QRect TileRenderer::deviceRect(const ViewTransform &view, const QRectF &level0)
+{
+    const double dpr = view.devicePixelRatio();
+    const QPointF a = view.slideToView(level0.topLeft()) * dpr;
+    const QPointF b = view.slideToView(level0.bottomRight()) * dpr;
+    const int x0 = snap(a.x());
+    const int y0 = snap(a.y());
+    return {x0, y0, snap(b.x()) - x0, snap(b.y()) - y0};
+}
+
+QRectF TileRenderer::level0Area(const ViewTransform &view, const QRect &deviceRect)
+{
+    const double dpr = view.devicePixelRatio();
+    const QPointF topLeft = view.viewToSlide(QPointF(deviceRect.x(), deviceRect.y()) / dpr);
+    const double perDevicePixel = view.scale() / dpr;
+    return {topLeft, QSizeF(deviceRect.width() * perDevicePixel, deviceRect.height() * perDevicePixel)};
+}
+
+TileRenderer::TileRange TileRenderer::rangeOf(int level, const QRectF &level0) const
+{
+    TileRange range;
+    const int cols = m_grid.columns(level);
+    const int rows = m_grid.rows(level);
+    if (cols == 0 || rows == 0 || level0.isEmpty())
+        return range;
+    const double edge = m_grid.tileSize() * m_grid.level(level).downsample;
+    range.col0 = clampedIndex(std::floor(level0.left() / edge), 0, cols);
+    range.row0 = clampedIndex(std::floor(level0.top() / edge), 0, rows);
+    range.col1 = clampedIndex(std::ceil(level0.right() / edge) - 1, -1, cols - 1);
+    range.row1 = clampedIndex(std::ceil(level0.bottom() / edge) - 1, -1, rows - 1);
+    return range;
+}
+
+TileRenderer::Result TileRenderer::render(QPainter &painter, TileLookup &tiles, const ViewTransform &view, int level,
+                                          const QRect &deviceArea, bool smooth)
+{
+    if (deviceArea.isEmpty())
+        return {};
+    Pass pass{painter, tiles, view, smooth, {}};
+    painter.save();
+    painter.setClipRect(deviceArea);
+
+    // Outside the slide: the background, at most four bands around the slide's rectangle.
+    const QRect slide = deviceRect(view, QRectF(QPointF(0.0, 0.0), view.slideSize()));
+    const QRect inside = deviceArea & slide;
+    if (inside.isEmpty()) {
+        painter.fillRect(deviceArea, m_background);
+        painter.restore();
+        return pass.result;
+    }
+    if (inside != deviceArea) {
+        const QRect &a = deviceArea;
+        painter.fillRect(QRect(a.left(), a.top(), a.width(), inside.top() - a.top()), m_background);
+        painter.fillRect(QRect(a.left(), inside.bottom() + 1, a.width(), a.bottom() - inside.bottom()), m_background);
+        painter.fillRect(QRect(a.left(), inside.top(), inside.left() - a.left(), inside.height()), m_background);
+        painter.fillRect(QRect(inside.right() + 1, inside.top(), a.right() - inside.right(), inside.height()),
+                         m_background);
+    }
+
+    // A quick (unfiltered) render of tiles shrunk below half size reads mostly memory it then
+    // skips: the next coarser level, when cached, gives nearly the same picture from a sixteenth
+    // of the pixels. The filtered refinement draws the proper level afterwards.
+    const bool preferCoarser = !smooth && level + 1 < m_grid.levelCount()
+        && m_grid.level(level).downsample / (view.scale() / view.devicePixelRatio()) < kCoarserBelow;
+    const TileRange range = rangeOf(level, level0Area(view, inside));
+    for (int row = range.row0; row <= range.row1; ++row) {
+        for (int col = range.col0; col <= range.col1; ++col) {
+            const TileKey key{level, col, row};
+            const QRect target = deviceRect(view, m_grid.level0Rect(key));
+            if (!target.intersects(inside))
+                continue;
+            if (preferCoarser && drawStandIn(pass, level + 1, key, target)) {
+                ++pass.result.drawn;
+                continue;
+            }
+            if (const QImage *image = tiles.find(key)) {
+                drawImage(pass, target, *image, QRectF(image->rect()));
+                ++pass.result.drawn;
+            } else {
+                drawFallback(pass, key, target);
+                ++pass.result.fallback;
+            }
+        }
+    }
+    painter.restore();
+    return pass.result;
+}
+
+void TileRenderer::drawImage(Pass &pass, const QRect &target, const QImage &image, const QRectF &source) const
+{
+    if (target.isEmpty() || source.isEmpty())
+        return;
+    if (image.hasAlphaChannel())
+        pass.painter.fillRect(target, m_glass);
+    const bool scaled = std::abs(target.width() - source.width()) > 1e-6 || std::abs(target.height() - source.height()) > 1e-6;
+    if (scaled)
+        ++pass.result.resampled;
+    // Filtering only where pixels are resampled: a 1:1 tile stays a straight copy.
+    pass.painter.setRenderHint(QPainter::SmoothPixmapTransform, pass.smooth && scaled);
+    pass.painter.drawImage(QRectF(target), image, source);
+}
+
+bool TileRenderer::drawStandIn(Pass &pass, int level, const TileKey &key, const QRect &target) const
+{
+    pass.painter.save();
+    pass.painter.setClipRect(target, Qt::IntersectClip);
+    const bool drawn = drawCovering(pass, level, m_grid.level0Rect(key), true);
+    pass.painter.restore();
+    return drawn;
+}
+
+void TileRenderer::drawFallback(Pass &pass, const TileKey &key, const QRect &target) const
+{
+    // Whole stand-in tiles clipped to this tile's area: filtering then blends across the
+    // stand-in's own pixels, so neighbouring missing tiles join without visible edges.
+    pass.painter.save();
+    pass.painter.setClipRect(target, Qt::IntersectClip);
+    const QRectF area = m_grid.level0Rect(key);
+    bool covered = false;
+    for (int level = key.level + 1; level < m_grid.levelCount() && !covered; ++level)
+        covered = drawCovering(pass, level, area, true);
+    if (!covered)
+        pass.painter.fillRect(target, m_glass);
+    // Sharper detail where the next finer level already has tiles (after zooming out). Those
+    // are shrunk at least by the level step: only worth their memory traffic when filtered.
+    if (key.level > 0 && pass.smooth)
+        drawCovering(pass, key.level - 1, area, false);
+    pass.painter.restore();
+}
+
+bool TileRenderer::drawCovering(Pass &pass, int level, const QRectF &level0, bool requireAll) const
+{
+    const TileRange range = rangeOf(level, level0);
+    if (range.col0 > range.col1 || range.row0 > range.row1)
+        return false;
+    if (requireAll) {
+        for (int row = range.row0; row <= range.row1; ++row) {
+            for (int col = range.col0; col <= range.col1; ++col) {
+                const TileKey key{level, col, row};
+                if (!pass.tiles.contains(key) && !(m_grid.level0Rect(key) & level0).isEmpty())
+                    return false;
+            }
+        }
+    }
+    for (int row = range.row0; row <= range.row1; ++row) {
+        for (int col = range.col0; col <= range.col1; ++col) {
+            const TileKey key{level, col, row};
+            if (const QImage *image = pass.tiles.find(key))
+                drawImage(pass, deviceRect(pass.view, m_grid.level0Rect(key)), *image, QRectF(image->rect()));
+        }
+    }
+    return true;
+}
+
+} // namespace icmil::ui
