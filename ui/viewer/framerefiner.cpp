@@ -1,5 +1,7 @@
 #include "ui/viewer/framerefiner.h"
 
+#include "ui/viewer/backgroundpriority.h"
+
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <utility>
@@ -36,7 +38,10 @@ void FrameRefiner::refineNow()
     m_job = m_frame.makeRefineJob();
     if (!m_job)
         return;
-    m_watcher.setFuture(QtConcurrent::run(&m_pool, [job = m_job] { return ViewFrame::renderRefined(*job); }));
+    m_watcher.setFuture(QtConcurrent::run(&m_pool, [job = m_job] {
+        lowerCurrentThreadPriority();
+        return ViewFrame::renderRefined(*job);
+    }));
 }
 
 void FrameRefiner::cancel()

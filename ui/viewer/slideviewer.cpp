@@ -43,6 +43,9 @@ SlideViewer::SlideViewer(QWidget *parent)
     m_refreshTimer.setSingleShot(true);
     m_refreshTimer.setInterval(0);
     connect(&m_refreshTimer, &QTimer::timeout, this, &SlideViewer::refresh);
+    m_tilePaintTimer.setSingleShot(true);
+    m_tilePaintTimer.setInterval(16);
+    connect(&m_tilePaintTimer, &QTimer::timeout, this, &SlideViewer::flushTilePaints);
     connect(&m_animator, &ViewAnimator::changed, this, &SlideViewer::scheduleRefresh);
     // Motion ended: the last frame was drawn unfiltered; have it filtered.
     connect(&m_animator, &ViewAnimator::settled, &m_refiner, &FrameRefiner::refineNow);
@@ -302,9 +305,20 @@ void SlideViewer::onTileLoaded(const TileKey &key, const QImage &image)
     const QRectF area = m_grid.level0Rect(key);
     m_frame.invalidateSlideArea(area);
     const QRect onScreen = m_transform.slideToView(area).toAlignedRect() & rect();
-    if (!onScreen.isEmpty())
-        update(onScreen);
+    if (!onScreen.isEmpty()) {
+        m_tileDirty += onScreen;
+        if (!m_tilePaintTimer.isActive())
+            m_tilePaintTimer.start();
+    }
     checkFrameComplete();
+}
+
+void SlideViewer::flushTilePaints()
+{
+    m_tilePaintTimer.stop();
+    if (!m_tileDirty.isEmpty())
+        update(m_tileDirty);
+    m_tileDirty = QRegion();
 }
 
 void SlideViewer::onTileFailed(const TileKey &key, const QString &message)
@@ -321,6 +335,7 @@ void SlideViewer::checkFrameComplete()
     if (m_frameComplete || !isFrameComplete())
         return;
     m_frameComplete = true;
+    flushTilePaints(); // the completed frame is painted now, not a display frame later
     Q_EMIT frameCompleted();
 }
 

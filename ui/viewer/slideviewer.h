@@ -12,6 +12,7 @@
 
 #include <QImage>
 #include <QSet>
+#include <QRegion>
 #include <QTimer>
 #include <QWidget>
 
@@ -121,6 +122,7 @@ private:
     void onTileLoaded(const TileKey &key, const QImage &image);
     void onTileFailed(const TileKey &key, const QString &message);
     void checkFrameComplete();
+    void flushTilePaints();
     void syncViewSize();
     void rememberFit();
     bool isFitted() const;
@@ -135,6 +137,10 @@ private:
     FrameRefiner m_refiner;
     ViewOverlay m_overlay;
     QTimer m_refreshTimer;
+    // Tiles arriving while loading repaint at most once per display frame (16 ms), so the GUI
+    // thread does not repaint per tile and take CPU from the readers on a small machine.
+    QTimer m_tilePaintTimer;
+    QRegion m_tileDirty;
     ViewFrame::Quality m_quality = ViewFrame::Quality::Fast;
     int m_threads;
     bool m_prefetch = true;

@@ -1,5 +1,7 @@
 #include "ui/viewer/tileloader.h"
 
+#include "ui/viewer/backgroundpriority.h"
+
 #include "slide/slidesource.h"
 
 #include <QMetaObject>
@@ -121,6 +123,7 @@ bool TileLoader::isIdle() const
 
 void TileLoader::workerLoop()
 {
+    lowerCurrentThreadPriority();
     for (;;) {
         TileKey key;
         {

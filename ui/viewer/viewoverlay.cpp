@@ -3,6 +3,9 @@
 #include <QFontMetricsF>
 #include <QPainter>
 
+#include <algorithm>
+#include <cmath>
+
 namespace icmil::ui {
 
 namespace {
