@@ -4,6 +4,8 @@
 #include "slide/syntheticslidewriter.h"
 
 #include <QImage>
+#include "common/slidetestsupport.h"
+
 #include <QtTest>
 
 #include <tiffio.h>
@@ -19,14 +21,6 @@ namespace fs = std::filesystem;
 using namespace icmil::slide;
 
 namespace {
-
-fs::path scratchDir()
-{
-    const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-    fs::path dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_slidesource" : fs::path(env.toStdString());
-    fs::create_directories(dir);
-    return dir;
-}
 
 // The message of the SlideError that `f` throws, or "<no error>".
 template <typename F>
@@ -72,7 +66,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        m_dir = scratchDir();
+        m_dir = icmil::test::scratchDir("tst_slidesource");
         m_slide = m_dir / "fixture.svs";
         SyntheticSlideConfig config;
         config.width = 4096;
@@ -261,19 +255,7 @@ private Q_SLOTS:
     {
         // Overwrite the JPEG header of level 0's first tile: the file opens, that read fails.
         const fs::path damaged = m_dir / "damaged.svs";
-        fs::copy_file(m_slide, damaged, fs::copy_options::overwrite_existing);
-        {
-            TIFF *tiff = TIFFOpen(damaged.c_str(), "r");
-            QVERIFY(tiff != nullptr);
-            toff_t *offsets = nullptr;
-            QVERIFY(TIFFGetField(tiff, TIFFTAG_TILEOFFSETS, &offsets));
-            const toff_t offset = offsets[0];
-            TIFFClose(tiff);
-            std::fstream f(damaged, std::ios::binary | std::ios::in | std::ios::out);
-            f.seekp(static_cast<std::streamoff>(offset));
-            const char zeros[16] = {};
-            f.write(zeros, sizeof zeros);
-        }
+        QVERIFY(icmil::test::writeSlideWithDamagedFirstTile(m_slide, damaged));
         const auto source = SlideSource::open(damaged);
         const QString file = QString::fromStdString(damaged.string());
         const QString cause = QStringLiteral("Not a JPEG file: starts with 0x00 0x00"); // libjpeg's words

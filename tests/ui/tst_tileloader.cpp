@@ -10,9 +10,10 @@
 #include <QMap>
 #include <QSet>
 #include <QSignalSpy>
+#include "common/slidetestsupport.h"
+
 #include <QtTest>
 
-#include <tiffio.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -32,14 +33,6 @@ using icmil::ui::TileKey;
 using icmil::ui::TileLoader;
 
 namespace {
-
-fs::path scratchDir()
-{
-    const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-    fs::path dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_tileloader" : fs::path(env.toStdString());
-    fs::create_directories(dir);
-    return dir;
-}
 
 std::vector<TileKey> allTiles(const TileGrid &grid, int level)
 {
@@ -184,7 +177,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        m_dir = scratchDir();
+        m_dir = icmil::test::scratchDir("tst_tileloader");
         m_slide = writeSlide(m_dir, "loader", 4096, 3072, 4);
         m_oddSlide = writeSlide(m_dir, "loader_odd", 3001, 2003, 3);
     }
@@ -399,19 +392,7 @@ private Q_SLOTS:
     {
         // Overwrite the JPEG header of level 0's first tile: the slide opens, that read fails.
         const fs::path damaged = m_dir / "damaged.svs";
-        fs::copy_file(m_slide, damaged, fs::copy_options::overwrite_existing);
-        {
-            TIFF *tiff = TIFFOpen(damaged.c_str(), "r");
-            QVERIFY(tiff != nullptr);
-            toff_t *offsets = nullptr;
-            QVERIFY(TIFFGetField(tiff, TIFFTAG_TILEOFFSETS, &offsets));
-            const toff_t offset = offsets[0];
-            TIFFClose(tiff);
-            std::fstream f(damaged, std::ios::binary | std::ios::in | std::ios::out);
-            f.seekp(static_cast<std::streamoff>(offset));
-            const char zeros[16] = {};
-            f.write(zeros, sizeof zeros);
-        }
+        QVERIFY(icmil::test::writeSlideWithDamagedFirstTile(m_slide, damaged));
         const std::shared_ptr<const SlideSource> source = SlideSource::open(damaged);
         const TileGrid grid(source->metadata().levels);
         TileLoader loader(source, grid, 2);
