@@ -1,5 +1,7 @@
 #include "ui/viewer/slideviewer.h"
 
+#include "ui/viewer/tilememory.h"
+
 #include "slide/slidesource.h"
 #include "ui/viewer/tileplanner.h"
 
@@ -35,6 +37,7 @@ SlideViewer::SlideViewer(QWidget *parent)
     , m_refiner(m_frame, [this] { return m_animator.isMoving() || m_dragging; })
     , m_threads(std::max(1, QThread::idealThreadCount()))
 {
+    keepTileMemoryReturnable(); // the cache budget must bound the process, not just the cache
     setObjectName(QStringLiteral("slideViewer"));
     setFocusPolicy(Qt::StrongFocus);
     setMouseTracking(true);
