@@ -1,6 +1,7 @@
 #include "ui/associatedimagesdialog.h"
 
 #include "slide/slidesource.h"
+#include "ui/paintableimage.h"
 #include "ui/slideinfoloader.h"
 
 #include <QDialogButtonBox>
@@ -57,7 +58,7 @@ QList<AssociatedImagesDialog::Picture> AssociatedImagesDialog::readAll(const sli
         Picture picture;
         picture.name = QString::fromStdString(name);
         try {
-            QImage image = SlideInfoLoader::toImage(source.readAssociatedImage(name));
+            QImage image = toPaintableImage(source.readAssociatedImage(name));
             picture.original = image.size();
             if (image.width() > kMaxEdge || image.height() > kMaxEdge)
                 image = image.scaled(kMaxEdge, kMaxEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);

@@ -1,11 +1,12 @@
 #include "ui/slideinfoloader.h"
 
+#include "ui/paintableimage.h"
+
 #include "slide/slidesource.h"
 
 #include <QtConcurrent/QtConcurrentRun>
 
 #include <algorithm>
-#include <cstring>
 #include <exception>
 
 namespace icmil::ui {
@@ -16,14 +17,6 @@ constexpr int kOverviewEdge = 1024;
 constexpr std::int64_t kMaxOverviewSourcePixels = std::int64_t{64} << 20;
 
 } // namespace
-
-QImage SlideInfoLoader::toImage(const slide::RgbaImage &image)
-{
-    QImage out(image.width, image.height, QImage::Format_RGBA8888);
-    for (int y = 0; y < image.height; ++y)
-        std::memcpy(out.scanLine(y), image.scanLine(y), static_cast<std::size_t>(image.width) * 4u);
-    return out;
-}
 
 SlideInfoLoader::SlideInfoLoader(QObject *parent)
     : QObject(parent)
@@ -113,7 +106,7 @@ SlideOverview SlideInfoLoader::readOverview(const QString &path)
     if (info.width * info.height <= kMaxOverviewSourcePixels) {
         const slide::RgbaImage pixels =
             source->readRegion(level, 0, 0, static_cast<int>(info.width), static_cast<int>(info.height));
-        QImage image = toImage(pixels);
+        QImage image = toPaintableImage(pixels);
         if (std::max(image.width(), image.height()) > kOverviewEdge)
             image = image.scaled(kOverviewEdge, kOverviewEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
         result.overview = image;

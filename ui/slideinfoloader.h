@@ -38,8 +38,6 @@ public:
 
     // The work itself, runnable on any thread; throws std::exception with a user-facing message.
     static SlideOverview readOverview(const QString &path);
-    // A deep copy of core RGBA pixels as a QImage (Format_RGBA8888); safe on any thread.
-    static QImage toImage(const slide::RgbaImage &image);
 
 Q_SIGNALS:
     void loaded(const icmil::ui::SlideOverview &overview);

@@ -8,6 +8,8 @@
 #include <QMouseEvent>
 #include <QSignalSpy>
 #include <QWheelEvent>
+#include "common/slidetestsupport.h"
+
 #include <QtTest>
 
 #include <cmath>
@@ -24,14 +26,6 @@ namespace {
 constexpr int kViewWidth = 640;
 constexpr int kViewHeight = 480;
 constexpr int kSettleMs = 20000;
-
-fs::path scratchDir()
-{
-    const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-    fs::path dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_slideviewer" : fs::path(env.toStdString());
-    fs::create_directories(dir);
-    return dir;
-}
 
 QImage toImage(const icmil::slide::RgbaImage &rgba)
 {
@@ -101,7 +95,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        const fs::path dir = scratchDir();
+        const fs::path dir = icmil::test::scratchDir("tst_slideviewer");
         m_slidePath = dir / "viewer.svs";
         icmil::slide::SyntheticSlideConfig config;
         config.width = 4096;

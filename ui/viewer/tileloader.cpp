@@ -1,5 +1,6 @@
 #include "ui/viewer/tileloader.h"
 
+#include "ui/paintableimage.h"
 #include "ui/viewer/backgroundpriority.h"
 
 #include "slide/slidesource.h"
@@ -15,28 +16,6 @@ namespace icmil::ui {
 
 namespace {
 
-// RGBA bytes -> a QImage ready to paint. Measured on the 2-core build machine (a 1920x1080 frame
-// of 256 px tiles, min of 41 interleaved runs, two runs): drawn 1:1 onto an RGB32 target,
-// Format_RGB32 tiles take 0.34-0.40 ms against 0.50 ms for ARGB32_Premultiplied (no blending;
-// 0.58-0.71 vs 0.73-0.82 ms onto an ARGB32_Premultiplied target); with SmoothPixmapTransform at
-// 0.3x-2x the two are within noise (5-14 ms); nearest-neighbour downscaling (0.5x-0.7x) favours
-// ARGB32_Premultiplied by 15-35%. So opaque tiles (every region the scanner covered) become
-// RGB32, which also tells Qt they need no blending, and tiles with any transparency
-// ARGB32_Premultiplied, the fastest format that blends. Qt converts RGBA8888 to
-// ARGB32_Premultiplied in 11-17 us per tile but to RGB32 in 62-80 us; for opaque pixels the two
-// layouts are the same bytes (alpha 0xff), so convert to the first and relabel.
-QImage toPaintableImage(const slide::RgbaImage &rgba)
-{
-    bool opaque = true;
-    for (std::size_t i = 3; i < rgba.pixels.size() && opaque; i += 4)
-        opaque = rgba.pixels[i] == 255;
-    const QImage view(rgba.pixels.data(), rgba.width, rgba.height, rgba.width * 4, QImage::Format_RGBA8888);
-    // convertToFormat deep-copies: the result owns its pixels once `rgba` is gone.
-    QImage image = view.convertToFormat(QImage::Format_ARGB32_Premultiplied);
-    if (opaque)
-        image.reinterpretAsFormat(QImage::Format_RGB32);
-    return image;
-}
 
 } // namespace
 
