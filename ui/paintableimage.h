@@ -2,7 +2,13 @@
 
 #include "slide/rgbaimage.h"
 
+#include <cstdint>
+
 #include <QImage>
+
+namespace icmil::slide {
+class SlideSource;
+}
 
 namespace icmil::ui {
 
@@ -10,5 +16,10 @@ namespace icmil::ui {
 // pictures become Format_RGB32 (no blending, fastest to draw), pictures with any transparency
 // Format_ARGB32_Premultiplied. The result owns its pixels. Safe on any thread.
 QImage toPaintableImage(const slide::RgbaImage &rgba);
+
+// A region read straight into a paintable QImage (SlideSource::readRegionArgb): OpenSlide decodes
+// into the QImage's own pixels, no intermediate buffer or conversion. Same formats as above;
+// throws what readRegionArgb throws. Safe on any thread.
+QImage readPaintableRegion(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y, int w, int h);
 
 } // namespace icmil::ui

@@ -104,9 +104,8 @@ SlideOverview SlideInfoLoader::readOverview(const QString &path)
     }
     const slide::LevelInfo &info = source->level(level);
     if (info.width * info.height <= kMaxOverviewSourcePixels) {
-        const slide::RgbaImage pixels =
-            source->readRegion(level, 0, 0, static_cast<int>(info.width), static_cast<int>(info.height));
-        QImage image = toPaintableImage(pixels);
+        QImage image = readPaintableRegion(*source, level, 0, 0, static_cast<int>(info.width),
+                                           static_cast<int>(info.height));
         if (std::max(image.width(), image.height()) > kOverviewEdge)
             image = image.scaled(kOverviewEdge, kOverviewEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
         result.overview = image;

@@ -114,20 +114,23 @@ OpenSlideSource::~OpenSlideSource() = default;
 
 RgbaImage OpenSlideSource::doReadRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const
 {
+    const std::size_t count = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+    std::vector<std::uint32_t> argb(count);
+    doReadRegionArgb(level, x, y, w, h, argb.data());
+    RgbaImage image(w, h);
+    unpremultiplyInto(argb.data(), count, image.pixels.data());
+    return image;
+}
+
+void OpenSlideSource::doReadRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const
+{
     openslide_t *osr = m_handle.get();
     // A handle that failed once stays failed: report the original cause, do not read.
     if (const char *error = openslide_get_error(osr))
         throw SlideError(regionContext(level, x, y, w, h) + ": " + error);
-
-    const std::size_t count = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
-    std::vector<std::uint32_t> argb(count);
-    openslide_read_region(osr, argb.data(), x, y, level, w, h);
+    openslide_read_region(osr, dest, x, y, level, w, h);
     if (const char *error = openslide_get_error(osr))
         throw SlideError(regionContext(level, x, y, w, h) + ": " + error);
-
-    RgbaImage image(w, h);
-    unpremultiplyInto(argb.data(), count, image.pixels.data());
-    return image;
 }
 
 RgbaImage OpenSlideSource::doReadAssociatedImage(const std::string &name) const

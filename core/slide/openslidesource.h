@@ -22,6 +22,7 @@ public:
 
 protected:
     RgbaImage doReadRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const override;
+    void doReadRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const override;
     RgbaImage doReadAssociatedImage(const std::string &name) const override;
 
 private:

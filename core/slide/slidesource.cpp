@@ -88,7 +88,7 @@ std::string SlideSource::regionContext(int level, std::int64_t x, std::int64_t y
     return out.str();
 }
 
-RgbaImage SlideSource::readRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const
+void SlideSource::checkRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const
 {
     if (level < 0 || level >= levelCount()) {
         throw SlideError(regionContext(level, x, y, w, h) + ": the slide has levels 0 to "
@@ -107,7 +107,30 @@ RgbaImage SlideSource::readRegion(int level, std::int64_t x, std::int64_t y, int
         throw SlideError(regionContext(level, x, y, w, h) + ": outside the level's " + std::to_string(info.width)
                          + "x" + std::to_string(info.height) + " pixels");
     }
+}
+
+RgbaImage SlideSource::readRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const
+{
+    checkRegion(level, x, y, w, h);
     return doReadRegion(level, x, y, w, h);
+}
+
+void SlideSource::readRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const
+{
+    checkRegion(level, x, y, w, h);
+    doReadRegionArgb(level, x, y, w, h, dest);
+}
+
+void SlideSource::doReadRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const
+{
+    const RgbaImage rgba = doReadRegion(level, x, y, w, h);
+    const std::size_t count = static_cast<std::size_t>(w) * static_cast<std::size_t>(h);
+    for (std::size_t i = 0; i < count; ++i) {
+        const std::uint8_t *p = rgba.pixels.data() + 4 * i;
+        const std::uint32_t a = p[3];
+        auto premultiply = [a](std::uint32_t c) { return a == 255u ? c : (c * a + 127u) / 255u; };
+        dest[i] = (a << 24) | (premultiply(p[0]) << 16) | (premultiply(p[1]) << 8) | premultiply(p[2]);
+    }
 }
 
 RgbaImage SlideSource::readAssociatedImage(const std::string &name) const

@@ -56,6 +56,13 @@ public:
     // level. Returns RGBA, never a partially filled image: any failure throws SlideError.
     RgbaImage readRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const;
 
+    // The same region written into `dest` (w * h pixels, row stride w) as premultiplied ARGB32 in
+    // native byte order: OpenSlide's own format, and QImage::Format_ARGB32_Premultiplied. The fast
+    // path for tile viewers and patch readers: the caller owns the buffer, and for OpenSlide there
+    // is no copy or conversion. Same checks and errors as readRegion(); on error `dest` is
+    // unspecified.
+    void readRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const;
+
     // Reads an associated image by name; throws SlideError for an unknown name or a read error.
     RgbaImage readAssociatedImage(const std::string &name) const;
 
@@ -68,11 +75,16 @@ protected:
 
     virtual RgbaImage doReadRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const = 0;
     virtual RgbaImage doReadAssociatedImage(const std::string &name) const = 0;
+    // Default: doReadRegion() premultiplied into `dest`. Backends with a native ARGB path override it.
+    virtual void doReadRegionArgb(int level, std::int64_t x, std::int64_t y, int w, int h, std::uint32_t *dest) const;
 
     // "Cannot read region (x=.., y=.., w=.., h=..) at level L of 'file'"; backends append ": cause".
     std::string regionContext(int level, std::int64_t x, std::int64_t y, int w, int h) const;
 
 private:
+    // Throws the SlideError readRegion() documents for a bad level, size or position.
+    void checkRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const;
+
     std::filesystem::path m_path;
     SlideMetadata m_metadata;
 };

@@ -113,6 +113,38 @@ private Q_SLOTS:
             QCOMPARE(int(region.pixels[i]), 255);
     }
 
+    void argbReadMatchesRgbaRead()
+    {
+        // OpenSlide's native path: opaque pixels, so premultiplied ARGB is RGBA with bytes moved.
+        const RgbaImage rgba = m_source->readRegion(1, 400, 800, 97, 61);
+        std::vector<std::uint32_t> argb(97 * 61);
+        m_source->readRegionArgb(1, 400, 800, 97, 61, argb.data());
+        for (std::size_t i = 0; i < argb.size(); ++i) {
+            const std::uint8_t *p = rgba.pixels.data() + 4 * i;
+            const std::uint32_t expected = (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[0]} << 16)
+                | (std::uint32_t{p[1]} << 8) | p[2];
+            QCOMPARE(argb[i], expected);
+        }
+        QCOMPARE(errorOf([&] { m_source->readRegionArgb(0, 4000, 0, 256, 256, argb.data()); }),
+                 errorOf([&] { m_source->readRegion(0, 4000, 0, 256, 256); }));
+
+        // The base-class path (plain images) premultiplies straight RGBA, rounding to nearest.
+        QImage image(4, 1, QImage::Format_ARGB32);
+        image.setPixelColor(0, 0, QColor(200, 100, 50, 255));
+        image.setPixelColor(1, 0, QColor(200, 100, 51, 128));
+        image.setPixelColor(2, 0, QColor(255, 255, 255, 0));
+        image.setPixelColor(3, 0, QColor(10, 20, 30, 1));
+        const fs::path png = m_dir / "translucent.png";
+        QVERIFY(image.save(QString::fromStdString(png.string())));
+        const auto plain = SlideSource::open(png);
+        std::uint32_t pixels[4] = {};
+        plain->readRegionArgb(0, 0, 0, 4, 1, pixels);
+        QCOMPARE(pixels[0], 0xffc86432u);
+        QCOMPARE(pixels[1], (128u << 24) | (100u << 16) | (50u << 8) | 26u); // 200*128/255=100.4, 51*128/255=25.6
+        QCOMPARE(pixels[2], 0u);
+        QCOMPARE(pixels[3], (1u << 24) | 0u);
+    }
+
     void levelsAgreeWhenDownsampled()
     {
         // Level 1 is level 0 area-averaged by 4 (then JPEG): compare a 1024 x 1024 level-0 block.

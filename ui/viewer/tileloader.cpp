@@ -14,11 +14,6 @@
 
 namespace icmil::ui {
 
-namespace {
-
-
-} // namespace
-
 TileLoader::TileLoader(std::shared_ptr<const slide::SlideSource> source, TileGrid grid, int threads, QObject *parent)
     : QObject(parent)
     , m_source(std::move(source))
@@ -125,9 +120,8 @@ void TileLoader::workerLoop()
                             .arg(key.col)
                             .arg(key.row);
             } else {
-                const slide::RgbaImage rgba
-                    = m_source->readRegion(key.level, m_grid.readX(key), m_grid.readY(key), area.width(), area.height());
-                image = toPaintableImage(rgba);
+                image = readPaintableRegion(*m_source, key.level, m_grid.readX(key), m_grid.readY(key), area.width(),
+                                            area.height());
                 ++m_read;
             }
         } catch (const std::exception &e) {

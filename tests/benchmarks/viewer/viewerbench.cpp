@@ -9,6 +9,7 @@
 
 #include <QApplication>
 #include <QElapsedTimer>
+#include <QEventLoop>
 #include <QFile>
 #include <QTimer>
 
@@ -60,11 +61,17 @@ long peakRssKiB()
     return -1;
 }
 
-// Waits (running the event loop) until the viewer reports a complete frame; returns ms.
-double waitForCompleteFrame(QApplication &app, SlideViewer &viewer, const QElapsedTimer &since, double timeoutMs = 120000)
+// Waits (running the event loop) until the viewer reports a complete frame; returns ms. Waits on
+// the frameCompleted signal rather than polling isFrameComplete(): polling took most of the GUI
+// thread's time during the cold fill and slowed the very thing measured.
+double waitForCompleteFrame(SlideViewer &viewer, const QElapsedTimer &since, int timeoutMs = 120000)
 {
-    while (!viewer.isFrameComplete() && since.elapsed() < timeoutMs)
-        app.processEvents(QEventLoop::WaitForMoreEvents, 5);
+    if (!viewer.isFrameComplete()) {
+        QEventLoop loop;
+        QObject::connect(&viewer, &SlideViewer::frameCompleted, &loop, &QEventLoop::quit);
+        QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+        loop.exec();
+    }
     return static_cast<double>(since.nsecsElapsed()) / 1e6;
 }
 
@@ -190,7 +197,7 @@ int main(int argc, char **argv)
     std::shared_ptr<const icmil::slide::SlideSource> source = icmil::slide::SlideSource::open(slidePath);
     viewer.setSlide(source);
     viewer.fitToWindow();
-    const double firstFrameMs = waitForCompleteFrame(app, viewer, timer);
+    const double firstFrameMs = waitForCompleteFrame(viewer, timer);
     waitForIdleLoader(app, viewer, false);
 
     // 2. Cold full-screen fill at 20x in tissue vs raw OpenSlide on the same tiles.
@@ -204,7 +211,7 @@ int main(int argc, char **argv)
         icmil::ui::TilePlanner::visibleTargetTiles(viewer.grid(), viewer.transform());
     timer.restart();
     viewer.refresh();
-    const double fillMs = waitForCompleteFrame(app, viewer, timer);
+    const double fillMs = waitForCompleteFrame(viewer, timer);
     const std::uint64_t fillTilesRead = viewer.loader()->read();
     waitForIdleLoader(app, viewer, true); // prefetch must not share the CPU with the baseline
     const double rawMs = rawOpenSlideMs(slidePath, viewer.grid(), fillTiles, threads);
