@@ -13,6 +13,7 @@ PACKAGES=(
   libopencv-dev libtiff-dev libjpeg-dev
   libhdf5-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth
+  ccache
 )
 
 missing=()

@@ -1,4 +1,5 @@
 #include "commands.h"
+#include "progressbar.h"
 
 #include "engine/runtime.h"
 #include "project/datasetsummary.h"
@@ -15,41 +16,12 @@
 #include <iostream>
 #include <regex>
 #include <sstream>
-#include <unistd.h>
 
 namespace icmil::cli {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// A one-line progress bar on stderr, redrawn at most every 100 ms, only on a terminal.
-class ProgressBar {
-public:
-    void update(int slide, int slides, double fraction)
-    {
-        if (!m_tty)
-            return;
-        const auto now = std::chrono::steady_clock::now();
-        if (fraction < 1.0 && now - m_last < std::chrono::milliseconds(100))
-            return;
-        m_last = now;
-        const double overall = (slide + fraction) / std::max(1, slides);
-        const int filled = static_cast<int>(overall * 30.0);
-        std::fprintf(stderr, "\r[%-30s] slide %d/%d %3d%%", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                     slide + 1, slides, static_cast<int>(overall * 100.0));
-        std::fflush(stderr);
-    }
-    void finish()
-    {
-        if (m_tty)
-            std::fprintf(stderr, "\r%60s\r", "");
-    }
-
-private:
-    bool m_tty = ::isatty(STDERR_FILENO) != 0;
-    std::chrono::steady_clock::time_point m_last{};
-};
 
 bool parseSize(const std::string &text, std::int64_t &width, std::int64_t &height)
 {

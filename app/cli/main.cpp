@@ -11,7 +11,7 @@ int main(int argc, char **argv)
 {
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
-    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection and (later) training"};
+    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling and feature extraction"};
     app.require_subcommand(0, 1);
     bool showVersion = false;
     app.add_flag("--version", showVersion, "Print versions of ICMIL Studio and its libraries");
@@ -34,6 +34,40 @@ int main(int argc, char **argv)
     CLI::App *summaryCmd = app.add_subcommand("summary", "Check and summarise a dataset folder (labels.csv + slides)");
     summaryCmd->add_option("dataset", summaryPath, "Dataset folder")->required();
 
+    // Options shared by tile and extract.
+    auto addTileOptions = [](CLI::App *cmd, icmil::cli::TileOptions &o) {
+        cmd->add_option("--slides", o.slides, "A slide, a dataset folder (labels.csv) or a folder of slides")->required();
+        cmd->add_option("--out", o.projectDir, "Project folder (patches/, tissue/, features/)")->required();
+        cmd->add_option("--magnification", o.magnification, "Target magnification of the patches (slides with mpp)")
+            ->check(CLI::PositiveNumber)->capture_default_str();
+        cmd->add_option("--level", o.level, "Cut patches at this pyramid level instead of a magnification")
+            ->check(CLI::NonNegativeNumber);
+        cmd->add_option("--patch-size", o.patchSize, "Patch edge in pixels")->check(CLI::Range(16, 4096))->capture_default_str();
+        cmd->add_option("--overlap", o.overlap, "Fraction of a patch shared with its neighbours")
+            ->check(CLI::Range(0.0, 0.95))->capture_default_str();
+        cmd->add_option("--min-tissue", o.minTissue, "Keep patches with at least this fraction of tissue")
+            ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+        cmd->add_option("--preset", o.preset, "Tissue detection preset (CLAM's)")->capture_default_str();
+        cmd->add_flag("--otsu", o.otsu, "Otsu threshold instead of the fixed saturation threshold");
+    };
+
+    icmil::cli::TileOptions tile;
+    CLI::App *tileCmd = app.add_subcommand("tile", "Detect tissue and cut patch grids (CLAM-style), per slide");
+    addTileOptions(tileCmd, tile);
+
+    icmil::cli::ExtractOptions extract;
+    CLI::App *extractCmd = app.add_subcommand("extract", "Extract patch features into HDF5 (resumable)");
+    addTileOptions(extractCmd, extract.tile);
+    extractCmd->add_option("--embedder", extract.embedder,
+                           "resnet50-trunc, tiny-cnn, or a TorchScript file with a JSON beside it")->capture_default_str();
+    extractCmd->add_option("--weights", extract.weights, "Weights for a built-in embedder (torch.save file)");
+    extractCmd->add_option("--device", extract.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    extractCmd->add_option("--batch-size", extract.batchSize, "Patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    extractCmd->add_option("--readers", extract.readers, "Patch reader threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    extractCmd->add_flag("--half", extract.half, "Half precision on CUDA");
+    extractCmd->add_flag("--overwrite", extract.overwrite, "Extract again slides that already have features");
+    extractCmd->add_option("--seed", extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
+
     std::string demoPath = "demo";
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and summarise it");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();
@@ -50,6 +84,10 @@ int main(int argc, char **argv)
         return icmil::cli::runInfo(infoPath);
     if (*summaryCmd)
         return icmil::cli::runSummary(summaryPath);
+    if (*tileCmd)
+        return icmil::cli::runTile(tile);
+    if (*extractCmd)
+        return icmil::cli::runExtract(extract);
     if (*demoCmd)
         return icmil::cli::runDemo(demoPath);
     std::cout << app.help();

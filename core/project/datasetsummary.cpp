@@ -1,5 +1,7 @@
 #include "project/datasetsummary.h"
 
+#include "project/slidelist.h"
+
 #include "slide/slideerror.h"
 #include "slide/slidesource.h"
 
@@ -12,26 +14,6 @@ namespace icmil::project {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The slide file for a slide_id: DIR/slides/<slide_id>.* (first match in name order), else DIR/<slide_id>.*.
-fs::path findSlideFile(const fs::path &root, const std::string &slideId)
-{
-    for (const fs::path &dir : {root / "slides", root}) {
-        std::error_code ec;
-        if (!fs::is_directory(dir, ec))
-            continue;
-        std::vector<fs::path> matches;
-        for (const auto &entry : fs::directory_iterator(dir, ec)) {
-            if (entry.is_regular_file(ec) && entry.path().stem() == slideId && entry.path().extension() != ".csv")
-                matches.push_back(entry.path());
-        }
-        if (!matches.empty()) {
-            std::sort(matches.begin(), matches.end());
-            return matches.front();
-        }
-    }
-    return {};
-}
 
 std::string humanBytes(std::uint64_t bytes)
 {

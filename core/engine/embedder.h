@@ -1,0 +1,77 @@
+#pragma once
+
+// Patch embedders: a batch of RGB patches in, one feature vector per patch out. ICMIL fine-tunes
+// them (teacher-student), so every embedder is trainable, also one loaded from TorchScript.
+
+#include <torch/types.h>
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace icmil::engine {
+
+// Per-channel normalisation applied inside forward(): (x - mean) / std, RGB order.
+struct Normalisation
+{
+    std::array<float, 3> mean{0.485f, 0.456f, 0.406f}; // ImageNet
+    std::array<float, 3> std{0.229f, 0.224f, 0.225f};
+    bool operator==(const Normalisation&) const = default;
+};
+
+// What to build. `name` is a built-in ("resnet50-trunc", "tiny-cnn") or the path of a TorchScript
+// file (".pt"/".ts"/".torchscript") with a JSON beside it (same stem + ".json") giving
+// {"name", "input_size", "feature_dim", "mean": [3], "std": [3]}.
+struct EmbedderConfig
+{
+    std::string name = "tiny-cnn";
+    // Optional weights for a built-in: a torch.save file (torchvision names for resnet50-trunc),
+    // or a file written by Embedder::save(). Empty: random initialisation seeded by `seed`.
+    std::filesystem::path weights;
+    std::uint64_t seed = 0;
+};
+
+class Embedder
+{
+public:
+    virtual ~Embedder() = default;
+
+    virtual std::string name() const = 0;      // "resnet50-trunc", "tiny-cnn", or the JSON's name
+    virtual int inputSize() const = 0;         // side of the square patch forward() expects
+    virtual int featureDim() const = 0;        // D of the N x D output
+    virtual Normalisation normalisation() const = 0;
+
+    // batch: N x 3 x S x S float in [0, 1] (S = inputSize()), on the embedder's device. Applies
+    // normalisation itself, so callers (and ICMIL's augmentations) work on plain [0, 1] images.
+    // Returns N x featureDim(). Honours the caller's grad mode (NoGradGuard for extraction).
+    virtual torch::Tensor forward(const torch::Tensor& batch) = 0;
+
+    virtual std::vector<torch::Tensor> parameters() = 0; // trainable tensors, for an optimiser
+    virtual void setTraining(bool training) = 0;         // train() / eval() (batch norm, dropout)
+    virtual void to(torch::Device device) = 0;
+    virtual torch::Device device() const = 0;
+
+    // A deep copy with its own parameters (ICMIL's frozen teacher), on the same device and in the
+    // same training mode; requires_grad flags are copied too.
+    virtual std::unique_ptr<Embedder> clone() const = 0;
+
+    // Writes the current weights atomically so makeEmbedder() with this file as `weights` (or,
+    // for TorchScript, as `name`) restores them exactly. Throws EngineError on failure.
+    virtual void save(const std::filesystem::path& path) const = 0;
+};
+
+// Builds an embedder, on the CPU and in eval mode (call to() and setTraining() as needed). Built-in
+// weights files may be a full torchvision ResNet-50 (layer4.* and fc.* are skipped), carry a
+// DataParallel "module." prefix, or lack num_batches_tracked (pre-0.4.1 files); keys the model
+// does not have are skipped. Throws EngineError with one clear message for an unknown name, a
+// missing or unreadable weights file, weights that do not fit (listing missing keys and wrong
+// shapes), a TorchScript file without its JSON, a bad JSON field, or a TorchScript module whose
+// output on a probe batch is not N x feature_dim.
+std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig& config);
+
+// The built-in names, for --help texts and the GUI's list.
+std::vector<std::string> builtInEmbedderNames();
+
+} // namespace icmil::engine

@@ -1,0 +1,84 @@
+#include "engine/moduleembedder.h"
+
+#include "engine/engineerror.h"
+#include "engine/torchfilewriter.h"
+
+#include <torch/nn/module.h>
+
+namespace icmil::engine {
+
+ModuleEmbedder::ModuleEmbedder(Spec spec, std::uint64_t seed)
+    : m_spec(std::move(spec))
+    , m_seed(seed)
+    , m_module(m_spec.build(seed))
+    , m_normaliser(m_spec.name, m_spec.inputSize, m_spec.normalisation)
+{
+    m_module.ptr()->eval();
+}
+
+StateDictLoadReport ModuleEmbedder::loadWeights(const StateDict& state, const std::string& source)
+{
+    StateDictLoadOptions options;
+    options.source = source;
+    options.target = m_spec.name;
+    options.ignoredPrefixes = m_spec.ignoredWeightPrefixes;
+    return loadStateDict(*m_module.ptr(), state, options);
+}
+
+StateDict ModuleEmbedder::stateDict() const
+{
+    return moduleStateDict(*m_module.ptr());
+}
+
+torch::Tensor ModuleEmbedder::forward(const torch::Tensor& batch)
+{
+    return m_module.forward(m_normaliser(batch));
+}
+
+std::vector<torch::Tensor> ModuleEmbedder::parameters()
+{
+    return m_module.ptr()->parameters();
+}
+
+void ModuleEmbedder::setTraining(bool training)
+{
+    m_module.ptr()->train(training);
+}
+
+void ModuleEmbedder::to(torch::Device device)
+{
+    m_module.ptr()->to(device);
+    m_normaliser.to(device);
+}
+
+std::unique_ptr<Embedder> ModuleEmbedder::clone() const
+{
+    auto copy = std::make_unique<ModuleEmbedder>(m_spec, m_seed);
+    copy->to(device());
+    {
+        torch::NoGradGuard noGrad;
+        const StateDict source = stateDict();
+        const StateDict target = copy->stateDict();
+        for (const auto& [key, tensor] : source.entries())
+            target.find(key)->copy_(tensor);
+    }
+    const auto sourceParameters = m_module.ptr()->parameters();
+    const auto targetParameters = copy->parameters();
+    for (std::size_t i = 0; i < sourceParameters.size(); ++i)
+        targetParameters[i].requires_grad_(sourceParameters[i].requires_grad()); // a frozen part stays frozen
+    copy->setTraining(m_module.ptr()->is_training());
+    return copy;
+}
+
+void ModuleEmbedder::save(const std::filesystem::path& path) const
+{
+    try {
+        writeStateDict(path, stateDict());
+    } catch (const EngineError&) {
+        throw;
+    } catch (const std::exception& error) {
+        throw EngineError("Cannot save " + m_spec.name + " weights to '" + path.string() + "': " + error.what());
+    }
+}
+
+} // namespace icmil::engine

@@ -1,0 +1,81 @@
+#include "project/slidelist.h"
+
+#include "project/labelstable.h"
+#include "project/projecterror.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+
+namespace icmil::project {
+
+namespace fs = std::filesystem;
+
+bool hasSlideExtension(const fs::path &path)
+{
+    static constexpr std::array<std::string_view, 15> kExtensions = {
+        ".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".svslide", ".bif", ".dcm",
+        ".png", ".jpg", ".jpeg", ".bmp"};
+    std::string extension = path.extension().string();
+    std::transform(extension.begin(), extension.end(), extension.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return std::find(kExtensions.begin(), kExtensions.end(), extension) != kExtensions.end();
+}
+
+fs::path findSlideFile(const fs::path &root, const std::string &slideId)
+{
+    for (const fs::path &dir : {root / "slides", root}) {
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec))
+            continue;
+        std::vector<fs::path> matches;
+        for (const auto &entry : fs::directory_iterator(dir, ec)) {
+            if (entry.is_regular_file(ec) && entry.path().stem() == slideId && entry.path().extension() != ".csv")
+                matches.push_back(entry.path());
+        }
+        if (!matches.empty()) {
+            std::sort(matches.begin(), matches.end());
+            return matches.front();
+        }
+    }
+    return {};
+}
+
+SlideListing listSlides(const fs::path &location)
+{
+    std::error_code ec;
+    if (!fs::exists(location, ec))
+        throw ProjectError("Cannot list slides in '" + location.string() + "': it does not exist");
+    SlideListing listing;
+    if (!fs::is_directory(location, ec)) {
+        listing.slides.push_back({location.stem().string(), location});
+        return listing;
+    }
+    const fs::path labels = location / "labels.csv";
+    if (fs::is_regular_file(labels, ec)) {
+        const LabelsTable table = LabelsTable::read(labels);
+        for (const LabelsIssue &issue : table.issues())
+            listing.problems.push_back("labels.csv line " + std::to_string(issue.line) + ": " + issue.message);
+        for (const LabelledSlide &row : table.rows()) {
+            const fs::path path = findSlideFile(location, row.slideId);
+            if (path.empty())
+                listing.problems.push_back("No slide file for slide_id '" + row.slideId + "' in '" + location.string() + "'");
+            else
+                listing.slides.push_back({row.slideId, path});
+        }
+        return listing;
+    }
+    const fs::path dir = fs::is_directory(location / "slides", ec) ? location / "slides" : location;
+    for (const auto &entry : fs::directory_iterator(dir, ec)) {
+        if (entry.is_regular_file(ec) && hasSlideExtension(entry.path()))
+            listing.slides.push_back({entry.path().stem().string(), entry.path()});
+    }
+    std::sort(listing.slides.begin(), listing.slides.end(),
+              [](const SlideEntry &a, const SlideEntry &b) { return a.path < b.path; });
+    if (ec)
+        throw ProjectError("Cannot list slides in '" + dir.string() + "': " + ec.message());
+    return listing;
+}
+
+} // namespace icmil::project

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace icmil::project {
+
+struct SlideEntry {
+    std::string slideId; // the file name without its extension (CLAM's slide_id)
+    std::filesystem::path path;
+};
+
+struct SlideListing {
+    std::vector<SlideEntry> slides;    // in labels.csv order, else by file name
+    std::vector<std::string> problems; // one sentence each: a labels.csv row without a slide file, ...
+};
+
+// The slides a command works on. `location` is one slide file; or a dataset folder with a
+// labels.csv (CLAM layout: every row whose slide file is found in <dir>/slides or <dir>); or a
+// folder of slide files (<dir>/slides when it exists, else <dir>), recognised by extension.
+// Throws ProjectError when `location` does not exist or its labels.csv cannot be read.
+SlideListing listSlides(const std::filesystem::path &location);
+
+// The slide file for a slide_id: <root>/slides/<slide_id>.* (first match in name order), else
+// <root>/<slide_id>.*; empty when there is none.
+std::filesystem::path findSlideFile(const std::filesystem::path &root, const std::string &slideId);
+
+// Whether a file name has an extension of a slide or image format we can open.
+bool hasSlideExtension(const std::filesystem::path &path);
+
+} // namespace icmil::project

@@ -1,0 +1,96 @@
+#include "project/slidetiler.h"
+
+#include "project/featurestore.h"
+#include "slide/slidesource.h"
+#include "slide/tissuedetector.h"
+#include "slide/tissuegeojson.h"
+#include "slide/tissuemaskpng.h"
+
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
+namespace icmil::project {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a patch file records about the grid, so the project can tell it was made the same way.
+PatchAttributes attributesOf(const slide::SlideSource &source, const slide::PatchGrid &grid)
+{
+    PatchAttributes a;
+    a.patchSize = grid.patchSize;
+    a.patchLevel = grid.patchLevel;
+    a.patchSizeLevel0 = grid.level0PatchSize;
+    a.targetMagnification = grid.targetMagnification;
+    a.level0Magnification = grid.level0Magnification;
+    // Pixels shared by neighbours, at the patches' own resolution.
+    a.overlap = std::llround(static_cast<double>(grid.level0PatchSize - grid.level0Step) * grid.patchSize
+                             / static_cast<double>(grid.level0PatchSize));
+    const slide::LevelInfo &level = source.level(grid.readLevel);
+    a.levelDownsample = std::array<double, 2>{level.downsample, level.downsample};
+    a.levelDimensions = std::array<std::int64_t, 2>{level.width, level.height};
+    a.level0Dimensions = std::array<std::int64_t, 2>{source.level(0).width, source.level(0).height};
+    return a;
+}
+
+bool sameGeometry(const PatchAttributes &stored, const PatchAttributes &wanted)
+{
+    return stored.patchSize == wanted.patchSize && stored.patchSizeLevel0 == wanted.patchSizeLevel0
+        && stored.overlap == wanted.overlap && stored.targetMagnification == wanted.targetMagnification
+        && stored.patchLevel == wanted.patchLevel && stored.level0Dimensions == wanted.level0Dimensions;
+}
+
+} // namespace
+
+SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config)
+    : m_layout(std::move(layout))
+    , m_config(std::move(config))
+{
+}
+
+SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string &slideId) const
+{
+    const fs::path patchFile = m_layout.patchFile(slideId);
+    std::error_code ec;
+    if (fs::exists(patchFile, ec)) {
+        // The grid's geometry without tissue (cheap: no pixels read), to compare with the file's.
+        slide::PatchGrid grid = slide::PatchGrid::build(source, nullptr, m_config.grid);
+        const PatchCoordinates stored = readPatchFile(patchFile);
+        if (sameGeometry(stored.attributes, attributesOf(source, grid))) {
+            grid.coords.clear();
+            grid.coords.reserve(stored.coords.size());
+            for (const auto &c : stored.coords)
+                grid.coords.push_back({c[0], c[1]});
+            SlideTiling tiling;
+            tiling.grid = std::move(grid);
+            tiling.attributes = stored.attributes;
+            tiling.reused = true;
+            return tiling;
+        }
+    }
+
+    const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
+    SlideTiling tiling;
+    tiling.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
+    tiling.tissueFraction = tissue.tissueFraction();
+
+    fs::create_directories(m_layout.tissueDir(), ec);
+    fs::create_directories(m_layout.patchesDir(), ec);
+    if (!tissue.isEmpty()) {
+        slide::TissueMaskPng::write(tissue, m_layout.tissueMaskFile(slideId));
+        slide::TissueGeoJson::write(tissue, m_layout.tissueGeoJsonFile(slideId));
+    }
+    PatchCoordinates patches;
+    patches.slideId = slideId;
+    patches.attributes = attributesOf(source, tiling.grid);
+    tiling.attributes = patches.attributes;
+    patches.coords.reserve(tiling.grid.coords.size());
+    for (const slide::PatchCoord &c : tiling.grid.coords)
+        patches.coords.push_back({c.x, c.y});
+    writePatchFile(patchFile, patches);
+    return tiling;
+}
+
+} // namespace icmil::project

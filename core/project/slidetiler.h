@@ -1,0 +1,47 @@
+#pragma once
+
+#include "project/patchattributes.h"
+#include "project/projectlayout.h"
+#include "slide/patchgrid.h"
+#include "slide/tissuedetectionparams.h"
+
+#include <string>
+
+namespace icmil::slide {
+class SlideSource;
+}
+
+namespace icmil::project {
+
+struct TilingConfig {
+    slide::TissueDetectionParams tissue;
+    slide::PatchGridParams grid;
+};
+
+// One slide's tiling, as `icmil tile` and the extractor use it.
+struct SlideTiling {
+    slide::PatchGrid grid;          // coords + how to read them
+    PatchAttributes attributes;     // as written to (or read from) the patch file
+    double tissueFraction = 0.0;    // of the whole slide
+    bool reused = false;            // read from an existing patch file instead of computed
+};
+
+// Step 0a for one slide: tissue detection and the patch grid, written to the project
+// (tissue mask PNG, tissue GeoJSON, patch coordinates file; each atomically). A patch file
+// already in the project is reused when it was made with the same patch geometry (patch size,
+// target magnification or level, step), so a resumed run never re-tiles.
+// Throws SlideError / ProjectError with the reader's or writer's message.
+class SlideTiler {
+public:
+    SlideTiler(ProjectLayout layout, TilingConfig config);
+
+    SlideTiling tile(const slide::SlideSource &source, const std::string &slideId) const;
+
+    const TilingConfig &config() const { return m_config; }
+
+private:
+    ProjectLayout m_layout;
+    TilingConfig m_config;
+};
+
+} // namespace icmil::project
