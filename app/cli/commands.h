@@ -42,9 +42,18 @@ struct ExtractOptions {
     std::uint64_t seed = 0;
 };
 
+// Feature files made elsewhere (CLAM's h5_files/, TRIDENT's features_<encoder>/).
+struct ImportOptions {
+    std::filesystem::path source;
+    std::filesystem::path projectDir;
+    std::string encoder;               // the project's name for these features (its folder)
+    bool overwrite = false;
+};
+
 std::string versionText();
 int runTile(const TileOptions &options);
 int runExtract(const ExtractOptions &options);
+int runImport(const ImportOptions &options);
 int runSynth(const SynthOptions &options);
 int runInfo(const std::filesystem::path &slidePath);
 int runSummary(const std::filesystem::path &datasetDir);

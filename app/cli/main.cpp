@@ -68,6 +68,14 @@ int main(int argc, char **argv)
     extractCmd->add_flag("--overwrite", extract.overwrite, "Extract again slides that already have features");
     extractCmd->add_option("--seed", extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
 
+    icmil::cli::ImportOptions import;
+    CLI::App *importCmd = app.add_subcommand("import", "Import CLAM or TRIDENT feature files into a project");
+    importCmd->add_option("--from", import.source, "CLAM h5_files/ (or its parent), TRIDENT features_<encoder>/ (or its parent)")
+        ->required();
+    importCmd->add_option("--out", import.projectDir, "Project folder")->required();
+    importCmd->add_option("--encoder", import.encoder, "Name of these features in the project, e.g. uni_v1")->required();
+    importCmd->add_flag("--overwrite", import.overwrite, "Replace features already in the project");
+
     std::string demoPath = "demo";
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and summarise it");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();
@@ -88,6 +96,8 @@ int main(int argc, char **argv)
         return icmil::cli::runTile(tile);
     if (*extractCmd)
         return icmil::cli::runExtract(extract);
+    if (*importCmd)
+        return icmil::cli::runImport(import);
     if (*demoCmd)
         return icmil::cli::runDemo(demoPath);
     std::cout << app.help();

@@ -4,6 +4,7 @@
 
 #include "engine/engineerror.h"
 #include "project/featureextractor.h"
+#include "project/featureimport.h"
 #include "project/projecterror.h"
 #include "project/slidelist.h"
 #include "project/slidetiler.h"
@@ -157,6 +158,37 @@ int runExtract(const ExtractOptions &options)
         if (report.failed() > 0)
             std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
         return report.failed() == 0 && !report.cancelled ? 0 : 1;
+    } catch (const std::exception &e) {
+        std::cerr << "error: " << e.what() << '\n';
+        return 1;
+    }
+}
+
+int runImport(const ImportOptions &options)
+{
+    try {
+        const project::ProjectLayout layout(options.projectDir);
+        const fs::path destination = layout.featuresDir(options.encoder);
+        project::FeatureImportOptions importOptions;
+        importOptions.encoder = options.encoder;
+        importOptions.overwrite = options.overwrite;
+        ProgressBar bar;
+        importOptions.progress = [&](std::size_t done, std::size_t all) {
+            bar.update(static_cast<int>(done), static_cast<int>(all), 0.0);
+        };
+        const project::FeatureImportReport report =
+            project::importFeatureDirectory(options.source, destination, importOptions);
+        bar.finish();
+        for (const project::FeatureImportEntry &e : report.entries) {
+            std::cout << std::left << std::setw(16) << e.slideId << ' ';
+            if (e.imported)
+                std::cout << e.count << " x " << e.dim << " (" << e.sourceFormat << ")\n";
+            else
+                std::cout << "skipped: " << e.reason << '\n';
+        }
+        std::cout << "Imported " << report.importedCount() << " of " << report.entries.size() << " files from "
+                  << report.scannedDirectory.string() << " -> " << destination.string() << '\n';
+        return report.skippedCount() == 0 ? 0 : 1;
     } catch (const std::exception &e) {
         std::cerr << "error: " << e.what() << '\n';
         return 1;
