@@ -3,6 +3,7 @@
 #include "project/projecterror.h"
 
 #include "common/slidetestsupport.h"
+#include "project/featuretestsupport.h"
 #include "project/hdf5fixtures.h"
 
 #include <QtTest>
@@ -27,18 +28,10 @@ fs::path freshDir(const std::string &name)
 template <typename Call>
 QString errorOf(Call &&call)
 {
-    try {
-        call();
-    } catch (const ProjectError &e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
+    return icmil::test::projectErrorOf(std::forward<Call>(call));
 }
 
-QString q(const fs::path &path)
-{
-    return QString::fromStdString(path.string());
-}
+using icmil::test::q;
 
 // "slide: imported" or "slide: <reason>" per entry, for one readable comparison.
 QStringList outcomes(const FeatureImportReport &report)

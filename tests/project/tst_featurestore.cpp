@@ -2,6 +2,7 @@
 #include "project/projecterror.h"
 
 #include "common/slidetestsupport.h"
+#include "project/featuretestsupport.h"
 #include "project/hdf5fixtures.h"
 
 #include <QtTest>
@@ -23,22 +24,13 @@ fs::path scratch(const std::string &name)
     return scratchDir("tst_featurestore") / name;
 }
 
-// The message of the ProjectError `call` throws, or "" if it throws none.
 template <typename Call>
 QString errorOf(Call &&call)
 {
-    try {
-        call();
-    } catch (const ProjectError &e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
+    return icmil::test::projectErrorOf(std::forward<Call>(call));
 }
 
-QString q(const fs::path &path)
-{
-    return QString::fromStdString(path.string());
-}
+using icmil::test::q;
 
 SlideFeatures sampleSlide(std::int64_t count, std::int64_t dim)
 {
