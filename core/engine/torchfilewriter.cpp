@@ -62,16 +62,21 @@ void writeStateDict(const std::filesystem::path& path, const StateDict& state)
     c10::Dict<std::string, at::Tensor> dict;
     for (const auto& [key, tensor] : state.entries())
         dict.insert(key, tensor.detach().cpu()); // saved with location "cpu"
+    writeTorchFile(path, dict);
+}
 
+void writeTorchFile(const std::filesystem::path& path, const c10::IValue& object)
+{
     // What torch::pickle_save does, except for the type tags: pickle_save wraps every dict in
     // torch.jit._pickle.restore_type_tag(...), a global that a loader must trust. Without tags the
-    // file holds a plain dict of tensors, like Python's torch.save(model.state_dict()).
+    // file holds plain dicts, like Python's torch.save(model.state_dict()). The pickler saves
+    // each tensor's storage as it is: callers pass CPU tensors (writeStateDict does).
     std::vector<char> pickled;
     torch::jit::Pickler pickler([&](const char* data, std::size_t size) { pickled.insert(pickled.end(), data, data + size); },
                                 /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
                                 /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
     pickler.protocol();
-    pickler.pushIValue(dict);
+    pickler.pushIValue(object);
     pickler.stop();
 
     std::string bytes;

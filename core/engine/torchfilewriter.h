@@ -4,6 +4,8 @@
 
 #include "engine/statedict.h"
 
+#include <ATen/core/ivalue.h>
+
 #include <filesystem>
 #include <string_view>
 
@@ -18,5 +20,10 @@ void writeFileAtomically(const std::filesystem::path& path, std::string_view byt
 // torch.load() reads it as a dict, and so does readStateDict(). Tensors on another device are
 // written as CPU tensors.
 void writeStateDict(const std::filesystem::path& path, const StateDict& state);
+
+// Writes any object of dicts (string keys), lists, strings, ints, floats, bools and tensors
+// atomically in the same zip serialisation, without type tags: torch.load() gives plain Python
+// dicts and lists, readTorchFile() the same tree. Pass CPU tensors (the location saved is theirs).
+void writeTorchFile(const std::filesystem::path& path, const c10::IValue& object);
 
 } // namespace icmil::engine

@@ -47,6 +47,11 @@ template <typename T> std::string show(const T& value)
 
 } // namespace enginecheck
 
+// LibTorch headers may bring glog's CHECK macros; include this file after them and it takes the names.
+#undef CHECK
+#undef CHECK_EQ
+#undef CHECK_NEAR
+
 #define ENGINE_TEST(name)                                                                          \
     static void name();                                                                            \
     static const ::enginecheck::Registration name##Registration(#name, &name);                    \
