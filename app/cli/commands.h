@@ -50,7 +50,65 @@ struct ImportOptions {
     bool overwrite = false;
 };
 
+// `icmil train`: a bag classifier on a project's features (step 1 of ICMIL).
+struct TrainOptions {
+    std::filesystem::path projectDir;
+    std::filesystem::path labels;      // default: <project>/labels.csv
+    std::string encoder;               // default: the project's only feature folder
+    std::string model = "abmil";
+    std::string run;                   // default: the model's name
+    int epochs = 200;
+    double lr = 0.0;                   // 0: the reference's for the model
+    double weightDecay = 1e-4;
+    double clip = 5.0;
+    double lrDecay = 0.2;
+    std::string milestones;            // "100,150"; empty: the reference's schedule
+    bool noSchedule = false;
+    std::uint64_t seed = 1;
+    std::string device = "auto";
+    int patience = 0;
+    double valFraction = 0.1;
+    double testFraction = 0.1;
+    int folds = 1;
+    int fold = 0;
+    bool ignoreCsvSplit = false;
+    std::string classes;               // "normal,tumor"; default: the labels, sorted
+    std::filesystem::path init;
+    std::string initType;
+    int pseudoBags = 5;
+    std::string distill = "AFS";
+    int embedDim = 512;
+    int attentionDim = 128;
+    double dropout = 0.0;
+    bool overwrite = false;
+};
+
+// `icmil predict`: slide probabilities and attention from a checkpoint (ours or the reference's).
+struct PredictOptions {
+    std::filesystem::path projectDir;
+    std::filesystem::path checkpoint;
+    std::string modelType;             // for a reference checkpoint; default: from its keys
+    std::string encoder;
+    std::string run;
+    std::filesystem::path labels;      // default: <project>/labels.csv when present
+    std::string classes;
+    std::string slides;                // "s1,s2"; default: every slide with features
+    std::string device = "auto";
+};
+
+// `icmil export`: a run's predictions as CSV (ours and CLAM's layout).
+struct ExportOptions {
+    std::filesystem::path projectDir;
+    std::string run;
+    std::filesystem::path out;         // predictions.csv layout
+    std::filesystem::path clam;        // CLAM's fold_<k>.csv layout
+    std::string split;                 // only this split ("train", "val", "test")
+};
+
 std::string versionText();
+int runTrain(const TrainOptions &options);
+int runPredict(const PredictOptions &options);
+int runExport(const ExportOptions &options);
 int runTile(const TileOptions &options);
 int runExtract(const ExtractOptions &options);
 int runImport(const ImportOptions &options);

@@ -9,6 +9,7 @@
 
 int main(int argc, char **argv)
 {
+    icmil::engine::preferPassiveOpenMpWait(argv);
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
     CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling and feature extraction"};
@@ -77,6 +78,59 @@ int main(int argc, char **argv)
     importCmd->add_flag("--overwrite", import.overwrite, "Replace features already in the project");
 
     std::string demoPath = "demo";
+    icmil::cli::TrainOptions train;
+    CLI::App *trainCmd = app.add_subcommand("train", "Train a MIL bag classifier (ABMIL, MaxPool, DTFD-MIL) on a project's features");
+    trainCmd->add_option("--project", train.projectDir, "Project folder (features/, runs/)")->required();
+    trainCmd->add_option("--labels", train.labels, "Labels CSV case_id,slide_id,label[,split] (default: PROJECT/labels.csv)");
+    trainCmd->add_option("--encoder", train.encoder, "Feature folder under PROJECT/features (default: the only one)");
+    trainCmd->add_option("--model", train.model, "abmil, maxpool or dtfd")->capture_default_str();
+    trainCmd->add_option("--run", train.run, "Run name: PROJECT/runs/RUN (default: the model's name)");
+    trainCmd->add_option("--epochs", train.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+    trainCmd->add_option("--lr", train.lr, "Learning rate (default: the reference's, 2e-4; DTFD 1e-4)")->check(CLI::NonNegativeNumber);
+    trainCmd->add_option("--weight-decay", train.weightDecay, "Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+    trainCmd->add_option("--clip", train.clip, "Gradient norm clipping per submodule (0 = off)")->capture_default_str();
+    trainCmd->add_option("--lr-decay", train.lrDecay, "Learning-rate factor at each milestone")->capture_default_str();
+    trainCmd->add_option("--milestones", train.milestones, "Epochs where the learning rate decays, e.g. 100,150 (default: DTFD at half)");
+    trainCmd->add_flag("--no-schedule", train.noSchedule, "Constant learning rate");
+    trainCmd->add_option("--seed", train.seed, "Seed of the split, the initial weights and the shuffles")->capture_default_str();
+    trainCmd->add_option("--device", train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    trainCmd->add_option("--patience", train.patience, "Stop after this many epochs without a better validation AUC (0 = off)")
+        ->check(CLI::NonNegativeNumber);
+    trainCmd->add_option("--val-fraction", train.valFraction, "Validation fraction when the labels have no split column")->capture_default_str();
+    trainCmd->add_option("--test-fraction", train.testFraction, "Test fraction when the labels have no split column")->capture_default_str();
+    trainCmd->add_option("--folds", train.folds, "k-fold cross-validation: number of folds")->check(CLI::Range(1, 100))->capture_default_str();
+    trainCmd->add_option("--fold", train.fold, "k-fold cross-validation: this fold (0-based)")->check(CLI::NonNegativeNumber);
+    trainCmd->add_flag("--ignore-csv-split", train.ignoreCsvSplit, "Draw a split even when the labels have a split column");
+    trainCmd->add_option("--classes", train.classes, "Class order, e.g. normal,tumor (default: the labels, sorted)");
+    trainCmd->add_option("--init", train.init, "Start from this checkpoint (ours or an ICMIL reference .pth)");
+    trainCmd->add_option("--init-type", train.initType, "Model type of a reference --init checkpoint (default: from its keys)");
+    trainCmd->add_option("--pseudo-bags", train.pseudoBags, "DTFD: pseudo-bags per slide")->check(CLI::Range(1, 1000))->capture_default_str();
+    trainCmd->add_option("--distill", train.distill, "DTFD: AFS, MaxS or MaxMinS")->capture_default_str();
+    trainCmd->add_option("--embed-dim", train.embedDim, "Width after dimension reduction")->check(CLI::Range(1, 65536))->capture_default_str();
+    trainCmd->add_option("--attention-dim", train.attentionDim, "Hidden width of the gated attention")->check(CLI::Range(1, 65536))->capture_default_str();
+    trainCmd->add_option("--dropout", train.dropout, "Dropout before the classifier")->check(CLI::Range(0.0, 0.99));
+    trainCmd->add_flag("--overwrite", train.overwrite, "Replace an existing run of the same name");
+
+    icmil::cli::PredictOptions predict;
+    CLI::App *predictCmd = app.add_subcommand("predict", "Slide probabilities and attention from a checkpoint");
+    predictCmd->add_option("--project", predict.projectDir, "Project folder")->required();
+    predictCmd->add_option("--checkpoint", predict.checkpoint, "Our checkpoint.pth or an ICMIL reference .pth")->required();
+    predictCmd->add_option("--model-type", predict.modelType, "abmil, maxpool or dtfd for a reference checkpoint (default: from its keys)");
+    predictCmd->add_option("--encoder", predict.encoder, "Feature folder (default: the only one)");
+    predictCmd->add_option("--run", predict.run, "Name of the output run (default: the checkpoint's)");
+    predictCmd->add_option("--labels", predict.labels, "Labels CSV for the table (default: PROJECT/labels.csv when present)");
+    predictCmd->add_option("--classes", predict.classes, "Class names of a reference checkpoint, e.g. normal,tumor");
+    predictCmd->add_option("--slides", predict.slides, "Only these slide ids, comma-separated");
+    predictCmd->add_option("--device", predict.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+
+    icmil::cli::ExportOptions exportOptions;
+    CLI::App *exportCmd = app.add_subcommand("export", "Write a run's predictions as CSV (ours and CLAM's layout)");
+    exportCmd->add_option("--project", exportOptions.projectDir, "Project folder")->required();
+    exportCmd->add_option("--run", exportOptions.run, "Run name (PROJECT/runs/RUN)")->required();
+    exportCmd->add_option("--out", exportOptions.out, "slide_id,case_id,label,split,p_0..,predicted");
+    exportCmd->add_option("--clam", exportOptions.clam, "CLAM's layout: slide_id,Y,Y_hat,p_0..");
+    exportCmd->add_option("--split", exportOptions.split, "Only this split: train, val or test");
+
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and summarise it");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();
 
@@ -98,6 +152,12 @@ int main(int argc, char **argv)
         return icmil::cli::runExtract(extract);
     if (*importCmd)
         return icmil::cli::runImport(import);
+    if (*trainCmd)
+        return icmil::cli::runTrain(train);
+    if (*predictCmd)
+        return icmil::cli::runPredict(predict);
+    if (*exportCmd)
+        return icmil::cli::runExport(exportOptions);
     if (*demoCmd)
         return icmil::cli::runDemo(demoPath);
     std::cout << app.help();

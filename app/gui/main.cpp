@@ -7,6 +7,7 @@
 
 int main(int argc, char **argv)
 {
+    icmil::engine::preferPassiveOpenMpWait(argv);
     Q_INIT_RESOURCE(resources); // icons live in the static ui library
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ICMIL Studio"));

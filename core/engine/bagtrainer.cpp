@@ -188,7 +188,6 @@ TrainingResult BagTrainer::train(const std::vector<Bag>& train, const std::vecto
         throw EngineError("Training needs at least one training slide");
     checkBags(*m_model, train, "training");
     checkBags(*m_model, validation, "validation");
-    m_cancelled.store(false);
 
     const Clock::time_point started = Clock::now();
     TrainingResult result;

@@ -88,7 +88,8 @@ public:
     // between bags; it returns with cancelled = true and the best weights so far.
     TrainingResult train(const std::vector<Bag>& train, const std::vector<Bag>& validation, const TrainingCallbacks& callbacks = {});
 
-    // Thread-safe; answered within one bag.
+    // Thread-safe; answered within one bag. A cancelled trainer stays cancelled (also when
+    // cancel() comes before train()).
     void cancel() { m_cancelled.store(true); }
 
 private:

@@ -16,6 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include <cstdlib>
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
 namespace icmil::engine {
 
 namespace {
@@ -182,6 +187,19 @@ void seedEverything(std::uint64_t seed)
     at::manual_seed(seed); // the CPU generator, and CUDA's when LibTorch sees a device
     if (torch::cuda::is_available())
         torch::cuda::manual_seed_all(seed);
+}
+
+void preferPassiveOpenMpWait(char** argv)
+{
+#if defined(__linux__)
+    if (std::getenv("OMP_WAIT_POLICY") || !argv || !argv[0])
+        return;
+    if (::setenv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0)
+        return;
+    ::execv("/proc/self/exe", argv); // returns only on failure: then go on as we are
+#else
+    (void)argv;
+#endif
 }
 
 } // namespace icmil::engine

@@ -60,6 +60,14 @@ RuntimeInfo runtimeInfo();
 // (2 threads) | CUDA: not in this build".
 std::string describe(const RuntimeInfo& info);
 
+// OpenMP's waiting threads spin by default (libgomp's ACTIVE policy) and, on a machine with few
+// cores, take the CPU from OpenBLAS's own threads: on 2 cores ABMIL trains 2.1x faster with
+// OMP_WAIT_POLICY=PASSIVE (icmil-mil-bench). libgomp reads the variable once, when it is loaded,
+// so a program gets it by re-executing itself with the variable set: call this first thing in
+// main(), before any thread starts. It returns (doing nothing) when OMP_WAIT_POLICY is already set,
+// by the user or by the first run, and where /proc/self/exe is missing or exec fails.
+void preferPassiveOpenMpWait(char** argv);
+
 // Seeds LibTorch's CPU generator and, when CUDA is available, every CUDA device's generator.
 // Does not switch on deterministic algorithms.
 void seedEverything(std::uint64_t seed);

@@ -1,6 +1,7 @@
 #include "project/featurestore.h"
 
 #include "project/hdf5error.h"
+#include "project/hdf5atomicwrite.h"
 #include "project/hdf5file.h"
 #include "project/patchattributecodec.h"
 #include "project/projecterror.h"
@@ -33,44 +34,6 @@ std::string saveDirectoryOf(const fs::path &path)
     std::error_code error;
     const fs::path absolute = fs::absolute(path, error);
     return (error ? path : absolute).parent_path().string();
-}
-
-// Builds the HDF5 file in memory with `fill`, then writes it the house's atomic way: the bytes go
-// to "<path>.partial", fsync, rename over `path`. Any exception leaves `path` untouched and no
-// partial file. Throws Hdf5Error / std::runtime_error carrying the cause only (see
-// Hdf5File::createInMemory for why HDF5 itself never writes to disk).
-template <typename Fill>
-void writeHdf5Atomically(const fs::path &path, std::uint64_t dataBytes, Fill &&fill)
-{
-    std::string image;
-    {
-        // One allocation for the image: the data, 1% for chunk indexes, room for the attributes.
-        Hdf5File file = Hdf5File::createInMemory(path.string(), dataBytes + dataBytes / 100 + (256u << 10));
-        fill(file);
-        image = file.takeImage();
-    }
-    slide::PartialFile partial(path);
-    partial.write(image);
-    partial.commit();
-}
-
-std::vector<std::int64_t> flatten(const std::vector<std::array<std::int64_t, 2>> &coords)
-{
-    std::vector<std::int64_t> flat;
-    flat.reserve(coords.size() * 2);
-    for (const auto &[x, y] : coords) {
-        flat.push_back(x);
-        flat.push_back(y);
-    }
-    return flat;
-}
-
-std::vector<std::array<std::int64_t, 2>> pairs(const std::vector<std::int64_t> &flat)
-{
-    std::vector<std::array<std::int64_t, 2>> coords(flat.size() / 2);
-    for (std::size_t i = 0; i < coords.size(); ++i)
-        coords[i] = {flat[2 * i], flat[2 * i + 1]};
-    return coords;
 }
 
 void requireNumbers(const Hdf5File &file, const std::string &name)
@@ -173,7 +136,7 @@ void writeFeatureFile(const fs::path &path, const SlideFeatures &slide)
         const std::uint64_t bytes = expected * sizeof(float) + slide.coords.size() * 16;
         writeHdf5Atomically(path, bytes, [&](Hdf5File &file) {
             file.writeFloats(kFeatures, {slide.count, slide.dim}, slide.features.data());
-            const std::vector<std::int64_t> flat = flatten(slide.coords);
+            const std::vector<std::int64_t> flat = flattenCoords(slide.coords);
             file.writeIntegers(kCoords, {slide.count, 2}, flat.data());
             patchattributecodec::write(file, "features", slide.attributes, slideId, saveDirectoryOf(path));
         });
@@ -210,7 +173,7 @@ SlideFeatures readFeatureFile(const fs::path &path)
                     throw Hdf5Error("'features' row " + std::to_string(i / static_cast<std::size_t>(slide.dim))
                                     + " holds a value that is not a finite number");
             }
-            slide.coords = pairs(file.readIntegers(kCoords));
+            slide.coords = coordPairs(file.readIntegers(kCoords));
         }
         return slide;
     } catch (const Hdf5Error &e) {
@@ -228,7 +191,7 @@ void writePatchFile(const fs::path &path, const PatchCoordinates &patches)
     const std::string slideId = patches.slideId.empty() ? patchFileStem(path) : patches.slideId;
     try {
         writeHdf5Atomically(path, patches.coords.size() * 16, [&](Hdf5File &file) {
-            const std::vector<std::int64_t> flat = flatten(patches.coords);
+            const std::vector<std::int64_t> flat = flattenCoords(patches.coords);
             file.writeIntegers(kCoords, {static_cast<std::int64_t>(patches.coords.size()), 2}, flat.data());
             patchattributecodec::write(file, "patches", patches.attributes, slideId, saveDirectoryOf(path));
         });
@@ -250,7 +213,7 @@ PatchCoordinates readPatchFile(const fs::path &path)
         if (patches.slideId.empty())
             patches.slideId = patchFileStem(path);
         if (rows > 0)
-            patches.coords = pairs(file.readIntegers(kCoords));
+            patches.coords = coordPairs(file.readIntegers(kCoords));
         return patches;
     } catch (const Hdf5Error &e) {
         throw ProjectError(prefix + e.what());

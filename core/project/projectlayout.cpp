@@ -34,6 +34,21 @@ std::filesystem::path ProjectLayout::featureFile(const std::string &encoder, con
     return featuresDir(encoder) / (slideId + ".h5");
 }
 
+std::filesystem::path ProjectLayout::runDir(const std::string &run) const
+{
+    return runsDir() / folderName(run);
+}
+
+std::filesystem::path ProjectLayout::attentionDir(const std::string &encoder, const std::string &run) const
+{
+    return featuresDir(encoder) / "attention" / folderName(run);
+}
+
+std::filesystem::path ProjectLayout::attentionFile(const std::string &encoder, const std::string &run, const std::string &slideId) const
+{
+    return attentionDir(encoder, run) / (slideId + ".h5");
+}
+
 std::string ProjectLayout::folderName(const std::string &encoder)
 {
     std::string name;

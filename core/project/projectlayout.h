@@ -12,6 +12,12 @@ namespace icmil::project {
 //   <root>/tissue/<slide_id>_mask.png          tissue mask at about 1/64
 //   <root>/tissue/<slide_id>.geojson           tissue contours, level-0 coordinates (QuPath)
 //   <root>/features/<encoder>/<slide_id>.h5    patch features (CLAM/TRIDENT compatible)
+//   <root>/features/<encoder>/attention/<run>/<slide_id>.h5
+//                                               a model's slide probabilities and per-patch
+//                                               attention, beside the features it was computed on
+//   <root>/runs/<run>/                          a training or prediction run: checkpoint.pth,
+//                                               last.pth, training_log.csv/.json, metrics.json,
+//                                               splits.csv, predictions.csv/.json, fold_<k>.csv
 class ProjectLayout {
 public:
     explicit ProjectLayout(std::filesystem::path root);
@@ -25,6 +31,10 @@ public:
     std::filesystem::path tissueMaskFile(const std::string &slideId) const;
     std::filesystem::path tissueGeoJsonFile(const std::string &slideId) const;
     std::filesystem::path featureFile(const std::string &encoder, const std::string &slideId) const;
+    std::filesystem::path runsDir() const { return m_root / "runs"; }
+    std::filesystem::path runDir(const std::string &run) const;
+    std::filesystem::path attentionDir(const std::string &encoder, const std::string &run) const;
+    std::filesystem::path attentionFile(const std::string &encoder, const std::string &run, const std::string &slideId) const;
 
     // An encoder name as a folder name: path separators and other unsafe characters become '_'
     // ("/models/uni.pt" is named by its JSON, but a name is never trusted as a path).

@@ -127,6 +127,7 @@ double computeOnlyRate(engine::Embedder &embedder, std::int64_t patches, int rea
 
 int main(int argc, char **argv)
 {
+    icmil::engine::preferPassiveOpenMpWait(argv);
     Options options;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
