@@ -77,21 +77,6 @@ fs::path defaultLabels(const fs::path &projectDir, const fs::path &given, bool r
     return {};
 }
 
-std::string defaultEncoder(const fs::path &projectDir, const std::string &given)
-{
-    if (!given.empty())
-        return given;
-    const std::vector<std::string> encoders = project::projectEncoders(projectDir);
-    if (encoders.size() == 1)
-        return encoders.front();
-    if (encoders.empty())
-        throw project::ProjectError("Project '" + projectDir.string() + "' has no features (run icmil extract first)");
-    std::string names;
-    for (const auto &name : encoders)
-        names += (names.empty() ? "" : ", ") + name;
-    throw project::ProjectError("Project '" + projectDir.string() + "' has features of several encoders (" + names + "): choose one with --encoder");
-}
-
 void printSplitRow(const std::string &name, const project::SplitMetrics &split)
 {
     if (!split.present) {
@@ -124,7 +109,7 @@ int runTrain(const TrainOptions &options)
     try {
         TrainOptions o = options;
         const fs::path labels = defaultLabels(o.projectDir, o.labels, true);
-        const std::string encoder = defaultEncoder(o.projectDir, o.encoder);
+        const std::string encoder = project::chooseEncoder(o.projectDir, o.encoder);
         const engine::MilModelType type = engine::parseMilModelType(o.model);
         if (o.run.empty())
             o.run = engine::milModelTypeName(type);
@@ -232,7 +217,7 @@ int runPredict(const PredictOptions &options)
         config.checkpoint = options.checkpoint;
         if (!options.modelType.empty())
             config.type = engine::parseMilModelType(options.modelType);
-        config.encoder = defaultEncoder(options.projectDir, options.encoder);
+        config.encoder = project::chooseEncoder(options.projectDir, options.encoder);
         config.run = options.run;
         config.labelsCsv = defaultLabels(options.projectDir, options.labels, false);
         config.classNames = splitList(options.classes);

@@ -23,27 +23,6 @@ c10::impl::GenericDict stringKeyedDict()
     return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
 }
 
-// Tensors under `value` (dicts nested to any depth) as dotted keys, in file order.
-void flatten(const PickleValue& value, const std::string& prefix, StateDict& out)
-{
-    if (value.isTensor()) {
-        out.insert(prefix, value.toTensor());
-        return;
-    }
-    if (!value.isDict())
-        return;
-    for (const auto& [key, child] : value.entries()) {
-        std::string name;
-        if (key.isString())
-            name = key.toStringRef();
-        else if (key.kind() == PickleValue::Kind::Int)
-            name = std::to_string(key.toInt());
-        else
-            continue;
-        flatten(child, prefix.empty() ? name : prefix + "." + name, out);
-    }
-}
-
 std::int64_t intAt(const PickleValue& meta, const char* key, std::int64_t fallback)
 {
     const PickleValue* value = meta.find(key);
@@ -130,7 +109,7 @@ void readOurs(const PickleValue& root, const PickleValue& meta, MilCheckpoint& c
     checkpoint.trainingConfigJson = stringAt(meta, "training_config");
     checkpoint.metricsJson = stringAt(meta, "metrics");
     if (const PickleValue* optimizer = root.find("optimizer"))
-        flatten(*optimizer, "", checkpoint.optimizer);
+        checkpoint.optimizer = flattenTensors(*optimizer);
     if (const PickleValue* rates = root.find("optimizer_lr"))
         for (const PickleValue& rate : rates->items())
             checkpoint.optimizerLearningRates.push_back(rate.toDouble());
@@ -208,8 +187,11 @@ MilCheckpoint readMilCheckpoint(const std::filesystem::path& path, std::optional
             throw EngineError("it holds a " + root.typeName() + ", not a dict of state dicts");
         MilCheckpoint checkpoint;
         for (const char* submodule : kSubmodules)
-            if (const PickleValue* part = root.find(submodule))
-                flatten(*part, submodule, checkpoint.weights);
+            if (const PickleValue* part = root.find(submodule)) {
+                const StateDict tensors = flattenTensors(*part, submodule);
+                for (const auto& [key, tensor] : tensors.entries())
+                    checkpoint.weights.insert(key, tensor);
+            }
         if (const PickleValue* meta = root.find("icmil_studio"); meta && meta->isDict()) {
             readOurs(root, *meta, checkpoint);
             if (type && *type != checkpoint.model.type)

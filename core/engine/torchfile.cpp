@@ -69,11 +69,11 @@ PickleValue readAnyFormat(const fs::path& path)
 class StateDictFlattener
 {
 public:
-    StateDict take(const PickleValue& root)
+    StateDict take(const PickleValue& root, const std::string& prefix = {})
     {
         if (!root.isDict())
             throw EngineError("it holds a " + root.typeName() + ", not a dict of tensors");
-        walk(root, std::string());
+        walk(root, prefix);
         StateDict result;
         for (auto& [key, tensor] : m_entries)
             result.insert(std::move(key), std::move(tensor));
@@ -131,6 +131,11 @@ PickleValue readTorchFile(const std::filesystem::path& path)
     } catch (...) {
         rethrowForPath(path);
     }
+}
+
+StateDict flattenTensors(const PickleValue& dict, const std::string& prefix)
+{
+    return StateDictFlattener().take(dict, prefix);
 }
 
 StateDict readStateDict(const std::filesystem::path& path)

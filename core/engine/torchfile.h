@@ -12,6 +12,7 @@
 #include "engine/statedict.h"
 
 #include <filesystem>
+#include <string>
 
 namespace icmil::engine {
 
@@ -28,5 +29,10 @@ PickleValue readTorchFile(const std::filesystem::path& path);
 // entries and non-tensor leaves (lists included) are skipped; int keys are written in decimal
 // ("optimizer.state.0.exp_avg"). Throws EngineError as above, or when the file holds no tensors.
 StateDict readStateDict(const std::filesystem::path& path);
+
+// What readStateDict does to a file's object, for one dict of it: its tensors as dotted keys under
+// `prefix` ("dim_reduction" gives "dim_reduction.fc1.weight"). Throws EngineError when `dict` is not
+// a dict ("it holds a list, not a dict of tensors"); an empty dict gives an empty StateDict.
+StateDict flattenTensors(const PickleValue& dict, const std::string& prefix = {});
 
 } // namespace icmil::engine

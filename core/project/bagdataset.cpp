@@ -22,6 +22,12 @@ std::string listSome(const std::vector<std::string> &items, std::size_t limit)
     return text;
 }
 
+std::string missingFeaturesMessage(const std::vector<std::string> &missing, std::size_t total, const fs::path &featuresDir)
+{
+    return "No features for " + std::to_string(missing.size()) + " of " + std::to_string(total) + " slides in '" + featuresDir.string()
+        + "': " + listSome(missing) + " (run icmil extract first)";
+}
+
 BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &progress, const std::atomic_bool *cancel)
 {
     const LabelsTable table = LabelsTable::read(config.labelsCsv);
@@ -68,9 +74,7 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
         dataset.m_slides.push_back(std::move(slide));
     }
     if (!missing.empty())
-        throw ProjectError("No features for " + std::to_string(missing.size()) + " of " + std::to_string(dataset.m_slides.size())
-                           + " slides in '" + layout.featuresDir(config.encoder).string() + "': " + listSome(missing)
-                           + " (run icmil extract first)");
+        throw ProjectError(missingFeaturesMessage(missing, dataset.m_slides.size(), layout.featuresDir(config.encoder)));
 
     const int total = static_cast<int>(dataset.m_slides.size());
     std::string firstSlide;

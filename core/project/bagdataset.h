@@ -68,6 +68,9 @@ private:
     bool m_cancelled = false;
 };
 
+// "No features for 2 of 20 slides in '<dir>': s1, s7 (run icmil extract first)".
+std::string missingFeaturesMessage(const std::vector<std::string> &missing, std::size_t total, const std::filesystem::path &featuresDir);
+
 // Lists up to `limit` items as "a, b, c" then ", and N more".
 std::string listSome(const std::vector<std::string> &items, std::size_t limit = 5);
 

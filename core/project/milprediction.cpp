@@ -100,6 +100,19 @@ std::vector<std::string> projectEncoders(const fs::path &projectRoot)
     return encoders;
 }
 
+std::string chooseEncoder(const fs::path &projectRoot, const std::string &given)
+{
+    if (!given.empty())
+        return given;
+    const std::vector<std::string> encoders = projectEncoders(projectRoot);
+    if (encoders.size() == 1)
+        return encoders.front();
+    if (encoders.empty())
+        throw ProjectError("Project '" + projectRoot.string() + "' has no features (run icmil extract first)");
+    throw ProjectError("Project '" + projectRoot.string() + "' has features of several encoders (" + listSome(encoders)
+                       + "): choose one with --encoder");
+}
+
 MilPredictionJob::MilPredictionJob(MilPredictionConfig config)
     : m_config(std::move(config))
 {
@@ -112,15 +125,7 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
         throw ProjectError("Checkpoint '" + m_config.checkpoint.string() + "' does not exist");
     const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(m_config.checkpoint, m_config.type);
 
-    std::string encoder = m_config.encoder;
-    if (encoder.empty()) {
-        const std::vector<std::string> encoders = projectEncoders(m_config.projectRoot);
-        if (encoders.size() != 1)
-            throw ProjectError(encoders.empty() ? "Project '" + m_config.projectRoot.string() + "' has no features (run icmil extract first)"
-                                                : "Project '" + m_config.projectRoot.string() + "' has features of several encoders ("
-                                                      + listSome(encoders) + "): choose one with --encoder");
-        encoder = encoders.front();
-    }
+    const std::string encoder = chooseEncoder(m_config.projectRoot, m_config.encoder);
     const ProjectLayout layout(m_config.projectRoot);
     if (!fs::is_directory(layout.featuresDir(encoder)))
         throw ProjectError("Project '" + m_config.projectRoot.string() + "' has no features of encoder '" + encoder + "'");
@@ -176,8 +181,7 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
         targets.push_back(std::move(target));
     }
     if (!missing.empty())
-        throw ProjectError("No features for " + std::to_string(missing.size()) + " of " + std::to_string(slideIds.size()) + " slides in '"
-                           + layout.featuresDir(encoder).string() + "': " + listSome(missing) + " (run icmil extract first)");
+        throw ProjectError(missingFeaturesMessage(missing, slideIds.size(), layout.featuresDir(encoder)));
 
     MilPredictionResult result;
     // Default run name: the checkpoint's; for a run's own checkpoint.pth / last.pth, the run's.

@@ -81,4 +81,8 @@ private:
 // The encoder folders under <project>/features that hold feature files.
 std::vector<std::string> projectEncoders(const std::filesystem::path &projectRoot);
 
+// `given` when not empty, else the project's only encoder. Throws ProjectError when the project
+// has no features, or features of several encoders ("... choose one with --encoder").
+std::string chooseEncoder(const std::filesystem::path &projectRoot, const std::string &given);
+
 } // namespace icmil::project
