@@ -379,9 +379,15 @@ private Q_SLOTS:
 
         // Split into the documented phases and check each.
         std::size_t i = 0;
-        const auto coarserVisible = grid.tilesIn(target + 1, visible);
+        // The coarse pass: the finest coarser level that covers the view with <= 4 tiles. Here
+        // the level above the target would take 12 tiles, the next one takes 4 or fewer.
+        QVERIFY(grid.tilesIn(target + 1, visible).size() > TilePlanner::kCoarsePassTiles);
+        const int coarse = TilePlanner::coarsePassLevel(grid, view);
+        QCOMPARE(coarse, target + 2);
+        const auto coarserVisible = grid.tilesIn(coarse, visible);
+        QVERIFY(coarserVisible.size() <= TilePlanner::kCoarsePassTiles);
         for (std::size_t k = 0; k < coarserVisible.size(); ++k, ++i)
-            QCOMPARE(plan[i].level, target + 1);
+            QCOMPARE(plan[i].level, coarse);
         const auto targetVisible = grid.tilesIn(target, visible);
         QVERIFY(targetVisible.size() > 20);
         double lastDistance = 0.0;

@@ -63,6 +63,17 @@ private:
 
 } // namespace
 
+int TilePlanner::coarsePassLevel(const TileGrid &grid, const ViewTransform &view)
+{
+    const int target = targetLevel(grid, view);
+    const QRectF visible = view.visibleSlideRect();
+    for (int level = target + 1; level < grid.levelCount(); ++level) {
+        if (level + 1 == grid.levelCount() || grid.tilesIn(level, visible).size() <= kCoarsePassTiles)
+            return level;
+    }
+    return -1;
+}
+
 int TilePlanner::targetLevel(const TileGrid &grid, const ViewTransform &view)
 {
     if (grid.levelCount() == 0)
@@ -100,8 +111,8 @@ std::vector<TileKey> TilePlanner::plan(const TileGrid &grid, const ViewTransform
     const bool hasFiner = target > 0;
 
     PlanBuilder builder(isCached);
-    if (hasCoarser)
-        builder.add(tilesAt(target + 1, visible));                 // 1. fills the screen fast
+    if (const int coarse = coarsePassLevel(grid, view); coarse > target)
+        builder.add(tilesAt(coarse, visible));                     // 1. fills the screen fast
     builder.add(tilesAt(target, visible));                         // 2. the final resolution
     if (prefetch) {
         const double ring = grid.tileSize() * grid.level(target).downsample;
