@@ -12,7 +12,7 @@ int main(int argc, char **argv)
     icmil::engine::preferPassiveOpenMpWait(argv);
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
-    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling and feature extraction"};
+    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction"};
     app.require_subcommand(0, 1);
     bool showVersion = false;
     app.add_flag("--version", showVersion, "Print versions of ICMIL Studio and its libraries");

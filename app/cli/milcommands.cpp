@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <csignal>
 #include <iomanip>
@@ -138,8 +139,13 @@ int runTrain(const TrainOptions &options)
         config.trainer.weightDecay = o.weightDecay;
         config.trainer.gradientClip = o.clip;
         config.trainer.lrDecay = o.lrDecay;
-        for (const std::string &m : splitList(o.milestones))
-            config.trainer.lrMilestones.push_back(std::stoi(m));
+        for (const std::string &m : splitList(o.milestones)) {
+            int epoch = 0;
+            const auto [end, error] = std::from_chars(m.data(), m.data() + m.size(), epoch);
+            if (error != std::errc() || end != m.data() + m.size() || epoch < 1)
+                throw project::ProjectError("Bad --milestones '" + o.milestones + "': expected epochs such as 100,150");
+            config.trainer.lrMilestones.push_back(epoch);
+        }
         config.trainer.noSchedule = o.noSchedule;
         config.trainer.seed = o.seed;
         config.trainer.earlyStoppingPatience = o.patience;
