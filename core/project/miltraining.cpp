@@ -73,17 +73,17 @@ void writeSplits(const fs::path &runDir, const BagDataset &dataset)
     writeFileAtomically(runDir / "splits.csv", csv);
 }
 
-SplitMetrics evaluateSplit(engine::MilModel &model, const std::vector<engine::Bag> &bags, std::optional<double> threshold)
+// The metrics of one split from its model outputs (the model runs once per split).
+SplitMetrics summarise(const engine::BagSetEvaluation &evaluation, int classes, std::optional<double> threshold)
 {
     SplitMetrics split;
-    if (bags.empty())
+    if (evaluation.labels.empty())
         return split;
-    const engine::BagSetEvaluation evaluation = engine::evaluateBags(model, bags, threshold);
     split.present = true;
-    split.slides = static_cast<int>(bags.size());
+    split.slides = static_cast<int>(evaluation.labels.size());
     split.loss = evaluation.loss;
-    split.metrics = evaluation.metrics;
-    if (model.config().classes == 2 && !std::isnan(evaluation.metrics.auc)) {
+    split.metrics = engine::classificationMetrics(evaluation.labels, evaluation.probabilities, classes, classes == 2 ? threshold : std::nullopt);
+    if (classes == 2 && !std::isnan(split.metrics.auc)) {
         std::vector<double> positive;
         for (std::size_t i = 0; i < evaluation.labels.size(); ++i)
             positive.push_back(evaluation.probabilities[2 * i + 1]);
@@ -197,14 +197,14 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
     }
 
     // The model now holds the best epoch's weights. The threshold is chosen on validation only.
-    summary.val = evaluateSplit(*model, valBags, std::nullopt);
-    if (classes == 2 && summary.val.present && !summary.val.roc.empty()) {
-        const engine::BagSetEvaluation evaluation = engine::evaluateBags(*model, valBags);
-        summary.threshold = engine::chooseOperatingThreshold(evaluation.labels, evaluation.probabilities);
-        summary.val = evaluateSplit(*model, valBags, summary.threshold);
+    const engine::BagSetEvaluation valOutputs = engine::evaluateBags(*model, valBags);
+    summary.val = summarise(valOutputs, classes, std::nullopt);
+    if (classes == 2 && !summary.val.roc.empty()) {
+        summary.threshold = engine::chooseOperatingThreshold(valOutputs.labels, valOutputs.probabilities);
+        summary.val = summarise(valOutputs, classes, summary.threshold);
     }
-    summary.train = evaluateSplit(*model, trainBags, summary.threshold);
-    summary.test = evaluateSplit(*model, testBags, summary.threshold);
+    summary.train = summarise(engine::evaluateBags(*model, trainBags), classes, summary.threshold);
+    summary.test = summarise(engine::evaluateBags(*model, testBags), classes, summary.threshold);
 
     const json metrics = {{"best_epoch", result.bestEpoch + 1}, {"epochs_run", summary.epochsRun},
                           {"threshold", summary.threshold ? json(*summary.threshold) : json(nullptr)},
