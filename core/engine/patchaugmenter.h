@@ -1,0 +1,48 @@
+#pragma once
+
+// The student's view in ICMIL's teacher-student fine-tuning (the reference's
+// RandomPatchDistillationDataset: RandomHorizontalFlip, RandomVerticalFlip,
+// RandomResizedCrop(scale 0.5-1)), done on the batch's device with tensor ops: each patch gets
+// its own flips and crop box, drawn as torchvision draws them, and one affine grid_sample
+// (bilinear) applies all of it at once. Seeded by the caller's CPU generator, so a run repeats.
+
+#include <torch/types.h>
+
+#include <ATen/core/Generator.h>
+
+#include <vector>
+
+namespace icmil::engine {
+
+struct AugmentationConfig
+{
+    double horizontalFlipProbability = 0.5;
+    double verticalFlipProbability = 0.5;
+    double minScale = 0.5;  // crop area as a fraction of the patch
+    double maxScale = 1.0;
+    double minRatio = 3.0 / 4.0; // crop width / height
+    double maxRatio = 4.0 / 3.0;
+};
+
+// One patch's draw: its crop box in input pixels and its flips.
+struct AugmentationDraw
+{
+    int left = 0;
+    int top = 0;
+    int width = 0;
+    int height = 0;
+    bool flipHorizontal = false;
+    bool flipVertical = false;
+};
+
+// torchvision's RandomResizedCrop.get_params for a side x side patch (10 tries, then the whole
+// patch clamped to the ratio range), then the two flips. Throws EngineError for a config out of
+// range (probabilities outside [0, 1], 0 < minScale <= maxScale <= 1, 0 < minRatio <= maxRatio).
+AugmentationDraw drawAugmentation(int side, const AugmentationConfig& config, at::Generator& generator);
+
+// batch: N x C x S x S float (square patches), on any device. Returns N x C x S x S on the same
+// device. `draws` (optional, out) receives each patch's draw, for tests and logs.
+torch::Tensor augmentPatches(const torch::Tensor& batch, const AugmentationConfig& config, at::Generator& generator,
+                             std::vector<AugmentationDraw>* draws = nullptr);
+
+} // namespace icmil::engine
