@@ -6,9 +6,7 @@
 
 namespace icmil::engine {
 
-namespace {
-
-void checkBag(const MilModel& model, const Bag& bag)
+void checkBagFits(const MilModel& model, const Bag& bag)
 {
     if (!bag.features.defined() || bag.features.dim() != 2 || bag.features.size(0) < 1)
         throw EngineError("Slide '" + bag.id + "' has no patch features");
@@ -20,6 +18,8 @@ void checkBag(const MilModel& model, const Bag& bag)
                           + std::to_string(model.config().classes) + " classes");
 }
 
+namespace {
+
 template <typename T> std::vector<T> toVector(const torch::Tensor& tensor)
 {
     const torch::Tensor cpu = tensor.detach().to(torch::kCPU, c10::CppTypeToScalarType<T>::value).contiguous();
@@ -30,7 +30,7 @@ template <typename T> std::vector<T> toVector(const torch::Tensor& tensor)
 
 BagPrediction predictBag(MilModel& model, const Bag& bag)
 {
-    checkBag(model, bag);
+    checkBagFits(model, bag);
     const bool wasTraining = model.is_training();
     model.eval();
     torch::NoGradGuard noGrad;

@@ -28,6 +28,11 @@ struct BagPrediction
     double loss = 0.0;                 // cross-entropy against the bag's label (0 when unknown)
 };
 
+// Throws EngineError when `bag` cannot go through `model`: no patches ("Slide 's1' has no patch
+// features"), another feature width ("Slide 's1' has 768 features per patch; the model takes
+// 1024"), or a class the model does not have.
+void checkBagFits(const MilModel& model, const Bag& bag);
+
 // model.eval(), no gradients, features moved to the model's device. Restores the model's
 // training mode afterwards. Throws EngineError for an empty bag or a feature width the model
 // does not take ("Slide 's1' has 768 features per patch; the model takes 1024").

@@ -61,11 +61,7 @@ void checkBags(const MilModel& model, const std::vector<Bag>& bags, const char* 
         if (bag.label < 0 || bag.label >= model.config().classes)
             throw EngineError(std::string("Training needs a label for every ") + role + " slide; '" + bag.id + "' has "
                               + (bag.label < 0 ? std::string("none") : "class " + std::to_string(bag.label)));
-        if (!bag.features.defined() || bag.features.dim() != 2 || bag.features.size(0) < 1)
-            throw EngineError("Slide '" + bag.id + "' has no patch features");
-        if (bag.features.size(1) != model.config().inputDim)
-            throw EngineError("Slide '" + bag.id + "' has " + std::to_string(bag.features.size(1)) + " features per patch; the model takes "
-                              + std::to_string(model.config().inputDim));
+        checkBagFits(model, bag);
     }
 }
 
