@@ -19,6 +19,8 @@ public:
     explicit DtfdMilModel(const MilModelConfig& config);
     MilOutput forward(const torch::Tensor& bag, std::optional<at::Generator> generator = std::nullopt) override;
     std::vector<std::vector<std::string>> optimiserGroups() const override;
+    LinearClassifier instanceClassifier() const override { return m_attClassifier->classifier(); }
+    torch::Tensor normalisedInstanceAttention(const torch::Tensor& embedded) override;
 
 private:
     GatedAttention m_attention{nullptr};

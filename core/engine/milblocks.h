@@ -63,6 +63,8 @@ class AttentionClassifierImpl : public torch::nn::Module
 public:
     AttentionClassifierImpl(std::int64_t inputDim, std::int64_t hiddenDim, std::int64_t classes, double dropout = 0.0);
     torch::Tensor forward(const torch::Tensor& x); // R x L -> 1 x C
+    GatedAttention attention() const { return m_attention; }
+    LinearClassifier classifier() const { return m_classifier; }
 
 private:
     GatedAttention m_attention{nullptr};

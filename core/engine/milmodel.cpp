@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 
 namespace icmil::engine {
 
@@ -78,7 +79,37 @@ torch::Tensor MilModel::embed(const torch::Tensor& features)
 
 torch::Tensor MilModel::instanceLogits(const torch::Tensor& features)
 {
-    return m_classifier(m_dimReduction(features));
+    return instanceClassifier()(m_dimReduction(features));
+}
+
+torch::Tensor MilModel::normalisedInstanceAttention(const torch::Tensor& /*embedded*/)
+{
+    return {};
+}
+
+torch::Tensor minMaxNormalise(const torch::Tensor& values)
+{
+    const torch::Tensor shifted = values - values.min();
+    const torch::Tensor range = shifted.max();
+    return torch::where(range > 0, shifted / range.clamp_min(std::numeric_limits<float>::min()), torch::zeros_like(shifted));
+}
+
+std::shared_ptr<MilModel> copyMilModel(const MilModel& model)
+{
+    std::shared_ptr<MilModel> copy = makeMilModel(model.config());
+    copy->to(model.device());
+    torch::NoGradGuard noGrad;
+    const auto sourceParameters = model.named_parameters();
+    for (auto& target : copy->named_parameters()) {
+        const torch::Tensor& source = sourceParameters[target.key()];
+        target.value().copy_(source);
+        target.value().set_requires_grad(source.requires_grad());
+    }
+    const auto sourceBuffers = model.named_buffers();
+    for (auto& target : copy->named_buffers())
+        target.value().copy_(sourceBuffers[target.key()]);
+    copy->train(model.is_training());
+    return copy;
 }
 
 std::vector<std::vector<std::string>> MilModel::optimiserGroups() const

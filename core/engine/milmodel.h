@@ -71,10 +71,22 @@ public:
     // as the reference computes them on a bag it has not shuffled. ABMIL and MaxPool ignore it.
     virtual MilOutput forward(const torch::Tensor& bag, std::optional<at::Generator> generator = std::nullopt) = 0;
 
-    // The instance-level head ICMIL's teacher uses: classifier(dim_reduction(x)) per row, N x C.
-    // On a one-instance bag it equals ABMIL's and MaxPool's slide logits.
+    // The instance-level head ICMIL's teacher uses (step2_teacher_student_*_distillation.py):
+    // instanceClassifier()(dim_reduction(x)) per row, N x C. The instance classifier is
+    // "classifier" for ABMIL and MaxPool (so on a one-instance bag this equals their slide
+    // logits) and tier 2's "att_classifier.classifier" for DTFD-MIL, as the reference loads it.
     torch::Tensor instanceLogits(const torch::Tensor& features);
     torch::Tensor embed(const torch::Tensor& features); // dim_reduction(x), N x embedDim
+    DimReduction dimReduction() const { return m_dimReduction; }
+    virtual LinearClassifier instanceClassifier() const { return m_classifier; }
+
+    // Per-instance attention over a set of embedded instances (N x embedDim, e.g. a batch of
+    // patches from many slides), min-max normalised over those N to [0, 1]: the basis of the
+    // confidence-based fine-tuning weight |2a - 1|^beta (the reference's confidence_based
+    // branch). ABMIL: the raw gated-attention score; DTFD-MIL: the product of its two tiers'
+    // normalised scores (step2_train_teacherstudent_dtfdmil_dual_ax_semilearn.py). Undefined
+    // tensor for MaxPool, which has no attention network. Equal scores give 0 (not NaN).
+    virtual torch::Tensor normalisedInstanceAttention(const torch::Tensor& embedded);
 
     // Submodules trained by each optimiser, in the reference's order: one group for ABMIL and
     // MaxPool (dim_reduction, attention, classifier), two for DTFD (tier 1; att_classifier).
@@ -88,6 +100,13 @@ protected:
     DimReduction m_dimReduction{nullptr};   // "dim_reduction"
     LinearClassifier m_classifier{nullptr}; // "classifier"
 };
+
+// Min-max normalisation of a vector to [0, 1] (x - min) / (max - min); all zeros when max == min.
+torch::Tensor minMaxNormalise(const torch::Tensor& values);
+
+// A deep copy: same config, parameters and buffers copied, on the same device, in the same
+// training mode, with requires_grad set (ICMIL's teacher and student heads).
+std::shared_ptr<MilModel> copyMilModel(const MilModel& model);
 
 // Builds an untrained model (weights seeded by config.seed). Throws EngineError for a config that
 // makes no model (C < 2, dims < 1, pseudoBags < 1).
