@@ -1,5 +1,9 @@
 #pragma once
 
+#include "project/icmilloop.h"
+#include "project/miltraining.h"
+#include "project/slidetiler.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -105,8 +109,39 @@ struct ExportOptions {
     std::string split;                 // only this split ("train", "val", "test")
 };
 
+// `icmil run`: the ICMIL loop (iterations of fine-tune embedder, re-extract, retrain classifier).
+struct RunOptions {
+    TileOptions tile;                  // tile.slides: slide files (default: the project); tile.projectDir: the project
+    TrainOptions train;                // the bag classifier, retrained every iteration
+    std::string name = "icmil";
+    int iterations = 2;                // fine-tuning rounds: iterations 0..K
+    std::string embedder = "tiny-cnn";
+    std::filesystem::path weights;
+    std::uint64_t embedderSeed = 0;
+    int batchSize = 64;                // extraction
+    int readers = 0;
+    bool half = false;                 // CUDA: float16 extraction, bfloat16 fine-tuning
+    int finetuneEpochs = 5;
+    std::int64_t finetunePatches = 10000;
+    int finetuneBatch = 100;
+    double finetuneLr = 1e-5;
+    double finetuneWeightDecay = 1e-4;
+    double finetuneClip = 5.0;
+    double finetuneValFraction = 0.1;
+    std::int64_t finetuneValMax = 2000;
+    bool confidence = false;
+    double beta = 0.0;                 // 0: the reference's (ABMIL 6, DTFD 2)
+    bool batchNormTraining = false;    // the reference's train-mode batch norm in the student
+};
+
+// Shared by the commands that tile and train (and the ICMIL loop).
+project::TilingConfig tilingConfig(const TileOptions &options);
+project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const std::filesystem::path &labels, const std::string &encoder);
+
 std::string versionText();
 int runTrain(const TrainOptions &options);
+int runLoop(const RunOptions &options);
+project::IcmilLoopConfig loopConfig(const RunOptions &options);
 int runPredict(const PredictOptions &options);
 int runExport(const ExportOptions &options);
 int runTile(const TileOptions &options);

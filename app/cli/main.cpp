@@ -12,7 +12,7 @@ int main(int argc, char **argv)
     icmil::engine::preferPassiveOpenMpWait(argv);
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
-    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction"};
+    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction, the ICMIL loop"};
     app.require_subcommand(0, 1);
     bool showVersion = false;
     app.add_flag("--version", showVersion, "Print versions of ICMIL Studio and its libraries");
@@ -36,9 +36,11 @@ int main(int argc, char **argv)
     summaryCmd->add_option("dataset", summaryPath, "Dataset folder")->required();
 
     // Options shared by tile and extract.
-    auto addTileOptions = [](CLI::App *cmd, icmil::cli::TileOptions &o) {
-        cmd->add_option("--slides", o.slides, "A slide, a dataset folder (labels.csv) or a folder of slides")->required();
-        cmd->add_option("--out", o.projectDir, "Project folder (patches/, tissue/, features/)")->required();
+    auto addTileOptions = [](CLI::App *cmd, icmil::cli::TileOptions &o, bool slidesAndOut = true) {
+        if (slidesAndOut) {
+            cmd->add_option("--slides", o.slides, "A slide, a dataset folder (labels.csv) or a folder of slides")->required();
+            cmd->add_option("--out", o.projectDir, "Project folder (patches/, tissue/, features/)")->required();
+        }
         cmd->add_option("--magnification", o.magnification, "Target magnification of the patches (slides with mpp)")
             ->check(CLI::PositiveNumber)->capture_default_str();
         cmd->add_option("--level", o.level, "Cut patches at this pyramid level instead of a magnification")
@@ -78,38 +80,76 @@ int main(int argc, char **argv)
     importCmd->add_flag("--overwrite", import.overwrite, "Replace features already in the project");
 
     std::string demoPath = "demo";
+    // The bag classifier's options, shared by train and run.
+    auto addClassifierOptions = [](CLI::App *cmd, icmil::cli::TrainOptions &t) {
+        cmd->add_option("--model", t.model, "abmil, maxpool or dtfd")->capture_default_str();
+        cmd->add_option("--epochs", t.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+        cmd->add_option("--lr", t.lr, "Learning rate (default: the reference's, 2e-4; DTFD 1e-4)")->check(CLI::NonNegativeNumber);
+        cmd->add_option("--weight-decay", t.weightDecay, "Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+        cmd->add_option("--clip", t.clip, "Gradient norm clipping per submodule (0 = off)")->capture_default_str();
+        cmd->add_option("--lr-decay", t.lrDecay, "Learning-rate factor at each milestone")->capture_default_str();
+        cmd->add_option("--milestones", t.milestones, "Epochs where the learning rate decays, e.g. 100,150 (default: DTFD at half)");
+        cmd->add_flag("--no-schedule", t.noSchedule, "Constant learning rate");
+        cmd->add_option("--patience", t.patience, "Stop after this many epochs without a better validation AUC (0 = off)")
+            ->check(CLI::NonNegativeNumber);
+        cmd->add_option("--val-fraction", t.valFraction, "Validation fraction when the labels have no split column")->capture_default_str();
+        cmd->add_option("--test-fraction", t.testFraction, "Test fraction when the labels have no split column")->capture_default_str();
+        cmd->add_option("--folds", t.folds, "k-fold cross-validation: number of folds")->check(CLI::Range(1, 100))->capture_default_str();
+        cmd->add_option("--fold", t.fold, "k-fold cross-validation: this fold (0-based)")->check(CLI::NonNegativeNumber);
+        cmd->add_flag("--ignore-csv-split", t.ignoreCsvSplit, "Draw a split even when the labels have a split column");
+        cmd->add_option("--classes", t.classes, "Class order, e.g. normal,tumor (default: the labels, sorted)");
+        cmd->add_option("--pseudo-bags", t.pseudoBags, "DTFD: pseudo-bags per slide")->check(CLI::Range(1, 1000))->capture_default_str();
+        cmd->add_option("--distill", t.distill, "DTFD: AFS, MaxS or MaxMinS")->capture_default_str();
+        cmd->add_option("--embed-dim", t.embedDim, "Width after dimension reduction")->check(CLI::Range(1, 65536))->capture_default_str();
+        cmd->add_option("--attention-dim", t.attentionDim, "Hidden width of the gated attention")->check(CLI::Range(1, 65536))->capture_default_str();
+        cmd->add_option("--dropout", t.dropout, "Dropout before the classifier")->check(CLI::Range(0.0, 0.99));
+    };
+
     icmil::cli::TrainOptions train;
     CLI::App *trainCmd = app.add_subcommand("train", "Train a MIL bag classifier (ABMIL, MaxPool, DTFD-MIL) on a project's features");
     trainCmd->add_option("--project", train.projectDir, "Project folder (features/, runs/)")->required();
     trainCmd->add_option("--labels", train.labels, "Labels CSV case_id,slide_id,label[,split] (default: PROJECT/labels.csv)");
     trainCmd->add_option("--encoder", train.encoder, "Feature folder under PROJECT/features (default: the only one)");
-    trainCmd->add_option("--model", train.model, "abmil, maxpool or dtfd")->capture_default_str();
     trainCmd->add_option("--run", train.run, "Run name: PROJECT/runs/RUN (default: the model's name)");
-    trainCmd->add_option("--epochs", train.epochs, "Epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-    trainCmd->add_option("--lr", train.lr, "Learning rate (default: the reference's, 2e-4; DTFD 1e-4)")->check(CLI::NonNegativeNumber);
-    trainCmd->add_option("--weight-decay", train.weightDecay, "Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
-    trainCmd->add_option("--clip", train.clip, "Gradient norm clipping per submodule (0 = off)")->capture_default_str();
-    trainCmd->add_option("--lr-decay", train.lrDecay, "Learning-rate factor at each milestone")->capture_default_str();
-    trainCmd->add_option("--milestones", train.milestones, "Epochs where the learning rate decays, e.g. 100,150 (default: DTFD at half)");
-    trainCmd->add_flag("--no-schedule", train.noSchedule, "Constant learning rate");
     trainCmd->add_option("--seed", train.seed, "Seed of the split, the initial weights and the shuffles")->capture_default_str();
     trainCmd->add_option("--device", train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-    trainCmd->add_option("--patience", train.patience, "Stop after this many epochs without a better validation AUC (0 = off)")
-        ->check(CLI::NonNegativeNumber);
-    trainCmd->add_option("--val-fraction", train.valFraction, "Validation fraction when the labels have no split column")->capture_default_str();
-    trainCmd->add_option("--test-fraction", train.testFraction, "Test fraction when the labels have no split column")->capture_default_str();
-    trainCmd->add_option("--folds", train.folds, "k-fold cross-validation: number of folds")->check(CLI::Range(1, 100))->capture_default_str();
-    trainCmd->add_option("--fold", train.fold, "k-fold cross-validation: this fold (0-based)")->check(CLI::NonNegativeNumber);
-    trainCmd->add_flag("--ignore-csv-split", train.ignoreCsvSplit, "Draw a split even when the labels have a split column");
-    trainCmd->add_option("--classes", train.classes, "Class order, e.g. normal,tumor (default: the labels, sorted)");
+    addClassifierOptions(trainCmd, train);
     trainCmd->add_option("--init", train.init, "Start from this checkpoint (ours or an ICMIL reference .pth)");
     trainCmd->add_option("--init-type", train.initType, "Model type of a reference --init checkpoint (default: from its keys)");
-    trainCmd->add_option("--pseudo-bags", train.pseudoBags, "DTFD: pseudo-bags per slide")->check(CLI::Range(1, 1000))->capture_default_str();
-    trainCmd->add_option("--distill", train.distill, "DTFD: AFS, MaxS or MaxMinS")->capture_default_str();
-    trainCmd->add_option("--embed-dim", train.embedDim, "Width after dimension reduction")->check(CLI::Range(1, 65536))->capture_default_str();
-    trainCmd->add_option("--attention-dim", train.attentionDim, "Hidden width of the gated attention")->check(CLI::Range(1, 65536))->capture_default_str();
-    trainCmd->add_option("--dropout", train.dropout, "Dropout before the classifier")->check(CLI::Range(0.0, 0.99));
     trainCmd->add_flag("--overwrite", train.overwrite, "Replace an existing run of the same name");
+
+    icmil::cli::RunOptions run;
+    CLI::App *runCmd = app.add_subcommand("run", "Run the ICMIL loop: extract, train, then fine-tune the embedder, re-extract, retrain (resumable)");
+    runCmd->add_option("--project", run.tile.projectDir, "Project folder (features/, runs/, icmil/)")->required();
+    runCmd->add_option("--slides", run.tile.slides, "Slide files: a dataset folder with labels.csv or slides/ (default: the project)");
+    runCmd->add_option("--labels", run.train.labels, "Labels CSV case_id,slide_id,label[,split] (default: SLIDES/labels.csv)");
+    runCmd->add_option("--name", run.name, "Loop name: PROJECT/icmil/NAME, features/NAME-itK, runs/NAME-itK")->capture_default_str();
+    runCmd->add_option("--iterations", run.iterations, "Fine-tuning rounds K (iterations 0..K)")->check(CLI::Range(0, 100))->capture_default_str();
+    runCmd->add_option("--embedder", run.embedder, "Initial embedder: resnet50-trunc, tiny-cnn, or a TorchScript file")->capture_default_str();
+    runCmd->add_option("--weights", run.weights, "Weights for a built-in embedder (torch.save file)");
+    runCmd->add_option("--embedder-seed", run.embedderSeed, "Seed of a randomly initialised embedder")->capture_default_str();
+    runCmd->add_option("--batch-size", run.batchSize, "Extraction: patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    runCmd->add_option("--readers", run.readers, "Patch reader threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    runCmd->add_flag("--half", run.half, "Mixed precision on CUDA (float16 extraction, bfloat16 fine-tuning)");
+    runCmd->add_option("--finetune-epochs", run.finetuneEpochs, "Fine-tuning epochs per iteration")->check(CLI::Range(1, 100000))->capture_default_str();
+    runCmd->add_option("--finetune-patches", run.finetunePatches, "Patches per fine-tuning epoch, drawn from the training slides")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
+    runCmd->add_option("--finetune-batch", run.finetuneBatch, "Patches per fine-tuning step")->check(CLI::Range(1, 65536))->capture_default_str();
+    runCmd->add_option("--finetune-lr", run.finetuneLr, "Fine-tuning learning rate")->check(CLI::PositiveNumber)->capture_default_str();
+    runCmd->add_option("--finetune-weight-decay", run.finetuneWeightDecay, "Fine-tuning Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+    runCmd->add_option("--finetune-clip", run.finetuneClip, "Gradient clipping of the student head (0 = off)")->capture_default_str();
+    runCmd->add_option("--finetune-val-fraction", run.finetuneValFraction, "Training patches held out to pick the best student")
+        ->check(CLI::Range(0.001, 0.9))->capture_default_str();
+    runCmd->add_option("--finetune-val-max", run.finetuneValMax, "At most this many held-out patches")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
+    runCmd->add_flag("--confidence", run.confidence, "Confidence-based fine-tuning: weigh patches by |2a-1|^beta of the teacher's attention");
+    runCmd->add_option("--beta", run.beta, "Confidence exponent (default: the reference's, ABMIL 6, DTFD 2)")->check(CLI::NonNegativeNumber);
+    runCmd->add_flag("--finetune-bn-train", run.batchNormTraining,
+                     "Train the student's batch-norm statistics as the reference does (default: frozen; see the README)");
+    runCmd->add_option("--device", run.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    runCmd->add_option("--seed", run.train.seed, "Seed of the split, the classifier, the patch sampling and the augmentations")->capture_default_str();
+    addTileOptions(runCmd, run.tile, false);
+    addClassifierOptions(runCmd, run.train);
+    runCmd->add_flag("--overwrite", run.train.overwrite, "Start the loop again, deleting its earlier outputs");
 
     icmil::cli::PredictOptions predict;
     CLI::App *predictCmd = app.add_subcommand("predict", "Slide probabilities and attention from a checkpoint");
@@ -154,6 +194,11 @@ int main(int argc, char **argv)
         return icmil::cli::runImport(import);
     if (*trainCmd)
         return icmil::cli::runTrain(train);
+    if (*runCmd) {
+        if (run.tile.slides.empty())
+            run.tile.slides = run.tile.projectDir;
+        return icmil::cli::runLoop(run);
+    }
     if (*predictCmd)
         return icmil::cli::runPredict(predict);
     if (*exportCmd)

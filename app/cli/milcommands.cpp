@@ -1,5 +1,6 @@
 // `icmil train`, `icmil predict`, `icmil export`: bag classifiers from the command line.
 #include "commands.h"
+#include "cliformat.h"
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
@@ -46,26 +47,6 @@ extern "C" void onInterrupt(int)
     std::signal(SIGINT, SIG_DFL);
 }
 
-std::vector<std::string> splitList(const std::string &text)
-{
-    std::vector<std::string> items;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ','))
-        if (!item.empty())
-            items.push_back(item);
-    return items;
-}
-
-std::string fixed(double value, int decimals)
-{
-    if (std::isnan(value))
-        return "-";
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(decimals) << value;
-    return out.str();
-}
-
 fs::path defaultLabels(const fs::path &projectDir, const fs::path &given, bool required)
 {
     if (!given.empty())
@@ -105,6 +86,55 @@ nlohmann::json settingsJson(const TrainOptions &o, const std::string &encoder, c
 
 } // namespace
 
+project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const fs::path &labels, const std::string &encoder)
+{
+    TrainOptions o = options;
+    const engine::MilModelType type = engine::parseMilModelType(o.model);
+    if (o.run.empty())
+        o.run = engine::milModelTypeName(type);
+    project::MilTrainingConfig config;
+    config.data.projectRoot = o.projectDir;
+    config.data.labelsCsv = labels;
+    config.data.encoder = encoder;
+    config.data.classNames = splitList(o.classes);
+    config.data.split.valFraction = o.valFraction;
+    config.data.split.testFraction = o.testFraction;
+    config.data.split.seed = o.seed;
+    config.data.split.folds = o.folds;
+    config.data.split.fold = o.fold;
+    config.data.split.useCsvSplit = !o.ignoreCsvSplit;
+    config.run = o.run;
+    config.model.type = type;
+    config.model.embedDim = o.embedDim;
+    config.model.attentionDim = o.attentionDim;
+    config.model.dropout = o.dropout;
+    config.model.pseudoBags = o.pseudoBags;
+    config.model.distillation = engine::parseDtfdDistillation(o.distill);
+    config.model.seed = o.seed;
+    config.trainer.epochs = o.epochs;
+    config.trainer.learningRate = o.lr;
+    config.trainer.weightDecay = o.weightDecay;
+    config.trainer.gradientClip = o.clip;
+    config.trainer.lrDecay = o.lrDecay;
+    for (const std::string &m : splitList(o.milestones)) {
+        int epoch = 0;
+        const auto [end, error] = std::from_chars(m.data(), m.data() + m.size(), epoch);
+        if (error != std::errc() || end != m.data() + m.size() || epoch < 1)
+            throw project::ProjectError("Bad --milestones '" + o.milestones + "': expected epochs such as 100,150");
+        config.trainer.lrMilestones.push_back(epoch);
+    }
+    config.trainer.noSchedule = o.noSchedule;
+    config.trainer.seed = o.seed;
+    config.trainer.earlyStoppingPatience = o.patience;
+    config.trainer.device = engine::resolveDevice(engine::parseDevice(o.device));
+    config.initCheckpoint = o.init;
+    if (!o.initType.empty())
+        config.initType = engine::parseMilModelType(o.initType);
+    config.overwrite = o.overwrite;
+    config.settingsJson = settingsJson(o, encoder, labels).dump();
+    return config;
+}
+
 int runTrain(const TrainOptions &options)
 {
     try {
@@ -115,46 +145,7 @@ int runTrain(const TrainOptions &options)
         if (o.run.empty())
             o.run = engine::milModelTypeName(type);
 
-        project::MilTrainingConfig config;
-        config.data.projectRoot = o.projectDir;
-        config.data.labelsCsv = labels;
-        config.data.encoder = encoder;
-        config.data.classNames = splitList(o.classes);
-        config.data.split.valFraction = o.valFraction;
-        config.data.split.testFraction = o.testFraction;
-        config.data.split.seed = o.seed;
-        config.data.split.folds = o.folds;
-        config.data.split.fold = o.fold;
-        config.data.split.useCsvSplit = !o.ignoreCsvSplit;
-        config.run = o.run;
-        config.model.type = type;
-        config.model.embedDim = o.embedDim;
-        config.model.attentionDim = o.attentionDim;
-        config.model.dropout = o.dropout;
-        config.model.pseudoBags = o.pseudoBags;
-        config.model.distillation = engine::parseDtfdDistillation(o.distill);
-        config.model.seed = o.seed;
-        config.trainer.epochs = o.epochs;
-        config.trainer.learningRate = o.lr;
-        config.trainer.weightDecay = o.weightDecay;
-        config.trainer.gradientClip = o.clip;
-        config.trainer.lrDecay = o.lrDecay;
-        for (const std::string &m : splitList(o.milestones)) {
-            int epoch = 0;
-            const auto [end, error] = std::from_chars(m.data(), m.data() + m.size(), epoch);
-            if (error != std::errc() || end != m.data() + m.size() || epoch < 1)
-                throw project::ProjectError("Bad --milestones '" + o.milestones + "': expected epochs such as 100,150");
-            config.trainer.lrMilestones.push_back(epoch);
-        }
-        config.trainer.noSchedule = o.noSchedule;
-        config.trainer.seed = o.seed;
-        config.trainer.earlyStoppingPatience = o.patience;
-        config.trainer.device = engine::resolveDevice(engine::parseDevice(o.device));
-        config.initCheckpoint = o.init;
-        if (!o.initType.empty())
-            config.initType = engine::parseMilModelType(o.initType);
-        config.overwrite = o.overwrite;
-        config.settingsJson = settingsJson(o, encoder, labels).dump();
+        project::MilTrainingConfig config = milTrainingConfig(o, labels, encoder);
 
         std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string()
                   << " (" << config.trainer.device.str() << ", seed " << o.seed << ")\n";

@@ -22,23 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-project::TilingConfig tilingConfig(const TileOptions &options)
-{
-    project::TilingConfig config;
-    config.tissue = slide::TissueDetectionParams::preset(options.preset);
-    if (options.otsu)
-        config.tissue.useOtsu = true;
-    config.grid.patchSize = options.patchSize;
-    config.grid.overlap = options.overlap;
-    config.grid.minTissueFraction = options.minTissue;
-    if (options.level >= 0) {
-        config.grid.targetMagnification.reset();
-        config.grid.level = options.level;
-    } else {
-        config.grid.targetMagnification = options.magnification;
-    }
-    return config;
-}
 
 // The slides, with every listing problem printed; empty when there is nothing to do.
 std::vector<project::SlideEntry> slidesOf(const fs::path &location)
@@ -59,6 +42,24 @@ std::string fixed(double value, int decimals)
 }
 
 } // namespace
+
+project::TilingConfig tilingConfig(const TileOptions &options)
+{
+    project::TilingConfig config;
+    config.tissue = slide::TissueDetectionParams::preset(options.preset);
+    if (options.otsu)
+        config.tissue.useOtsu = true;
+    config.grid.patchSize = options.patchSize;
+    config.grid.overlap = options.overlap;
+    config.grid.minTissueFraction = options.minTissue;
+    if (options.level >= 0) {
+        config.grid.targetMagnification.reset();
+        config.grid.level = options.level;
+    } else {
+        config.grid.targetMagnification = options.magnification;
+    }
+    return config;
+}
 
 int runTile(const TileOptions &options)
 {

@@ -50,6 +50,9 @@ public:
 
     virtual std::vector<torch::Tensor> parameters() = 0; // trainable tensors, for an optimiser
     virtual void setTraining(bool training) = 0;         // train() / eval() (batch norm, dropout)
+    // Batch-norm layers only, after setTraining(): false keeps them in eval mode (their running
+    // statistics are used and left unchanged) while the rest trains.
+    virtual void setBatchNormTraining(bool training) = 0;
     virtual void to(torch::Device device) = 0;
     virtual torch::Device device() const = 0;
 

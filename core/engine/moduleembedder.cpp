@@ -45,6 +45,13 @@ void ModuleEmbedder::setTraining(bool training)
     m_module.ptr()->train(training);
 }
 
+void ModuleEmbedder::setBatchNormTraining(bool training)
+{
+    for (const auto& module : m_module.ptr()->modules(/*include_self=*/true))
+        if (module->name().find("BatchNorm") != std::string::npos)
+            module->train(training);
+}
+
 void ModuleEmbedder::to(torch::Device device)
 {
     m_module.ptr()->to(device);

@@ -41,6 +41,7 @@ public:
     torch::Tensor forward(const torch::Tensor& batch) override;
     std::vector<torch::Tensor> parameters() override;
     void setTraining(bool training) override;
+    void setBatchNormTraining(bool training) override;
     void to(torch::Device device) override;
     torch::Device device() const override { return m_normaliser.device(); }
     std::unique_ptr<Embedder> clone() const override;

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <exception>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <cstdlib>
@@ -187,6 +188,12 @@ void seedEverything(std::uint64_t seed)
     at::manual_seed(seed); // the CPU generator, and CUDA's when LibTorch sees a device
     if (torch::cuda::is_available())
         torch::cuda::manual_seed_all(seed);
+}
+
+bool isOutOfMemory(const std::exception& error)
+{
+    const std::string_view what = error.what();
+    return what.find("out of memory") != std::string_view::npos || what.find("OutOfMemory") != std::string_view::npos;
 }
 
 void preferPassiveOpenMpWait(char** argv)

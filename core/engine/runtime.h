@@ -6,6 +6,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <exception>
 #include <string>
 
 namespace icmil::engine {
@@ -71,5 +72,9 @@ void preferPassiveOpenMpWait(char** argv);
 // Seeds LibTorch's CPU generator and, when CUDA is available, every CUDA device's generator.
 // Does not switch on deterministic algorithms.
 void seedEverything(std::uint64_t seed);
+
+// Whether an exception is a device running out of memory (CUDA's "CUDA out of memory. Tried to
+// allocate ..."), which a caller can answer by halving its batch and trying again.
+bool isOutOfMemory(const std::exception& error);
 
 } // namespace icmil::engine

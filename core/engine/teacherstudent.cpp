@@ -85,7 +85,7 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const
     m_student = embedder.clone();
     for (torch::Tensor& parameter : m_student->parameters())
         parameter.set_requires_grad(true);
-    m_student->setTraining(true);
+    studentToTraining();
 
     m_teacherHead = copyMilModel(classifier);
     m_teacherHead->to(device);
@@ -106,6 +106,15 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const
 
 TeacherStudentDistiller::~TeacherStudentDistiller() = default;
 
+void TeacherStudentDistiller::studentToTraining()
+{
+    m_student->setTraining(true);
+    if (m_config.freezeBatchNorm)
+        m_student->setBatchNormTraining(false);
+    if (m_studentHead)
+        m_studentHead->train();
+}
+
 DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
 {
     const torch::Device device = m_student->device();
@@ -123,8 +132,7 @@ DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
         if (m_config.confidenceWeighted)
             weights = confidenceWeights(m_teacherHead->normalisedInstanceAttention(teacherEmbedding).to(torch::kFloat), m_beta);
     }
-    m_student->setTraining(true);
-    m_studentHead->train();
+    studentToTraining();
     DistillationTerms terms;
     {
         AutocastScope autocast(device, mixed, c10::kBFloat16);
@@ -172,8 +180,7 @@ void TeacherStudentDistiller::evaluate(const torch::Tensor& patches, at::Generat
         teacher = m_teacherHead->instanceLogits(m_teacher->forward(plain));
         student = m_studentHead->instanceLogits(m_student->forward(augmented));
     }
-    m_student->setTraining(true);
-    m_studentHead->train();
+    studentToTraining();
     const torch::Tensor teacherProbability = torch::softmax(teacher.to(torch::kFloat), -1);
     const torch::Tensor studentProbability = torch::softmax(student.to(torch::kFloat), -1);
     into.absoluteErrorSum += (studentProbability - teacherProbability).abs().sum().item<double>();

@@ -113,6 +113,13 @@ void TorchScriptEmbedder::setTraining(bool training)
     m_module.train(training);
 }
 
+void TorchScriptEmbedder::setBatchNormTraining(bool training)
+{
+    for (torch::jit::Module module : m_module.modules())
+        if (module.type()->name() && module.type()->name()->qualifiedName().find("BatchNorm") != std::string::npos)
+            module.train(training);
+}
+
 void TorchScriptEmbedder::to(torch::Device device)
 {
     m_module.to(device);

@@ -68,7 +68,7 @@ ExtractionReport FeatureExtractor::run(const std::vector<SlideEntry> &slides)
     m_runPatchesExpected = 0;
     m_runSeconds = 0.0;
     ExtractionReport result;
-    result.embedderName = m_embedder->name();
+    result.embedderName = encoderName();
     result.device = m_deviceName;
     const int count = static_cast<int>(slides.size());
     for (int i = 0; i < count && !m_cancelled; ++i) {
@@ -97,7 +97,7 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
     const auto start = Clock::now();
     SlideExtraction outcome;
     outcome.slideId = slide.slideId;
-    outcome.featureFile = m_layout.featureFile(m_embedder->name(), slide.slideId);
+    outcome.featureFile = m_layout.featureFile(encoderName(), slide.slideId);
 
     ExtractionProgress progress;
     progress.slideIndex = index;
@@ -109,7 +109,7 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         // Files are written atomically: one that reads back is complete.
         try {
             const FeatureFileSummary existing = describeFeatureFile(outcome.featureFile);
-            if (existing.attributes.encoder == m_embedder->name() && existing.dim == m_embedder->featureDim()) {
+            if (existing.attributes.encoder == encoderName() && existing.dim == m_embedder->featureDim()) {
                 outcome.status = SlideExtraction::Status::Skipped;
                 outcome.patches = existing.count;
                 outcome.message = "already extracted";
@@ -188,7 +188,7 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         m_runSeconds += secondsSince(extractStart);
 
         features.attributes = tiling.attributes;
-        features.attributes.encoder = m_embedder->name();
+        features.attributes.encoder = encoderName();
         fs::create_directories(outcome.featureFile.parent_path(), ec);
         writeFeatureFile(outcome.featureFile, features);
         outcome.status = SlideExtraction::Status::Extracted;

@@ -16,6 +16,7 @@ namespace icmil::project {
 struct ExtractionConfig {
     std::filesystem::path projectDir;   // outputs go where ProjectLayout says
     engine::EmbedderConfig embedder;
+    std::string encoderName;            // features/<encoderName>/ and the files' encoder attribute; empty: the embedder's name
     std::string device = "auto";        // "auto", "cpu", "cuda", "cuda:N"
     int batchSize = 64;
     int readerThreads = 0;              // 0: every hardware thread
@@ -79,6 +80,7 @@ public:
     ExtractionReport run(const std::vector<SlideEntry> &slides);
 
     const engine::Embedder &embedder() const { return *m_embedder; }
+    std::string encoderName() const { return m_config.encoderName.empty() ? m_embedder->name() : m_config.encoderName; }
 
 private:
     SlideExtraction extractSlide(const SlideEntry &slide, int index, int count);

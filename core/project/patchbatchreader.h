@@ -1,18 +1,13 @@
 #pragma once
 
+#include "project/orderedprefetcher.h"
 #include "slide/patchgrid.h"
 
 #include <torch/types.h>
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <exception>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 namespace icmil::slide {
@@ -56,8 +51,7 @@ public:
     std::int64_t batchCount() const { return m_batchCount; }
 
 private:
-    void readerLoop();
-    Batch readBatch(std::int64_t index) const;
+    Batch readBatch(std::int64_t index, const std::atomic_bool &stopping) const;
 
     std::shared_ptr<const slide::SlideSource> m_source;
     std::vector<slide::PatchCoord> m_coords;
@@ -65,15 +59,7 @@ private:
     int m_readSize = 0;
     Options m_options;
     std::int64_t m_batchCount = 0;
-
-    std::mutex m_mutex;
-    std::condition_variable m_changed;
-    std::int64_t m_nextToRead = 0;     // next batch index a reader claims
-    std::int64_t m_nextToDeliver = 0;  // next batch index next() returns
-    std::map<std::int64_t, Batch> m_ready;
-    std::exception_ptr m_error;
-    std::atomic_bool m_stopping{false};
-    std::vector<std::thread> m_threads;
+    std::unique_ptr<OrderedPrefetcher<Batch>> m_prefetcher; // last: its threads use the members above
 };
 
 } // namespace icmil::project

@@ -1,0 +1,421 @@
+#include "project/icmilloop.h"
+
+#include "engine/milcheckpoint.h"
+#include "engine/runtime.h"
+#include "project/bagdataset.h"
+#include "project/labelstable.h"
+#include "project/miltraining.h"
+#include "project/projecterror.h"
+#include "project/projectlayout.h"
+#include "project/slidelist.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <regex>
+
+namespace icmil::project {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string iterationEncoder(const std::string &name, int iteration)
+{
+    return name + "-it" + std::to_string(iteration);
+}
+
+bool isBuiltIn(const std::string &embedder)
+{
+    const std::vector<std::string> names = engine::builtInEmbedderNames();
+    return std::find(names.begin(), names.end(), embedder) != names.end();
+}
+
+std::optional<IterationSplitFigures> figuresOf(const SplitMetrics &split)
+{
+    if (!split.present)
+        return std::nullopt;
+    IterationSplitFigures figures;
+    figures.slides = split.slides;
+    if (std::isfinite(split.metrics.auc))
+        figures.auc = split.metrics.auc;
+    figures.accuracy = split.metrics.accuracy;
+    figures.f1 = split.metrics.f1;
+    figures.loss = split.loss;
+    return figures;
+}
+
+// Removes what an earlier loop of this name made: its folder, features/<name>-itK/, runs/<name>-itK/.
+void removeLoopOutputs(const ProjectLayout &layout, const fs::path &loopDir, const std::string &name)
+{
+    std::error_code ec;
+    fs::remove_all(loopDir, ec);
+    const std::regex pattern(std::regex_replace(name, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(-it[0-9]+)");
+    for (const fs::path &parent : {layout.root() / "features", layout.runsDir()}) {
+        if (!fs::is_directory(parent, ec))
+            continue;
+        for (const fs::directory_entry &entry : fs::directory_iterator(parent, ec))
+            if (entry.is_directory() && std::regex_match(entry.path().filename().string(), pattern))
+                fs::remove_all(entry.path(), ec);
+    }
+}
+
+} // namespace
+
+IcmilLoop::IcmilLoop(IcmilLoopConfig config)
+    : m_config(std::move(config))
+{
+}
+
+template <typename Job>
+void IcmilLoop::setCurrent(Job *job)
+{
+    const std::lock_guard lock(m_currentMutex);
+    if (!job) {
+        m_cancelCurrent = nullptr;
+        return;
+    }
+    m_cancelCurrent = [job] { job->cancel(); };
+    if (m_cancelled)
+        job->cancel();
+}
+
+void IcmilLoop::cancel()
+{
+    m_cancelled = true;
+    const std::lock_guard lock(m_currentMutex);
+    if (m_cancelCurrent)
+        m_cancelCurrent();
+}
+
+std::string IcmilLoop::settingsJson() const
+{
+    const IcmilLoopConfig &c = m_config;
+    const engine::DistillationConfig &d = c.fineTuning.distillation;
+    const slide::PatchGridParams &grid = c.extraction.tiling.grid;
+    const json settings = {
+        {"embedder", {{"name", c.embedder.name}, {"weights", c.embedder.weights.string()}, {"seed", c.embedder.seed}}},
+        {"patches",
+         {{"patch_size", grid.patchSize}, {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
+          {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}, {"min_tissue", grid.minTissueFraction}}},
+        {"model",
+         {{"type", engine::milModelTypeName(c.model.type)}, {"embed_dim", c.model.embedDim}, {"attention_dim", c.model.attentionDim},
+          {"residual_blocks", c.model.residualBlocks}, {"dropout", c.model.dropout}, {"pseudo_bags", c.model.pseudoBags},
+          {"distillation", engine::dtfdDistillationName(c.model.distillation)}, {"seed", c.model.seed}}},
+        {"trainer",
+         {{"epochs", c.trainer.epochs}, {"lr", c.trainer.learningRate}, {"weight_decay", c.trainer.weightDecay},
+          {"grad_clipping", c.trainer.gradientClip}, {"milestones", c.trainer.lrMilestones}, {"no_schedule", c.trainer.noSchedule},
+          {"lr_decay", c.trainer.lrDecay}, {"seed", c.trainer.seed}, {"patience", c.trainer.earlyStoppingPatience}}},
+        {"split",
+         {{"val_fraction", c.split.valFraction}, {"test_fraction", c.split.testFraction}, {"seed", c.split.seed}, {"folds", c.split.folds},
+          {"fold", c.split.fold}, {"use_csv_split", c.split.useCsvSplit}, {"classes", c.classNames}}},
+        {"finetune",
+         {{"epochs", c.fineTuning.epochs}, {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
+          {"validation_fraction", c.fineTuning.validationFraction}, {"max_validation_patches", c.fineTuning.maxValidationPatches},
+          {"batch_size", c.fineTuning.batchSize}, {"seed", c.fineTuning.seed}, {"lr", d.learningRate}, {"weight_decay", d.weightDecay},
+          {"grad_clipping", d.gradientClip}, {"confidence", d.confidenceWeighted}, {"beta", d.confidenceBeta}, {"freeze_batch_norm", d.freezeBatchNorm},
+          {"augmentation",
+           {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
+            d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    return settings.dump();
+}
+
+engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) const
+{
+    // Iteration 0 names the user's embedder; later ones name files in the loop folder, kept
+    // relative so a project can move.
+    engine::EmbedderConfig config = m_config.embedder;
+    const bool inLoopDir = iteration.iteration > 0;
+    config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (m_loopDir / iteration.embedderName).string() : iteration.embedderName;
+    config.weights = inLoopDir && !iteration.embedderWeights.empty() ? m_loopDir / iteration.embedderWeights : iteration.embedderWeights;
+    return config;
+}
+
+IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    IcmilLoopResult result;
+    if (m_config.iterations < 0)
+        throw ProjectError("An ICMIL loop needs 0 or more fine-tuning iterations");
+    if (m_config.name.empty() || ProjectLayout::folderName(m_config.name) != m_config.name)
+        throw ProjectError("'" + m_config.name + "' cannot name an ICMIL loop: use letters, digits, '-', '_' and '.'");
+    auto say = [&](const std::string &text) {
+        if (events.message)
+            events.message(text);
+    };
+
+    // The dataset: slide files, labels, and the split (fine-tuning sees train slides only).
+    const fs::path slidesRoot = m_config.slides.empty() ? m_config.projectRoot : m_config.slides;
+    m_labels = m_config.labelsCsv;
+    if (m_labels.empty())
+        m_labels = fs::exists(slidesRoot / "labels.csv") ? slidesRoot / "labels.csv" : m_config.projectRoot / "labels.csv";
+    if (!fs::exists(m_labels))
+        throw ProjectError("No labels CSV at '" + m_labels.string() + "': the ICMIL loop needs case_id,slide_id,label[,split]");
+    const SlideListing listing = listSlides(slidesRoot);
+    if (!listing.problems.empty())
+        throw ProjectError(std::to_string(listing.problems.size()) + " slide(s) of '" + m_labels.string()
+                           + "' cannot be used: " + listSome(listing.problems, 3));
+    const DatasetSplit split = assignSplits(LabelsTable::read(m_labels), m_config.split);
+    result.splitDescription = describeSplit(split);
+    std::map<std::string, SlideEntry> slideById;
+    for (const SlideEntry &entry : listing.slides)
+        slideById.emplace(entry.slideId, entry);
+    std::vector<SlideEntry> slides;
+    std::vector<SlideEntry> trainSlides;
+    for (const SlideSplit &s : split.slides) {
+        const auto found = slideById.find(s.slideId);
+        if (found == slideById.end())
+            throw ProjectError("Slide '" + s.slideId + "' of '" + m_labels.string() + "' has no slide file in '" + slidesRoot.string() + "'");
+        slides.push_back(found->second);
+        if (s.split == Split::Train)
+            trainSlides.push_back(found->second);
+    }
+
+    m_device = engine::resolveDevice(engine::parseDevice(m_config.device));
+    result.device = m_device.str();
+
+    // The state: resume a loop with the same settings, refuse one with others.
+    const ProjectLayout layout(m_config.projectRoot);
+    const fs::path loopDir = m_config.projectRoot / "icmil" / m_config.name;
+    m_loopDir = loopDir;
+    result.stateFile = loopDir / "state.json";
+    result.iterationsCsv = loopDir / "iterations.csv";
+    if (m_config.overwrite)
+        removeLoopOutputs(layout, loopDir, m_config.name);
+    LoopState state;
+    state.name = m_config.name;
+    state.settings = settingsJson();
+    if (fs::exists(result.stateFile)) {
+        LoopState previous = readLoopState(result.stateFile);
+        if (json::parse(previous.settings) != json::parse(state.settings))
+            throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
+                               + "' was run with other settings: use the same settings to resume it, --overwrite to start again, "
+                                 "or another --name");
+        state.iterations = std::move(previous.iterations);
+    }
+    const bool resuming = !state.iterations.empty();
+    fs::create_directories(loopDir);
+    auto save = [&](int k, const std::string &phase) {
+        writeLoopState(result.stateFile, state);
+        if (events.phaseFinished)
+            events.phaseFinished(k, phase);
+    };
+
+    for (int k = 0; k <= m_config.iterations; ++k) {
+        if (static_cast<int>(state.iterations.size()) <= k) {
+            IterationSummary fresh;
+            fresh.iteration = k;
+            fresh.encoder = iterationEncoder(m_config.name, k);
+            if (k == 0) {
+                fresh.embedderName = m_config.embedder.name;
+                fresh.embedderWeights = m_config.embedder.weights;
+            } else {
+                const bool builtIn = isBuiltIn(m_config.embedder.name);
+                const std::string weights = "embedder-it" + std::to_string(k) + (builtIn ? ".pth" : ".pt");
+                fresh.embedderName = builtIn ? m_config.embedder.name : weights;
+                fresh.embedderWeights = builtIn ? fs::path(weights) : fs::path();
+            }
+            state.iterations.push_back(fresh);
+        }
+        IterationSummary &iteration = state.iterations[static_cast<std::size_t>(k)];
+        if (iteration.completed("train")) {
+            result.iterations.push_back(iteration);
+            continue;
+        }
+        if (resuming && result.resumedAt < 0) {
+            result.resumedAt = k;
+            result.resumedPhase = k > 0 && !iteration.completed("finetune") ? "finetune" : !iteration.completed("extract") ? "extract" : "train";
+            say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
+        }
+        const std::vector<std::pair<std::string, std::function<void()>>> phases = {
+            {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], trainSlides, events); }},
+            {"extract", [&] { runExtract(iteration, slides, events); }},
+            {"train", [&] { runTrain(iteration, events, result.splitDescription); }},
+        };
+        for (const auto &[phase, work] : phases) {
+            if ((phase == "finetune" && k == 0) || iteration.completed(phase))
+                continue;
+            if (!m_cancelled)
+                work();
+            if (m_cancelled) {
+                result.cancelled = true;
+                result.seconds = secondsSince(start);
+                return result;
+            }
+            iteration.completedPhases.push_back(phase);
+            save(k, phase);
+        }
+        writeIterationsCsv(result.iterationsCsv, state.iterations);
+        result.iterations.push_back(iteration);
+        if (events.iterationFinished)
+            events.iterationFinished(iteration);
+    }
+    writeIterationsCsv(result.iterationsCsv, state.iterations);
+    result.seconds = secondsSince(start);
+    return result;
+}
+
+void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary &previous, const std::vector<SlideEntry> &trainSlides,
+                            const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderOf(previous));
+    embedder->to(m_device);
+    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(ProjectLayout(m_config.projectRoot).runDir(previous.encoder) / "checkpoint.pth");
+    std::shared_ptr<engine::MilModel> classifier = engine::instantiateMilModel(checkpoint, m_device);
+
+    FineTuningConfig config = m_config.fineTuning;
+    config.projectRoot = m_config.projectRoot;
+    config.slides = trainSlides;
+    config.tiling = m_config.extraction.tiling;
+    const engine::EmbedderConfig target = embedderOf(iteration);
+    config.output = target.weights.empty() ? fs::path(target.name) : target.weights;
+    // Each iteration draws its own patches and augmentations, reproducibly.
+    config.seed += static_cast<std::uint64_t>(iteration.iteration);
+    config.distillation.seed += static_cast<std::uint64_t>(iteration.iteration);
+    EmbedderFineTuning job(config, *embedder, *classifier);
+    setCurrent(&job);
+    FineTuningEvents jobEvents;
+    const int k = iteration.iteration;
+    jobEvents.progress = [&](const FineTuningProgress &p) {
+        if (!events.progress)
+            return;
+        LoopProgress progress{k, m_config.iterations + 1, "fine-tuning", p.phase, p.done, p.total};
+        if (p.phase == "training")
+            progress.step = "epoch " + std::to_string(p.epoch + 1) + "/" + std::to_string(p.epochs);
+        if (p.phase == "training")
+            progress.loss = p.loss;
+        progress.etaSeconds = p.etaSeconds;
+        events.progress(progress);
+    };
+    jobEvents.epochFinished = [&](const FineTuningEpoch &epoch) {
+        if (events.fineTuningEpochFinished)
+            events.fineTuningEpochFinished(k, epoch);
+    };
+    jobEvents.message = events.message;
+    FineTuningResult result;
+    try {
+        result = job.run(jobEvents);
+    } catch (...) {
+        setCurrent<EmbedderFineTuning>(nullptr);
+        throw;
+    }
+    setCurrent<EmbedderFineTuning>(nullptr);
+    if (result.cancelled)
+        return;
+    iteration.fineTuneSeconds = secondsSince(start);
+    iteration.fineTuneMaeBefore = result.initialMae;
+    iteration.fineTuneMaeAfter = result.bestMae;
+    iteration.fineTuneBestEpoch = result.bestEpoch;
+    double patches = 0.0, seconds = 0.0;
+    for (const FineTuningEpoch &epoch : result.history) {
+        patches += static_cast<double>(epoch.patches);
+        seconds += static_cast<double>(epoch.patches) / std::max(1e-9, epoch.patchesPerSecond);
+    }
+    iteration.fineTunePatchesPerSecond = patches / std::max(1e-9, seconds);
+    iteration.fineTuneLoss = result.history.at(static_cast<std::size_t>(result.bestEpoch)).loss.total;
+}
+
+void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    ExtractionConfig config = m_config.extraction;
+    config.projectDir = m_config.projectRoot;
+    config.embedder = embedderOf(iteration);
+    config.encoderName = iteration.encoder;
+    config.device = m_device.str();
+    config.overwrite = false; // files of this encoder come only from this iteration's embedder
+    FeatureExtractor extractor(config);
+    setCurrent(&extractor);
+    const int k = iteration.iteration;
+    extractor.setProgressCallback([&](const ExtractionProgress &p) {
+        if (!events.progress)
+            return;
+        LoopProgress progress{k, m_config.iterations + 1, "extracting", p.slideId, p.slideIndex, p.slideCount};
+        progress.etaSeconds = p.etaSeconds;
+        events.progress(progress);
+    });
+    ExtractionReport report;
+    try {
+        report = extractor.run(slides);
+    } catch (...) {
+        setCurrent<FeatureExtractor>(nullptr);
+        throw;
+    }
+    setCurrent<FeatureExtractor>(nullptr);
+    if (report.cancelled)
+        return;
+    if (report.failed() > 0) {
+        std::vector<std::string> failures;
+        for (const SlideExtraction &slide : report.slides)
+            if (slide.status == SlideExtraction::Status::Failed)
+                failures.push_back(slide.slideId + " (" + slide.message + ")");
+        throw ProjectError("Feature extraction failed for " + std::to_string(failures.size()) + " slide(s): " + listSome(failures, 3));
+    }
+    iteration.extractSeconds = secondsSince(start);
+    iteration.extractedPatches = 0;
+    for (const SlideExtraction &slide : report.slides)
+        iteration.extractedPatches += slide.patches;
+}
+
+void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &events, std::string &splitDescription)
+{
+    MilTrainingConfig config;
+    config.data.projectRoot = m_config.projectRoot;
+    config.data.labelsCsv = m_labels;
+    config.data.encoder = iteration.encoder;
+    config.data.classNames = m_config.classNames;
+    config.data.split = m_config.split;
+    config.run = iteration.encoder;
+    config.model = m_config.model;
+    config.trainer = m_config.trainer;
+    config.trainer.device = m_device;
+    config.overwrite = true; // a run folder left by a killed run of this phase is redone
+    config.settingsJson = settingsJson();
+    MilTrainingJob job(config);
+    setCurrent(&job);
+    const int k = iteration.iteration;
+    MilTrainingEvents jobEvents;
+    jobEvents.progress = [&](const std::string &phase, int done, int total) {
+        if (events.progress)
+            events.progress({k, m_config.iterations + 1, "training", phase, done, total});
+    };
+    jobEvents.epochFinished = [&](const engine::EpochReport &report) {
+        if (events.epochFinished)
+            events.epochFinished(k, report);
+    };
+    MilRunSummary summary;
+    try {
+        summary = job.run(jobEvents);
+    } catch (...) {
+        setCurrent<MilTrainingJob>(nullptr);
+        throw;
+    }
+    setCurrent<MilTrainingJob>(nullptr);
+    if (summary.cancelled) {
+        m_cancelled = true;
+        return;
+    }
+    splitDescription = summary.splitDescription;
+    iteration.trainSeconds = summary.seconds;
+    iteration.runDir = summary.runDir;
+    iteration.bestEpoch = summary.bestEpoch;
+    iteration.epochsRun = summary.epochsRun;
+    iteration.trainLoss = summary.train.present ? summary.train.loss : 0.0;
+    iteration.threshold = summary.threshold;
+    iteration.train = figuresOf(summary.train);
+    iteration.val = figuresOf(summary.val);
+    iteration.test = figuresOf(summary.test);
+}
+
+} // namespace icmil::project

@@ -1,0 +1,127 @@
+#pragma once
+
+// The ICMIL loop on a project (Iteratively Coupled MIL, github.com/Dootmaan/ICMIL):
+//
+//   iteration 0:      extract features with the initial embedder, train the bag classifier,
+//                     evaluate (validation and test);
+//   iteration k >= 1: fine-tune the embedder with iteration k-1's classifier as the frozen
+//                     teacher (embedderfinetuning.h), re-extract every slide's features with it,
+//                     retrain the bag classifier from scratch, evaluate.
+//
+// Everything lands in the project, named after the loop (default "icmil"):
+//   icmil/<name>/state.json            what is done (icmilloopstate.h), rewritten after each phase
+//   icmil/<name>/iterations.csv        one row per finished iteration
+//   icmil/<name>/embedder-it<k>.pth    the fine-tuned embedder of iteration k
+//   features/<name>-it<k>/             iteration k's features (and attention/<run>/)
+//   runs/<name>-it<k>/                 iteration k's classifier run: checkpoint, metrics,
+//                                      predictions.csv, ... (miltraining.h)
+//
+// Each phase completes atomically: its outputs are written before the state says it is done, so a
+// run killed at any moment (kill -9 included) resumes at the first phase not done and, with the
+// same seed, ends with the same result as a run that was never stopped. Running again with more
+// iterations continues a finished loop.
+
+#include "engine/bagtrainer.h"
+#include "engine/embedder.h"
+#include "engine/milmodel.h"
+#include "project/datasetsplit.h"
+#include "project/embedderfinetuning.h"
+#include "project/featureextractor.h"
+#include "project/icmilloopstate.h"
+
+#include <atomic>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace icmil::project {
+
+struct IcmilLoopConfig {
+    std::filesystem::path projectRoot;
+    std::filesystem::path slides;             // slide files (listSlides); empty: the project folder
+    std::filesystem::path labelsCsv;          // empty: <slides>/labels.csv, else <project>/labels.csv
+    std::string name = "icmil";
+    int iterations = 2;                       // fine-tuning rounds K: iterations 0..K are evaluated
+    std::string device = "auto";              // "auto", "cpu", "cuda", "cuda:N": every phase
+    engine::EmbedderConfig embedder;          // iteration 0's
+    // Extraction: batch size, readers, half precision, tiling. The loop sets the rest.
+    ExtractionConfig extraction;
+    // The bag classifier, retrained every iteration (inputDim and classes come from the data).
+    engine::MilModelConfig model;
+    engine::BagTrainerConfig trainer;
+    std::vector<std::string> classNames;
+    SplitConfig split;
+    // Fine-tuning: distillation settings, epochs, patches, batch size, seed. The loop sets the
+    // project, the training slides (the split's train slides), the tiling and the output.
+    FineTuningConfig fineTuning;
+    bool overwrite = false;                   // start again, deleting this loop's earlier outputs
+};
+
+struct LoopProgress {
+    int iteration = 0;
+    int iterations = 0;                       // K + 1
+    std::string phase;                        // "fine-tuning", "extracting", "training"
+    std::string step;                         // the phase's own words ("slide_003", "epoch 4/20", ...)
+    std::int64_t done = 0;
+    std::int64_t total = 0;
+    double loss = -1.0;                       // the phase's running loss; -1 when none
+    double etaSeconds = -1.0;                 // of this phase; -1 while unknown
+};
+
+struct IcmilLoopEvents {
+    std::function<void(const LoopProgress &)> progress;               // throttled by each phase (~100 ms)
+    std::function<void(const std::string &)> message;                 // one line for a log
+    std::function<void(int iteration, const engine::EpochReport &)> epochFinished;       // bag classifier
+    std::function<void(int iteration, const FineTuningEpoch &)> fineTuningEpochFinished;
+    std::function<void(int iteration, const std::string &phase)> phaseFinished;          // after the state is saved
+    std::function<void(const IterationSummary &)> iterationFinished;
+};
+
+struct IcmilLoopResult {
+    std::vector<IterationSummary> iterations; // every finished iteration, resumed ones included
+    bool cancelled = false;
+    int resumedAt = -1;                        // the iteration a resumed run continued, -1 for a fresh run
+    std::string resumedPhase;
+    std::filesystem::path stateFile;
+    std::filesystem::path iterationsCsv;
+    std::string device;
+    std::string splitDescription;
+    double seconds = 0.0;                      // this run's
+};
+
+class IcmilLoop {
+public:
+    explicit IcmilLoop(IcmilLoopConfig config);
+
+    // Throws ProjectError / EngineError / SlideError with one sentence: a bad dataset, a state
+    // file made with other settings ("... use --overwrite or another --name"), a phase that
+    // failed (diverged, out of memory, unreadable slide). Cancelled: returns with cancelled set;
+    // the phase under way is not recorded and runs again on resume.
+    IcmilLoopResult run(const IcmilLoopEvents &events = {});
+
+    // Thread-safe; forwarded to the phase under way (answered within a batch, a bag or a step).
+    void cancel();
+
+    // The settings that shape the results, as JSON text; a state with other settings is not resumed.
+    std::string settingsJson() const;
+
+private:
+    void runFineTune(IterationSummary &iteration, const IterationSummary &previous, const std::vector<SlideEntry> &trainSlides,
+                     const IcmilLoopEvents &events);
+    void runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
+    void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events, std::string &splitDescription);
+    engine::EmbedderConfig embedderOf(const IterationSummary &iteration) const;
+    template <typename Job> void setCurrent(Job *job);
+
+    IcmilLoopConfig m_config;
+    std::filesystem::path m_labels;
+    std::filesystem::path m_loopDir;
+    c10::Device m_device = c10::kCPU;
+    std::atomic_bool m_cancelled{false};
+    std::mutex m_currentMutex;
+    std::function<void()> m_cancelCurrent;
+};
+
+} // namespace icmil::project

@@ -1,0 +1,332 @@
+// The ICMIL loop on a small synthetic project: iterations 0..K with their outputs, resume after a
+// crash between phases and after a cancel inside one (same result as a run never stopped),
+// fine-tuning that never opens a test slide, cancellation within a second, settings that do not
+// match a saved loop, and the sampling of the fine-tuning patches.
+
+#include "common/slidetestsupport.h"
+#include "project/featuretestsupport.h"
+
+#include "engine/embedder.h"
+#include "engine/milcheckpoint.h"
+#include "project/embedderfinetuning.h"
+#include "project/featurestore.h"
+#include "project/icmilloop.h"
+#include "project/projectlayout.h"
+#include "project/slidelist.h"
+#include "project/syntheticdataset.h"
+#include "slide/tissuedetectionparams.h"
+
+#include <QtTest>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+using namespace icmil;
+using namespace icmil::project;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string readText(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// iterations.csv without its three timing columns (they differ between runs).
+std::string resultsOf(const fs::path &csv)
+{
+    std::stringstream in(readText(csv));
+    std::string line, out;
+    while (std::getline(in, line)) {
+        for (int i = 0; i < 3; ++i)
+            line = line.substr(0, line.rfind(','));
+        out += line + "\n";
+    }
+    return out;
+}
+
+struct CrashAfter : std::runtime_error {
+    CrashAfter()
+        : std::runtime_error("injected crash")
+    {
+    }
+};
+
+} // namespace
+
+class TstIcmilLoop : public QObject {
+    Q_OBJECT
+private:
+    fs::path m_dir;
+    fs::path m_dataset;
+    std::map<std::string, std::string> m_split; // slide_id -> split
+
+    // A project in its own folder that shares the dataset's slides and labels.
+    IcmilLoopConfig config(const std::string &project, int iterations = 1) const
+    {
+        IcmilLoopConfig c;
+        c.projectRoot = m_dir / project;
+        c.slides = m_dataset;
+        c.iterations = iterations;
+        c.device = "cpu";
+        c.embedder.name = "tiny-cnn";
+        c.embedder.seed = 7;
+        c.extraction.batchSize = 32;
+        c.extraction.readerThreads = 2;
+        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
+        c.extraction.tiling.grid.targetMagnification = std::nullopt;
+        c.extraction.tiling.grid.level = 0;
+        c.extraction.tiling.grid.patchSize = 256;
+        c.model.embedDim = 32;
+        c.model.attentionDim = 16;
+        c.trainer.epochs = 4;
+        c.trainer.learningRate = 1e-3;
+        c.fineTuning.epochs = 2;
+        c.fineTuning.patchesPerEpoch = 48;
+        c.fineTuning.batchSize = 16;
+        c.fineTuning.maxValidationPatches = 32;
+        c.fineTuning.readerThreads = 2;
+        c.fineTuning.distillation.learningRate = 1e-4;
+        return c;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_dir = test::scratchDir("tst_icmilloop");
+        m_dataset = m_dir / "dataset";
+        for (const fs::directory_entry &entry : fs::directory_iterator(m_dir)) // earlier runs' projects
+            if (entry.path() != m_dataset)
+                fs::remove_all(entry.path());
+        SyntheticDatasetConfig synth;
+        synth.outputDir = m_dataset;
+        synth.slides = 8;
+        synth.seed = 31;
+        synth.width = 4096;
+        synth.height = 3072;
+        synth.positiveFraction = 0.5;
+        const SyntheticDatasetResult dataset = SyntheticDataset(synth).generate();
+        // A fixed split: per class two train, one val, one test slide.
+        std::map<std::string, int> seen;
+        std::string labels = "case_id,slide_id,label,split\n";
+        for (const SyntheticSlideRecord &slide : dataset.slides) {
+            const int n = seen[slide.label]++;
+            const std::string split = n < 2 ? "train" : n == 2 ? "val" : "test";
+            m_split[slide.slideId] = split;
+            labels += slide.caseId + "," + slide.slideId + "," + slide.label + "," + split + "\n";
+        }
+        QCOMPARE(seen["tumor"], 4);
+        QCOMPARE(seen["normal"], 4);
+        std::ofstream(m_dataset / "labels.csv", std::ios::binary) << labels;
+    }
+
+    void runsIterationsAndContinuesWithMore()
+    {
+        IcmilLoopConfig c = config("full", 1);
+        std::vector<std::string> phases;
+        int iterationsReported = 0, fineTuningEpochs = 0, classifierEpochs = 0;
+        IcmilLoopEvents events;
+        events.phaseFinished = [&](int k, const std::string &phase) { phases.push_back(std::to_string(k) + phase); };
+        events.iterationFinished = [&](const IterationSummary &) { ++iterationsReported; };
+        events.fineTuningEpochFinished = [&](int, const FineTuningEpoch &) { ++fineTuningEpochs; };
+        events.epochFinished = [&](int, const engine::EpochReport &) { ++classifierEpochs; };
+        const IcmilLoopResult result = IcmilLoop(c).run(events);
+        QVERIFY(!result.cancelled);
+        QCOMPARE(result.resumedAt, -1);
+        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train", "1finetune", "1extract", "1train"}));
+        QCOMPARE(iterationsReported, 2);
+        QCOMPARE(fineTuningEpochs, 2);
+        QCOMPARE(classifierEpochs, 8);
+        QCOMPARE(result.iterations.size(), std::size_t{2});
+
+        const ProjectLayout layout(c.projectRoot);
+        for (const IterationSummary &it : result.iterations) {
+            QVERIFY(it.val && it.test && it.val->auc && it.test->auc);
+            QCOMPARE(it.val->slides, 2);
+            QCOMPARE(it.test->slides, 2);
+            QVERIFY(fs::exists(layout.runDir(it.encoder) / "predictions.csv"));
+            QVERIFY(fs::exists(layout.runDir(it.encoder) / "checkpoint.pth"));
+            for (const auto &[slideId, split] : m_split) {
+                QVERIFY(fs::exists(layout.featureFile(it.encoder, slideId)));
+                QVERIFY(fs::exists(layout.attentionFile(it.encoder, it.encoder, slideId)));
+            }
+        }
+        const IterationSummary &tuned = result.iterations[1];
+        QVERIFY(tuned.fineTuneBestEpoch >= 0);
+        QVERIFY(tuned.fineTunePatchesPerSecond > 0.0);
+        QVERIFY(tuned.extractedPatches > 100);
+        QVERIFY(fs::exists(c.projectRoot / "icmil" / "icmil" / "embedder-it1.pth"));
+        // The fine-tuned embedder gives other features than iteration 0's.
+        const SlideFeatures before = readFeatureFile(layout.featureFile("icmil-it0", m_split.begin()->first));
+        const SlideFeatures after = readFeatureFile(layout.featureFile("icmil-it1", m_split.begin()->first));
+        QCOMPARE(before.coords, after.coords);
+        QVERIFY(before.features != after.features);
+        const std::string csv = readText(result.iterationsCsv);
+        QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 3L);
+
+        // Asking for one more iteration continues the finished loop.
+        c.iterations = 2;
+        phases.clear();
+        const IcmilLoopResult more = IcmilLoop(c).run(events);
+        QCOMPARE(more.resumedAt, 2);
+        QCOMPARE(phases, (std::vector<std::string>{"2finetune", "2extract", "2train"}));
+        QCOMPARE(more.iterations.size(), std::size_t{3});
+        QCOMPARE(resultsOf(more.iterationsCsv).substr(0, resultsOf(result.iterationsCsv).size()), resultsOf(result.iterationsCsv));
+
+        // Other settings: one clear error, nothing touched.
+        c.trainer.epochs = 5;
+        QCOMPARE(test::projectErrorOf([&] { IcmilLoop(c).run(); }),
+                 QStringLiteral("The ICMIL loop 'icmil' in '%1' was run with other settings: use the same settings to resume it, "
+                                "--overwrite to start again, or another --name")
+                     .arg(test::q(c.projectRoot)));
+        m_reference = c.projectRoot;
+    }
+
+    void resumesAfterACrashAndACancelWithTheSameResult()
+    {
+        const fs::path reference = m_dir / "full";
+        // A crash right after iteration 1's fine-tuning was recorded: extraction and training run on resume.
+        IcmilLoopConfig c = config("crash", 1);
+        IcmilLoopEvents crash;
+        crash.phaseFinished = [](int k, const std::string &phase) {
+            if (k == 1 && phase == "finetune")
+                throw CrashAfter();
+        };
+        QVERIFY_THROWS_EXCEPTION(CrashAfter, IcmilLoop(c).run(crash));
+        const IcmilLoopResult resumed = IcmilLoop(c).run();
+        QCOMPARE(resumed.resumedAt, 1);
+        QCOMPARE(QString::fromStdString(resumed.resumedPhase), QStringLiteral("extract"));
+        QCOMPARE(resultsOf(resumed.iterationsCsv), resultsOf(reference / "icmil" / "icmil" / "iterations.csv").substr(0, resultsOf(resumed.iterationsCsv).size()));
+        QCOMPARE(readText(c.projectRoot / "runs" / "icmil-it1" / "predictions.csv"), readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
+
+        // A cancel in the middle of fine-tuning: that phase is not recorded and runs again.
+        IcmilLoopConfig d = config("cancel", 1);
+        IcmilLoop cancelled(d);
+        IcmilLoopEvents stop;
+        stop.progress = [&](const LoopProgress &p) {
+            if (p.phase == "fine-tuning" && p.step.rfind("epoch", 0) == 0)
+                cancelled.cancel();
+        };
+        const IcmilLoopResult partial = cancelled.run(stop);
+        QVERIFY(partial.cancelled);
+        QCOMPARE(partial.iterations.size(), std::size_t{1});
+        const IcmilLoopResult finished = IcmilLoop(d).run();
+        QCOMPARE(finished.resumedAt, 1);
+        QCOMPARE(QString::fromStdString(finished.resumedPhase), QStringLiteral("finetune"));
+        QCOMPARE(readText(d.projectRoot / "runs" / "icmil-it1" / "predictions.csv"), readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
+    }
+
+    void fineTuningNeverOpensATestSlide()
+    {
+        // Its own copy of the dataset; after iteration 0 the validation and test slides are
+        // replaced by files no reader opens. Fine-tuning (train slides only) still works; the
+        // re-extraction that needs every slide then fails with one clear error.
+        const fs::path copy = m_dir / "dataset-copy";
+        fs::remove_all(copy);
+        fs::create_directories(copy / "slides");
+        fs::copy_file(m_dataset / "labels.csv", copy / "labels.csv");
+        for (const fs::directory_entry &entry : fs::directory_iterator(m_dataset / "slides"))
+            fs::copy_file(entry.path(), copy / "slides" / entry.path().filename());
+        IcmilLoopConfig c = config("untouched", 1);
+        c.slides = copy;
+        std::vector<std::string> phases;
+        IcmilLoopEvents events;
+        events.phaseFinished = [&](int k, const std::string &phase) {
+            phases.push_back(std::to_string(k) + phase);
+            if (k == 0 && phase == "train")
+                for (const auto &[slideId, split] : m_split)
+                    if (split != "train")
+                        std::ofstream(findSlideFile(copy, slideId), std::ios::binary | std::ios::trunc) << "not a slide";
+        };
+        const QString error = test::projectErrorOf([&] { IcmilLoop(c).run(events); });
+        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train", "1finetune"}));
+        QVERIFY2(error.startsWith(QStringLiteral("Feature extraction failed for 4 slide(s): ")), qPrintable(error));
+    }
+
+    void cancelIsAnsweredWithinASecond()
+    {
+        for (const std::string phase : {"extracting", "training", "fine-tuning"}) {
+            IcmilLoopConfig c = config("cancel-" + phase, 1);
+            c.trainer.epochs = 200;
+            c.fineTuning.epochs = 50;
+            IcmilLoop loop(c);
+            std::atomic_bool seen{false};
+            IcmilLoopEvents events;
+            events.progress = [&](const LoopProgress &p) {
+                if (p.phase == phase)
+                    seen = true;
+            };
+            IcmilLoopResult result;
+            std::thread worker([&] { result = loop.run(events); });
+            while (!seen)
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            const auto asked = std::chrono::steady_clock::now();
+            loop.cancel();
+            worker.join();
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count();
+            QVERIFY(result.cancelled);
+            QVERIFY2(seconds < 1.0, qPrintable(QStringLiteral("%1: %2 s").arg(QString::fromStdString(phase)).arg(seconds)));
+        }
+    }
+
+    void fineTuningSamplesTrainingSlidesAndPicksTheBestStudent()
+    {
+        // On iteration 0's outputs of the first test: the pool is exactly the given slides' patches.
+        const fs::path root = m_reference;
+        QVERIFY(!root.empty());
+        const SlideListing listing = listSlides(m_dataset);
+        std::vector<SlideEntry> train;
+        std::int64_t patches = 0;
+        for (const SlideEntry &entry : listing.slides)
+            if (m_split.at(entry.slideId) == "train") {
+                train.push_back(entry);
+                patches += static_cast<std::int64_t>(readPatchFile(ProjectLayout(root).patchFile(entry.slideId)).coords.size());
+            }
+        IcmilLoopConfig c = config("full", 1);
+        FineTuningConfig f = c.fineTuning;
+        f.projectRoot = root;
+        f.slides = train;
+        f.tiling = c.extraction.tiling;
+        f.epochs = 3;
+        f.output = m_dir / "student.pth";
+        engine::EmbedderConfig e = c.embedder;
+        auto embedder = engine::makeEmbedder(e);
+        auto classifier = engine::instantiateMilModel(engine::readMilCheckpoint(root / "runs" / "icmil-it0" / "checkpoint.pth"));
+        const FineTuningResult result = EmbedderFineTuning(f, *embedder, *classifier).run();
+        QCOMPARE(result.trainingPatches + result.validationPatches, patches);
+        QCOMPARE(result.validationPatches, std::min<std::int64_t>(32, std::llround(0.1 * static_cast<double>(patches))));
+        QCOMPARE(result.history.size(), std::size_t{3});
+        double best = result.history[0].validationMae;
+        int bestEpoch = 0;
+        for (const FineTuningEpoch &epoch : result.history) {
+            QCOMPARE(epoch.patches, std::int64_t{48});
+            if (epoch.validationMae < best) {
+                best = epoch.validationMae;
+                bestEpoch = epoch.epoch;
+            }
+        }
+        QCOMPARE(result.bestEpoch, bestEpoch);
+        QCOMPARE(result.bestMae, best);
+        // The saved student is the best epoch's: its held-out error is reproduced from the file.
+        e.weights = f.output;
+        QVERIFY(fs::exists(f.output));
+        QVERIFY(engine::makeEmbedder(e)->featureDim() == 128);
+
+        f.slides.clear();
+        QCOMPARE(test::projectErrorOf([&] { EmbedderFineTuning(f, *embedder, *classifier).run(); }),
+                 QStringLiteral("Fine-tuning needs at least one training slide"));
+    }
+
+private:
+    fs::path m_reference;
+};
+
+QTEST_GUILESS_MAIN(TstIcmilLoop)
+#include "tst_icmilloop.moc"
