@@ -143,14 +143,33 @@ int runDemo(const fs::path &outputDir)
               << "Generating the demo dataset in " << outputDir.string() << " ...\n";
     SynthOptions options;
     options.outputDir = outputDir;
-    options.slides = 8;
+    options.slides = 12;
     options.seed = 2026;
     options.size = "12000x9600";
     options.positiveFraction = 0.5;
     if (const int rc = runSynth(options); rc != 0)
         return rc;
     std::cout << '\n';
-    return runSummary(outputDir);
+    if (const int rc = runSummary(outputDir); rc != 0)
+        return rc;
+
+    // The whole ICMIL loop on it, small enough for a CPU: a randomly initialised tiny-cnn, two
+    // fine-tuning rounds. Running the demo again resumes (or finds it done).
+    RunOptions loop;
+    loop.tile.projectDir = outputDir;
+    loop.tile.slides = outputDir;
+    loop.tile.preset = "bwh_biopsy"; // the synthetic tissue pieces are biopsy-sized
+    loop.train.epochs = 40;
+    loop.train.lr = 1e-3;
+    loop.train.valFraction = 0.17; // 12 slides: 8 train, 2 val, 2 test
+    loop.train.testFraction = 0.17;
+    loop.iterations = 2;
+    loop.finetuneEpochs = 2;
+    loop.finetunePatches = 2000;
+    std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string()
+              << " --iterations 2 --epochs 40 --lr 1e-3 --finetune-epochs 2 --finetune-patches 2000 --preset bwh_biopsy"
+                 " --val-fraction 0.17 --test-fraction 0.17) ...\n";
+    return runLoop(loop);
 }
 
 } // namespace icmil::cli

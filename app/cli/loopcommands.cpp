@@ -62,6 +62,7 @@ std::string duration(double seconds)
 
 void printIterationTable(const std::vector<project::IterationSummary> &iterations)
 {
+    std::cout << std::right << std::setfill(' ');
     std::cout << "  it   val AUC  val acc   val F1  test AUC test acc  test F1  fine-tune MAE    fine-tune   extract     train\n";
     for (const project::IterationSummary &it : iterations) {
         std::cout << std::setw(4) << it.iteration << std::setw(10) << figure(it.val, 0) << std::setw(9) << figure(it.val, 1) << std::setw(9)
@@ -155,7 +156,7 @@ int runLoop(const RunOptions &options)
             if ((r.epoch + 1) % every != 0 && r.epoch + 1 != r.epochs)
                 return;
             bar.finish();
-            std::cout << "it " << k << " classifier epoch " << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
+            std::cout << "it " << k << " classifier epoch " << std::right << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
             if (r.hasValidation)
                 std::cout << "  val AUC " << fixed(r.val.auc, 3) << " loss " << fixed(r.valLoss, 4);
             std::cout << std::endl;

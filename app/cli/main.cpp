@@ -171,7 +171,7 @@ int main(int argc, char **argv)
     exportCmd->add_option("--clam", exportOptions.clam, "CLAM's layout: slide_id,Y,Y_hat,p_0..");
     exportCmd->add_option("--split", exportOptions.split, "Only this split: train, val or test");
 
-    CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and summarise it");
+    CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and run the ICMIL loop on it (CPU: a few minutes)");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
