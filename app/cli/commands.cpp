@@ -156,9 +156,9 @@ int runDemo(const fs::path &outputDir)
     // The whole ICMIL loop on it, small enough for a CPU: a randomly initialised tiny-cnn, two
     // fine-tuning rounds. Running the demo again resumes (or finds it done).
     RunOptions loop;
-    loop.tile.projectDir = outputDir;
-    loop.tile.slides = outputDir;
-    loop.tile.preset = "bwh_biopsy"; // the synthetic tissue pieces are biopsy-sized
+    loop.extract.tile.projectDir = outputDir;
+    loop.extract.tile.slides = outputDir;
+    loop.extract.tile.preset = "bwh_biopsy"; // the synthetic tissue pieces are biopsy-sized
     loop.train.epochs = 40;
     loop.train.lr = 1e-3;
     loop.train.valFraction = 0.17; // 12 slides: 8 train, 2 val, 2 test

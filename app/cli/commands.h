@@ -1,5 +1,6 @@
 #pragma once
 
+#include "project/featureextractor.h"
 #include "project/icmilloop.h"
 #include "project/miltraining.h"
 #include "project/slidetiler.h"
@@ -111,16 +112,10 @@ struct ExportOptions {
 
 // `icmil run`: the ICMIL loop (iterations of fine-tune embedder, re-extract, retrain classifier).
 struct RunOptions {
-    TileOptions tile;                  // tile.slides: slide files (default: the project); tile.projectDir: the project
+    ExtractOptions extract;            // extract.tile.slides: slide files (default: the project); extract.tile.projectDir: the project
     TrainOptions train;                // the bag classifier, retrained every iteration
     std::string name = "icmil";
     int iterations = 2;                // fine-tuning rounds: iterations 0..K
-    std::string embedder = "tiny-cnn";
-    std::filesystem::path weights;
-    std::uint64_t embedderSeed = 0;
-    int batchSize = 64;                // extraction
-    int readers = 0;
-    bool half = false;                 // CUDA: float16 extraction, bfloat16 fine-tuning
     int finetuneEpochs = 5;
     std::int64_t finetunePatches = 10000;
     int finetuneBatch = 100;
@@ -136,6 +131,7 @@ struct RunOptions {
 
 // Shared by the commands that tile and train (and the ICMIL loop).
 project::TilingConfig tilingConfig(const TileOptions &options);
+project::ExtractionConfig extractionConfig(const ExtractOptions &options);
 project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const std::filesystem::path &labels, const std::string &encoder);
 
 std::string versionText();

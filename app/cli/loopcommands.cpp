@@ -79,19 +79,14 @@ void printIterationTable(const std::vector<project::IterationSummary> &iteration
 project::IcmilLoopConfig loopConfig(const RunOptions &options)
 {
     project::IcmilLoopConfig config;
-    config.projectRoot = options.tile.projectDir;
-    config.slides = options.tile.slides;
+    config.projectRoot = options.extract.tile.projectDir;
+    config.slides = options.extract.tile.slides;
     config.labelsCsv = options.train.labels;
     config.name = options.name;
     config.iterations = options.iterations;
     config.device = options.train.device;
-    config.embedder.name = options.embedder;
-    config.embedder.weights = options.weights;
-    config.embedder.seed = options.embedderSeed;
-    config.extraction.batchSize = options.batchSize;
-    config.extraction.readerThreads = options.readers;
-    config.extraction.halfPrecision = options.half;
-    config.extraction.tiling = tilingConfig(options.tile);
+    config.extraction = extractionConfig(options.extract); // the loop sets project, embedder, device, overwrite per phase
+    config.embedder = config.extraction.embedder;
 
     // The classifier's settings as `icmil train` reads them (the loop sets data, run and device).
     TrainOptions train = options.train;
@@ -107,7 +102,7 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     config.fineTuning.batchSize = options.finetuneBatch;
     config.fineTuning.validationFraction = options.finetuneValFraction;
     config.fineTuning.maxValidationPatches = options.finetuneValMax;
-    config.fineTuning.readerThreads = options.readers;
+    config.fineTuning.readerThreads = options.extract.readers;
     config.fineTuning.seed = options.train.seed;
     config.fineTuning.distillation.learningRate = options.finetuneLr;
     config.fineTuning.distillation.weightDecay = options.finetuneWeightDecay;
@@ -115,7 +110,7 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     config.fineTuning.distillation.confidenceWeighted = options.confidence;
     config.fineTuning.distillation.confidenceBeta = options.beta;
     config.fineTuning.distillation.seed = options.train.seed;
-    config.fineTuning.distillation.mixedPrecision = options.half;
+    config.fineTuning.distillation.mixedPrecision = options.extract.half;
     config.fineTuning.distillation.freezeBatchNorm = !options.batchNormTraining;
     config.overwrite = options.train.overwrite;
     return config;
@@ -126,8 +121,8 @@ int runLoop(const RunOptions &options)
     try {
         project::IcmilLoop loop(loopConfig(options));
         const int iterations = options.iterations + 1;
-        std::cout << "ICMIL loop '" << options.name << "' on " << options.tile.projectDir.string() << ": " << iterations
-                  << " iterations (0 = " << options.embedder << " as given, then " << options.iterations << " fine-tuning rounds), "
+        std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ": " << iterations
+                  << " iterations (0 = " << options.extract.embedder << " as given, then " << options.iterations << " fine-tuning rounds), "
                   << options.train.model << ", seed " << options.train.seed << "\n";
 
         ProgressBar bar;
@@ -207,7 +202,7 @@ int runLoop(const RunOptions &options)
         const project::IterationSummary &last = result.iterations.back();
         std::cout << "Per iteration: " << result.iterationsCsv.string() << "\n"
                   << "Predictions (iteration " << last.iteration << "): " << (last.runDir / "predictions.csv").string() << "\n"
-                  << "Attention maps: " << (options.tile.projectDir / "features" / last.encoder / "attention" / last.encoder).string() << "\n"
+                  << "Attention maps: " << (options.extract.tile.projectDir / "features" / last.encoder / "attention" / last.encoder).string() << "\n"
                   << "Finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << "\n";
         return 0;
     } catch (const std::exception &error) {

@@ -120,17 +120,17 @@ int main(int argc, char **argv)
 
     icmil::cli::RunOptions run;
     CLI::App *runCmd = app.add_subcommand("run", "Run the ICMIL loop: extract, train, then fine-tune the embedder, re-extract, retrain (resumable)");
-    runCmd->add_option("--project", run.tile.projectDir, "Project folder (features/, runs/, icmil/)")->required();
-    runCmd->add_option("--slides", run.tile.slides, "Slide files: a dataset folder with labels.csv or slides/ (default: the project)");
+    runCmd->add_option("--project", run.extract.tile.projectDir, "Project folder (features/, runs/, icmil/)")->required();
+    runCmd->add_option("--slides", run.extract.tile.slides, "Slide files: a dataset folder with labels.csv or slides/ (default: the project)");
     runCmd->add_option("--labels", run.train.labels, "Labels CSV case_id,slide_id,label[,split] (default: SLIDES/labels.csv)");
     runCmd->add_option("--name", run.name, "Loop name: PROJECT/icmil/NAME, features/NAME-itK, runs/NAME-itK")->capture_default_str();
     runCmd->add_option("--iterations", run.iterations, "Fine-tuning rounds K (iterations 0..K)")->check(CLI::Range(0, 100))->capture_default_str();
-    runCmd->add_option("--embedder", run.embedder, "Initial embedder: resnet50-trunc, tiny-cnn, or a TorchScript file")->capture_default_str();
-    runCmd->add_option("--weights", run.weights, "Weights for a built-in embedder (torch.save file)");
-    runCmd->add_option("--embedder-seed", run.embedderSeed, "Seed of a randomly initialised embedder")->capture_default_str();
-    runCmd->add_option("--batch-size", run.batchSize, "Extraction: patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
-    runCmd->add_option("--readers", run.readers, "Patch reader threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-    runCmd->add_flag("--half", run.half, "Mixed precision on CUDA (float16 extraction, bfloat16 fine-tuning)");
+    runCmd->add_option("--embedder", run.extract.embedder, "Initial embedder: resnet50-trunc, tiny-cnn, or a TorchScript file")->capture_default_str();
+    runCmd->add_option("--weights", run.extract.weights, "Weights for a built-in embedder (torch.save file)");
+    runCmd->add_option("--embedder-seed", run.extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
+    runCmd->add_option("--batch-size", run.extract.batchSize, "Extraction: patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    runCmd->add_option("--readers", run.extract.readers, "Patch reader threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+    runCmd->add_flag("--half", run.extract.half, "Mixed precision on CUDA (float16 extraction, bfloat16 fine-tuning)");
     runCmd->add_option("--finetune-epochs", run.finetuneEpochs, "Fine-tuning epochs per iteration")->check(CLI::Range(1, 100000))->capture_default_str();
     runCmd->add_option("--finetune-patches", run.finetunePatches, "Patches per fine-tuning epoch, drawn from the training slides")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
                      "Train the student's batch-norm statistics as the reference does (default: frozen; see the README)");
     runCmd->add_option("--device", run.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     runCmd->add_option("--seed", run.train.seed, "Seed of the split, the classifier, the patch sampling and the augmentations")->capture_default_str();
-    addTileOptions(runCmd, run.tile, false);
+    addTileOptions(runCmd, run.extract.tile, false);
     addClassifierOptions(runCmd, run.train);
     runCmd->add_flag("--overwrite", run.train.overwrite, "Start the loop again, deleting its earlier outputs");
 
@@ -195,8 +195,8 @@ int main(int argc, char **argv)
     if (*trainCmd)
         return icmil::cli::runTrain(train);
     if (*runCmd) {
-        if (run.tile.slides.empty())
-            run.tile.slides = run.tile.projectDir;
+        if (run.extract.tile.slides.empty())
+            run.extract.tile.slides = run.extract.tile.projectDir;
         return icmil::cli::runLoop(run);
     }
     if (*predictCmd)

@@ -61,6 +61,22 @@ project::TilingConfig tilingConfig(const TileOptions &options)
     return config;
 }
 
+project::ExtractionConfig extractionConfig(const ExtractOptions &options)
+{
+    project::ExtractionConfig config;
+    config.projectDir = options.tile.projectDir;
+    config.embedder.name = options.embedder;
+    config.embedder.weights = options.weights;
+    config.embedder.seed = options.seed;
+    config.device = options.device;
+    config.batchSize = options.batchSize;
+    config.readerThreads = options.readers;
+    config.halfPrecision = options.half;
+    config.overwrite = options.overwrite;
+    config.tiling = tilingConfig(options.tile);
+    return config;
+}
+
 int runTile(const TileOptions &options)
 {
     try {
@@ -109,17 +125,7 @@ int runExtract(const ExtractOptions &options)
         const std::vector<project::SlideEntry> slides = slidesOf(options.tile.slides);
         if (slides.empty())
             return 1;
-        project::ExtractionConfig config;
-        config.projectDir = options.tile.projectDir;
-        config.embedder.name = options.embedder;
-        config.embedder.weights = options.weights;
-        config.embedder.seed = options.seed;
-        config.device = options.device;
-        config.batchSize = options.batchSize;
-        config.readerThreads = options.readers;
-        config.halfPrecision = options.half;
-        config.overwrite = options.overwrite;
-        config.tiling = tilingConfig(options.tile);
+        const project::ExtractionConfig config = extractionConfig(options);
 
         project::FeatureExtractor extractor(config);
         std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim()

@@ -77,17 +77,24 @@ IcmilLoop::IcmilLoop(IcmilLoopConfig config)
 {
 }
 
-template <typename Job>
-void IcmilLoop::setCurrent(Job *job)
+template <typename Job, typename Work>
+auto IcmilLoop::runAsCurrent(Job &job, Work &&work)
 {
-    const std::lock_guard lock(m_currentMutex);
-    if (!job) {
-        m_cancelCurrent = nullptr;
-        return;
+    {
+        const std::lock_guard lock(m_currentMutex);
+        m_cancelCurrent = [&job] { job.cancel(); };
+        if (m_cancelled)
+            job.cancel();
     }
-    m_cancelCurrent = [job] { job->cancel(); };
-    if (m_cancelled)
-        job->cancel();
+    struct Clear {
+        IcmilLoop *loop;
+        ~Clear()
+        {
+            const std::lock_guard lock(loop->m_currentMutex);
+            loop->m_cancelCurrent = nullptr;
+        }
+    } clear{this};
+    return work();
 }
 
 void IcmilLoop::cancel()
@@ -284,7 +291,6 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     config.seed += static_cast<std::uint64_t>(iteration.iteration);
     config.distillation.seed += static_cast<std::uint64_t>(iteration.iteration);
     EmbedderFineTuning job(config, *embedder, *classifier);
-    setCurrent(&job);
     FineTuningEvents jobEvents;
     const int k = iteration.iteration;
     jobEvents.progress = [&](const FineTuningProgress &p) {
@@ -303,14 +309,7 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
             events.fineTuningEpochFinished(k, epoch);
     };
     jobEvents.message = events.message;
-    FineTuningResult result;
-    try {
-        result = job.run(jobEvents);
-    } catch (...) {
-        setCurrent<EmbedderFineTuning>(nullptr);
-        throw;
-    }
-    setCurrent<EmbedderFineTuning>(nullptr);
+    const FineTuningResult result = runAsCurrent(job, [&] { return job.run(jobEvents); });
     if (result.cancelled)
         return;
     iteration.fineTuneSeconds = secondsSince(start);
@@ -336,7 +335,6 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
     config.device = m_device.str();
     config.overwrite = false; // files of this encoder come only from this iteration's embedder
     FeatureExtractor extractor(config);
-    setCurrent(&extractor);
     const int k = iteration.iteration;
     extractor.setProgressCallback([&](const ExtractionProgress &p) {
         if (!events.progress)
@@ -345,14 +343,7 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
         progress.etaSeconds = p.etaSeconds;
         events.progress(progress);
     });
-    ExtractionReport report;
-    try {
-        report = extractor.run(slides);
-    } catch (...) {
-        setCurrent<FeatureExtractor>(nullptr);
-        throw;
-    }
-    setCurrent<FeatureExtractor>(nullptr);
+    const ExtractionReport report = runAsCurrent(extractor, [&] { return extractor.run(slides); });
     if (report.cancelled)
         return;
     if (report.failed() > 0) {
@@ -383,7 +374,6 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
     config.overwrite = true; // a run folder left by a killed run of this phase is redone
     config.settingsJson = settingsJson();
     MilTrainingJob job(config);
-    setCurrent(&job);
     const int k = iteration.iteration;
     MilTrainingEvents jobEvents;
     jobEvents.progress = [&](const std::string &phase, int done, int total) {
@@ -394,14 +384,7 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
         if (events.epochFinished)
             events.epochFinished(k, report);
     };
-    MilRunSummary summary;
-    try {
-        summary = job.run(jobEvents);
-    } catch (...) {
-        setCurrent<MilTrainingJob>(nullptr);
-        throw;
-    }
-    setCurrent<MilTrainingJob>(nullptr);
+    const MilRunSummary summary = runAsCurrent(job, [&] { return job.run(jobEvents); });
     if (summary.cancelled) {
         m_cancelled = true;
         return;

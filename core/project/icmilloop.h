@@ -113,7 +113,8 @@ private:
     void runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
     void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events, std::string &splitDescription);
     engine::EmbedderConfig embedderOf(const IterationSummary &iteration) const;
-    template <typename Job> void setCurrent(Job *job);
+    // Runs `work` with cancel() forwarded to `job` (cleared again however work ends).
+    template <typename Job, typename Work> auto runAsCurrent(Job &job, Work &&work);
 
     IcmilLoopConfig m_config;
     std::filesystem::path m_labels;
