@@ -1,4 +1,5 @@
 // `icmil tile` and `icmil extract`: step 0 of ICMIL from the command line.
+#include "cliformat.h"
 #include "commands.h"
 #include "progressbar.h"
 
@@ -32,13 +33,6 @@ std::vector<project::SlideEntry> slidesOf(const fs::path &location)
     if (listing.slides.empty())
         std::cerr << "error: no slides found in '" << location.string() << "'\n";
     return listing.slides;
-}
-
-std::string fixed(double value, int decimals)
-{
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(decimals) << value;
-    return out.str();
 }
 
 } // namespace
@@ -140,6 +134,10 @@ int runExtract(const ExtractOptions &options)
             if (p.etaSeconds >= 0)
                 detail += " ETA " + fixed(p.etaSeconds, 0) + " s";
             bar.update(p.slideIndex, p.slideCount, fraction, detail);
+        });
+        extractor.setMessageCallback([&](const std::string &text) {
+            bar.finish();
+            std::cout << text << std::endl;
         });
         const project::ExtractionReport report = extractor.run(slides);
         bar.finish();

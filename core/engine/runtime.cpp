@@ -196,6 +196,30 @@ bool isOutOfMemory(const std::exception& error)
     return what.find("out of memory") != std::string_view::npos || what.find("OutOfMemory") != std::string_view::npos;
 }
 
+void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::int64_t, std::int64_t)>& work,
+                 const std::function<void(int)>& halved)
+{
+    chunk = std::max(1, chunk);
+    std::int64_t offset = 0;
+    while (offset < count) {
+        const std::int64_t size = std::min<std::int64_t>(chunk, count - offset);
+        try {
+            work(offset, size);
+            offset += size;
+        } catch (const std::exception& error) {
+            if (!isOutOfMemory(error))
+                throw;
+            if (chunk == 1) {
+                const std::string what = error.what();
+                throw EngineError("Out of memory with 1 item per batch: " + what.substr(0, what.find('\n')));
+            }
+            chunk = std::max(1, chunk / 2);
+            if (halved)
+                halved(chunk);
+        }
+    }
+}
+
 void preferPassiveOpenMpWait(char** argv)
 {
 #if defined(__linux__)

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <string>
 
 namespace icmil::engine {
@@ -76,5 +77,13 @@ void seedEverything(std::uint64_t seed);
 // Whether an exception is a device running out of memory (CUDA's "CUDA out of memory. Tried to
 // allocate ..."), which a caller can answer by halving its batch and trying again.
 bool isOutOfMemory(const std::exception& error);
+
+// Runs work(offset, size) over [0, count) in pieces of at most `chunk` items. When a piece runs
+// out of memory (isOutOfMemory), `chunk` is halved, halved(chunk) is told, and the piece is tried
+// again, so the caller's work must leave nothing changed when it throws. The smaller chunk stays
+// for later calls. Throws EngineError "Out of memory with 1 item per batch: ..." at the end of
+// the road; other errors pass through.
+void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::int64_t offset, std::int64_t size)>& work,
+                 const std::function<void(int chunk)>& halved = {});
 
 } // namespace icmil::engine

@@ -121,23 +121,12 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     // Runs `work` on `patches` in chunks of result.batchSize, halving it when the device runs
     // out of memory (the step that failed changed no weights, so it is simply retried).
     auto inChunks = [&](const torch::Tensor &patches, const std::function<void(const torch::Tensor &)> &work) {
-        std::int64_t offset = 0;
-        while (offset < patches.size(0)) {
-            const std::int64_t size = std::min<std::int64_t>(result.batchSize, patches.size(0) - offset);
-            try {
-                work(patches.slice(0, offset, offset + size));
-                offset += size;
-            } catch (const std::exception &error) {
-                if (!engine::isOutOfMemory(error))
-                    throw;
-                if (result.batchSize == 1)
-                    throw ProjectError("The device ran out of memory fine-tuning with 1 patch per step: use a smaller embedder, "
-                                       "turn mixed precision on, or run on the CPU");
-                result.batchSize = std::max(1, result.batchSize / 2);
-                say("Out of memory on " + m_distiller.student().device().str() + ": continuing with " + std::to_string(result.batchSize)
+        engine::runInChunks(
+            patches.size(0), result.batchSize, [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size)); },
+            [&](int chunk) {
+                say("Out of memory on " + m_distiller.student().device().str() + ": continuing with " + std::to_string(chunk)
                     + " patches per step");
-            }
-        }
+            });
     };
 
     auto validate = [&]() -> std::optional<engine::DistillationAgreement> {

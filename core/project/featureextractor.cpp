@@ -57,6 +57,7 @@ FeatureExtractor::FeatureExtractor(ExtractionConfig config, std::unique_ptr<engi
     m_embedder->to(device);
     m_embedder->setTraining(false);
     m_deviceName = device.str();
+    m_modelBatch = m_config.batchSize;
 }
 
 FeatureExtractor::~FeatureExtractor() = default;
@@ -162,12 +163,18 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
                 return outcome;
             }
             const torch::Tensor input = engine::patchesToModelInput(batch->bgra, m_embedder->inputSize(), device);
-            torch::Tensor output;
-            {
-                engine::AutocastScope autocast(device, m_config.halfPrecision);
-                output = m_embedder->forward(input);
-            }
-            output = output.to(torch::kCPU, torch::kFloat32).contiguous();
+            std::vector<torch::Tensor> parts;
+            engine::runInChunks(
+                input.size(0), m_modelBatch,
+                [&](std::int64_t offset, std::int64_t size) {
+                    engine::AutocastScope autocast(device, m_config.halfPrecision);
+                    parts.push_back(m_embedder->forward(input.slice(0, offset, offset + size)).to(torch::kCPU, torch::kFloat32));
+                },
+                [&](int chunk) {
+                    if (m_message)
+                        m_message("Out of memory on " + device.str() + ": continuing with " + std::to_string(chunk) + " patches per batch");
+                });
+            const torch::Tensor output = (parts.size() == 1 ? parts.front() : torch::cat(parts)).contiguous();
             if (output.dim() != 2 || output.size(0) != input.size(0) || output.size(1) != dim)
                 throw engine::EngineError("The embedder returned features of the wrong shape");
             std::memcpy(features.features.data() + batch->first * dim, output.data_ptr<float>(),

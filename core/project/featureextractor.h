@@ -75,6 +75,8 @@ public:
     ~FeatureExtractor();
 
     void setProgressCallback(ProgressCallback callback) { m_progress = std::move(callback); }
+    // One line for a log, e.g. the batch halved after the device ran out of memory.
+    void setMessageCallback(std::function<void(const std::string &)> callback) { m_message = std::move(callback); }
     void cancel() { m_cancelled = true; }
 
     ExtractionReport run(const std::vector<SlideEntry> &slides);
@@ -91,6 +93,8 @@ private:
     std::unique_ptr<engine::Embedder> m_embedder;
     std::string m_deviceName;
     ProgressCallback m_progress;
+    std::function<void(const std::string &)> m_message;
+    int m_modelBatch = 0;               // patches per forward pass: batchSize, halved on out of memory
     std::atomic_bool m_cancelled{false};
 
     // run-wide counters for rate and ETA

@@ -335,6 +335,7 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
     config.device = m_device.str();
     config.overwrite = false; // files of this encoder come only from this iteration's embedder
     FeatureExtractor extractor(config);
+    extractor.setMessageCallback(events.message);
     const int k = iteration.iteration;
     extractor.setProgressCallback([&](const ExtractionProgress &p) {
         if (!events.progress)

@@ -184,3 +184,32 @@ ENGINE_TEST(seedEverythingSeedsCuda)
     const torch::Tensor again = torch::randn({8, 8}, options).cpu();
     CHECK(torch::equal(first, again));
 }
+
+ENGINE_TEST(outOfMemoryHalvesTheChunk)
+{
+    // A "device" that holds at most 3 items: larger pieces fail as CUDA does.
+    std::vector<int> seen(10, 0);
+    std::vector<int> halvedTo;
+    int chunk = 8;
+    runInChunks(
+        10, chunk,
+        [&](std::int64_t offset, std::int64_t size) {
+            if (size > 3)
+                throw std::runtime_error("CUDA out of memory. Tried to allocate 2.00 GiB\nmore detail");
+            for (std::int64_t i = offset; i < offset + size; ++i)
+                ++seen[static_cast<std::size_t>(i)];
+        },
+        [&](int c) { halvedTo.push_back(c); });
+    CHECK_EQ(chunk, 2);
+    CHECK_EQ(halvedTo, (std::vector<int>{4, 2}));
+    CHECK_EQ(seen, std::vector<int>(10, 1)); // every item once
+    CHECK(isOutOfMemory(std::runtime_error("CUDA out of memory. Tried to allocate 20.00 MiB")));
+    CHECK(!isOutOfMemory(std::runtime_error("shape mismatch")));
+
+    int one = 1;
+    CHECK_THROWS_MESSAGE(runInChunks(2, one, [](std::int64_t, std::int64_t) { throw std::runtime_error("CUDA out of memory. Tried\nx"); }),
+                         "Out of memory with 1 item per batch: CUDA out of memory. Tried");
+    int any = 4;
+    CHECK_THROWS_MESSAGE(runInChunks(2, any, [](std::int64_t, std::int64_t) { throw std::runtime_error("bad shape"); }), "bad shape");
+    CHECK_EQ(any, 4);
+}
