@@ -114,7 +114,6 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     const int threads = m_config.readerThreads > 0 ? m_config.readerThreads : std::max(1u, std::thread::hardware_concurrency());
     const int inputSize = m_distiller.student().inputSize();
     const std::int64_t perEpoch = std::min(m_config.patchesPerEpoch, result.trainingPatches);
-    double trainingSeconds = 0.0;
     std::int64_t trainedPatches = 0;
     double validationSeconds = 0.0;
 
@@ -160,7 +159,7 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         FineTuningEpoch record;
         record.epoch = epoch;
         int steps = 0;
-        double trainedThisEpoch = 0.0;
+        const Clock::time_point trainingStart = Clock::now();
         PatchSampleReader reader(pool.slides, std::move(drawn), inputSize, {result.batchSize, threads, m_config.batchesAhead});
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled) {
@@ -168,7 +167,6 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
                 result.seconds = secondsSince(start);
                 return result;
             }
-            const Clock::time_point stepStart = Clock::now();
             inChunks(batch->patches, [&](const torch::Tensor &chunk) {
                 const engine::DistillationLosses losses = m_distiller.step(chunk);
                 record.loss.total += losses.total;
@@ -177,9 +175,6 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
                 record.loss.embedding += losses.embedding;
                 ++steps;
             });
-            const double stepSeconds = secondsSince(stepStart);
-            trainingSeconds += stepSeconds;
-            trainedThisEpoch += stepSeconds;
             record.patches += batch->patches.size(0);
             trainedPatches += batch->patches.size(0);
 
@@ -198,7 +193,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
             record.loss.consistency /= steps;
             record.loss.embedding /= steps;
         }
-        record.patchesPerSecond = static_cast<double>(record.patches) / std::max(1e-9, trainedThisEpoch);
+        // Wall time of the epoch's training, reading included (validation excluded).
+        record.patchesPerSecond = static_cast<double>(record.patches) / std::max(1e-9, secondsSince(trainingStart));
 
         const std::optional<engine::DistillationAgreement> agreement = validate();
         if (!agreement) {

@@ -56,7 +56,7 @@ struct FineTuningEpoch {
     double validationAccuracy = 0.0;
     std::int64_t patches = 0;
     double seconds = 0.0;
-    double patchesPerSecond = 0.0;           // training steps only
+    double patchesPerSecond = 0.0;           // the epoch's training, reading included (not validation)
     bool best = false;
 };
 
