@@ -247,7 +247,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         const std::vector<std::pair<std::string, std::function<void()>>> phases = {
             {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], trainSlides, events); }},
             {"extract", [&] { runExtract(iteration, slides, events); }},
-            {"train", [&] { runTrain(iteration, events, result.splitDescription); }},
+            {"train", [&] { runTrain(iteration, events); }},
         };
         for (const auto &[phase, work] : phases) {
             if ((phase == "finetune" && k == 0) || iteration.completed(phase))
@@ -360,7 +360,7 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
         iteration.extractedPatches += slide.patches;
 }
 
-void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &events, std::string &splitDescription)
+void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &events)
 {
     MilTrainingConfig config;
     config.data.projectRoot = m_config.projectRoot;
@@ -390,7 +390,6 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
         m_cancelled = true;
         return;
     }
-    splitDescription = summary.splitDescription;
     iteration.trainSeconds = summary.seconds;
     iteration.runDir = summary.runDir;
     iteration.bestEpoch = summary.bestEpoch;

@@ -111,7 +111,7 @@ private:
     void runFineTune(IterationSummary &iteration, const IterationSummary &previous, const std::vector<SlideEntry> &trainSlides,
                      const IcmilLoopEvents &events);
     void runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
-    void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events, std::string &splitDescription);
+    void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events);
     engine::EmbedderConfig embedderOf(const IterationSummary &iteration) const;
     // Runs `work` with cancel() forwarded to `job` (cleared again however work ends).
     template <typename Job, typename Work> auto runAsCurrent(Job &job, Work &&work);
