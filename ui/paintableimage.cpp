@@ -44,9 +44,16 @@ QImage readPaintableRegion(const slide::SlideSource &source, int level, std::int
     QImage image(w, h, QImage::Format_ARGB32_Premultiplied);
     if (image.isNull() || image.bytesPerLine() != static_cast<qsizetype>(w) * 4)
         return toPaintableImage(source.readRegion(level, x, y, w, h)); // allocation failed or padded rows
-    source.readRegionArgb(level, x, y, w, h, reinterpret_cast<std::uint32_t *>(image.bits()));
-    relabelIfOpaque(image);
+    readPaintableRegionInto(source, level, x, y, image);
     return image;
+}
+
+void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y,
+                             QImage &image)
+{
+    image.reinterpretAsFormat(QImage::Format_ARGB32_Premultiplied); // a recycled buffer may say RGB32
+    source.readRegionArgb(level, x, y, image.width(), image.height(), reinterpret_cast<std::uint32_t *>(image.bits()));
+    relabelIfOpaque(image);
 }
 
 } // namespace icmil::ui

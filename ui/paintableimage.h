@@ -22,4 +22,10 @@ QImage toPaintableImage(const slide::RgbaImage &rgba);
 // throws what readRegionArgb throws. Safe on any thread.
 QImage readPaintableRegion(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y, int w, int h);
 
+// The same into `image`, which the caller provides (e.g. a recycled tile buffer): a non-null
+// ARGB32_Premultiplied or RGB32 image of the region's size with rows of exactly width * 4 bytes.
+// Its format is set as above.
+void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y,
+                             QImage &image);
+
 } // namespace icmil::ui

@@ -2,6 +2,7 @@
 
 #include "ui/paintableimage.h"
 #include "ui/viewer/backgroundpriority.h"
+#include "ui/viewer/tilebufferpool.h"
 
 #include "slide/slidesource.h"
 
@@ -120,9 +121,16 @@ void TileLoader::workerLoop()
                             .arg(key.col)
                             .arg(key.row);
             } else {
-                image = readPaintableRegion(*m_source, key.level, m_grid.readX(key), m_grid.readY(key), area.width(),
-                                            area.height());
-                ++m_read;
+                image = TileBufferPool::shared().image(area.width(), area.height());
+                if (image.isNull()) {
+                    error = QStringLiteral("Out of memory for tile (level %1, column %2, row %3)")
+                                .arg(key.level)
+                                .arg(key.col)
+                                .arg(key.row);
+                } else {
+                    readPaintableRegionInto(*m_source, key.level, m_grid.readX(key), m_grid.readY(key), image);
+                    ++m_read;
+                }
             }
         } catch (const std::exception &e) {
             error = QString::fromStdString(e.what());

@@ -2,9 +2,12 @@
 
 #include <QImage>
 #include <QPainter>
+#include <QRegion>
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace icmil::ui {
 
@@ -102,7 +105,11 @@ TileRenderer::Result TileRenderer::render(QPainter &painter, TileLookup &tiles, 
     // of the pixels. The filtered refinement draws the proper level afterwards.
     const bool preferCoarser = !smooth && level + 1 < m_grid.levelCount()
         && m_grid.level(level).downsample / (view.scale() / view.devicePixelRatio()) < kCoarserBelow;
+    // Target tiles split into those to draw and those missing; the missing ones are painted
+    // together from the coarser levels first (one underpainting of their union, not one per tile).
     const TileRange range = rangeOf(level, level0Area(view, inside));
+    std::vector<std::pair<QRect, const QImage *>> cached;
+    QRegion missing;
     for (int row = range.row0; row <= range.row1; ++row) {
         for (int col = range.col0; col <= range.col1; ++col) {
             const TileKey key{level, col, row};
@@ -114,14 +121,18 @@ TileRenderer::Result TileRenderer::render(QPainter &painter, TileLookup &tiles, 
                 continue;
             }
             if (const QImage *image = tiles.find(key)) {
-                drawImage(pass, target, *image, QRectF(image->rect()));
+                cached.emplace_back(target, image);
                 ++pass.result.drawn;
             } else {
-                drawFallback(pass, key, target);
+                missing += target & inside;
                 ++pass.result.fallback;
             }
         }
     }
+    if (!missing.isEmpty())
+        drawFallback(pass, level, missing);
+    for (const auto &[target, image] : cached)
+        drawImage(pass, target, *image, QRectF(image->rect()));
     painter.restore();
     return pass.result;
 }
@@ -149,23 +160,51 @@ bool TileRenderer::drawStandIn(Pass &pass, int level, const TileKey &key, const 
     return drawn;
 }
 
-void TileRenderer::drawFallback(Pass &pass, const TileKey &key, const QRect &target) const
+void TileRenderer::drawFallback(Pass &pass, int level, const QRegion &missing) const
 {
-    // Whole stand-in tiles clipped to this tile's area: filtering then blends across the
-    // stand-in's own pixels, so neighbouring missing tiles join without visible edges.
+    // Coarse to fine over the missing area, each level's cached tiles drawn whole (clipped), so
+    // every pixel ends with the finest level cached there and filtering blends across a stand-in's
+    // own pixels: neighbouring missing tiles join without visible edges. Painting starts at the
+    // finest coarser level whose cached tiles cover the whole area (levels below it would be
+    // painted over), with the glass colour under everything when none does.
     pass.painter.save();
-    pass.painter.setClipRect(target, Qt::IntersectClip);
-    const QRectF area = m_grid.level0Rect(key);
-    bool covered = false;
-    for (int level = key.level + 1; level < m_grid.levelCount() && !covered; ++level)
-        covered = drawCovering(pass, level, area, true);
-    if (!covered)
-        pass.painter.fillRect(target, m_glass);
+    if (missing.rectCount() == 1)
+        pass.painter.setClipRect(missing.boundingRect(), Qt::IntersectClip); // the fast, simple clip
+    else
+        pass.painter.setClipRegion(missing, Qt::IntersectClip);
+    const QRectF area = level0Area(pass.view, missing.boundingRect());
+    int first = m_grid.levelCount();
+    for (int coarser = level + 1; coarser < m_grid.levelCount(); ++coarser) {
+        if (covers(pass, coarser, area, missing)) {
+            first = coarser;
+            break;
+        }
+    }
+    if (first == m_grid.levelCount()) {
+        pass.painter.fillRect(missing.boundingRect(), m_glass);
+        first = m_grid.levelCount() - 1;
+    }
+    for (int coarser = first; coarser > level; --coarser)
+        drawCovering(pass, coarser, area, false);
     // Sharper detail where the next finer level already has tiles (after zooming out). Those
     // are shrunk at least by the level step: only worth their memory traffic when filtered.
-    if (key.level > 0 && pass.smooth)
-        drawCovering(pass, key.level - 1, area, false);
+    if (level > 0 && pass.smooth)
+        drawCovering(pass, level - 1, area, false);
     pass.painter.restore();
+}
+
+bool TileRenderer::covers(Pass &pass, int level, const QRectF &level0, const QRegion &deviceArea) const
+{
+    const TileRange range = rangeOf(level, level0);
+    QRegion uncovered = deviceArea;
+    for (int row = range.row0; row <= range.row1 && !uncovered.isEmpty(); ++row) {
+        for (int col = range.col0; col <= range.col1; ++col) {
+            const TileKey key{level, col, row};
+            if (pass.tiles.contains(key))
+                uncovered -= deviceRect(pass.view, m_grid.level0Rect(key));
+        }
+    }
+    return uncovered.isEmpty();
 }
 
 bool TileRenderer::drawCovering(Pass &pass, int level, const QRectF &level0, bool requireAll) const

@@ -10,6 +10,7 @@
 
 class QImage;
 class QPainter;
+class QRegion;
 
 namespace icmil::ui {
 
@@ -24,9 +25,10 @@ public:
 
 // Draws a view of the slide from cached tiles into a frame of DEVICE pixels (frame pixel =
 // logical view pixel x devicePixelRatio). Each tile of the target level is drawn when cached;
-// otherwise its area comes from the nearest coarser level whose covering tiles are all cached
-// (upscaled), with whatever tiles of the next finer level are cached drawn over that, and the
-// glass colour only where nothing at all is cached. Tile edges are rounded to whole device
+// the area of the missing ones is painted once, coarse to fine, from the cached tiles of the
+// coarser levels (upscaled), so each pixel shows the finest level cached there, with whatever
+// tiles of the next finer level are cached drawn over that (filtered renders), and the glass
+// colour only where nothing at all is cached. Tile edges are rounded to whole device
 // pixels, so neighbours never leave seams and a tile shown 1:1 is a plain copy. A quick
 // (unfiltered) render of tiles shrunk below half size draws the next coarser level instead
 // where cached (a sixteenth of the memory traffic); the filtered render never does. Never
@@ -71,7 +73,10 @@ private:
     void drawImage(Pass &pass, const QRect &target, const QImage &image, const QRectF &source) const;
     // Draws `key`'s area from `level`'s tiles if all are cached.
     bool drawStandIn(Pass &pass, int level, const TileKey &key, const QRect &target) const;
-    void drawFallback(Pass &pass, const TileKey &key, const QRect &target) const;
+    // Paints `missing` (device pixels; target-level tiles not cached) from the other levels.
+    void drawFallback(Pass &pass, int level, const QRegion &missing) const;
+    // Whether `level`'s cached tiles cover all of `deviceArea` (which shows `level0`).
+    bool covers(Pass &pass, int level, const QRectF &level0, const QRegion &deviceArea) const;
     // Draws the parts of `level`'s tiles that cover `level0`. With requireAll, draws nothing and
     // returns false unless every covering tile is cached.
     bool drawCovering(Pass &pass, int level, const QRectF &level0, bool requireAll) const;

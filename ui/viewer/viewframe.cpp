@@ -92,7 +92,8 @@ void ViewFrame::invalidateSlideArea(const QRectF &level0)
 
 void ViewFrame::release()
 {
-    m_image = QImage();
+    // The buffer stays for the next slide: a new 1920x1080 frame would cost ~2000 page faults
+    // (several ms) in its first render, just when the slide opens.
     m_refining = false;
     m_arrivedWhileRefining.clear();
     ++m_epoch;

@@ -51,7 +51,7 @@ public:
 
     void invalidate();                               // re-render everything at the next update
     void invalidateSlideArea(const QRectF &level0);  // e.g. where a tile just arrived
-    void release();                                  // drops the picture (no slide)
+    void release();                                  // forgets the picture (no slide), keeps its buffer
 
     // The picture of `view` drawn from `level`'s tiles, its devicePixelRatio set to the view's.
     const QImage &update(const ViewTransform &view, int level, Quality quality);
