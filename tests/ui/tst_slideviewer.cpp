@@ -4,6 +4,9 @@
 #include "ui/viewer/slideviewer.h"
 #include "ui/viewer/tileplanner.h"
 #include "ui/viewer/viewframe.h"
+#include "ui/viewer/viewlayer.h"
+
+#include <QPainter>
 
 #include <QMouseEvent>
 #include <QSignalSpy>
@@ -217,6 +220,39 @@ private Q_SLOTS:
         m_viewer->setCacheBudget(icmil::ui::TileCache::kDefaultBudget);
         QTRY_VERIFY_WITH_TIMEOUT(m_viewer->isFrameComplete(), kSettleMs);
         QCOMPARE(mismatches(grab(*m_viewer), comparedArea(), expectedAt(0)), 0);
+    }
+
+    void layersPaintOverTheSlideInSlideCoordinates()
+    {
+        // A layer that fills one level-0 rectangle: wherever the view goes, it lands there.
+        class Square : public icmil::ui::ViewLayer {
+        public:
+            void paint(QPainter &painter, const icmil::ui::ViewTransform &view, const QRectF &) override
+            {
+                painter.fillRect(view.slideToView(QRectF(1000, 800, 400, 400)), QColor(255, 0, 255));
+            }
+        };
+        m_viewer->setSlide(m_source);
+        m_viewer->setScale(2.0);
+        m_viewer->centerOn(QPointF(1200.0, 1000.0));
+        auto *square = new Square;
+        m_viewer->addLayer(square);
+        m_viewer->addLayer(square); // once only
+        QCOMPARE(m_viewer->layers().size(), std::size_t{1});
+        QTRY_VERIFY_WITH_TIMEOUT(m_viewer->isFrameComplete(), kSettleMs);
+        const QPoint inside = m_viewer->transform().slideToView(QPointF(1200.0, 1000.0)).toPoint();
+        const QPoint outside = m_viewer->transform().slideToView(QPointF(900.0, 700.0)).toPoint();
+        QImage image = grab(*m_viewer);
+        QCOMPARE(image.pixel(inside) & 0xffffffu, 0xff00ffu);
+        QVERIFY((image.pixel(outside) & 0xffffffu) != 0xff00ffu);
+        QCOMPARE(m_viewer->renderView().pixel(inside * m_viewer->devicePixelRatioF()) & 0xffffffu, 0xff00ffu);
+
+        square->setVisible(false);
+        QVERIFY((grab(*m_viewer).pixel(inside) & 0xffffffu) != 0xff00ffu);
+        square->setVisible(true);
+        delete square; // removed with it
+        QVERIFY(m_viewer->layers().empty());
+        QVERIFY((grab(*m_viewer).pixel(inside) & 0xffffffu) != 0xff00ffu);
     }
 
     void keyboardNavigates()

@@ -256,6 +256,26 @@ bool SlideViewer::isFrameComplete() const
     return true;
 }
 
+void SlideViewer::addLayer(ViewLayer *layer)
+{
+    if (layer == nullptr || std::find(m_layers.begin(), m_layers.end(), layer) != m_layers.end())
+        return;
+    m_layers.push_back(layer);
+    connect(layer, &ViewLayer::changed, this, qOverload<>(&QWidget::update));
+    connect(layer, &QObject::destroyed, this, [this, layer] { removeLayer(layer); });
+    update();
+}
+
+void SlideViewer::removeLayer(ViewLayer *layer)
+{
+    const auto it = std::find(m_layers.begin(), m_layers.end(), layer);
+    if (it == m_layers.end())
+        return;
+    m_layers.erase(it);
+    disconnect(layer, nullptr, this, nullptr);
+    update();
+}
+
 void SlideViewer::scheduleRefresh()
 {
     if (!m_refreshTimer.isActive())
@@ -393,6 +413,13 @@ void SlideViewer::paintEvent(QPaintEvent *event)
     syncViewSize();
     const QImage &frame = m_frame.update(m_transform, targetLevel(), m_quality);
     painter.drawImage(QPointF(0.0, 0.0), frame);
+    for (ViewLayer *layer : m_layers) {
+        if (layer->isVisible()) {
+            painter.save();
+            layer->paint(painter, m_transform, QRectF(rect()));
+            painter.restore();
+        }
+    }
     m_overlay.paint(painter, QRectF(rect()), scaleBar(), magnificationText());
     m_refiner.framePainted(); // a quick frame is filtered off the GUI thread once it rests
 }

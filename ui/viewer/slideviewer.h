@@ -7,6 +7,7 @@
 #include "ui/viewer/tileloader.h"
 #include "ui/viewer/viewanimator.h"
 #include "ui/viewer/viewframe.h"
+#include "ui/viewer/viewlayer.h"
 #include "ui/viewer/viewoverlay.h"
 #include "ui/viewer/viewtransform.h"
 
@@ -90,6 +91,11 @@ public:
     QString magnificationText() const; // "20.0x" ("" when unknown)
     ScaleBar scaleBar() const;
 
+    // Layers drawn over the slide, in the order added (not owned; a destroyed layer is removed).
+    void addLayer(ViewLayer *layer);
+    void removeLayer(ViewLayer *layer);
+    const std::vector<ViewLayer *> &layers() const { return m_layers; }
+
     // Every visible tile of the target level is cached (or failed to read): nothing to wait for.
     bool isFrameComplete() const;
     void refresh(); // plans requests and repaints now (normally coalesced per event-loop turn)
@@ -136,6 +142,7 @@ private:
     ViewFrame m_frame;
     FrameRefiner m_refiner;
     ViewOverlay m_overlay;
+    std::vector<ViewLayer *> m_layers;
     QTimer m_refreshTimer;
     // Tiles arriving while loading repaint at most once per display frame (16 ms), so the GUI
     // thread does not repaint per tile and take CPU from the readers on a small machine.
