@@ -129,6 +129,7 @@ LabelsTable LabelsTable::parse(const std::string &text, const std::string &sourc
             continue;
         }
         LabelledSlide row;
+        row.line = lineNumber;
         row.caseId = fields[column["case_id"]];
         row.slideId = fields[column["slide_id"]];
         row.label = fields[column["label"]];

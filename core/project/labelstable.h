@@ -13,6 +13,7 @@ struct LabelledSlide {
     std::string slideId;   // file name of the slide without its extension
     std::string label;     // class name, e.g. "normal" or "tumor"
     std::string split;     // "train", "val", "test", or empty when the CSV has no split column
+    int line = 0;          // 1-based line in the file it was read from (0: not read from a file)
 };
 
 // A problem with one line of the CSV, so a dialog or the CLI can list them row by row.

@@ -1,0 +1,69 @@
+#pragma once
+// A project as the app shows it: where its slides and labels are, every slide with its label,
+// split and latest prediction, and the problems found on the way. The project folder is the
+// CLI's layout (projectlayout.h), so a project made by one opens in the other; the app adds
+// <root>/icmil-project.json naming the slides folder and the labels CSV when they live elsewhere.
+#include "project/labelstable.h"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace icmil::project {
+
+struct ProjectSettings {
+    static constexpr int kFormat = 1;
+    std::filesystem::path slides;    // a folder of slides (or a dataset folder with slides/)
+    std::filesystem::path labelsCsv; // CLAM layout case_id,slide_id,label[,split]
+    std::vector<std::string> classNames; // the labels a row may have; empty: whatever the CSV holds
+};
+
+// <root>/icmil-project.json, paths stored relative to the root when inside it. Without the file
+// (a project the CLI made): slides = root, labels = <root>/labels.csv, else <root>/slides/... as
+// the CLI's --slides default reads them. Throws ProjectError "Cannot read project settings from
+// 'x': <cause>".
+ProjectSettings readProjectSettings(const std::filesystem::path &root);
+// Atomic; throws ProjectError "Cannot write 'x': <cause>".
+void writeProjectSettings(const std::filesystem::path &root, const ProjectSettings &settings);
+std::filesystem::path projectSettingsFile(const std::filesystem::path &root);
+
+struct SlidePrediction {
+    std::string predicted;              // class name
+    std::vector<double> probabilities;  // by class index
+};
+
+struct CatalogSlide {
+    std::string slideId;
+    std::string caseId;
+    std::filesystem::path path; // empty when no slide file matches
+    std::string label;          // empty when the labels CSV has no row for it
+    std::string split;
+    std::optional<SlidePrediction> prediction;
+};
+
+struct ProjectCatalog {
+    std::filesystem::path root;
+    ProjectSettings settings;
+    std::vector<CatalogSlide> slides;     // labels CSV order, then unlabelled slide files by name
+    std::vector<LabelsIssue> labelIssues; // row by row: bad rows, unknown labels, missing slides
+    // The run whose predictions are shown (the newest runs/<run>/predictions.json), its encoder
+    // (attention maps live in features/<encoder>/attention/<run>/) and class names.
+    std::string predictionRun;
+    std::string predictionEncoder;
+    std::vector<std::string> classNames;
+};
+
+// Checks a labels CSV against a slides folder as a new project would use them: every CSV row
+// problem, labels outside `classNames` (when given) and rows whose slide file is missing, each
+// with its line; never throws for row problems. Throws ProjectError when the CSV cannot be read
+// at all or the slides folder does not exist.
+std::vector<LabelsIssue> checkProjectInputs(const std::filesystem::path &slides, const std::filesystem::path &labelsCsv,
+                                            const std::vector<std::string> &classNames = {});
+
+// Reads everything above (settings, labels, slide files, newest predictions). Throws
+// ProjectError when the root does not exist or its settings cannot be read; a missing labels
+// CSV is not an error (slides are listed unlabelled).
+ProjectCatalog loadProjectCatalog(const std::filesystem::path &root);
+
+} // namespace icmil::project
