@@ -20,6 +20,7 @@ struct LabelledSlide {
 struct LabelsIssue {
     int line = 0;          // 1-based line number in the file
     std::string message;
+    bool blocking = true;  // false: the row is only left out (e.g. its slide file is missing)
 };
 
 // The labels CSV of a dataset. Reading never throws for row problems: they are collected in

@@ -136,7 +136,7 @@ std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::pa
             issues.push_back({line, "slide '" + row.slideId + "' has unknown label '" + row.label + "' (expected "
                                         + joined(classNames) + ")"});
         if (findSlideFile(slides, row.slideId).empty())
-            issues.push_back({line, "no slide file for '" + row.slideId + "' in '" + slides.string() + "'"});
+            issues.push_back({line, "no slide file for '" + row.slideId + "' in '" + slides.string() + "'", false});
     }
     std::stable_sort(issues.begin(), issues.end(), [](const LabelsIssue &a, const LabelsIssue &b) { return a.line < b.line; });
     return issues;
@@ -190,6 +190,7 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
     if (const std::optional<fs::path> predictions = newestPredictions(root)) {
         try {
             const PredictionTable table = readPredictionsJson(*predictions);
+            catalog.predictionsFile = *predictions;
             catalog.predictionRun = table.run.empty() ? predictions->parent_path().filename().string() : table.run;
             catalog.predictionEncoder = table.encoder;
             catalog.classNames = table.classNames;
@@ -209,7 +210,7 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
                 slide.prediction = std::move(prediction);
             }
         } catch (const ProjectError &e) {
-            catalog.labelIssues.push_back({0, e.what()}); // shown with the other problems; slides still listed
+            catalog.labelIssues.push_back({0, e.what(), false}); // shown with the other problems; slides still listed
         }
     }
     return catalog;

@@ -50,13 +50,14 @@ struct ProjectCatalog {
     // The run whose predictions are shown (the newest runs/<run>/predictions.json), its encoder
     // (attention maps live in features/<encoder>/attention/<run>/) and class names.
     std::string predictionRun;
+    std::filesystem::path predictionsFile; // runs/<folder>/predictions.json
     std::string predictionEncoder;
     std::vector<std::string> classNames;
 };
 
 // Checks a labels CSV against a slides folder as a new project would use them: every CSV row
-// problem, labels outside `classNames` (when given) and rows whose slide file is missing, each
-// with its line; never throws for row problems. Throws ProjectError when the CSV cannot be read
+// problem, labels outside `classNames` (when given) and rows whose slide file is missing (not
+// blocking: such rows are left out), each with its line, in line order; never throws for row problems. Throws ProjectError when the CSV cannot be read
 // at all or the slides folder does not exist.
 std::vector<LabelsIssue> checkProjectInputs(const std::filesystem::path &slides, const std::filesystem::path &labelsCsv,
                                             const std::vector<std::string> &classNames = {});

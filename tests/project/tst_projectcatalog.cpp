@@ -71,6 +71,8 @@ private Q_SLOTS:
         QCOMPARE(issues[0].message, std::string("slide 'b' has unknown label 'tumour' (expected normal, tumor)"));
         QCOMPARE(issues[1].line, 5);
         QCOMPARE(issues[1].message, "no slide file for 'c' in '" + (dir / "slides").string() + "'");
+        QVERIFY(issues[0].blocking);
+        QVERIFY(!issues[1].blocking); // the row is only left out
         QCOMPARE(issues[2].line, 6);
         QCOMPARE(issues[2].message, std::string("duplicate slide_id 'a' (first on line 2)"));
         QCOMPARE(issues[3].line, 7);

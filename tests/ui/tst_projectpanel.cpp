@@ -1,0 +1,200 @@
+// ProjectPanel and NewProjectDialog, offscreen: a synthetic project's slides with thumbnails,
+// labels and predictions, filtering, sorting, opening a slide, exporting predictions exactly as
+// the CLI writes them, and a new project's labels CSV checked row by row.
+#include "project/predictiontable.h"
+#include "project/projectcatalog.h"
+#include "project/syntheticdataset.h"
+#include "ui/project/newprojectdialog.h"
+#include "ui/project/projectpanel.h"
+#include "ui/project/slidetablemodel.h"
+
+#include "common/slidetestsupport.h"
+
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using icmil::ui::NewProjectDialog;
+using icmil::ui::ProjectPanel;
+using icmil::ui::SlideTableModel;
+
+namespace {
+
+constexpr int kTimeoutMs = 20000;
+
+std::string readAll(const fs::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+QString q(const fs::path &path)
+{
+    return QString::fromStdString(path.string());
+}
+
+} // namespace
+
+class TstProjectPanel : public QObject {
+    Q_OBJECT
+private:
+    fs::path m_root;
+    icmil::project::PredictionTable m_predictions;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_root = icmil::test::scratchDir("projectpanel");
+        icmil::project::SyntheticDatasetConfig config;
+        config.outputDir = m_root;
+        config.slides = 4;
+        config.width = 3000;
+        config.height = 2400;
+        config.seed = 5;
+        const auto dataset = icmil::project::SyntheticDataset(config).generate();
+        // Splits, as a user's CSV would have them.
+        std::string csv = "case_id,slide_id,label,split\n";
+        const char *splits[] = {"train", "train", "val", "test"};
+        for (std::size_t i = 0; i < dataset.slides.size(); ++i) {
+            const auto &s = dataset.slides[i];
+            csv += s.caseId + "," + s.slideId + "," + s.label + "," + splits[i] + "\n";
+        }
+        std::ofstream(m_root / "labels.csv") << csv;
+
+        m_predictions.run = "run1";
+        m_predictions.encoder = "tiny-cnn";
+        m_predictions.classNames = {"normal", "tumor"};
+        for (std::size_t i = 0; i < dataset.slides.size(); ++i) {
+            icmil::project::SlidePredictionRow row;
+            row.slideId = dataset.slides[i].slideId;
+            row.caseId = dataset.slides[i].caseId;
+            row.label = dataset.slides[i].label;
+            row.split = splits[i];
+            row.probabilities = {1.0 - 0.2 * static_cast<double>(i + 1), 0.2 * static_cast<double>(i + 1)};
+            row.predicted = icmil::project::decideClass(row.probabilities, std::nullopt);
+            m_predictions.rows.push_back(row);
+        }
+        fs::create_directories(m_root / "runs" / "run1");
+        icmil::project::writePredictionsJson(m_root / "runs" / "run1" / "predictions.json", m_predictions);
+    }
+
+    void showsTheProjectsSlides()
+    {
+        ProjectPanel panel;
+        panel.resize(700, 500);
+        panel.show();
+        QSignalSpy loaded(&panel, &ProjectPanel::projectLoaded);
+        panel.openProject(q(m_root));
+        QVERIFY(loaded.wait(kTimeoutMs));
+        SlideTableModel *model = panel.model();
+        QCOMPARE(model->rowCount(), 4);
+        QCOMPARE(model->index(0, SlideTableModel::Split).data().toString(), QStringLiteral("train"));
+        QCOMPARE(model->index(3, SlideTableModel::Prediction).data().toString(), QStringLiteral("tumor"));
+        QCOMPARE(model->index(3, SlideTableModel::Probability).data().toString(), QStringLiteral("0.800"));
+        QCOMPARE(model->index(0, SlideTableModel::Probability).data().toString(), QStringLiteral("0.200")); // P(tumor)
+        QCOMPARE(model->headerData(SlideTableModel::Probability, Qt::Horizontal, Qt::DisplayRole).toString(),
+                 QStringLiteral("P(tumor)"));
+        // Thumbnails arrive from the background pool for the rows the view shows.
+        QTRY_COMPARE_WITH_TIMEOUT(model->thumbnailsLoaded(), 4, kTimeoutMs);
+        const QImage thumbnail = model->index(0, SlideTableModel::Thumbnail).data(Qt::DecorationRole).value<QImage>();
+        QVERIFY(!thumbnail.isNull());
+        QVERIFY(std::max(thumbnail.width(), thumbnail.height()) == SlideTableModel::kThumbnailSize);
+
+        // Filters.
+        panel.setSplitFilter(QStringLiteral("test"));
+        QCOMPARE(panel.proxy()->rowCount(), 1);
+        panel.setSplitFilter(QString());
+        panel.setFilterText(model->index(2, SlideTableModel::Slide).data().toString());
+        QCOMPARE(panel.proxy()->rowCount(), 1);
+        panel.setFilterText(QString());
+        QCOMPARE(panel.proxy()->rowCount(), 4);
+
+        // Sorting by probability is numeric, highest first when descending.
+        panel.view()->sortByColumn(SlideTableModel::Probability, Qt::DescendingOrder);
+        QCOMPARE(panel.proxy()->index(0, SlideTableModel::Probability).data().toString(), QStringLiteral("0.800"));
+
+        // Activating a row opens its slide.
+        QSignalSpy activated(&panel, &ProjectPanel::slideActivated);
+        Q_EMIT panel.view()->doubleClicked(panel.proxy()->index(0, SlideTableModel::Slide));
+        QCOMPARE(activated.size(), 1);
+        QVERIFY(fs::exists(activated[0][0].toString().toStdString()));
+        QCOMPARE(activated[0][1].toString(), model->index(3, SlideTableModel::Slide).data().toString());
+    }
+
+    void exportsPredictionsLikeTheCli()
+    {
+        ProjectPanel panel;
+        QSignalSpy loaded(&panel, &ProjectPanel::projectLoaded);
+        panel.openProject(q(m_root));
+        QVERIFY(loaded.wait(kTimeoutMs));
+        const fs::path out = m_root / "exported.csv";
+        QSignalSpy exported(&panel, &ProjectPanel::predictionsExported);
+        panel.exportPredictions(q(out));
+        QVERIFY(exported.wait(kTimeoutMs));
+        QCOMPARE(exported[0][1].toString(), QString());
+        const fs::path reference = m_root / "reference.csv";
+        icmil::project::writePredictionsCsv(reference, m_predictions); // what `icmil export` writes
+        QCOMPARE(readAll(out), readAll(reference));
+
+        exported.clear();
+        panel.exportPredictions(q(m_root / "no-such-dir" / "x.csv"));
+        QVERIFY(exported.wait(kTimeoutMs));
+        QVERIFY(exported[0][1].toString().startsWith(QStringLiteral("Cannot write")));
+    }
+
+    void aMissingProjectIsOneError()
+    {
+        ProjectPanel panel;
+        QSignalSpy failed(&panel, &ProjectPanel::projectFailed);
+        panel.openProject(q(m_root / "nope"));
+        QVERIFY(failed.wait(kTimeoutMs));
+        QCOMPARE(failed[0][1].toString(),
+                 QStringLiteral("The project folder '%1' does not exist").arg(q(m_root / "nope")));
+    }
+
+    void newProjectListsCsvProblemsRowByRow()
+    {
+        const fs::path csv = m_root / "bad-labels.csv";
+        const auto first = readAll(m_root / "labels.csv");
+        std::ofstream(csv) << first << "cX,slide_missing,tumor,train\n" << "cY,slide_000,tumour,train\n";
+        NewProjectDialog dialog;
+        QSignalSpy checked(&dialog, &NewProjectDialog::checked);
+        dialog.setProjectFolder(q(m_root / "gui-project"));
+        dialog.setClassNames(QStringLiteral("normal, tumor"));
+        dialog.setSlidesFolder(q(m_root / "slides"));
+        dialog.setLabelsCsv(q(csv));
+        QTRY_VERIFY_WITH_TIMEOUT(!dialog.isChecking() && checked.size() > 0, kTimeoutMs);
+        QCOMPARE(dialog.issues().size(), std::size_t{2});
+        QCOMPARE(dialog.issues()[0].line, 6);
+        QVERIFY(!dialog.issues()[0].blocking); // no slide file: only left out
+        QCOMPARE(dialog.issues()[1].line, 7);
+        QVERIFY(dialog.issues()[1].message.find("duplicate slide_id 'slide_000'") != std::string::npos);
+        QVERIFY(!dialog.canCreate());
+
+        // The good CSV: Create writes the project file, and the project opens with its slides.
+        checked.clear();
+        dialog.setLabelsCsv(q(m_root / "labels.csv"));
+        QTRY_VERIFY_WITH_TIMEOUT(!dialog.isChecking() && checked.size() > 0, kTimeoutMs);
+        QVERIFY(dialog.issues().empty());
+        QVERIFY(dialog.canCreate());
+        QSignalSpy finished(&dialog, &QDialog::finished);
+        dialog.create();
+        QVERIFY(finished.wait(kTimeoutMs));
+        QCOMPARE(dialog.result(), int(QDialog::Accepted));
+        const auto settings = icmil::project::readProjectSettings(m_root / "gui-project");
+        QCOMPARE(settings.slides, (m_root / "slides").lexically_normal());
+        const auto catalog = icmil::project::loadProjectCatalog(m_root / "gui-project");
+        QCOMPARE(catalog.slides.size(), std::size_t{4});
+        QCOMPARE(catalog.settings.labelsCsv, (m_root / "labels.csv").lexically_normal());
+        QVERIFY(!catalog.slides[0].path.empty());
+        QVERIFY(catalog.slides[0].label == "normal" || catalog.slides[0].label == "tumor");
+    }
+};
+
+QTEST_MAIN(TstProjectPanel)
+#include "tst_projectpanel.moc"

@@ -1,0 +1,214 @@
+#include "ui/project/slidetablemodel.h"
+
+#include "ui/paintableimage.h"
+
+#include "slide/slidesource.h"
+
+#include <QMetaObject>
+#include <QPointer>
+
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+namespace icmil::ui {
+
+namespace {
+
+constexpr std::int64_t kMaxThumbnailSource = 8192; // a single-level gigapixel image gets none
+
+// The slide's coarsest level, scaled to fit a square of `side` pixels. Any thread.
+QImage readThumbnail(const std::filesystem::path &path, int side)
+{
+    const std::shared_ptr<const slide::SlideSource> source = slide::SlideSource::open(path);
+    const int level = source->levelCount() - 1;
+    const auto info = source->level(level);
+    if (info.width > kMaxThumbnailSource || info.height > kMaxThumbnailSource)
+        throw std::runtime_error("No thumbnail: the slide has no level smaller than "
+                                 + std::to_string(kMaxThumbnailSource) + " pixels");
+    const QImage image = readPaintableRegion(*source, level, 0, 0, static_cast<int>(info.width),
+                                             static_cast<int>(info.height));
+    return image.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+}
+
+QString text(const std::string &s)
+{
+    return QString::fromStdString(s);
+}
+
+} // namespace
+
+SlideTableModel::SlideTableModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+    m_pool.setMaxThreadCount(2);
+}
+
+SlideTableModel::~SlideTableModel()
+{
+    m_pool.clear();
+    m_pool.waitForDone(); // the jobs post to this object
+}
+
+void SlideTableModel::setCatalog(project::ProjectCatalog catalog)
+{
+    beginResetModel();
+    m_pool.clear();
+    ++m_generation;
+    m_catalog = std::move(catalog);
+    m_requested.clear();
+    m_thumbnails.clear();
+    m_thumbnailErrors.clear();
+    endResetModel();
+}
+
+int SlideTableModel::rowOf(const QString &slideId) const
+{
+    const std::string id = slideId.toStdString();
+    for (std::size_t i = 0; i < m_catalog.slides.size(); ++i) {
+        if (m_catalog.slides[i].slideId == id)
+            return static_cast<int>(i);
+    }
+    return -1;
+}
+
+int SlideTableModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(m_catalog.slides.size());
+}
+
+int SlideTableModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : ColumnCount;
+}
+
+QVariant SlideTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid() || index.row() >= rowCount())
+        return {};
+    const project::CatalogSlide &slide = slideAt(index.row());
+    const int row = index.row();
+    if (role == PathRole)
+        return slide.path.empty() ? QString() : QString::fromStdString(slide.path.string());
+
+    // Binary: the positive class's probability (what a threshold applies to); otherwise the
+    // predicted class's.
+    const auto probability = [&]() -> std::optional<double> {
+        if (!slide.prediction)
+            return std::nullopt;
+        const auto &names = m_catalog.classNames;
+        const auto &p = slide.prediction->probabilities;
+        if (names.size() == 2)
+            return p.size() == 2 ? std::optional<double>(p[1]) : std::nullopt;
+        const auto it = std::find(names.begin(), names.end(), slide.prediction->predicted);
+        const auto at = static_cast<std::size_t>(it - names.begin());
+        if (it == names.end() || at >= p.size())
+            return std::nullopt;
+        return p[at];
+    };
+
+    switch (index.column()) {
+    case Thumbnail:
+        if (role == Qt::DecorationRole) {
+            if (const auto it = m_thumbnails.constFind(row); it != m_thumbnails.cend())
+                return it.value();
+            requestThumbnail(row);
+            return {};
+        }
+        if (role == Qt::ToolTipRole)
+            return m_thumbnailErrors.value(row);
+        if (role == Qt::SizeHintRole)
+            return QSize(kThumbnailSize + 4, kThumbnailSize + 4);
+        return {};
+    case Slide:
+        if (role == Qt::DisplayRole || role == SortRole)
+            return text(slide.slideId);
+        if (role == Qt::ToolTipRole)
+            return slide.path.empty() ? tr("No slide file for this row") : QString::fromStdString(slide.path.string());
+        if (role == Qt::ForegroundRole && slide.path.empty())
+            return QColor(Qt::gray);
+        return {};
+    case Label:
+        return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.label)) : QVariant();
+    case Split:
+        return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.split)) : QVariant();
+    case Prediction:
+        if (role == Qt::DisplayRole || role == SortRole)
+            return slide.prediction ? text(slide.prediction->predicted) : QString();
+        if (role == Qt::ForegroundRole && slide.prediction && !slide.label.empty())
+            return slide.prediction->predicted == slide.label ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
+        return {};
+    case Probability:
+        if (role == Qt::DisplayRole) {
+            const auto p = probability();
+            return p ? QString::number(*p, 'f', 3) : QString();
+        }
+        if (role == SortRole) {
+            const auto p = probability();
+            return p ? QVariant(*p) : QVariant(-1.0);
+        }
+        if (role == Qt::TextAlignmentRole)
+            return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    default:
+        return {};
+    }
+}
+
+QVariant SlideTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case Thumbnail: return tr("Slide image");
+    case Slide: return tr("Slide");
+    case Label: return tr("Label");
+    case Split: return tr("Split");
+    case Prediction: return tr("Prediction");
+    case Probability:
+        return m_catalog.classNames.size() == 2 ? tr("P(%1)").arg(QString::fromStdString(m_catalog.classNames[1]))
+                                                 : tr("Probability");
+    default: return {};
+    }
+}
+
+void SlideTableModel::requestThumbnail(int row) const
+{
+    if (m_requested.contains(row))
+        return;
+    m_requested.insert(row);
+    const project::CatalogSlide &slide = slideAt(row);
+    if (slide.path.empty())
+        return;
+    auto *self = const_cast<SlideTableModel *>(this); // results come back as a queued call
+    const quint64 generation = m_generation;
+    const std::filesystem::path path = slide.path;
+    m_pool.start([self, generation, row, path] {
+        QImage image;
+        QString error;
+        try {
+            image = readThumbnail(path, kThumbnailSize);
+        } catch (const std::exception &e) {
+            error = QString::fromStdString(e.what());
+        }
+        QMetaObject::invokeMethod(
+            self, [self, generation, row, image, error] { self->onThumbnail(generation, row, image, error); },
+            Qt::QueuedConnection);
+    });
+}
+
+void SlideTableModel::onThumbnail(quint64 generation, int row, const QImage &image, const QString &error)
+{
+    if (generation != m_generation || row >= rowCount())
+        return;
+    if (image.isNull())
+        m_thumbnailErrors.insert(row, error);
+    else
+        m_thumbnails.insert(row, image);
+    const QModelIndex cell = index(row, Thumbnail);
+    Q_EMIT dataChanged(cell, cell, {Qt::DecorationRole, Qt::ToolTipRole});
+    Q_EMIT thumbnailLoaded(row);
+}
+
+} // namespace icmil::ui
