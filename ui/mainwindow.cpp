@@ -2,6 +2,7 @@
 
 #include "slide/slidesource.h"
 #include "ui/associatedimagesdialog.h"
+#include "ui/projectworkspace.h"
 #include "ui/recentfiles.h"
 #include "ui/viewer/minimapwidget.h"
 #include "ui/viewer/slideviewer.h"
@@ -80,6 +81,7 @@ MainWindow::MainWindow(QWidget *parent)
     resizeDocks({m_minimapDock}, {300}, Qt::Horizontal);
 
     m_recent = new RecentFiles(this);
+    m_workspace = new ProjectWorkspace(*this);
     createMenus();
 
     m_magnificationLabel = new QLabel(this);
@@ -118,6 +120,8 @@ MainWindow::~MainWindow() = default;
 void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    m_workspace->addFileActions(file);
+    file->addSeparator();
     file->addAction(tr("&Open slide..."), QKeySequence::Open, this, &MainWindow::chooseSlide);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
     m_recentMenu->setObjectName(QStringLiteral("recentMenu"));
@@ -147,6 +151,7 @@ void MainWindow::createMenus()
     QAction *toggleProperties = m_propertiesDock->toggleViewAction();
     toggleProperties->setText(tr("Slide &properties"));
     view->addAction(toggleProperties);
+    m_workspace->addViewActions(view);
 
     QMenu *slide = menuBar()->addMenu(tr("&Slide"));
     m_slideActions.append(slide->addAction(tr("&Associated images..."), this, &MainWindow::showAssociatedImages));
@@ -173,6 +178,11 @@ void MainWindow::openSlide(const QString &path)
 {
     statusBar()->showMessage(tr("Opening %1 ...").arg(QFileInfo(path).fileName()));
     m_loader.load(path);
+}
+
+void MainWindow::openProject(const QString &root)
+{
+    m_workspace->openProject(root);
 }
 
 void MainWindow::chooseSlide()

@@ -15,6 +15,7 @@ class QTableWidget;
 namespace icmil::ui {
 
 class MinimapWidget;
+class ProjectWorkspace;
 class RecentFiles;
 class SlideViewer;
 
@@ -30,6 +31,7 @@ public:
     ~MainWindow() override;
 
     void openSlide(const QString &path);
+    void openProject(const QString &root); // the project dock lists its slides
     // Writes the current view (with overlays) as PNG off the GUI thread; reports viewExported.
     void exportView(const QString &path);
 
@@ -37,6 +39,7 @@ public:
     SlideViewer *viewer() const { return m_viewer; }
     MinimapWidget *minimap() const { return m_minimap; }
     RecentFiles *recentFiles() const { return m_recent; }
+    ProjectWorkspace *workspace() const { return m_workspace; }
 
 Q_SIGNALS:
     void slideShown(const QString &path);
@@ -67,6 +70,7 @@ private:
     QDockWidget *m_minimapDock = nullptr;
     QDockWidget *m_propertiesDock = nullptr;
     RecentFiles *m_recent = nullptr;
+    ProjectWorkspace *m_workspace = nullptr;
     QMenu *m_recentMenu = nullptr;
     QMenu *m_magnificationMenu = nullptr;
     QLabel *m_magnificationLabel = nullptr;

@@ -17,6 +17,9 @@
 #include <regex>
 #include <sstream>
 
+#include <spawn.h>
+#include <unistd.h>
+
 namespace icmil::cli {
 
 namespace fs = std::filesystem;
@@ -137,7 +140,32 @@ int runSummary(const fs::path &datasetDir)
     }
 }
 
-int runDemo(const fs::path &outputDir)
+namespace {
+
+// Starts icmil-studio (installed beside this program) on `project`, detached: the CLI returns at
+// once and the app outlives the terminal's job control. False when it cannot be started.
+bool launchStudio(const fs::path &project)
+{
+    std::error_code error;
+    const fs::path studio = fs::read_symlink("/proc/self/exe", error).parent_path() / "icmil-studio";
+    if (error || !fs::exists(studio))
+        return false;
+    const std::string program = studio.string();
+    const std::string projectPath = fs::absolute(project).string();
+    std::vector<char *> argv{const_cast<char *>(program.c_str()), const_cast<char *>("--project"),
+                             const_cast<char *>(projectPath.c_str()), nullptr};
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, program.c_str(), nullptr, &attributes, argv.data(), environ);
+    posix_spawnattr_destroy(&attributes);
+    return rc == 0;
+}
+
+} // namespace
+
+int runDemo(const fs::path &outputDir, bool openApp)
 {
     std::cout << versionText() << '\n'
               << "Generating the demo dataset in " << outputDir.string() << " ...\n";
@@ -169,7 +197,17 @@ int runDemo(const fs::path &outputDir)
     std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string()
               << " --iterations 2 --epochs 40 --lr 1e-3 --finetune-epochs 2 --finetune-patches 2000 --preset bwh_biopsy"
                  " --val-fraction 0.17 --test-fraction 0.17) ...\n";
-    return runLoop(loop);
+    if (const int rc = runLoop(loop); rc != 0)
+        return rc;
+
+    const bool display = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;
+    if (openApp && display && launchStudio(outputDir)) {
+        std::cout << "\nOpened ICMIL Studio on the demo project (icmil-studio --project " << outputDir.string() << ").\n";
+    } else {
+        std::cout << "\nBrowse the slides, predictions and attention heatmaps in the app: icmil-studio --project "
+                  << outputDir.string() << (openApp && display ? " (it could not be started from here)" : "") << '\n';
+    }
+    return 0;
 }
 
 } // namespace icmil::cli

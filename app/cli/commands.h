@@ -146,6 +146,8 @@ int runImport(const ImportOptions &options);
 int runSynth(const SynthOptions &options);
 int runInfo(const std::filesystem::path &slidePath);
 int runSummary(const std::filesystem::path &datasetDir);
-int runDemo(const std::filesystem::path &outputDir);
+// Generates the demo dataset, runs the ICMIL loop on it and, with openApp and a display, starts
+// icmil-studio on it.
+int runDemo(const std::filesystem::path &outputDir, bool openApp = true);
 
 } // namespace icmil::cli

@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and run the ICMIL loop on it (CPU: a few minutes)");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();
+    bool demoNoGui = false;
+    demoCmd->add_flag("--no-gui", demoNoGui, "Do not open the app afterwards (it opens when a display is present)");
 
     CLI11_PARSE(app, argc, argv);
 
@@ -204,7 +206,7 @@ int main(int argc, char **argv)
     if (*exportCmd)
         return icmil::cli::runExport(exportOptions);
     if (*demoCmd)
-        return icmil::cli::runDemo(demoPath);
+        return icmil::cli::runDemo(demoPath, !demoNoGui);
     std::cout << app.help();
     return 0;
 }

@@ -18,6 +18,10 @@ int main(int argc, char **argv)
     parser.setApplicationDescription(QStringLiteral("Whole-slide viewer and ICMIL multiple-instance learning studio"));
     parser.addHelpOption();
     parser.addVersionOption();
+    const QCommandLineOption projectOption(QStringLiteral("project"),
+                                           QStringLiteral("Project folder to open (made by the app or by `icmil`)"),
+                                           QStringLiteral("dir"));
+    parser.addOption(projectOption);
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
     parser.process(app);
 
@@ -25,6 +29,8 @@ int main(int argc, char **argv)
 
     icmil::ui::MainWindow window;
     window.show();
+    if (parser.isSet(projectOption))
+        window.openProject(parser.value(projectOption));
     if (!parser.positionalArguments().isEmpty())
         window.openSlide(parser.positionalArguments().front());
     return QApplication::exec();
