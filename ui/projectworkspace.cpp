@@ -3,6 +3,11 @@
 #include "ui/mainwindow.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
+#include "ui/viewer/contourlayer.h"
+#include "ui/viewer/slideviewer.h"
+
+#include "project/geojsonpolygons.h"
+#include "project/projectlayout.h"
 
 #include <QDir>
 #include <QDockWidget>
@@ -12,12 +17,36 @@
 #include <QMessageBox>
 #include <QSettings>
 #include <QStatusBar>
+#include <QtConcurrent>
+
+#include <exception>
+#include <filesystem>
 
 namespace icmil::ui {
 
 namespace {
+
 const QString kLastProjectKey = QStringLiteral("project/last");
+
+std::vector<std::vector<QPolygonF>> toPolygons(const std::vector<project::PolygonRings> &polygons)
+{
+    std::vector<std::vector<QPolygonF>> out;
+    out.reserve(polygons.size());
+    for (const project::PolygonRings &rings : polygons) {
+        std::vector<QPolygonF> qrings;
+        for (const project::Ring &ring : rings) {
+            QPolygonF polygon;
+            polygon.reserve(static_cast<qsizetype>(ring.size()));
+            for (const auto &[x, y] : ring)
+                polygon << QPointF(x, y);
+            qrings.push_back(polygon);
+        }
+        out.push_back(std::move(qrings));
+    }
+    return out;
 }
+
+} // namespace
 
 ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     : QObject(&window)
@@ -34,6 +63,19 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     connect(m_panel, &ProjectPanel::projectLoaded, this, &ProjectWorkspace::onProjectLoaded);
     connect(m_panel, &ProjectPanel::projectFailed, this,
             [this](const QString &, const QString &message) { showError(tr("Cannot open project"), message); });
+    m_contours = new ContourLayer(this);
+    m_contours->setVisible(false);
+    window.viewer()->addLayer(m_contours);
+    connect(&window, &MainWindow::slideShown, this, &ProjectWorkspace::onSlideShown);
+    connect(&m_contourWatcher, &QFutureWatcher<Contours>::finished, this, [this] {
+        const Contours contours = m_contourWatcher.result();
+        if (contours.slideId != m_slideId)
+            return; // another slide is shown by now
+        m_contours->setPolygons(contours.polygons);
+        if (!contours.error.isEmpty())
+            m_window.statusBar()->showMessage(contours.error, 10000);
+        Q_EMIT overlaysLoaded(contours.slideId);
+    });
     connect(m_panel, &ProjectPanel::predictionsExported, this, [this](const QString &path, const QString &error) {
         if (error.isEmpty())
             m_window.statusBar()->showMessage(tr("Saved the predictions to %1").arg(path), 10000);
@@ -53,6 +95,49 @@ void ProjectWorkspace::addViewActions(QMenu *view)
     QAction *toggle = m_dock->toggleViewAction();
     toggle->setText(tr("Pro&ject"));
     view->addAction(toggle);
+    view->addSeparator();
+    QAction *contours = view->addAction(tr("&Tissue contours"));
+    contours->setObjectName(QStringLiteral("tissueContoursAction"));
+    contours->setCheckable(true);
+    contours->setChecked(m_contours->isVisible());
+    connect(contours, &QAction::toggled, m_contours, &ContourLayer::setVisible);
+}
+
+void ProjectWorkspace::onSlideShown(const QString &path)
+{
+    // Which project slide is it? (A slide opened from elsewhere has no overlays.)
+    m_slideId.clear();
+    const std::filesystem::path shown = std::filesystem::absolute(path.toStdString()).lexically_normal();
+    for (const project::CatalogSlide &slide : m_panel->catalog().slides) {
+        if (!slide.path.empty() && std::filesystem::absolute(slide.path).lexically_normal() == shown) {
+            m_slideId = QString::fromStdString(slide.slideId);
+            break;
+        }
+    }
+    m_contours->clear();
+    loadOverlays();
+}
+
+void ProjectWorkspace::loadOverlays()
+{
+    if (m_slideId.isEmpty())
+        return;
+    const std::filesystem::path file =
+        project::ProjectLayout(m_panel->catalog().root).tissueGeoJsonFile(m_slideId.toStdString());
+    const QString slideId = m_slideId;
+    m_contourWatcher.setFuture(QtConcurrent::run([file, slideId] {
+        Contours contours;
+        contours.slideId = slideId;
+        std::error_code error;
+        if (!std::filesystem::exists(file, error))
+            return contours; // not preprocessed: nothing to outline
+        try {
+            contours.polygons = toPolygons(project::readGeoJsonPolygons(file));
+        } catch (const std::exception &e) {
+            contours.error = QString::fromStdString(e.what());
+        }
+        return contours;
+    }));
 }
 
 QString ProjectWorkspace::projectRoot() const

@@ -202,6 +202,8 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
                 if (it == byId.end())
                     continue;
                 const SlidePredictionRow &row = *it->second;
+                if (slide.split.empty())
+                    slide.split = row.split; // the split the run drew (labels CSV without a split column)
                 SlidePrediction prediction;
                 prediction.probabilities = row.probabilities;
                 prediction.predicted = row.predicted >= 0 && row.predicted < static_cast<int>(table.classNames.size())

@@ -38,7 +38,7 @@ struct CatalogSlide {
     std::string caseId;
     std::filesystem::path path; // empty when no slide file matches
     std::string label;          // empty when the labels CSV has no row for it
-    std::string split;
+    std::string split;          // the CSV's, else the one the shown run drew
     std::optional<SlidePrediction> prediction;
 };
 

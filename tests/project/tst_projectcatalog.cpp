@@ -43,6 +43,7 @@ PredictionTable predictions(const std::string &run, std::initializer_list<std::p
         row.slideId = id;
         row.probabilities = {1.0 - p1, p1};
         row.predicted = p1 >= 0.5 ? 1 : 0;
+        row.split = "test";
         table.rows.push_back(row);
     }
     return table;
@@ -144,6 +145,8 @@ private Q_SLOTS:
         QVERIFY(catalog.slides[1].prediction.has_value());
         QCOMPARE(catalog.slides[1].prediction->predicted, std::string("tumor"));
         QCOMPARE(catalog.slides[1].prediction->probabilities[1], 0.8);
+        QCOMPARE(catalog.slides[1].split, std::string("test")); // the CSV has no split: the run's
+        QVERIFY(catalog.slides[0].split.empty());
 
         // A damaged predictions file is one listed problem; the slides are still there.
         writeText(root / "runs" / "new" / "predictions.json", "{broken");
