@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace icmil::ui {
 
@@ -18,6 +19,7 @@ constexpr double kPadding = 6.0;
 constexpr double kBarWidth = 160.0;
 constexpr double kBarHeight = 10.0;
 constexpr double kTickLength = 3.0;
+constexpr double kMaxDriftDevicePixels = 0.5;
 const QColor kBacking(0, 0, 0, 150);
 const QColor kInk(255, 255, 255);
 // The bottom-left corner the scale bar may take: its longest bar plus padding and margins.
@@ -36,9 +38,12 @@ void HeatmapLayer::setHeatmap(std::shared_ptr<const AttentionHeatmap> heatmap)
     m_heatmap = std::move(heatmap);
     m_legendBar = QImage();
     if (m_heatmap) {
-        m_legendBar = QImage(Colormap::kSize, 1, QImage::Format_RGB32);
-        const Colormap::Table &table = m_heatmap->settings().colormap.table();
-        std::copy(table.begin(), table.end(), reinterpret_cast<QRgb *>(m_legendBar.scanLine(0)));
+        // One column per bar pixel, drawn 1:1 across: column x shows the score x / (width - 1).
+        const int width = static_cast<int>(kBarWidth);
+        m_legendBar = QImage(width, 1, QImage::Format_RGB32);
+        auto *line = reinterpret_cast<QRgb *>(m_legendBar.scanLine(0));
+        for (int x = 0; x < width; ++x)
+            line[x] = m_heatmap->settings().colormap.at(x / (kBarWidth - 1));
     }
     Q_EMIT changed();
 }
@@ -70,6 +75,20 @@ void HeatmapLayer::paint(QPainter &painter, const ViewTransform &view, const QRe
         paintLegend(painter, area);
 }
 
+int HeatmapLayer::cellsPerDraw(double devicePixelsPerCell)
+{
+    // Qt's raster engine scales without smoothing in 16.16 fixed point: each device pixel steps
+    // through the source by 1/scale rounded to 2^-16, so after n device pixels a cell edge has
+    // drifted by up to n * devicePixelsPerCell / 65536 device pixels. Across a run of k cells
+    // that is k * devicePixelsPerCell^2 / 65536: keep it under half a pixel. Zoomed out (cells of
+    // c device pixels with c * view width <= 32768, e.g. c <= 51 on a 640-pixel view) that is one
+    // drawImage for the whole view; from c = 181 on every visible cell gets its own, and there
+    // are few of them then ((view width / c + 1) x (view height / c + 1)).
+    const double cell = std::max(devicePixelsPerCell, 1e-6);
+    const double run = kMaxDriftDevicePixels * 65536.0 / (cell * cell);
+    return run >= std::numeric_limits<int>::max() ? std::numeric_limits<int>::max() : std::max(1, static_cast<int>(run));
+}
+
 void HeatmapLayer::paintCells(QPainter &painter, const ViewTransform &view, const QRectF &area) const
 {
     // Only the cells in view, so the target rectangle stays near the widget's size at any zoom.
@@ -85,11 +104,18 @@ void HeatmapLayer::paintCells(QPainter &painter, const ViewTransform &view, cons
     const int bottom = std::clamp(static_cast<int>(std::ceil((visible.bottom() - cells.top()) / size)), top, image.height());
     if (right <= left || bottom <= top)
         return;
-    const QRectF level0(cells.left() + left * size, cells.top() + top * size, (right - left) * size, (bottom - top) * size);
+    const int run = cellsPerDraw(size / view.deviceDownsample());
     painter.save();
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false); // hard cell edges, no blur between patches
     painter.setOpacity(m_opacity);
-    painter.drawImage(view.slideToView(level0), image, QRectF(left, top, right - left, bottom - top));
+    for (int y = top; y < bottom; y += run) {
+        const int rows = std::min(run, bottom - y);
+        for (int x = left; x < right; x += run) {
+            const int columns = std::min(run, right - x);
+            const QRectF level0(cells.left() + x * size, cells.top() + y * size, columns * size, rows * size);
+            painter.drawImage(view.slideToView(level0), image, QRectF(x, y, columns, rows));
+        }
+    }
     painter.restore();
 }
 

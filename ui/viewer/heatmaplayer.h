@@ -15,7 +15,8 @@ namespace icmil::ui {
 // nearest-neighbour sampling onto the patches' level-0 squares, so every cell edge lands on its
 // patch edge at every zoom, then a legend (colour bar, ticks, normalisation, colormap) in the
 // bottom-right corner, clear of the scale bar (bottom left) and the magnification (top left).
-// A paint is one drawImage of the visible cells plus the legend: nothing is recomputed.
+// A paint draws the visible part of the precomputed cell image (one drawImage zoomed out, a few
+// when cells are large, see cellsPerDraw) plus the legend: nothing is recomputed per frame.
 class HeatmapLayer : public ViewLayer {
     Q_OBJECT
 public:
@@ -31,9 +32,13 @@ public:
     void paint(QPainter &painter, const ViewTransform &view, const QRectF &area) override;
 
     // Where the legend goes in a view of `area` (logical pixels), and its colour bar inside it
-    // (whole pixels: the bar's first column is the colormap's first entry, its last the last).
+    // (whole pixels; column x of the bar shows Colormap::at(x / (width - 1))).
     QRectF legendRect(const QRectF &area) const;
     QRectF legendBarRect(const QRectF &area) const;
+
+    // How many cells (per row and column) one drawImage may cover so that nearest-neighbour
+    // scaling keeps every cell edge within half a device pixel of its patch edge.
+    static int cellsPerDraw(double devicePixelsPerCell);
 
 private:
     void paintCells(QPainter &painter, const ViewTransform &view, const QRectF &area) const;
@@ -42,7 +47,7 @@ private:
     std::array<QString, 3> tickLabels() const;
 
     std::shared_ptr<const AttentionHeatmap> m_heatmap;
-    QImage m_legendBar; // the colormap as a kSize x 1 image, made when the heatmap changes
+    QImage m_legendBar; // the colormap, one pixel per bar column, made when the heatmap changes
     double m_opacity = 0.6;
     bool m_legendVisible = true;
     QFont m_font;
