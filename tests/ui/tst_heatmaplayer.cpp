@@ -6,6 +6,7 @@
 
 #include "common/slidetestsupport.h"
 
+#include <QElapsedTimer>
 #include <QPaintEngine>
 #include <QPainter>
 #include <QtTest>
@@ -374,6 +375,42 @@ private Q_SLOTS:
         m_layer->paint(painter, view, QRectF(0, 0, kViewWidth, kViewHeight));
         painter.end();
         QCOMPARE(device.engine.images + device.engine.others, 0);
+    }
+
+    void paintCostOnAWholeSlide()
+    {
+        // A 100k x 80k slide tiled by 256-pixel patches: 390 x 312 cells, 121,680 patches.
+        std::vector<AttentionHeatmap::Coord> coords;
+        std::vector<float> raw;
+        for (std::int64_t y = 0; y + kPatch <= 80000; y += kPatch)
+            for (std::int64_t x = 0; x + kPatch <= 100000; x += kPatch) {
+                coords.push_back({x, y});
+                raw.push_back(static_cast<float>(std::sin(static_cast<double>(x) * 1e-4) * std::cos(static_cast<double>(y) * 1e-4)));
+            }
+        QElapsedTimer built;
+        built.start();
+        auto heatmap = std::make_shared<const AttentionHeatmap>(std::move(coords), kPatch, std::move(raw));
+        const qint64 buildMs = built.elapsed();
+        HeatmapLayer layer;
+        layer.setHeatmap(heatmap);
+        layer.setOpacity(0.6); // the translucent case: dearer than opaque (blending, not copying)
+        QImage target(1920, 1080, QImage::Format_RGB32);
+        icmil::ui::ViewTransform view(QSizeF(1920, 1080), 1.0, QSizeF(100000, 80000));
+        QString report = QStringLiteral("%1 patches built in %2 ms; paint of a 1920x1080 view:").arg(heatmap->patchCount()).arg(buildMs);
+        for (const double scale : {view.fitScale(), 16.0, kPatch / 181.0, 1.0, 0.25}) {
+            view.setScale(scale);
+            view.setCenter(QPointF(50000, 40000));
+            QPainter painter(&target);
+            QElapsedTimer timer;
+            timer.start();
+            constexpr int kPaints = 20;
+            for (int i = 0; i < kPaints; ++i)
+                layer.paint(painter, view, QRectF(target.rect()));
+            const double ms = static_cast<double>(timer.nsecsElapsed()) / 1e6 / kPaints;
+            report += QStringLiteral(" %1 px/cell %2 ms (%3 cells/draw);").arg(kPatch / scale, 0, 'f', 1).arg(ms, 0, 'f', 2).arg(HeatmapLayer::cellsPerDraw(kPatch / scale));
+            QVERIFY2(ms < 100.0, qPrintable(report)); // generous: a paint is a few ms on a 2-core machine
+        }
+        qInfo().noquote() << report;
     }
 };
 

@@ -46,7 +46,10 @@ private:
     QString title() const;
     std::array<QString, 3> tickLabels() const;
 
+    void updateCells();
+
     std::shared_ptr<const AttentionHeatmap> m_heatmap;
+    QImage m_cells;     // the heatmap's cell image with the opacity applied (premultiplied)
     QImage m_legendBar; // the colormap, one pixel per bar column, made when the heatmap changes
     double m_opacity = 0.6;
     bool m_legendVisible = true;
