@@ -308,6 +308,31 @@ private Q_SLOTS:
         QVERIFY(same < bar.width() / 2);
     }
 
+    void thresholdHidesLowCellsAndIsMarkedOnTheLegend()
+    {
+        show(m_regular, 1.0, QPointF(1408, 1088));
+        m_layer->setVisible(false);
+        const QImage plain = m_viewer->renderView(); // the slide alone
+        m_layer->setVisible(true);
+        HeatmapSettings settings = m_heatmap->settings();
+        settings.threshold = 0.5;
+        QSignalSpy changed(m_layer.get(), &icmil::ui::ViewLayer::changed);
+        m_layer->setHeatmap(m_heatmap->withSettings(settings));
+        QCOMPARE(changed.count(), 1);
+        m_layer->setLegendVisible(true);
+        const QImage view = m_viewer->renderView();
+        const icmil::ui::ViewTransform &transform = m_viewer->transform();
+        const QPointF low = transform.slideToView(kLow + QPointF(128, 128));   // score 0: hidden
+        const QPointF high = transform.slideToView(kHigh + QPointF(128, 128)); // score 1: drawn
+        QCOMPARE(rgbAt(view, low), rgbAt(plain, low));
+        QCOMPARE(rgbAt(view, high), Colormap().at(1.0) & 0xffffffu);
+        const QRectF bar = m_layer->legendBarRect(QRectF(0, 0, kViewWidth, kViewHeight));
+        const double mark = std::round(bar.left() + 0.5 * (bar.width() - 1));
+        QCOMPARE(rgbAt(view, QPointF(mark - 0.5, bar.center().y())), QRgb(0xffffffu));
+        QCOMPARE(rgbAt(view, QPointF(mark - 8.5, bar.center().y())), Colormap().at((mark - 9 - bar.left()) / (bar.width() - 1)) & 0xffffffu);
+        m_layer->setHeatmap(m_heatmap);
+    }
+
     void hiddenLayerLeavesTheSlideAndOpacityBlends()
     {
         show(m_regular, 1.0, kHigh + QPointF(128, 128));

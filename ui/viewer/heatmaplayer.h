@@ -7,6 +7,7 @@
 #include <QImage>
 #include <QRectF>
 
+#include <array>
 #include <memory>
 
 namespace icmil::ui {
