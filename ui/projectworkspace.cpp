@@ -3,9 +3,15 @@
 #include "ui/mainwindow.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
+#include "ui/attentiongallery.h"
+#include "ui/heatmappanel.h"
+#include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/contourlayer.h"
+#include "ui/viewer/heatmaplayer.h"
 #include "ui/viewer/slideviewer.h"
 
+#include "project/attentiongeojson.h"
+#include "project/attentionstore.h"
 #include "project/geojsonpolygons.h"
 #include "project/projectlayout.h"
 
@@ -46,6 +52,24 @@ std::vector<std::vector<QPolygonF>> toPolygons(const std::vector<project::Polygo
     return out;
 }
 
+constexpr std::size_t kGalleryPatches = 16;
+
+// The patch side in level-0 pixels: as stored, else the smallest step between patch corners.
+std::int64_t patchSizeOf(const project::SlideAttention &attention)
+{
+    if (attention.patchSizeLevel0 && *attention.patchSizeLevel0 > 0)
+        return *attention.patchSizeLevel0;
+    std::int64_t step = 0;
+    for (std::size_t i = 1; i < attention.coords.size(); ++i) {
+        for (int axis = 0; axis < 2; ++axis) {
+            const std::int64_t d = std::abs(attention.coords[i][axis] - attention.coords[i - 1][axis]);
+            if (d > 0 && (step == 0 || d < step))
+                step = d;
+        }
+    }
+    return step > 0 ? step : 256;
+}
+
 } // namespace
 
 ProjectWorkspace::ProjectWorkspace(MainWindow &window)
@@ -76,6 +100,24 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
             m_window.statusBar()->showMessage(contours.error, 10000);
         Q_EMIT overlaysLoaded(contours.slideId);
     });
+    m_heatmap = new HeatmapLayer(this);
+    window.viewer()->addLayer(m_heatmap);
+    m_heatmapPanel = new HeatmapPanel(m_heatmap, &window);
+    m_heatmapDock = new QDockWidget(tr("Attention"), &window);
+    m_heatmapDock->setObjectName(QStringLiteral("heatmapDock"));
+    m_heatmapDock->setWidget(m_heatmapPanel);
+    window.addDockWidget(Qt::RightDockWidgetArea, m_heatmapDock);
+    connect(&m_attentionWatcher, &QFutureWatcher<Attention>::finished, this, &ProjectWorkspace::onHeatmapLoaded);
+    connect(m_heatmapPanel->gallery(), &AttentionGallery::patchActivated, window.viewer(), &SlideViewer::centerOn);
+    connect(window.viewer(), &SlideViewer::cursorMoved, this, &ProjectWorkspace::onCursorMoved);
+    connect(&m_geoJsonWatcher, &QFutureWatcher<QString>::finished, this, [this] {
+        const QString error = m_geoJsonWatcher.result();
+        if (error.isEmpty())
+            m_window.statusBar()->showMessage(tr("Saved the heatmap to %1").arg(m_geoJsonPath), 10000);
+        else
+            showError(tr("Cannot export heatmap"), error);
+        Q_EMIT heatmapExported(m_geoJsonPath, error);
+    });
     connect(m_panel, &ProjectPanel::predictionsExported, this, [this](const QString &path, const QString &error) {
         if (error.isEmpty())
             m_window.statusBar()->showMessage(tr("Saved the predictions to %1").arg(path), 10000);
@@ -88,6 +130,7 @@ void ProjectWorkspace::addFileActions(QMenu *file)
 {
     file->addAction(tr("&New project..."), this, &ProjectWorkspace::newProject);
     file->addAction(tr("Open &project..."), QKeySequence(tr("Ctrl+Shift+O")), this, &ProjectWorkspace::chooseProject);
+    file->addAction(tr("Export heatmap as &GeoJSON (QuPath)..."), this, &ProjectWorkspace::chooseGeoJsonPath);
 }
 
 void ProjectWorkspace::addViewActions(QMenu *view)
@@ -95,6 +138,9 @@ void ProjectWorkspace::addViewActions(QMenu *view)
     QAction *toggle = m_dock->toggleViewAction();
     toggle->setText(tr("Pro&ject"));
     view->addAction(toggle);
+    QAction *attention = m_heatmapDock->toggleViewAction();
+    attention->setText(tr("&Attention"));
+    view->addAction(attention);
     view->addSeparator();
     QAction *contours = view->addAction(tr("&Tissue contours"));
     contours->setObjectName(QStringLiteral("tissueContoursAction"));
@@ -115,13 +161,58 @@ void ProjectWorkspace::onSlideShown(const QString &path)
         }
     }
     m_contours->clear();
+    m_heatmap->setHeatmap(nullptr);
+    m_heatmapPanel->gallery()->setPatches(nullptr, {});
     loadOverlays();
 }
 
 void ProjectWorkspace::loadOverlays()
 {
-    if (m_slideId.isEmpty())
+    if (m_slideId.isEmpty()) {
+        m_heatmapPanel->setStatus(tr("This slide is not in the open project: no attention to show."));
         return;
+    }
+    const project::ProjectCatalog &catalog = m_panel->catalog();
+    if (catalog.predictionRun.empty() || catalog.predictionEncoder.empty()) {
+        m_heatmapPanel->setStatus(tr("The project has no predictions yet: train or predict to see attention."));
+    } else {
+        const std::filesystem::path attentionFile = project::ProjectLayout(catalog.root)
+            .attentionFile(catalog.predictionEncoder, catalog.predictionRun, m_slideId.toStdString());
+        const QString run = QString::fromStdString(catalog.predictionRun);
+        const QString id = m_slideId;
+        const HeatmapSettings settings = m_heatmapPanel->settings();
+        m_heatmapPanel->setStatus(tr("Reading attention of run %1 ...").arg(run));
+        m_attentionWatcher.setFuture(QtConcurrent::run([attentionFile, run, id, settings] {
+            Attention attention;
+            attention.slideId = id;
+            attention.file = QString::fromStdString(attentionFile.string());
+            std::error_code error;
+            if (!std::filesystem::exists(attentionFile, error)) {
+                attention.status = tr("Run %1 has no attention map for %2.").arg(run, id);
+                return attention;
+            }
+            try {
+                const project::SlideAttention slide = project::readAttentionFile(attentionFile);
+                if (slide.coords.empty()) {
+                    attention.status = tr("Run %1 has no patches for %2.").arg(run, id);
+                    return attention;
+                }
+                std::vector<AttentionHeatmap::Coord> coords(slide.coords.begin(), slide.coords.end());
+                attention.heatmap = std::make_shared<const AttentionHeatmap>(
+                    std::move(coords), patchSizeOf(slide), slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw,
+                    settings);
+                attention.status = tr("Run %1: %2 patches, predicted %3.")
+                                       .arg(run)
+                                       .arg(slide.coords.size())
+                                       .arg(slide.predicted >= 0 && slide.predicted < static_cast<int>(slide.classNames.size())
+                                                ? QString::fromStdString(slide.classNames[static_cast<std::size_t>(slide.predicted)])
+                                                : QString::number(slide.predicted));
+            } catch (const std::exception &e) {
+                attention.status = QString::fromStdString(e.what());
+            }
+            return attention;
+        }));
+    }
     const std::filesystem::path file =
         project::ProjectLayout(m_panel->catalog().root).tissueGeoJsonFile(m_slideId.toStdString());
     const QString slideId = m_slideId;
@@ -165,6 +256,71 @@ void ProjectWorkspace::newProject()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] { openProject(dialog->projectFolder()); });
     dialog->open();
+}
+
+void ProjectWorkspace::onHeatmapLoaded()
+{
+    const Attention attention = m_attentionWatcher.result();
+    if (attention.slideId != m_slideId)
+        return; // another slide is shown by now
+    m_heatmapPanel->setStatus(attention.status);
+    m_attentionFile = attention.heatmap ? attention.file : QString();
+    // Settings may have changed while reading: apply the panel's current ones (one recompute).
+    m_heatmap->setHeatmap(attention.heatmap ? attention.heatmap->withSettings(m_heatmapPanel->settings()) : nullptr);
+    std::vector<AttentionGallery::Patch> patches;
+    if (const std::shared_ptr<const AttentionHeatmap> &heatmap = m_heatmap->heatmap()) {
+        for (const std::size_t index : heatmap->topK(kGalleryPatches))
+            patches.push_back({heatmap->patchRect(index), heatmap->scores()[index], heatmap->rawScores()[index]});
+    }
+    m_heatmapPanel->gallery()->setPatches(m_window.viewer()->slide(), std::move(patches));
+    Q_EMIT heatmapLoaded(attention.slideId);
+}
+
+void ProjectWorkspace::onCursorMoved(QPointF level0)
+{
+    const std::shared_ptr<const AttentionHeatmap> &heatmap = m_heatmap->heatmap();
+    if (!heatmap || !m_heatmap->isVisible())
+        return;
+    if (const std::optional<AttentionHeatmap::Hit> hit = heatmap->hitAt(level0)) {
+        m_window.statusBar()->showMessage(tr("Attention %1 (raw %2), patch at x %3, y %4")
+                                              .arg(hit->score, 0, 'f', 3)
+                                              .arg(static_cast<double>(hit->raw), 0, 'g', 4)
+                                              .arg(static_cast<qint64>(hit->rect.x()))
+                                              .arg(static_cast<qint64>(hit->rect.y())));
+    }
+}
+
+void ProjectWorkspace::chooseGeoJsonPath()
+{
+    if (m_attentionFile.isEmpty()) {
+        showError(tr("Cannot export heatmap"), tr("The slide in view has no attention heatmap."));
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(&m_window, tr("Export heatmap as GeoJSON"),
+                                                      QDir(projectRoot()).filePath(m_slideId + QStringLiteral("_attention.geojson")),
+                                                      tr("GeoJSON (*.geojson *.json)"));
+    if (!path.isEmpty())
+        exportHeatmapGeoJson(path);
+}
+
+void ProjectWorkspace::exportHeatmapGeoJson(const QString &path)
+{
+    m_geoJsonPath = path;
+    if (m_attentionFile.isEmpty() || m_geoJsonWatcher.isRunning()) {
+        Q_EMIT heatmapExported(path, m_attentionFile.isEmpty() ? tr("The slide in view has no attention heatmap.")
+                                                               : tr("Another export is still being written"));
+        return;
+    }
+    const std::string attentionFile = m_attentionFile.toStdString();
+    m_geoJsonWatcher.setFuture(QtConcurrent::run([attentionFile, out = path.toStdString()] {
+        try {
+            const project::SlideAttention slide = project::readAttentionFile(attentionFile);
+            project::writeAttentionGeoJson(out, slide, patchSizeOf(slide));
+            return QString();
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
 }
 
 void ProjectWorkspace::onProjectLoaded(const QString &root)

@@ -2,9 +2,11 @@
 
 #include <QFutureWatcher>
 #include <QObject>
+#include <QPointF>
 #include <QPolygonF>
 #include <QString>
 
+#include <memory>
 #include <vector>
 
 class QDockWidget;
@@ -12,7 +14,10 @@ class QMenu;
 
 namespace icmil::ui {
 
+class AttentionHeatmap;
 class ContourLayer;
+class HeatmapLayer;
+class HeatmapPanel;
 class MainWindow;
 class ProjectPanel;
 
@@ -31,11 +36,17 @@ public:
     QString projectRoot() const;
     ProjectPanel *projectPanel() const { return m_panel; }
     ContourLayer *contourLayer() const { return m_contours; }
+    HeatmapLayer *heatmapLayer() const { return m_heatmap; }
+    HeatmapPanel *heatmapPanel() const { return m_heatmapPanel; }
+    // Writes the shown slide's attention as QuPath GeoJSON (off the GUI thread): heatmapExported.
+    void exportHeatmapGeoJson(const QString &path);
     QString shownSlideId() const { return m_slideId; } // the project slide in the viewer, or ""
 
 Q_SIGNALS:
     void projectOpened(const QString &root);
-    void overlaysLoaded(const QString &slideId); // contours (and later heatmap) for the shown slide
+    void overlaysLoaded(const QString &slideId);  // tissue contours of the shown slide
+    void heatmapLoaded(const QString &slideId);   // its attention heatmap (or why there is none)
+    void heatmapExported(const QString &path, const QString &error);
 
 private:
     void chooseProject();
@@ -45,6 +56,16 @@ private:
     void onSlideShown(const QString &path);
     void loadOverlays();
 
+    void onHeatmapLoaded();
+    void onCursorMoved(QPointF level0);
+    void chooseGeoJsonPath();
+
+    struct Attention {
+        QString slideId;
+        std::shared_ptr<const AttentionHeatmap> heatmap;
+        QString file;   // the attention file read
+        QString status; // what the panel says: the run and patch count, or why there is none
+    };
     struct Contours {
         QString slideId;
         std::vector<std::vector<QPolygonF>> polygons;
@@ -57,6 +78,13 @@ private:
     ContourLayer *m_contours = nullptr;
     QString m_slideId;
     QFutureWatcher<Contours> m_contourWatcher;
+    HeatmapLayer *m_heatmap = nullptr;
+    HeatmapPanel *m_heatmapPanel = nullptr;
+    QDockWidget *m_heatmapDock = nullptr;
+    QFutureWatcher<Attention> m_attentionWatcher;
+    QString m_attentionFile;
+    QFutureWatcher<QString> m_geoJsonWatcher;
+    QString m_geoJsonPath;
 };
 
 } // namespace icmil::ui
