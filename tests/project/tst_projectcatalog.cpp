@@ -18,6 +18,15 @@ using icmil::test::projectErrorOf;
 
 namespace {
 
+// A fresh folder per test function (CTest gives the whole test one scratch folder).
+fs::path freshDir(const std::string &name)
+{
+    const fs::path dir = icmil::test::scratchDir("projectcatalog") / name;
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
 void writeText(const fs::path &path, const std::string &text)
 {
     fs::create_directories(path.parent_path());
@@ -57,7 +66,7 @@ class TstProjectCatalog : public QObject {
 private Q_SLOTS:
     void checksTheLabelsRowByRow()
     {
-        const fs::path dir = icmil::test::scratchDir("projectcatalog-check");
+        const fs::path dir = freshDir("check");
         touchSlides(dir / "slides", {"a", "b", "d"});
         writeText(dir / "labels.csv", "case_id,slide_id,label,split\n"
                                       "c1,a,normal,train\n"
@@ -85,8 +94,8 @@ private Q_SLOTS:
 
     void settingsRoundTripRelativeToTheRoot()
     {
-        const fs::path root = icmil::test::scratchDir("projectcatalog-settings");
-        const fs::path outside = icmil::test::scratchDir("projectcatalog-settings-data");
+        const fs::path root = freshDir("settings");
+        const fs::path outside = freshDir("settings-data");
         ProjectSettings settings;
         settings.slides = root / "slides";
         settings.labelsCsv = outside / "labels.csv";
@@ -110,7 +119,7 @@ private Q_SLOTS:
 
     void aCliProjectOpensWithoutASettingsFile()
     {
-        const fs::path root = icmil::test::scratchDir("projectcatalog-cli");
+        const fs::path root = freshDir("cli");
         touchSlides(root / "slides", {"s1", "s2", "extra"});
         writeText(root / "labels.csv", "case_id,slide_id,label,split\nc1,s1,normal,train\nc2,s2,tumor,test\n");
         const ProjectCatalog catalog = loadProjectCatalog(root);
@@ -130,7 +139,7 @@ private Q_SLOTS:
 
     void theNewestPredictionsAreShown()
     {
-        const fs::path root = icmil::test::scratchDir("projectcatalog-predictions");
+        const fs::path root = freshDir("predictions");
         touchSlides(root / "slides", {"s1", "s2"});
         writeText(root / "labels.csv", "case_id,slide_id,label\nc1,s1,normal\nc2,s2,tumor\n");
         fs::create_directories(root / "runs" / "old");
