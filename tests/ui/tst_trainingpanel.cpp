@@ -199,6 +199,7 @@ private Q_SLOTS:
         const QString png = QString::fromStdString((m_dir / "auc.png").string());
         QVERIFY(charts.savePng(TrainingCharts::Chart::IterationAuc, png, 640, 400));
         QVERIFY(QImage(png).size() == QSize(640, 400));
+        QVERIFY(panel.grab().save(QString::fromStdString((m_dir / "panel.png").string()))); // for a look by eye
         QTRY_VERIFY(!panel.canResume());
         TrainingSettings more = panel.settings();
         more.iterations = 2;

@@ -17,6 +17,9 @@ namespace {
 const QColor kValidationColour(31, 119, 180);
 const QColor kTestColour(214, 39, 40);
 const QColor kLossColour(90, 90, 90);
+// AUC and rates live in [0, 1]; a margin keeps markers at 0 and 1 off the axis lines.
+constexpr double kUnitLow = -0.03;
+constexpr double kUnitHigh = 1.03;
 
 QCPScatterStyle markers(const QColor &colour, QCPScatterStyle::ScatterShape shape)
 {
@@ -188,7 +191,7 @@ void TrainingCharts::refreshIterations()
     }
     const int last = m_iterations.empty() ? 1 : std::max(1, m_iterations.back().iteration);
     m_aucPlot->xAxis->setRange(-0.25, last + 0.25);
-    m_aucPlot->yAxis->setRange(0.0, 1.05);
+    m_aucPlot->yAxis->setRange(kUnitLow, kUnitHigh);
     m_aucPlot->replot(QCustomPlot::rpQueuedReplot);
     refreshRoc();
 }
@@ -207,7 +210,7 @@ void TrainingCharts::refreshEpochs()
     const int epochs = m_epochs.empty() ? 1 : std::max(m_epochs.back().epochs, 1);
     m_epochPlot->xAxis->setRange(0.5, epochs + 0.5);
     m_epochPlot->yAxis->setRange(0.0, maxLoss > 0.0 ? maxLoss * 1.1 : 1.0);
-    m_epochPlot->yAxis2->setRange(0.0, 1.05);
+    m_epochPlot->yAxis2->setRange(kUnitLow, kUnitHigh);
     const QString title = m_epochIteration < 0 ? tr("Classifier epochs") : tr("Classifier epochs, iteration %1").arg(m_epochIteration);
     if (auto *text = qobject_cast<QCPTextElement *>(m_epochPlot->plotLayout()->element(0, 0)))
         text->setText(title);
@@ -231,8 +234,8 @@ void TrainingCharts::refreshRoc()
         m_rocCurve->setName(tr("No iteration with a validation AUC yet"));
     }
     m_rocCurve->setData(fpr, tpr);
-    m_rocPlot->xAxis->setRange(0.0, 1.0);
-    m_rocPlot->yAxis->setRange(0.0, 1.05);
+    m_rocPlot->xAxis->setRange(kUnitLow, kUnitHigh);
+    m_rocPlot->yAxis->setRange(kUnitLow, kUnitHigh);
     m_rocPlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
