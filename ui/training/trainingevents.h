@@ -84,6 +84,7 @@ struct TrainingOutcome {
 
 // A project's saved loop (icmil/<name>/state.json), read off the GUI thread.
 struct LoopStateInfo {
+    QString stateFile;       // <project>/icmil/<name>/state.json: which loop this describes
     bool exists = false;
     QString error;           // the state file could not be read
     int iterationsDone = 0;  // iterations with every phase done

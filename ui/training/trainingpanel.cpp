@@ -365,6 +365,9 @@ void TrainingPanel::onFailed(const QString &message)
 
 void TrainingPanel::onState(const LoopStateInfo &state)
 {
+    const project::IcmilLoopConfig config = loopConfig();
+    if (state.stateFile != QString::fromStdString((config.projectRoot / "icmil" / config.name / "state.json").string()))
+        return; // an answer for a project or loop name shown before
     m_state = state;
     if (!state.error.isEmpty())
         appendLog(tr("The saved loop cannot be read: %1").arg(state.error));

@@ -251,6 +251,7 @@ LoopStateInfo TrainingWorker::readState(const project::IcmilLoopConfig &config)
 {
     LoopStateInfo info;
     const fs::path stateFile = config.projectRoot / "icmil" / config.name / "state.json";
+    info.stateFile = qs(stateFile.string());
     std::error_code ec;
     if (!fs::exists(stateFile, ec))
         return info;
