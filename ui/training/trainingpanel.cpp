@@ -1,0 +1,379 @@
+#include "ui/training/trainingpanel.h"
+
+#include "ui/training/trainingcharts.h"
+#include "ui/training/trainingsettingsform.h"
+#include "ui/training/trainingworker.h"
+
+#include <QDateTime>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include <QFontDatabase>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace icmil::ui {
+
+namespace {
+
+QString phaseWords(const QString &phase)
+{
+    if (phase == QLatin1String("extracting"))
+        return QObject::tr("extracting features");
+    if (phase == QLatin1String("training"))
+        return QObject::tr("training classifier");
+    if (phase == QLatin1String("fine-tuning"))
+        return QObject::tr("fine-tuning embedder");
+    return phase;
+}
+
+QString duration(double seconds)
+{
+    const auto s = static_cast<long long>(std::llround(seconds));
+    if (s >= 3600)
+        return QStringLiteral("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+    if (s >= 60)
+        return QStringLiteral("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    return QStringLiteral("%1 s").arg(s);
+}
+
+QString auc(double value)
+{
+    return std::isnan(value) ? QStringLiteral("-") : QString::number(value, 'f', 3);
+}
+
+} // namespace
+
+TrainingPanel::TrainingPanel(QWidget *parent)
+    : QWidget(parent)
+    , m_worker(new TrainingWorker)
+{
+    m_confirm = [this](const QString &question) {
+        return QMessageBox::question(this, tr("ICMIL training"), question) == QMessageBox::Yes;
+    };
+    m_trainButton = new QPushButton(tr("Train"));
+    m_trainButton->setToolTip(tr("Run the ICMIL loop from the start"));
+    m_stopButton = new QPushButton(tr("Stop"));
+    m_stopButton->setToolTip(tr("Stop the run; finished phases are kept and Resume continues it"));
+    m_resumeButton = new QPushButton(tr("Resume"));
+    m_resumeButton->setToolTip(tr("Continue the saved loop with the same settings"));
+    m_phaseLabel = new QLabel(tr("Idle"));
+    m_phaseLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_progress = new QProgressBar;
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    m_log = new QPlainTextEdit;
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(kLogLines);
+    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_charts = new TrainingCharts;
+    m_form = new TrainingSettingsForm;
+
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_trainButton);
+    buttons->addWidget(m_stopButton);
+    buttons->addWidget(m_resumeButton);
+    auto *left = new QWidget;
+    auto *leftLayout = new QVBoxLayout(left);
+    leftLayout->addWidget(m_form);
+    leftLayout->addLayout(buttons);
+    leftLayout->addWidget(m_phaseLabel);
+    leftLayout->addWidget(m_progress);
+    leftLayout->addWidget(m_log, 1);
+    auto *splitter = new QSplitter(Qt::Horizontal);
+    splitter->addWidget(left);
+    splitter->addWidget(m_charts);
+    splitter->setStretchFactor(1, 2);
+    auto *layout = new QVBoxLayout(this);
+    layout->addWidget(splitter);
+
+    connect(m_trainButton, &QPushButton::clicked, this, &TrainingPanel::train);
+    connect(m_stopButton, &QPushButton::clicked, this, &TrainingPanel::stop);
+    connect(m_resumeButton, &QPushButton::clicked, this, &TrainingPanel::resume);
+    connect(m_form, &TrainingSettingsForm::iterationsChanged, this, &TrainingPanel::updateButtons);
+    connect(m_worker, &TrainingWorker::progressChanged, this, &TrainingPanel::onProgress);
+    connect(m_worker, &TrainingWorker::messageLogged, this, &TrainingPanel::appendLog);
+    connect(m_worker, &TrainingWorker::classifierEpochFinished, this, &TrainingPanel::onEpoch);
+    connect(m_worker, &TrainingWorker::fineTuningEpochFinished, this, &TrainingPanel::onFineTuningEpoch);
+    connect(m_worker, &TrainingWorker::phaseFinished, this,
+            [this](int k, const QString &phase) { appendLog(tr("Iteration %1: %2 done").arg(k).arg(phase)); });
+    connect(m_worker, &TrainingWorker::iterationFinished, this, &TrainingPanel::onIteration);
+    connect(m_worker, &TrainingWorker::finished, this, &TrainingPanel::onFinished);
+    connect(m_worker, &TrainingWorker::cancelled, this, &TrainingPanel::onCancelled);
+    connect(m_worker, &TrainingWorker::failed, this, &TrainingPanel::onFailed);
+    connect(m_worker, &TrainingWorker::stateInspected, this, &TrainingPanel::onState);
+    m_worker->moveToNamedThread(&m_thread);
+    updateButtons();
+}
+
+TrainingPanel::~TrainingPanel()
+{
+    m_worker->stopAndWait(60000);
+    m_thread.quit();
+    m_thread.wait();
+    delete m_worker;
+}
+
+TrainingSettings TrainingPanel::settings() const
+{
+    return m_form->settings(m_settings);
+}
+
+void TrainingPanel::setSettings(const TrainingSettings &s)
+{
+    m_settings = s;
+    if (!s.projectRoot.empty())
+        m_project = QString::fromStdString(s.projectRoot.string());
+    m_settings.projectRoot = m_project.toStdString();
+    m_form->setSettings(s);
+    m_form->setBrowseFolder(m_project);
+    inspectState();
+    updateButtons();
+}
+
+bool TrainingPanel::setProject(const QString &path)
+{
+    if (m_running)
+        return false;
+    m_project = path;
+    m_settings.projectRoot = path.toStdString();
+    m_form->setBrowseFolder(path);
+    m_state = LoopStateInfo{};
+    m_charts->clear();
+    inspectState();
+    updateButtons();
+    return true;
+}
+
+void TrainingPanel::inspectState()
+{
+    if (!m_project.isEmpty())
+        m_worker->inspect(loopConfig());
+}
+
+bool TrainingPanel::canResume() const
+{
+    return !m_running && m_state.exists && m_state.error.isEmpty()
+           && (m_state.phaseUnderWay || m_state.iterationsDone < m_form->iterations() + 1);
+}
+
+void TrainingPanel::updateButtons()
+{
+    m_trainButton->setEnabled(!m_running && !m_project.isEmpty());
+    m_stopButton->setEnabled(m_running && !m_stopping);
+    m_resumeButton->setEnabled(canResume());
+    m_form->setEnabled(!m_running);
+}
+
+void TrainingPanel::train()
+{
+    if (m_running || m_project.isEmpty())
+        return;
+    if (m_state.exists
+        && !m_confirm(tr("The project has a saved ICMIL loop '%1' (%2 iterations done). Start over and delete its results?")
+                          .arg(QString::fromStdString(m_settings.name))
+                          .arg(m_state.iterationsDone)))
+        return;
+    m_charts->clear();
+    start(m_state.exists);
+}
+
+void TrainingPanel::resume()
+{
+    if (canResume())
+        start(false);
+}
+
+void TrainingPanel::start(bool overwrite)
+{
+    project::IcmilLoopConfig config;
+    try {
+        config = loopConfig();
+    } catch (const std::exception &e) {
+        onFailed(QString::fromStdString(e.what()));
+        return;
+    }
+    config.overwrite = overwrite;
+    if (!m_worker->start(std::move(config)))
+        return;
+    m_runClock.start();
+    m_stopping = false;
+    appendLog(overwrite || !m_state.exists ? tr("Training the ICMIL loop on %1").arg(m_project)
+                                           : tr("Resuming the ICMIL loop on %1").arg(m_project));
+    m_phaseLabel->setText(tr("Starting…"));
+    m_progress->setRange(0, 0);
+    setRunning(true);
+    Q_EMIT runStarted();
+}
+
+void TrainingPanel::stop()
+{
+    if (!m_running || m_stopping)
+        return;
+    m_stopping = true;
+    m_stopClock.start();
+    m_worker->cancel();
+    m_phaseLabel->setText(tr("Stopping…"));
+    appendLog(tr("Stopping…"));
+    updateButtons();
+}
+
+bool TrainingPanel::stopAndWait(int ms)
+{
+    stop();
+    return m_worker->stopAndWait(ms);
+}
+
+bool TrainingPanel::confirmStopOnClose(int timeoutMs)
+{
+    if (!m_running)
+        return true;
+    if (!m_confirm(tr("A training run is in progress. Stop it and close?")))
+        return false;
+    return stopAndWait(timeoutMs);
+}
+
+void TrainingPanel::setRunning(bool running)
+{
+    m_running = running;
+    if (!running)
+        m_stopping = false;
+    updateButtons();
+    Q_EMIT runningChanged(running);
+}
+
+QString TrainingPanel::progressText() const
+{
+    return m_phaseLabel->text();
+}
+
+QString TrainingPanel::logText() const
+{
+    return m_log->toPlainText();
+}
+
+void TrainingPanel::appendLog(const QString &line)
+{
+    m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("[HH:mm:ss] ")) + line);
+}
+
+void TrainingPanel::onProgress(const TrainingProgress &p)
+{
+    if (!m_running || m_stopping)
+        return;
+    QStringList parts{tr("Iteration %1/%2").arg(p.iteration).arg(p.iterations - 1), phaseWords(p.phase)};
+    if (!p.step.isEmpty())
+        parts << p.step;
+    if (p.total > 0)
+        parts << QStringLiteral("%1/%2").arg(p.done).arg(p.total);
+    if (p.loss >= 0.0)
+        parts << tr("loss %1").arg(p.loss, 0, 'f', 4);
+    if (p.etaSeconds >= 0.0)
+        parts << tr("ETA %1").arg(duration(p.etaSeconds));
+    const QString text = parts.join(QStringLiteral(" · "));
+    m_phaseLabel->setText(text);
+    const bool known = p.total > 0 && p.total <= std::numeric_limits<int>::max();
+    m_progress->setRange(0, known ? static_cast<int>(p.total) : 0);
+    if (known)
+        m_progress->setValue(static_cast<int>(std::min(p.done, p.total)));
+    Q_EMIT progressTextChanged(text);
+}
+
+void TrainingPanel::onEpoch(const ClassifierEpoch &e)
+{
+    m_charts->addClassifierEpoch(e);
+    const int every = std::max(1, e.epochs / 10);
+    if ((e.epoch + 1) % every == 0 || e.epoch + 1 == e.epochs)
+        appendLog(tr("Iteration %1 classifier epoch %2/%3: loss %4, validation loss %5, AUC %6%7")
+                      .arg(e.iteration)
+                      .arg(e.epoch + 1)
+                      .arg(e.epochs)
+                      .arg(e.trainLoss, 0, 'f', 4)
+                      .arg(std::isnan(e.valLoss) ? QStringLiteral("-") : QString::number(e.valLoss, 'f', 4))
+                      .arg(auc(e.valAuc))
+                      .arg(e.best ? tr("  *best") : QString()));
+}
+
+void TrainingPanel::onFineTuningEpoch(const FineTuningEpochPoint &e)
+{
+    appendLog(tr("Iteration %1 fine-tuning epoch %2: loss %3, held-out MAE %4, agreement %5, %6 patches/s%7")
+                  .arg(e.iteration)
+                  .arg(e.epoch + 1)
+                  .arg(e.loss, 0, 'f', 5)
+                  .arg(e.validationMae, 0, 'f', 4)
+                  .arg(e.validationAccuracy, 0, 'f', 3)
+                  .arg(e.patchesPerSecond, 0, 'f', 1)
+                  .arg(e.best ? tr("  *best") : QString()));
+}
+
+void TrainingPanel::onIteration(const IterationResult &r)
+{
+    m_charts->setIteration(r);
+    appendLog(tr("Iteration %1 finished in %2: validation AUC %3 (acc %4, F1 %5), test AUC %6 (acc %7, F1 %8)")
+                  .arg(r.iteration)
+                  .arg(duration(r.seconds))
+                  .arg(auc(r.valAuc), auc(r.valAccuracy), auc(r.valF1), auc(r.testAuc), auc(r.testAccuracy), auc(r.testF1)));
+}
+
+void TrainingPanel::onFinished(const TrainingOutcome &outcome)
+{
+    m_charts->setIterations(outcome.iterations);
+    appendLog(tr("ICMIL loop finished in %1 on %2; best run by validation AUC: %3")
+                  .arg(duration(outcome.seconds), outcome.device, outcome.bestRun.isEmpty() ? tr("none") : outcome.bestRun));
+    m_phaseLabel->setText(tr("Finished"));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(1);
+    setRunning(false);
+    inspectState();
+    Q_EMIT runFinished(outcome.bestRun);
+}
+
+void TrainingPanel::onCancelled(const TrainingOutcome &outcome)
+{
+    const qint64 ms = m_stopClock.isValid() ? m_stopClock.elapsed() : -1;
+    m_charts->setIterations(outcome.iterations);
+    appendLog(tr("Stopped (in %1 ms) after %2 finished iterations; Resume continues at the phase that was under way")
+                  .arg(ms)
+                  .arg(outcome.iterations.size()));
+    m_phaseLabel->setText(tr("Stopped"));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    setRunning(false);
+    inspectState();
+    Q_EMIT runCancelled();
+}
+
+void TrainingPanel::onFailed(const QString &message)
+{
+    appendLog(tr("Training failed: %1").arg(message));
+    m_phaseLabel->setText(tr("Failed: %1").arg(message));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
+    if (m_running)
+        setRunning(false);
+    inspectState();
+    Q_EMIT runFailed(message);
+}
+
+void TrainingPanel::onState(const LoopStateInfo &state)
+{
+    const project::IcmilLoopConfig config = loopConfig();
+    if (state.stateFile != QString::fromStdString((config.projectRoot / "icmil" / config.name / "state.json").string()))
+        return; // an answer for a project or loop name shown before
+    m_state = state;
+    if (!state.error.isEmpty())
+        appendLog(tr("The saved loop cannot be read: %1").arg(state.error));
+    if (!m_running)
+        m_charts->setIterations(state.iterations);
+    updateButtons();
+}
+
+} // namespace icmil::ui

@@ -1,0 +1,71 @@
+#include "ui/training/trainingsettings.h"
+
+#include "engine/milmodel.h"
+#include "slide/tissuedetectionparams.h"
+
+namespace icmil::ui {
+
+project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
+{
+    // As app/cli's loopConfig() fills it from RunOptions' defaults.
+    project::IcmilLoopConfig config;
+    config.extraction.batchSize = 64;
+    config.extraction.readerThreads = 0;
+    config.extraction.tiling.tissue = slide::TissueDetectionParams::preset("default");
+    config.extraction.tiling.grid.patchSize = 256;
+    config.extraction.tiling.grid.overlap = 0.0;
+    config.extraction.tiling.grid.minTissueFraction = 0.25;
+    config.extraction.tiling.grid.targetMagnification = 20.0;
+    config.model.embedDim = 512;
+    config.model.attentionDim = 128;
+    config.model.dropout = 0.0;
+    config.model.pseudoBags = 5;
+    config.model.distillation = engine::DtfdDistillation::Afs;
+    config.trainer.weightDecay = 1e-4;
+    config.trainer.gradientClip = 5.0;
+    config.trainer.lrDecay = 0.2;
+    config.split.valFraction = 0.1;
+    config.split.testFraction = 0.1;
+    config.split.folds = 1;
+    config.split.fold = 0;
+    config.split.useCsvSplit = true;
+    config.fineTuning.batchSize = 100;
+    config.fineTuning.validationFraction = 0.1;
+    config.fineTuning.maxValidationPatches = 2000;
+    config.fineTuning.readerThreads = 0;
+    config.fineTuning.distillation.weightDecay = 1e-4;
+    config.fineTuning.distillation.gradientClip = 5.0;
+    config.fineTuning.distillation.confidenceBeta = 0.0;
+    config.fineTuning.distillation.freezeBatchNorm = true;
+    return config;
+}
+
+project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig base) const
+{
+    project::IcmilLoopConfig config = std::move(base);
+    config.projectRoot = projectRoot;
+    config.slides = slides.empty() ? projectRoot : slides;
+    config.name = name;
+    config.iterations = iterations;
+    config.device = device;
+    config.embedder.name = embedder;
+    config.embedder.weights = embedderWeights;
+    config.extraction.embedder = config.embedder;
+    config.extraction.projectDir = projectRoot;
+    config.extraction.device = device;
+    config.model.type = engine::parseMilModelType(model);
+    config.model.seed = seed;
+    config.trainer.epochs = epochs;
+    config.trainer.learningRate = learningRate;
+    config.trainer.seed = seed;
+    config.split.seed = seed;
+    config.fineTuning.epochs = fineTuneEpochs;
+    config.fineTuning.patchesPerEpoch = fineTunePatches;
+    config.fineTuning.seed = seed;
+    config.fineTuning.distillation.learningRate = fineTuneLearningRate;
+    config.fineTuning.distillation.confidenceWeighted = confidenceWeighted;
+    config.fineTuning.distillation.seed = seed;
+    return config;
+}
+
+} // namespace icmil::ui

@@ -1,0 +1,40 @@
+#pragma once
+
+// What the training panel lets a user set for an ICMIL loop, with `icmil run`'s defaults, and
+// how it becomes the core's IcmilLoopConfig. Settings without a widget (tiling, model widths,
+// batch sizes, split fractions) come from a base config: defaultLoopConfig(), `icmil run`'s.
+
+#include "project/icmilloop.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace icmil::ui {
+
+struct TrainingSettings {
+    std::filesystem::path projectRoot;
+    std::filesystem::path slides;          // slide files; empty: the project folder
+    std::string name = "icmil";            // icmil/<name>/, runs/<name>-it<k>/
+    std::string model = "abmil";           // "abmil", "maxpool", "dtfd"
+    std::string embedder = "tiny-cnn";     // a built-in ("tiny-cnn", "resnet50-trunc") or a TorchScript file
+    std::filesystem::path embedderWeights; // a built-in's weights (torch.save file); empty: random
+    int iterations = 2;                    // fine-tuning rounds K: iterations 0..K
+    int epochs = 200;                      // classifier epochs per iteration
+    double learningRate = 0.0;             // classifier; 0: the reference's (2e-4; DTFD 1e-4)
+    double fineTuneLearningRate = 1e-5;
+    int fineTuneEpochs = 5;
+    std::int64_t fineTunePatches = 10000;  // per fine-tuning epoch
+    std::string device = "auto";           // "auto", "cpu", "cuda"
+    bool confidenceWeighted = false;       // confidence-based fine-tuning
+    std::uint64_t seed = 1;
+
+    // `icmil run`'s settings: 20x patches of 256 px, the default tissue preset, extraction batches
+    // of 64, ABMIL 512/128, split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
+    static project::IcmilLoopConfig defaultLoopConfig();
+
+    // `base` with these settings written over it. Throws engine::EngineError for an unknown model.
+    project::IcmilLoopConfig loopConfig(project::IcmilLoopConfig base = defaultLoopConfig()) const;
+};
+
+} // namespace icmil::ui

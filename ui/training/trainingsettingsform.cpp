@@ -1,0 +1,148 @@
+#include "ui/training/trainingsettingsform.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QToolButton>
+
+#include <algorithm>
+#include <limits>
+
+namespace icmil::ui {
+
+namespace {
+
+QDoubleSpinBox *rateBox(double value, double minimum)
+{
+    auto *box = new QDoubleSpinBox;
+    box->setDecimals(6);
+    box->setRange(minimum, 1.0);
+    box->setSingleStep(1e-5);
+    box->setValue(value);
+    return box;
+}
+
+QSpinBox *countBox(int minimum, int maximum, int value)
+{
+    auto *box = new QSpinBox;
+    box->setRange(minimum, maximum);
+    box->setValue(value);
+    return box;
+}
+
+QWidget *withButton(QWidget *field, QToolButton *button)
+{
+    auto *box = new QWidget;
+    auto *layout = new QHBoxLayout(box);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(field, 1);
+    layout->addWidget(button);
+    return box;
+}
+
+} // namespace
+
+TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
+    : QGroupBox(tr("ICMIL loop"), parent)
+{
+    const TrainingSettings defaults;
+    m_model = new QComboBox;
+    m_model->setObjectName(QStringLiteral("model"));
+    m_model->addItem(QStringLiteral("ABMIL"), QStringLiteral("abmil"));
+    m_model->addItem(QStringLiteral("MaxPool"), QStringLiteral("maxpool"));
+    m_model->addItem(QStringLiteral("DTFD-MIL"), QStringLiteral("dtfd"));
+    m_embedder = new QComboBox;
+    m_embedder->setObjectName(QStringLiteral("embedder"));
+    m_embedder->setEditable(true);
+    m_embedder->addItems({QStringLiteral("tiny-cnn"), QStringLiteral("resnet50-trunc")});
+    m_embedder->setToolTip(tr("A built-in embedder, or a TorchScript file (.pt)"));
+    auto *embedderBrowse = new QToolButton;
+    embedderBrowse->setText(QStringLiteral("…"));
+    connect(embedderBrowse, &QToolButton::clicked, this, [this] {
+        const QString file =
+            QFileDialog::getOpenFileName(this, tr("TorchScript embedder"), m_browseFolder, tr("TorchScript (*.pt *.pth);;All files (*)"));
+        if (!file.isEmpty())
+            m_embedder->setCurrentText(file);
+    });
+    m_weights = new QLineEdit;
+    m_weights->setObjectName(QStringLiteral("weights"));
+    m_weights->setPlaceholderText(tr("random initialisation"));
+    m_weights->setToolTip(tr("Weights for a built-in embedder (a torch.save file)"));
+    auto *weightsBrowse = new QToolButton;
+    weightsBrowse->setText(QStringLiteral("…"));
+    connect(weightsBrowse, &QToolButton::clicked, this, [this] {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Embedder weights"), m_browseFolder,
+                                                          tr("PyTorch weights (*.pth *.pt *.bin);;All files (*)"));
+        if (!file.isEmpty())
+            m_weights->setText(file);
+    });
+    m_iterations = countBox(0, 100, defaults.iterations);
+    m_iterations->setToolTip(tr("Fine-tuning rounds K: iterations 0..K are evaluated"));
+    m_epochs = countBox(1, 100000, defaults.epochs);
+    m_learningRate = rateBox(defaults.learningRate, 0.0);
+    m_learningRate->setSpecialValueText(tr("reference (2e-4; DTFD 1e-4)"));
+    m_fineTuneLearningRate = rateBox(defaults.fineTuneLearningRate, 1e-6);
+    m_fineTuneEpochs = countBox(1, 100000, defaults.fineTuneEpochs);
+    m_fineTunePatches = countBox(1, std::numeric_limits<int>::max(), static_cast<int>(defaults.fineTunePatches));
+    m_device = new QComboBox;
+    m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")});
+    m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
+    m_confidence->setChecked(defaults.confidenceWeighted);
+
+    auto *form = new QFormLayout(this);
+    form->addRow(tr("Bag model"), m_model);
+    form->addRow(tr("Embedder"), withButton(m_embedder, embedderBrowse));
+    form->addRow(tr("Embedder weights"), withButton(m_weights, weightsBrowse));
+    form->addRow(tr("ICMIL iterations"), m_iterations);
+    form->addRow(tr("Classifier epochs"), m_epochs);
+    form->addRow(tr("Classifier learning rate"), m_learningRate);
+    form->addRow(tr("Fine-tuning learning rate"), m_fineTuneLearningRate);
+    form->addRow(tr("Fine-tuning epochs"), m_fineTuneEpochs);
+    form->addRow(tr("Patches per fine-tuning epoch"), m_fineTunePatches);
+    form->addRow(tr("Device"), m_device);
+    form->addRow(m_confidence);
+    connect(m_iterations, &QSpinBox::valueChanged, this, &TrainingSettingsForm::iterationsChanged);
+}
+
+TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
+{
+    s.model = m_model->currentData().toString().toStdString();
+    s.embedder = m_embedder->currentText().trimmed().toStdString();
+    s.embedderWeights = m_weights->text().trimmed().toStdString();
+    s.iterations = m_iterations->value();
+    s.epochs = m_epochs->value();
+    s.learningRate = m_learningRate->value();
+    s.fineTuneLearningRate = m_fineTuneLearningRate->value();
+    s.fineTuneEpochs = m_fineTuneEpochs->value();
+    s.fineTunePatches = m_fineTunePatches->value();
+    s.device = m_device->currentText().toStdString();
+    s.confidenceWeighted = m_confidence->isChecked();
+    return s;
+}
+
+void TrainingSettingsForm::setSettings(const TrainingSettings &s)
+{
+    m_model->setCurrentIndex(std::max(0, m_model->findData(QString::fromStdString(s.model))));
+    m_embedder->setCurrentText(QString::fromStdString(s.embedder));
+    m_weights->setText(QString::fromStdString(s.embedderWeights.string()));
+    m_iterations->setValue(s.iterations);
+    m_epochs->setValue(s.epochs);
+    m_learningRate->setValue(s.learningRate);
+    m_fineTuneLearningRate->setValue(s.fineTuneLearningRate);
+    m_fineTuneEpochs->setValue(s.fineTuneEpochs);
+    m_fineTunePatches->setValue(static_cast<int>(std::min<std::int64_t>(s.fineTunePatches, std::numeric_limits<int>::max())));
+    m_device->setCurrentText(QString::fromStdString(s.device));
+    m_confidence->setChecked(s.confidenceWeighted);
+}
+
+int TrainingSettingsForm::iterations() const
+{
+    return m_iterations->value();
+}
+
+} // namespace icmil::ui

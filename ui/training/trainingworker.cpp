@@ -1,0 +1,275 @@
+#include "ui/training/trainingworker.h"
+
+#include "engine/milmetrics.h"
+#include "project/icmilloopstate.h"
+#include "project/predictiontable.h"
+#include "project/projectlayout.h"
+
+#include <c10/util/Exception.h>
+
+#include <QMetaObject>
+
+#include <chrono>
+#include <exception>
+#include <filesystem>
+
+namespace icmil::ui {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+QString qs(const std::string &text)
+{
+    return QString::fromStdString(text);
+}
+
+void copyFigures(const std::optional<project::IterationSplitFigures> &figures, double &auc, double &accuracy, double &f1)
+{
+    if (!figures)
+        return;
+    auc = figures->auc ? *figures->auc : kUndefined;
+    accuracy = figures->accuracy;
+    f1 = figures->f1;
+}
+
+} // namespace
+
+TrainingWorker::TrainingWorker(QObject *parent)
+    : QObject(parent)
+{
+    qRegisterMetaType<TrainingProgress>();
+    qRegisterMetaType<ClassifierEpoch>();
+    qRegisterMetaType<FineTuningEpochPoint>();
+    qRegisterMetaType<IterationResult>();
+    qRegisterMetaType<TrainingOutcome>();
+    qRegisterMetaType<LoopStateInfo>();
+}
+
+TrainingWorker::~TrainingWorker() = default;
+
+void TrainingWorker::moveToNamedThread(QThread *thread)
+{
+    thread->setObjectName(QStringLiteral("icmil-training"));
+    moveToThread(thread);
+    thread->start();
+}
+
+bool TrainingWorker::start(project::IcmilLoopConfig config)
+{
+    {
+        const std::lock_guard lock(m_mutex);
+        if (m_running)
+            return false;
+        m_running = true;
+    }
+    m_cancelRequested = false;
+    QMetaObject::invokeMethod(this, [this, config = std::move(config)] { run(config); }, Qt::QueuedConnection);
+    return true;
+}
+
+void TrainingWorker::cancel()
+{
+    m_cancelRequested = true;
+    const std::lock_guard lock(m_mutex);
+    if (m_loop != nullptr)
+        m_loop->cancel();
+}
+
+bool TrainingWorker::isRunning() const
+{
+    const std::lock_guard lock(m_mutex);
+    return m_running;
+}
+
+bool TrainingWorker::stopAndWait(int ms)
+{
+    cancel();
+    std::unique_lock lock(m_mutex);
+    return m_idle.wait_for(lock, std::chrono::milliseconds(ms), [this] { return !m_running; });
+}
+
+void TrainingWorker::inspect(project::IcmilLoopConfig config)
+{
+    QMetaObject::invokeMethod(this, [this, config = std::move(config)] { Q_EMIT stateInspected(readState(config)); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::setRunning(bool running)
+{
+    {
+        const std::lock_guard lock(m_mutex);
+        m_running = running;
+    }
+    m_idle.notify_all();
+}
+
+void TrainingWorker::run(const project::IcmilLoopConfig &config)
+{
+    {
+        const std::lock_guard lock(m_mutex);
+        m_running = true; // also when called directly, without start()
+    }
+    Q_EMIT started();
+    QString error;
+    try {
+        runLoop(config);
+        return;
+    } catch (const c10::Error &e) {
+        error = qs(e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        error = qs(e.what());
+    } catch (...) {
+        error = QStringLiteral("Training stopped on an unknown error");
+    }
+    {
+        const std::lock_guard lock(m_mutex);
+        m_loop = nullptr;
+    }
+    setRunning(false);
+    Q_EMIT failed(error);
+}
+
+void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
+{
+    project::IcmilLoop loop(config);
+    {
+        const std::lock_guard lock(m_mutex);
+        m_loop = &loop;
+    }
+    if (m_cancelRequested)
+        loop.cancel();
+    m_sinceProgress.start();
+    m_lastPhase.clear();
+    m_lastIteration = -1;
+
+    project::IcmilLoopEvents events;
+    events.progress = [this](const project::LoopProgress &p) {
+        const QString phase = qs(p.phase);
+        const bool change = phase != m_lastPhase || p.iteration != m_lastIteration;
+        if (!change && p.done < p.total && m_sinceProgress.elapsed() < kProgressIntervalMs)
+            return;
+        m_sinceProgress.restart();
+        m_lastPhase = phase;
+        m_lastIteration = p.iteration;
+        Q_EMIT progressChanged(TrainingProgress{p.iteration, p.iterations, phase, qs(p.step), p.done, p.total, p.loss, p.etaSeconds});
+    };
+    events.message = [this](const std::string &line) { Q_EMIT messageLogged(qs(line)); };
+    events.epochFinished = [this](int k, const engine::EpochReport &r) {
+        ClassifierEpoch e;
+        e.iteration = k;
+        e.epoch = r.epoch;
+        e.epochs = r.epochs;
+        e.trainLoss = r.trainLoss;
+        if (r.hasValidation) {
+            e.valLoss = r.valLoss;
+            e.valAuc = r.val.auc;
+        }
+        e.seconds = r.seconds;
+        e.best = r.best;
+        Q_EMIT classifierEpochFinished(e);
+    };
+    events.fineTuningEpochFinished = [this](int k, const project::FineTuningEpoch &f) {
+        Q_EMIT fineTuningEpochFinished(
+            FineTuningEpochPoint{k, f.epoch, f.loss.total, f.validationMae, f.validationAccuracy, f.patchesPerSecond, f.best});
+    };
+    events.phaseFinished = [this](int k, const std::string &phase) { Q_EMIT phaseFinished(k, qs(phase)); };
+    events.iterationFinished = [this, &config](const project::IterationSummary &summary) {
+        Q_EMIT iterationFinished(iterationResult(config, summary));
+    };
+
+    const project::IcmilLoopResult result = loop.run(events);
+    {
+        const std::lock_guard lock(m_mutex);
+        m_loop = nullptr;
+    }
+    TrainingOutcome outcome;
+    for (const project::IterationSummary &summary : result.iterations)
+        outcome.iterations.push_back(iterationResult(config, summary));
+    outcome.cancelled = result.cancelled;
+    outcome.resumedAt = result.resumedAt;
+    outcome.device = qs(result.device);
+    outcome.splitDescription = qs(result.splitDescription);
+    outcome.seconds = result.seconds;
+    if (const int best = bestIterationIndex(outcome.iterations); best >= 0)
+        outcome.bestRun = outcome.iterations[static_cast<std::size_t>(best)].runName;
+    setRunning(false);
+    if (result.cancelled)
+        Q_EMIT cancelled(outcome);
+    else
+        Q_EMIT finished(outcome);
+}
+
+IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &config, const project::IterationSummary &summary)
+{
+    IterationResult r;
+    r.iteration = summary.iteration;
+    r.encoder = qs(summary.encoder);
+    const std::string runName = summary.runDir.empty() ? summary.encoder : summary.runDir.filename().string();
+    r.runName = qs(runName);
+    const fs::path runDir = project::ProjectLayout(config.projectRoot).runDir(runName);
+    r.runDir = qs(runDir.string());
+    copyFigures(summary.val, r.valAuc, r.valAccuracy, r.valF1);
+    copyFigures(summary.test, r.testAuc, r.testAccuracy, r.testF1);
+    r.trainLoss = summary.trainLoss;
+    r.bestEpoch = summary.bestEpoch;
+    r.epochsRun = summary.epochsRun;
+    if (summary.iteration > 0) {
+        r.fineTuneMaeBefore = summary.fineTuneMaeBefore;
+        r.fineTuneMaeAfter = summary.fineTuneMaeAfter;
+    }
+    r.seconds = summary.seconds();
+
+    // The test split's ROC from the run's predictions (the engine's curve and AUC).
+    try {
+        const project::PredictionTable table = project::readPredictionsJson(runDir / "predictions.json");
+        if (table.classNames.size() != 2) {
+            r.rocNote = QStringLiteral("ROC: binary tasks only (%1 classes)").arg(table.classNames.size());
+            return r;
+        }
+        std::vector<int> labels;
+        std::vector<double> scores;
+        for (const project::SlidePredictionRow &row : table.rows)
+            if (row.split == "test" && row.labelIndex >= 0 && row.probabilities.size() == 2) {
+                labels.push_back(row.labelIndex);
+                scores.push_back(row.probabilities[1]);
+            }
+        if (labels.empty()) {
+            r.rocNote = QStringLiteral("ROC: no labelled test slides");
+            return r;
+        }
+        for (const engine::RocPoint &p : engine::rocCurve(labels, scores))
+            r.testRoc.emplace_back(p.fpr, p.tpr);
+        r.testRocAuc = engine::rocAuc(labels, scores);
+    } catch (const std::exception &e) {
+        r.testRoc.clear();
+        r.rocNote = QStringLiteral("ROC: ") + qs(e.what());
+    }
+    return r;
+}
+
+LoopStateInfo TrainingWorker::readState(const project::IcmilLoopConfig &config)
+{
+    LoopStateInfo info;
+    const fs::path stateFile = config.projectRoot / "icmil" / config.name / "state.json";
+    info.stateFile = qs(stateFile.string());
+    std::error_code ec;
+    if (!fs::exists(stateFile, ec))
+        return info;
+    info.exists = true;
+    try {
+        const project::LoopState state = project::readLoopState(stateFile);
+        for (const project::IterationSummary &summary : state.iterations) {
+            if (summary.completed("train")) {
+                ++info.iterationsDone;
+                info.iterations.push_back(iterationResult(config, summary));
+            } else {
+                info.phaseUnderWay = true;
+            }
+        }
+    } catch (const std::exception &e) {
+        info.error = qs(e.what());
+    }
+    return info;
+}
+
+} // namespace icmil::ui
