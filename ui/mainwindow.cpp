@@ -8,6 +8,7 @@
 #include "ui/viewer/slideviewer.h"
 
 #include <QApplication>
+#include <QCloseEvent>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -299,6 +300,15 @@ void MainWindow::showAssociatedImages()
     auto *dialog = new AssociatedImagesDialog(m_viewer->slide(), this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->show();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (!m_workspace->confirmClose()) {
+        event->ignore();
+        return;
+    }
+    QMainWindow::closeEvent(event);
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent *event)

@@ -3,6 +3,8 @@
 #include "ui/mainwindow.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
+#include "ui/training/trainingpanel.h"
+#include "ui/training/trainingsettings.h"
 #include "ui/attentiongallery.h"
 #include "ui/heatmappanel.h"
 #include "ui/viewer/attentionheatmap.h"
@@ -87,6 +89,19 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     connect(m_panel, &ProjectPanel::projectLoaded, this, &ProjectWorkspace::onProjectLoaded);
     connect(m_panel, &ProjectPanel::projectFailed, this,
             [this](const QString &, const QString &message) { showError(tr("Cannot open project"), message); });
+    m_training = new TrainingPanel(&window);
+    m_trainingDock = new QDockWidget(tr("Training"), &window);
+    m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
+    m_trainingDock->setWidget(m_training);
+    window.addDockWidget(Qt::BottomDockWidgetArea, m_trainingDock);
+    m_trainingDock->hide(); // shown with a project
+    connect(m_training, &TrainingPanel::runFinished, this, [this](const QString &bestRun) {
+        m_window.statusBar()->showMessage(tr("Training finished; best model: run %1").arg(bestRun), 15000);
+        m_panel->reload(); // new predictions, and the shown slide's heatmap with them
+    });
+    connect(m_training, &TrainingPanel::runFailed, this,
+            [this](const QString &message) { showError(tr("Training failed"), message); });
+
     m_contours = new ContourLayer(this);
     m_contours->setVisible(false);
     window.viewer()->addLayer(m_contours);
@@ -138,6 +153,9 @@ void ProjectWorkspace::addViewActions(QMenu *view)
     QAction *toggle = m_dock->toggleViewAction();
     toggle->setText(tr("Pro&ject"));
     view->addAction(toggle);
+    QAction *training = m_trainingDock->toggleViewAction();
+    training->setText(tr("T&raining"));
+    view->addAction(training);
     QAction *attention = m_heatmapDock->toggleViewAction();
     attention->setText(tr("&Attention"));
     view->addAction(attention);
@@ -152,6 +170,7 @@ void ProjectWorkspace::addViewActions(QMenu *view)
 void ProjectWorkspace::onSlideShown(const QString &path)
 {
     // Which project slide is it? (A slide opened from elsewhere has no overlays.)
+    m_shownPath = path;
     m_slideId.clear();
     const std::filesystem::path shown = std::filesystem::absolute(path.toStdString()).lexically_normal();
     for (const project::CatalogSlide &slide : m_panel->catalog().slides) {
@@ -327,8 +346,27 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
 {
     QSettings().setValue(kLastProjectKey, root);
     m_dock->show();
+    // The training panel works on the same project: its slides, its labels CSV.
+    if (!m_training->isRunning() && QDir(m_training->project()) != QDir(root)) { // a reload keeps the charts
+        const project::ProjectSettings &settings = m_panel->catalog().settings;
+        project::IcmilLoopConfig base = TrainingSettings::defaultLoopConfig();
+        base.labelsCsv = settings.labelsCsv;
+        m_training->setBaseConfig(base);
+        m_training->setProject(root);
+        TrainingSettings training = m_training->settings();
+        training.slides = settings.slides;
+        m_training->setSettings(training);
+    }
+    m_trainingDock->show();
+    if (!m_shownPath.isEmpty())
+        onSlideShown(m_shownPath); // the catalogue may have new predictions for it
     m_window.statusBar()->showMessage(tr("Project %1").arg(QDir::toNativeSeparators(root)), 10000);
     Q_EMIT projectOpened(root);
+}
+
+bool ProjectWorkspace::confirmClose()
+{
+    return !m_training->isRunning() || m_training->confirmStopOnClose();
 }
 
 void ProjectWorkspace::showError(const QString &title, const QString &message)

@@ -20,6 +20,7 @@ class HeatmapLayer;
 class HeatmapPanel;
 class MainWindow;
 class ProjectPanel;
+class TrainingPanel;
 
 // Everything the main window shows for a project, kept out of MainWindow: the project dock
 // (slides, labels, predictions), File > New project / Open project, the overlays of a project
@@ -35,6 +36,9 @@ public:
     void openProject(const QString &root);
     QString projectRoot() const;
     ProjectPanel *projectPanel() const { return m_panel; }
+    TrainingPanel *trainingPanel() const { return m_training; }
+    // Whether the window may close now: asks to stop a training run under way (and stops it).
+    bool confirmClose();
     ContourLayer *contourLayer() const { return m_contours; }
     HeatmapLayer *heatmapLayer() const { return m_heatmap; }
     HeatmapPanel *heatmapPanel() const { return m_heatmapPanel; }
@@ -75,6 +79,9 @@ private:
     MainWindow &m_window;
     ProjectPanel *m_panel = nullptr;
     QDockWidget *m_dock = nullptr;
+    TrainingPanel *m_training = nullptr;
+    QDockWidget *m_trainingDock = nullptr;
+    QString m_shownPath; // the slide in the viewer
     ContourLayer *m_contours = nullptr;
     QString m_slideId;
     QFutureWatcher<Contours> m_contourWatcher;
