@@ -23,6 +23,7 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
 #include <QtConcurrent>
@@ -92,7 +93,13 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     m_training = new TrainingPanel(&window);
     m_trainingDock = new QDockWidget(tr("Training"), &window);
     m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
-    m_trainingDock->setWidget(m_training);
+    // In a scroll area: the dock can be made as short as the user likes (the panel's settings,
+    // charts and log together are taller than a laptop screen).
+    auto *trainingScroll = new QScrollArea(&window);
+    trainingScroll->setWidget(m_training);
+    trainingScroll->setWidgetResizable(true);
+    trainingScroll->setFrameShape(QFrame::NoFrame);
+    m_trainingDock->setWidget(trainingScroll);
     window.addDockWidget(Qt::BottomDockWidgetArea, m_trainingDock);
     m_trainingDock->hide(); // shown with a project
     connect(m_training, &TrainingPanel::runFinished, this, [this](const QString &bestRun) {
@@ -357,7 +364,10 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
         training.slides = settings.slides;
         m_training->setSettings(training);
     }
-    m_trainingDock->show();
+    if (m_trainingDock->isHidden()) {
+        m_trainingDock->show();
+        m_window.resizeDocks({m_trainingDock}, {m_window.height() * 2 / 5}, Qt::Vertical);
+    }
     if (!m_shownPath.isEmpty())
         onSlideShown(m_shownPath); // the catalogue may have new predictions for it
     m_window.statusBar()->showMessage(tr("Project %1").arg(QDir::toNativeSeparators(root)), 10000);
