@@ -1,5 +1,7 @@
 #include "project/attentiongeojson.h"
 
+#include "common/percentileranks.h"
+
 #include "project/atomicfile.h"
 #include "project/projecterror.h"
 
@@ -23,25 +25,6 @@ double decimal(float value)
     double result = static_cast<double>(value);
     std::from_chars(text, written.ptr, result);
     return result;
-}
-
-std::vector<double> percentileRanks(const std::vector<float> &raw)
-{
-    const std::size_t n = raw.size();
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return raw[a] < raw[b]; });
-    std::vector<double> ranks(n, 0.5);
-    for (std::size_t first = 0; n > 1 && first < n;) {
-        std::size_t last = first;
-        while (last + 1 < n && raw[order[last + 1]] == raw[order[first]])
-            ++last;
-        const double average = (static_cast<double>(first) + static_cast<double>(last)) / 2.0;
-        for (std::size_t i = first; i <= last; ++i)
-            ranks[order[i]] = average / static_cast<double>(n - 1);
-        first = last + 1;
-    }
-    return ranks;
 }
 
 // The first problem that keeps the attention from being written, or "".

@@ -1,5 +1,7 @@
 #include "ui/viewer/attentionheatmap.h"
 
+#include "common/percentileranks.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -22,29 +24,6 @@ constexpr std::int64_t kMaxCells = std::int64_t{1} << 26;
 std::string pointText(const AttentionHeatmap::Coord &c)
 {
     return "(" + std::to_string(c[0]) + ", " + std::to_string(c[1]) + ")";
-}
-
-// rank / (n - 1) with ranks 0..n-1 in ascending order of score; equal scores share the average
-// of their ranks. One patch (or all equal) gives 0.5.
-std::vector<double> percentileRanks(const std::vector<float> &raw)
-{
-    const std::size_t n = raw.size();
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return raw[a] < raw[b]; });
-    std::vector<double> ranks(n, 0.5);
-    if (n < 2)
-        return ranks;
-    for (std::size_t first = 0; first < n;) {
-        std::size_t last = first;
-        while (last + 1 < n && raw[order[last + 1]] == raw[order[first]])
-            ++last;
-        const double averageRank = (static_cast<double>(first) + static_cast<double>(last)) / 2.0;
-        for (std::size_t i = first; i <= last; ++i)
-            ranks[order[i]] = averageRank / static_cast<double>(n - 1);
-        first = last + 1;
-    }
-    return ranks;
 }
 
 } // namespace
