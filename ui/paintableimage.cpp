@@ -2,6 +2,8 @@
 
 #include "slide/slidesource.h"
 
+#include <algorithm>
+
 namespace icmil::ui {
 
 // RGBA bytes -> a QImage ready to paint. Measured on the 2-core build machine (a 1920x1080 frame
@@ -45,6 +47,24 @@ QImage readPaintableRegion(const slide::SlideSource &source, int level, std::int
     if (image.isNull() || image.bytesPerLine() != static_cast<qsizetype>(w) * 4)
         return toPaintableImage(source.readRegion(level, x, y, w, h)); // allocation failed or padded rows
     readPaintableRegionInto(source, level, x, y, image);
+    return image;
+}
+
+QImage readOverviewImage(const slide::SlideSource &source, int edge)
+{
+    const slide::LevelInfo &base = source.level(0);
+    const double wanted = static_cast<double>(std::max(base.width, base.height)) / edge;
+    int level = source.bestLevelForDownsample(wanted);
+    while (level + 1 < source.levelCount()
+           && source.level(level).width * source.level(level).height > kMaxOverviewSourcePixels) {
+        ++level;
+    }
+    const slide::LevelInfo &info = source.level(level);
+    if (info.width * info.height > kMaxOverviewSourcePixels)
+        return {};
+    QImage image = readPaintableRegion(source, level, 0, 0, static_cast<int>(info.width), static_cast<int>(info.height));
+    if (std::max(image.width(), image.height()) > edge)
+        image = image.scaled(edge, edge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
     return image;
 }
 

@@ -22,6 +22,13 @@ QImage toPaintableImage(const slide::RgbaImage &rgba);
 // throws what readRegionArgb throws. Safe on any thread.
 QImage readPaintableRegion(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y, int w, int h);
 
+// The whole slide, at most `edge` pixels on its long side: the finest level that still holds
+// about that many pixels, read whole and scaled down (never up). A level over
+// kMaxOverviewSourcePixels is never read (a huge single-level image): null when no level is
+// small enough. Throws what readRegionArgb throws. Safe on any thread.
+constexpr std::int64_t kMaxOverviewSourcePixels = std::int64_t{64} << 20;
+QImage readOverviewImage(const slide::SlideSource &source, int edge);
+
 // The same into `image`, which the caller provides (e.g. a recycled tile buffer): a non-null
 // ARGB32_Premultiplied or RGB32 image of the region's size with rows of exactly width * 4 bytes.
 // Its format is set as above.

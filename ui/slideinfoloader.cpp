@@ -14,7 +14,6 @@ namespace icmil::ui {
 namespace {
 
 constexpr int kOverviewEdge = 1024;
-constexpr std::int64_t kMaxOverviewSourcePixels = std::int64_t{64} << 20;
 
 } // namespace
 
@@ -93,23 +92,7 @@ SlideOverview SlideInfoLoader::readOverview(const QString &path)
     for (const auto &[key, value] : m.properties)
         result.properties.append({QString::fromStdString(key), QString::fromStdString(value)});
 
-    // The finest level that still holds about kOverviewEdge pixels on the long side, read whole
-    // (bounded so a huge plain image cannot exhaust memory), then scaled to the overview size.
-    const slide::LevelInfo &base = source->level(0);
-    const double wanted = static_cast<double>(std::max(base.width, base.height)) / kOverviewEdge;
-    int level = source->bestLevelForDownsample(wanted);
-    while (level + 1 < source->levelCount()
-           && source->level(level).width * source->level(level).height > kMaxOverviewSourcePixels) {
-        ++level;
-    }
-    const slide::LevelInfo &info = source->level(level);
-    if (info.width * info.height <= kMaxOverviewSourcePixels) {
-        QImage image = readPaintableRegion(*source, level, 0, 0, static_cast<int>(info.width),
-                                           static_cast<int>(info.height));
-        if (std::max(image.width(), image.height()) > kOverviewEdge)
-            image = image.scaled(kOverviewEdge, kOverviewEdge, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-        result.overview = image;
-    }
+    result.overview = readOverviewImage(*source, kOverviewEdge);
     return result;
 }
 

@@ -16,20 +16,14 @@ namespace icmil::ui {
 
 namespace {
 
-constexpr std::int64_t kMaxThumbnailSource = 8192; // a single-level gigapixel image gets none
-
-// The slide's coarsest level, scaled to fit a square of `side` pixels. Any thread.
+// The slide whole, at most `side` pixels on its long side. Any thread.
 QImage readThumbnail(const std::filesystem::path &path, int side)
 {
     const std::shared_ptr<const slide::SlideSource> source = slide::SlideSource::open(path);
-    const int level = source->levelCount() - 1;
-    const auto info = source->level(level);
-    if (info.width > kMaxThumbnailSource || info.height > kMaxThumbnailSource)
-        throw std::runtime_error("No thumbnail: the slide has no level smaller than "
-                                 + std::to_string(kMaxThumbnailSource) + " pixels");
-    const QImage image = readPaintableRegion(*source, level, 0, 0, static_cast<int>(info.width),
-                                             static_cast<int>(info.height));
-    return image.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+    QImage image = readOverviewImage(*source, side);
+    if (image.isNull())
+        throw std::runtime_error("No thumbnail: the slide has no level small enough to read whole");
+    return image;
 }
 
 QString text(const std::string &s)
