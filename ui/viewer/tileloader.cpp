@@ -15,6 +15,16 @@
 
 namespace icmil::ui {
 
+namespace {
+
+// "(level 2, column 5, row 3)": how error messages name a tile.
+QString tilePlace(const TileKey &key)
+{
+    return QStringLiteral("(level %1, column %2, row %3)").arg(key.level).arg(key.col).arg(key.row);
+}
+
+} // namespace
+
 TileLoader::TileLoader(std::shared_ptr<const slide::SlideSource> source, TileGrid grid, int threads, QObject *parent)
     : QObject(parent)
     , m_source(std::move(source))
@@ -116,17 +126,11 @@ void TileLoader::workerLoop()
         try {
             const QRect area = m_grid.levelRect(key);
             if (area.isEmpty()) {
-                error = QStringLiteral("Tile (level %1, column %2, row %3) is outside the slide")
-                            .arg(key.level)
-                            .arg(key.col)
-                            .arg(key.row);
+                error = QStringLiteral("Tile %1 is outside the slide").arg(tilePlace(key));
             } else {
                 image = TileBufferPool::shared().image(area.width(), area.height());
                 if (image.isNull()) {
-                    error = QStringLiteral("Out of memory for tile (level %1, column %2, row %3)")
-                                .arg(key.level)
-                                .arg(key.col)
-                                .arg(key.row);
+                    error = QStringLiteral("Out of memory for tile %1").arg(tilePlace(key));
                 } else {
                     readPaintableRegionInto(*m_source, key.level, m_grid.readX(key), m_grid.readY(key), image);
                     ++m_read;
@@ -135,10 +139,7 @@ void TileLoader::workerLoop()
         } catch (const std::exception &e) {
             error = QString::fromStdString(e.what());
         } catch (...) {
-            error = QStringLiteral("Unknown error while reading tile (level %1, column %2, row %3)")
-                        .arg(key.level)
-                        .arg(key.col)
-                        .arg(key.row);
+            error = QStringLiteral("Unknown error while reading tile %1").arg(tilePlace(key));
         }
         // Queued: runs on the loader's thread; dropped unread by ~QObject if the loader is gone.
         QMetaObject::invokeMethod(
