@@ -5,11 +5,33 @@
 #include <QApplication>
 #include <QCommandLineParser>
 
+#include <cstring>
+#include <memory>
+
+namespace {
+
+// --version and --help only print: they must work without a display (a package check, a server),
+// so they get a QCoreApplication, which loads no platform plugin.
+bool onlyPrints(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        for (const char *flag : {"-v", "--version", "-h", "--help", "--help-all", "-?"}) {
+            if (std::strcmp(argv[i], flag) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
     icmil::engine::preferPassiveOpenMpWait(argv);
     Q_INIT_RESOURCE(resources); // icons live in the static ui library
-    QApplication app(argc, argv);
+    const std::unique_ptr<QCoreApplication> app = onlyPrints(argc, argv)
+                                                      ? std::make_unique<QCoreApplication>(argc, argv)
+                                                      : std::make_unique<QApplication>(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ICMIL Studio"));
     QApplication::setOrganizationName(QStringLiteral("ICMIL Studio"));
     QApplication::setApplicationVersion(QStringLiteral(ICMIL_VERSION));
@@ -23,7 +45,7 @@ int main(int argc, char **argv)
                                            QStringLiteral("dir"));
     parser.addOption(projectOption);
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
-    parser.process(app);
+    parser.process(*app);
 
     icmil::engine::configureThreads(0);
 
