@@ -1,6 +1,7 @@
 #include "ui/heatmappanel.h"
 
 #include "ui/attentiongallery.h"
+#include "ui/preferences.h"
 #include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/heatmaplayer.h"
 
@@ -17,7 +18,6 @@
 namespace icmil::ui {
 
 namespace {
-const QString kColormapKey = QStringLiteral("heatmap/colormap");
 const QString kOpacityKey = QStringLiteral("heatmap/opacityPercent");
 } // namespace
 
@@ -30,7 +30,7 @@ HeatmapPanel::HeatmapPanel(HeatmapLayer *layer, QWidget *parent)
     m_visible->setChecked(layer->isVisible());
     m_colormap = new QComboBox(this);
     m_colormap->addItems(Colormap::names());
-    m_colormap->setCurrentText(stored.value(kColormapKey, QStringLiteral("viridis")).toString());
+    m_colormap->setCurrentText(Preferences::load().colormap);
     m_normalisation = new QComboBox(this);
     m_normalisation->addItem(tr("Percentile rank (CLAM)"));
     m_normalisation->addItem(tr("Min-max"));
@@ -73,7 +73,9 @@ HeatmapPanel::HeatmapPanel(HeatmapLayer *layer, QWidget *parent)
         QSettings().setValue(kOpacityKey, value);
     });
     connect(m_colormap, &QComboBox::currentTextChanged, this, [this](const QString &name) {
-        QSettings().setValue(kColormapKey, name);
+        Preferences preferences = Preferences::load(); // the last colours chosen become the default
+        preferences.colormap = name;
+        preferences.save();
         apply();
     });
     connect(m_normalisation, &QComboBox::currentIndexChanged, this, &HeatmapPanel::apply);

@@ -1,9 +1,14 @@
 #include "ui/mainwindow.h"
 
 #include "slide/slidesource.h"
+#include "engine/runtime.h"
+#include "ui/aboutdialog.h"
 #include "ui/associatedimagesdialog.h"
+#include "ui/preferences.h"
+#include "ui/preferencesdialog.h"
 #include "ui/projectworkspace.h"
 #include "ui/recentfiles.h"
+#include "ui/welcomepage.h"
 #include "ui/viewer/minimapwidget.h"
 #include "ui/viewer/slideviewer.h"
 
@@ -22,7 +27,7 @@
 #include <QMessageBox>
 #include <QMimeData>
 #include <QSaveFile>
-#include <QSettings>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QtConcurrent/QtConcurrentRun>
@@ -58,10 +63,11 @@ MainWindow::MainWindow(QWidget *parent)
     resize(1400, 900);
 
     m_viewer = new SlideViewer(this);
-    const QSettings settings;
-    m_viewer->setCacheBudget(settings.value(QStringLiteral("viewer/cacheBudgetMiB"), 512).toLongLong() << 20);
-    m_viewer->setLoaderThreads(settings.value(QStringLiteral("viewer/loaderThreads"), 0).toInt());
-    setCentralWidget(m_viewer);
+    m_welcome = new WelcomePage(this);
+    m_centre = new QStackedWidget(this);
+    m_centre->addWidget(m_welcome);
+    m_centre->addWidget(m_viewer);
+    setCentralWidget(m_centre);
 
     m_minimap = new MinimapWidget(this);
     m_minimapDock = new QDockWidget(tr("Overview"), this);
@@ -84,6 +90,14 @@ MainWindow::MainWindow(QWidget *parent)
     m_recent = new RecentFiles(this);
     m_workspace = new ProjectWorkspace(*this);
     createMenus();
+    applyPreferences(Preferences::load());
+    m_welcome->setLastProject(m_workspace->lastProject());
+    connect(m_welcome, &WelcomePage::openSlideRequested, this, &MainWindow::chooseSlide);
+    connect(m_welcome, &WelcomePage::newProjectRequested, m_workspace, &ProjectWorkspace::newProject);
+    connect(m_welcome, &WelcomePage::demoRequested, m_workspace, qOverload<>(&ProjectWorkspace::tryDemo));
+    connect(m_welcome, &WelcomePage::openProjectRequested, m_workspace, &ProjectWorkspace::chooseProject);
+    connect(m_welcome, &WelcomePage::reopenRequested, this, &MainWindow::openProject);
+    connect(m_workspace, &ProjectWorkspace::projectOpened, this, &MainWindow::updateCentre);
 
     m_magnificationLabel = new QLabel(this);
     m_magnificationLabel->setObjectName(QStringLiteral("magnification"));
@@ -113,6 +127,7 @@ MainWindow::MainWindow(QWidget *parent)
     });
     m_recent->pruneMissing();
     updateActions();
+    updateCentre();
     statusBar()->showMessage(tr("Ready"));
 }
 
@@ -135,6 +150,11 @@ void MainWindow::createMenus()
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
+    QMenu *edit = menuBar()->addMenu(tr("&Edit"));
+    QAction *preferences = edit->addAction(tr("&Preferences..."), this, &MainWindow::showPreferences);
+    preferences->setShortcut(QKeySequence::Preferences);
+    preferences->setMenuRole(QAction::PreferencesRole);
+
     QMenu *view = menuBar()->addMenu(tr("&View"));
     QAction *fit = view->addAction(tr("&Fit to window"), m_viewer, &SlideViewer::fitToWindow);
     fit->setShortcut(QKeySequence(Qt::Key_0));
@@ -156,6 +176,49 @@ void MainWindow::createMenus()
 
     QMenu *slide = menuBar()->addMenu(tr("&Slide"));
     m_slideActions.append(slide->addAction(tr("&Associated images..."), this, &MainWindow::showAssociatedImages));
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("Try the &demo"), m_workspace, qOverload<>(&ProjectWorkspace::tryDemo));
+    help->addSeparator();
+    help->addAction(tr("&About ICMIL Studio"), this, &MainWindow::showAbout)->setMenuRole(QAction::AboutRole);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt)->setMenuRole(QAction::AboutQtRole);
+}
+
+void MainWindow::applyPreferences(const Preferences &preferences)
+{
+    m_viewer->setCacheBudget(static_cast<std::int64_t>(preferences.tileCacheMiB) << 20);
+    m_viewer->setLoaderThreads(preferences.loaderThreads);
+    engine::configureThreads(preferences.computeThreads); // a training worker adopts it at its next run
+    m_workspace->applyPreferences(preferences);
+}
+
+void MainWindow::showPreferences()
+{
+    auto *dialog = new PreferencesDialog(Preferences::load(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        applyPreferences(dialog->preferences());
+        statusBar()->showMessage(tr("Preferences saved"), 5000);
+    });
+    dialog->open();
+}
+
+void MainWindow::showAbout()
+{
+    auto *dialog = new AboutDialog(this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+}
+
+bool MainWindow::isWelcomeShown() const
+{
+    return m_centre->currentWidget() == m_welcome;
+}
+
+void MainWindow::updateCentre()
+{
+    const bool welcome = !m_viewer->hasSlide() && m_workspace->projectRoot().isEmpty();
+    m_centre->setCurrentWidget(welcome ? static_cast<QWidget *>(m_welcome) : m_viewer);
 }
 
 void MainWindow::updateActions()
@@ -201,6 +264,7 @@ void MainWindow::showOverview(const SlideOverview &overview)
     m_slidePath = overview.path;
     setWindowTitle(QStringLiteral("%1 - ICMIL Studio").arg(QFileInfo(overview.path).fileName()));
     m_viewer->setSlide(overview.source);
+    updateCentre();
     m_viewer->setFocus();
     if (overview.source) {
         const slide::LevelInfo &base = overview.source->metadata().levels.front();

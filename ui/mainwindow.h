@@ -10,6 +10,7 @@ class QAction;
 class QDockWidget;
 class QLabel;
 class QMenu;
+class QStackedWidget;
 class QTableWidget;
 
 namespace icmil::ui {
@@ -18,12 +19,16 @@ class MinimapWidget;
 class ProjectWorkspace;
 class RecentFiles;
 class SlideViewer;
+class WelcomePage;
+struct Preferences;
 
 // The application window: the tiled slide viewer in the centre, the overview (minimap) and the
 // slide's properties in docks. Slides open from File > Open, Open Recent, drag and drop or the
 // command line; the slide is opened off the GUI thread (SlideInfoLoader) and handed to the
 // viewer. The status bar shows the magnification and the level-0 (and µm) position under the
 // cursor. File > Export view writes the current view with its scale bar as PNG (on a worker).
+// While no slide and no project is open, the centre shows the welcome page (Open slide, New
+// project, Try the demo). Edit > Preferences and Help > About are here too.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -34,12 +39,19 @@ public:
     void openProject(const QString &root); // the project dock lists its slides
     // Writes the current view (with overlays) as PNG off the GUI thread; reports viewExported.
     void exportView(const QString &path);
+    // Applies preferences to the running app: viewer cache and readers, LibTorch's CPU threads,
+    // training's device, the heatmap colours.
+    void applyPreferences(const Preferences &preferences);
+    void showPreferences();
+    void showAbout();
 
     const SlideInfoLoader &loader() const { return m_loader; }
     SlideViewer *viewer() const { return m_viewer; }
     MinimapWidget *minimap() const { return m_minimap; }
     RecentFiles *recentFiles() const { return m_recent; }
     ProjectWorkspace *workspace() const { return m_workspace; }
+    WelcomePage *welcomePage() const { return m_welcome; }
+    bool isWelcomeShown() const; // the centre shows the welcome page, not the viewer
 
 Q_SIGNALS:
     void slideShown(const QString &path);
@@ -63,8 +75,11 @@ private:
     void onExportFinished();
     void rebuildMagnificationMenu();
     void updateActions();
+    void updateCentre(); // the welcome page until a slide or a project is open
 
     SlideInfoLoader m_loader;
+    QStackedWidget *m_centre = nullptr;
+    WelcomePage *m_welcome = nullptr;
     SlideViewer *m_viewer = nullptr;
     MinimapWidget *m_minimap = nullptr;
     QTableWidget *m_properties = nullptr;

@@ -1,6 +1,8 @@
 #include "ui/projectworkspace.h"
 
+#include "ui/demoproject.h"
 #include "ui/mainwindow.h"
+#include "ui/preferences.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
 #include "ui/training/trainingpanel.h"
@@ -14,6 +16,7 @@
 
 #include "project/attentiongeojson.h"
 #include "project/attentionstore.h"
+#include "project/demorecipe.h"
 #include "project/geojsonpolygons.h"
 #include "project/projectlayout.h"
 
@@ -23,6 +26,7 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>
+#include <QProgressDialog>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
@@ -30,6 +34,7 @@
 
 #include <exception>
 #include <filesystem>
+#include <utility>
 
 namespace icmil::ui {
 
@@ -139,6 +144,24 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
         else
             showError(tr("Cannot export heatmap"), error);
         Q_EMIT heatmapExported(m_geoJsonPath, error);
+    });
+    m_demo = new DemoProjectBuilder(this);
+    connect(m_demo, &DemoProjectBuilder::progressChanged, this, [this](int slide, int slides) {
+        if (m_demoProgress) {
+            m_demoProgress->setLabelText(tr("Generating demo slide %1 of %2 ...").arg(slide + 1).arg(slides));
+            m_demoProgress->setValue(slide);
+        }
+    });
+    connect(m_demo, &DemoProjectBuilder::finished, this, &ProjectWorkspace::onDemoGenerated);
+    connect(m_demo, &DemoProjectBuilder::failed, this, [this](const QString &message) {
+        if (m_demoProgress)
+            m_demoProgress->close();
+        showError(tr("Cannot make the demo project"), message);
+    });
+    connect(m_demo, &DemoProjectBuilder::cancelled, this, [this] {
+        if (m_demoProgress)
+            m_demoProgress->close();
+        m_window.statusBar()->showMessage(tr("Demo cancelled"), 10000);
     });
     connect(m_panel, &ProjectPanel::predictionsExported, this, [this](const QString &path, const QString &error) {
         if (error.isEmpty())
@@ -268,10 +291,14 @@ void ProjectWorkspace::openProject(const QString &root)
     m_panel->openProject(QDir(root).absolutePath());
 }
 
+QString ProjectWorkspace::lastProject() const
+{
+    return QSettings().value(kLastProjectKey).toString();
+}
+
 void ProjectWorkspace::chooseProject()
 {
-    const QString root = QFileDialog::getExistingDirectory(&m_window, tr("Open project folder"),
-                                                           QSettings().value(kLastProjectKey).toString());
+    const QString root = QFileDialog::getExistingDirectory(&m_window, tr("Open project folder"), lastProject());
     if (!root.isEmpty())
         openProject(root);
 }
@@ -282,6 +309,70 @@ void ProjectWorkspace::newProject()
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] { openProject(dialog->projectFolder()); });
     dialog->open();
+}
+
+void ProjectWorkspace::tryDemo()
+{
+    tryDemo(project::demoRecipe(DemoProjectBuilder::defaultFolder().toStdString()).dataset);
+}
+
+void ProjectWorkspace::tryDemo(const project::SyntheticDatasetConfig &dataset)
+{
+    if (!m_demo->start(dataset))
+        return; // already generating; its progress dialog is showing
+    m_demoProgress = new QProgressDialog(tr("Generating the demo slides ..."), tr("Cancel"), 0, dataset.slides, &m_window);
+    m_demoProgress->setObjectName(QStringLiteral("demoProgress"));
+    m_demoProgress->setWindowTitle(tr("Try the demo"));
+    m_demoProgress->setAttribute(Qt::WA_DeleteOnClose);
+    m_demoProgress->setWindowModality(Qt::WindowModal);
+    m_demoProgress->setAutoClose(false);
+    m_demoProgress->setAutoReset(false);
+    m_demoProgress->setMinimumDuration(0);
+    connect(m_demoProgress, &QProgressDialog::canceled, m_demo, &DemoProjectBuilder::cancel);
+    m_demoProgress->open();
+}
+
+void ProjectWorkspace::onDemoGenerated(const QString &root)
+{
+    if (m_demoProgress)
+        m_demoProgress->close();
+    m_demoOpening = true;
+    openProject(root);
+}
+
+void ProjectWorkspace::showDemoWelcome()
+{
+    const project::ProjectCatalog &catalog = m_panel->catalog();
+    for (const project::CatalogSlide &slide : catalog.slides) {
+        if (!slide.path.empty()) {
+            m_window.openSlide(QString::fromStdString(slide.path.string()));
+            break;
+        }
+    }
+    const QString text = catalog.predictionRun.empty()
+        ? tr("The demo project is open: %1 synthetic slides, half of them with tumour regions, in %2.\n\n"
+             "Press Train in the Training panel to run ICMIL on them (a few minutes on a CPU). The AUC charts "
+             "fill as it runs; when it ends, predictions appear in the project table and attention heatmaps "
+             "over the slides.")
+        : tr("The demo project is open: %1 synthetic slides in %2, with the predictions and attention heatmaps "
+             "of its last training run. Train runs ICMIL on it again.");
+    auto *box = new QMessageBox(QMessageBox::Information, tr("Try the demo"),
+                                text.arg(catalog.slides.size()).arg(QDir::toNativeSeparators(projectRoot())), QMessageBox::Ok,
+                                &m_window);
+    box->setObjectName(QStringLiteral("demoWelcome"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void ProjectWorkspace::applyPreferences(const Preferences &preferences)
+{
+    m_heatmapPanel->setColormapName(preferences.colormap);
+    m_device = preferences.computeDevice;
+    if (!m_training->isRunning()) {
+        TrainingSettings training = m_training->settings();
+        training.device = m_device.toStdString();
+        m_training->setSettings(training);
+    }
 }
 
 void ProjectWorkspace::onHeatmapLoaded()
@@ -358,10 +449,13 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
         const project::ProjectSettings &settings = m_panel->catalog().settings;
         project::IcmilLoopConfig base = TrainingSettings::defaultLoopConfig();
         base.labelsCsv = settings.labelsCsv;
-        m_training->setBaseConfig(base);
         m_training->setProject(root);
         TrainingSettings training = m_training->settings();
         training.slides = settings.slides;
+        training.device = m_device.toStdString();
+        if (m_panel->catalog().demo) // trained as `icmil demo` does: the same loop, so Resume works
+            training.applyDemoRecipe(project::demoRecipe(root.toStdString()), base);
+        m_training->setBaseConfig(base);
         m_training->setSettings(training);
     }
     if (m_trainingDock->isHidden()) {
@@ -371,6 +465,8 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
     if (!m_shownPath.isEmpty())
         onSlideShown(m_shownPath); // the catalogue may have new predictions for it
     m_window.statusBar()->showMessage(tr("Project %1").arg(QDir::toNativeSeparators(root)), 10000);
+    if (std::exchange(m_demoOpening, false))
+        showDemoWelcome();
     Q_EMIT projectOpened(root);
 }
 

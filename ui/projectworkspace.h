@@ -1,8 +1,11 @@
 #pragma once
 
+#include "project/syntheticdataset.h"
+
 #include <QFutureWatcher>
 #include <QObject>
 #include <QPointF>
+#include <QPointer>
 #include <QPolygonF>
 #include <QString>
 
@@ -11,21 +14,26 @@
 
 class QDockWidget;
 class QMenu;
+class QProgressDialog;
 
 namespace icmil::ui {
 
 class AttentionHeatmap;
 class ContourLayer;
+class DemoProjectBuilder;
 class HeatmapLayer;
 class HeatmapPanel;
 class MainWindow;
 class ProjectPanel;
 class TrainingPanel;
+struct Preferences;
 
 // Everything the main window shows for a project, kept out of MainWindow: the project dock
 // (slides, labels, predictions), File > New project / Open project, the overlays of a project
 // slide shown in the viewer (tissue contours from preprocessing, read off the GUI thread).
-// Slides activated in the project open in the window's viewer.
+// Slides activated in the project open in the window's viewer. "Try the demo" generates the demo
+// dataset (with progress, cancellable) and opens it with its first slide; a demo project trains
+// with the demo recipe's settings.
 class ProjectWorkspace : public QObject {
     Q_OBJECT
 public:
@@ -34,7 +42,16 @@ public:
     void addFileActions(QMenu *file);
     void addViewActions(QMenu *view);
     void openProject(const QString &root);
+    void chooseProject(); // File > Open project
+    void newProject();    // File > New project
     QString projectRoot() const;
+    QString lastProject() const; // the project opened last (in this or an earlier session), or ""
+    // Generates `dataset` (the demo recipe's in the user data folder by default) and opens it.
+    void tryDemo();
+    void tryDemo(const project::SyntheticDatasetConfig &dataset);
+    DemoProjectBuilder *demoBuilder() const { return m_demo; }
+    // The training device and the heatmap colours (a run under way keeps its device).
+    void applyPreferences(const Preferences &preferences);
     ProjectPanel *projectPanel() const { return m_panel; }
     TrainingPanel *trainingPanel() const { return m_training; }
     // Whether the window may close now: asks to stop a training run under way (and stops it).
@@ -53,8 +70,8 @@ Q_SIGNALS:
     void heatmapExported(const QString &path, const QString &error);
 
 private:
-    void chooseProject();
-    void newProject();
+    void onDemoGenerated(const QString &root);
+    void showDemoWelcome(); // the demo project's first slide, and what to do next
     void onProjectLoaded(const QString &root);
     void showError(const QString &title, const QString &message);
     void onSlideShown(const QString &path);
@@ -92,6 +109,10 @@ private:
     QString m_attentionFile;
     QFutureWatcher<QString> m_geoJsonWatcher;
     QString m_geoJsonPath;
+    DemoProjectBuilder *m_demo = nullptr;
+    QPointer<QProgressDialog> m_demoProgress;
+    bool m_demoOpening = false; // the demo project is being opened: show its first slide
+    QString m_device = QStringLiteral("auto"); // Preferences > Device
 };
 
 } // namespace icmil::ui

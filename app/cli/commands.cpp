@@ -3,12 +3,13 @@
 
 #include "engine/runtime.h"
 #include "project/datasetsummary.h"
+#include "project/demorecipe.h"
 #include "project/projecterror.h"
 #include "project/syntheticdataset.h"
 #include "slide/slideerror.h"
+#include "slide/slidelibraries.h"
 #include "slide/slidesource.h"
 
-#include <openslide.h>
 
 #include <chrono>
 #include <cstdio>
@@ -51,7 +52,8 @@ std::string versionText()
     std::ostringstream out;
     out << "icmil " << ICMIL_VERSION << '\n'
         << engine::describe(engine::runtimeInfo()) << '\n'
-        << "OpenSlide " << openslide_get_version() << '\n';
+        << "OpenSlide " << slide::openSlideVersion() << " | OpenCV " << slide::openCvVersion() << " | libtiff "
+        << slide::libTiffVersion() << '\n';
     return out.str();
 }
 
@@ -167,36 +169,38 @@ bool launchStudio(const fs::path &project)
 
 int runDemo(const fs::path &outputDir, bool openApp)
 {
+    const project::DemoRecipe recipe = project::demoRecipe(outputDir);
     std::cout << versionText() << '\n'
               << "Generating the demo dataset in " << outputDir.string() << " ...\n";
     SynthOptions options;
     options.outputDir = outputDir;
-    options.slides = 12;
-    options.seed = 2026;
-    options.size = "12000x9600";
-    options.positiveFraction = 0.5;
+    options.slides = recipe.dataset.slides;
+    options.seed = recipe.dataset.seed;
+    options.size = std::to_string(recipe.dataset.width) + "x" + std::to_string(recipe.dataset.height);
+    options.positiveFraction = recipe.dataset.positiveFraction;
     if (const int rc = runSynth(options); rc != 0)
         return rc;
     std::cout << '\n';
     if (const int rc = runSummary(outputDir); rc != 0)
         return rc;
 
-    // The whole ICMIL loop on it, small enough for a CPU: a randomly initialised tiny-cnn, two
-    // fine-tuning rounds. Running the demo again resumes (or finds it done).
+    // The whole ICMIL loop on it, small enough for a CPU. Running the demo again resumes (or
+    // finds it done).
     RunOptions loop;
     loop.extract.tile.projectDir = outputDir;
     loop.extract.tile.slides = outputDir;
-    loop.extract.tile.preset = "bwh_biopsy"; // the synthetic tissue pieces are biopsy-sized
-    loop.train.epochs = 40;
-    loop.train.lr = 1e-3;
-    loop.train.valFraction = 0.17; // 12 slides: 8 train, 2 val, 2 test
-    loop.train.testFraction = 0.17;
-    loop.iterations = 2;
-    loop.finetuneEpochs = 2;
-    loop.finetunePatches = 2000;
-    std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string()
-              << " --iterations 2 --epochs 40 --lr 1e-3 --finetune-epochs 2 --finetune-patches 2000 --preset bwh_biopsy"
-                 " --val-fraction 0.17 --test-fraction 0.17) ...\n";
+    loop.extract.tile.preset = recipe.tissuePreset;
+    loop.train.epochs = recipe.epochs;
+    loop.train.lr = recipe.learningRate;
+    loop.train.valFraction = recipe.valFraction;
+    loop.train.testFraction = recipe.testFraction;
+    loop.iterations = recipe.iterations;
+    loop.finetuneEpochs = recipe.fineTuneEpochs;
+    loop.finetunePatches = recipe.fineTunePatches;
+    std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string() << " --iterations "
+              << loop.iterations << " --epochs " << loop.train.epochs << " --lr " << loop.train.lr << " --finetune-epochs "
+              << loop.finetuneEpochs << " --finetune-patches " << loop.finetunePatches << " --preset " << loop.extract.tile.preset
+              << " --val-fraction " << loop.train.valFraction << " --test-fraction " << loop.train.testFraction << ") ...\n";
     if (const int rc = runLoop(loop); rc != 0)
         return rc;
 

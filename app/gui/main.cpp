@@ -1,10 +1,12 @@
 // icmil-studio: the desktop application. main() and argument parsing only.
 #include "engine/runtime.h"
+#include "ui/componentversions.h"
 #include "ui/mainwindow.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -35,21 +37,26 @@ int main(int argc, char **argv)
     QApplication::setApplicationName(QStringLiteral("ICMIL Studio"));
     QApplication::setOrganizationName(QStringLiteral("ICMIL Studio"));
     QApplication::setApplicationVersion(QStringLiteral(ICMIL_VERSION));
+    QGuiApplication::setDesktopFileName(QStringLiteral("studio.icmil.IcmilStudio")); // packaging/'s .desktop file
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Whole-slide viewer and ICMIL multiple-instance learning studio"));
     parser.addHelpOption();
-    parser.addVersionOption();
+    const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
+                                           QStringLiteral("Displays version information: of the app and of the libraries it runs with."));
+    parser.addOption(versionOption);
     const QCommandLineOption projectOption(QStringLiteral("project"),
                                            QStringLiteral("Project folder to open (made by the app or by `icmil`)"),
                                            QStringLiteral("dir"));
     parser.addOption(projectOption);
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
     parser.process(*app);
+    if (parser.isSet(versionOption)) {
+        std::fputs(qPrintable(icmil::ui::versionReport(icmil::ui::componentVersions())), stdout);
+        return 0;
+    }
 
-    icmil::engine::configureThreads(0);
-
-    icmil::ui::MainWindow window;
+    icmil::ui::MainWindow window; // applies the preferences: LibTorch's threads among them
     window.show();
     if (parser.isSet(projectOption))
         window.openProject(parser.value(projectOption));

@@ -10,6 +10,7 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <exception>
@@ -25,6 +26,8 @@
 namespace icmil::engine {
 
 namespace {
+
+std::atomic<int> g_configuredThreads{0}; // the count configureThreads() set last; 0: never called
 
 std::string lowercase(std::string text)
 {
@@ -81,6 +84,14 @@ int configureThreads(int requested)
         count = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     at::set_num_threads(count);
     setBlasThreads(count);
+    g_configuredThreads = count;
+    return at::get_num_threads();
+}
+
+int adoptConfiguredThreads()
+{
+    if (const int count = g_configuredThreads; count > 0 && count != at::get_num_threads())
+        at::set_num_threads(count); // the BLAS's pool is process-wide: configureThreads() set it
     return at::get_num_threads();
 }
 
@@ -171,16 +182,17 @@ std::string describe(const RuntimeInfo& info)
          << " threads (" << info.parallelBackend << ") | BLAS: " << info.blasHint;
     if (info.blasThreads > 0)
         line << " (" << info.blasThreads << (info.blasThreads == 1 ? " thread)" : " threads)");
-    line << " | CUDA: ";
-    if (info.cudaAvailable) {
-        line << info.cudaDeviceCount << (info.cudaDeviceCount == 1 ? " device" : " devices")
-             << (info.cudnnAvailable ? ", cuDNN" : ", no cuDNN");
-    } else if (info.cudaBuilt) {
-        line << "built in, no usable device";
-    } else {
-        line << "not in this build";
-    }
+    line << " | CUDA: " << describeCuda(info);
     return line.str();
+}
+
+std::string describeCuda(const RuntimeInfo& info)
+{
+    if (info.cudaAvailable) {
+        return std::to_string(info.cudaDeviceCount) + (info.cudaDeviceCount == 1 ? " device" : " devices")
+            + (info.cudnnAvailable ? ", cuDNN" : ", no cuDNN");
+    }
+    return info.cudaBuilt ? "built in, no usable device" : "not in this build";
 }
 
 void seedEverything(std::uint64_t seed)

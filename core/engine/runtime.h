@@ -17,6 +17,12 @@ namespace icmil::engine {
 // apps call this at start-up. Returns the count now in effect. Throws EngineError when negative.
 int configureThreads(int requested = 0);
 
+// OpenMP keeps its thread count per thread, and LibTorch copies the process's count into a
+// thread only once: a long-lived worker thread calls this before each job, so that the job runs
+// with the count that configureThreads() set last, from whichever thread. Returns the count now
+// in effect on the calling thread (unchanged when configureThreads() was never called).
+int adoptConfiguredThreads();
+
 enum class DeviceKind { Auto, Cpu, Cuda };
 
 // What the user asked for; resolveDevice() turns it into a torch::Device on this machine.
@@ -61,6 +67,8 @@ RuntimeInfo runtimeInfo();
 // One line, e.g. "LibTorch 1.13.0 | CPU: 2 of 2 threads (OpenMP) | BLAS: OpenBLAS 0.3.21 ...
 // (2 threads) | CUDA: not in this build".
 std::string describe(const RuntimeInfo& info);
+// Its CUDA part: "1 device, cuDNN", "built in, no usable device" or "not in this build".
+std::string describeCuda(const RuntimeInfo& info);
 
 // OpenMP's waiting threads spin by default (libgomp's ACTIVE policy) and, on a machine with few
 // cores, take the CPU from OpenBLAS's own threads: on 2 cores ABMIL trains 2.1x faster with

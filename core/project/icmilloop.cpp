@@ -206,8 +206,8 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         LoopState previous = readLoopState(result.stateFile);
         if (json::parse(previous.settings) != json::parse(state.settings))
             throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
-                               + "' was run with other settings: use the same settings to resume it, --overwrite to start again, "
-                                 "or another --name");
+                               + "' was run with other settings: use the same settings to resume it, start it again (Train in "
+                                 "the app, --overwrite on the command line) or give it another name");
         state.iterations = std::move(previous.iterations);
     }
     const bool resuming = !state.iterations.empty();

@@ -96,7 +96,7 @@ public:
     explicit IcmilLoop(IcmilLoopConfig config);
 
     // Throws ProjectError / EngineError / SlideError with one sentence: a bad dataset, a state
-    // file made with other settings ("... use --overwrite or another --name"), a phase that
+    // file made with other settings ("... start it again (Train in the app, --overwrite on the command line) ..."), a phase that
     // failed (diverged, out of memory, unreadable slide). Cancelled: returns with cancelled set;
     // the phase under way is not recorded and runs again on resume.
     IcmilLoopResult run(const IcmilLoopEvents &events = {});

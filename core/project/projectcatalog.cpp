@@ -1,6 +1,7 @@
 #include "project/projectcatalog.h"
 
 #include "project/atomicfile.h"
+#include "project/demorecipe.h"
 #include "project/predictiontable.h"
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
@@ -150,6 +151,7 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
     ProjectCatalog catalog;
     catalog.root = root;
     catalog.settings = readProjectSettings(root);
+    catalog.demo = isDemoDataset(root);
     const fs::path &slidesDir = catalog.settings.slides;
 
     std::set<std::string> listed;

@@ -53,6 +53,7 @@ struct ProjectCatalog {
     std::filesystem::path predictionsFile; // runs/<folder>/predictions.json
     std::string predictionEncoder;
     std::vector<std::string> classNames;
+    bool demo = false; // the folder holds the demo recipe's dataset (project/demorecipe.h)
 };
 
 // Checks a labels CSV against a slides folder as a new project would use them: every CSV row

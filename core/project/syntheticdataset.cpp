@@ -79,6 +79,11 @@ SyntheticDataset::SyntheticDataset(SyntheticDatasetConfig config)
 {
 }
 
+bool SyntheticDataset::madeWith(const fs::path &dir, const SyntheticDatasetConfig &config)
+{
+    return !reusableManifest(dir / "dataset.json", configJson(config)).is_null();
+}
+
 void SyntheticDataset::cancel()
 {
     m_cancelled = true;

@@ -65,6 +65,10 @@ public:
     SyntheticDatasetResult generate(const ProgressCallback &progress = {});
     void cancel();
 
+    // Whether `dir` holds a finished dataset generated with `config`'s settings (its dataset.json
+    // says so; the output folder itself is not compared). Never throws.
+    static bool madeWith(const std::filesystem::path &dir, const SyntheticDatasetConfig &config);
+
 private:
     SyntheticDatasetConfig m_config;
     std::atomic_bool m_cancelled{false};

@@ -13,6 +13,8 @@
 #include <torch/version.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 using namespace icmil::engine;
@@ -51,6 +53,41 @@ ENGINE_TEST(configureThreadsOneSetsOne)
     CHECK_EQ(at::get_num_threads(), 1);
     if (openBlasLoaded())
         CHECK_EQ(probeBlas().threads, 1);
+    configureThreads(0);
+}
+
+ENGINE_TEST(adoptConfiguredThreadsBringsAWorkerThreadUpToDate)
+{
+    configureThreads(0);
+    std::mutex mutex;
+    std::condition_variable changed;
+    int step = 0; // 0 worker starting, 1 worker ran parallel work, 2 main set 1 thread, 3 worker adopted
+    int before = 0, stale = 0, adopted = 0;
+    std::thread worker([&] {
+        at::parallel_for(0, 1000, 1, [](std::int64_t, std::int64_t) {}); // LibTorch reads the count into this thread
+        before = at::get_num_threads();
+        std::unique_lock lock(mutex);
+        step = 1;
+        changed.notify_all();
+        changed.wait(lock, [&] { return step == 2; });
+        stale = at::get_num_threads();
+        adopted = adoptConfiguredThreads();
+        step = 3;
+        changed.notify_all();
+    });
+    {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return step == 1; });
+        configureThreads(1);
+        step = 2;
+        changed.notify_all();
+        changed.wait(lock, [&] { return step == 3; });
+    }
+    worker.join();
+    CHECK_EQ(before, hardwareThreads());
+    CHECK_EQ(adopted, 1);
+    // Without adopting, OpenMP kept the worker's old count (on a 1-core machine both are 1).
+    CHECK_EQ(stale, hardwareThreads());
     configureThreads(0);
 }
 

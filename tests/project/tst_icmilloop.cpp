@@ -184,7 +184,7 @@ private Q_SLOTS:
         c.trainer.epochs = 5;
         QCOMPARE(test::projectErrorOf([&] { IcmilLoop(c).run(); }),
                  QStringLiteral("The ICMIL loop 'icmil' in '%1' was run with other settings: use the same settings to resume it, "
-                                "--overwrite to start again, or another --name")
+                                "start it again (Train in the app, --overwrite on the command line) or give it another name")
                      .arg(test::q(c.projectRoot)));
         m_reference = c.projectRoot;
     }

@@ -40,6 +40,18 @@ project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
     return config;
 }
 
+void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base)
+{
+    iterations = recipe.iterations;
+    epochs = recipe.epochs;
+    learningRate = recipe.learningRate;
+    fineTuneEpochs = recipe.fineTuneEpochs;
+    fineTunePatches = recipe.fineTunePatches;
+    base.extraction.tiling.tissue = slide::TissueDetectionParams::preset(recipe.tissuePreset);
+    base.split.valFraction = recipe.valFraction;
+    base.split.testFraction = recipe.testFraction;
+}
+
 project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig base) const
 {
     project::IcmilLoopConfig config = std::move(base);

@@ -4,6 +4,7 @@
 // how it becomes the core's IcmilLoopConfig. Settings without a widget (tiling, model widths,
 // batch sizes, split fractions) come from a base config: defaultLoopConfig(), `icmil run`'s.
 
+#include "project/demorecipe.h"
 #include "project/icmilloop.h"
 
 #include <cstdint>
@@ -25,13 +26,17 @@ struct TrainingSettings {
     double fineTuneLearningRate = 1e-5;
     int fineTuneEpochs = 5;
     std::int64_t fineTunePatches = 10000;  // per fine-tuning epoch
-    std::string device = "auto";           // "auto", "cpu", "cuda"
+    std::string device = "auto";           // "auto", "cpu", "cuda:N" (Preferences > Device)
     bool confidenceWeighted = false;       // confidence-based fine-tuning
     std::uint64_t seed = 1;
 
     // `icmil run`'s settings: 20x patches of 256 px, the default tissue preset, extraction batches
     // of 64, ABMIL 512/128, split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
     static project::IcmilLoopConfig defaultLoopConfig();
+
+    // The demo's loop (project/demorecipe.h), as `icmil demo` runs it: writes the recipe's
+    // settings here and its tissue preset and split fractions into `base`.
+    void applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base);
 
     // `base` with these settings written over it. Throws engine::EngineError for an unknown model.
     project::IcmilLoopConfig loopConfig(project::IcmilLoopConfig base = defaultLoopConfig()) const;

@@ -90,7 +90,7 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     m_fineTuneEpochs = countBox(1, 100000, defaults.fineTuneEpochs);
     m_fineTunePatches = countBox(1, std::numeric_limits<int>::max(), static_cast<int>(defaults.fineTunePatches));
     m_device = new QComboBox;
-    m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")});
+    m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda:0")});
     m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
     m_confidence->setChecked(defaults.confidenceWeighted);
 
@@ -136,7 +136,10 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
     m_fineTuneLearningRate->setValue(s.fineTuneLearningRate);
     m_fineTuneEpochs->setValue(s.fineTuneEpochs);
     m_fineTunePatches->setValue(static_cast<int>(std::min<std::int64_t>(s.fineTunePatches, std::numeric_limits<int>::max())));
-    m_device->setCurrentText(QString::fromStdString(s.device));
+    const QString device = QString::fromStdString(s.device);
+    if (m_device->findText(device) < 0)
+        m_device->addItem(device); // e.g. cuda:1, chosen in the preferences
+    m_device->setCurrentText(device);
     m_confidence->setChecked(s.confidenceWeighted);
 }
 

@@ -1,6 +1,7 @@
 #include "ui/training/trainingworker.h"
 
 #include "engine/milmetrics.h"
+#include "engine/runtime.h"
 #include "project/icmilloopstate.h"
 #include "project/predictiontable.h"
 #include "project/projectlayout.h"
@@ -112,6 +113,7 @@ void TrainingWorker::run(const project::IcmilLoopConfig &config)
     Q_EMIT started();
     QString error;
     try {
+        engine::adoptConfiguredThreads(); // Preferences > threads may have changed since the last run
         runLoop(config);
         return;
     } catch (const c10::Error &e) {

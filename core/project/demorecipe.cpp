@@ -1,0 +1,22 @@
+#include "project/demorecipe.h"
+
+namespace icmil::project {
+
+DemoRecipe demoRecipe(const std::filesystem::path &dir)
+{
+    DemoRecipe recipe;
+    recipe.dataset.outputDir = dir;
+    recipe.dataset.slides = 12;
+    recipe.dataset.seed = 2026;
+    recipe.dataset.width = 12000;
+    recipe.dataset.height = 9600;
+    recipe.dataset.positiveFraction = 0.5;
+    return recipe;
+}
+
+bool isDemoDataset(const std::filesystem::path &dir)
+{
+    return SyntheticDataset::madeWith(dir, demoRecipe(dir).dataset);
+}
+
+} // namespace icmil::project
