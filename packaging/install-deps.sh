@@ -2,6 +2,8 @@
 # Installs every Debian 12 package that ICMIL Studio's build, tests and demo need.
 # A no-op (no apt-get call at all) when everything is already present.
 # Used by README.md's quick-start commands and by .ci/run, so the list lives only here.
+# The last line is for the .deb packages: dpkg-shlibdeps (dpkg-dev) and file for CPack's Depends,
+# man-db for the man-page test, the two validators for packaging/check-package.sh.
 set -euo pipefail
 
 PACKAGES=(
@@ -14,6 +16,7 @@ PACKAGES=(
   libhdf5-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth
   ccache
+  dpkg-dev file man-db desktop-file-utils appstream
 )
 
 missing=()
