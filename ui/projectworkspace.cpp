@@ -134,6 +134,8 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     m_heatmapDock->setObjectName(QStringLiteral("heatmapDock"));
     m_heatmapDock->setWidget(m_heatmapPanel);
     window.addDockWidget(Qt::RightDockWidgetArea, m_heatmapDock);
+    m_dock->hide(); // the project and attention docks are shown with a project
+    m_heatmapDock->hide();
     connect(&m_attentionWatcher, &QFutureWatcher<Attention>::finished, this, &ProjectWorkspace::onHeatmapLoaded);
     connect(m_heatmapPanel->gallery(), &AttentionGallery::patchActivated, window.viewer(), &SlideViewer::centerOn);
     connect(window.viewer(), &SlideViewer::cursorMoved, this, &ProjectWorkspace::onCursorMoved);
@@ -443,7 +445,14 @@ void ProjectWorkspace::exportHeatmapGeoJson(const QString &path)
 void ProjectWorkspace::onProjectLoaded(const QString &root)
 {
     QSettings().setValue(kLastProjectKey, root);
-    m_dock->show();
+    if (root != std::exchange(m_loadedRoot, root)) { // another project, not a reload: show its docks
+        m_dock->show();
+        m_heatmapDock->show();
+        if (m_trainingDock->isHidden()) {
+            m_trainingDock->show();
+            m_window.resizeDocks({m_trainingDock}, {m_window.height() * 2 / 5}, Qt::Vertical);
+        }
+    }
     // The training panel works on the same project: its slides, its labels CSV.
     if (!m_training->isRunning() && QDir(m_training->project()) != QDir(root)) { // a reload keeps the charts
         const project::ProjectSettings &settings = m_panel->catalog().settings;
@@ -457,10 +466,6 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
             training.applyDemoRecipe(project::demoRecipe(root.toStdString()), base);
         m_training->setBaseConfig(base);
         m_training->setSettings(training);
-    }
-    if (m_trainingDock->isHidden()) {
-        m_trainingDock->show();
-        m_window.resizeDocks({m_trainingDock}, {m_window.height() * 2 / 5}, Qt::Vertical);
     }
     if (!m_shownPath.isEmpty())
         onSlideShown(m_shownPath); // the catalogue may have new predictions for it

@@ -99,6 +99,7 @@ private:
     TrainingPanel *m_training = nullptr;
     QDockWidget *m_trainingDock = nullptr;
     QString m_shownPath; // the slide in the viewer
+    QString m_loadedRoot; // the project loaded last
     ContourLayer *m_contours = nullptr;
     QString m_slideId;
     QFutureWatcher<Contours> m_contourWatcher;

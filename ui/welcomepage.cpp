@@ -6,25 +6,25 @@
 #include <QLabel>
 #include <QPushButton>
 #include <QStyle>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace icmil::ui {
 
 namespace {
 
-// A large button with a title and a line under it.
-QPushButton *choice(const QString &objectName, QStyle::StandardPixmap icon, const QString &title, const QString &detail, QWidget *parent)
+// A large button: an icon, a title and a line under it.
+QToolButton *choice(const QString &objectName, QStyle::StandardPixmap icon, const QString &title, const QString &detail, QWidget *parent)
 {
-    auto *button = new QPushButton(parent);
+    auto *button = new QToolButton(parent);
     button->setObjectName(objectName);
     button->setIcon(parent->style()->standardIcon(icon));
-    button->setIconSize(QSize(32, 32));
-    button->setMinimumSize(220, 110);
+    button->setIconSize(QSize(40, 40));
+    button->setToolButtonStyle(Qt::ToolButtonTextUnderIcon);
+    button->setMinimumSize(230, 120);
     button->setText(title + QLatin1Char('\n') + detail);
     button->setToolTip(detail);
-    QFont font = button->font();
-    font.setPointSizeF(font.pointSizeF() * 1.1);
-    button->setFont(font);
+    button->setAutoRaise(false);
     return button;
 }
 
@@ -44,13 +44,12 @@ WelcomePage::WelcomePage(QWidget *parent)
                              this);
     intro->setAlignment(Qt::AlignCenter);
     intro->setWordWrap(true);
-    intro->setMaximumWidth(720);
 
-    QPushButton *openSlide = choice(QStringLiteral("openSlideButton"), QStyle::SP_DialogOpenButton, tr("Open slide..."),
+    QToolButton *openSlide = choice(QStringLiteral("openSlideButton"), QStyle::SP_DialogOpenButton, tr("Open slide..."),
                                     tr("View a slide (.svs, .tiff, .ndpi, ...)"), this);
-    QPushButton *newProject = choice(QStringLiteral("newProjectButton"), QStyle::SP_FileDialogNewFolder, tr("New project..."),
+    QToolButton *newProject = choice(QStringLiteral("newProjectButton"), QStyle::SP_FileDialogNewFolder, tr("New project..."),
                                      tr("A slides folder and a labels CSV"), this);
-    QPushButton *demo = choice(QStringLiteral("demoButton"), QStyle::SP_MediaPlay, tr("Try the demo"),
+    QToolButton *demo = choice(QStringLiteral("demoButton"), QStyle::SP_MediaPlay, tr("Try the demo"),
                                tr("12 synthetic slides, ready to train"), this);
     auto *openProject = new QPushButton(tr("Open project..."), this);
     openProject->setObjectName(QStringLiteral("openProjectButton"));
@@ -60,7 +59,7 @@ WelcomePage::WelcomePage(QWidget *parent)
 
     auto *choices = new QHBoxLayout;
     choices->addStretch(1);
-    for (QPushButton *button : {openSlide, newProject, demo})
+    for (QToolButton *button : {openSlide, newProject, demo})
         choices->addWidget(button);
     choices->addStretch(1);
     auto *more = new QHBoxLayout;
@@ -76,7 +75,7 @@ WelcomePage::WelcomePage(QWidget *parent)
     layout->addStretch(2);
     layout->addWidget(logo);
     layout->addWidget(title);
-    layout->addWidget(intro, 0, Qt::AlignHCenter);
+    layout->addWidget(intro);
     layout->addSpacing(24);
     layout->addLayout(choices);
     layout->addSpacing(12);
@@ -85,9 +84,9 @@ WelcomePage::WelcomePage(QWidget *parent)
     layout->addWidget(hint);
     layout->addStretch(3);
 
-    connect(openSlide, &QPushButton::clicked, this, &WelcomePage::openSlideRequested);
-    connect(newProject, &QPushButton::clicked, this, &WelcomePage::newProjectRequested);
-    connect(demo, &QPushButton::clicked, this, &WelcomePage::demoRequested);
+    connect(openSlide, &QToolButton::clicked, this, &WelcomePage::openSlideRequested);
+    connect(newProject, &QToolButton::clicked, this, &WelcomePage::newProjectRequested);
+    connect(demo, &QToolButton::clicked, this, &WelcomePage::demoRequested);
     connect(openProject, &QPushButton::clicked, this, &WelcomePage::openProjectRequested);
     connect(m_reopen, &QPushButton::clicked, this, [this] { Q_EMIT reopenRequested(m_lastProject); });
 }

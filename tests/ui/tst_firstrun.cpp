@@ -91,7 +91,7 @@ private Q_SLOTS:
             {QStringLiteral("openProjectButton"), new QSignalSpy(&page, &ui::WelcomePage::openProjectRequested)},
         };
         for (const auto &[name, spy] : buttons) {
-            auto *button = page.findChild<QPushButton *>(name);
+            auto *button = page.findChild<QAbstractButton *>(name);
             QVERIFY2(button && button->isVisible(), qPrintable(name));
             QTest::mouseClick(button, Qt::LeftButton);
             QCOMPARE(spy->count(), 1);
