@@ -2,6 +2,7 @@
 #include "engine/runtime.h"
 #include "ui/componentversions.h"
 #include "ui/mainwindow.h"
+#include "ui/preferences.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
     parser.process(*app);
     if (parser.isSet(versionOption)) {
+        icmil::engine::configureThreads(icmil::ui::Preferences::load().computeThreads); // as the app would run
         std::fputs(qPrintable(icmil::ui::versionReport(icmil::ui::componentVersions())), stdout);
         return 0;
     }
