@@ -1,14 +1,14 @@
 #include "ui/aboutdialog.h"
 
+#include "ui/keyvaluetable.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QDialogButtonBox>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QIcon>
 #include <QLabel>
 #include <QPushButton>
-#include <QTableWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 
@@ -31,15 +31,10 @@ AboutDialog::AboutDialog(QWidget *parent)
     text->setWordWrap(true);
     text->setOpenExternalLinks(true);
 
-    m_versions = new QTableWidget(0, 2, this);
+    m_versions = new KeyValueTable(tr("Component"), tr("Version"), this);
     m_versions->setObjectName(QStringLiteral("versions"));
-    m_versions->setHorizontalHeaderLabels({tr("Component"), tr("Version")});
-    m_versions->horizontalHeader()->setStretchLastSection(true);
-    m_versions->verticalHeader()->hide();
-    m_versions->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_versions->setSelectionMode(QAbstractItemView::NoSelection);
-    m_versions->setRowCount(1);
-    m_versions->setItem(0, 0, new QTableWidgetItem(tr("Looking up versions ...")));
+    m_versions->setRows({{tr("Looking up versions ..."), QString()}});
 
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
     QPushButton *copy = buttons->addButton(tr("&Copy versions"), QDialogButtonBox::ActionRole);
@@ -68,12 +63,10 @@ AboutDialog::AboutDialog(QWidget *parent)
 void AboutDialog::showVersions()
 {
     const QList<ComponentVersion> components = m_watcher.result();
-    m_versions->setRowCount(static_cast<int>(components.size()));
-    for (int row = 0; row < components.size(); ++row) {
-        m_versions->setItem(row, 0, new QTableWidgetItem(components[row].name));
-        m_versions->setItem(row, 1, new QTableWidgetItem(components[row].version));
-    }
-    m_versions->resizeColumnToContents(0);
+    QList<QPair<QString, QString>> rows;
+    for (const ComponentVersion &component : components)
+        rows.append({component.name, component.version});
+    m_versions->setRows(rows);
     m_text = versionReport(components);
     Q_EMIT versionsShown();
 }

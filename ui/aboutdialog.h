@@ -5,10 +5,10 @@
 #include <QDialog>
 #include <QFutureWatcher>
 
-class QLabel;
-class QTableWidget;
 
 namespace icmil::ui {
+
+class KeyValueTable;
 
 // Help > About: what ICMIL Studio is, and the versions of Qt, LibTorch, OpenSlide, OpenCV and
 // libtiff it runs with, whether CUDA is usable (asked off the GUI thread: starting a CUDA driver
@@ -18,7 +18,7 @@ class AboutDialog : public QDialog {
 public:
     explicit AboutDialog(QWidget *parent = nullptr);
 
-    QTableWidget *versionTable() const { return m_versions; }
+    KeyValueTable *versionTable() const { return m_versions; }
     QString versionText() const { return m_text; } // empty until versionsShown
 
 Q_SIGNALS:
@@ -27,7 +27,7 @@ Q_SIGNALS:
 private:
     void showVersions();
 
-    QTableWidget *m_versions = nullptr;
+    KeyValueTable *m_versions = nullptr;
     QFutureWatcher<QList<ComponentVersion>> m_watcher;
     QString m_text;
 };

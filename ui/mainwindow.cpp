@@ -4,6 +4,7 @@
 #include "engine/runtime.h"
 #include "ui/aboutdialog.h"
 #include "ui/associatedimagesdialog.h"
+#include "ui/keyvaluetable.h"
 #include "ui/preferences.h"
 #include "ui/preferencesdialog.h"
 #include "ui/projectworkspace.h"
@@ -19,7 +20,6 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QHeaderView>
 #include <QIcon>
 #include <QImageWriter>
 #include <QLabel>
@@ -29,7 +29,6 @@
 #include <QSaveFile>
 #include <QStackedWidget>
 #include <QStatusBar>
-#include <QTableWidget>
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace icmil::ui {
@@ -75,12 +74,8 @@ MainWindow::MainWindow(QWidget *parent)
     m_minimapDock->setWidget(m_minimap);
     addDockWidget(Qt::RightDockWidgetArea, m_minimapDock);
 
-    m_properties = new QTableWidget(0, 2, this);
+    m_properties = new KeyValueTable(tr("Property"), tr("Value"), this);
     m_properties->setObjectName(QStringLiteral("properties"));
-    m_properties->setHorizontalHeaderLabels({tr("Property"), tr("Value")});
-    m_properties->horizontalHeader()->setStretchLastSection(true);
-    m_properties->verticalHeader()->hide();
-    m_properties->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_propertiesDock = new QDockWidget(tr("Slide properties"), this);
     m_propertiesDock->setObjectName(QStringLiteral("propertiesDock"));
     m_propertiesDock->setWidget(m_properties);
@@ -273,14 +268,7 @@ void MainWindow::showOverview(const SlideOverview &overview)
         m_minimap->clear();
     }
 
-    m_properties->setRowCount(static_cast<int>(overview.properties.size()));
-    int row = 0;
-    for (const auto &[key, value] : overview.properties) {
-        m_properties->setItem(row, 0, new QTableWidgetItem(key));
-        m_properties->setItem(row, 1, new QTableWidgetItem(value));
-        ++row;
-    }
-    m_properties->resizeColumnToContents(0);
+    m_properties->setRows(overview.properties);
     m_recent->add(overview.path);
     rebuildMagnificationMenu();
     updateActions();

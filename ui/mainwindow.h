@@ -15,6 +15,7 @@ class QTableWidget;
 
 namespace icmil::ui {
 
+class KeyValueTable;
 class MinimapWidget;
 class ProjectWorkspace;
 class RecentFiles;
@@ -82,7 +83,7 @@ private:
     WelcomePage *m_welcome = nullptr;
     SlideViewer *m_viewer = nullptr;
     MinimapWidget *m_minimap = nullptr;
-    QTableWidget *m_properties = nullptr;
+    KeyValueTable *m_properties = nullptr;
     QDockWidget *m_minimapDock = nullptr;
     QDockWidget *m_propertiesDock = nullptr;
     RecentFiles *m_recent = nullptr;

@@ -3,6 +3,7 @@
 #include "engine/runtime.h"
 #include "ui/aboutdialog.h"
 #include "ui/componentversions.h"
+#include "ui/keyvaluetable.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -69,7 +70,7 @@ private Q_SLOTS:
         QSignalSpy shown(&dialog, &ui::AboutDialog::versionsShown);
         QVERIFY(shown.wait(20000));
         const QList<ui::ComponentVersion> components = ui::componentVersions();
-        QTableWidget *table = dialog.versionTable();
+        ui::KeyValueTable *table = dialog.versionTable();
         QCOMPARE(table->rowCount(), components.size());
         for (int row = 0; row < table->rowCount(); ++row) {
             QCOMPARE(table->item(row, 0)->text(), components[row].name);
