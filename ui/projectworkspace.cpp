@@ -94,7 +94,10 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     connect(m_panel, &ProjectPanel::slideActivated, &window, [this](const QString &path) { m_window.openSlide(path); });
     connect(m_panel, &ProjectPanel::projectLoaded, this, &ProjectWorkspace::onProjectLoaded);
     connect(m_panel, &ProjectPanel::projectFailed, this,
-            [this](const QString &, const QString &message) { showError(tr("Cannot open project"), message); });
+            [this](const QString &, const QString &message) {
+                m_demoOpening = false;
+                showError(tr("Cannot open project"), message);
+            });
     m_training = new TrainingPanel(&window);
     m_trainingDock = new QDockWidget(tr("Training"), &window);
     m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
