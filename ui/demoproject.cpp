@@ -17,7 +17,7 @@ DemoProjectBuilder::DemoProjectBuilder(QObject *parent)
 DemoProjectBuilder::~DemoProjectBuilder()
 {
     cancel();
-    m_watcher.waitForFinished(); // the worker holds no pointer to this, but the files it writes do matter
+    m_watcher.waitForFinished(); // the worker emits progressChanged through this: it must end first
 }
 
 QString DemoProjectBuilder::defaultFolder()
