@@ -65,6 +65,12 @@ int runSynth(const SynthOptions &options)
     config.seed = options.seed;
     config.positiveFraction = options.positiveFraction;
     config.threads = options.threads;
+    const std::optional<slide::SyntheticPreset> preset = slide::parsePreset(options.preset);
+    if (!preset) {
+        std::cerr << "icmil synth: unknown preset '" << options.preset << "' (easy, camelyon or hard)\n";
+        return 2;
+    }
+    config.preset = *preset;
     if (!parseSize(options.size, config.width, config.height)) {
         std::cerr << "error: --size must look like WIDTHxHEIGHT (e.g. 20000x16000), got '" << options.size << "'\n";
         return 2;
@@ -79,7 +85,8 @@ int runSynth(const SynthOptions &options)
             std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' '
                       << s.levelCount << " levels, " << std::setw(3) << s.tumourRegions << " tumour regions, tissue "
                       << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
-                      << 100.0 * s.tumourFraction << "% of tissue, "
+                      << 100.0 * s.tumourFraction << "% of tissue" << (s.microMetastasesOnly ? " (micro-metastases only)" : "")
+                      << ", mimics " << 100.0 * s.mimicFraction << "%, "
                       << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << '\n';
         }
         std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
@@ -178,6 +185,7 @@ int runDemo(const fs::path &outputDir, bool openApp)
     options.seed = recipe.dataset.seed;
     options.size = std::to_string(recipe.dataset.width) + "x" + std::to_string(recipe.dataset.height);
     options.positiveFraction = recipe.dataset.positiveFraction;
+    options.preset = slide::presetName(recipe.dataset.preset);
     if (const int rc = runSynth(options); rc != 0)
         return rc;
     std::cout << '\n';

@@ -19,6 +19,7 @@ struct SynthOptions {
     std::uint64_t seed = 1;
     std::string size = "20000x16000";
     double positiveFraction = 0.5;
+    std::string preset = "easy";      // slide/syntheticpreset.h
     int threads = 0;
 };
 

@@ -25,6 +25,10 @@ int main(int argc, char **argv)
     synthCmd->add_option("--size", synth.size, "Level-0 size WIDTHxHEIGHT in pixels")->capture_default_str();
     synthCmd->add_option("--positive-fraction", synth.positiveFraction, "Fraction of tumour slides")
         ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+    synthCmd->add_option("--preset", synth.preset, "How hard: easy (the original look), camelyon (Camelyon16-like: micro-metastases, "
+                                                   "lymphoid mimics, site stain variation) or hard")
+        ->check(CLI::IsMember({"easy", "camelyon", "hard"}))
+        ->capture_default_str();
     synthCmd->add_option("--threads", synth.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
 
     std::string infoPath;

@@ -11,6 +11,7 @@ DemoRecipe demoRecipe(const std::filesystem::path &dir)
     recipe.dataset.width = 12000;
     recipe.dataset.height = 9600;
     recipe.dataset.positiveFraction = 0.5;
+    recipe.dataset.preset = slide::SyntheticPreset::Camelyon;
     return recipe;
 }
 

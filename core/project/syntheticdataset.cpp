@@ -20,7 +20,7 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr int kManifestVersion = 1;
+constexpr int kManifestVersion = 2; // 2: presets, mimics and site facts
 
 std::uint64_t splitMix64(std::uint64_t x)
 {
@@ -53,7 +53,7 @@ std::vector<bool> choosePositives(int count, double fraction, std::uint64_t seed
 json configJson(const SyntheticDatasetConfig &c)
 {
     return json{{"slides", c.slides}, {"seed", c.seed}, {"width", c.width}, {"height", c.height},
-                {"positive_fraction", c.positiveFraction}};
+                {"positive_fraction", c.positiveFraction}, {"preset", slide::presetName(c.preset)}};
 }
 
 // The previous run's manifest when it was made with the same settings, else null.
@@ -145,6 +145,14 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
             record.tumourRegions = old->value("tumour_regions", 0);
             record.tissueFraction = old->value("tissue_fraction", 0.0);
             record.tumourFraction = old->value("tumour_fraction", 0.0);
+            record.mimicFraction = old->value("mimic_fraction", 0.0);
+            record.mimicRegions = old->value("mimic_regions", 0);
+            record.germinalCentres = old->value("germinal_centres", 0);
+            record.microMetastasesOnly = old->value("micro_metastases_only", false);
+            record.centre = old->value("centre", 0);
+            record.blurred = old->value("blurred", false);
+            record.penStrokes = old->value("pen_strokes", 0);
+            record.folds = old->value("folds", 0);
             record.seconds = 0.0;
             if (progress)
                 progress(i, c.slides, 1.0);
@@ -154,6 +162,7 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
             sc.height = c.height;
             sc.seed = splitMix64(c.seed * 1000003ull + static_cast<std::uint64_t>(i));
             sc.positive = positive[static_cast<std::size_t>(i)];
+            sc.preset = c.preset;
             sc.threads = c.threads;
             sc.slideId = record.slideId;
             slide::SyntheticSlideWriter writer(sc);
@@ -181,6 +190,14 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
             record.tumourRegions = static_cast<int>(written.tumours.size());
             record.tissueFraction = written.tissueFraction;
             record.tumourFraction = written.tumourFraction;
+            record.mimicFraction = written.mimicFraction;
+            record.mimicRegions = written.mimicRegions;
+            record.germinalCentres = written.germinalCentres;
+            record.microMetastasesOnly = written.microMetastasesOnly;
+            record.centre = written.centre;
+            record.blurred = written.blurred;
+            record.penStrokes = written.penStrokes;
+            record.folds = written.folds;
             record.seconds = written.seconds;
         }
 
@@ -195,7 +212,15 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
                                   {"file_bytes", record.fileBytes},
                                   {"tumour_regions", record.tumourRegions},
                                   {"tissue_fraction", record.tissueFraction},
-                                  {"tumour_fraction", record.tumourFraction}});
+                                  {"tumour_fraction", record.tumourFraction},
+                                  {"micro_metastases_only", record.microMetastasesOnly},
+                                  {"mimic_fraction", record.mimicFraction},
+                                  {"mimic_regions", record.mimicRegions},
+                                  {"germinal_centres", record.germinalCentres},
+                                  {"centre", record.centre},
+                                  {"blurred", record.blurred},
+                                  {"pen_strokes", record.penStrokes},
+                                  {"folds", record.folds}});
         result.slides.push_back(std::move(record));
     }
 
@@ -203,6 +228,7 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
     const json manifest{{"version", kManifestVersion},
                         {"generator", std::string("ICMIL Studio ") + ICMIL_VERSION},
                         {"config", config},
+                        {"preset", slide::presetName(c.preset)},
                         {"mpp", slide::SyntheticSlideConfig{}.mpp},
                         {"objective_power", slide::SyntheticSlideConfig{}.objectivePower},
                         {"mask_downsample", slide::SyntheticSlideConfig{}.maskDownsample},

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "slide/syntheticpreset.h"
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -21,6 +23,7 @@ struct SyntheticDatasetConfig {
     std::int64_t width = 20000;
     std::int64_t height = 16000;
     double positiveFraction = 0.5;
+    slide::SyntheticPreset preset = slide::SyntheticPreset::Easy; // how hard (slide/syntheticpreset.h)
     int threads = 0; // 0 = all cores
 };
 
@@ -36,6 +39,14 @@ struct SyntheticSlideRecord {
     int tumourRegions = 0;
     double tissueFraction = 0.0;
     double tumourFraction = 0.0;
+    double mimicFraction = 0.0;       // lymphoid aggregates (tumour mimics), of the tissue
+    int mimicRegions = 0;
+    int germinalCentres = 0;
+    bool microMetastasesOnly = false;
+    int centre = 0;                   // simulated scanning centre
+    bool blurred = false;
+    int penStrokes = 0;
+    int folds = 0;
     double seconds = 0.0;
 };
 
@@ -52,7 +63,7 @@ struct SyntheticDatasetResult {
 //   DIR/masks/<slide_id>_tumor.png    ground-truth tumour masks
 //   DIR/annotations/<slide_id>.geojson tumour polygons, level-0 coordinates
 //   DIR/labels.csv                    case_id,slide_id,label
-//   DIR/dataset.json                  the generator's settings and per-slide facts
+//   DIR/dataset.json                  the generator's settings (preset included) and per-slide facts
 // Deterministic for a seed. Slides already present from an identical earlier run are reused.
 class SyntheticDataset {
 public:

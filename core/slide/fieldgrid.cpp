@@ -41,7 +41,7 @@ void FieldGrid::evaluate(std::int64_t left, std::int64_t top, int size, int marg
             const float values[ChannelCount] = {
                 fields.tissue, fields.tumour, fields.hole,
                 0.65f * m_warpCoarse.at(x, y) + 0.35f * m_warpFine.at(x, y),
-                0.6f * m_stainCoarse.at(x, y) + 0.4f * m_stainFine.at(x, y)};
+                0.6f * m_stainCoarse.at(x, y) + 0.4f * m_stainFine.at(x, y), fields.mimic, fields.centre};
             for (int channel = 0; channel < ChannelCount; ++channel) {
                 m_values[channel][index] = values[channel];
                 m_maximum[channel] = std::max(m_maximum[channel], values[channel]);
@@ -76,7 +76,7 @@ FieldGrid::Sample FieldGrid::sample(double x, double y) const
         const float bottom = c + (d - c) * tx;
         out[channel] = top + (bottom - top) * ty;
     }
-    return {out[Tissue], out[Tumour], out[Hole], out[Warp], out[Stain]};
+    return {out[Tissue], out[Tumour], out[Hole], out[Warp], out[Stain], out[Mimic], out[Centre]};
 }
 
 } // namespace icmil::slide

@@ -21,8 +21,10 @@ public:
         float hole = 0.0f;
         float warp = 0.0f;
         float stain = 0.0f;
+        float mimic = 0.0f;
+        float centre = 0.0f;
     };
-    enum Channel { Tissue = 0, Tumour, Hole, Warp, Stain, ChannelCount };
+    enum Channel { Tissue = 0, Tumour, Hole, Warp, Stain, Mimic, Centre, ChannelCount };
 
     explicit FieldGrid(const TissuePhantom &phantom);
 

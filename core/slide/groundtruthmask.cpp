@@ -16,6 +16,8 @@ GroundTruthMask::GroundTruthMask(const TissuePhantom &phantom, int downsample, i
     m_mask = cv::Mat(height, width, CV_8UC1, cv::Scalar(0));
     std::vector<std::int64_t> tissueRows(static_cast<std::size_t>(height), 0);
     std::vector<std::int64_t> tumourRows(static_cast<std::size_t>(height), 0);
+    std::vector<std::int64_t> mimicRows(static_cast<std::size_t>(height), 0);
+    m_mimicMask = cv::Mat(height, width, CV_8UC1, cv::Scalar(0));
 
     // Chunks of kChunk x kChunk mask pixels, each with its own short list of nearby objects.
     constexpr int kChunk = 32;
@@ -33,6 +35,7 @@ GroundTruthMask::GroundTruthMask(const TissuePhantom &phantom, int downsample, i
                                        centre(rowEnd - 1), objects);
                 for (int y = chunkRow * kChunk; y < rowEnd; ++y) {
                     auto *mask = m_mask.ptr<std::uint8_t>(y);
+                    auto *mimicMask = m_mimicMask.ptr<std::uint8_t>(y);
                     for (int x = chunkColumn * kChunk; x < columnEnd; ++x) {
                         const PhantomFields fields = TissuePhantom::fieldsAt(objects, centre(x), centre(y));
                         if (fields.tissue > 0.0f)
@@ -40,6 +43,9 @@ GroundTruthMask::GroundTruthMask(const TissuePhantom &phantom, int downsample, i
                         if (fields.tumour > 0.0f) {
                             mask[x] = 255;
                             ++tumourRows[static_cast<std::size_t>(y)];
+                        } else if (fields.mimic > 0.0f && fields.tissue > 0.0f) {
+                            mimicMask[x] = 255;
+                            ++mimicRows[static_cast<std::size_t>(y)];
                         }
                     }
                 }
@@ -55,10 +61,13 @@ GroundTruthMask::GroundTruthMask(const TissuePhantom &phantom, int downsample, i
 
     std::int64_t tissue = 0;
     std::int64_t tumour = 0;
+    std::int64_t mimic = 0;
     for (int y = 0; y < height; ++y) {
         tissue += tissueRows[static_cast<std::size_t>(y)];
         tumour += tumourRows[static_cast<std::size_t>(y)];
+        mimic += mimicRows[static_cast<std::size_t>(y)];
     }
+    m_mimicFraction = tissue > 0 ? static_cast<double>(mimic) / static_cast<double>(tissue) : 0.0;
     m_tissueFraction = static_cast<double>(tissue) / (static_cast<double>(width) * height);
     m_tumourFraction = tissue > 0 ? static_cast<double>(tumour) / static_cast<double>(tissue) : 0.0;
 }

@@ -16,11 +16,16 @@ public:
     const cv::Mat &tumourMask() const { return m_mask; } // CV_8UC1, ceil(size / downsample)
     double tissueFraction() const { return m_tissueFraction; } // of the slide area
     double tumourFraction() const { return m_tumourFraction; } // of the tissue area
+    // Lymphoid aggregates (tumour mimics) in tissue and outside tumour, on the same grid.
+    const cv::Mat &mimicMask() const { return m_mimicMask; }
+    double mimicFraction() const { return m_mimicFraction; } // of the tissue area
 
 private:
     cv::Mat m_mask;
     double m_tissueFraction = 0.0;
     double m_tumourFraction = 0.0;
+    cv::Mat m_mimicMask;
+    double m_mimicFraction = 0.0;
 };
 
 } // namespace icmil::slide

@@ -24,8 +24,21 @@ float between(std::uint64_t hash, int part, float low, float high)
 NucleusPainter::NucleusPainter(const TissuePhantom &phantom)
     : m_phantom(phantom), m_seed(SeededRandom::hash(phantom.seed(), 7)),
       m_grainSeed(static_cast<std::uint32_t>(SeededRandom::hash(phantom.seed(), 8))), m_scale(phantom.pixelScale()),
-      m_normalPitch(14.0 * m_scale), m_tumourPitch(10.0 * m_scale), m_reach(10.0 * m_scale + 2.0)
+      m_normalPitch(14.0 * m_scale), m_tumourPitch(phantom.model().tumour.pitch * m_scale),
+      m_lymphocytePitch(phantom.model().lymphocyte.pitch * m_scale), m_centroblastPitch(phantom.model().centroblast.pitch * m_scale),
+      m_reach(10.0 * m_scale + 2.0)
 {
+}
+
+double NucleusPainter::pitch(Layer layer) const
+{
+    switch (layer) {
+    case Layer::Normal: return m_normalPitch;
+    case Layer::Tumour: return m_tumourPitch;
+    case Layer::Lymphocyte: return m_lymphocytePitch;
+    case Layer::Centroblast: return m_centroblastPitch;
+    }
+    return m_normalPitch;
 }
 
 void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
@@ -35,12 +48,17 @@ void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t 
         paintLayer(Layer::Normal, grid, x0, y0, size, rgb, stride);
     if (grid.maximum(FieldGrid::Tumour) > 0.0f)
         paintLayer(Layer::Tumour, grid, x0, y0, size, rgb, stride);
+    if (grid.maximum(FieldGrid::Mimic) > 0.0f) {
+        paintLayer(Layer::Lymphocyte, grid, x0, y0, size, rgb, stride);
+        if (grid.maximum(FieldGrid::Centre) > 0.0f)
+            paintLayer(Layer::Centroblast, grid, x0, y0, size, rgb, stride);
+    }
 }
 
 void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size,
                                 std::uint8_t *rgb, std::size_t stride) const
 {
-    const double pitch = layer == Layer::Normal ? m_normalPitch : m_tumourPitch;
+    const double pitch = this->pitch(layer);
     const auto first = [&](std::int64_t origin) {
         return static_cast<std::int64_t>(std::floor((static_cast<double>(origin) - m_reach) / pitch));
     };
@@ -57,9 +75,11 @@ void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t
 bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t row, const FieldGrid &grid,
                                  std::int64_t x0, std::int64_t y0, int size, Nucleus &nucleus) const
 {
-    const bool tumour = layer == Layer::Tumour;
-    const double pitch = tumour ? m_tumourPitch : m_normalPitch;
-    const std::uint64_t placement = SeededRandom::hash(m_seed, tumour ? 2 : 1, column, row);
+    // Hash streams per layer: placement, shape, tint.
+    static constexpr int kStreams[4][3] = {{1, 3, 5}, {2, 4, 6}, {11, 13, 15}, {21, 23, 25}};
+    const int *streams = kStreams[static_cast<int>(layer)];
+    const double pitch = this->pitch(layer);
+    const std::uint64_t placement = SeededRandom::hash(m_seed, streams[0], column, row);
     const float presence = SeededRandom::fraction(placement, 2);
     if (presence >= 0.9f)
         return false;
@@ -70,8 +90,8 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
         centreY < static_cast<double>(y0) - m_reach || centreY > static_cast<double>(y0 + size) + m_reach)
         return false;
     const FieldGrid::Sample fields = grid.sample(centreX, centreY);
-    const std::uint64_t shape = SeededRandom::hash(m_seed, tumour ? 4 : 3, column, row);
-    const std::uint64_t tint = SeededRandom::hash(m_seed, tumour ? 6 : 5, column, row);
+    const std::uint64_t shape = SeededRandom::hash(m_seed, streams[1], column, row);
+    const std::uint64_t tint = SeededRandom::hash(m_seed, streams[2], column, row);
     const auto scale = static_cast<float>(m_scale);
 
     float major = 0.0f;
@@ -80,8 +100,8 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
     float darkness = SeededRandom::fraction(tint, 0); // 0 = palest of the range, 1 = darkest
     nucleus.lobeInverseRadius2 = 0.0f;
     nucleus.vesicular = false;
-    if (!tumour) {
-        if (fields.tissue < 3.0f || fields.tumour > 0.0f)
+    if (layer == Layer::Normal) {
+        if (fields.tissue < 3.0f || fields.tumour > 0.0f || fields.mimic > 0.0f)
             return false;
         const bool lining = fields.hole > -9.0f * scale && fields.hole < -1.5f;
         if (presence >= (lining ? 0.9f : 0.35f * (0.6f + 0.8f * fields.stain)))
@@ -106,21 +126,30 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
         nucleus.green = 80.0f - 20.0f * darkness;
         nucleus.blue = 170.0f - 30.0f * darkness;
     } else {
-        if (fields.tumour <= 0.0f || fields.tissue <= 0.0f || presence >= 0.85f)
+        const PresetModel &model = m_phantom.model();
+        const NucleusMorphology &m = layer == Layer::Tumour ? model.tumour : layer == Layer::Lymphocyte ? model.lymphocyte : model.centroblast;
+        bool here = false;
+        if (layer == Layer::Tumour)
+            here = fields.tumour > 0.0f && fields.tissue > 0.0f;
+        else if (layer == Layer::Lymphocyte) // the aggregate's mantle (outside its germinal centre)
+            here = fields.mimic > 0.0f && fields.tissue > 0.0f && fields.tumour <= 0.0f && fields.centre <= 0.0f;
+        else
+            here = fields.centre > 0.0f && fields.tissue > 0.0f && fields.tumour <= 0.0f;
+        if (!here || presence >= m.presence)
             return false;
-        major = between(shape, 0, 4.5f, 7.0f);
-        minor = major * between(shape, 1, 0.6f, 0.95f);
-        if (SeededRandom::fraction(shape, 3) < 0.6f) { // irregular outline: a second lobe
+        major = between(shape, 0, m.majorMin, m.majorMax);
+        minor = major * between(shape, 1, m.roundnessMin, m.roundnessMax);
+        if (SeededRandom::fraction(shape, 3) < m.lobeProbability) { // irregular outline: a second lobe
             const float lobeAngle = between(tint, 1, 0.0f, 2.0f * static_cast<float>(std::numbers::pi));
             const float lobeRadius = major * between(tint, 2, 0.5f, 0.7f) * scale;
             nucleus.lobeX = 0.45f * major * scale * std::cos(lobeAngle);
             nucleus.lobeY = 0.45f * major * scale * std::sin(lobeAngle);
             nucleus.lobeInverseRadius2 = 1.0f / (lobeRadius * lobeRadius);
         }
-        nucleus.vesicular = SeededRandom::fraction(tint, 3) < 0.7f;
-        nucleus.red = 80.0f - 25.0f * darkness;
-        nucleus.green = 50.0f - 20.0f * darkness;
-        nucleus.blue = 140.0f - 30.0f * darkness;
+        nucleus.vesicular = SeededRandom::fraction(tint, 3) < m.vesicularProbability;
+        nucleus.red = m.colour[0] - 25.0f * darkness;
+        nucleus.green = m.colour[1] - 20.0f * darkness;
+        nucleus.blue = m.colour[2] - 30.0f * darkness;
     }
     major *= scale;
     minor *= scale;

@@ -8,7 +8,8 @@ namespace icmil::slide {
 class FieldGrid;
 class TissuePhantom;
 
-// Paints the haematoxylin layer: nuclei on two jittered cell grids (normal tissue and tumour),
+// Paints the haematoxylin layer: nuclei on jittered cell grids (normal tissue, tumour, and in the
+// harder presets the lymphocytes and germinal-centre cells of lymphoid aggregates),
 // each nucleus drawn from a hash of (seed, layer, cell) and kept where the interpolated fields at
 // its centre say so. A nucleus that straddles tiles is therefore identical in each of them.
 class NucleusPainter {
@@ -42,7 +43,7 @@ private:
         float opacity = 1.0f;
         bool vesicular = false;     // darker rim, pale centre, nucleolus
     };
-    enum class Layer { Normal, Tumour };
+    enum class Layer { Normal, Tumour, Lymphocyte, Centroblast };
 
     void paintLayer(Layer layer, const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size,
                     std::uint8_t *rgb, std::size_t stride) const;
@@ -58,6 +59,9 @@ private:
     double m_scale;
     double m_normalPitch;
     double m_tumourPitch;
+    double m_lymphocytePitch;
+    double m_centroblastPitch;
+    double pitch(Layer layer) const;
     double m_reach;
 };
 

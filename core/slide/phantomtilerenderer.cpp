@@ -1,11 +1,14 @@
 #include "slide/phantomtilerenderer.h"
 
 #include "slide/seededrandom.h"
+#include "slide/siteappearance.h"
 #include "slide/tissuephantom.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+#include <opencv2/imgproc.hpp>
 
 namespace icmil::slide {
 
@@ -41,7 +44,8 @@ struct BlockRamp {
 
 PhantomTileRenderer::PhantomTileRenderer(const TissuePhantom &phantom)
     : m_phantom(phantom), m_grid(phantom), m_nuclei(phantom),
-      m_margin(kStep * (static_cast<int>(m_nuclei.reach()) / kStep + 1)), m_edgeAmplitude(phantom.edgeNoiseAmplitude())
+      m_margin(kStep * (static_cast<int>(m_nuclei.reach()) / kStep + 1)), m_edgeAmplitude(phantom.edgeNoiseAmplitude()),
+      m_defocus(SeededRandom::hash(phantom.seed(), 310), 1800.0 * phantom.pixelScale())
 {
     const double along = 1.0 / (6.0 * phantom.pixelScale()); // collagen bundles ~50 um long
     const double across = 1.0 / (0.7 * phantom.pixelScale()); // and a few um wide
@@ -54,11 +58,44 @@ PhantomTileRenderer::PhantomTileRenderer(const TissuePhantom &phantom)
 
 void PhantomTileRenderer::render(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride)
 {
+    const SiteAppearance &site = m_phantom.site();
+    const auto left = static_cast<double>(x0);
+    const auto top = static_cast<double>(y0);
+    const bool penHere = site.active() && site.penTouches(left, top, left + size, top + size);
+    // Pure glass without a pen stroke comes out final; everything else gets the site's stain after.
+    const bool tissue = renderPlain(x0, y0, size, rgb, stride, site.active() && !penHere);
+    if (tissue && site.blurred())
+        defocus(x0, y0, size, rgb, stride);
+    if (site.active() && (tissue || penHere))
+        site.apply(x0, y0, size, size, rgb, stride);
+    // Flat padding beyond the right and bottom edges of the slide.
+    const auto insideWidth = static_cast<int>(std::clamp<std::int64_t>(m_phantom.width() - x0, 0, size));
+    const auto insideHeight = static_cast<int>(std::clamp<std::int64_t>(m_phantom.height() - y0, 0, size));
+    for (int row = 0; row < size; ++row) {
+        std::uint8_t *line = rgb + static_cast<std::size_t>(row) * stride;
+        if (row >= insideHeight)
+            std::memset(line, kBackground, static_cast<std::size_t>(size) * 3);
+        else if (insideWidth < size)
+            std::memset(line + static_cast<std::size_t>(insideWidth) * 3, kBackground,
+                        static_cast<std::size_t>(size - insideWidth) * 3);
+    }
+}
+
+bool PhantomTileRenderer::renderPlain(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride, bool finalGlass)
+{
     m_grid.evaluate(x0, y0, size, m_margin);
     const float pure = m_edgeAmplitude + 1.0f;
     if (m_grid.maximum(FieldGrid::Tissue) <= -pure) {
+        if (finalGlass) { // the site's stain is already in this glass
+            for (int y = 0; y < size; ++y)
+                std::memcpy(rgb + static_cast<std::size_t>(y) * stride, m_phantom.siteGlassRow(m_phantom.grainRowOffset(y0 + y), x0),
+                            static_cast<std::size_t>(size) * 3);
+            return false;
+        }
         fillBackground(x0, y0, size, size, rgb, stride);
-    } else {
+        return false;
+    }
+    {
         // Texture coordinates of the tile origin, reduced modulo the texture, plus an offset that
         // keeps every coordinate in the tile positive.
         // The texture's long x axis runs across the fibres (v), its short y axis along them (u):
@@ -79,16 +116,45 @@ void PhantomTileRenderer::render(std::int64_t x0, std::int64_t y0, int size, std
                 paintBlock(classify(column, row), column, row, x0, y0, rgb, stride);
         m_nuclei.paint(m_grid, x0, y0, size, rgb, stride);
     }
-    // Flat padding beyond the right and bottom edges of the slide.
-    const auto insideWidth = static_cast<int>(std::clamp<std::int64_t>(m_phantom.width() - x0, 0, size));
-    const auto insideHeight = static_cast<int>(std::clamp<std::int64_t>(m_phantom.height() - y0, 0, size));
-    for (int row = 0; row < size; ++row) {
-        std::uint8_t *line = rgb + static_cast<std::size_t>(row) * stride;
-        if (row >= insideHeight)
-            std::memset(line, kBackground, static_cast<std::size_t>(size) * 3);
-        else if (insideWidth < size)
-            std::memset(line + static_cast<std::size_t>(insideWidth) * 3, kBackground,
-                        static_cast<std::size_t>(size - insideWidth) * 3);
+    return true;
+}
+
+void PhantomTileRenderer::defocus(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride)
+{
+    // Out-of-focus regions where a slow random field passes the slide's threshold: the sharp tile
+    // blended with a Gaussian blur of the tile rendered with a margin (so no seams), per 16 x 16
+    // block (the field changes by a few percent across one).
+    const SiteAppearance &site = m_phantom.site();
+    const int blocks = size / kStep;
+    m_defocus.prepare(static_cast<double>(x0), static_cast<double>(y0), static_cast<double>(x0 + size), static_cast<double>(y0 + size));
+    m_blockAlpha.assign(static_cast<std::size_t>(blocks) * blocks, 0.0f);
+    float strongest = 0.0f;
+    for (int row = 0; row < blocks; ++row)
+        for (int column = 0; column < blocks; ++column) {
+            const float field = m_defocus.at(static_cast<double>(x0 + column * kStep + kStep / 2), static_cast<double>(y0 + row * kStep + kStep / 2));
+            const float alpha = std::clamp((field - static_cast<float>(site.blurThreshold())) * 6.0f, 0.0f, 1.0f);
+            m_blockAlpha[static_cast<std::size_t>(row * blocks + column)] = alpha;
+            strongest = std::max(strongest, alpha);
+        }
+    if (strongest <= 0.0f)
+        return;
+    const int margin = kStep * static_cast<int>(std::ceil(3.0 * site.blurSigma() / kStep));
+    const int padded = size + 2 * margin;
+    m_scratch.resize(static_cast<std::size_t>(padded) * padded * 3);
+    renderPlain(x0 - margin, y0 - margin, padded, m_scratch.data(), static_cast<std::size_t>(padded) * 3, false);
+    const cv::Mat sharp(padded, padded, CV_8UC3, m_scratch.data());
+    cv::GaussianBlur(sharp, m_blurred, cv::Size(0, 0), site.blurSigma(), site.blurSigma(), cv::BORDER_REPLICATE);
+    for (int y = 0; y < size; ++y) {
+        std::uint8_t *pixel = rgb + static_cast<std::size_t>(y) * stride;
+        const std::uint8_t *soft = m_blurred.ptr<std::uint8_t>(y + margin) + static_cast<std::size_t>(margin) * 3;
+        const float *alphas = &m_blockAlpha[static_cast<std::size_t>((y / kStep) * blocks)];
+        for (int x = 0; x < size; ++x, pixel += 3, soft += 3) {
+            const float alpha = alphas[x / kStep];
+            if (alpha <= 0.0f)
+                continue;
+            for (int c = 0; c < 3; ++c)
+                pixel[c] = toByte(static_cast<float>(pixel[c]) + (static_cast<float>(soft[c]) - static_cast<float>(pixel[c])) * alpha);
+        }
     }
 }
 
@@ -99,7 +165,8 @@ PhantomTileRenderer::BlockKind PhantomTileRenderer::classify(int column, int row
     for (int dy = 0; dy <= 1; ++dy)
         for (int dx = 0; dx <= 1; ++dx) {
             const float tissue = m_grid.node(FieldGrid::Tissue, column + dx, row + dy);
-            const float tumour = m_grid.node(FieldGrid::Tumour, column + dx, row + dy);
+            const float tumour = std::max(m_grid.node(FieldGrid::Tumour, column + dx, row + dy),
+                                          m_grid.node(FieldGrid::Mimic, column + dx, row + dy));
             tissueLow = std::min(tissueLow, tissue);
             tissueHigh = std::max(tissueHigh, tissue);
             tumourLow = std::min(tumourLow, tumour);
@@ -137,7 +204,11 @@ void PhantomTileRenderer::paintBlock(BlockKind kind, int column, int row, std::i
                           m_grid.node(channel, column, row + 1), m_grid.node(channel, column + 1, row + 1)}};
     };
     BlockRamp tissue = ramp(FieldGrid::Tissue);
+    // Tumour and its mimics (lymphoid aggregates) share the purple, cell-rich background.
     BlockRamp tumour = ramp(FieldGrid::Tumour);
+    for (int corner = 0; corner < 4; ++corner)
+        tumour.corners[corner] = std::max(tumour.corners[corner],
+                                          m_grid.node(FieldGrid::Mimic, column + (corner & 1), row + (corner >> 1)));
     BlockRamp warp = ramp(FieldGrid::Warp);
     BlockRamp stain = ramp(FieldGrid::Stain);
     const NoiseTexture &fibres = m_phantom.fibreTexture();

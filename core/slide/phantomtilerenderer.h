@@ -2,9 +2,13 @@
 
 #include "slide/fieldgrid.h"
 #include "slide/nucleuspainter.h"
+#include "slide/smoothrandomfield.h"
+
+#include <opencv2/core/mat.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace icmil::slide {
 
@@ -27,6 +31,11 @@ public:
 private:
     enum class BlockKind { Background, Stroma, Tumour, Mixed };
 
+    // The tile before the site's appearance; false when it is glass only. `finalGlass`: glass-only
+    // tiles get the site-stained glass (and need nothing more).
+    bool renderPlain(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride, bool finalGlass);
+    void defocus(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride);
+
     void paintBlock(BlockKind kind, int blockColumn, int blockRow, std::int64_t x0, std::int64_t y0,
                     std::uint8_t *rgb, std::size_t stride) const;
     void fillBackground(std::int64_t x0, std::int64_t y0, int width, int height, std::uint8_t *rgb,
@@ -47,6 +56,10 @@ private:
     float m_warpAmplitude = 400.0f; // texels across the fibres, from the slow warp field
     float m_uBase = 0.0f;
     float m_vBase = 0.0f;
+    SmoothRandomField m_defocus;
+    std::vector<float> m_blockAlpha;
+    std::vector<std::uint8_t> m_scratch;
+    cv::Mat m_blurred;
 };
 
 } // namespace icmil::slide

@@ -116,6 +116,14 @@ SyntheticSlideResult SyntheticSlideWriter::write(const std::filesystem::path &sl
         result.tumours = tumourRegions(phantom);
         result.tissueFraction = truth.tissueFraction();
         result.tumourFraction = truth.tumourFraction();
+        result.mimicFraction = truth.mimicFraction();
+        result.mimicRegions = static_cast<int>(phantom.aggregates().size());
+        result.germinalCentres = static_cast<int>(phantom.germinalCentres().size());
+        result.microMetastasesOnly = phantom.microMetastasesOnly();
+        result.centre = phantom.site().centre();
+        result.blurred = phantom.site().blurred();
+        result.penStrokes = phantom.site().penStrokes();
+        result.folds = phantom.site().folds();
 
         PyramidWriter pyramid(m_config, phantom, m_cancelled, progress);
         pyramid.write(slideFile.partialPath());

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "slide/syntheticpreset.h"
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +17,7 @@ struct SyntheticSlideConfig {
     std::int64_t height = 16000;
     std::uint64_t seed = 1;         // same seed + same config => byte-identical files
     bool positive = false;          // true: the slide contains tumour regions
+    SyntheticPreset preset = SyntheticPreset::Easy; // how hard (syntheticpreset.h)
     double mpp = 0.5;               // microns per level-0 pixel (written as Aperio MPP)
     int objectivePower = 20;        // written as Aperio AppMag
     int tileSize = 256;             // TIFF tile edge (pixels)
@@ -40,6 +43,14 @@ struct SyntheticSlideResult {
     double seconds = 0.0;
     double tissueFraction = 0.0;        // of the slide area
     double tumourFraction = 0.0;        // of the tissue area
+    double mimicFraction = 0.0;         // lymphoid aggregates (tumour mimics), of the tissue area
+    int mimicRegions = 0;               // aggregates, of which germinalCentres have a centre
+    int germinalCentres = 0;
+    bool microMetastasesOnly = false;   // heavy-tailed presets: only micro-metastases
+    int centre = 0;                     // the simulated scanning centre (site variation)
+    bool blurred = false;               // has out-of-focus regions
+    int penStrokes = 0;
+    int folds = 0;
     std::vector<TumourRegion> tumours;
 };
 

@@ -50,6 +50,7 @@ TissuePhantom::TissuePhantom(const SyntheticSlideConfig &config)
     : m_width(config.width), m_height(config.height), m_seed(config.seed),
       m_pixelScale(std::clamp(0.5 / config.mpp, 0.125, 8.0)),
       m_edgeNoiseAmplitude(static_cast<float>(std::clamp(4.0 * m_pixelScale, 2.0, 16.0))),
+      m_model(&presetModel(config.preset)),
       m_fibreTexture(SeededRandom::hash(config.seed, 101), 4096, 256, 16),
       m_edgeTexture(SeededRandom::hash(config.seed, 102), 256, 256, 4)
 {
@@ -68,8 +69,18 @@ TissuePhantom::TissuePhantom(const SyntheticSlideConfig &config)
     m_fibreAngle = SeededRandom(SeededRandom::hash(m_seed, 104)).uniform(0.0, std::numbers::pi);
     placeTissue(SeededRandom::hash(m_seed, 1));
     placeHoles(SeededRandom::hash(m_seed, 2));
-    if (config.positive)
-        placeTumours(SeededRandom::hash(m_seed, 3));
+    if (config.positive) {
+        if (m_model->heavyTailed)
+            placeHeavyTailedTumours(SeededRandom::hash(m_seed, 3));
+        else
+            placeTumours(SeededRandom::hash(m_seed, 3));
+    }
+    if (m_model->aggregatesMax > 0)
+        placeMimics(SeededRandom::hash(m_seed, 4));
+    m_site = std::make_unique<SiteAppearance>(*m_model, m_seed, m_tissueBlobs, m_pixelScale);
+    m_siteGlass = m_glass;
+    for (std::size_t i = 0; i + 2 < m_siteGlass.size(); i += 3)
+        m_site->applyStain(&m_siteGlass[i]);
 }
 
 std::uint32_t TissuePhantom::grainRowOffset(std::int64_t y) const
@@ -145,6 +156,18 @@ void TissuePhantom::placeHoles(std::uint64_t seed)
     }
 }
 
+bool TissuePhantom::insideTissue(const PolarBlob &blob, double margin) const
+{
+    for (const auto &[x, y] : blob.outline(64)) {
+        double inside = -1.0;
+        for (const PolarBlob &tissue : m_tissueBlobs)
+            inside = std::max(inside, tissue.field(x, y));
+        if (inside < margin)
+            return false;
+    }
+    return true;
+}
+
 bool TissuePhantom::tumourFits(const PolarBlob &tumour) const
 {
     const double margin = 0.1 * tumour.baseRadius() + 24.0 * m_pixelScale + 2.0 * m_edgeNoiseAmplitude;
@@ -153,14 +176,7 @@ bool TissuePhantom::tumourFits(const PolarBlob &tumour) const
         if (gap < other.maxRadius() + tumour.maxRadius() + 40.0 * m_pixelScale)
             return false;
     }
-    for (const auto &[x, y] : tumour.outline(64)) {
-        double inside = -1.0;
-        for (const PolarBlob &blob : m_tissueBlobs)
-            inside = std::max(inside, blob.field(x, y));
-        if (inside < margin)
-            return false;
-    }
-    return true;
+    return insideTissue(tumour, margin);
 }
 
 void TissuePhantom::placeTumours(std::uint64_t seed)
@@ -176,42 +192,122 @@ void TissuePhantom::placeTumours(std::uint64_t seed)
     for (int t = 1; t < count; ++t)
         radii.push_back(std::exp(random.uniform(std::log(smallest), std::log(largest))));
 
-    double totalWeight = 0.0;
-    for (const PolarBlob &blob : m_tissueBlobs)
-        totalWeight += blob.baseRadius() * blob.baseRadius();
-
     for (std::size_t t = 0; t < radii.size(); ++t) {
         std::vector<BlobHarmonic> harmonics;
         addHarmonics(harmonics, random, 2, 6, 0.04, 0.16, 0.5);
         addHarmonics(harmonics, random, 7, 20, 0.0, 0.06, 0.8);
         addHarmonics(harmonics, random, 21, 40, 0.0, 0.015, 1.0);
-        const PolarBlob shape(0.0, 0.0, radii[t], harmonics, 0.3);
         // The mandatory small tumour may shrink a lot to fit a tiny slide; the others give up sooner.
-        const int shrinkSteps = t == 0 ? 30 : 4;
-        bool placed = false;
-        double factor = 1.0;
-        for (int step = 0; step < shrinkSteps && !placed; ++step, factor *= 0.85) {
-            if (shape.baseRadius() * factor < 8.0 * m_pixelScale)
-                break;
-            for (int attempt = 0; attempt < 150 && !placed; ++attempt) {
-                double pick = random.uniform() * totalWeight;
-                const PolarBlob *blob = &m_tissueBlobs.back();
-                for (const PolarBlob &candidate : m_tissueBlobs) {
-                    pick -= candidate.baseRadius() * candidate.baseRadius();
-                    if (pick < 0.0) {
-                        blob = &candidate;
-                        break;
-                    }
-                }
-                const double angle = random.uniform(0.0, kTwoPi);
-                const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
-                PolarBlob tumour = shape.movedAndScaled(blob->centreX() + distance * std::cos(angle),
-                                                        blob->centreY() + distance * std::sin(angle), factor);
-                if (tumourFits(tumour)) {
-                    m_tumours.push_back(std::move(tumour));
-                    placed = true;
+        placeTumour(PolarBlob(0.0, 0.0, radii[t], harmonics, 0.3), t == 0 ? 30 : 4, random);
+    }
+}
+
+bool TissuePhantom::placeTumour(const PolarBlob &shape, int shrinkSteps, SeededRandom &random)
+{
+    double totalWeight = 0.0;
+    for (const PolarBlob &blob : m_tissueBlobs)
+        totalWeight += blob.baseRadius() * blob.baseRadius();
+    double factor = 1.0;
+    for (int step = 0; step < shrinkSteps; ++step, factor *= 0.85) {
+        if (shape.baseRadius() * factor < 8.0 * m_pixelScale)
+            break;
+        for (int attempt = 0; attempt < 150; ++attempt) {
+            double pick = random.uniform() * totalWeight;
+            const PolarBlob *blob = &m_tissueBlobs.back();
+            for (const PolarBlob &candidate : m_tissueBlobs) {
+                pick -= candidate.baseRadius() * candidate.baseRadius();
+                if (pick < 0.0) {
+                    blob = &candidate;
+                    break;
                 }
             }
+            const double angle = random.uniform(0.0, kTwoPi);
+            const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
+            PolarBlob tumour = shape.movedAndScaled(blob->centreX() + distance * std::cos(angle),
+                                                    blob->centreY() + distance * std::sin(angle), factor);
+            if (tumourFits(tumour)) {
+                m_tumours.push_back(std::move(tumour));
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void TissuePhantom::placeHeavyTailedTumours(std::uint64_t seed)
+{
+    // Camelyon16's burden: about half the positive slides hold only micro-metastases (one or two
+    // regions of a few patches), the rest one to a few larger regions, log-uniform in radius.
+    SeededRandom random(seed);
+    const PresetModel &model = *m_model;
+    const double shortSide = static_cast<double>(std::min(m_width, m_height));
+    m_microOnly = random.uniform() < model.microProbability;
+    std::vector<double> radii;
+    if (m_microOnly) {
+        const int count = random.uniform() < 0.35 ? 2 : 1;
+        for (int t = 0; t < count; ++t)
+            radii.push_back(random.uniform(model.microRadiusMin, model.microRadiusMax) * m_pixelScale);
+    } else {
+        const int count = 1 + random.index(std::max(1, model.macroMax));
+        const double smallest = model.macroRadiusMin * m_pixelScale;
+        const double largest = std::max(model.macroShortSideFraction * shortSide, 1.5 * smallest);
+        for (int t = 0; t < count; ++t)
+            radii.push_back(std::exp(random.uniform(std::log(smallest), std::log(largest))));
+    }
+    for (std::size_t t = 0; t < radii.size(); ++t) {
+        std::vector<BlobHarmonic> harmonics;
+        addHarmonics(harmonics, random, 2, 6, 0.04, 0.16, 0.5);
+        addHarmonics(harmonics, random, 7, 20, 0.0, 0.06, 0.8);
+        addHarmonics(harmonics, random, 21, 40, 0.0, 0.015, 1.0);
+        placeTumour(PolarBlob(0.0, 0.0, radii[t], harmonics, 0.3), t == 0 ? 30 : 6, random);
+    }
+}
+
+void TissuePhantom::placeMimics(std::uint64_t seed)
+{
+    // Lymphoid aggregates anywhere in the tissue (never touching tumour), some with a germinal
+    // centre: dense dark nuclei on tumour-like purple, in normal and positive slides alike.
+    SeededRandom random(seed);
+    const PresetModel &model = *m_model;
+    const int count = model.aggregatesMin + random.index(model.aggregatesMax - model.aggregatesMin + 1);
+    double totalWeight = 0.0;
+    for (const PolarBlob &blob : m_tissueBlobs)
+        totalWeight += blob.baseRadius() * blob.baseRadius();
+    for (int a = 0; a < count; ++a) {
+        std::vector<BlobHarmonic> harmonics;
+        addHarmonics(harmonics, random, 2, 5, 0.02, 0.1, 0.6);
+        addHarmonics(harmonics, random, 6, 16, 0.0, 0.02, 1.0);
+        const double radius = std::exp(random.uniform(std::log(model.aggregateRadiusMin), std::log(model.aggregateRadiusMax))) * m_pixelScale;
+        const PolarBlob shape(0.0, 0.0, radius, harmonics, 0.5);
+        const bool withCentre = random.uniform() < model.germinalCentreProbability;
+        const double centreFactor = random.uniform(0.45, 0.6);
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            double pick = random.uniform() * totalWeight;
+            const PolarBlob *blob = &m_tissueBlobs.back();
+            for (const PolarBlob &candidate : m_tissueBlobs) {
+                pick -= candidate.baseRadius() * candidate.baseRadius();
+                if (pick < 0.0) {
+                    blob = &candidate;
+                    break;
+                }
+            }
+            const double angle = random.uniform(0.0, kTwoPi);
+            const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
+            const double x = blob->centreX() + distance * std::cos(angle);
+            const double y = blob->centreY() + distance * std::sin(angle);
+            const PolarBlob aggregate = shape.movedAndScaled(x, y, 1.0);
+            const auto apart = [&](const std::vector<PolarBlob> &others, double gap) {
+                return std::all_of(others.begin(), others.end(), [&](const PolarBlob &other) {
+                    return std::hypot(other.centreX() - x, other.centreY() - y) >= other.maxRadius() + aggregate.maxRadius() + gap;
+                });
+            };
+            if (!apart(m_tumours, 60.0 * m_pixelScale) || !apart(m_aggregates, 0.0)
+                || !insideTissue(aggregate, 16.0 * m_pixelScale + 2.0 * m_edgeNoiseAmplitude))
+                continue;
+            m_aggregates.push_back(aggregate);
+            if (withCentre)
+                m_centres.push_back(aggregate.movedAndScaled(x, y, centreFactor));
+            break;
         }
     }
 }
@@ -221,6 +317,8 @@ void TissuePhantom::collectObjects(double left, double top, double right, double
     set.tissue.clear();
     set.holes.clear();
     set.tumours.clear();
+    set.aggregates.clear();
+    set.centres.clear();
     set.tissueCovers = false;
     const double reach = kFieldLimit + 1.0; // one pixel of slack keeps the culling exact
     for (const PolarBlob &blob : m_tissueBlobs) {
@@ -240,6 +338,8 @@ void TissuePhantom::collectObjects(double left, double top, double right, double
     };
     collect(m_holes, set.holes);
     collect(m_tumours, set.tumours);
+    collect(m_aggregates, set.aggregates);
+    collect(m_centres, set.centres);
 }
 
 PhantomFields TissuePhantom::fieldsAt(const PhantomObjectSet &set, double x, double y)
@@ -253,7 +353,13 @@ PhantomFields TissuePhantom::fieldsAt(const PhantomObjectSet &set, double x, dou
     float tumour = -kFieldLimit;
     for (const PolarBlob *blob : set.tumours)
         tumour = std::max(tumour, clampField(blob->field(x, y)));
-    return {std::max(std::min(tissue, -hole), tumour), tumour, hole};
+    float mimic = -kFieldLimit;
+    for (const PolarBlob *blob : set.aggregates)
+        mimic = std::max(mimic, clampField(blob->field(x, y)));
+    float centre = -kFieldLimit;
+    for (const PolarBlob *blob : set.centres)
+        centre = std::max(centre, clampField(blob->field(x, y)));
+    return {std::max(std::min(tissue, -hole), tumour), tumour, hole, mimic, centre};
 }
 
 PhantomFields TissuePhantom::fieldsAt(double x, double y) const

@@ -2,8 +2,11 @@
 
 #include "slide/noisetexture.h"
 #include "slide/polarblob.h"
+#include "slide/siteappearance.h"
+#include "slide/syntheticpreset.h"
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace icmil::slide {
@@ -16,6 +19,8 @@ struct PhantomFields {
     float tissue = 0.0f;
     float tumour = 0.0f;
     float hole = 0.0f;
+    float mimic = -32.0f;  // lymphoid aggregate (outside tumour)
+    float centre = -32.0f; // its germinal centre
 };
 
 // The objects that can change the clamped fields anywhere in one rectangle (see collectObjects).
@@ -23,13 +28,20 @@ struct PhantomObjectSet {
     std::vector<const PolarBlob *> tissue;
     std::vector<const PolarBlob *> holes;
     std::vector<const PolarBlob *> tumours;
+    std::vector<const PolarBlob *> aggregates;
+    std::vector<const PolarBlob *> centres;
     bool tissueCovers = false; // the rectangle lies deep inside a tissue blob
 };
 
 // The random geometry and texture model of one synthetic slide, all drawn from the seed:
-// 1-3 irregular tissue blobs with lumens/fat holes, and for positive slides 1-4 tumour regions of
-// mixed sizes (always one small, micrometastasis-like one) lying wholly inside tissue.
+// 1-3 irregular tissue blobs with lumens/fat holes, and for positive slides tumour regions lying
+// wholly inside tissue: preset easy 1-4 of mixed sizes (always one small, micrometastasis-like
+// one); presets camelyon and hard a heavy-tailed burden (micro-metastases only, or larger ones),
+// plus lymphoid aggregates with germinal centres (mimics) in every slide and the site's
+// appearance (siteappearance.h).
 // Immutable after construction and safe to share between rendering threads.
+class SeededRandom;
+
 class TissuePhantom {
 public:
     static constexpr float kFieldLimit = 32.0f;
@@ -49,6 +61,16 @@ public:
     const std::vector<PolarBlob> &tissueBlobs() const { return m_tissueBlobs; }
     const std::vector<PolarBlob> &holes() const { return m_holes; }
     const std::vector<PolarBlob> &tumours() const { return m_tumours; }
+    const std::vector<PolarBlob> &aggregates() const { return m_aggregates; }
+    const std::vector<PolarBlob> &germinalCentres() const { return m_centres; }
+    const PresetModel &model() const { return *m_model; }
+    bool microMetastasesOnly() const { return m_microOnly; } // heavy-tailed presets' small-burden slides
+    const SiteAppearance &site() const { return *m_site; }
+    // Glass after the site's stain (background tiles are copied from here).
+    const std::uint8_t *siteGlassRow(std::uint32_t rowOffset, std::int64_t x) const
+    {
+        return &m_siteGlass[static_cast<std::size_t>((rowOffset + static_cast<std::uint32_t>(x)) & (kGrainTableSize - 1)) * 3];
+    }
 
     const NoiseTexture &fibreTexture() const { return m_fibreTexture; } // collagen bundles: x across them, y along
     const NoiseTexture &edgeTexture() const { return m_edgeTexture; }   // ragged outlines, fine mottling
@@ -80,7 +102,11 @@ private:
     void placeTissue(std::uint64_t seed);
     void placeHoles(std::uint64_t seed);
     void placeTumours(std::uint64_t seed);
+    void placeHeavyTailedTumours(std::uint64_t seed);
+    bool placeTumour(const PolarBlob &shape, int shrinkSteps, SeededRandom &random);
+    void placeMimics(std::uint64_t seed);
     bool tumourFits(const PolarBlob &tumour) const;
+    bool insideTissue(const PolarBlob &blob, double margin) const;
 
     std::int64_t m_width;
     std::int64_t m_height;
@@ -91,10 +117,16 @@ private:
     std::vector<PolarBlob> m_tissueBlobs;
     std::vector<PolarBlob> m_holes;
     std::vector<PolarBlob> m_tumours;
+    std::vector<PolarBlob> m_aggregates;
+    std::vector<PolarBlob> m_centres;
+    const PresetModel *m_model;
+    bool m_microOnly = false;
+    std::unique_ptr<SiteAppearance> m_site;
     NoiseTexture m_fibreTexture;
     NoiseTexture m_edgeTexture;
     std::vector<std::int8_t> m_grain;
     std::vector<std::uint8_t> m_glass; // (kGrainTableSize + kGlassRun) RGB pixels
+    std::vector<std::uint8_t> m_siteGlass;
 };
 
 } // namespace icmil::slide

@@ -1,35 +1,54 @@
-// icmil-loop-bench: the ICMIL loop on the synthetic dataset, iterations 0..K, with per iteration
-// the classifier's validation and test AUC, the attention localisation score against the
-// generator's ground-truth tumour masks, and the wall time of each phase, fine-tuning patches/s
-// included.
+// icmil-loop-bench: the ICMIL loop on a synthetic dataset with ground truth, over several seeds
+// (each seed: its own split, embedder initialisation, classifier and fine-tuning draws), with per
+// iteration the mean and standard deviation over seeds of:
+//   val / test AUC        the bag classifier of that iteration (best epoch by validation AUC);
+//   patch AUC            the attention of that classifier on the test slides' tumour slides,
+//                        every patch ranked against "its centre lies in ground-truth tumour";
+//   localisation         the fraction of the top 10% attended patches of those slides inside
+//                        tumour (its ceiling min(1, tumour patches / top-10% count) beside it);
+//   pseudo-label AUC     the teacher's instance signal: the classifier's instance head
+//                        (dim_reduction -> instance classifier, what fine-tuning distils) on the
+//                        training slides' tumour slides, patch AUC against ground truth;
+//   probe AUC            a linear probe (logistic regression) fitted on the training tumour
+//                        slides' patch features against ground truth, evaluated on the test
+//                        tumour slides' patches: do the features separate tumour patches?
+//   student agreement    fine-tuning's held-out agreement with its teacher (iterations >= 1).
+// and the wall time of each phase.
 //
-//   icmil-loop-bench [--slides 16] [--size 12000x9600] [--iterations 2] [--epochs 40] [--lr 1e-3]
-//                    [--finetune-epochs 3] [--finetune-patches 3000] [--finetune-lr 1e-5]
-//                    [--model abmil] [--device auto] [--bn-train] [--confidence] [--json FILE]
-//                    [--dir DIR]
+//   icmil-loop-bench [--preset camelyon] [--slides 60] [--size 12000x9600] [--seeds 3]
+//                    [--iterations 1] [--epochs 40] [--lr 1e-3] [--finetune-epochs 2]
+//                    [--finetune-patches 3000] [--finetune-lr 1e-5] [--model abmil]
+//                    [--val-fraction 0.2] [--test-fraction 0.34] [--device auto] [--bn-train]
+//                    [--confidence] [--json FILE] [--dir DIR] [--resume]
 //
-// Localisation: on every tumour slide, the top 10% of patches by attention; the score is the
-// fraction of them whose centre lies in ground-truth tumour (the figure). Its ceiling,
-// min(1, tumour patches / top-10% count), is printed beside it, because the synthetic tumours
-// cover well under 10% of the tissue. "patch AUC" ranks every patch of those slides by attention
-// against its tumour / not-tumour label: 0.5 is chance, 1 is perfect localisation.
+// The JSON: {"preset", "seeds", "slides", "settings": {...}, "iterations": [{"iteration",
+// "test_auc_mean", "test_auc_sd", "val_auc_mean", "val_auc_sd", "patch_auc_mean", ...,
+// "per_seed": [...]}]}. Settings are chosen on validation numbers; the test columns are reported.
 
+#include "engine/milcheckpoint.h"
 #include "engine/milmetrics.h"
+#include "engine/milmodel.h"
 #include "engine/runtime.h"
-#include "project/attentionstore.h"
+#include "project/datasetsplit.h"
+#include "project/featurestore.h"
 #include "project/icmilloop.h"
+#include "project/labelstable.h"
 #include "project/projectlayout.h"
 #include "project/syntheticdataset.h"
-#include "slide/syntheticslidewriter.h"
+#include "project/tumourgroundtruth.h"
+#include "slide/syntheticpreset.h"
 #include "slide/tissuedetectionparams.h"
 
-#include <opencv2/imgcodecs.hpp>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -37,31 +56,42 @@
 
 namespace fs = std::filesystem;
 using namespace icmil;
+using json = nlohmann::json;
 
 namespace {
 
+constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
+
 struct Options {
-    int slides = 16;
+    std::string preset = "camelyon";
+    int slides = 60;
     std::string size = "12000x9600";
-    int iterations = 2;
+    int seeds = 3;
+    int iterations = 1;
     int epochs = 40;
     double lr = 1e-3;
-    int finetuneEpochs = 3;
+    int finetuneEpochs = 2;
     std::int64_t finetunePatches = 3000;
     double finetuneLr = 1e-5;
     std::string model = "abmil";
+    double valFraction = 0.2;
+    double testFraction = 0.34;
     std::string device = "auto";
     bool bnTrain = false;
     bool confidence = false;
+    bool resume = false;
     std::string json;
     fs::path dir = fs::temp_directory_path() / "icmil-loop-bench";
 };
 
-struct Localisation {
-    double topFraction = 0.0; // mean over tumour slides
-    double ceiling = 0.0;
-    double patchAuc = 0.0;    // mean over tumour slides
-    int slides = 0;
+// One seed's figures for one iteration; NaN = not defined.
+struct SeedFigures {
+    int seed = 0;
+    double valAuc = kNone, testAuc = kNone, testAccuracy = kNone;
+    double patchAuc = kNone, localisation = kNone, ceiling = kNone;
+    double pseudoLabelAuc = kNone, probeAuc = kNone;
+    double studentAgreement = kNone, studentMae = kNone;
+    double finetuneSeconds = 0.0, extractSeconds = 0.0, trainSeconds = 0.0;
 };
 
 Options parse(int argc, char **argv)
@@ -74,8 +104,10 @@ Options parse(int argc, char **argv)
                 throw std::runtime_error("missing value after " + arg);
             return argv[++i];
         };
-        if (arg == "--slides") o.slides = std::stoi(value());
+        if (arg == "--preset") o.preset = value();
+        else if (arg == "--slides") o.slides = std::stoi(value());
         else if (arg == "--size") o.size = value();
+        else if (arg == "--seeds") o.seeds = std::stoi(value());
         else if (arg == "--iterations") o.iterations = std::stoi(value());
         else if (arg == "--epochs") o.epochs = std::stoi(value());
         else if (arg == "--lr") o.lr = std::stod(value());
@@ -83,69 +115,179 @@ Options parse(int argc, char **argv)
         else if (arg == "--finetune-patches") o.finetunePatches = std::stoll(value());
         else if (arg == "--finetune-lr") o.finetuneLr = std::stod(value());
         else if (arg == "--model") o.model = value();
+        else if (arg == "--val-fraction") o.valFraction = std::stod(value());
+        else if (arg == "--test-fraction") o.testFraction = std::stod(value());
         else if (arg == "--device") o.device = value();
         else if (arg == "--bn-train") o.bnTrain = true;
         else if (arg == "--confidence") o.confidence = true;
+        else if (arg == "--resume") o.resume = true;
         else if (arg == "--json") o.json = value();
         else if (arg == "--dir") o.dir = value();
         else
             throw std::runtime_error("unknown option " + arg);
     }
+    if (!slide::parsePreset(o.preset))
+        throw std::runtime_error("unknown preset '" + o.preset + "' (easy, camelyon or hard)");
+    if (o.seeds < 1 || o.slides < 4 || o.iterations < 0)
+        throw std::runtime_error("need --seeds >= 1, --slides >= 4 and --iterations >= 0");
     return o;
 }
 
-Localisation localise(const project::ProjectLayout &layout, const std::string &encoder, const project::SyntheticDatasetResult &dataset,
-                      int maskDownsample)
+torch::Tensor featureTensor(const project::SlideFeatures &features)
 {
-    Localisation result;
-    double ceilings = 0.0;
-    for (const project::SyntheticSlideRecord &slide : dataset.slides) {
-        if (slide.label != "tumor")
-            continue;
-        const project::SlideAttention attention = project::readAttentionFile(layout.attentionFile(encoder, encoder, slide.slideId));
-        const cv::Mat mask = cv::imread(slide.maskPath.string(), cv::IMREAD_GRAYSCALE);
-        if (mask.empty())
-            throw std::runtime_error("cannot read " + slide.maskPath.string());
-        const std::int64_t half = attention.patchSizeLevel0.value_or(256) / 2;
-        std::vector<int> tumour;
-        std::vector<double> scores;
-        for (std::size_t i = 0; i < attention.coords.size(); ++i) {
-            const auto x = std::clamp<std::int64_t>((attention.coords[i][0] + half) / maskDownsample, 0, mask.cols - 1);
-            const auto y = std::clamp<std::int64_t>((attention.coords[i][1] + half) / maskDownsample, 0, mask.rows - 1);
-            tumour.push_back(mask.at<std::uint8_t>(static_cast<int>(y), static_cast<int>(x)) > 127 ? 1 : 0);
-            scores.push_back(attention.attention[i]);
-        }
-        const auto positives = std::count(tumour.begin(), tumour.end(), 1);
-        if (positives == 0 || positives == static_cast<long>(tumour.size()))
-            continue; // no tumour patch in this slide's grid: nothing to localise
-        std::vector<std::size_t> order(scores.size());
-        for (std::size_t i = 0; i < order.size(); ++i)
-            order[i] = i;
-        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
-        const std::size_t top = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(0.1 * static_cast<double>(order.size()))));
-        int inside = 0;
-        for (std::size_t i = 0; i < top; ++i)
-            inside += tumour[order[i]];
-        result.topFraction += static_cast<double>(inside) / static_cast<double>(top);
-        ceilings += std::min(1.0, static_cast<double>(positives) / static_cast<double>(top));
-        result.patchAuc += engine::rocAuc(tumour, scores);
-        ++result.slides;
-    }
-    if (result.slides > 0) {
-        result.topFraction /= result.slides;
-        result.patchAuc /= result.slides;
-        result.ceiling = ceilings / result.slides;
-    }
-    return result;
+    return torch::from_blob(const_cast<float *>(features.features.data()), {features.count, features.dim}, torch::kFloat).clone();
 }
 
-std::string number(const std::optional<double> &value, int decimals = 3)
+// The probability of class 1 from the classifier's instance head, per patch.
+std::vector<double> instanceScores(engine::MilModel &model, const project::SlideFeatures &features)
 {
-    if (!value)
+    torch::NoGradGuard noGrad;
+    const torch::Tensor probabilities = torch::softmax(model.instanceLogits(featureTensor(features)), 1).select(1, 1).contiguous();
+    const float *p = probabilities.data_ptr<float>();
+    return std::vector<double>(p, p + probabilities.numel());
+}
+
+// Logistic regression on standardised features, tumour patches weighted up to balance the
+// classes, fitted on `train`, scored (ROC AUC) on `test`. NaN when either lacks a class.
+double linearProbeAuc(const torch::Tensor &trainX, const std::vector<int> &trainY, const torch::Tensor &testX, const std::vector<int> &testY)
+{
+    const auto positives = std::count(trainY.begin(), trainY.end(), 1);
+    const auto testPositives = std::count(testY.begin(), testY.end(), 1);
+    if (positives == 0 || positives == static_cast<long>(trainY.size()) || testPositives == 0
+        || testPositives == static_cast<long>(testY.size()))
+        return kNone;
+    torch::manual_seed(0);
+    const torch::Tensor mean = trainX.mean(0);
+    const torch::Tensor sd = trainX.std(0).clamp_min(1e-6);
+    const torch::Tensor x = (trainX - mean) / sd;
+    const torch::Tensor y = torch::tensor(std::vector<float>(trainY.begin(), trainY.end()));
+    torch::Tensor w = torch::zeros({x.size(1)}, torch::requires_grad());
+    torch::Tensor b = torch::zeros({1}, torch::requires_grad());
+    torch::optim::Adam optimiser({w, b}, torch::optim::AdamOptions(0.05).weight_decay(1e-3));
+    const double weight = static_cast<double>(trainY.size() - static_cast<std::size_t>(positives)) / static_cast<double>(positives);
+    const torch::Tensor posWeight = torch::tensor({static_cast<float>(weight)});
+    for (int step = 0; step < 300; ++step) {
+        optimiser.zero_grad();
+        const torch::Tensor loss = torch::binary_cross_entropy_with_logits(torch::mv(x, w) + b, y, {}, posWeight);
+        loss.backward();
+        optimiser.step();
+    }
+    torch::NoGradGuard noGrad;
+    const torch::Tensor scores = (torch::mv((testX - mean) / sd, w) + b).contiguous();
+    const float *s = scores.data_ptr<float>();
+    return engine::rocAuc(testY, std::vector<double>(s, s + scores.numel()));
+}
+
+// Everything measured on one seed's finished loop.
+std::vector<SeedFigures> measure(int seed, const project::IcmilLoopResult &result, const project::ProjectLayout &layout,
+                                 const project::TumourGroundTruth &truth, const project::DatasetSplit &split,
+                                 const std::map<int, std::pair<double, double>> &agreement)
+{
+    std::vector<std::string> trainTumour, testTumour;
+    for (const project::SlideSplit &s : split.slides) {
+        if (!truth.hasTumour(s.slideId))
+            continue;
+        if (s.split == project::Split::Train)
+            trainTumour.push_back(s.slideId);
+        else if (s.split == project::Split::Test)
+            testTumour.push_back(s.slideId);
+    }
+    std::vector<SeedFigures> rows;
+    for (const project::IterationSummary &it : result.iterations) {
+        SeedFigures f;
+        f.seed = seed;
+        if (it.val && it.val->auc)
+            f.valAuc = *it.val->auc;
+        if (it.test) {
+            f.testAccuracy = it.test->accuracy;
+            if (it.test->auc)
+                f.testAuc = *it.test->auc;
+        }
+        const project::LocalisationScore attention = project::localiseAttention(truth, layout.attentionDir(it.encoder, it.encoder), testTumour);
+        if (attention.slides > 0) {
+            f.patchAuc = attention.patchAuc;
+            f.localisation = attention.topFraction;
+            f.ceiling = attention.ceiling;
+        }
+        // The teacher this iteration's classifier would be, on the training tumour slides.
+        const std::shared_ptr<engine::MilModel> model =
+                engine::instantiateMilModel(engine::readMilCheckpoint(it.runDir / "checkpoint.pth"), torch::kCPU);
+        project::LocalisationAccumulator pseudo;
+        std::vector<torch::Tensor> trainX, testX;
+        std::vector<int> trainY, testY;
+        for (const std::string &id : trainTumour) {
+            const project::SlideFeatures features = project::readFeatureFile(layout.featureFile(it.encoder, id));
+            const std::vector<int> labels = truth.patchLabels(id, features.coords, features.attributes.level0PatchSize().value_or(256));
+            pseudo.add(labels, instanceScores(*model, features));
+            trainX.push_back(featureTensor(features));
+            trainY.insert(trainY.end(), labels.begin(), labels.end());
+        }
+        for (const std::string &id : testTumour) {
+            const project::SlideFeatures features = project::readFeatureFile(layout.featureFile(it.encoder, id));
+            const std::vector<int> labels = truth.patchLabels(id, features.coords, features.attributes.level0PatchSize().value_or(256));
+            testX.push_back(featureTensor(features));
+            testY.insert(testY.end(), labels.begin(), labels.end());
+        }
+        const project::LocalisationScore teacher = pseudo.score();
+        if (teacher.slides > 0)
+            f.pseudoLabelAuc = teacher.patchAuc;
+        if (!trainX.empty() && !testX.empty())
+            f.probeAuc = linearProbeAuc(torch::cat(trainX), trainY, torch::cat(testX), testY);
+        if (const auto found = agreement.find(it.iteration); found != agreement.end()) {
+            f.studentAgreement = found->second.first;
+            f.studentMae = found->second.second;
+        }
+        f.finetuneSeconds = it.fineTuneSeconds;
+        f.extractSeconds = it.extractSeconds;
+        f.trainSeconds = it.trainSeconds;
+        rows.push_back(f);
+    }
+    return rows;
+}
+
+struct MeanSd {
+    double mean = kNone, sd = kNone;
+    int n = 0;
+};
+
+MeanSd meanSd(const std::vector<double> &values)
+{
+    MeanSd out;
+    std::vector<double> defined;
+    for (double v : values)
+        if (!std::isnan(v))
+            defined.push_back(v);
+    out.n = static_cast<int>(defined.size());
+    if (defined.empty())
+        return out;
+    double sum = 0.0;
+    for (double v : defined)
+        sum += v;
+    out.mean = sum / out.n;
+    double squares = 0.0;
+    for (double v : defined)
+        squares += (v - out.mean) * (v - out.mean);
+    out.sd = out.n > 1 ? std::sqrt(squares / (out.n - 1)) : 0.0;
+    return out;
+}
+
+json number(double value)
+{
+    return std::isnan(value) ? json(nullptr) : json(value);
+}
+
+std::string text(double value, int decimals = 3)
+{
+    if (std::isnan(value))
         return "-";
-    std::ostringstream text;
-    text << std::fixed << std::setprecision(decimals) << *value;
-    return text.str();
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(decimals) << value;
+    return out.str();
+}
+
+std::string cell(const MeanSd &m)
+{
+    return std::isnan(m.mean) ? "-" : text(m.mean) + "±" + text(m.sd);
 }
 
 } // namespace
@@ -157,67 +299,150 @@ int main(int argc, char **argv)
     try {
         const Options o = parse(argc, argv);
         std::cout << "icmil-loop-bench: " << engine::describe(engine::runtimeInfo()) << "\n";
+        const auto started = std::chrono::steady_clock::now();
 
         project::SyntheticDatasetConfig synth;
         synth.outputDir = o.dir / "dataset";
         synth.slides = o.slides;
         synth.seed = 2026;
+        synth.preset = *slide::parsePreset(o.preset);
         const auto x = o.size.find('x');
+        if (x == std::string::npos)
+            throw std::runtime_error("--size must be WIDTHxHEIGHT");
         synth.width = std::stoll(o.size.substr(0, x));
         synth.height = std::stoll(o.size.substr(x + 1));
         const project::SyntheticDatasetResult dataset = project::SyntheticDataset(synth).generate();
-        const int maskDownsample = slide::SyntheticSlideConfig{}.maskDownsample;
+        const std::optional<project::TumourGroundTruth> truth = project::TumourGroundTruth::load(synth.outputDir);
+        if (!truth)
+            throw std::runtime_error("the generated dataset has no dataset.json");
+        std::cout << "Dataset: " << o.slides << " slides of " << o.size << ", preset " << o.preset << " ("
+                  << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s)\n";
 
-        project::IcmilLoopConfig c;
-        c.projectRoot = o.dir / "project";
-        c.slides = synth.outputDir;
-        c.iterations = o.iterations;
-        c.device = o.device;
-        c.embedder.name = "tiny-cnn";
-        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
-        c.model.type = engine::parseMilModelType(o.model);
-        c.trainer.epochs = o.epochs;
-        c.trainer.learningRate = o.lr;
-        c.split.valFraction = 0.25;
-        c.split.testFraction = 0.25;
-        c.fineTuning.epochs = o.finetuneEpochs;
-        c.fineTuning.patchesPerEpoch = o.finetunePatches;
-        c.fineTuning.distillation.learningRate = o.finetuneLr;
-        c.fineTuning.distillation.freezeBatchNorm = !o.bnTrain;
-        c.fineTuning.distillation.confidenceWeighted = o.confidence;
-        c.overwrite = true;
-        project::IcmilLoopEvents events;
-        events.iterationFinished = [](const project::IterationSummary &it) {
-            std::cout << "iteration " << it.iteration << " done in " << std::fixed << std::setprecision(1) << it.seconds() << " s" << std::endl;
-        };
-        const project::IcmilLoopResult result = project::IcmilLoop(c).run(events);
+        std::vector<std::vector<SeedFigures>> perSeed; // [seed][iteration]
+        std::string device;
+        std::string splitText;
+        for (int seed = 1; seed <= o.seeds; ++seed) {
+            project::IcmilLoopConfig c;
+            c.projectRoot = o.dir / ("seed-" + std::to_string(seed));
+            c.slides = synth.outputDir;
+            c.iterations = o.iterations;
+            c.device = o.device;
+            c.embedder.name = "tiny-cnn";
+            c.embedder.seed = static_cast<std::uint64_t>(seed);
+            c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
+            c.model.type = engine::parseMilModelType(o.model);
+            c.trainer.epochs = o.epochs;
+            c.trainer.learningRate = o.lr;
+            c.trainer.seed = static_cast<std::uint64_t>(seed);
+            c.split.valFraction = o.valFraction;
+            c.split.testFraction = o.testFraction;
+            c.split.seed = static_cast<std::uint64_t>(seed);
+            c.fineTuning.epochs = o.finetuneEpochs;
+            c.fineTuning.patchesPerEpoch = o.finetunePatches;
+            c.fineTuning.seed = static_cast<std::uint64_t>(seed);
+            c.fineTuning.distillation.seed = static_cast<std::uint64_t>(seed);
+            c.fineTuning.distillation.learningRate = o.finetuneLr;
+            c.fineTuning.distillation.freezeBatchNorm = !o.bnTrain;
+            c.fineTuning.distillation.confidenceWeighted = o.confidence;
+            c.overwrite = !o.resume;
 
-        const project::ProjectLayout layout(c.projectRoot);
-        std::cout << "\nSynthetic dataset: " << o.slides << " slides of " << o.size << "; split " << result.splitDescription << "; "
-                  << o.model << ", " << o.epochs << " classifier epochs; fine-tuning " << o.finetuneEpochs << " x " << o.finetunePatches
-                  << " patches, lr " << std::defaultfloat << o.finetuneLr << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
-                  << (o.confidence ? ", confidence-weighted" : "") << "; device " << result.device << "\n\n";
-        std::cout << " it  val AUC  test AUC  top10% in tumour (ceiling)  patch AUC  fine-tune patches/s  fine-tune s  extract s  train s  wall s\n";
-        std::ostringstream json;
-        json << "{\"slides\":" << o.slides << ",\"device\":\"" << result.device << "\",\"iterations\":[";
-        for (const project::IterationSummary &it : result.iterations) {
-            const Localisation loc = localise(layout, it.encoder, dataset, maskDownsample);
-            const std::optional<double> valAuc = it.val ? it.val->auc : std::nullopt;
-            const std::optional<double> testAuc = it.test ? it.test->auc : std::nullopt;
-            std::cout << std::setw(3) << it.iteration << std::setw(9) << number(valAuc) << std::setw(10) << number(testAuc) << std::setw(13)
-                      << number(loc.topFraction) << " (" << number(loc.ceiling) << ")" << std::setw(18) << number(loc.patchAuc)
-                      << std::setw(21) << (it.iteration > 0 ? number(it.fineTunePatchesPerSecond, 1) : "-") << std::setw(13)
-                      << number(it.fineTuneSeconds, 1) << std::setw(11) << number(it.extractSeconds, 1) << std::setw(9)
-                      << number(it.trainSeconds, 1) << std::setw(8) << number(it.seconds(), 1) << "\n";
-            json << (it.iteration > 0 ? "," : "") << "{\"iteration\":" << it.iteration << ",\"val_auc\":" << (valAuc ? number(valAuc, 6) : "null")
-                 << ",\"test_auc\":" << (testAuc ? number(testAuc, 6) : "null") << ",\"top10_in_tumour\":" << loc.topFraction << ",\"top10_ceiling\":" << loc.ceiling
-                 << ",\"patch_auc\":" << loc.patchAuc << ",\"tumour_slides\":" << loc.slides
-                 << ",\"finetune_patches_per_second\":" << it.fineTunePatchesPerSecond << ",\"finetune_seconds\":" << it.fineTuneSeconds
-                 << ",\"extract_seconds\":" << it.extractSeconds << ",\"train_seconds\":" << it.trainSeconds << "}";
+            std::map<int, std::pair<double, double>> agreement; // iteration -> best epoch's (agreement, MAE)
+            project::IcmilLoopEvents events;
+            events.fineTuningEpochFinished = [&](int k, const project::FineTuningEpoch &e) {
+                std::cout << "  seed " << seed << " it " << k << " fine-tune epoch " << e.epoch + 1 << " loss " << text(e.loss.total, 5)
+                          << " held-out MAE " << text(e.validationMae, 4) << " agreement " << text(e.validationAccuracy) << std::endl;
+                if (e.best)
+                    agreement[k] = {e.validationAccuracy, e.validationMae};
+            };
+            events.iterationFinished = [&](const project::IterationSummary &it) {
+                std::cout << "  seed " << seed << " iteration " << it.iteration << ": val AUC "
+                          << (it.val && it.val->auc ? text(*it.val->auc) : "-") << ", test AUC "
+                          << (it.test && it.test->auc ? text(*it.test->auc) : "-") << " (" << text(it.seconds(), 1) << " s)" << std::endl;
+            };
+            const project::IcmilLoopResult result = project::IcmilLoop(c).run(events);
+            device = result.device;
+            splitText = result.splitDescription;
+            const project::DatasetSplit split = project::assignSplits(project::LabelsTable::read(dataset.labelsPath), c.split);
+            perSeed.push_back(measure(seed, result, project::ProjectLayout(c.projectRoot), *truth, split, agreement));
         }
-        json << "]}\n";
-        if (!o.json.empty())
-            std::ofstream(o.json) << json.str();
+
+        std::cout << "\nICMIL loop benchmark: preset " << o.preset << ", " << o.slides << " slides of " << o.size << ", " << o.seeds
+                  << " seed(s); split (seed 1) " << splitText << "; tiny-cnn from random initialisation, " << o.model << ", "
+                  << o.epochs << " classifier epochs at lr " << std::defaultfloat << o.lr << "; fine-tuning " << o.finetuneEpochs << " x "
+                  << o.finetunePatches << " patches at lr " << o.finetuneLr << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
+                  << (o.confidence ? ", confidence-weighted" : "") << "; device " << device << "\n\n";
+        std::cout << "per seed:\n seed it  val AUC test AUC patch AUC top10% (ceil)  pseudo AUC probe AUC  agree   fine-tune s extract s train s\n";
+        for (const auto &rows : perSeed)
+            for (std::size_t k = 0; k < rows.size(); ++k) {
+                const SeedFigures &f = rows[k];
+                std::cout << std::setw(5) << f.seed << std::setw(3) << k << std::setw(9) << text(f.valAuc) << std::setw(9) << text(f.testAuc)
+                          << std::setw(10) << text(f.patchAuc) << std::setw(7) << text(f.localisation) << " (" << text(f.ceiling) << ")"
+                          << std::setw(11) << text(f.pseudoLabelAuc) << std::setw(10) << text(f.probeAuc) << std::setw(7)
+                          << text(f.studentAgreement) << std::setw(13) << text(f.finetuneSeconds, 1) << std::setw(10)
+                          << text(f.extractSeconds, 1) << std::setw(8) << text(f.trainSeconds, 1) << "\n";
+            }
+
+        json iterations = json::array();
+        std::cout << "\nmean ± sd over " << o.seeds << " seed(s):\n it  val AUC      test AUC     patch AUC    top10%       pseudo AUC   probe AUC    agreement\n";
+        const std::size_t count = perSeed.front().size();
+        for (std::size_t k = 0; k < count; ++k) {
+            std::map<std::string, std::vector<double>> columns;
+            json seeds = json::array();
+            for (const auto &rows : perSeed) {
+                if (k >= rows.size())
+                    continue;
+                const SeedFigures &f = rows[k];
+                columns["val_auc"].push_back(f.valAuc);
+                columns["test_auc"].push_back(f.testAuc);
+                columns["test_accuracy"].push_back(f.testAccuracy);
+                columns["patch_auc"].push_back(f.patchAuc);
+                columns["localisation"].push_back(f.localisation);
+                columns["localisation_ceiling"].push_back(f.ceiling);
+                columns["pseudo_label_auc"].push_back(f.pseudoLabelAuc);
+                columns["probe_auc"].push_back(f.probeAuc);
+                columns["student_agreement"].push_back(f.studentAgreement);
+                columns["student_mae"].push_back(f.studentMae);
+                columns["finetune_seconds"].push_back(f.finetuneSeconds);
+                columns["extract_seconds"].push_back(f.extractSeconds);
+                columns["train_seconds"].push_back(f.trainSeconds);
+                seeds.push_back(json{{"seed", f.seed}, {"val_auc", number(f.valAuc)}, {"test_auc", number(f.testAuc)},
+                                     {"patch_auc", number(f.patchAuc)}, {"localisation", number(f.localisation)},
+                                     {"pseudo_label_auc", number(f.pseudoLabelAuc)}, {"probe_auc", number(f.probeAuc)},
+                                     {"student_agreement", number(f.studentAgreement)}});
+            }
+            json row{{"iteration", static_cast<int>(k)}};
+            for (const auto &[name, values] : columns) {
+                const MeanSd m = meanSd(values);
+                row[name + "_mean"] = number(m.mean);
+                row[name + "_sd"] = number(m.sd);
+            }
+            row["per_seed"] = seeds;
+            iterations.push_back(row);
+            std::cout << std::setw(3) << k;
+            for (const char *name : {"val_auc", "test_auc", "patch_auc", "localisation", "pseudo_label_auc", "probe_auc", "student_agreement"})
+                std::cout << "  " << std::left << std::setw(11) << cell(meanSd(columns[name])) << std::right;
+            std::cout << "\n";
+        }
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::cout << "\nwall time " << text(seconds, 0) << " s\n";
+        const json report{{"preset", o.preset},
+                          {"seeds", o.seeds},
+                          {"slides", o.slides},
+                          {"size", o.size},
+                          {"device", device},
+                          {"settings",
+                           {{"model", o.model}, {"embedder", "tiny-cnn"}, {"iterations", o.iterations}, {"epochs", o.epochs}, {"lr", o.lr},
+                            {"finetune_epochs", o.finetuneEpochs}, {"finetune_patches", o.finetunePatches}, {"finetune_lr", o.finetuneLr},
+                            {"batch_norm_trained", o.bnTrain}, {"confidence", o.confidence}, {"val_fraction", o.valFraction},
+                            {"test_fraction", o.testFraction}}},
+                          {"seconds", seconds},
+                          {"iterations", iterations}};
+        if (!o.json.empty()) {
+            std::ofstream out(o.json);
+            out << report.dump(2) << "\n";
+            if (!out)
+                throw std::runtime_error("cannot write " + o.json);
+        }
         return 0;
     } catch (const std::exception &error) {
         std::cerr << "icmil-loop-bench: " << error.what() << "\n";
