@@ -283,7 +283,8 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     const Clock::time_point start = Clock::now();
     std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderOf(previous));
     embedder->to(m_device);
-    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(ProjectLayout(m_config.projectRoot).runDir(iterationEncoder(m_config.name, previous.iteration)) / "checkpoint.pth");
+    const fs::path teacherRun = ProjectLayout(m_config.projectRoot).runDir(iterationEncoder(m_config.name, previous.iteration));
+    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(teacherRun / "checkpoint.pth");
     std::shared_ptr<engine::MilModel> classifier = engine::instantiateMilModel(checkpoint, m_device);
 
     FineTuningConfig config = m_config.fineTuning;
