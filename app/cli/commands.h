@@ -128,6 +128,7 @@ struct RunOptions {
     bool confidence = false;
     double beta = 0.0;                 // 0: the reference's (ABMIL 6, DTFD 2)
     bool batchNormTraining = false;    // the reference's train-mode batch norm in the student
+    bool allFolds = false;             // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
 };
 
 // Shared by the commands that tile and train (and the ICMIL loop).

@@ -1,11 +1,13 @@
 // `icmil run`: the ICMIL loop from the command line, with a progress bar, one line per
-// fine-tuning epoch and per classifier epoch milestone, and a per-iteration summary table.
+// fine-tuning epoch and per classifier epoch milestone, and a per-iteration summary table; with
+// --folds K and no --fold, the loop on every fold and a mean ± sd table per iteration.
 #include "cliformat.h"
 #include "commands.h"
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
 #include "engine/runtime.h"
+#include "project/icmilfolds.h"
 #include "project/icmilloop.h"
 #include "project/projecterror.h"
 #include "slide/slideerror.h"
@@ -15,6 +17,7 @@
 #include <csignal>
 #include <iomanip>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
 namespace icmil::cli {
@@ -116,95 +119,228 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     return config;
 }
 
-int runLoop(const RunOptions &options)
+namespace {
+
+// The loop's events for a terminal; `prefix` ("fold 1 " or empty) starts every line.
+project::IcmilLoopEvents printingEvents(const RunOptions &options, ProgressBar &bar, const std::string &prefix)
 {
-    try {
-        project::IcmilLoop loop(loopConfig(options));
-        const int iterations = options.iterations + 1;
-        std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ": " << iterations
-                  << " iterations (0 = " << options.extract.embedder << " as given, then " << options.iterations << " fine-tuning rounds), "
-                  << options.train.model << ", seed " << options.train.seed << "\n";
+    project::IcmilLoopEvents events;
+    events.message = [&bar](const std::string &text) {
+        bar.finish();
+        std::cout << text << std::endl;
+    };
+    events.progress = [&bar, &prefix](const project::LoopProgress &p) {
+        std::string detail = prefix + "it " + std::to_string(p.iteration) + " " + p.phase + " " + p.step;
+        if (p.loss >= 0.0)
+            detail += " loss " + fixed(p.loss, 4);
+        if (p.etaSeconds >= 0.0)
+            detail += " eta " + duration(p.etaSeconds);
+        bar.update(static_cast<int>(p.done), static_cast<int>(std::max<std::int64_t>(1, p.total)), 0.0, detail);
+    };
+    events.fineTuningEpochFinished = [&options, &bar, &prefix](int k, const project::FineTuningEpoch &e) {
+        bar.finish();
+        std::cout << prefix << "it " << k << " fine-tune epoch " << e.epoch + 1 << "/" << options.finetuneEpochs << "  loss "
+                  << fixed(e.loss.total, 5) << " (student " << fixed(e.loss.student, 5) << ")  held-out MAE " << fixed(e.validationMae, 4)
+                  << " agree " << fixed(e.validationAccuracy, 3) << "  " << fixed(e.patchesPerSecond, 1) << " patches/s"
+                  << (e.best ? "  *best" : "") << std::endl;
+    };
+    events.epochFinished = [&bar, &prefix](int k, const engine::EpochReport &r) {
+        const int every = std::max(1, r.epochs / 10);
+        if ((r.epoch + 1) % every != 0 && r.epoch + 1 != r.epochs)
+            return;
+        bar.finish();
+        std::cout << prefix << "it " << k << " classifier epoch " << std::right << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss "
+                  << fixed(r.trainLoss, 4);
+        if (r.hasValidation)
+            std::cout << "  val AUC " << fixed(r.val.auc, 3) << " loss " << fixed(r.valLoss, 4);
+        std::cout << std::endl;
+    };
+    events.phaseFinished = [&bar, &prefix](int k, const std::string &phase) {
+        bar.finish();
+        std::cout << prefix << "it " << k << " " << phase << " done" << std::endl;
+    };
+    events.iterationFinished = [&bar, &prefix](const project::IterationSummary &it) {
+        bar.finish();
+        std::cout << prefix << "iteration " << it.iteration << ": val AUC " << figure(it.val, 0) << ", test AUC " << figure(it.test, 0)
+                  << " (" << duration(it.seconds()) << ")" << std::endl;
+    };
+    return events;
+}
 
-        ProgressBar bar;
-        project::IcmilLoopEvents events;
-        events.message = [&](const std::string &text) {
-            bar.finish();
-            std::cout << text << std::endl;
-        };
-        events.progress = [&](const project::LoopProgress &p) {
-            std::string detail = "it " + std::to_string(p.iteration) + " " + p.phase + " " + p.step;
-            if (p.loss >= 0.0)
-                detail += " loss " + fixed(p.loss, 4);
-            if (p.etaSeconds >= 0.0)
-                detail += " eta " + duration(p.etaSeconds);
-            bar.update(static_cast<int>(p.done), static_cast<int>(std::max<std::int64_t>(1, p.total)), 0.0, detail);
-        };
-        events.fineTuningEpochFinished = [&](int k, const project::FineTuningEpoch &e) {
-            bar.finish();
-            std::cout << "it " << k << " fine-tune epoch " << e.epoch + 1 << "/" << options.finetuneEpochs << "  loss " << fixed(e.loss.total, 5)
-                      << " (student " << fixed(e.loss.student, 5) << ")  held-out MAE " << fixed(e.validationMae, 4) << " agree "
-                      << fixed(e.validationAccuracy, 3) << "  " << fixed(e.patchesPerSecond, 1) << " patches/s" << (e.best ? "  *best" : "")
-                      << std::endl;
-        };
-        events.epochFinished = [&](int k, const engine::EpochReport &r) {
-            const int every = std::max(1, r.epochs / 10);
-            if ((r.epoch + 1) % every != 0 && r.epoch + 1 != r.epochs)
+// Runs `work` with Ctrl-C calling `cancel` (from a watcher thread: a signal handler may only set a
+// flag); a second Ctrl-C kills the process.
+template <typename Cancel, typename Work>
+auto runInterruptible(Cancel cancel, Work work)
+{
+    g_interrupted = false;
+    std::signal(SIGINT, onLoopInterrupt);
+    std::atomic_bool finished{false};
+    std::thread watcher([&] {
+        while (!finished) {
+            if (g_interrupted) {
+                cancel();
                 return;
-            bar.finish();
-            std::cout << "it " << k << " classifier epoch " << std::right << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
-            if (r.hasValidation)
-                std::cout << "  val AUC " << fixed(r.val.auc, 3) << " loss " << fixed(r.valLoss, 4);
-            std::cout << std::endl;
-        };
-        events.phaseFinished = [&](int k, const std::string &phase) {
-            bar.finish();
-            std::cout << "it " << k << " " << phase << " done" << std::endl;
-        };
-        events.iterationFinished = [&](const project::IterationSummary &it) {
-            bar.finish();
-            std::cout << "iteration " << it.iteration << ": val AUC " << figure(it.val, 0) << ", test AUC " << figure(it.test, 0) << " ("
-                      << duration(it.seconds()) << ")" << std::endl;
-        };
-
-        g_interrupted = false;
-        std::signal(SIGINT, onLoopInterrupt);
-        std::atomic_bool finished{false};
-        std::thread watcher([&] {
-            while (!finished) {
-                if (g_interrupted) {
-                    loop.cancel();
-                    return;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
-        });
-        project::IcmilLoopResult result;
-        try {
-            result = loop.run(events);
-        } catch (...) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    });
+    struct Restore {
+        std::atomic_bool &finished;
+        std::thread &watcher;
+        ~Restore()
+        {
             finished = true;
             watcher.join();
             std::signal(SIGINT, SIG_DFL);
-            throw;
         }
-        finished = true;
-        watcher.join();
-        std::signal(SIGINT, SIG_DFL);
-        bar.finish();
+    } restore{finished, watcher};
+    return work();
+}
 
-        std::cout << "\nSplit: " << result.splitDescription << "\nDevice: " << result.device << "\n";
-        if (!result.iterations.empty())
-            printIterationTable(result.iterations);
-        if (result.cancelled) {
-            std::cout << "Cancelled; run the same command again to resume at the phase that was under way.\n";
-            return 130;
+// The folds' figures as "0.812 ± 0.034"; "(n)" after it when fewer folds than finished the
+// iteration have the figure.
+std::string meanSdText(const project::MeanSd &value, int folds)
+{
+    if (value.n == 0)
+        return "-";
+    std::string text = fixed(value.mean, 3) + " ± " + fixed(value.sd, 3);
+    if (value.n < folds)
+        text += " (" + std::to_string(value.n) + ")";
+    return text;
+}
+
+void printFoldsTable(const std::vector<project::FoldIterationAggregate> &iterations, int folds)
+{
+    std::cout << "Mean ± sd over " << folds << " folds\n";
+    std::cout << "  it folds  val AUC              test AUC             val acc              test acc\n";
+    bool partial = false;
+    for (const project::FoldIterationAggregate &a : iterations) {
+        std::cout << std::right << std::setw(4) << a.iteration << std::setw(6) << a.folds << "  " << std::left;
+        // setw counts bytes and "±" is two: pad by hand, the last column not at all.
+        const std::vector<const project::MeanSd *> values = {&a.valAuc, &a.testAuc, &a.valAccuracy, &a.testAccuracy};
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const std::string text = meanSdText(*values[i], a.folds);
+            const std::size_t shown = text.size() - (text == "-" ? 0 : 1);
+            std::cout << text << (i + 1 < values.size() ? std::string(shown < 21 ? 21 - shown : 1, ' ') : std::string());
+            partial = partial || (values[i]->n > 0 && values[i]->n < a.folds);
         }
-        const project::IterationSummary &last = result.iterations.back();
-        std::cout << "Per iteration: " << result.iterationsCsv.string() << "\n"
-                  << "Predictions (iteration " << last.iteration << "): " << (last.runDir / "predictions.csv").string() << "\n"
-                  << "Attention maps: " << (options.extract.tile.projectDir / "features" / last.encoder / "attention" / last.encoder).string() << "\n"
-                  << "Finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << "\n";
-        return 0;
+        std::cout << std::right << '\n';
+    }
+    if (partial)
+        std::cout << "(n): over n folds only; the others have no AUC (a class missing from the split)\n";
+}
+
+int runOneLoop(const RunOptions &options)
+{
+    project::IcmilLoop loop(loopConfig(options));
+    const int iterations = options.iterations + 1;
+    std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ": " << iterations
+              << " iterations (0 = " << options.extract.embedder << " as given, then " << options.iterations << " fine-tuning rounds), "
+              << options.train.model << ", seed " << options.train.seed;
+    if (options.train.folds >= 2)
+        std::cout << ", fold " << options.train.fold << " of " << options.train.folds;
+    std::cout << "\n";
+
+    ProgressBar bar;
+    const std::string prefix;
+    const project::IcmilLoopEvents events = printingEvents(options, bar, prefix);
+    const project::IcmilLoopResult result = runInterruptible([&] { loop.cancel(); }, [&] { return loop.run(events); });
+    bar.finish();
+
+    std::cout << "\nSplit: " << result.splitDescription << "\nDevice: " << result.device << "\n";
+    if (!result.iterations.empty())
+        printIterationTable(result.iterations);
+    if (result.cancelled) {
+        std::cout << "Cancelled; run the same command again to resume at the phase that was under way.\n";
+        return 130;
+    }
+    const project::IterationSummary &last = result.iterations.back();
+    std::cout << "Per iteration: " << result.iterationsCsv.string() << "\n"
+              << "Predictions (iteration " << last.iteration << "): " << (last.runDir / "predictions.csv").string() << "\n"
+              << "Attention maps: "
+              << (options.extract.tile.projectDir / "features" / last.encoder / "attention" / last.runDir.filename()).string() << "\n"
+              << "Finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << "\n";
+    return 0;
+}
+
+int runFoldedLoop(const RunOptions &options)
+{
+    project::FoldedIcmilLoopConfig config;
+    config.loop = loopConfig(options);
+    config.folds = options.train.folds;
+    project::FoldedIcmilLoop loop(config);
+    const int folds = options.train.folds;
+    std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ", on " << folds << " folds: "
+              << options.iterations + 1 << " iterations each (0 = " << options.extract.embedder << " as given, then " << options.iterations
+              << " fine-tuning rounds), " << options.train.model << ", seed " << options.train.seed << "\n"
+              << "Fold k is the loop '" << options.name << "-fold<k>'; iteration 0's features are extracted once for all folds (features/"
+              << project::FoldedIcmilLoop::sharedEncoderName(options.name) << ")\n";
+
+    ProgressBar bar;
+    std::string prefix;
+    bool worked = false; // the fold under way has finished a phase in this run
+    const project::IcmilLoopEvents perFold = printingEvents(options, bar, prefix);
+    project::FoldedIcmilLoopEvents events;
+    events.foldStarted = [&](int fold, int count) {
+        bar.finish();
+        prefix = "fold " + std::to_string(fold) + " ";
+        worked = false;
+        std::cout << "\n== Fold " << fold << " (" << fold + 1 << " of " << count << "): loop '"
+                  << project::FoldedIcmilLoop::foldLoopName(options.name, fold) << "'" << std::endl;
+    };
+    events.foldFinished = [&](int fold, const project::IcmilLoopResult &result) {
+        bar.finish();
+        std::cout << "\nFold " << fold << " split: " << result.splitDescription << "\n";
+        printIterationTable(result.iterations);
+        if (!worked)
+            std::cout << "Fold " << fold << " was finished already" << std::endl;
+        else
+            std::cout << "Fold " << fold << " finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << std::endl;
+    };
+    events.message = [&](int, const std::string &text) { perFold.message(text); };
+    events.progress = [&](int, const project::LoopProgress &p) { perFold.progress(p); };
+    events.fineTuningEpochFinished = [&](int, int k, const project::FineTuningEpoch &e) { perFold.fineTuningEpochFinished(k, e); };
+    events.epochFinished = [&](int, int k, const engine::EpochReport &r) { perFold.epochFinished(k, r); };
+    events.phaseFinished = [&](int, int k, const std::string &phase) {
+        worked = true;
+        perFold.phaseFinished(k, phase);
+    };
+    events.iterationFinished = [&](int, const project::IterationSummary &it) { perFold.iterationFinished(it); };
+
+    const project::FoldedIcmilLoopResult result = runInterruptible([&] { loop.cancel(); }, [&] { return loop.run(events); });
+    bar.finish();
+
+    if (result.cancelled && !result.folds.empty() && result.folds.back().cancelled) {
+        const project::IcmilLoopResult &stopped = result.folds.back();
+        std::cout << "\nFold " << result.folds.size() - 1 << " split: " << stopped.splitDescription << "\n";
+        if (!stopped.iterations.empty())
+            printIterationTable(stopped.iterations);
+    }
+    if (!result.folds.empty())
+        std::cout << "\nDevice: " << result.folds.front().device << "\n";
+    std::cout << "\n";
+    if (!result.aggregate.empty())
+        printFoldsTable(result.aggregate, folds);
+    if (result.cancelled) {
+        std::cout << "Cancelled; run the same command again to resume at the fold and phase that were under way.\n";
+        return 130;
+    }
+    std::cout << "Per iteration over the folds: " << result.aggregateJson.string() << ", " << result.aggregateCsv.string() << "\n"
+              << "Per fold: " << (options.extract.tile.projectDir / "icmil" / (options.name + "-fold<k>") / "iterations.csv").string() << "\n"
+              << "Finished in " << duration(result.seconds) << "\n";
+    return 0;
+}
+
+} // namespace
+
+int runLoop(const RunOptions &options)
+{
+    try {
+        const int folds = options.train.folds;
+        if (options.train.fold >= folds)
+            throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds " + std::to_string(folds)
+                                        + (folds == 1 ? " it must be 0" : " it must be from 0 to " + std::to_string(folds - 1)));
+        return options.allFolds ? runFoldedLoop(options) : runOneLoop(options);
     } catch (const std::exception &error) {
         std::cerr << "icmil run: " << error.what() << '\n';
         return 1;

@@ -154,6 +154,10 @@ int main(int argc, char **argv)
     addTileOptions(runCmd, run.extract.tile, false);
     addClassifierOptions(runCmd, run.train);
     runCmd->add_flag("--overwrite", run.train.overwrite, "Start the loop again, deleting its earlier outputs");
+    runCmd->get_option("--folds")->description("k-fold cross-validation: number of folds; without --fold the loop runs on every fold "
+                                               "(loops NAME-fold0..) and reports mean ± sd per iteration");
+    CLI::Option *runFold = runCmd->get_option("--fold");
+    runFold->description("k-fold cross-validation: run the loop on this fold only (0-based)");
 
     icmil::cli::PredictOptions predict;
     CLI::App *predictCmd = app.add_subcommand("predict", "Slide probabilities and attention from a checkpoint");
@@ -203,6 +207,7 @@ int main(int argc, char **argv)
     if (*runCmd) {
         if (run.extract.tile.slides.empty())
             run.extract.tile.slides = run.extract.tile.projectDir;
+        run.allFolds = run.train.folds >= 2 && runFold->count() == 0;
         return icmil::cli::runLoop(run);
     }
     if (*predictCmd)

@@ -55,11 +55,14 @@ std::optional<IterationSplitFigures> figuresOf(const SplitMetrics &split)
     return figures;
 }
 
-// Removes what an earlier loop of this name made: its folder, features/<name>-itK/, runs/<name>-itK/.
-void removeLoopOutputs(const ProjectLayout &layout, const fs::path &loopDir, const std::string &name)
+// Removes what an earlier loop of this name made: its folder, features/<name>-itK/, runs/<name>-itK/,
+// and its attention maps beside shared iteration-0 features.
+void removeLoopOutputs(const ProjectLayout &layout, const fs::path &loopDir, const std::string &name, const std::string &iteration0Encoder)
 {
     std::error_code ec;
     fs::remove_all(loopDir, ec);
+    if (!iteration0Encoder.empty())
+        fs::remove_all(layout.attentionDir(iteration0Encoder, iterationEncoder(name, 0)), ec);
     const std::regex pattern(std::regex_replace(name, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(-it[0-9]+)");
     for (const fs::path &parent : {layout.root() / "features", layout.runsDir()}) {
         if (!fs::is_directory(parent, ec))
@@ -156,6 +159,8 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         throw ProjectError("An ICMIL loop needs 0 or more fine-tuning iterations");
     if (m_config.name.empty() || ProjectLayout::folderName(m_config.name) != m_config.name)
         throw ProjectError("'" + m_config.name + "' cannot name an ICMIL loop: use letters, digits, '-', '_' and '.'");
+    if (!m_config.iteration0Encoder.empty() && ProjectLayout::folderName(m_config.iteration0Encoder) != m_config.iteration0Encoder)
+        throw ProjectError("'" + m_config.iteration0Encoder + "' cannot name a feature folder: use letters, digits, '-', '_' and '.'");
     auto say = [&](const std::string &text) {
         if (events.message)
             events.message(text);
@@ -198,7 +203,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     result.stateFile = loopDir / "state.json";
     result.iterationsCsv = loopDir / "iterations.csv";
     if (m_config.overwrite)
-        removeLoopOutputs(layout, loopDir, m_config.name);
+        removeLoopOutputs(layout, loopDir, m_config.name, m_config.iteration0Encoder);
     LoopState state;
     state.name = m_config.name;
     state.settings = settingsJson();
@@ -222,7 +227,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         if (static_cast<int>(state.iterations.size()) <= k) {
             IterationSummary fresh;
             fresh.iteration = k;
-            fresh.encoder = iterationEncoder(m_config.name, k);
+            fresh.encoder = k == 0 && !m_config.iteration0Encoder.empty() ? m_config.iteration0Encoder : iterationEncoder(m_config.name, k);
             if (k == 0) {
                 fresh.embedderName = m_config.embedder.name;
                 fresh.embedderWeights = m_config.embedder.weights;
@@ -278,7 +283,8 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     const Clock::time_point start = Clock::now();
     std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderOf(previous));
     embedder->to(m_device);
-    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(ProjectLayout(m_config.projectRoot).runDir(previous.encoder) / "checkpoint.pth");
+    const fs::path teacherRun = ProjectLayout(m_config.projectRoot).runDir(iterationEncoder(m_config.name, previous.iteration));
+    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(teacherRun / "checkpoint.pth");
     std::shared_ptr<engine::MilModel> classifier = engine::instantiateMilModel(checkpoint, m_device);
 
     FineTuningConfig config = m_config.fineTuning;
@@ -368,7 +374,7 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
     config.data.encoder = iteration.encoder;
     config.data.classNames = m_config.classNames;
     config.data.split = m_config.split;
-    config.run = iteration.encoder;
+    config.run = iterationEncoder(m_config.name, iteration.iteration); // the encoder's name unless iteration 0's features are shared
     config.model = m_config.model;
     config.trainer = m_config.trainer;
     config.trainer.device = m_device;

@@ -57,6 +57,12 @@ struct IcmilLoopConfig {
     // project, the training slides (the split's train slides), the tiling and the output.
     FineTuningConfig fineTuning;
     bool overwrite = false;                   // start again, deleting this loop's earlier outputs
+    // Iteration 0's features in features/<iteration0Encoder>/ instead of features/<name>-it0/:
+    // loops with the same embedder, seed and patches (the folds of one dataset) share them. The
+    // loop extracts the slides missing there and reuses the others; it never deletes them
+    // (--overwrite deletes only its own attention maps there): whoever shares them owns them.
+    // Its classifier run stays runs/<name>-it0/. Empty: the loop's own folder.
+    std::string iteration0Encoder;
 };
 
 struct LoopProgress {
