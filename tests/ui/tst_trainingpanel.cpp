@@ -3,11 +3,15 @@
 // per iteration, classifier epochs, the best iteration's test ROC), progress names the phases,
 // the GUI event loop keeps ticking during the run, Stop ends a run as cancelled within a second
 // and Resume completes it, and a missing weights file ends in failed(message) shown in the log.
+// The dataset is synthetic, so each iteration's row carries the attention's localisation; the
+// fine-tuning chart has iteration 1's epochs. Duration estimates come from a fixed fake (the
+// real probe is tested in tst_loopdurationestimate, the estimate's display in tst_trainingcharts).
 
 #include "common/slidetestsupport.h"
 
 #include "project/syntheticdataset.h"
 #include "slide/tissuedetectionparams.h"
+#include "ui/training/iterationtable.h"
 #include "ui/training/trainingcharts.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingworker.h"
@@ -76,6 +80,7 @@ private:
         base.fineTuning.maxValidationPatches = 32;
         base.fineTuning.readerThreads = 2;
         panel.setBaseConfig(base);
+        panel.worker()->setDurationEstimator([](const project::IcmilLoopConfig &) { return project::LoopDurationEstimate{}; });
         TrainingSettings s;
         s.projectRoot = m_dir / project;
         s.slides = m_dataset;
@@ -186,6 +191,24 @@ private Q_SLOTS:
         QCOMPARE(static_cast<int>(charts.trainLossPoints().size()), 4);
         QCOMPARE(static_cast<int>(charts.validationAucByEpochPoints().size()), 4);
         QCOMPARE(charts.trainLossPoints().front().x(), 1.0);
+        // Iteration 1's two fine-tuning epochs fill (0, 1]; the agreement is a rate.
+        const std::vector<QPointF> fineTuning = charts.fineTuningAgreementPoints();
+        QCOMPARE(fineTuning.size(), std::size_t{2});
+        QCOMPARE(fineTuning[0].x(), 0.5);
+        QCOMPARE(fineTuning[1].x(), 1.0);
+        QVERIFY(fineTuning[1].y() >= 0.0 && fineTuning[1].y() <= 1.0);
+        QCOMPARE(charts.fineTuningLossPoints().size(), std::size_t{2});
+        // The table: a row per iteration, with localisation (the slides have tumour masks).
+        QCOMPARE(charts.table()->rowCount(), 2);
+        QVERIFY(charts.table()->showsLocalisation());
+        for (const QList<QVariant> &signal : iterations) {
+            const auto r = signal.at(0).value<IterationResult>();
+            QVERIFY2(r.hasLocalisation() && r.localisedSlides > 0 && r.patchAuc >= 0.0 && r.patchAuc <= 1.0,
+                     qPrintable(QStringLiteral("iteration %1: %2 slides, patch AUC %3").arg(r.iteration).arg(r.localisedSlides).arg(r.patchAuc)));
+            QVERIFY(r.topFraction >= 0.0 && r.topFraction <= r.topFractionCeiling + 1e-9);
+            QVERIFY(!r.hasFolds());
+        }
+        QCOMPARE(charts.table()->text(0, IterationTable::PatchAuc), IterationTable::figure(iterations.at(0).at(0).value<IterationResult>().patchAuc));
         // ROC of the best iteration by validation AUC: from (0, 0) to (1, 1), its AUC the test AUC.
         QCOMPARE(QStringLiteral("icmil-it%1").arg(charts.rocIteration()), best);
         const std::vector<QPointF> roc = charts.rocPoints();

@@ -2,6 +2,8 @@
 
 #include "ui/training/qcustomplotinclude.h"
 
+#include "ui/training/iterationtable.h"
+
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QMenu>
@@ -17,6 +19,7 @@ namespace {
 const QColor kValidationColour(31, 119, 180);
 const QColor kTestColour(214, 39, 40);
 const QColor kLossColour(90, 90, 90);
+const QColor kAgreementColour(44, 160, 44);
 // AUC and rates live in [0, 1]; a margin keeps markers at 0 and 1 off the axis lines.
 constexpr double kUnitLow = -0.03;
 constexpr double kUnitHigh = 1.03;
@@ -38,6 +41,35 @@ std::vector<QPointF> pointsOf(const QCPGraph *graph)
     for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it)
         points.emplace_back(it->key, it->value);
     return points;
+}
+
+std::vector<QPointF> errorsOf(const QCPErrorBars *bars, const QCPGraph *graph)
+{
+    std::vector<QPointF> errors;
+    if (!bars->visible())
+        return errors;
+    for (int i = 0; i < bars->dataCount() && i < graph->dataCount(); ++i)
+        if (!std::isnan(bars->data()->at(i).errorPlus))
+            errors.emplace_back(graph->data()->at(i)->key, bars->data()->at(i).errorPlus);
+    return errors;
+}
+
+QCPErrorBars *errorBarsFor(QCPGraph *graph, const QColor &colour)
+{
+    auto *bars = new QCPErrorBars(graph->keyAxis(), graph->valueAxis());
+    bars->setDataPlottable(graph);
+    bars->setErrorType(QCPErrorBars::etValueError);
+    bars->setPen(QPen(colour, 1.5));
+    bars->setWhiskerWidth(8);
+    bars->removeFromLegend();
+    bars->setVisible(false);
+    return bars;
+}
+
+// The sd of a figure, when the iteration is a folds run.
+double sdOf(const IterationResult &r, double sd)
+{
+    return r.hasFolds() ? sd : kUndefined;
 }
 
 QString aucText(double auc)
@@ -64,6 +96,9 @@ TrainingCharts::TrainingCharts(QWidget *parent)
     m_testAucGraph = m_aucPlot->addGraph();
     styleLine(m_testAucGraph, kTestColour, tr("Test AUC"));
     m_testAucGraph->setScatterStyle(markers(kTestColour, QCPScatterStyle::ssSquare));
+    m_valAucBars = errorBarsFor(m_valAucGraph, kValidationColour);
+    m_testAucBars = errorBarsFor(m_testAucGraph, kTestColour);
+    m_table = new IterationTable;
 
     m_epochPlot = makePlot(Chart::Epochs, tr("Classifier epochs"));
     m_epochPlot->xAxis->setLabel(tr("Epoch"));
@@ -87,12 +122,30 @@ TrainingCharts::TrainingCharts(QWidget *parent)
     m_rocCurve = new QCPCurve(m_rocPlot->xAxis, m_rocPlot->yAxis);
     styleLine(m_rocCurve, kTestColour, tr("No finished iteration yet"));
 
+    m_fineTunePlot = makePlot(Chart::FineTuning, tr("Embedder fine-tuning"));
+    m_fineTunePlot->xAxis->setLabel(tr("Iteration (its fine-tuning epochs before it)"));
+    m_fineTunePlot->xAxis->setTicker(ticker);
+    m_fineTunePlot->xAxis->setNumberPrecision(0);
+    m_fineTunePlot->yAxis->setLabel(tr("Distillation loss"));
+    m_fineTunePlot->yAxis2->setVisible(true);
+    m_fineTunePlot->yAxis2->setLabel(tr("Held-out agreement"));
+    m_fineTuneLossGraph = m_fineTunePlot->addGraph(m_fineTunePlot->xAxis, m_fineTunePlot->yAxis);
+    styleLine(m_fineTuneLossGraph, kLossColour, tr("Loss"));
+    m_fineTuneLossGraph->setScatterStyle(markers(kLossColour, QCPScatterStyle::ssDisc));
+    m_agreementGraph = m_fineTunePlot->addGraph(m_fineTunePlot->xAxis, m_fineTunePlot->yAxis2);
+    styleLine(m_agreementGraph, kAgreementColour, tr("Agreement with the teacher"));
+    m_agreementGraph->setScatterStyle(markers(kAgreementColour, QCPScatterStyle::ssTriangle));
+
+    auto *upper = new QVBoxLayout;
+    upper->addWidget(m_aucPlot, 3);
+    upper->addWidget(m_table, 1);
     auto *lower = new QHBoxLayout;
     lower->addWidget(m_epochPlot);
+    lower->addWidget(m_fineTunePlot);
     lower->addWidget(m_rocPlot);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_aucPlot, 3);
+    layout->addLayout(upper, 3);
     layout->addLayout(lower, 2);
     clear();
 }
@@ -130,6 +183,7 @@ QCustomPlot *TrainingCharts::plot(Chart chart) const
     case Chart::IterationAuc: return m_aucPlot;
     case Chart::Epochs: return m_epochPlot;
     case Chart::Roc: return m_rocPlot;
+    case Chart::FineTuning: return m_fineTunePlot;
     }
     return m_aucPlot;
 }
@@ -146,8 +200,10 @@ void TrainingCharts::clear()
     m_iterations.clear();
     m_epochs.clear();
     m_epochIteration = -1;
+    m_fineTuning.clear();
     refreshIterations();
     refreshEpochs();
+    refreshFineTuning();
 }
 
 void TrainingCharts::setIteration(const IterationResult &iteration)
@@ -179,16 +235,43 @@ void TrainingCharts::addClassifierEpoch(const ClassifierEpoch &epoch)
     refreshEpochs();
 }
 
+void TrainingCharts::addFineTuningEpoch(const FineTuningEpochPoint &epoch)
+{
+    std::erase_if(m_fineTuning, [&](const FineTuningEpochPoint &e) { return e.iteration == epoch.iteration && e.epoch >= epoch.epoch; });
+    const auto at = std::find_if(m_fineTuning.begin(), m_fineTuning.end(), [&](const FineTuningEpochPoint &e) {
+        return e.iteration > epoch.iteration || (e.iteration == epoch.iteration && e.epoch > epoch.epoch);
+    });
+    m_fineTuning.insert(at, epoch);
+    refreshFineTuning();
+}
+
 void TrainingCharts::refreshIterations()
 {
     m_valAucGraph->data()->clear();
     m_testAucGraph->data()->clear();
+    QVector<double> valErrors, testErrors;
+    int folds = 0;
     for (const IterationResult &r : m_iterations) {
-        if (!std::isnan(r.valAuc))
+        if (!std::isnan(r.valAuc)) {
             m_valAucGraph->addData(r.iteration, r.valAuc);
-        if (!std::isnan(r.testAuc))
+            valErrors.push_back(sdOf(r, r.valAucSd));
+        }
+        if (!std::isnan(r.testAuc)) {
             m_testAucGraph->addData(r.iteration, r.testAuc);
+            testErrors.push_back(sdOf(r, r.testAucSd));
+        }
+        if (r.hasFolds())
+            folds = std::max(folds, r.folds);
     }
+    const auto anySd = [](const QVector<double> &errors) { return std::any_of(errors.begin(), errors.end(), [](double e) { return !std::isnan(e); }); };
+    m_valAucBars->setData(valErrors);
+    m_valAucBars->setVisible(anySd(valErrors));
+    m_testAucBars->setData(testErrors);
+    m_testAucBars->setVisible(anySd(testErrors));
+    const QString title = folds > 1 ? tr("AUC per ICMIL iteration (mean ± sd over %1 folds)").arg(folds) : tr("AUC per ICMIL iteration");
+    if (auto *text = qobject_cast<QCPTextElement *>(m_aucPlot->plotLayout()->element(0, 0)))
+        text->setText(title);
+    m_table->setIterations(m_iterations);
     const int last = m_iterations.empty() ? 1 : std::max(1, m_iterations.back().iteration);
     m_aucPlot->xAxis->setRange(-0.25, last + 0.25);
     m_aucPlot->yAxis->setRange(kUnitLow, kUnitHigh);
@@ -215,6 +298,31 @@ void TrainingCharts::refreshEpochs()
     if (auto *text = qobject_cast<QCPTextElement *>(m_epochPlot->plotLayout()->element(0, 0)))
         text->setText(title);
     m_epochPlot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingCharts::refreshFineTuning()
+{
+    m_fineTuneLossGraph->data()->clear();
+    m_agreementGraph->data()->clear();
+    double maxLoss = 0.0;
+    int last = 1;
+    for (const FineTuningEpochPoint &e : m_fineTuning) {
+        // Iteration k's epochs fill (k-1, k]; without a count, as many as it has so far.
+        int epochs = e.epochs;
+        if (epochs <= 0)
+            for (const FineTuningEpochPoint &other : m_fineTuning)
+                if (other.iteration == e.iteration)
+                    epochs = std::max(epochs, other.epoch + 1);
+        const double x = e.iteration - 1 + (e.epoch + 1.0) / std::max(1, epochs);
+        m_fineTuneLossGraph->addData(x, e.loss);
+        m_agreementGraph->addData(x, e.validationAccuracy);
+        maxLoss = std::max(maxLoss, e.loss);
+        last = std::max(last, e.iteration);
+    }
+    m_fineTunePlot->xAxis->setRange(-0.05, last + 0.05);
+    m_fineTunePlot->yAxis->setRange(0.0, maxLoss > 0.0 ? maxLoss * 1.1 : 1.0);
+    m_fineTunePlot->yAxis2->setRange(kUnitLow, kUnitHigh);
+    m_fineTunePlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void TrainingCharts::refreshRoc()
@@ -247,6 +355,31 @@ std::vector<QPointF> TrainingCharts::validationAucPoints() const
 std::vector<QPointF> TrainingCharts::testAucPoints() const
 {
     return pointsOf(m_testAucGraph);
+}
+
+bool TrainingCharts::hasErrorBars() const
+{
+    return m_valAucBars->visible() || m_testAucBars->visible();
+}
+
+std::vector<QPointF> TrainingCharts::validationAucErrors() const
+{
+    return errorsOf(m_valAucBars, m_valAucGraph);
+}
+
+std::vector<QPointF> TrainingCharts::testAucErrors() const
+{
+    return errorsOf(m_testAucBars, m_testAucGraph);
+}
+
+std::vector<QPointF> TrainingCharts::fineTuningLossPoints() const
+{
+    return pointsOf(m_fineTuneLossGraph);
+}
+
+std::vector<QPointF> TrainingCharts::fineTuningAgreementPoints() const
+{
+    return pointsOf(m_agreementGraph);
 }
 
 std::vector<QPointF> TrainingCharts::trainLossPoints() const

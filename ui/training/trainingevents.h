@@ -4,6 +4,8 @@
 // threads). Plain copies of the core's events, with Qt strings; NaN stands for "not defined"
 // (an AUC with a class missing, a split without slides).
 
+#include "project/loopdurationestimate.h"
+
 #include <QMetaType>
 #include <QPointF>
 #include <QString>
@@ -45,6 +47,7 @@ struct ClassifierEpoch {
 struct FineTuningEpochPoint {
     int iteration = 0;
     int epoch = 0;           // 0-based
+    int epochs = 0;          // of this iteration's fine-tuning (0: unknown)
     double loss = 0.0;       // mean total distillation loss
     double validationMae = 0.0;
     double validationAccuracy = 0.0;
@@ -54,6 +57,12 @@ struct FineTuningEpochPoint {
 
 // A finished iteration's figures (IterationSummary), with the ROC of its best classifier on
 // the test split when that is binary with both classes present.
+//
+// Folds: when the loop ran on K > 1 folds (icmil run --folds K), the figures are means over the
+// folds and the *Sd fields their standard deviations; a plain run has folds 0 and NaN there.
+// Localisation: when the slides are a synthetic dataset with tumour masks
+// (project/tumourgroundtruth.h), how well the iteration's attention finds the tumour; NaN and
+// localisedSlides 0 otherwise.
 struct IterationResult {
     int iteration = 0;
     QString encoder;
@@ -69,6 +78,19 @@ struct IterationResult {
     std::vector<QPointF> testRoc; // (fpr, tpr), empty when not defined
     double testRocAuc = kUndefined;
     QString rocNote;              // why there is no ROC, when there is none
+
+    int folds = 0;                // > 1: the figures above are means over this many folds
+    double valAucSd = kUndefined, testAucSd = kUndefined;
+    double valAccuracySd = kUndefined, testAccuracySd = kUndefined;
+
+    int localisedSlides = 0;      // tumour slides scored
+    double patchAuc = kUndefined;         // attention ranks tumour patches: 0.5 chance, 1 perfect
+    double topFraction = kUndefined;      // share of the top-10% attention patches in tumour
+    double topFractionCeiling = kUndefined; // the best top-10% possible (small tumours)
+    double patchAucSd = kUndefined, topFractionSd = kUndefined; // over folds
+
+    bool hasFolds() const { return folds > 1; }
+    bool hasLocalisation() const { return localisedSlides > 0 && !std::isnan(patchAuc); }
 };
 
 // How a run ended (finished or cancelled): every iteration done so far, resumed ones included.
@@ -92,6 +114,17 @@ struct LoopStateInfo {
     std::vector<IterationResult> iterations;
 };
 
+// A duration estimate of the loop as the settings stand (project/loopdurationestimate.h), made
+// on the worker thread. `request` names the request it answers (older answers are dropped).
+struct DurationEstimateInfo {
+    int request = 0;
+    QString device;          // as resolved ("cpu", "cuda:0"); empty when it could not be
+    bool cpu = true;
+    QString error;           // why there is no estimate (no slides, an unknown embedder, ...)
+    bool cancelled = false;  // superseded or stopped: nothing to show
+    project::LoopDurationEstimate estimate;
+};
+
 // The finished iteration with the highest validation AUC (first on ties); -1 when none has one.
 inline int bestIterationIndex(const std::vector<IterationResult> &iterations)
 {
@@ -112,3 +145,4 @@ Q_DECLARE_METATYPE(icmil::ui::FineTuningEpochPoint)
 Q_DECLARE_METATYPE(icmil::ui::IterationResult)
 Q_DECLARE_METATYPE(icmil::ui::TrainingOutcome)
 Q_DECLARE_METATYPE(icmil::ui::LoopStateInfo)
+Q_DECLARE_METATYPE(icmil::ui::DurationEstimateInfo)

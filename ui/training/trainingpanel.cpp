@@ -1,5 +1,6 @@
 #include "ui/training/trainingpanel.h"
 
+#include "ui/training/durationestimateview.h"
 #include "ui/training/trainingcharts.h"
 #include "ui/training/trainingsettingsform.h"
 #include "ui/training/trainingworker.h"
@@ -76,6 +77,9 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_charts = new TrainingCharts;
     m_form = new TrainingSettingsForm;
+    m_duration = new DurationEstimateView;
+    m_estimateTimer.setSingleShot(true);
+    m_estimateTimer.setInterval(kEstimateDelayMs);
 
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(m_trainButton);
@@ -84,6 +88,7 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     auto *left = new QWidget;
     auto *leftLayout = new QVBoxLayout(left);
     leftLayout->addWidget(m_form);
+    leftLayout->addWidget(m_duration);
     leftLayout->addLayout(buttons);
     leftLayout->addWidget(m_phaseLabel);
     leftLayout->addWidget(m_progress);
@@ -99,6 +104,10 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     connect(m_stopButton, &QPushButton::clicked, this, &TrainingPanel::stop);
     connect(m_resumeButton, &QPushButton::clicked, this, &TrainingPanel::resume);
     connect(m_form, &TrainingSettingsForm::iterationsChanged, this, &TrainingPanel::updateButtons);
+    connect(m_form, &TrainingSettingsForm::settingsChanged, this, &TrainingPanel::scheduleEstimate);
+    connect(m_form, &TrainingSettingsForm::defaultsRequested, this, [this] { m_form->applyDeviceDefaults(chosenDeviceIsCpu()); });
+    connect(&m_estimateTimer, &QTimer::timeout, this, &TrainingPanel::requestEstimate);
+    connect(m_worker, &TrainingWorker::durationEstimated, this, &TrainingPanel::onEstimate);
     connect(m_worker, &TrainingWorker::progressChanged, this, &TrainingPanel::onProgress);
     connect(m_worker, &TrainingWorker::messageLogged, this, &TrainingPanel::appendLog);
     connect(m_worker, &TrainingWorker::classifierEpochFinished, this, &TrainingPanel::onEpoch);
@@ -137,6 +146,7 @@ void TrainingPanel::setSettings(const TrainingSettings &s)
     m_form->setBrowseFolder(m_project);
     inspectState();
     updateButtons();
+    scheduleEstimate();
 }
 
 bool TrainingPanel::setProject(const QString &path)
@@ -146,11 +156,70 @@ bool TrainingPanel::setProject(const QString &path)
     m_project = path;
     m_settings.projectRoot = path.toStdString();
     m_form->setBrowseFolder(path);
+    m_form->setFollowsDevice(true); // until its saved loop (onState) or a recipe says otherwise
     m_state = LoopStateInfo{};
     m_charts->clear();
     inspectState();
     updateButtons();
+    scheduleEstimate();
     return true;
+}
+
+void TrainingPanel::scheduleEstimate()
+{
+    m_estimateShown = false;
+    m_worker->supersedeEstimates();
+    if (m_running)
+        return; // estimated again after the run
+    if (m_project.isEmpty()) {
+        m_estimateTimer.stop();
+        m_duration->showUnavailable(tr("no project"));
+        return;
+    }
+    m_duration->showPending();
+    m_estimateTimer.start();
+}
+
+void TrainingPanel::requestEstimate()
+{
+    if (m_running || m_project.isEmpty())
+        return;
+    project::IcmilLoopConfig config;
+    try {
+        config = loopConfig();
+    } catch (const std::exception &e) {
+        m_duration->showUnavailable(QString::fromStdString(e.what()));
+        return;
+    }
+    m_estimatedSettings = settings();
+    m_worker->estimate(std::move(config), ++m_estimateRequest);
+}
+
+void TrainingPanel::onEstimate(const DurationEstimateInfo &info)
+{
+    if (info.request != m_estimateRequest || info.cancelled || m_running || m_estimateTimer.isActive())
+        return; // an answer to settings shown before, or superseded
+    if (!info.device.isEmpty()) {
+        if (m_estimatedSettings.device == "auto")
+            m_autoIsCpu = info.cpu;
+        // The first answer for a device tells its kind: untouched fields follow it (and ask again).
+        if (m_form->followDeviceDefaults(info.cpu))
+            return;
+    }
+    if (!info.error.isEmpty()) {
+        m_duration->showUnavailable(info.error);
+        return;
+    }
+    m_duration->showEstimate(info, m_estimatedSettings);
+    m_estimateShown = true;
+}
+
+bool TrainingPanel::chosenDeviceIsCpu() const
+{
+    const QString device = m_form->device();
+    if (device.startsWith(QLatin1String("cuda")))
+        return false;
+    return device == QLatin1String("auto") ? m_autoIsCpu : true;
 }
 
 void TrainingPanel::inspectState()
@@ -246,6 +315,12 @@ void TrainingPanel::setRunning(bool running)
     m_running = running;
     if (!running)
         m_stopping = false;
+    if (running && !m_estimateShown) {
+        m_estimateTimer.stop();
+        m_duration->showUnavailable(tr("not estimated while a run is under way"));
+    } else if (!running && !m_estimateShown) {
+        scheduleEstimate();
+    }
     updateButtons();
     Q_EMIT runningChanged(running);
 }
@@ -304,6 +379,7 @@ void TrainingPanel::onEpoch(const ClassifierEpoch &e)
 
 void TrainingPanel::onFineTuningEpoch(const FineTuningEpochPoint &e)
 {
+    m_charts->addFineTuningEpoch(e);
     appendLog(tr("Iteration %1 fine-tuning epoch %2: loss %3, held-out MAE %4, agreement %5, %6 patches/s%7")
                   .arg(e.iteration)
                   .arg(e.epoch + 1)
@@ -321,6 +397,11 @@ void TrainingPanel::onIteration(const IterationResult &r)
                   .arg(r.iteration)
                   .arg(duration(r.seconds))
                   .arg(auc(r.valAuc), auc(r.valAccuracy), auc(r.valF1), auc(r.testAuc), auc(r.testAccuracy), auc(r.testF1)));
+    if (r.hasLocalisation())
+        appendLog(tr("Iteration %1 attention on %2 tumour slides: patch AUC %3, top-10% in tumour %4 (at most %5)")
+                      .arg(r.iteration)
+                      .arg(r.localisedSlides)
+                      .arg(auc(r.patchAuc), auc(r.topFraction), auc(r.topFractionCeiling)));
 }
 
 void TrainingPanel::onFinished(const TrainingOutcome &outcome)
@@ -369,6 +450,8 @@ void TrainingPanel::onState(const LoopStateInfo &state)
     if (state.stateFile != QString::fromStdString((config.projectRoot / "icmil" / config.name / "state.json").string()))
         return; // an answer for a project or loop name shown before
     m_state = state;
+    if (state.exists)
+        m_form->setFollowsDevice(false); // the saved loop's settings stay as they are
     if (!state.error.isEmpty())
         appendLog(tr("The saved loop cannot be read: %1").arg(state.error));
     if (!m_running)

@@ -17,6 +17,14 @@
 // same settings again: the loop continues at the first phase not done, or adds iterations when
 // the iteration count was raised; enabled when the project's icmil/<name>/state.json exists and
 // is unfinished (or was stopped).
+//
+// Duration estimate: when the project, the device or any setting changes (debounced by
+// kEstimateDelayMs) and no run is under way, the worker times a short probe of the loop's work
+// on the chosen device (project/loopdurationestimate.h) and the panel shows "Estimated
+// duration: about N min on <device>", with a warning naming what to reduce when a CPU would take
+// more than an hour. The first estimate also tells which device "auto" is: on a new project
+// (no saved loop, not the demo's recipe) the form's device-sized fields still at their defaults
+// then follow it (TrainingSettings::deviceDefaults, followDevice).
 
 #include "project/icmilloop.h"
 #include "ui/training/trainingevents.h"
@@ -24,6 +32,7 @@
 
 #include <QElapsedTimer>
 #include <QThread>
+#include <QTimer>
 #include <QWidget>
 
 #include <functional>
@@ -35,6 +44,7 @@ class QPushButton;
 
 namespace icmil::ui {
 
+class DurationEstimateView;
 class TrainingCharts;
 class TrainingSettingsForm;
 class TrainingWorker;
@@ -43,6 +53,7 @@ class TrainingPanel : public QWidget {
     Q_OBJECT
 public:
     static constexpr int kLogLines = 5000;
+    static constexpr int kEstimateDelayMs = 500;
 
     explicit TrainingPanel(QWidget *parent = nullptr);
     ~TrainingPanel() override; // stops a run under way and waits for it
@@ -69,6 +80,8 @@ public:
     bool stopAndWait(int ms);
 
     TrainingCharts *charts() const { return m_charts; }
+    DurationEstimateView *durationEstimate() const { return m_duration; }
+    TrainingSettingsForm *form() const { return m_form; }
     QString progressText() const;
     QString logText() const;
     TrainingWorker *worker() const { return m_worker; }
@@ -100,6 +113,10 @@ private:
     void onCancelled(const TrainingOutcome &outcome);
     void onFailed(const QString &message);
     void onState(const LoopStateInfo &state);
+    void scheduleEstimate();
+    void requestEstimate();
+    void onEstimate(const DurationEstimateInfo &info);
+    bool chosenDeviceIsCpu() const;
 
     QThread m_thread;
     TrainingWorker *m_worker = nullptr;
@@ -112,6 +129,11 @@ private:
     QElapsedTimer m_runClock;
     QElapsedTimer m_stopClock;
     std::function<bool(const QString &)> m_confirm;
+    QTimer m_estimateTimer;
+    int m_estimateRequest = 0;
+    bool m_estimateShown = false;
+    bool m_autoIsCpu = true;                 // what "auto" resolved to in the last estimate made with it
+    TrainingSettings m_estimatedSettings;    // of the request under way
 
     TrainingSettingsForm *m_form = nullptr;
     QPushButton *m_trainButton = nullptr;
@@ -121,6 +143,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QPlainTextEdit *m_log = nullptr;
     TrainingCharts *m_charts = nullptr;
+    DurationEstimateView *m_duration = nullptr;
 };
 
 } // namespace icmil::ui

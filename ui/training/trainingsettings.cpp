@@ -40,8 +40,29 @@ project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
     return config;
 }
 
+DeviceDefaults TrainingSettings::deviceDefaults(bool cpu)
+{
+    if (cpu)
+        return {"tiny-cnn", 50, 3, 2000};
+    return {"resnet50-trunc", 200, 5, 10000};
+}
+
+DeviceDefaults TrainingSettings::deviceSized() const
+{
+    return {embedder, epochs, fineTuneEpochs, fineTunePatches};
+}
+
+void TrainingSettings::setDeviceSized(const DeviceDefaults &values)
+{
+    embedder = values.embedder;
+    epochs = values.epochs;
+    fineTuneEpochs = values.fineTuneEpochs;
+    fineTunePatches = values.fineTunePatches;
+}
+
 void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base)
 {
+    followDevice = false; // the demo's loop, as `icmil demo` runs it, on any device
     iterations = recipe.iterations;
     epochs = recipe.epochs;
     learningRate = recipe.learningRate;

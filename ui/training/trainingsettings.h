@@ -3,6 +3,14 @@
 // What the training panel lets a user set for an ICMIL loop, with `icmil run`'s defaults, and
 // how it becomes the core's IcmilLoopConfig. Settings without a widget (tiling, model widths,
 // batch sizes, split fractions) come from a base config: defaultLoopConfig(), `icmil run`'s.
+//
+// Defaults that follow the device (deviceDefaults(), the form's "Defaults for this device"):
+//   CPU   tiny-cnn, 50 classifier epochs, 3 fine-tuning epochs of 2000 patches: the ICMIL loop
+//         on a few dozen slides in well under an hour on a laptop's cores;
+//   CUDA  the reference's sizes: resnet50-trunc, 200 classifier epochs, 5 fine-tuning epochs
+//         of 10000 patches (hours on a CPU, minutes to an hour on a GPU).
+// Both keep K = 2 iterations and the other settings. A struct made with {} holds `icmil run`'s
+// defaults (tiny-cnn with the CUDA set's epochs and patches), as the command line has them.
 
 #include "project/demorecipe.h"
 #include "project/icmilloop.h"
@@ -12,6 +20,15 @@
 #include <string>
 
 namespace icmil::ui {
+
+// The settings that follow the device.
+struct DeviceDefaults {
+    std::string embedder;
+    int epochs = 0;
+    int fineTuneEpochs = 0;
+    std::int64_t fineTunePatches = 0;
+    bool operator==(const DeviceDefaults &) const = default;
+};
 
 struct TrainingSettings {
     std::filesystem::path projectRoot;
@@ -29,10 +46,19 @@ struct TrainingSettings {
     std::string device = "auto";           // "auto", "cpu", "cuda:N" (Preferences > Device)
     bool confidenceWeighted = false;       // confidence-based fine-tuning
     std::uint64_t seed = 1;
+    // The device-sized fields still at their defaults follow the device (a new project); false for
+    // the demo's recipe and a project with a saved loop, whose settings are kept as they are.
+    bool followDevice = true;
 
     // `icmil run`'s settings: 20x patches of 256 px, the default tissue preset, extraction batches
     // of 64, ABMIL 512/128, split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
     static project::IcmilLoopConfig defaultLoopConfig();
+
+    // The CPU-sized or the reference-sized (CUDA) defaults above.
+    static DeviceDefaults deviceDefaults(bool cpu);
+    // These settings' values of the fields that follow the device, and writing them.
+    DeviceDefaults deviceSized() const;
+    void setDeviceSized(const DeviceDefaults &values);
 
     // The demo's loop (project/demorecipe.h), as `icmil demo` runs it: writes the recipe's
     // settings here and its tissue preset and split fractions into `base`.

@@ -7,6 +7,7 @@
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QSpinBox>
 #include <QToolButton>
 
@@ -84,11 +85,13 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     m_iterations = countBox(0, 100, defaults.iterations);
     m_iterations->setToolTip(tr("Fine-tuning rounds K: iterations 0..K are evaluated"));
     m_epochs = countBox(1, 100000, defaults.epochs);
+    m_epochs->setObjectName(QStringLiteral("epochs"));
     m_learningRate = rateBox(defaults.learningRate, 0.0);
     m_learningRate->setSpecialValueText(tr("reference (2e-4; DTFD 1e-4)"));
     m_fineTuneLearningRate = rateBox(defaults.fineTuneLearningRate, 1e-6);
     m_fineTuneEpochs = countBox(1, 100000, defaults.fineTuneEpochs);
     m_fineTunePatches = countBox(1, std::numeric_limits<int>::max(), static_cast<int>(defaults.fineTunePatches));
+    m_fineTunePatches->setObjectName(QStringLiteral("fineTunePatches"));
     m_device = new QComboBox;
     m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda:0")});
     m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
@@ -105,8 +108,74 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     form->addRow(tr("Fine-tuning epochs"), m_fineTuneEpochs);
     form->addRow(tr("Patches per fine-tuning epoch"), m_fineTunePatches);
     form->addRow(tr("Device"), m_device);
+    auto *defaultsButton = new QPushButton(tr("Defaults for this device"));
+    defaultsButton->setObjectName(QStringLiteral("deviceDefaults"));
+    defaultsButton->setToolTip(tr("CPU: tiny-cnn, 50 classifier epochs, 3 fine-tuning epochs of 2000 patches. "
+                                  "CUDA: resnet50-trunc, 200 epochs, 5 fine-tuning epochs of 10000 patches."));
     form->addRow(m_confidence);
+    form->addRow(defaultsButton);
+    m_applied = defaults.deviceSized();
+    connect(defaultsButton, &QPushButton::clicked, this, &TrainingSettingsForm::defaultsRequested);
     connect(m_iterations, &QSpinBox::valueChanged, this, &TrainingSettingsForm::iterationsChanged);
+    const auto changed = [this] { Q_EMIT settingsChanged(); };
+    connect(m_model, &QComboBox::currentIndexChanged, this, changed);
+    connect(m_embedder, &QComboBox::currentTextChanged, this, changed);
+    connect(m_weights, &QLineEdit::textChanged, this, changed);
+    for (QSpinBox *box : {m_iterations, m_epochs, m_fineTuneEpochs, m_fineTunePatches})
+        connect(box, &QSpinBox::valueChanged, this, changed);
+    for (QDoubleSpinBox *box : {m_learningRate, m_fineTuneLearningRate})
+        connect(box, &QDoubleSpinBox::valueChanged, this, changed);
+    connect(m_confidence, &QCheckBox::toggled, this, changed);
+    connect(m_device, &QComboBox::currentTextChanged, this, [this] {
+        Q_EMIT deviceChanged();
+        Q_EMIT settingsChanged();
+    });
+}
+
+QString TrainingSettingsForm::device() const
+{
+    return m_device->currentText();
+}
+
+DeviceDefaults TrainingSettingsForm::deviceSized() const
+{
+    return settings().deviceSized();
+}
+
+void TrainingSettingsForm::setDeviceSized(const DeviceDefaults &values)
+{
+    m_embedder->setCurrentText(QString::fromStdString(values.embedder));
+    m_epochs->setValue(values.epochs);
+    m_fineTuneEpochs->setValue(values.fineTuneEpochs);
+    m_fineTunePatches->setValue(static_cast<int>(std::min<std::int64_t>(values.fineTunePatches, std::numeric_limits<int>::max())));
+}
+
+bool TrainingSettingsForm::followDeviceDefaults(bool cpu)
+{
+    if (!m_followDevice)
+        return false;
+    const DeviceDefaults wanted = TrainingSettings::deviceDefaults(cpu);
+    const DeviceDefaults now = deviceSized();
+    DeviceDefaults next = now;
+    if (now.embedder == m_applied.embedder)
+        next.embedder = wanted.embedder;
+    if (now.epochs == m_applied.epochs)
+        next.epochs = wanted.epochs;
+    if (now.fineTuneEpochs == m_applied.fineTuneEpochs)
+        next.fineTuneEpochs = wanted.fineTuneEpochs;
+    if (now.fineTunePatches == m_applied.fineTunePatches)
+        next.fineTunePatches = wanted.fineTunePatches;
+    m_applied = wanted;
+    if (next == now)
+        return false;
+    setDeviceSized(next);
+    return true;
+}
+
+void TrainingSettingsForm::applyDeviceDefaults(bool cpu)
+{
+    m_applied = TrainingSettings::deviceDefaults(cpu);
+    setDeviceSized(m_applied);
 }
 
 TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
@@ -122,6 +191,7 @@ TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
     s.fineTunePatches = m_fineTunePatches->value();
     s.device = m_device->currentText().toStdString();
     s.confidenceWeighted = m_confidence->isChecked();
+    s.followDevice = m_followDevice;
     return s;
 }
 
@@ -141,6 +211,7 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
         m_device->addItem(device); // e.g. cuda:1, chosen in the preferences
     m_device->setCurrentText(device);
     m_confidence->setChecked(s.confidenceWeighted);
+    m_followDevice = s.followDevice;
 }
 
 int TrainingSettingsForm::iterations() const

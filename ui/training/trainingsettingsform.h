@@ -4,6 +4,12 @@
 // weights, ICMIL iterations, classifier epochs and learning rate, fine-tuning learning rate,
 // epochs and patches per epoch, device, confidence-based fine-tuning. Starts at `icmil run`'s
 // defaults (TrainingSettings). Disable it (setEnabled) while a run is under way.
+//
+// Device defaults (TrainingSettings::deviceDefaults): followDeviceDefaults(cpu) moves the fields
+// that still hold the defaults applied last (embedder, classifier epochs, fine-tuning epochs and
+// patches) to the device's; a field whose value differs from them was typed (or set from a
+// saved project or the demo) and is kept. The "Defaults for this device" button asks for them
+// (defaultsRequested); applyDeviceDefaults(cpu) then writes all four fields.
 
 #include "ui/training/trainingsettings.h"
 
@@ -26,14 +32,30 @@ public:
     TrainingSettings settings(TrainingSettings base = {}) const;
     void setSettings(const TrainingSettings &settings);
     int iterations() const;
+    QString device() const;
+    // Moves the untouched device-sized fields to the device's defaults; true when any changed.
+    // Nothing while following is off (TrainingSettings::followDevice, setFollowsDevice).
+    bool followDeviceDefaults(bool cpu);
+    void setFollowsDevice(bool follow) { m_followDevice = follow; }
+    bool followsDevice() const { return m_followDevice; }
+    // Writes the device's defaults into the four fields (the user asked for them).
+    void applyDeviceDefaults(bool cpu);
     // Where the file dialogs start.
     void setBrowseFolder(const QString &folder) { m_browseFolder = folder; }
 
 Q_SIGNALS:
     void iterationsChanged(int iterations);
+    void settingsChanged();    // any field, by the user or by setSettings
+    void deviceChanged();
+    void defaultsRequested();  // the "Defaults for this device" button
 
 private:
+    DeviceDefaults deviceSized() const;
+    void setDeviceSized(const DeviceDefaults &values);
+
     QString m_browseFolder;
+    DeviceDefaults m_applied; // the defaults the device-sized fields were given last
+    bool m_followDevice = true;
     QComboBox *m_model = nullptr;
     QComboBox *m_embedder = nullptr;
     QLineEdit *m_weights = nullptr;

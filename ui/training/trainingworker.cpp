@@ -5,6 +5,7 @@
 #include "project/icmilloopstate.h"
 #include "project/predictiontable.h"
 #include "project/projectlayout.h"
+#include "project/tumourgroundtruth.h"
 
 #include <c10/util/Exception.h>
 
@@ -45,6 +46,7 @@ TrainingWorker::TrainingWorker(QObject *parent)
     qRegisterMetaType<IterationResult>();
     qRegisterMetaType<TrainingOutcome>();
     qRegisterMetaType<LoopStateInfo>();
+    qRegisterMetaType<DurationEstimateInfo>();
 }
 
 TrainingWorker::~TrainingWorker() = default;
@@ -58,6 +60,7 @@ void TrainingWorker::moveToNamedThread(QThread *thread)
 
 bool TrainingWorker::start(project::IcmilLoopConfig config)
 {
+    supersedeEstimates(); // a probe under way would delay the run and compete with it
     {
         const std::lock_guard lock(m_mutex);
         if (m_running)
@@ -71,6 +74,7 @@ bool TrainingWorker::start(project::IcmilLoopConfig config)
 
 void TrainingWorker::cancel()
 {
+    supersedeEstimates();
     m_cancelRequested = true;
     const std::lock_guard lock(m_mutex);
     if (m_loop != nullptr)
@@ -93,6 +97,73 @@ bool TrainingWorker::stopAndWait(int ms)
 void TrainingWorker::inspect(project::IcmilLoopConfig config)
 {
     QMetaObject::invokeMethod(this, [this, config = std::move(config)] { Q_EMIT stateInspected(readState(config)); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::estimate(project::IcmilLoopConfig config, int request)
+{
+    supersedeEstimates();
+    m_latestEstimate = request;
+    QMetaObject::invokeMethod(this, [this, config = std::move(config), request] { runEstimate(config, request); }, Qt::QueuedConnection);
+}
+
+void TrainingWorker::supersedeEstimates()
+{
+    m_latestEstimate = 0;
+    const std::lock_guard lock(m_mutex);
+    if (m_estimator != nullptr)
+        m_estimator->cancel();
+}
+
+void TrainingWorker::setDurationEstimator(DurationEstimator estimator)
+{
+    const std::lock_guard lock(m_mutex);
+    m_fakeEstimator = std::move(estimator);
+}
+
+void TrainingWorker::runEstimate(const project::IcmilLoopConfig &config, int request)
+{
+    if (request != m_latestEstimate)
+        return; // superseded before it began: a newer request answers
+    DurationEstimateInfo info;
+    info.request = request;
+    DurationEstimator fake;
+    {
+        const std::lock_guard lock(m_mutex);
+        fake = m_fakeEstimator;
+    }
+    project::LoopDurationEstimator estimator(config);
+    struct Forget {
+        TrainingWorker *worker;
+        ~Forget()
+        {
+            const std::lock_guard lock(worker->m_mutex);
+            worker->m_estimator = nullptr;
+        }
+    } forget{this};
+    try {
+        engine::adoptConfiguredThreads();
+        const c10::Device device = engine::resolveDevice(engine::parseDevice(config.device));
+        info.device = qs(device.str());
+        info.cpu = device.is_cpu();
+        if (fake) {
+            info.estimate = fake(config);
+        } else {
+            {
+                const std::lock_guard lock(m_mutex);
+                m_estimator = &estimator;
+            }
+            if (request != m_latestEstimate)
+                estimator.cancel();
+            info.estimate = estimator.run();
+            info.cancelled = estimator.cancelled();
+        }
+    } catch (const c10::Error &e) {
+        info.error = qs(e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        info.error = qs(e.what());
+    }
+    info.cancelled = info.cancelled || request != m_latestEstimate;
+    Q_EMIT durationEstimated(info);
 }
 
 void TrainingWorker::setRunning(bool running)
@@ -170,9 +241,9 @@ void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
         e.best = r.best;
         Q_EMIT classifierEpochFinished(e);
     };
-    events.fineTuningEpochFinished = [this](int k, const project::FineTuningEpoch &f) {
+    events.fineTuningEpochFinished = [this, epochs = config.fineTuning.epochs](int k, const project::FineTuningEpoch &f) {
         Q_EMIT fineTuningEpochFinished(
-            FineTuningEpochPoint{k, f.epoch, f.loss.total, f.validationMae, f.validationAccuracy, f.patchesPerSecond, f.best});
+            FineTuningEpochPoint{k, f.epoch, epochs, f.loss.total, f.validationMae, f.validationAccuracy, f.patchesPerSecond, f.best});
     };
     events.phaseFinished = [this](int k, const std::string &phase) { Q_EMIT phaseFinished(k, qs(phase)); };
     events.iterationFinished = [this, &config](const project::IterationSummary &summary) {
@@ -220,6 +291,7 @@ IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &
         r.fineTuneMaeAfter = summary.fineTuneMaeAfter;
     }
     r.seconds = summary.seconds();
+    addLocalisation(config, r);
 
     // The test split's ROC from the run's predictions (the engine's curve and AUC).
     try {
@@ -247,6 +319,26 @@ IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &
         r.rocNote = QStringLiteral("ROC: ") + qs(e.what());
     }
     return r;
+}
+
+void TrainingWorker::addLocalisation(const project::IcmilLoopConfig &config, IterationResult &r)
+{
+    try {
+        const std::optional<project::TumourGroundTruth> truth =
+            project::TumourGroundTruth::load(config.slides.empty() ? config.projectRoot : config.slides);
+        if (!truth)
+            return; // not a synthetic dataset: no ground truth
+        const fs::path attention = project::ProjectLayout(config.projectRoot).attentionDir(r.encoder.toStdString(), r.runName.toStdString());
+        const project::LocalisationScore score = project::localiseAttention(*truth, attention);
+        if (score.slides == 0)
+            return;
+        r.localisedSlides = score.slides;
+        r.patchAuc = score.patchAuc;
+        r.topFraction = score.topFraction;
+        r.topFractionCeiling = score.ceiling;
+    } catch (const std::exception &) {
+        // A damaged mask or attention file: the figures stay undefined, the rest of the row stands.
+    }
 }
 
 LoopStateInfo TrainingWorker::readState(const project::IcmilLoopConfig &config)

@@ -10,6 +10,13 @@
 // From the GUI thread: start(config) queues a run; cancel() (thread-safe) stops it within a
 // batch, a bag or a step; stopAndWait(ms) cancels and blocks until the run has returned (for a
 // window that is closing). inspect(config) reads the saved loop state on the worker thread.
+// estimate(config, request) times a short probe there (project/loopdurationestimate.h) and
+// answers with durationEstimated(); a newer request, supersedeEstimates(), start() and cancel()
+// stop the probe under way (between measurements) and drop queued ones.
+//
+// Iteration figures carry the attention's localisation when the loop's slide folder is a
+// synthetic dataset with tumour masks (project/tumourgroundtruth.h), computed here, off the GUI
+// thread, when an iteration finishes and when a saved loop is read.
 
 #include "project/icmilloop.h"
 #include "ui/training/trainingevents.h"
@@ -20,6 +27,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 
 namespace icmil::ui {
@@ -49,11 +57,23 @@ public:
     // stateInspected().
     void inspect(project::IcmilLoopConfig config);
 
+    // Thread-safe: queues a duration estimate of a run of `config`, answered with
+    // durationEstimated(info) where info.request == request (unless superseded first).
+    void estimate(project::IcmilLoopConfig config, int request);
+    // Thread-safe: stops the estimate under way and drops the queued ones.
+    void supersedeEstimates();
+    // Replaces the timed probe (e.g. a fixed estimate in tests); empty: the real estimator.
+    using DurationEstimator = std::function<project::LoopDurationEstimate(const project::IcmilLoopConfig &)>;
+    void setDurationEstimator(DurationEstimator estimator);
+
     // The worker's own work, on its thread (also callable directly, e.g. in tests).
     void run(const project::IcmilLoopConfig &config);
     static LoopStateInfo readState(const project::IcmilLoopConfig &config);
     // An iteration's figures with its run's test ROC (reads runs/<run>/predictions.json).
     static IterationResult iterationResult(const project::IcmilLoopConfig &config, const project::IterationSummary &summary);
+    // The attention localisation of `result`'s run against the slides' tumour ground truth, when
+    // they have one (fields left NaN otherwise, or when the attention cannot be read).
+    static void addLocalisation(const project::IcmilLoopConfig &config, IterationResult &result);
 
 Q_SIGNALS:
     void started();
@@ -67,16 +87,21 @@ Q_SIGNALS:
     void cancelled(const icmil::ui::TrainingOutcome &outcome);
     void failed(const QString &message);
     void stateInspected(const icmil::ui::LoopStateInfo &state);
+    void durationEstimated(const icmil::ui::DurationEstimateInfo &info);
 
 private:
     void runLoop(const project::IcmilLoopConfig &config);
     void setRunning(bool running);
+    void runEstimate(const project::IcmilLoopConfig &config, int request);
 
     mutable std::mutex m_mutex;
     std::condition_variable m_idle;
     bool m_running = false;                 // guarded by m_mutex
     project::IcmilLoop *m_loop = nullptr;   // guarded by m_mutex; the loop under way
     std::atomic_bool m_cancelRequested{false};
+    std::atomic_int m_latestEstimate{0};    // the request to answer; 0: none
+    project::LoopDurationEstimator *m_estimator = nullptr; // guarded by m_mutex; the probe under way
+    DurationEstimator m_fakeEstimator;      // guarded by m_mutex
     QElapsedTimer m_sinceProgress;
     QString m_lastPhase;
     int m_lastIteration = -1;

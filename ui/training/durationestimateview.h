@@ -1,0 +1,45 @@
+#pragma once
+
+// The training panel's duration estimate: "Estimated duration: about 40 min on cpu", the phases
+// below it, and a warning when a run would take more than an hour on a CPU that names what to
+// reduce (the settings behind the phases that take longest). Shows a DurationEstimateInfo made
+// on the worker thread; no work of its own. GUI thread only.
+
+#include "ui/training/trainingevents.h"
+#include "ui/training/trainingsettings.h"
+
+#include <QWidget>
+
+class QLabel;
+
+namespace icmil::ui {
+
+class DurationEstimateView : public QWidget {
+    Q_OBJECT
+public:
+    static constexpr double kWarnSeconds = 3600.0; // on a CPU
+
+    explicit DurationEstimateView(QWidget *parent = nullptr);
+
+    void showPending();
+    void showUnavailable(const QString &why);
+    // `settings`: those the estimate was made for (to name what to reduce).
+    void showEstimate(const DurationEstimateInfo &info, const TrainingSettings &settings);
+
+    QString estimateText() const;
+    QString detailText() const;
+    QString warningText() const; // empty when there is no warning
+    bool isWarningShown() const;
+
+    // "under a minute", "about 25 min", "about 3.5 h".
+    static QString approximately(double seconds);
+    // What to reduce, the longest phase first; empty unless more than kWarnSeconds on a CPU.
+    static QString warningFor(const DurationEstimateInfo &info, const TrainingSettings &settings);
+
+private:
+    QLabel *m_estimate = nullptr;
+    QLabel *m_detail = nullptr;
+    QLabel *m_warning = nullptr;
+};
+
+} // namespace icmil::ui
