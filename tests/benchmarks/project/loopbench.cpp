@@ -203,7 +203,7 @@ std::vector<SeedFigures> measure(int seed, const project::IcmilLoopResult &resul
             if (it.test->auc)
                 f.testAuc = *it.test->auc;
         }
-        const project::LocalisationScore attention = project::localiseAttention(truth, layout.attentionDir(it.encoder, it.encoder), testTumour);
+        const project::LocalisationScore attention = project::localiseAttention(truth, layout.attentionDir(it.encoder, it.runDir.filename().string()), testTumour);
         if (attention.slides > 0) {
             f.patchAuc = attention.patchAuc;
             f.localisation = attention.topFraction;
