@@ -202,29 +202,35 @@ void TissuePhantom::placeTumours(std::uint64_t seed)
     }
 }
 
-bool TissuePhantom::placeTumour(const PolarBlob &shape, int shrinkSteps, SeededRandom &random)
+std::pair<double, double> TissuePhantom::randomPointInTissue(SeededRandom &random) const
 {
+    // A tissue piece chosen by area, then a point within 85% of its outline.
     double totalWeight = 0.0;
     for (const PolarBlob &blob : m_tissueBlobs)
         totalWeight += blob.baseRadius() * blob.baseRadius();
+    double pick = random.uniform() * totalWeight;
+    const PolarBlob *blob = &m_tissueBlobs.back();
+    for (const PolarBlob &candidate : m_tissueBlobs) {
+        pick -= candidate.baseRadius() * candidate.baseRadius();
+        if (pick < 0.0) {
+            blob = &candidate;
+            break;
+        }
+    }
+    const double angle = random.uniform(0.0, kTwoPi);
+    const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
+    return {blob->centreX() + distance * std::cos(angle), blob->centreY() + distance * std::sin(angle)};
+}
+
+bool TissuePhantom::placeTumour(const PolarBlob &shape, int shrinkSteps, SeededRandom &random)
+{
     double factor = 1.0;
     for (int step = 0; step < shrinkSteps; ++step, factor *= 0.85) {
         if (shape.baseRadius() * factor < 8.0 * m_pixelScale)
             break;
         for (int attempt = 0; attempt < 150; ++attempt) {
-            double pick = random.uniform() * totalWeight;
-            const PolarBlob *blob = &m_tissueBlobs.back();
-            for (const PolarBlob &candidate : m_tissueBlobs) {
-                pick -= candidate.baseRadius() * candidate.baseRadius();
-                if (pick < 0.0) {
-                    blob = &candidate;
-                    break;
-                }
-            }
-            const double angle = random.uniform(0.0, kTwoPi);
-            const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
-            PolarBlob tumour = shape.movedAndScaled(blob->centreX() + distance * std::cos(angle),
-                                                    blob->centreY() + distance * std::sin(angle), factor);
+            const auto [x, y] = randomPointInTissue(random);
+            PolarBlob tumour = shape.movedAndScaled(x, y, factor);
             if (tumourFits(tumour)) {
                 m_tumours.push_back(std::move(tumour));
                 return true;
@@ -270,9 +276,6 @@ void TissuePhantom::placeMimics(std::uint64_t seed)
     SeededRandom random(seed);
     const PresetModel &model = *m_model;
     const int count = model.aggregatesMin + random.index(model.aggregatesMax - model.aggregatesMin + 1);
-    double totalWeight = 0.0;
-    for (const PolarBlob &blob : m_tissueBlobs)
-        totalWeight += blob.baseRadius() * blob.baseRadius();
     for (int a = 0; a < count; ++a) {
         std::vector<BlobHarmonic> harmonics;
         addHarmonics(harmonics, random, 2, 5, 0.02, 0.1, 0.6);
@@ -282,19 +285,7 @@ void TissuePhantom::placeMimics(std::uint64_t seed)
         const bool withCentre = random.uniform() < model.germinalCentreProbability;
         const double centreFactor = random.uniform(0.45, 0.6);
         for (int attempt = 0; attempt < 100; ++attempt) {
-            double pick = random.uniform() * totalWeight;
-            const PolarBlob *blob = &m_tissueBlobs.back();
-            for (const PolarBlob &candidate : m_tissueBlobs) {
-                pick -= candidate.baseRadius() * candidate.baseRadius();
-                if (pick < 0.0) {
-                    blob = &candidate;
-                    break;
-                }
-            }
-            const double angle = random.uniform(0.0, kTwoPi);
-            const double distance = std::sqrt(random.uniform()) * 0.85 * blob->radiusAt(angle);
-            const double x = blob->centreX() + distance * std::cos(angle);
-            const double y = blob->centreY() + distance * std::sin(angle);
+            const auto [x, y] = randomPointInTissue(random);
             const PolarBlob aggregate = shape.movedAndScaled(x, y, 1.0);
             const auto apart = [&](const std::vector<PolarBlob> &others, double gap) {
                 return std::all_of(others.begin(), others.end(), [&](const PolarBlob &other) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace icmil::slide {
@@ -104,6 +105,7 @@ private:
     void placeTumours(std::uint64_t seed);
     void placeHeavyTailedTumours(std::uint64_t seed);
     bool placeTumour(const PolarBlob &shape, int shrinkSteps, SeededRandom &random);
+    std::pair<double, double> randomPointInTissue(SeededRandom &random) const;
     void placeMimics(std::uint64_t seed);
     bool tumourFits(const PolarBlob &tumour) const;
     bool insideTissue(const PolarBlob &blob, double margin) const;

@@ -31,6 +31,7 @@
 #include "engine/runtime.h"
 #include "project/datasetsplit.h"
 #include "project/featurestore.h"
+#include "project/foldaggregate.h"
 #include "project/icmilloop.h"
 #include "project/labelstable.h"
 #include "project/projectlayout.h"
@@ -245,30 +246,13 @@ std::vector<SeedFigures> measure(int seed, const project::IcmilLoopResult &resul
     return rows;
 }
 
-struct MeanSd {
-    double mean = kNone, sd = kNone;
-    int n = 0;
-};
-
-MeanSd meanSd(const std::vector<double> &values)
+// Mean and sample sd over the seeds that have the figure (foldaggregate.h); NaN when none has it.
+project::MeanSd meanSd(const std::vector<double> &values)
 {
-    MeanSd out;
-    std::vector<double> defined;
-    for (double v : values)
-        if (!std::isnan(v))
-            defined.push_back(v);
-    out.n = static_cast<int>(defined.size());
-    if (defined.empty())
-        return out;
-    double sum = 0.0;
-    for (double v : defined)
-        sum += v;
-    out.mean = sum / out.n;
-    double squares = 0.0;
-    for (double v : defined)
-        squares += (v - out.mean) * (v - out.mean);
-    out.sd = out.n > 1 ? std::sqrt(squares / (out.n - 1)) : 0.0;
-    return out;
+    project::MeanSd m = project::meanSd(values);
+    if (m.n == 0)
+        m.mean = m.sd = kNone;
+    return m;
 }
 
 json number(double value)
@@ -285,7 +269,7 @@ std::string text(double value, int decimals = 3)
     return out.str();
 }
 
-std::string cell(const MeanSd &m)
+std::string cell(const project::MeanSd &m)
 {
     return std::isnan(m.mean) ? "-" : text(m.mean) + "±" + text(m.sd);
 }
@@ -412,7 +396,7 @@ int main(int argc, char **argv)
             }
             json row{{"iteration", static_cast<int>(k)}};
             for (const auto &[name, values] : columns) {
-                const MeanSd m = meanSd(values);
+                const project::MeanSd m = meanSd(values);
                 row[name + "_mean"] = number(m.mean);
                 row[name + "_sd"] = number(m.sd);
             }
