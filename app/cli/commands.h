@@ -128,6 +128,8 @@ struct RunOptions {
     bool confidence = false;
     double beta = 0.0;                 // 0: the reference's (ABMIL 6, DTFD 2)
     bool batchNormTraining = false;    // the reference's train-mode batch norm in the student
+    double teacherTemperature = engine::DistillationConfig{}.teacherTemperature;
+    std::int64_t calibrationPatches = project::IcmilLoopConfig{}.calibrationPatches;
     bool allFolds = false;             // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
 };
 

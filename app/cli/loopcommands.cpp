@@ -115,6 +115,8 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     config.fineTuning.distillation.seed = options.train.seed;
     config.fineTuning.distillation.mixedPrecision = options.extract.half;
     config.fineTuning.distillation.freezeBatchNorm = !options.batchNormTraining;
+    config.fineTuning.distillation.teacherTemperature = options.teacherTemperature;
+    config.calibrationPatches = options.calibrationPatches;
     config.overwrite = options.train.overwrite;
     return config;
 }

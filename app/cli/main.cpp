@@ -149,6 +149,15 @@ int main(int argc, char **argv)
     runCmd->add_option("--beta", run.beta, "Confidence exponent (default: the reference's, ABMIL 6, DTFD 2)")->check(CLI::NonNegativeNumber);
     runCmd->add_flag("--finetune-bn-train", run.batchNormTraining,
                      "Train the student's batch-norm statistics as the reference does (default: frozen; see the README)");
+    runCmd->add_option("--teacher-temperature", run.teacherTemperature,
+                       "Fine-tuning: divide the teacher's instance logits by this (1 = the reference's soft targets, < 1 sharpens them)")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    runCmd->add_option("--calibration-patches", run.calibrationPatches,
+                       "A randomly initialised built-in embedder first estimates its batch-norm statistics on this many tissue patches "
+                       "of all slides (0 = off)")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     runCmd->add_option("--device", run.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     runCmd->add_option("--seed", run.train.seed, "Seed of the split, the classifier, the patch sampling and the augmentations")->capture_default_str();
     addTileOptions(runCmd, run.extract.tile, false);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ public:
     // Batch-norm layers only, after setTraining(): false keeps them in eval mode (their running
     // statistics are used and left unchanged) while the rest trains.
     virtual void setBatchNormTraining(bool training) = 0;
+    // Re-estimates every batch-norm layer's running statistics from the batches `next` returns
+    // (N x 3 x S x S in [0, 1] on the embedder's device; an undefined tensor ends them): the
+    // cumulative mean and variance over all of them, the weights untouched, the mode restored
+    // afterwards. A randomly initialised embedder needs it before its features mean anything:
+    // its statistics are 0 and 1, so in eval mode batch norm normalises nothing and the features
+    // of all patches come out nearly alike (AdaBN, Li et al. 2016). Returns the layers updated:
+    // 0 for an embedder whose layers it cannot reach (TorchScript) or that has none.
+    virtual int recalibrateBatchNorm(const std::function<torch::Tensor()>& next) = 0;
     virtual void to(torch::Device device) = 0;
     virtual torch::Device device() const = 0;
 

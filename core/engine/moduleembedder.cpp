@@ -4,6 +4,8 @@
 #include "engine/torchfilewriter.h"
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/utils.h>
 
 namespace icmil::engine {
 
@@ -50,6 +52,54 @@ void ModuleEmbedder::setBatchNormTraining(bool training)
     for (const auto& module : m_module.ptr()->modules(/*include_self=*/true))
         if (module->name().find("BatchNorm") != std::string::npos)
             module->train(training);
+}
+
+int ModuleEmbedder::recalibrateBatchNorm(const std::function<torch::Tensor()>& next)
+{
+    // Momentum "none" makes each layer's running statistics the cumulative average over the
+    // batches seen since reset_running_stats(); the layers run in train mode meanwhile, so every
+    // layer normalises with the statistics of the batch, as it will with the estimated ones.
+    struct Layer {
+        torch::nn::BatchNorm2dImpl* module;
+        c10::optional<double> momentum;
+        bool training;
+        torch::Tensor mean, variance, count; // restored when no batch came
+    };
+    std::vector<Layer> layers;
+    for (const auto& module : m_module.ptr()->modules(/*include_self=*/true))
+        if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get()); bn != nullptr && bn->options.track_running_stats())
+            layers.push_back({bn, bn->options.momentum(), bn->is_training(), bn->running_mean.clone(), bn->running_var.clone(),
+                              bn->num_batches_tracked.clone()});
+    if (layers.empty())
+        return 0;
+    for (const Layer& layer : layers) {
+        layer.module->options.momentum(c10::nullopt);
+        layer.module->reset_running_stats();
+        layer.module->train(true);
+    }
+    std::int64_t batches = 0;
+    {
+        torch::NoGradGuard noGrad;
+        for (torch::Tensor batch = next(); batch.defined(); batch = next()) {
+            if (batch.size(0) < 2)
+                continue; // one patch has no variance to estimate
+            forward(batch);
+            ++batches;
+        }
+    }
+    for (const Layer& layer : layers) {
+        layer.module->options.momentum(layer.momentum);
+        layer.module->train(layer.training);
+        if (batches == 0) {
+            torch::NoGradGuard noGrad;
+            layer.module->running_mean.copy_(layer.mean);
+            layer.module->running_var.copy_(layer.variance);
+            layer.module->num_batches_tracked.copy_(layer.count);
+        }
+    }
+    if (batches == 0)
+        throw EngineError("Batch-norm calibration of " + m_spec.name + " needs at least one batch of 2 or more patches");
+    return static_cast<int>(layers.size());
 }
 
 void ModuleEmbedder::to(torch::Device device)

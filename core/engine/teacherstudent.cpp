@@ -71,8 +71,8 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const
     if (config.confidenceWeighted && classifier.config().type == MilModelType::MaxPool)
         throw EngineError("Confidence-based fine-tuning weighs patches by attention, and a MaxPool classifier has none: use ABMIL or "
                           "DTFD-MIL, or turn confidence weighting off");
-    if (!(config.learningRate > 0.0) || config.weightDecay < 0.0 || config.confidenceBeta < 0.0)
-        throw EngineError("Fine-tuning needs a positive learning rate and a weight decay and beta >= 0");
+    if (!(config.learningRate > 0.0) || config.weightDecay < 0.0 || config.confidenceBeta < 0.0 || !(config.teacherTemperature > 0.0))
+        throw EngineError("Fine-tuning needs a positive learning rate and teacher temperature, and a weight decay and beta >= 0");
     m_beta = config.confidenceBeta > 0.0 ? config.confidenceBeta : referenceBeta(classifier.config().type);
     drawAugmentation(embedder.inputSize(), config.augmentation, m_generator); // checks the config
     m_generator.set_current_seed(config.seed);
@@ -128,7 +128,7 @@ DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
         AutocastScope autocast(device, mixed, c10::kBFloat16);
         teacherFeatures = m_teacher->forward(plain);
         teacherEmbedding = m_teacherHead->embed(teacherFeatures);
-        teacherLogits = m_teacherHead->instanceClassifier()(teacherEmbedding);
+        teacherLogits = m_teacherHead->instanceClassifier()(teacherEmbedding) / m_config.teacherTemperature;
         if (m_config.confidenceWeighted)
             weights = confidenceWeights(m_teacherHead->normalisedInstanceAttention(teacherEmbedding).to(torch::kFloat), m_beta);
     }
@@ -177,7 +177,7 @@ void TeacherStudentDistiller::evaluate(const torch::Tensor& patches, at::Generat
     torch::Tensor teacher, student;
     {
         AutocastScope autocast(device, mixed, c10::kBFloat16);
-        teacher = m_teacherHead->instanceLogits(m_teacher->forward(plain));
+        teacher = m_teacherHead->instanceLogits(m_teacher->forward(plain)) / m_config.teacherTemperature;
         student = m_studentHead->instanceLogits(m_student->forward(augmented));
     }
     studentToTraining();

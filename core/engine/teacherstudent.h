@@ -52,6 +52,11 @@ struct DistillationConfig
     // or small batches) train mode makes the student a different function from the teacher it
     // copies: on the demo the held-out disagreement rose from 0.002 to 0.85 in one epoch.
     bool freezeBatchNorm = true;
+    // The teacher's instance logits are divided by this before the softmax that makes the
+    // targets (loss0 and loss1) and the held-out comparison: 1 is the reference's soft targets;
+    // below 1 sharpens them towards the teacher's pseudo-labels. A student that starts as a copy
+    // of its teacher gets almost no gradient from soft targets (only the augmentation differs).
+    double teacherTemperature = 1.0;
 };
 
 // The three terms of one step (or their means over several), and the total.

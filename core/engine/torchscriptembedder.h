@@ -32,6 +32,7 @@ public:
     std::vector<torch::Tensor> parameters() override;
     void setTraining(bool training) override;
     void setBatchNormTraining(bool training) override;
+    int recalibrateBatchNorm(const std::function<torch::Tensor()>&) override { return 0; }
     void to(torch::Device device) override;
     torch::Device device() const override { return m_normaliser.device(); }
     std::unique_ptr<Embedder> clone() const override;

@@ -1,16 +1,15 @@
 #include "project/embedderfinetuning.h"
 
 #include "engine/runtime.h"
-#include "project/patchsamplereader.h"
+#include "project/projectlayout.h"
+#include "project/tissuepatchpool.h"
 #include "project/projecterror.h"
-#include "slide/slidesource.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <thread>
 
 namespace icmil::project {
@@ -24,26 +23,11 @@ double secondsSince(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Fisher-Yates with a 64-bit Mersenne twister: the same order on every platform for a seed.
-void shuffle(std::vector<PatchSample> &samples, std::uint64_t seed)
-{
-    std::mt19937_64 random(seed);
-    for (std::size_t i = samples.size(); i > 1; --i) {
-        const std::size_t j = static_cast<std::size_t>(random() % i);
-        std::swap(samples[i - 1], samples[j]);
-    }
-}
-
 std::uint64_t epochSeed(std::uint64_t seed, int epoch)
 {
     return seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch) + 1;
 }
 
-struct Pool {
-    std::vector<SampledSlide> slides;
-    std::vector<PatchSample> training;
-    std::vector<PatchSample> validation;
-};
 
 } // namespace
 
@@ -83,32 +67,26 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
 
     // The patch pool: every tissue patch of every training slide, shuffled once; a fixed share
     // is held out for validation.
-    Pool pool;
-    const ProjectLayout layout(m_config.projectRoot);
-    for (std::size_t i = 0; i < m_config.slides.size(); ++i) {
-        if (m_cancelled) {
-            result.cancelled = true;
-            return result;
-        }
-        const SlideEntry &entry = m_config.slides[i];
+    const TissuePatchPool pool = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.tiling, m_config.slides, [&](std::size_t i) {
         report({"sampling", 0, 0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(m_config.slides.size())}, false);
-        std::shared_ptr<const slide::SlideSource> source = slide::SlideSource::open(entry.path);
-        const SlideTiling tiling = SlideTiler(layout, m_config.tiling).tile(*source, entry.slideId);
-        const int index = static_cast<int>(pool.slides.size());
-        pool.slides.push_back({source, tiling.grid.readLevel, tiling.grid.readSize});
-        for (const slide::PatchCoord &coord : tiling.grid.coords)
-            pool.training.push_back({index, coord});
+        return !m_cancelled;
+    });
+    if (m_cancelled) {
+        result.cancelled = true;
+        return result;
     }
-    if (pool.training.size() < 2)
+    std::vector<PatchSample> training = pool.samples;
+    std::vector<PatchSample> validation;
+    if (training.size() < 2)
         throw ProjectError("Fine-tuning needs at least 2 tissue patches in the training slides, found "
-                           + std::to_string(pool.training.size()));
-    shuffle(pool.training, m_config.seed);
-    const auto total = static_cast<std::int64_t>(pool.training.size());
+                           + std::to_string(training.size()));
+    shuffleSamples(training, m_config.seed);
+    const auto total = static_cast<std::int64_t>(training.size());
     const std::int64_t held = std::clamp<std::int64_t>(std::llround(m_config.validationFraction * static_cast<double>(total)), 1,
                                                        std::min(std::max<std::int64_t>(1, m_config.maxValidationPatches), total - 1));
-    pool.validation.assign(pool.training.begin(), pool.training.begin() + held);
-    pool.training.erase(pool.training.begin(), pool.training.begin() + held);
-    result.trainingPatches = static_cast<std::int64_t>(pool.training.size());
+    validation.assign(training.begin(), training.begin() + held);
+    training.erase(training.begin(), training.begin() + held);
+    result.trainingPatches = static_cast<std::int64_t>(training.size());
     result.validationPatches = held;
 
     const int threads = m_config.readerThreads > 0 ? m_config.readerThreads : std::max(1u, std::thread::hardware_concurrency());
@@ -132,7 +110,7 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         const Clock::time_point began = Clock::now();
         at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(m_config.distillation.seed ^ 0x5EEDull);
         engine::DistillationAgreement agreement;
-        PatchSampleReader reader(pool.slides, pool.validation, inputSize, {result.batchSize, threads, m_config.batchesAhead});
+        PatchSampleReader reader(pool.slides, validation, inputSize, {result.batchSize, threads, m_config.batchesAhead});
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled)
                 return std::nullopt;
@@ -152,8 +130,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
 
     for (int epoch = 0; epoch < m_config.epochs; ++epoch) {
         const Clock::time_point epochStart = Clock::now();
-        std::vector<PatchSample> drawn = pool.training;
-        shuffle(drawn, epochSeed(m_config.seed, epoch));
+        std::vector<PatchSample> drawn = training;
+        shuffleSamples(drawn, epochSeed(m_config.seed, epoch));
         drawn.resize(static_cast<std::size_t>(perEpoch));
 
         FineTuningEpoch record;

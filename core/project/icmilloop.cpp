@@ -8,6 +8,7 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 #include "project/slidelist.h"
+#include "project/tissuepatchpool.h"
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <map>
 #include <regex>
+#include <thread>
 
 namespace icmil::project {
 
@@ -114,7 +116,9 @@ std::string IcmilLoop::settingsJson() const
     const engine::DistillationConfig &d = c.fineTuning.distillation;
     const slide::PatchGridParams &grid = c.extraction.tiling.grid;
     const json settings = {
-        {"embedder", {{"name", c.embedder.name}, {"weights", c.embedder.weights.string()}, {"seed", c.embedder.seed}}},
+        {"embedder",
+         {{"name", c.embedder.name}, {"weights", c.embedder.weights.string()}, {"seed", c.embedder.seed},
+          {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
         {"patches",
          {{"patch_size", grid.patchSize}, {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
           {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}, {"min_tissue", grid.minTissueFraction}}},
@@ -134,18 +138,24 @@ std::string IcmilLoop::settingsJson() const
           {"validation_fraction", c.fineTuning.validationFraction}, {"max_validation_patches", c.fineTuning.maxValidationPatches},
           {"batch_size", c.fineTuning.batchSize}, {"seed", c.fineTuning.seed}, {"lr", d.learningRate}, {"weight_decay", d.weightDecay},
           {"grad_clipping", d.gradientClip}, {"confidence", d.confidenceWeighted}, {"beta", d.confidenceBeta}, {"freeze_batch_norm", d.freezeBatchNorm},
+          {"teacher_temperature", d.teacherTemperature},
           {"augmentation",
            {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
             d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
     return settings.dump();
 }
 
+bool IcmilLoop::calibratesEmbedder() const
+{
+    return m_config.calibrationPatches > 0 && m_config.embedder.weights.empty() && isBuiltIn(m_config.embedder.name);
+}
+
 engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) const
 {
-    // Iteration 0 names the user's embedder; later ones name files in the loop folder, kept
-    // relative so a project can move.
+    // Iteration 0 names the user's embedder (or its calibrated copy in the loop folder); later
+    // ones name files in the loop folder, kept relative so a project can move.
     engine::EmbedderConfig config = m_config.embedder;
-    const bool inLoopDir = iteration.iteration > 0;
+    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder();
     config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (m_loopDir / iteration.embedderName).string() : iteration.embedderName;
     config.weights = inLoopDir && !iteration.embedderWeights.empty() ? m_loopDir / iteration.embedderWeights : iteration.embedderWeights;
     return config;
@@ -230,7 +240,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             fresh.encoder = k == 0 && !m_config.iteration0Encoder.empty() ? m_config.iteration0Encoder : iterationEncoder(m_config.name, k);
             if (k == 0) {
                 fresh.embedderName = m_config.embedder.name;
-                fresh.embedderWeights = m_config.embedder.weights;
+                fresh.embedderWeights = calibratesEmbedder() ? fs::path("embedder-it0.pth") : m_config.embedder.weights;
             } else {
                 const bool builtIn = isBuiltIn(m_config.embedder.name);
                 const std::string weights = "embedder-it" + std::to_string(k) + (builtIn ? ".pth" : ".pt");
@@ -246,16 +256,20 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         }
         if (resuming && result.resumedAt < 0) {
             result.resumedAt = k;
-            result.resumedPhase = k > 0 && !iteration.completed("finetune") ? "finetune" : !iteration.completed("extract") ? "extract" : "train";
+            result.resumedPhase = k > 0 && !iteration.completed("finetune")                            ? "finetune"
+                                  : k == 0 && calibratesEmbedder() && !iteration.completed("calibrate") ? "calibrate"
+                                  : !iteration.completed("extract")                                     ? "extract"
+                                                                                                        : "train";
             say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
         }
         const std::vector<std::pair<std::string, std::function<void()>>> phases = {
             {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], trainSlides, events); }},
+            {"calibrate", [&] { runCalibrate(iteration, slides, events); }},
             {"extract", [&] { runExtract(iteration, slides, events); }},
             {"train", [&] { runTrain(iteration, events); }},
         };
         for (const auto &[phase, work] : phases) {
-            if ((phase == "finetune" && k == 0) || iteration.completed(phase))
+            if ((phase == "finetune" && k == 0) || (phase == "calibrate" && (k > 0 || !calibratesEmbedder())) || iteration.completed(phase))
                 continue;
             if (!m_cancelled)
                 work();
@@ -331,6 +345,50 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     iteration.fineTuneLoss = result.history.at(static_cast<std::size_t>(result.bestEpoch)).loss.total;
 }
 
+void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    const int k = iteration.iteration;
+    const auto total = static_cast<std::int64_t>(slides.size());
+    auto report = [&](const std::string &step, std::int64_t done, std::int64_t of) {
+        if (events.progress)
+            events.progress({k, m_config.iterations + 1, "calibrating", step, done, of});
+    };
+    TissuePatchPool pool = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.extraction.tiling, slides, [&](std::size_t i) {
+        report(slides[i].slideId, static_cast<std::int64_t>(i), total);
+        return !m_cancelled;
+    });
+    if (m_cancelled)
+        return;
+    if (pool.samples.size() < 2)
+        throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
+                           + std::to_string(pool.samples.size()));
+    shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
+    pool.samples.resize(static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
+    const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
+
+    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(m_config.embedder);
+    embedder->to(m_device);
+    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4});
+    std::int64_t done = 0;
+    embedder->recalibrateBatchNorm([&]() -> torch::Tensor {
+        std::optional<PatchSampleReader::Batch> batch = m_cancelled ? std::nullopt : reader.next();
+        if (!batch)
+            return {};
+        done += batch->patches.size(0);
+        report("patches", done, patches);
+        return batch->patches.to(m_device);
+    });
+    if (m_cancelled)
+        return;
+    embedder->save(embedderOf(iteration).weights);
+    iteration.extractSeconds += secondsSince(start);
+    if (events.message)
+        events.message("Estimated the batch-norm statistics of the randomly initialised " + m_config.embedder.name + " on "
+                       + std::to_string(patches) + " tissue patches");
+}
+
 void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events)
 {
     const Clock::time_point start = Clock::now();
@@ -360,7 +418,7 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
                 failures.push_back(slide.slideId + " (" + slide.message + ")");
         throw ProjectError("Feature extraction failed for " + std::to_string(failures.size()) + " slide(s): " + listSome(failures, 3));
     }
-    iteration.extractSeconds = secondsSince(start);
+    iteration.extractSeconds += secondsSince(start);
     iteration.extractedPatches = 0;
     for (const SlideExtraction &slide : report.slides)
         iteration.extractedPatches += slide.patches;

@@ -46,6 +46,13 @@ struct IcmilLoopConfig {
     int iterations = 2;                       // fine-tuning rounds K: iterations 0..K are evaluated
     std::string device = "auto";              // "auto", "cpu", "cuda", "cuda:N": every phase
     engine::EmbedderConfig embedder;          // iteration 0's
+    // A randomly initialised built-in embedder (no weights) first has its batch-norm statistics
+    // estimated (Embedder::recalibrateBatchNorm) on this many tissue patches drawn from all the
+    // dataset's slides, seeded by the embedder's seed (no labels are used, so the folds of one
+    // dataset calibrate alike); iteration 0 then uses that embedder, icmil/<name>/embedder-it0.pth.
+    // Without it eval-mode batch norm normalises nothing and the features of all patches are so
+    // alike that the bag classifier's loss stays at ln 2. 0: off.
+    std::int64_t calibrationPatches = 2000;
     // Extraction: batch size, readers, half precision, tiling. The loop sets the rest.
     ExtractionConfig extraction;
     // The bag classifier, retrained every iteration (inputDim and classes come from the data).
@@ -68,7 +75,7 @@ struct IcmilLoopConfig {
 struct LoopProgress {
     int iteration = 0;
     int iterations = 0;                       // K + 1
-    std::string phase;                        // "fine-tuning", "extracting", "training"
+    std::string phase;                        // "calibrating", "fine-tuning", "extracting", "training"
     std::string step;                         // the phase's own words ("slide_003", "epoch 4/20", ...)
     std::int64_t done = 0;
     std::int64_t total = 0;
@@ -116,6 +123,8 @@ public:
 private:
     void runFineTune(IterationSummary &iteration, const IterationSummary &previous, const std::vector<SlideEntry> &trainSlides,
                      const IcmilLoopEvents &events);
+    bool calibratesEmbedder() const;
+    void runCalibrate(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
     void runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
     void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events);
     engine::EmbedderConfig embedderOf(const IterationSummary &iteration) const;

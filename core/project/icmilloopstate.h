@@ -29,7 +29,7 @@ struct IterationSummary {
     // weights of a built-in; a TorchScript file as the name).
     std::string embedderName;
     std::filesystem::path embedderWeights;
-    std::vector<std::string> completedPhases; // "finetune", "extract", "train", in order
+    std::vector<std::string> completedPhases; // "finetune" or "calibrate", "extract", "train", in order
 
     // fine-tuning (iterations >= 1)
     double fineTuneSeconds = 0.0;

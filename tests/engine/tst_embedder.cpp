@@ -326,6 +326,47 @@ ENGINE_TEST(trainingStepChangesParametersAndRunningStatistics)
     }
 }
 
+ENGINE_TEST(recalibrateBatchNormEstimatesStatisticsFromTheBatches)
+{
+    // The first layer's statistics are those of conv1 on the normalised patches: the mean of the
+    // batch means and of the (unbiased) batch variances, with momentum none.
+    const auto embedder = asModule(make("tiny-cnn", 3));
+    const std::vector<torch::Tensor> batches = {patches(6, 64, 1) * 0.5, patches(6, 64, 2) * 0.5 + 0.4};
+    const torch::Tensor weightsBefore = embedder->parameters().front().detach().clone();
+    std::size_t served = 0;
+    CHECK_EQ(embedder->recalibrateBatchNorm([&] { return served < batches.size() ? batches[served++] : torch::Tensor(); }), 4);
+    CHECK_EQ(served, batches.size());
+
+    const torch::Tensor mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+    const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+    const torch::Tensor conv1 = *embedder->stateDict().find("conv1.weight");
+    torch::Tensor expectedMean = torch::zeros({16}), expectedVariance = torch::zeros({16});
+    for (const torch::Tensor& batch : batches) {
+        const torch::Tensor out = torch::conv2d((batch - mean) / std, conv1, {}, 2, 1).transpose(0, 1).reshape({16, -1});
+        expectedMean += out.mean(1) / 2.0;
+        expectedVariance += out.var(1, /*unbiased=*/true) / 2.0;
+    }
+    CHECK(torch::allclose(*embedder->stateDict().find("bn1.running_mean"), expectedMean, 1e-4, 1e-5));
+    CHECK(torch::allclose(*embedder->stateDict().find("bn1.running_var"), expectedVariance, 1e-4, 1e-5));
+    CHECK(same(embedder->parameters().front().detach(), weightsBefore));
+
+    // Eval mode again, and the features of different patches now differ by more than before.
+    const torch::Tensor probe = patches(8, 64, 9);
+    const auto random = make("tiny-cnn", 3);
+    CHECK(same(features(*embedder, probe), features(*embedder, probe)));
+    CHECK(features(*embedder, probe).std(0).mean().item<double>() > 2.0 * features(*random, probe).std(0).mean().item<double>());
+}
+
+ENGINE_TEST(recalibrateBatchNormWithoutBatchesFailsAndChangesNothing)
+{
+    const auto embedder = asModule(make("tiny-cnn", 3));
+    const torch::Tensor meanBefore = embedder->stateDict().find("bn2.running_mean")->clone();
+    CHECK_THROWS_MESSAGE(embedder->recalibrateBatchNorm([] { return torch::Tensor(); }),
+                         "Batch-norm calibration of tiny-cnn needs at least one batch of 2 or more patches");
+    CHECK(same(*embedder->stateDict().find("bn2.running_mean"), meanBefore));
+    CHECK(same(*embedder->stateDict().find("bn2.running_var"), torch::ones({32})));
+}
+
 ENGINE_TEST(unknownNameAndMissingWeightsAreClearErrors)
 {
     CHECK_THROWS_MESSAGE(make("resnet18"),

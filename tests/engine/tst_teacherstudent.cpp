@@ -286,6 +286,52 @@ ENGINE_TEST(agreementIsExactBeforeTrainingWithoutAugmentation)
     CHECK(!same(before, distiller.student().parameters()));
 }
 
+ENGINE_TEST(teacherTemperatureSharpensTheTargets)
+{
+    // Without augmentation the student starts as its teacher: soft targets (T = 1) give no
+    // loss, sharpened ones (T = 0.25) the KL divergence from softmax(teacher / T), by hand.
+    auto embedder = tinyCnn();
+    auto classifier = head(MilModelType::Abmil);
+    {
+        torch::NoGradGuard noGrad;
+        for (auto& parameter : classifier->named_parameters())
+            if (parameter.key().rfind("classifier.", 0) == 0)
+                parameter.value().mul_(20.0);
+    }
+    DistillationConfig config;
+    config.augmentation.horizontalFlipProbability = 0.0;
+    config.augmentation.verticalFlipProbability = 0.0;
+    config.augmentation.minScale = 1.0;
+    config.augmentation.minRatio = config.augmentation.maxRatio = 1.0;
+    const torch::Tensor input = 0.7 + 0.2 * batch(6);
+    TeacherStudentDistiller soft(*embedder, *classifier, config);
+    const double softLoss = soft.step(input).student;
+    CHECK(softLoss < 1e-7); // float rounding only
+
+    config.teacherTemperature = 0.25;
+    TeacherStudentDistiller sharp(*embedder, *classifier, config);
+    torch::Tensor logits;
+    {
+        torch::NoGradGuard noGrad;
+        logits = classifier->instanceLogits(embedder->forward(input)).to(torch::kDouble);
+    }
+    double expected = 0.0;
+    for (std::int64_t n = 0; n < logits.size(0); ++n) {
+        const std::vector<double> s = {logits[n][0].item<double>(), logits[n][1].item<double>()};
+        const std::vector<double> t = {s[0] / 0.25, s[1] / 0.25};
+        expected += kl(s, t, 0) + kl(s, t, 1);
+    }
+    expected /= static_cast<double>(logits.numel());
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(7);
+    DistillationAgreement agreement;
+    sharp.evaluate(input, generator, agreement);
+    CHECK(agreement.meanAbsoluteError() > 1e-3); // the student is compared with the sharpened teacher
+    CHECK_EQ(agreement.accuracy(), 1.0);         // whose argmax is the teacher's
+    const DistillationLosses losses = sharp.step(input);
+    CHECK(expected > 1e-4);
+    CHECK_NEAR(losses.student, expected, 1e-5 + 1e-4 * expected);
+}
+
 ENGINE_TEST(repeatedStepsLowerTheLossOnABatch)
 {
     // With the reference's train-mode batch norm, a randomly initialised student (batch
@@ -327,6 +373,10 @@ ENGINE_TEST(errorsAreOneSentence)
     DistillationConfig config;
     config.learningRate = 0.0;
     CHECK_THROWS_MESSAGE(TeacherStudentDistiller(*embedder, *head(MilModelType::Abmil), config),
-                         "Fine-tuning needs a positive learning rate and a weight decay and beta >= 0");
+                         "Fine-tuning needs a positive learning rate and teacher temperature, and a weight decay and beta >= 0");
+    config.learningRate = 1e-5;
+    config.teacherTemperature = 0.0;
+    CHECK_THROWS_MESSAGE(TeacherStudentDistiller(*embedder, *head(MilModelType::Abmil), config),
+                         "Fine-tuning needs a positive learning rate and teacher temperature, and a weight decay and beta >= 0");
 }
 

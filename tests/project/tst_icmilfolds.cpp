@@ -6,6 +6,7 @@
 
 #include "common/slidetestsupport.h"
 #include "project/featuretestsupport.h"
+#include "project/looptestsupport.h"
 
 #include "project/foldaggregate.h"
 #include "project/icmilfolds.h"
@@ -104,29 +105,11 @@ private:
     {
         FoldedIcmilLoopConfig f;
         f.folds = 3;
-        IcmilLoopConfig &c = f.loop;
-        c.projectRoot = m_dir / project;
-        c.slides = m_dataset;
-        c.iterations = 1;
-        c.device = "cpu";
-        c.embedder.name = "tiny-cnn";
-        c.embedder.seed = 7;
-        c.extraction.batchSize = 32;
-        c.extraction.readerThreads = 2;
-        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
-        c.extraction.tiling.grid.targetMagnification = std::nullopt;
-        c.extraction.tiling.grid.level = 0;
-        c.extraction.tiling.grid.patchSize = 256;
-        c.model.embedDim = 32;
-        c.model.attentionDim = 16;
-        c.trainer.epochs = 20;
-        c.trainer.learningRate = 1e-3;
-        c.fineTuning.epochs = 1;
-        c.fineTuning.patchesPerEpoch = 32;
-        c.fineTuning.batchSize = 16;
-        c.fineTuning.maxValidationPatches = 16;
-        c.fineTuning.readerThreads = 2;
-        c.fineTuning.distillation.learningRate = 1e-4;
+        f.loop = test::tinyLoopConfig(m_dir / project, m_dataset, 1);
+        f.loop.trainer.epochs = 20;
+        f.loop.fineTuning.epochs = 1;
+        f.loop.fineTuning.patchesPerEpoch = 32;
+        f.loop.fineTuning.maxValidationPatches = 16;
         return f;
     }
 
@@ -298,7 +281,7 @@ private Q_SLOTS:
         QCOMPARE(foldsFinished, (std::vector<int>{0, 1, 2}));
         QCOMPARE(phases[0], std::vector<std::string>{});
         QCOMPARE(phases[1], (std::vector<std::string>{"1finetune", "1extract", "1train"}));
-        QCOMPARE(phases[2], (std::vector<std::string>{"0extract", "0train", "1finetune", "1extract", "1train"}));
+        QCOMPARE(phases[2], (std::vector<std::string>{"0calibrate", "0extract", "0train", "1finetune", "1extract", "1train"}));
         QCOMPARE(result.folds[1].resumedAt, 1);
         QCOMPARE(iterationsReported[2], 2);
 

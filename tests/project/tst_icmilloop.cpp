@@ -5,6 +5,7 @@
 
 #include "common/slidetestsupport.h"
 #include "project/featuretestsupport.h"
+#include "project/looptestsupport.h"
 
 #include "engine/embedder.h"
 #include "engine/milcheckpoint.h"
@@ -71,29 +72,11 @@ private:
     // A project in its own folder that shares the dataset's slides and labels.
     IcmilLoopConfig config(const std::string &project, int iterations = 1) const
     {
-        IcmilLoopConfig c;
-        c.projectRoot = m_dir / project;
-        c.slides = m_dataset;
-        c.iterations = iterations;
-        c.device = "cpu";
-        c.embedder.name = "tiny-cnn";
-        c.embedder.seed = 7;
-        c.extraction.batchSize = 32;
-        c.extraction.readerThreads = 2;
-        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
-        c.extraction.tiling.grid.targetMagnification = std::nullopt;
-        c.extraction.tiling.grid.level = 0;
-        c.extraction.tiling.grid.patchSize = 256;
-        c.model.embedDim = 32;
-        c.model.attentionDim = 16;
+        IcmilLoopConfig c = test::tinyLoopConfig(m_dir / project, m_dataset, iterations);
         c.trainer.epochs = 4;
-        c.trainer.learningRate = 1e-3;
         c.fineTuning.epochs = 2;
         c.fineTuning.patchesPerEpoch = 48;
-        c.fineTuning.batchSize = 16;
         c.fineTuning.maxValidationPatches = 32;
-        c.fineTuning.readerThreads = 2;
-        c.fineTuning.distillation.learningRate = 1e-4;
         return c;
     }
 
@@ -140,7 +123,7 @@ private Q_SLOTS:
         const IcmilLoopResult result = IcmilLoop(c).run(events);
         QVERIFY(!result.cancelled);
         QCOMPARE(result.resumedAt, -1);
-        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train", "1finetune", "1extract", "1train"}));
+        QCOMPARE(phases, (std::vector<std::string>{"0calibrate", "0extract", "0train", "1finetune", "1extract", "1train"}));
         QCOMPARE(iterationsReported, 2);
         QCOMPARE(fineTuningEpochs, 2);
         QCOMPARE(classifierEpochs, 8);
@@ -163,6 +146,19 @@ private Q_SLOTS:
         QVERIFY(tuned.fineTunePatchesPerSecond > 0.0);
         QVERIFY(tuned.extractedPatches > 100);
         QVERIFY(fs::exists(c.projectRoot / "icmil" / "icmil" / "embedder-it1.pth"));
+        // Iteration 0's randomly initialised tiny-cnn had its batch-norm statistics estimated on
+        // the dataset's patches: its calibrated copy is in the loop folder, named relative to it.
+        QCOMPARE(result.iterations[0].embedderWeights, fs::path("embedder-it0.pth"));
+        {
+            engine::EmbedderConfig calibrated = c.embedder;
+            calibrated.weights = c.projectRoot / "icmil" / "icmil" / "embedder-it0.pth";
+            const auto read = [](const engine::EmbedderConfig &config) {
+                std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(config);
+                torch::NoGradGuard noGrad;
+                return embedder->forward(torch::full({2, 3, 64, 64}, 0.6));
+            };
+            QVERIFY(!torch::equal(read(calibrated), read(c.embedder)));
+        }
         // The fine-tuned embedder gives other features than iteration 0's.
         const SlideFeatures before = readFeatureFile(layout.featureFile("icmil-it0", m_split.begin()->first));
         const SlideFeatures after = readFeatureFile(layout.featureFile("icmil-it1", m_split.begin()->first));
@@ -187,6 +183,34 @@ private Q_SLOTS:
                                 "start it again (Train in the app, --overwrite on the command line) or give it another name")
                      .arg(test::q(c.projectRoot)));
         m_reference = c.projectRoot;
+    }
+
+    void calibratesOnlyARandomlyInitialisedBuiltIn()
+    {
+        // Off (0 patches): iteration 0 is the embedder as initialised, and no calibration phase.
+        IcmilLoopConfig c = config("uncalibrated", 0);
+        c.calibrationPatches = 0;
+        std::vector<std::string> phases;
+        IcmilLoopEvents events;
+        events.phaseFinished = [&](int k, const std::string &phase) { phases.push_back(std::to_string(k) + phase); };
+        const IcmilLoopResult off = IcmilLoop(c).run(events);
+        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train"}));
+        QCOMPARE(off.iterations[0].embedderWeights, fs::path());
+        QVERIFY(!fs::exists(c.projectRoot / "icmil" / "uncalibrated" / "embedder-it0.pth"));
+
+        // Weights of the user's: used as they are.
+        const fs::path weights = m_dir / "given-tiny-cnn.pth";
+        engine::makeEmbedder(c.embedder)->save(weights);
+        c = config("given", 0);
+        c.embedder.weights = weights;
+        phases.clear();
+        const IcmilLoopResult given = IcmilLoop(c).run(events);
+        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train"}));
+        QCOMPARE(given.iterations[0].embedderWeights, weights);
+
+        // Changing the calibration changes the results, so a loop refuses to resume with another.
+        c = config("uncalibrated", 0);
+        QVERIFY(test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("was run with other settings")));
     }
 
     void resumesAfterACrashAndACancelWithTheSameResult()
@@ -246,13 +270,13 @@ private Q_SLOTS:
                         std::ofstream(findSlideFile(copy, slideId), std::ios::binary | std::ios::trunc) << "not a slide";
         };
         const QString error = test::projectErrorOf([&] { IcmilLoop(c).run(events); });
-        QCOMPARE(phases, (std::vector<std::string>{"0extract", "0train", "1finetune"}));
+        QCOMPARE(phases, (std::vector<std::string>{"0calibrate", "0extract", "0train", "1finetune"}));
         QVERIFY2(error.startsWith(QStringLiteral("Feature extraction failed for 4 slide(s): ")), qPrintable(error));
     }
 
     void cancelIsAnsweredWithinASecond()
     {
-        for (const std::string phase : {"extracting", "training", "fine-tuning"}) {
+        for (const std::string phase : {"calibrating", "extracting", "training", "fine-tuning"}) {
             IcmilLoopConfig c = config("cancel-" + phase, 1);
             c.trainer.epochs = 200;
             c.fineTuning.epochs = 50;

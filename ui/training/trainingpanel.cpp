@@ -27,6 +27,8 @@ namespace {
 
 QString phaseWords(const QString &phase)
 {
+    if (phase == QLatin1String("calibrating"))
+        return QObject::tr("calibrating embedder");
     if (phase == QLatin1String("extracting"))
         return QObject::tr("extracting features");
     if (phase == QLatin1String("training"))

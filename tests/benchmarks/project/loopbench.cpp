@@ -17,7 +17,9 @@
 //
 //   icmil-loop-bench [--preset camelyon] [--slides 60] [--size 12000x9600] [--seeds 3]
 //                    [--iterations 1] [--epochs 40] [--lr 1e-3] [--finetune-epochs 2]
-//                    [--finetune-patches 3000] [--finetune-lr 1e-5] [--model abmil]
+//                    [--finetune-patches 3000] [--finetune-lr 1e-5] [--teacher-temperature 1]
+//                    [--calibration-patches 2000]
+//                    [--model abmil]
 //                    [--val-fraction 0.2] [--test-fraction 0.34] [--device auto] [--bn-train]
 //                    [--confidence] [--json FILE] [--dir DIR] [--resume]
 //
@@ -74,6 +76,8 @@ struct Options {
     int finetuneEpochs = 2;
     std::int64_t finetunePatches = 3000;
     double finetuneLr = 1e-5;
+    double temperature = engine::DistillationConfig{}.teacherTemperature;
+    std::int64_t calibrationPatches = project::IcmilLoopConfig{}.calibrationPatches;
     std::string model = "abmil";
     double valFraction = 0.2;
     double testFraction = 0.34;
@@ -115,6 +119,8 @@ Options parse(int argc, char **argv)
         else if (arg == "--finetune-epochs") o.finetuneEpochs = std::stoi(value());
         else if (arg == "--finetune-patches") o.finetunePatches = std::stoll(value());
         else if (arg == "--finetune-lr") o.finetuneLr = std::stod(value());
+        else if (arg == "--teacher-temperature") o.temperature = std::stod(value());
+        else if (arg == "--calibration-patches") o.calibrationPatches = std::stoll(value());
         else if (arg == "--model") o.model = value();
         else if (arg == "--val-fraction") o.valFraction = std::stod(value());
         else if (arg == "--test-fraction") o.testFraction = std::stod(value());
@@ -313,6 +319,7 @@ int main(int argc, char **argv)
             c.device = o.device;
             c.embedder.name = "tiny-cnn";
             c.embedder.seed = static_cast<std::uint64_t>(seed);
+            c.calibrationPatches = o.calibrationPatches;
             c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
             c.model.type = engine::parseMilModelType(o.model);
             c.trainer.epochs = o.epochs;
@@ -326,6 +333,7 @@ int main(int argc, char **argv)
             c.fineTuning.seed = static_cast<std::uint64_t>(seed);
             c.fineTuning.distillation.seed = static_cast<std::uint64_t>(seed);
             c.fineTuning.distillation.learningRate = o.finetuneLr;
+            c.fineTuning.distillation.teacherTemperature = o.temperature;
             c.fineTuning.distillation.freezeBatchNorm = !o.bnTrain;
             c.fineTuning.distillation.confidenceWeighted = o.confidence;
             c.overwrite = !o.resume;
@@ -351,9 +359,11 @@ int main(int argc, char **argv)
         }
 
         std::cout << "\nICMIL loop benchmark: preset " << o.preset << ", " << o.slides << " slides of " << o.size << ", " << o.seeds
-                  << " seed(s); split (seed 1) " << splitText << "; tiny-cnn from random initialisation, " << o.model << ", "
+                  << " seed(s); split (seed 1) " << splitText << "; tiny-cnn from random initialisation"
+                  << (o.calibrationPatches > 0 ? ", batch norm calibrated on " + std::to_string(o.calibrationPatches) + " patches" : "") << ", "
+                  << o.model << ", "
                   << o.epochs << " classifier epochs at lr " << std::defaultfloat << o.lr << "; fine-tuning " << o.finetuneEpochs << " x "
-                  << o.finetunePatches << " patches at lr " << o.finetuneLr << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
+                  << o.finetunePatches << " patches at lr " << o.finetuneLr << ", teacher temperature " << o.temperature << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
                   << (o.confidence ? ", confidence-weighted" : "") << "; device " << device << "\n\n";
         std::cout << "per seed:\n seed it  val AUC test AUC patch AUC top10% (ceil)  pseudo AUC probe AUC  agree   fine-tune s extract s train s\n";
         for (const auto &rows : perSeed)
@@ -417,6 +427,7 @@ int main(int argc, char **argv)
                           {"settings",
                            {{"model", o.model}, {"embedder", "tiny-cnn"}, {"iterations", o.iterations}, {"epochs", o.epochs}, {"lr", o.lr},
                             {"finetune_epochs", o.finetuneEpochs}, {"finetune_patches", o.finetunePatches}, {"finetune_lr", o.finetuneLr},
+                            {"calibration_patches", o.calibrationPatches}, {"teacher_temperature", o.temperature},
                             {"batch_norm_trained", o.bnTrain}, {"confidence", o.confidence}, {"val_fraction", o.valFraction},
                             {"test_fraction", o.testFraction}}},
                           {"seconds", seconds},
