@@ -205,9 +205,12 @@ int runDemo(const fs::path &outputDir, bool openApp)
     loop.iterations = recipe.iterations;
     loop.finetuneEpochs = recipe.fineTuneEpochs;
     loop.finetunePatches = recipe.fineTunePatches;
+    loop.finetuneLr = recipe.fineTuneLearningRate;
+    loop.teacherTemperature = recipe.teacherTemperature;
     std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string() << " --iterations "
               << loop.iterations << " --epochs " << loop.train.epochs << " --lr " << loop.train.lr << " --finetune-epochs "
-              << loop.finetuneEpochs << " --finetune-patches " << loop.finetunePatches << " --preset " << loop.extract.tile.preset
+              << loop.finetuneEpochs << " --finetune-patches " << loop.finetunePatches << " --finetune-lr " << loop.finetuneLr
+              << " --teacher-temperature " << loop.teacherTemperature << " --preset " << loop.extract.tile.preset
               << " --val-fraction " << loop.train.valFraction << " --test-fraction " << loop.train.testFraction << ") ...\n";
     if (const int rc = runLoop(loop); rc != 0)
         return rc;

@@ -6,10 +6,10 @@ DemoRecipe demoRecipe(const std::filesystem::path &dir)
 {
     DemoRecipe recipe;
     recipe.dataset.outputDir = dir;
-    recipe.dataset.slides = 12;
+    recipe.dataset.slides = 24;
     recipe.dataset.seed = 2026;
-    recipe.dataset.width = 12000;
-    recipe.dataset.height = 9600;
+    recipe.dataset.width = 8000;
+    recipe.dataset.height = 6400;
     recipe.dataset.positiveFraction = 0.5;
     recipe.dataset.preset = slide::SyntheticPreset::Camelyon;
     return recipe;

@@ -247,6 +247,7 @@ private Q_SLOTS:
         QTRY_COMPARE(patches->value(), static_cast<int>(cpu.fineTunePatches));
         QCOMPARE(embedder->currentText(), QString::fromStdString(cpu.embedder));
         QCOMPARE(panel.settings().fineTuneEpochs, cpu.fineTuneEpochs);
+        QCOMPARE(panel.settings().fineTuneLearningRate, 1e-4);
         QCOMPARE(epochs->value(), 17);
         QTRY_COMPARE(panel.durationEstimate()->estimateText(), QStringLiteral("Estimated duration: about 10 min on cpu"));
 
@@ -258,6 +259,7 @@ private Q_SLOTS:
         // And the CUDA set is the reference's.
         const DeviceDefaults cuda = TrainingSettings::deviceDefaults(false);
         QCOMPARE(cuda.embedder, std::string("resnet50-trunc"));
+        QCOMPARE(cuda.fineTuneLearningRate, 1e-5);
         QVERIFY(cuda.epochs > cpu.epochs && cuda.fineTunePatches > cpu.fineTunePatches);
     }
 

@@ -43,13 +43,13 @@ project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
 DeviceDefaults TrainingSettings::deviceDefaults(bool cpu)
 {
     if (cpu)
-        return {"tiny-cnn", 50, 3, 2000};
-    return {"resnet50-trunc", 200, 5, 10000};
+        return {"tiny-cnn", 50, 3, 2000, 1e-4};
+    return {"resnet50-trunc", 200, 5, 10000, 1e-5};
 }
 
 DeviceDefaults TrainingSettings::deviceSized() const
 {
-    return {embedder, epochs, fineTuneEpochs, fineTunePatches};
+    return {embedder, epochs, fineTuneEpochs, fineTunePatches, fineTuneLearningRate};
 }
 
 void TrainingSettings::setDeviceSized(const DeviceDefaults &values)
@@ -58,6 +58,7 @@ void TrainingSettings::setDeviceSized(const DeviceDefaults &values)
     epochs = values.epochs;
     fineTuneEpochs = values.fineTuneEpochs;
     fineTunePatches = values.fineTunePatches;
+    fineTuneLearningRate = values.fineTuneLearningRate;
 }
 
 void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base)
@@ -68,6 +69,8 @@ void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, projec
     learningRate = recipe.learningRate;
     fineTuneEpochs = recipe.fineTuneEpochs;
     fineTunePatches = recipe.fineTunePatches;
+    fineTuneLearningRate = recipe.fineTuneLearningRate;
+    base.fineTuning.distillation.teacherTemperature = recipe.teacherTemperature;
     base.extraction.tiling.tissue = slide::TissueDetectionParams::preset(recipe.tissuePreset);
     base.split.valFraction = recipe.valFraction;
     base.split.testFraction = recipe.testFraction;

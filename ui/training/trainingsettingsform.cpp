@@ -148,6 +148,7 @@ void TrainingSettingsForm::setDeviceSized(const DeviceDefaults &values)
     m_epochs->setValue(values.epochs);
     m_fineTuneEpochs->setValue(values.fineTuneEpochs);
     m_fineTunePatches->setValue(static_cast<int>(std::min<std::int64_t>(values.fineTunePatches, std::numeric_limits<int>::max())));
+    m_fineTuneLearningRate->setValue(values.fineTuneLearningRate);
 }
 
 bool TrainingSettingsForm::followDeviceDefaults(bool cpu)
@@ -165,6 +166,8 @@ bool TrainingSettingsForm::followDeviceDefaults(bool cpu)
         next.fineTuneEpochs = wanted.fineTuneEpochs;
     if (now.fineTunePatches == m_applied.fineTunePatches)
         next.fineTunePatches = wanted.fineTunePatches;
+    if (now.fineTuneLearningRate == m_applied.fineTuneLearningRate)
+        next.fineTuneLearningRate = wanted.fineTuneLearningRate;
     m_applied = wanted;
     if (next == now)
         return false;
