@@ -87,7 +87,7 @@ int runSynth(const SynthOptions &options)
                       << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
                       << 100.0 * s.tumourFraction << "% of tissue" << (s.microMetastasesOnly ? " (micro-metastases only)" : "")
                       << ", mimics " << 100.0 * s.mimicFraction << "%, "
-                      << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << '\n';
+                      << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << std::defaultfloat << '\n';
         }
         std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
                   << result.manifestPath.string() << " in " << formatSeconds(result.seconds) << '\n';
@@ -207,11 +207,15 @@ int runDemo(const fs::path &outputDir, bool openApp)
     loop.finetunePatches = recipe.fineTunePatches;
     loop.finetuneLr = recipe.fineTuneLearningRate;
     loop.teacherTemperature = recipe.teacherTemperature;
-    std::cout << "\nRunning the ICMIL loop on the demo dataset (icmil run --project " << outputDir.string() << " --iterations "
-              << loop.iterations << " --epochs " << loop.train.epochs << " --lr " << loop.train.lr << " --finetune-epochs "
-              << loop.finetuneEpochs << " --finetune-patches " << loop.finetunePatches << " --finetune-lr " << loop.finetuneLr
-              << " --teacher-temperature " << loop.teacherTemperature << " --preset " << loop.extract.tile.preset
-              << " --val-fraction " << loop.train.valFraction << " --test-fraction " << loop.train.testFraction << ") ...\n";
+    // Its own stream: std::cout's number format is whatever the summary above left it (fixed, one
+    // decimal printed the learning rates as 0.0), and this line is a command to copy.
+    std::ostringstream command;
+    command << "icmil run --project " << outputDir.string() << " --iterations " << loop.iterations << " --epochs "
+            << loop.train.epochs << " --lr " << loop.train.lr << " --finetune-epochs " << loop.finetuneEpochs
+            << " --finetune-patches " << loop.finetunePatches << " --finetune-lr " << loop.finetuneLr
+            << " --teacher-temperature " << loop.teacherTemperature << " --preset " << loop.extract.tile.preset
+            << " --val-fraction " << loop.train.valFraction << " --test-fraction " << loop.train.testFraction;
+    std::cout << "\nRunning the ICMIL loop on the demo dataset (" << command.str() << ") ...\n";
     if (const int rc = runLoop(loop); rc != 0)
         return rc;
 
