@@ -86,7 +86,7 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
         DatasetSlide &slide = dataset.m_slides[static_cast<std::size_t>(i)];
         SlideFeatures features = readFeatureFile(slide.featureFile);
         if (features.count < 1)
-            throw ProjectError("Slide '" + slide.slideId + "' has no patches in '" + slide.featureFile.string() + "'");
+            throw ProjectError(noPatchesMessage(slide.slideId, slide.featureFile, features.attributes));
         if (dataset.m_featureDim == 0) {
             dataset.m_featureDim = features.dim;
             firstSlide = slide.slideId;

@@ -110,7 +110,10 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         // Files are written atomically: one that reads back is complete.
         try {
             const FeatureFileSummary existing = describeFeatureFile(outcome.featureFile);
-            if (existing.attributes.encoder == encoderName() && existing.dim == m_embedder->featureDim()) {
+            // Made by this encoder from patches the same tissue settings chose (another preset
+            // keeps other patches: extract again).
+            if (existing.attributes.encoder == encoderName() && existing.dim == m_embedder->featureDim()
+                && existing.attributes.tissueSettings == tissueSettingsKey(m_config.tiling)) {
                 outcome.status = SlideExtraction::Status::Skipped;
                 outcome.patches = existing.count;
                 outcome.message = "already extracted";

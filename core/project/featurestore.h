@@ -66,6 +66,10 @@ SlideFeatures readFeatureFile(const std::filesystem::path &path);
 // The same checks as readFeatureFile, without reading the values (fast: for listings and imports).
 FeatureFileSummary describeFeatureFile(const std::filesystem::path &path);
 
+// "Slide 'X' has no patches in 'FILE'", then why, from the tissue settings the file records
+// (preset, minimum tissue per patch), and what to change: for a feature file of no patches.
+std::string noPatchesMessage(const std::string &slideId, const std::filesystem::path &featureFile, const PatchAttributes &attributes);
+
 // Writes a coordinates-only patch file atomically (as writeFeatureFile).
 void writePatchFile(const std::filesystem::path &path, const PatchCoordinates &patches);
 

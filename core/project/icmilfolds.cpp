@@ -3,7 +3,6 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 
@@ -104,7 +103,7 @@ FoldedIcmilLoopResult FoldedIcmilLoop::run(const FoldedIcmilLoopEvents &events)
             if (base.overwrite || !fs::exists(stateFile))
                 continue;
             const LoopState state = readLoopState(stateFile);
-            if (nlohmann::json::parse(state.settings) != nlohmann::json::parse(IcmilLoop(config).settingsJson()))
+            if (!loopSettingsChanges(state.settings, IcmilLoop(config).settingsJson()).empty())
                 continue;
             std::vector<IterationSummary> finished;
             for (const IterationSummary &it : state.iterations)

@@ -121,7 +121,9 @@ std::string IcmilLoop::settingsJson() const
           {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
         {"patches",
          {{"patch_size", grid.patchSize}, {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
-          {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}, {"min_tissue", grid.minTissueFraction}}},
+          {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}}},
+        {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
+        {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
         {"model",
          {{"type", engine::milModelTypeName(c.model.type)}, {"embed_dim", c.model.embedDim}, {"attention_dim", c.model.attentionDim},
           {"residual_blocks", c.model.residualBlocks}, {"dropout", c.model.dropout}, {"pseudo_bags", c.model.pseudoBags},
@@ -219,10 +221,12 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     state.settings = settingsJson();
     if (fs::exists(result.stateFile)) {
         LoopState previous = readLoopState(result.stateFile);
-        if (json::parse(previous.settings) != json::parse(state.settings))
+        if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings);
+            !changed.empty())
             throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
-                               + "' was run with other settings: use the same settings to resume it, start it again (Train in "
-                                 "the app, --overwrite on the command line) or give it another name");
+                               + "' was run with other settings (" + listSome(changed, 6)
+                               + "): use the same settings to resume it, or start it again (Train in the app, --overwrite "
+                                 "on the command line; --name keeps both)");
         state.iterations = std::move(previous.iterations);
     }
     const bool resuming = !state.iterations.empty();

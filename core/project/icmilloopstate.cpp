@@ -168,4 +168,43 @@ void writeIterationsCsv(const std::filesystem::path &path, const std::vector<Ite
     writeFileAtomically(path, csv.str());
 }
 
+namespace {
+
+std::string settingText(const json &value)
+{
+    return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// `saved` is nullptr where the saved settings lack the key.
+void collectChanges(const json *saved, const json &now, const std::string &path, std::vector<std::string> &changes)
+{
+    if (saved && *saved == now)
+        return;
+    if (!saved) {
+        changes.push_back(path + " was not recorded, now " + settingText(now));
+        return;
+    }
+    if (saved->is_object() && now.is_object()) {
+        for (const auto &[key, value] : now.items())
+            collectChanges(saved->contains(key) ? &saved->at(key) : nullptr, value, path.empty() ? key : path + "." + key, changes);
+        for (const auto &[key, value] : saved->items())
+            if (!now.contains(key))
+                changes.push_back((path.empty() ? key : path + "." + key) + " was " + settingText(value) + ", now not used");
+        return;
+    }
+    changes.push_back(path + " was " + settingText(*saved) + ", now " + settingText(now));
+}
+
+} // namespace
+
+std::vector<std::string> loopSettingsChanges(const std::string &saved, const std::string &now)
+{
+    std::vector<std::string> changes;
+    const json before = json::parse(saved);
+    collectChanges(&before, json::parse(now), "", changes);
+    // A preset first: the settings it sets follow from it.
+    std::stable_partition(changes.begin(), changes.end(), [](const std::string &c) { return c.find(".preset ") != std::string::npos; });
+    return changes;
+}
+
 } // namespace icmil::project

@@ -66,6 +66,11 @@ LoopState readLoopState(const std::filesystem::path &path);
 // Atomic (writeFileAtomically); throws ProjectError.
 void writeLoopState(const std::filesystem::path &path, const LoopState &state);
 
+// What differs between a loop's saved settings and the settings now (both LoopState::settings
+// JSON), one "<group>.<setting> was <saved>, now <now>" each; a setting
+// the saved loop does not record (an older version's) reads "was not recorded". Empty: the same. Settings are in alphabetical order, by group.
+std::vector<std::string> loopSettingsChanges(const std::string &saved, const std::string &now);
+
 // iteration,encoder,val_auc,val_accuracy,val_f1,test_auc,test_accuracy,test_f1,train_loss,
 // finetune_mae_before,finetune_mae_after,finetune_seconds,extract_seconds,train_seconds: one row
 // per completed iteration, written atomically (for spreadsheets and plots).

@@ -33,7 +33,7 @@ PredictionTable predictSlides(engine::MilModel &model, const std::vector<Predict
         const PredictionTarget &target = targets[static_cast<std::size_t>(i)];
         SlideFeatures features = readFeatureFile(target.featureFile);
         if (features.count < 1)
-            throw ProjectError("Slide '" + target.slideId + "' has no patches in '" + target.featureFile.string() + "'");
+            throw ProjectError(noPatchesMessage(target.slideId, target.featureFile, features.attributes));
         engine::Bag bag{target.slideId, torch::from_blob(features.features.data(), {features.count, features.dim}, torch::kFloat), -1};
         engine::BagPrediction prediction;
         try {

@@ -97,6 +97,9 @@ void write(Hdf5File &file, const std::string &kind, const PatchAttributes &a, co
         file.setIntegerAttribute(kCoords, "level0_width", (*a.level0Dimensions)[0]);
         file.setIntegerAttribute(kCoords, "level0_height", (*a.level0Dimensions)[1]);
     }
+    // Ours only.
+    if (!a.tissueSettings.empty())
+        file.setStringAttribute(kCoords, "icmil_tissue_settings", a.tissueSettings);
 
     if (file.hasDataset(kFeatures)) { // TRIDENT's extract_patch_features
         file.setStringAttribute(kFeatures, "name", slideId);
@@ -125,6 +128,7 @@ PatchAttributes read(const Hdf5File &file)
     if (width && height)
         a.level0Dimensions = std::array<std::int64_t, 2>{*width, *height};
     a.encoder = known(file.stringAttribute(kFeatures, "encoder"));
+    a.tissueSettings = known(file.stringAttribute(kCoords, "icmil_tissue_settings"));
 
     if (file.hasAttribute("/", "icmil_format"))
         a.sourceFormat = "icmil";

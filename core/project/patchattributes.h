@@ -36,6 +36,9 @@ struct PatchAttributes {
     std::optional<std::array<std::int64_t, 2>> level0Dimensions; // width, height of level 0
     std::string encoder;      // the patch encoder's name ("resnet50_trunc", "uni_v1"); empty: unknown
     std::string sourceFormat; // set by the readers: "icmil", "clam" or "trident"
+    // ICMIL Studio's own: the tissue detector's settings and the minimum tissue per patch that
+    // chose these patches (tissueSettingsKey, JSON); empty when the file does not say.
+    std::string tissueSettings;
 
     // The level-0 footprint of a patch: patchSizeLevel0, else derived from patchSize and the
     // magnifications (TRIDENT) or the level downsample (CLAM); nullopt when nothing says.

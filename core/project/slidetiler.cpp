@@ -6,6 +6,8 @@
 #include "slide/tissuegeojson.h"
 #include "slide/tissuemaskpng.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <filesystem>
 #include <utility>
@@ -44,6 +46,26 @@ bool sameGeometry(const PatchAttributes &stored, const PatchAttributes &wanted)
 
 } // namespace
 
+std::string tissueSettingsKey(const TilingConfig &config)
+{
+    const slide::TissueDetectionParams &t = config.tissue;
+    // Not the reader threads: they change the speed, not the mask.
+    const nlohmann::json key = {{"preset", t.presetName},
+                                {"seg_level", t.segLevel},
+                                {"target_downsample", t.targetDownsample},
+                                {"max_mask_pixels", t.maxMaskPixels},
+                                {"saturation_threshold", t.saturationThreshold},
+                                {"otsu", t.useOtsu},
+                                {"median_kernel", t.medianKernel},
+                                {"close_kernel", t.closeKernel},
+                                {"min_tissue_area", t.minTissueArea},
+                                {"min_hole_area", t.minHoleArea},
+                                {"max_holes", t.maxHoles},
+                                {"reference_patch_size", t.referencePatchSize},
+                                {"min_tissue_per_patch", config.grid.minTissueFraction}};
+    return key.dump();
+}
+
 SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config)
     : m_layout(std::move(layout))
     , m_config(std::move(config))
@@ -58,7 +80,7 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
         // The grid's geometry without tissue (cheap: no pixels read), to compare with the file's.
         slide::PatchGrid grid = slide::PatchGrid::build(source, nullptr, m_config.grid);
         const PatchCoordinates stored = readPatchFile(patchFile);
-        if (sameGeometry(stored.attributes, attributesOf(source, grid))) {
+        if (sameGeometry(stored.attributes, attributesOf(source, grid)) && stored.attributes.tissueSettings == tissueSettingsKey(m_config)) {
             grid.coords.clear();
             grid.coords.reserve(stored.coords.size());
             for (const auto &c : stored.coords)
@@ -81,10 +103,14 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
     if (!tissue.isEmpty()) {
         slide::TissueMaskPng::write(tissue, m_layout.tissueMaskFile(slideId));
         slide::TissueGeoJson::write(tissue, m_layout.tissueGeoJsonFile(slideId));
+    } else { // no tissue now: an earlier tiling's mask and contours would say otherwise
+        fs::remove(m_layout.tissueMaskFile(slideId), ec);
+        fs::remove(m_layout.tissueGeoJsonFile(slideId), ec);
     }
     PatchCoordinates patches;
     patches.slideId = slideId;
     patches.attributes = attributesOf(source, tiling.grid);
+    patches.attributes.tissueSettings = tissueSettingsKey(m_config);
     tiling.attributes = patches.attributes;
     patches.coords.reserve(tiling.grid.coords.size());
     for (const slide::PatchCoord &c : tiling.grid.coords)

@@ -18,6 +18,11 @@ struct TilingConfig {
     slide::PatchGridParams grid;
 };
 
+// The settings that decide which patches a grid keeps (every tissue detector setting that changes
+// its mask, and the minimum tissue per patch), as a JSON object in one line. Patch files record it,
+// so a project re-tiles a slide when any of them changes; the ICMIL loop saves it with its settings.
+std::string tissueSettingsKey(const TilingConfig &config);
+
 // One slide's tiling, as `icmil tile` and the extractor use it.
 struct SlideTiling {
     slide::PatchGrid grid;          // coords + how to read them
@@ -29,7 +34,8 @@ struct SlideTiling {
 // Step 0a for one slide: tissue detection and the patch grid, written to the project
 // (tissue mask PNG, tissue GeoJSON, patch coordinates file; each atomically). A patch file
 // already in the project is reused when it was made with the same patch geometry (patch size,
-// target magnification or level, step), so a resumed run never re-tiles.
+// target magnification or level, step) and the same tissue settings (tissueSettingsKey), so a
+// resumed run never re-tiles and a changed tissue preset always does.
 // Throws SlideError / ProjectError with the reader's or writer's message.
 class SlideTiler {
 public:

@@ -34,14 +34,18 @@ TissueDetectionParams clamRow(int sthresh, int mthresh, int close, double aT, do
 
 TissueDetectionParams TissueDetectionParams::preset(std::string_view name)
 {
+    auto named = [&](TissueDetectionParams params) {
+        params.presetName = std::string(name);
+        return params;
+    };
     if (name == "default")
-        return clamRow(8, 7, 4, 100.0, 16.0, 8);
+        return named(clamRow(8, 7, 4, 100.0, 16.0, 8));
     if (name == "tcga")
-        return clamRow(8, 7, 4, 16.0, 4.0, 8);
+        return named(clamRow(8, 7, 4, 16.0, 4.0, 8));
     if (name == "bwh_biopsy")
-        return clamRow(15, 11, 2, 1.0, 1.0, 2);
+        return named(clamRow(15, 11, 2, 1.0, 1.0, 2));
     if (name == "bwh_resection")
-        return clamRow(15, 11, 4, 100.0, 16.0, 8);
+        return named(clamRow(15, 11, 4, 100.0, 16.0, 8));
     std::string known;
     for (const std::string &preset : presetNames())
         known += (known.empty() ? "" : ", ") + preset;

@@ -32,6 +32,10 @@ struct TissueDetectionParams {
     int maxHoles = 8;                  // [max_n_holes] largest holes kept per region; the rest count as tissue
     int referencePatchSize = 512;      // [ref_patch_size] level-0 pixels
 
+    // The preset these settings started from (the defaults above are CLAM's "default"), for
+    // messages and saved settings; settings changed afterwards are named on their own.
+    std::string presetName = "default";
+
     // CLAM's presets: "default" (create_patches_fp.py's defaults), "tcga", "bwh_biopsy",
     // "bwh_resection" (presets/*.csv). Throws SlideError for an unknown name.
     static TissueDetectionParams preset(std::string_view name);

@@ -246,6 +246,52 @@ private Q_SLOTS:
         }
     }
 
+    void otherTissueSettingsTileAndExtractAgain()
+    {
+        // A rerun with another tissue preset or minimum tissue per patch must not reuse the patches
+        // (and features) the first settings chose: with CLAM's default preset these small slides
+        // have no tissue at all, with the biopsy preset they have plenty.
+        const fs::path projectDir = freshDir(m_dir / "retile");
+        const project::ProjectLayout layout(projectDir);
+        const std::string id = m_slides[0].slideId;
+        project::ExtractionConfig config = configFor(projectDir);
+        config.tiling.tissue = slide::TissueDetectionParams::preset("default");
+        const project::ExtractionReport none = project::FeatureExtractor(config).run({m_slides[0]});
+        QCOMPARE(none.slides[0].patches, std::int64_t{0});
+        QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
+        QVERIFY(project::readPatchFile(layout.patchFile(id)).attributes.tissueSettings.find("\"preset\":\"default\"") != std::string::npos);
+        // Training on it later says why there are no patches and what to change.
+        const fs::path empty = layout.featureFile("tiny-cnn", id);
+        const QString why = QString::fromStdString(project::noPatchesMessage(id, empty, project::readFeatureFile(empty).attributes));
+        QVERIFY2(why.startsWith(QStringLiteral("Slide '%1' has no patches in '%2': tissue detection (preset default) kept no patch "
+                                               "with at least 25% tissue. ").arg(QString::fromStdString(id), QString::fromStdString(empty.string()))),
+                 qPrintable(why));
+        QVERIFY2(why.contains(QStringLiteral("choose the tissue preset bwh_biopsy")) && why.contains(QStringLiteral("--min-tissue")), qPrintable(why));
+
+        config.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
+        const project::ExtractionReport biopsy = project::FeatureExtractor(config).run({m_slides[0]});
+        QCOMPARE(int(biopsy.slides[0].status), int(project::SlideExtraction::Status::Extracted));
+        QVERIFY(biopsy.slides[0].patches > 20);
+        QCOMPARE(std::int64_t(project::readPatchFile(layout.patchFile(id)).coords.size()), biopsy.slides[0].patches);
+        QVERIFY(fs::exists(layout.tissueMaskFile(id)));
+
+        // The same settings again: nothing is redone.
+        QCOMPARE(int(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].status), int(project::SlideExtraction::Status::Skipped));
+
+        // A stricter minimum tissue per patch keeps fewer patches.
+        config.tiling.grid.minTissueFraction = 0.95;
+        const project::ExtractionReport strict = project::FeatureExtractor(config).run({m_slides[0]});
+        QCOMPARE(int(strict.slides[0].status), int(project::SlideExtraction::Status::Extracted));
+        QVERIFY(strict.slides[0].patches < biopsy.slides[0].patches);
+        QCOMPARE(project::readFeatureFile(layout.featureFile("tiny-cnn", id)).count, strict.slides[0].patches);
+
+        // Back to CLAM's default: no tissue, and the mask and contours of the biopsy tiling are gone.
+        config.tiling.tissue = slide::TissueDetectionParams::preset("default");
+        QCOMPARE(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].patches, std::int64_t{0});
+        QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
+        QVERIFY(!fs::exists(layout.tissueGeoJsonFile(id)));
+    }
+
     void badSlideIsReportedAndTheRunGoesOn()
     {
         const fs::path broken = m_dir / "broken.svs";

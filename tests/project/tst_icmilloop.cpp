@@ -176,12 +176,26 @@ private Q_SLOTS:
         QCOMPARE(more.iterations.size(), std::size_t{3});
         QCOMPARE(resultsOf(more.iterationsCsv).substr(0, resultsOf(result.iterationsCsv).size()), resultsOf(result.iterationsCsv));
 
-        // Other settings: one clear error, nothing touched.
+        // Other settings: one clear error naming them, nothing touched.
+        const std::string stateBefore = readText(result.stateFile);
         c.trainer.epochs = 5;
         QCOMPARE(test::projectErrorOf([&] { IcmilLoop(c).run(); }),
-                 QStringLiteral("The ICMIL loop 'icmil' in '%1' was run with other settings: use the same settings to resume it, "
-                                "start it again (Train in the app, --overwrite on the command line) or give it another name")
+                 QStringLiteral("The ICMIL loop 'icmil' in '%1' was run with other settings (trainer.epochs was 4, now 5): use the "
+                                "same settings to resume it, or start it again (Train in the app, --overwrite on the command line; "
+                                "--name keeps both)")
                      .arg(test::q(c.projectRoot)));
+        // The tissue detector's settings shape the patches, so they count too, the preset first.
+        c.trainer.epochs = 4;
+        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("tcga");
+        const QString tissue = test::projectErrorOf([&] { IcmilLoop(c).run(); });
+        QVERIFY2(tissue.contains(QStringLiteral("(tissue.preset was bwh_biopsy, now tcga, tissue.close_kernel was 2, now 4, ")), qPrintable(tissue));
+        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
+        c.extraction.tiling.tissue.useOtsu = true;
+        QVERIFY(test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("(tissue.otsu was false, now true)")));
+        c.extraction.tiling.tissue.useOtsu = false;
+        c.extraction.tiling.grid.minTissueFraction = 0.5;
+        QVERIFY(test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("(tissue.min_tissue_per_patch was 0.25, now 0.5)")));
+        QCOMPARE(readText(result.stateFile), stateBefore);
         m_reference = c.projectRoot;
     }
 
