@@ -18,6 +18,7 @@
 #include "project/attentionstore.h"
 #include "project/demorecipe.h"
 #include "project/geojsonpolygons.h"
+#include "project/projectcatalog.h"
 #include "project/projectlayout.h"
 
 #include <QDir>
@@ -27,6 +28,7 @@
 #include <QMenu>
 #include <QMessageBox>
 #include <QProgressDialog>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
@@ -158,6 +160,17 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
         }
     });
     connect(m_demo, &DemoProjectBuilder::finished, this, &ProjectWorkspace::onDemoGenerated);
+    m_chooseSlidesFolder = [this](const QString &start) {
+        return QFileDialog::getExistingDirectory(&m_window, tr("Choose the folder that holds the project's slides"), start);
+    };
+    connect(&m_locateWatcher, &QFutureWatcher<QString>::finished, this, [this] {
+        const QString error = m_locateWatcher.result();
+        if (error.isEmpty())
+            m_panel->reload();
+        else
+            showError(tr("Cannot record the slides folder"), error);
+        Q_EMIT slidesLocated(m_locatedFolder, error);
+    });
     connect(m_demo, &DemoProjectBuilder::failed, this, [this](const QString &message) {
         if (m_demoProgress)
             m_demoProgress->close();
@@ -457,13 +470,20 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
         }
     }
     // The training panel works on the same project: its slides, its labels CSV.
-    if (!m_training->isRunning() && QDir(m_training->project()) != QDir(root)) { // a reload keeps the charts
-        const project::ProjectSettings &settings = m_panel->catalog().settings;
+    const project::ProjectSettings &inputs = m_panel->catalog().settings;
+    if (!m_training->isRunning() && QDir(m_training->project()) == QDir(root)) { // a reload keeps the charts, takes new inputs
+        TrainingSettings training = m_training->settings();
+        training.slides = inputs.slides;
+        m_training->setSettings(training);
+        project::IcmilLoopConfig base = m_training->baseConfig();
+        base.labelsCsv = inputs.labelsCsv;
+        m_training->setBaseConfig(base);
+    } else if (!m_training->isRunning()) {
         project::IcmilLoopConfig base = TrainingSettings::defaultLoopConfig();
-        base.labelsCsv = settings.labelsCsv;
+        base.labelsCsv = inputs.labelsCsv;
         m_training->setProject(root);
         TrainingSettings training = m_training->settings();
-        training.slides = settings.slides;
+        training.slides = inputs.slides;
         training.device = m_device.toStdString();
         if (m_panel->catalog().demo) // trained as `icmil demo` does: the same loop, so Resume works
             training.applyDemoRecipe(project::demoRecipe(root.toStdString()), base);
@@ -475,7 +495,51 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
     m_window.statusBar()->showMessage(tr("Project %1").arg(QDir::toNativeSeparators(root)), 10000);
     if (std::exchange(m_demoOpening, false))
         showDemoWelcome();
+    if (project::slidesMissing(m_panel->catalog()) && !m_askedForSlides.contains(root)) {
+        m_askedForSlides.append(root);
+        askForSlides();
+    }
     Q_EMIT projectOpened(root);
+}
+
+void ProjectWorkspace::askForSlides()
+{
+    const project::ProjectCatalog &catalog = m_panel->catalog();
+    if (m_slidesBox)
+        m_slidesBox->close();
+    m_slidesBox = new QMessageBox(QMessageBox::Question, tr("Slides not found"),
+                                  tr("The slides of project %1 are not in %2. Locate the folder that holds them (a folder of "
+                                     "slides, or a dataset folder with slides/ and labels.csv)?")
+                                      .arg(QDir::toNativeSeparators(QString::fromStdString(catalog.root.string())),
+                                           QDir::toNativeSeparators(QString::fromStdString(catalog.settings.slides.string()))),
+                                  QMessageBox::NoButton, &m_window);
+    m_slidesBox->setObjectName(QStringLiteral("missingSlidesBox"));
+    m_slidesBox->setAttribute(Qt::WA_DeleteOnClose);
+    QPushButton *locate = m_slidesBox->addButton(tr("Locate slides..."), QMessageBox::AcceptRole);
+    m_slidesBox->addButton(tr("Not now"), QMessageBox::RejectRole);
+    connect(locate, &QPushButton::clicked, this, &ProjectWorkspace::locateSlides, Qt::QueuedConnection);
+    m_slidesBox->open();
+}
+
+void ProjectWorkspace::locateSlides()
+{
+    const project::ProjectCatalog &catalog = m_panel->catalog();
+    const QString folder = m_chooseSlidesFolder(QString::fromStdString(catalog.root.parent_path().string()));
+    if (folder.isEmpty() || m_locateWatcher.isRunning())
+        return;
+    m_locatedFolder = folder;
+    // The labels that come with the slides (a dataset folder), else the ones the project names.
+    m_locateWatcher.setFuture(QtConcurrent::run([root = catalog.root, slides = std::filesystem::path(folder.toStdString()),
+                                                 labels = catalog.settings.labelsCsv] {
+        try {
+            std::error_code ec;
+            const std::filesystem::path withSlides = slides / "labels.csv";
+            project::recordProjectInputs(root, slides, std::filesystem::exists(withSlides, ec) ? withSlides : labels);
+            return QString();
+        } catch (const std::exception &e) {
+            return QString::fromStdString(e.what());
+        }
+    }));
 }
 
 bool ProjectWorkspace::confirmClose()

@@ -3,12 +3,15 @@
 #include "project/syntheticdataset.h"
 
 #include <QFutureWatcher>
+#include <QMessageBox>
 #include <QObject>
 #include <QPointF>
 #include <QPointer>
 #include <QPolygonF>
 #include <QString>
+#include <QStringList>
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -62,17 +65,26 @@ public:
     // Writes the shown slide's attention as QuPath GeoJSON (off the GUI thread): heatmapExported.
     void exportHeatmapGeoJson(const QString &path);
     QString shownSlideId() const { return m_slideId; } // the project slide in the viewer, or ""
+    // A project whose slides are not where it says (project::slidesMissing) asks for their
+    // folder once per session: a message box (missingSlidesBox) whose "Locate slides..." opens
+    // this chooser (a folder dialog; tests set their own); the folder is recorded in the
+    // project's settings off the GUI thread (slidesLocated) and the project reloaded.
+    void setSlidesFolderChooser(std::function<QString(const QString &start)> choose) { m_chooseSlidesFolder = std::move(choose); }
+    QMessageBox *missingSlidesBox() const { return m_slidesBox; }
+    void locateSlides(); // "Locate slides..."
 
 Q_SIGNALS:
     void projectOpened(const QString &root);
     void overlaysLoaded(const QString &slideId);  // tissue contours of the shown slide
     void heatmapLoaded(const QString &slideId);   // its attention heatmap (or why there is none)
     void heatmapExported(const QString &path, const QString &error);
+    void slidesLocated(const QString &folder, const QString &error); // error empty: recorded
 
 private:
     void onDemoGenerated(const QString &root);
     void showDemoWelcome(); // the demo project's first slide, and what to do next
     void onProjectLoaded(const QString &root);
+    void askForSlides();
     void showError(const QString &title, const QString &message);
     void onSlideShown(const QString &path);
     void loadOverlays();
@@ -114,6 +126,11 @@ private:
     QPointer<QProgressDialog> m_demoProgress;
     bool m_demoOpening = false; // the demo project is being opened: show its first slide
     QString m_device = QStringLiteral("auto"); // Preferences > Device
+    std::function<QString(const QString &)> m_chooseSlidesFolder;
+    QPointer<QMessageBox> m_slidesBox;
+    QStringList m_askedForSlides; // projects asked about in this session
+    QFutureWatcher<QString> m_locateWatcher;
+    QString m_locatedFolder;
 };
 
 } // namespace icmil::ui

@@ -9,6 +9,7 @@
 #include "engine/runtime.h"
 #include "project/icmilfolds.h"
 #include "project/icmilloop.h"
+#include "project/projectcatalog.h"
 #include "project/projecterror.h"
 #include "slide/slideerror.h"
 
@@ -335,9 +336,38 @@ int runFoldedLoop(const RunOptions &options)
 
 } // namespace
 
-int runLoop(const RunOptions &options)
+namespace {
+
+// The slides and labels: as given, else where the project's icmil-project.json says (a project
+// the app made), else the project folder itself. Recorded in icmil-project.json, so the app opens
+// the project with its slides wherever they are.
+RunOptions withProjectInputs(RunOptions options)
+{
+    const fs::path &root = options.extract.tile.projectDir;
+    if (options.extract.tile.slides.empty()) {
+        const project::ProjectSettings settings = project::readProjectSettings(root);
+        options.extract.tile.slides = settings.slides;
+        if (options.train.labels.empty())
+            options.train.labels = settings.labelsCsv;
+    }
+    // The labels the loop reads when none are given.
+    const fs::path &slides = options.extract.tile.slides;
+    fs::path labels = options.train.labels;
+    if (labels.empty())
+        labels = fs::exists(slides / "labels.csv") ? slides / "labels.csv" : root / "labels.csv";
+    if (fs::is_directory(slides) && fs::exists(labels) && project::recordProjectInputs(root, slides, labels))
+        std::cout << "Project " << root.string() << ": slides " << fs::absolute(slides).lexically_normal().string() << ", labels "
+                  << fs::absolute(labels).lexically_normal().string() << " (recorded in "
+                  << project::projectSettingsFile(root).filename().string() << " for the app)\n";
+    return options;
+}
+
+} // namespace
+
+int runLoop(const RunOptions &given)
 {
     try {
+        const RunOptions options = withProjectInputs(given);
         const int folds = options.train.folds;
         if (options.train.fold >= folds)
             throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds " + std::to_string(folds)

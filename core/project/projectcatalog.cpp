@@ -108,6 +108,26 @@ ProjectSettings readProjectSettings(const fs::path &root)
     return settings;
 }
 
+bool recordProjectInputs(const fs::path &root, const fs::path &slides, const fs::path &labelsCsv)
+{
+    auto normal = [](const fs::path &path) {
+        if (path.empty())
+            return path;
+        const fs::path p = fs::absolute(path).lexically_normal();
+        return p.has_filename() ? p : p.parent_path(); // "dir/" as "dir"
+    };
+    const bool exists = fs::exists(projectSettingsFile(root));
+    ProjectSettings settings = exists ? readProjectSettings(root) : ProjectSettings{};
+    const fs::path wantedSlides = normal(slides);
+    const fs::path wantedLabels = normal(labelsCsv);
+    if (exists && normal(settings.slides) == wantedSlides && normal(settings.labelsCsv) == wantedLabels)
+        return false;
+    settings.slides = wantedSlides;
+    settings.labelsCsv = wantedLabels;
+    writeProjectSettings(fs::absolute(root), settings);
+    return true;
+}
+
 void writeProjectSettings(const fs::path &root, const ProjectSettings &settings)
 {
     nlohmann::json json;
@@ -218,6 +238,21 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
         }
     }
     return catalog;
+}
+
+bool slidesMissing(const ProjectCatalog &catalog)
+{
+    if (catalog.slides.empty()) {
+        std::error_code ec;
+        return !catalog.predictionRun.empty() || fs::exists(catalog.root / "icmil", ec) || fs::exists(catalog.root / "runs", ec);
+    }
+    bool labelled = false;
+    for (const CatalogSlide &slide : catalog.slides) {
+        if (!slide.path.empty())
+            return false;
+        labelled = labelled || !slide.label.empty();
+    }
+    return labelled;
 }
 
 } // namespace icmil::project

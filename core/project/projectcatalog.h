@@ -27,6 +27,12 @@ ProjectSettings readProjectSettings(const std::filesystem::path &root);
 // Atomic; throws ProjectError "Cannot write 'x': <cause>".
 void writeProjectSettings(const std::filesystem::path &root, const ProjectSettings &settings);
 std::filesystem::path projectSettingsFile(const std::filesystem::path &root);
+// What a command given the slides (and labels) records, so the app opens the project with them:
+// icmil-project.json is written when it is missing or names other slides or labels (its class
+// names are kept). Paths are made absolute first. Returns whether the file was written; throws
+// as readProjectSettings and writeProjectSettings do.
+bool recordProjectInputs(const std::filesystem::path &root, const std::filesystem::path &slides,
+                         const std::filesystem::path &labelsCsv);
 
 struct SlidePrediction {
     std::string predicted;              // class name
@@ -67,5 +73,10 @@ std::vector<LabelsIssue> checkProjectInputs(const std::filesystem::path &slides,
 // ProjectError when the root does not exist or its settings cannot be read; a missing labels
 // CSV is not an error (slides are listed unlabelled).
 ProjectCatalog loadProjectCatalog(const std::filesystem::path &root);
+
+// Whether the project's slides are elsewhere than its settings say: labelled rows of which not
+// one has its slide file, or no slides at all in a project that has runs (a CLI project whose
+// slides lived outside it, a moved dataset). The app then asks for the folder.
+bool slidesMissing(const ProjectCatalog &catalog);
 
 } // namespace icmil::project

@@ -137,6 +137,41 @@ private Q_SLOTS:
                  "The project folder '" + (root / "missing").string() + "' does not exist");
     }
 
+    void aCliProjectRecordsSlidesOutsideIt()
+    {
+        // `icmil run --project P --slides DS` with DS outside P: P opens with DS's slides.
+        const fs::path root = freshDir("cli-outside");
+        const fs::path dataset = freshDir("cli-outside-data");
+        touchSlides(dataset / "slides", {"s1", "s2"});
+        writeText(dataset / "labels.csv", "case_id,slide_id,label\nc1,s1,normal\nc2,s2,tumor\n");
+        QVERIFY(loadProjectCatalog(root).slides.empty()); // what the app showed before
+        QVERIFY(!slidesMissing(loadProjectCatalog(root))); // an empty folder: nothing is missing yet
+        fs::create_directories(root / "icmil" / "icmil");
+        QVERIFY(slidesMissing(loadProjectCatalog(root))); // a loop ran on slides that are not here: ask
+        QVERIFY(recordProjectInputs(root, dataset, dataset / "labels.csv"));
+        const ProjectCatalog catalog = loadProjectCatalog(root);
+        QVERIFY(!slidesMissing(catalog));
+        QCOMPARE(catalog.slides.size(), std::size_t{2});
+        QCOMPARE(catalog.slides[1].label, std::string("tumor"));
+        QCOMPARE(catalog.slides[1].path, dataset / "slides" / "s2.svs");
+        // The same inputs again (a trailing slash, a relative path): nothing written.
+        const auto written = fs::last_write_time(projectSettingsFile(root));
+        QVERIFY(!recordProjectInputs(root, dataset.string() + "/", dataset / "." / "labels.csv"));
+        QCOMPARE(fs::last_write_time(projectSettingsFile(root)), written);
+        // Other labels: recorded, the project's class names kept.
+        ProjectSettings settings = readProjectSettings(root);
+        settings.classNames = {"normal", "tumor"};
+        writeProjectSettings(root, settings);
+        writeText(dataset / "other.csv", "case_id,slide_id,label\nc1,s1,tumor\n");
+        QVERIFY(recordProjectInputs(root, dataset, dataset / "other.csv"));
+        QCOMPARE(readProjectSettings(root).labelsCsv, dataset / "other.csv");
+        QCOMPARE(readProjectSettings(root).classNames, settings.classNames);
+
+        // The dataset moved: labelled rows, not one slide file.
+        fs::rename(dataset / "slides", dataset / "moved");
+        QVERIFY(slidesMissing(loadProjectCatalog(root)));
+    }
+
     void theNewestPredictionsAreShown()
     {
         const fs::path root = freshDir("predictions");

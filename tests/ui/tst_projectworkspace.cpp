@@ -11,6 +11,8 @@
 #include "ui/heatmappanel.h"
 #include "ui/mainwindow.h"
 #include "ui/projectworkspace.h"
+#include "ui/training/trainingpanel.h"
+#include "ui/training/trainingsettings.h"
 #include "ui/project/projectpanel.h"
 #include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/contourlayer.h"
@@ -19,6 +21,8 @@
 
 #include "common/slidetestsupport.h"
 
+#include <QAbstractButton>
+#include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -167,6 +171,49 @@ private Q_SLOTS:
         QVERIFY(heatmapLoaded.wait(kTimeoutMs));
         QVERIFY(workspace->heatmapLayer()->heatmap() == nullptr);
         QCOMPARE(workspace->heatmapPanel()->gallery()->count(), 0);
+    }
+
+    void aProjectWithoutItsSlidesAsksForTheirFolder()
+    {
+        // A project the CLI trained on slides outside it, before it recorded them: runs, no slides.
+        const fs::path project = test::scratchDir("projectworkspace-noslides") / "project";
+        fs::remove_all(project);
+        fs::create_directories(project / "icmil" / "icmil");
+        ui::MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        ui::ProjectWorkspace *workspace = window.workspace();
+        QString asked;
+        workspace->setSlidesFolderChooser([&](const QString &start) {
+            asked = start;
+            return QString::fromStdString(m_root.string()); // the dataset folder: slides/ and labels.csv
+        });
+        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(project.string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        QVERIFY(workspace->projectPanel()->catalog().slides.empty());
+        QMessageBox *box = workspace->missingSlidesBox();
+        QVERIFY(box != nullptr);
+        QVERIFY(box->isVisible());
+        QVERIFY2(box->text().contains(QStringLiteral("are not in")), qPrintable(box->text()));
+
+        // "Locate slides...": the folder is recorded and the project reloads with its slides.
+        QSignalSpy located(workspace, &ui::ProjectWorkspace::slidesLocated);
+        QAbstractButton *locate = nullptr;
+        for (QAbstractButton *button : box->buttons())
+            if (button->text().startsWith(QStringLiteral("Locate")))
+                locate = button;
+        QVERIFY(locate != nullptr);
+        locate->click();
+        QVERIFY(located.wait(kTimeoutMs));
+        QCOMPARE(located[0][1].toString(), QString());
+        QCOMPARE(asked, QString::fromStdString(project.parent_path().string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        QCOMPARE(workspace->projectPanel()->catalog().slides.size(), std::size_t{2});
+        QCOMPARE(workspace->projectPanel()->catalog().settings.labelsCsv, m_root / "labels.csv");
+        QCOMPARE(workspace->trainingPanel()->settings().slides, m_root); // Train uses them too
+        QCOMPARE(workspace->trainingPanel()->baseConfig().labelsCsv, m_root / "labels.csv");
+        QTRY_VERIFY(workspace->missingSlidesBox() == nullptr); // closed by its button, not asked again
     }
 };
 

@@ -68,6 +68,7 @@ public:
     void setSettings(const TrainingSettings &settings);
     // Settings without a widget (tiling, model widths, batch sizes, split): `icmil run`'s by default.
     void setBaseConfig(project::IcmilLoopConfig base) { m_base = std::move(base); }
+    const project::IcmilLoopConfig &baseConfig() const { return m_base; }
     project::IcmilLoopConfig loopConfig() const { return settings().loopConfig(m_base); }
 
     bool isRunning() const { return m_running; }
