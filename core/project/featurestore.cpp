@@ -5,6 +5,7 @@
 #include "project/hdf5file.h"
 #include "project/patchattributecodec.h"
 #include "project/projecterror.h"
+#include "project/slidetiler.h"
 #include "slide/partialfile.h"
 
 #include <nlohmann/json.hpp>
@@ -230,19 +231,8 @@ std::string noPatchesMessage(const std::string &slideId, const fs::path &feature
     const nlohmann::json settings = nlohmann::json::parse(attributes.tissueSettings, nullptr, false);
     if (!settings.is_object() || !settings.contains("preset") || !settings.contains("min_tissue_per_patch"))
         return message + ": its tiling found no tissue patches";
-    const std::string preset = settings.value("preset", std::string());
-    const double minTissue = settings.value("min_tissue_per_patch", 0.0);
-    const int percent = static_cast<int>(std::lround(100.0 * minTissue));
-    message += ": tissue detection (preset " + preset + (settings.value("otsu", false) ? ", Otsu" : "") + ") kept no patch with at least "
-               + std::to_string(percent) + "% tissue.";
-    if (preset != "bwh_biopsy")
-        message += " Presets default, tcga and bwh_resection leave out tissue pieces smaller than 16-100 patches of 512 px:"
-                   " for a small slide, biopsy or crop choose the tissue preset bwh_biopsy (icmil run --preset bwh_biopsy;"
-                   " Tissue preset in the app's Training dock)";
-    else
-        message += " The slide may hold no tissue, or only faint tissue: look at it";
-    message += percent > 10 ? ", or lower the minimum tissue per patch (--min-tissue; Minimum tissue in the Training dock)." : ".";
-    return message;
+    return message + ": " + noTissueAdvice(settings.value("preset", std::string()), settings.value("otsu", false),
+                                           settings.value("min_tissue_per_patch", 0.0));
 }
 
 } // namespace icmil::project

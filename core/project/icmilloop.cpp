@@ -366,7 +366,7 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
         return;
     if (pool.samples.size() < 2)
         throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
-                           + std::to_string(pool.samples.size()));
+                           + std::to_string(pool.samples.size()) + ": " + noTissueAdvice(m_config.extraction.tiling));
     shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
     pool.samples.resize(static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
     const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());

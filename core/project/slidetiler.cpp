@@ -66,6 +66,25 @@ std::string tissueSettingsKey(const TilingConfig &config)
     return key.dump();
 }
 
+std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch)
+{
+    const int percent = static_cast<int>(std::lround(100.0 * minTissuePerPatch));
+    std::string advice = "tissue detection (preset " + preset + (otsu ? ", Otsu" : "") + ") kept no patch with at least "
+                         + std::to_string(percent) + "% tissue.";
+    if (preset != "bwh_biopsy")
+        advice += " Presets default, tcga and bwh_resection leave out tissue pieces smaller than 16-100 patches of 512 px:"
+                  " for a small slide, biopsy or crop choose the tissue preset bwh_biopsy (icmil run --preset bwh_biopsy;"
+                  " Tissue preset in the app's Training dock)";
+    else
+        advice += " The slide may hold no tissue, or only faint tissue: look at it";
+    return advice + (percent > 10 ? ", or lower the minimum tissue per patch (--min-tissue; Minimum tissue in the Training dock)." : ".");
+}
+
+std::string noTissueAdvice(const TilingConfig &config)
+{
+    return noTissueAdvice(config.tissue.presetName, config.tissue.useOtsu, config.grid.minTissueFraction);
+}
+
 SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config)
     : m_layout(std::move(layout))
     , m_config(std::move(config))

@@ -23,6 +23,12 @@ struct TilingConfig {
 // so a project re-tiles a slide when any of them changes; the ICMIL loop saves it with its settings.
 std::string tissueSettingsKey(const TilingConfig &config);
 
+// Why tiling with these settings kept no patches and what to change, for messages about slides
+// (or datasets) without patches: "tissue detection (preset default) kept no patch with at least
+// 25% tissue. Presets default, ... choose the tissue preset bwh_biopsy (...)."
+std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch);
+std::string noTissueAdvice(const TilingConfig &config);
+
 // One slide's tiling, as `icmil tile` and the extractor use it.
 struct SlideTiling {
     slide::PatchGrid grid;          // coords + how to read them

@@ -16,7 +16,9 @@
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingworker.h"
 
+#include <QComboBox>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTimer>
@@ -71,9 +73,6 @@ private:
         base.embedder.seed = 7;
         base.extraction.batchSize = 32;
         base.extraction.readerThreads = 2;
-        base.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
-        base.extraction.tiling.grid.targetMagnification = std::nullopt;
-        base.extraction.tiling.grid.level = 0;
         base.model.embedDim = 32;
         base.model.attentionDim = 16;
         base.fineTuning.batchSize = 16;
@@ -91,6 +90,8 @@ private:
         s.fineTunePatches = 48;
         s.fineTuneLearningRate = 1e-4;
         s.device = "cpu";
+        s.tissuePreset = "bwh_biopsy";
+        s.magnification = 0.0; // level 0
         panel.setSettings(s);
         panel.setConfirmation([](const QString &) { return true; });
     }
@@ -296,6 +297,46 @@ private Q_SLOTS:
         const int before = ticks.ticks();
         QTest::qWait(100); // the application still runs
         QVERIFY(ticks.ticks() > before);
+    }
+
+    void aDatasetTheDefaultPresetMissesTrainsWithTheBiopsyPreset()
+    {
+        // CLAM's default preset finds no tissue on these small slides: the failure says why and
+        // what to change, the user changes the Tissue preset in the form, and Train then works.
+        TrainingPanel panel;
+        configure(panel, "tissue");
+        TrainingSettings s = panel.settings();
+        s.iterations = 0;
+        panel.setSettings(s);
+        auto *preset = panel.findChild<QComboBox *>(QStringLiteral("tissuePreset"));
+        QVERIFY(preset != nullptr);
+        preset->setCurrentText(QStringLiteral("default"));
+        QCOMPARE(panel.loopConfig().extraction.tiling.tissue.presetName, std::string("default"));
+        QSignalSpy failed(&panel, &TrainingPanel::runFailed);
+        QSignalSpy finished(&panel, &TrainingPanel::runFinished);
+        panel.train();
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
+        const QString message = failed.at(0).at(0).toString();
+        QVERIFY2(message.contains(QStringLiteral("tissue detection (preset default) kept no patch")), qPrintable(message));
+        QVERIFY2(message.contains(QStringLiteral("Tissue preset in the app's Training dock")), qPrintable(message));
+        // The message, several sentences long, wraps instead of widening the panel's left side.
+        auto *phase = panel.findChild<QLabel *>(QStringLiteral("phase"));
+        QVERIFY(phase->text().contains(message));
+        QVERIFY2(phase->fontMetrics().horizontalAdvance(phase->text()) > 1500, "the test needs a long message");
+        QVERIFY2(phase->parentWidget()->minimumSizeHint().width() < 700,
+                 qPrintable(QString::number(phase->parentWidget()->minimumSizeHint().width())));
+
+        preset->setCurrentText(QStringLiteral("bwh_biopsy"));
+        QCOMPARE(panel.loopConfig().extraction.tiling.tissue.presetName, std::string("bwh_biopsy"));
+        panel.train(); // the saved loop has other settings: Train starts it over (confirmed)
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 2, 120000);
+        QVERIFY2(finished.count() == 1, qPrintable(failed.count() > 1 ? failed.at(1).at(0).toString() : QString()));
+
+        // Another project: none of this project's log or failure is shown there.
+        QVERIFY(panel.logText().contains(QStringLiteral("Training failed")));
+        QVERIFY(panel.setProject(QString::fromStdString((m_dir / "another").string())));
+        QVERIFY(panel.logText().isEmpty());
+        QCOMPARE(panel.progressText(), QStringLiteral("Idle"));
     }
 
     void closingAsksAndStops()

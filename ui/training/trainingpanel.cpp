@@ -69,7 +69,9 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     m_resumeButton = new QPushButton(tr("Resume"));
     m_resumeButton->setToolTip(tr("Continue the saved loop with the same settings"));
     m_phaseLabel = new QLabel(tr("Idle"));
+    m_phaseLabel->setObjectName(QStringLiteral("phase"));
     m_phaseLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_phaseLabel->setWordWrap(true); // an error of several sentences must not widen the dock
     m_progress = new QProgressBar;
     m_progress->setRange(0, 1);
     m_progress->setValue(0);
@@ -161,6 +163,10 @@ bool TrainingPanel::setProject(const QString &path)
     m_form->setFollowsDevice(true); // until its saved loop (onState) or a recipe says otherwise
     m_state = LoopStateInfo{};
     m_charts->clear();
+    m_log->clear(); // another project's errors and log are not this one's
+    m_phaseLabel->setText(tr("Idle"));
+    m_progress->setRange(0, 1);
+    m_progress->setValue(0);
     inspectState();
     updateButtons();
     scheduleEstimate();

@@ -11,11 +11,7 @@ project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
     project::IcmilLoopConfig config;
     config.extraction.batchSize = 64;
     config.extraction.readerThreads = 0;
-    config.extraction.tiling.tissue = slide::TissueDetectionParams::preset("default");
-    config.extraction.tiling.grid.patchSize = 256;
-    config.extraction.tiling.grid.overlap = 0.0;
-    config.extraction.tiling.grid.minTissueFraction = 0.25;
-    config.extraction.tiling.grid.targetMagnification = 20.0;
+    config.extraction.tiling.grid.overlap = 0.0; // tissue, magnification and patch size: the settings'
     config.model.embedDim = 512;
     config.model.attentionDim = 128;
     config.model.dropout = 0.0;
@@ -71,7 +67,7 @@ void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, projec
     fineTunePatches = recipe.fineTunePatches;
     fineTuneLearningRate = recipe.fineTuneLearningRate;
     base.fineTuning.distillation.teacherTemperature = recipe.teacherTemperature;
-    base.extraction.tiling.tissue = slide::TissueDetectionParams::preset(recipe.tissuePreset);
+    tissuePreset = recipe.tissuePreset;
     base.split.valFraction = recipe.valFraction;
     base.split.testFraction = recipe.testFraction;
 }
@@ -87,6 +83,12 @@ project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig b
     config.embedder.name = embedder;
     config.embedder.weights = embedderWeights;
     config.extraction.embedder = config.embedder;
+    config.extraction.tiling.tissue = slide::TissueDetectionParams::preset(tissuePreset);
+    slide::PatchGridParams &grid = config.extraction.tiling.grid;
+    grid.targetMagnification = magnification > 0.0 ? std::optional<double>(magnification) : std::nullopt;
+    grid.level = 0;
+    grid.patchSize = patchSize;
+    grid.minTissueFraction = minTissue;
     config.extraction.projectDir = projectRoot;
     config.extraction.device = device;
     config.model.type = engine::parseMilModelType(model);

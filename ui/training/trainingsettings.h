@@ -48,13 +48,20 @@ struct TrainingSettings {
     std::int64_t fineTunePatches = 10000;  // per fine-tuning epoch
     std::string device = "auto";           // "auto", "cpu", "cuda:N" (Preferences > Device)
     bool confidenceWeighted = false;       // confidence-based fine-tuning
+    // Tissue and patches, with `icmil run`'s defaults and names (--preset, --magnification,
+    // --patch-size, --min-tissue): CLAM's default preset misses the tissue of a small slide, a
+    // biopsy or a crop, where bwh_biopsy finds it.
+    std::string tissuePreset = "default";  // slide::TissueDetectionParams::presetNames()
+    double magnification = 20.0;           // of the patches; 0: the slide's level 0 (native resolution)
+    int patchSize = 256;                   // pixels at that magnification
+    double minTissue = 0.25;               // fraction of a patch that must be tissue
     std::uint64_t seed = 1;
     // The device-sized fields still at their defaults follow the device (a new project); false for
     // the demo's recipe and a project with a saved loop, whose settings are kept as they are.
     bool followDevice = true;
 
-    // `icmil run`'s settings: 20x patches of 256 px, the default tissue preset, extraction batches
-    // of 64, ABMIL 512/128, split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
+    // `icmil run`'s other settings: extraction batches of 64, no patch overlap, ABMIL 512/128,
+    // split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
     static project::IcmilLoopConfig defaultLoopConfig();
 
     // The CPU-sized or the reference-sized (CUDA) defaults above.
@@ -64,7 +71,7 @@ struct TrainingSettings {
     void setDeviceSized(const DeviceDefaults &values);
 
     // The demo's loop (project/demorecipe.h), as `icmil demo` runs it: writes the recipe's
-    // settings here and its tissue preset and split fractions into `base`.
+    // settings (its tissue preset included) here and its split fractions into `base`.
     void applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base);
 
     // `base` with these settings written over it. Throws engine::EngineError for an unknown model.

@@ -1,5 +1,7 @@
 #include "ui/training/trainingsettingsform.h"
 
+#include "slide/tissuedetectionparams.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -94,6 +96,33 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     m_fineTunePatches->setObjectName(QStringLiteral("fineTunePatches"));
     m_device = new QComboBox;
     m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda:0")});
+    m_tissuePreset = new QComboBox;
+    m_tissuePreset->setObjectName(QStringLiteral("tissuePreset"));
+    for (const std::string &preset : slide::TissueDetectionParams::presetNames())
+        m_tissuePreset->addItem(QString::fromStdString(preset));
+    m_tissuePreset->setCurrentText(QString::fromStdString(defaults.tissuePreset));
+    m_tissuePreset->setToolTip(tr("CLAM's tissue detection presets. default, tcga and bwh_resection leave out tissue pieces "
+                                  "smaller than 16-100 patches of 512 px; bwh_biopsy keeps the tissue of small slides, "
+                                  "biopsies and crops (icmil run --preset)"));
+    m_magnification = new QDoubleSpinBox;
+    m_magnification->setObjectName(QStringLiteral("magnification"));
+    m_magnification->setRange(0.0, 100.0);
+    m_magnification->setDecimals(1);
+    m_magnification->setSuffix(QStringLiteral("x"));
+    m_magnification->setSpecialValueText(tr("native (level 0)"));
+    m_magnification->setValue(defaults.magnification);
+    m_magnification->setToolTip(tr("Patches are cut at this magnification (slides that give their microns per pixel); "
+                                   "native: at the slide's full resolution (icmil run --magnification, --level 0)"));
+    m_patchSize = countBox(16, 4096, defaults.patchSize);
+    m_patchSize->setObjectName(QStringLiteral("patchSize"));
+    m_patchSize->setSuffix(QStringLiteral(" px"));
+    m_minTissue = new QDoubleSpinBox;
+    m_minTissue->setObjectName(QStringLiteral("minTissue"));
+    m_minTissue->setRange(0.0, 1.0);
+    m_minTissue->setDecimals(2);
+    m_minTissue->setSingleStep(0.05);
+    m_minTissue->setValue(defaults.minTissue);
+    m_minTissue->setToolTip(tr("Keep a patch when at least this fraction of it is tissue (icmil run --min-tissue)"));
     m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
     m_confidence->setChecked(defaults.confidenceWeighted);
 
@@ -107,6 +136,10 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     form->addRow(tr("Fine-tuning learning rate"), m_fineTuneLearningRate);
     form->addRow(tr("Fine-tuning epochs"), m_fineTuneEpochs);
     form->addRow(tr("Patches per fine-tuning epoch"), m_fineTunePatches);
+    form->addRow(tr("Tissue preset"), m_tissuePreset);
+    form->addRow(tr("Patch magnification"), m_magnification);
+    form->addRow(tr("Patch size"), m_patchSize);
+    form->addRow(tr("Minimum tissue"), m_minTissue);
     form->addRow(tr("Device"), m_device);
     auto *defaultsButton = new QPushButton(tr("Defaults for this device"));
     defaultsButton->setObjectName(QStringLiteral("deviceDefaults"));
@@ -121,9 +154,10 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     connect(m_model, &QComboBox::currentIndexChanged, this, changed);
     connect(m_embedder, &QComboBox::currentTextChanged, this, changed);
     connect(m_weights, &QLineEdit::textChanged, this, changed);
-    for (QSpinBox *box : {m_iterations, m_epochs, m_fineTuneEpochs, m_fineTunePatches})
+    connect(m_tissuePreset, &QComboBox::currentIndexChanged, this, changed);
+    for (QSpinBox *box : {m_iterations, m_epochs, m_fineTuneEpochs, m_fineTunePatches, m_patchSize})
         connect(box, &QSpinBox::valueChanged, this, changed);
-    for (QDoubleSpinBox *box : {m_learningRate, m_fineTuneLearningRate})
+    for (QDoubleSpinBox *box : {m_learningRate, m_fineTuneLearningRate, m_magnification, m_minTissue})
         connect(box, &QDoubleSpinBox::valueChanged, this, changed);
     connect(m_confidence, &QCheckBox::toggled, this, changed);
     connect(m_device, &QComboBox::currentTextChanged, this, [this] {
@@ -194,6 +228,10 @@ TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
     s.fineTunePatches = m_fineTunePatches->value();
     s.device = m_device->currentText().toStdString();
     s.confidenceWeighted = m_confidence->isChecked();
+    s.tissuePreset = m_tissuePreset->currentText().toStdString();
+    s.magnification = m_magnification->value();
+    s.patchSize = m_patchSize->value();
+    s.minTissue = m_minTissue->value();
     s.followDevice = m_followDevice;
     return s;
 }
@@ -214,6 +252,10 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
         m_device->addItem(device); // e.g. cuda:1, chosen in the preferences
     m_device->setCurrentText(device);
     m_confidence->setChecked(s.confidenceWeighted);
+    m_tissuePreset->setCurrentIndex(std::max(0, m_tissuePreset->findText(QString::fromStdString(s.tissuePreset))));
+    m_magnification->setValue(s.magnification);
+    m_patchSize->setValue(s.patchSize);
+    m_minTissue->setValue(s.minTissue);
     m_followDevice = s.followDevice;
 }
 

@@ -66,6 +66,10 @@ private:
     QSpinBox *m_fineTuneEpochs = nullptr;
     QSpinBox *m_fineTunePatches = nullptr;
     QComboBox *m_device = nullptr;
+    QComboBox *m_tissuePreset = nullptr;
+    QDoubleSpinBox *m_magnification = nullptr;
+    QSpinBox *m_patchSize = nullptr;
+    QDoubleSpinBox *m_minTissue = nullptr;
     QCheckBox *m_confidence = nullptr;
 };
 
