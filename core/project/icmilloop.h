@@ -104,6 +104,12 @@ struct IcmilLoopResult {
     double seconds = 0.0;                      // this run's
 };
 
+// The inverse of IcmilLoop::settingsJson: `base` with every setting the JSON (a saved loop's
+// state.json "settings") records written over it, so that a loop made from the result has the
+// same settings and resumes. Settings the JSON lacks (an older version's) keep base's. Throws
+// ProjectError "Cannot read the saved loop's settings: ..." for text that is not such JSON.
+IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoopConfig base);
+
 class IcmilLoop {
 public:
     explicit IcmilLoop(IcmilLoopConfig config);

@@ -199,6 +199,40 @@ private Q_SLOTS:
         m_reference = c.projectRoot;
     }
 
+    void savedSettingsReadBackAsTheyWereSaved()
+    {
+        // The app shows a saved loop's settings (loopConfigFromSettings): every one of them must
+        // come back, or Resume would be refused.
+        IcmilLoopConfig c = config("readback", 2);
+        c.model.type = engine::MilModelType::Dtfd;
+        c.model.distillation = engine::DtfdDistillation::MaxMinS;
+        c.model.dropout = 0.25;
+        c.trainer.lrMilestones = {10, 20};
+        c.trainer.earlyStoppingPatience = 7;
+        c.split.valFraction = 0.3;
+        c.classNames = {"normal", "tumor"};
+        c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("tcga");
+        c.extraction.tiling.tissue.useOtsu = true;
+        c.extraction.tiling.grid.targetMagnification = 10.0;
+        c.extraction.tiling.grid.minTissueFraction = 0.6;
+        c.extraction.halfPrecision = true;
+        c.fineTuning.distillation.teacherTemperature = 0.5;
+        c.fineTuning.distillation.confidenceWeighted = true;
+        c.fineTuning.distillation.augmentation.minScale = 0.7;
+        c.calibrationPatches = 123;
+        const std::string saved = IcmilLoop(c).settingsJson();
+        const IcmilLoopConfig back = loopConfigFromSettings(saved, IcmilLoopConfig{});
+        const std::vector<std::string> changes = loopSettingsChanges(saved, IcmilLoop(back).settingsJson());
+        QVERIFY2(changes.empty(), changes.empty() ? "" : changes.front().c_str());
+        QCOMPARE(back.extraction.tiling.tissue.presetName, std::string("tcga"));
+        QVERIFY(back.extraction.tiling.tissue.useOtsu);
+        QCOMPARE(back.calibrationPatches, std::int64_t{123});
+        QCOMPARE(test::projectErrorOf([] { loopConfigFromSettings("{\"model\": {\"type\": \"transmil\"}}", IcmilLoopConfig{}); }),
+                 QStringLiteral("Cannot read the saved loop's settings: Unknown MIL model 'transmil': expected abmil, maxpool or dtfd"));
+        QVERIFY(test::projectErrorOf([] { loopConfigFromSettings("{not json", IcmilLoopConfig{}); })
+                    .startsWith(QStringLiteral("Cannot read the saved loop's settings: ")));
+    }
+
     void calibratesOnlyARandomlyInitialisedBuiltIn()
     {
         // Off (0 patches): iteration 0 is the embedder as initialised, and no calibration phase.

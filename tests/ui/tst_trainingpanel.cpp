@@ -9,6 +9,8 @@
 
 #include "common/slidetestsupport.h"
 
+#include "project/icmilloop.h"
+#include "project/icmilloopstate.h"
 #include "project/syntheticdataset.h"
 #include "slide/tissuedetectionparams.h"
 #include "ui/training/iterationtable.h"
@@ -229,6 +231,44 @@ private Q_SLOTS:
         more.iterations = 2;
         panel.setSettings(more);
         QTRY_VERIFY(panel.canResume());
+    }
+
+    void reopeningAProjectShowsItsSavedLoopAndResumesIt()
+    {
+        // The app opened again on the project above: the form starts at the defaults, then shows
+        // the saved loop's settings, and Resume continues the loop instead of refusing it.
+        TrainingPanel panel;
+        panel.worker()->setDurationEstimator([](const project::IcmilLoopConfig &) { return project::LoopDurationEstimate{}; });
+        panel.setConfirmation([](const QString &) { return true; });
+        const fs::path root = m_dir / "full";
+        QVERIFY(panel.setProject(QString::fromStdString(root.string())));
+        TrainingSettings s = panel.settings(); // as ProjectWorkspace sets them: the project's slides
+        s.slides = m_dataset;
+        s.device = "cpu";
+        panel.setSettings(s);
+        QTRY_VERIFY_WITH_TIMEOUT(panel.logText().contains(QStringLiteral("Loaded the settings of the saved loop 'icmil'")), 10000);
+        QVERIFY2(!panel.logText().contains(QStringLiteral("except")), qPrintable(panel.logText()));
+        const TrainingSettings shown = panel.settings();
+        QCOMPARE(shown.epochs, 4);
+        QCOMPARE(shown.learningRate, 1e-3);
+        QCOMPARE(shown.fineTuneEpochs, 2);
+        QCOMPARE(shown.fineTunePatches, std::int64_t{48});
+        QCOMPARE(shown.fineTuneLearningRate, 1e-4);
+        QCOMPARE(shown.tissuePreset, std::string("bwh_biopsy"));
+        QCOMPARE(shown.magnification, 0.0);
+        QCOMPARE(panel.findChild<QComboBox *>(QStringLiteral("tissuePreset"))->currentText(), QStringLiteral("bwh_biopsy"));
+        QCOMPARE(shown.iterations, 2); // the form's, not fewer than the loop has done
+        const project::LoopState saved = project::readLoopState(root / "icmil" / "icmil" / "state.json");
+        const std::vector<std::string> changes = project::loopSettingsChanges(saved.settings, project::IcmilLoop(panel.loopConfig()).settingsJson());
+        QVERIFY2(changes.empty(), changes.empty() ? "" : changes.front().c_str());
+
+        QTRY_VERIFY(panel.canResume());
+        QSignalSpy finished(&panel, &TrainingPanel::runFinished);
+        QSignalSpy failed(&panel, &TrainingPanel::runFailed);
+        panel.resume();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
+        QVERIFY2(finished.count() == 1, qPrintable(failed.isEmpty() ? QString() : failed.at(0).at(0).toString()));
+        QCOMPARE(project::readLoopState(root / "icmil" / "icmil" / "state.json").iterations.size(), std::size_t{3});
     }
 
     void stopEndsTheRunWithinASecondAndResumeCompletesIt()

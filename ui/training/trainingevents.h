@@ -111,6 +111,7 @@ struct LoopStateInfo {
     QString error;           // the state file could not be read
     int iterationsDone = 0;  // iterations with every phase done
     bool phaseUnderWay = false; // an iteration was started and not finished (stopped or killed)
+    std::string settings;    // the loop's saved settings (JSON, IcmilLoop::settingsJson)
     std::vector<IterationResult> iterations;
 };
 

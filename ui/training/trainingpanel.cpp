@@ -5,6 +5,9 @@
 #include "ui/training/trainingsettingsform.h"
 #include "ui/training/trainingworker.h"
 
+#include "project/bagdataset.h"
+#include "project/icmilloopstate.h"
+
 #include <QDateTime>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -20,6 +23,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace icmil::ui {
 
@@ -161,6 +165,7 @@ bool TrainingPanel::setProject(const QString &path)
     m_settings.projectRoot = path.toStdString();
     m_form->setBrowseFolder(path);
     m_form->setFollowsDevice(true); // until its saved loop (onState) or a recipe says otherwise
+    m_loadSavedSettings = true;
     m_state = LoopStateInfo{};
     m_charts->clear();
     m_log->clear(); // another project's errors and log are not this one's
@@ -462,6 +467,26 @@ void TrainingPanel::onState(const LoopStateInfo &state)
         m_form->setFollowsDevice(false); // the saved loop's settings stay as they are
     if (!state.error.isEmpty())
         appendLog(tr("The saved loop cannot be read: %1").arg(state.error));
+    // A project's saved loop, seen for the first time: the form shows the settings it ran with,
+    // so Resume continues it (and Train says what a change would start over).
+    if (std::exchange(m_loadSavedSettings, false) && state.exists && !state.settings.empty() && !m_running) {
+        try {
+            const project::IcmilLoopConfig saved = project::loopConfigFromSettings(state.settings, m_base);
+            TrainingSettings s = TrainingSettings::fromLoopConfig(saved, settings());
+            s.iterations = std::max(s.iterations, state.iterationsDone - 1);
+            m_base = saved;
+            m_settings = s;
+            m_form->setSettings(s);
+            const std::vector<std::string> unshown =
+                project::loopSettingsChanges(state.settings, project::IcmilLoop(loopConfig()).settingsJson());
+            appendLog(unshown.empty() ? tr("Loaded the settings of the saved loop '%1'").arg(QString::fromStdString(s.name))
+                                      : tr("Loaded the settings of the saved loop '%1', except: %2")
+                                            .arg(QString::fromStdString(s.name), QString::fromStdString(project::listSome(unshown, 6))));
+            scheduleEstimate();
+        } catch (const std::exception &e) {
+            appendLog(tr("The saved loop's settings cannot be shown: %1").arg(QString::fromUtf8(e.what())));
+        }
+    }
     if (!m_running)
         m_charts->setIterations(state.iterations);
     updateButtons();

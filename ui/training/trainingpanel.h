@@ -121,6 +121,7 @@ private:
 
     QThread m_thread;
     TrainingWorker *m_worker = nullptr;
+    bool m_loadSavedSettings = false; // the next saved loop answer for this project fills the form
     project::IcmilLoopConfig m_base = TrainingSettings::defaultLoopConfig();
     QString m_project;
     TrainingSettings m_settings; // project, slides, name and seed; the form has the rest

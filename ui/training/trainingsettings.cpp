@@ -72,6 +72,27 @@ void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, projec
     base.split.testFraction = recipe.testFraction;
 }
 
+TrainingSettings TrainingSettings::fromLoopConfig(const project::IcmilLoopConfig &config, TrainingSettings s)
+{
+    s.name = config.name;
+    s.model = engine::milModelTypeName(config.model.type);
+    s.embedder = config.embedder.name;
+    s.embedderWeights = config.embedder.weights;
+    s.epochs = config.trainer.epochs;
+    s.learningRate = config.trainer.learningRate;
+    s.fineTuneLearningRate = config.fineTuning.distillation.learningRate;
+    s.fineTuneEpochs = config.fineTuning.epochs;
+    s.fineTunePatches = config.fineTuning.patchesPerEpoch;
+    s.confidenceWeighted = config.fineTuning.distillation.confidenceWeighted;
+    s.seed = config.trainer.seed;
+    s.tissuePreset = config.extraction.tiling.tissue.presetName;
+    s.magnification = config.extraction.tiling.grid.targetMagnification.value_or(0.0);
+    s.patchSize = config.extraction.tiling.grid.patchSize;
+    s.minTissue = config.extraction.tiling.grid.minTissueFraction;
+    s.followDevice = false;
+    return s;
+}
+
 project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig base) const
 {
     project::IcmilLoopConfig config = std::move(base);
@@ -83,10 +104,10 @@ project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig b
     config.embedder.name = embedder;
     config.embedder.weights = embedderWeights;
     config.extraction.embedder = config.embedder;
-    config.extraction.tiling.tissue = slide::TissueDetectionParams::preset(tissuePreset);
+    if (config.extraction.tiling.tissue.presetName != tissuePreset) // the same preset keeps e.g. a saved loop's Otsu
+        config.extraction.tiling.tissue = slide::TissueDetectionParams::preset(tissuePreset);
     slide::PatchGridParams &grid = config.extraction.tiling.grid;
     grid.targetMagnification = magnification > 0.0 ? std::optional<double>(magnification) : std::nullopt;
-    grid.level = 0;
     grid.patchSize = patchSize;
     grid.minTissueFraction = minTissue;
     config.extraction.projectDir = projectRoot;

@@ -74,7 +74,14 @@ struct TrainingSettings {
     // settings (its tissue preset included) here and its split fractions into `base`.
     void applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base);
 
-    // `base` with these settings written over it. Throws engine::EngineError for an unknown model.
+    // A saved loop's settings in the form (project::loopConfigFromSettings gives `config`): its
+    // fields from `config`, the rest (project, slides, device, iterations) from `base`; the
+    // result keeps its values (followDevice false).
+    static TrainingSettings fromLoopConfig(const project::IcmilLoopConfig &config, TrainingSettings base);
+
+    // `base` with these settings written over it (base's tissue detector settings stay when its
+    // preset is tissuePreset; base's level when magnification is 0). Throws engine::EngineError
+    // for an unknown model.
     project::IcmilLoopConfig loopConfig(project::IcmilLoopConfig base = defaultLoopConfig()) const;
 };
 

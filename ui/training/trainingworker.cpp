@@ -352,6 +352,7 @@ LoopStateInfo TrainingWorker::readState(const project::IcmilLoopConfig &config)
     info.exists = true;
     try {
         const project::LoopState state = project::readLoopState(stateFile);
+        info.settings = state.settings;
         for (const project::IterationSummary &summary : state.iterations) {
             if (summary.completed("train")) {
                 ++info.iterationsDone;
