@@ -336,6 +336,9 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     }
     const bool resuming = !state.iterations.empty();
     fs::create_directories(loopDir);
+    // Saved before the first phase ends, so a loop stopped in it is there to resume, with its settings.
+    if (!fs::exists(result.stateFile))
+        writeLoopState(result.stateFile, state);
     auto save = [&](int k, const std::string &phase) {
         writeLoopState(result.stateFile, state);
         if (events.phaseFinished)

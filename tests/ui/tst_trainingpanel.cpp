@@ -314,6 +314,33 @@ private Q_SLOTS:
         QTRY_VERIFY(!panel.canResume());
     }
 
+    void aStopInTheFirstPhaseCanBeResumed()
+    {
+        // Stopped before any phase finished (calibrating, or extracting iteration 0's features):
+        // the log says Resume continues, so Resume must be there.
+        TrainingPanel panel;
+        configure(panel, "first-phase");
+        TrainingSettings s = panel.settings();
+        s.iterations = 0;
+        panel.setSettings(s);
+        QSignalSpy cancelled(&panel, &TrainingPanel::runCancelled);
+        QSignalSpy finished(&panel, &TrainingPanel::runFinished);
+        QString stoppedIn;
+        connect(panel.worker(), &TrainingWorker::progressChanged, &panel, [&](const TrainingProgress &p) {
+            if (p.iteration == 0 && stoppedIn.isEmpty()) {
+                stoppedIn = p.phase;
+                panel.stop();
+            }
+        });
+        panel.train();
+        QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 60000);
+        qInfo("stopped while %s", qPrintable(stoppedIn));
+        QTRY_VERIFY(panel.canResume());
+        QVERIFY(button(panel, QStringLiteral("Resume"))->isEnabled());
+        panel.resume();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    }
+
     void missingWeightsFailIntoTheLog()
     {
         TrainingPanel panel;
