@@ -116,6 +116,7 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
         m_window.statusBar()->showMessage(tr("Training finished; best model: run %1").arg(bestRun), 15000);
         m_panel->reload(); // new predictions, and the shown slide's heatmap with them
     });
+    connect(m_training, &TrainingPanel::projectOutputsChanged, m_panel, &ProjectPanel::reload);
     connect(m_training, &TrainingPanel::runFailed, this,
             [this](const QString &message) { showError(tr("Training failed"), message); });
 

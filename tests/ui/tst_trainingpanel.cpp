@@ -269,6 +269,23 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 120000);
         QVERIFY2(finished.count() == 1, qPrintable(failed.isEmpty() ? QString() : failed.at(0).at(0).toString()));
         QCOMPARE(project::readLoopState(root / "icmil" / "icmil" / "state.json").iterations.size(), std::size_t{3});
+
+        // "Start over and delete its results": the project's table hears of it as soon as the old
+        // runs are gone, not when (or if) the new run finishes.
+        QVERIFY(fs::exists(root / "runs" / "icmil-it2"));
+        QSignalSpy changed(&panel, &TrainingPanel::projectOutputsChanged);
+        QSignalSpy cancelled(&panel, &TrainingPanel::runCancelled);
+        bool runsGone = false;
+        connect(&panel, &TrainingPanel::projectOutputsChanged, &panel, [&] {
+            if (changed.count() == 1) { // the first: the loop has deleted them before its first phase
+                runsGone = !fs::exists(root / "runs" / "icmil-it0") && !fs::exists(root / "runs" / "icmil-it2");
+                panel.stop();
+            }
+        });
+        panel.train();
+        QTRY_COMPARE_WITH_TIMEOUT(cancelled.count(), 1, 60000);
+        QVERIFY(changed.count() >= 1);
+        QVERIFY(runsGone);
     }
 
     void stopEndsTheRunWithinASecondAndResumeCompletesIt()

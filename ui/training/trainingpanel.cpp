@@ -121,7 +121,11 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     connect(m_worker, &TrainingWorker::classifierEpochFinished, this, &TrainingPanel::onEpoch);
     connect(m_worker, &TrainingWorker::fineTuningEpochFinished, this, &TrainingPanel::onFineTuningEpoch);
     connect(m_worker, &TrainingWorker::phaseFinished, this,
-            [this](int k, const QString &phase) { appendLog(tr("Iteration %1: %2 done").arg(k).arg(phase)); });
+            [this](int k, const QString &phase) {
+                appendLog(tr("Iteration %1: %2 done").arg(k).arg(phase));
+                if (phase == QLatin1String("train"))
+                    Q_EMIT projectOutputsChanged();
+            });
     connect(m_worker, &TrainingWorker::iterationFinished, this, &TrainingPanel::onIteration);
     connect(m_worker, &TrainingWorker::finished, this, &TrainingPanel::onFinished);
     connect(m_worker, &TrainingWorker::cancelled, this, &TrainingPanel::onCancelled);
@@ -286,6 +290,7 @@ void TrainingPanel::start(bool overwrite)
     config.overwrite = overwrite;
     if (!m_worker->start(std::move(config)))
         return;
+    m_startedOver = overwrite;
     m_runClock.start();
     m_stopping = false;
     appendLog(overwrite || !m_state.exists ? tr("Training the ICMIL loop on %1").arg(m_project)
@@ -357,6 +362,8 @@ void TrainingPanel::onProgress(const TrainingProgress &p)
 {
     if (!m_running || m_stopping)
         return;
+    if (std::exchange(m_startedOver, false))
+        Q_EMIT projectOutputsChanged(); // the loop deletes its old outputs before its first phase
     QStringList parts{tr("Iteration %1/%2").arg(p.iteration).arg(p.iterations - 1), phaseWords(p.phase)};
     if (!p.step.isEmpty())
         parts << p.step;

@@ -99,6 +99,10 @@ Q_SIGNALS:
     void runFailed(const QString &message);
     void runningChanged(bool running);
     void progressTextChanged(const QString &text);
+    // The project's runs changed on disk: a run that started over has deleted the old ones (sent
+    // with its first progress), or an iteration's classifier run was written. The project's
+    // table and heatmap reload on it.
+    void projectOutputsChanged();
 
 private:
     void start(bool overwrite);
@@ -121,6 +125,7 @@ private:
 
     QThread m_thread;
     TrainingWorker *m_worker = nullptr;
+    bool m_startedOver = false; // the run under way deletes the old results: say so at its first progress
     bool m_loadSavedSettings = false; // the next saved loop answer for this project fills the form
     project::IcmilLoopConfig m_base = TrainingSettings::defaultLoopConfig();
     QString m_project;
