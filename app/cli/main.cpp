@@ -7,9 +7,13 @@
 
 #include <iostream>
 
+#include <unistd.h>
+
 int main(int argc, char **argv)
 {
     icmil::engine::preferPassiveOpenMpWait(argv);
+    if (::isatty(STDOUT_FILENO) == 0)
+        std::cout << std::unitbuf; // a log file gets every line as it is printed (kill -9 keeps them)
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
     CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction, the ICMIL loop"};

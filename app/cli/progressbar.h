@@ -3,27 +3,40 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <unistd.h>
 
 namespace icmil::cli {
 
-// A one-line progress bar on stderr, redrawn at most every 100 ms, only on a terminal.
+// Progress of a long phase. On a terminal: a one-line bar on stderr, redrawn at most every
+// 100 ms. Otherwise (a log file, nohup, a batch job): a flushed line on stdout every few seconds,
+// "progress: 3/10 34% <detail>", so a log shows where a run was even after kill -9. The interval
+// is ICMIL_PROGRESS_SECONDS (default 5; 0: every update).
 class ProgressBar {
 public:
     // `fraction` of item `index` (0-based) of `count` is done; `detail` follows the bar.
     void update(int index, int count, double fraction, const std::string &detail = {})
     {
-        if (!m_tty)
-            return;
         const auto now = std::chrono::steady_clock::now();
-        if (fraction < 1.0 && now - m_last < std::chrono::milliseconds(100))
+        const auto interval = m_tty ? std::chrono::milliseconds(100) : m_logInterval;
+        if (m_drawn && fraction < 1.0 && now - m_last < interval)
+            return;
+        if (!m_tty && m_drawn && now - m_last < interval) // a log: finished items too only at the interval
             return;
         m_last = now;
+        m_drawn = true;
         const double overall = std::clamp((index + fraction) / std::max(1, count), 0.0, 1.0);
+        const int done = std::min(index + 1, count);
+        const int percent = static_cast<int>(overall * 100.0);
+        if (!m_tty) {
+            std::fprintf(stdout, "progress: %d/%d %3d%% %s\n", done, count, percent, detail.c_str());
+            std::fflush(stdout);
+            return;
+        }
         const int filled = static_cast<int>(overall * 30.0);
-        std::fprintf(stderr, "\r[%-30s] %d/%d %3d%% %-40s", std::string(static_cast<std::size_t>(filled), '#').c_str(),
-                     std::min(index + 1, count), count, static_cast<int>(overall * 100.0), detail.c_str());
+        std::fprintf(stderr, "\r[%-30s] %d/%d %3d%% %-40s", std::string(static_cast<std::size_t>(filled), '#').c_str(), done, count,
+                     percent, detail.c_str());
         std::fflush(stderr);
     }
     void finish()
@@ -33,7 +46,16 @@ public:
     }
 
 private:
+    static std::chrono::milliseconds logInterval()
+    {
+        const char *text = std::getenv("ICMIL_PROGRESS_SECONDS");
+        const double seconds = text ? std::atof(text) : 5.0;
+        return std::chrono::milliseconds(static_cast<long long>(std::max(0.0, seconds) * 1000.0));
+    }
+
     bool m_tty = ::isatty(STDERR_FILENO) != 0;
+    std::chrono::milliseconds m_logInterval = logInterval();
+    bool m_drawn = false;
     std::chrono::steady_clock::time_point m_last{};
 };
 

@@ -269,7 +269,9 @@ void TrainingPanel::train()
                           .arg(m_state.iterationsDone)))
         return;
     m_charts->clear();
-    start(m_state.exists);
+    // Always from the start (the button's promise): also when the saved state is not known yet,
+    // e.g. pressed just after a run that failed in its first phase had saved one.
+    start(true);
 }
 
 void TrainingPanel::resume()
