@@ -480,7 +480,8 @@ void TrainingPanel::onState(const LoopStateInfo &state)
     // so Resume continues it (and Train says what a change would start over).
     if (std::exchange(m_loadSavedSettings, false) && state.exists && !state.settings.empty() && !m_running) {
         try {
-            const project::IcmilLoopConfig saved = project::loopConfigFromSettings(state.settings, m_base);
+            // Over the form's settings: what an older loop did not record stays as the form has it.
+            const project::IcmilLoopConfig saved = project::loopConfigFromSettings(state.settings, loopConfig());
             TrainingSettings s = TrainingSettings::fromLoopConfig(saved, settings());
             s.iterations = std::max(s.iterations, state.iterationsDone - 1);
             m_base = saved;
