@@ -7,8 +7,7 @@
 #include <QDialogButtonBox>
 #include <QFileInfo>
 #include <QLabel>
-#include <QPixmap>
-#include <QScrollArea>
+#include <QPainter>
 #include <QTabWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -16,6 +15,41 @@
 #include <exception>
 
 namespace icmil::ui {
+
+namespace {
+
+// A picture drawn as large as its tab allows, whole and in proportion, never above its own size.
+class FittedPicture : public QWidget {
+public:
+    explicit FittedPicture(QImage image)
+        : m_image(std::move(image))
+    {
+        setObjectName(QStringLiteral("fittedPicture"));
+        setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
+        setMinimumSize(64, 64);
+    }
+    QSize sizeHint() const override { return m_image.size(); }
+    QRect pictureRect() const
+    {
+        QSize fitted = m_image.size();
+        if (fitted.width() > width() || fitted.height() > height())
+            fitted.scale(size(), Qt::KeepAspectRatio);
+        return QRect(QPoint((width() - fitted.width()) / 2, (height() - fitted.height()) / 2), fitted);
+    }
+
+protected:
+    void paintEvent(QPaintEvent *) override
+    {
+        QPainter painter(this);
+        painter.setRenderHint(QPainter::SmoothPixmapTransform);
+        painter.drawImage(pictureRect(), m_image);
+    }
+
+private:
+    QImage m_image;
+};
+
+} // namespace
 
 AssociatedImagesDialog::AssociatedImagesDialog(std::shared_ptr<const slide::SlideSource> source, QWidget *parent)
     : QDialog(parent)
@@ -80,19 +114,16 @@ void AssociatedImagesDialog::showPictures(const QList<Picture> &pictures)
     }
     m_status->hide();
     for (const Picture &picture : pictures) {
-        auto *label = new QLabel;
-        label->setAlignment(Qt::AlignCenter);
         if (picture.error.isEmpty()) {
-            label->setPixmap(QPixmap::fromImage(picture.image));
-            label->setToolTip(tr("%1 x %2 pixels").arg(picture.original.width()).arg(picture.original.height()));
+            auto *fitted = new FittedPicture(picture.image);
+            fitted->setToolTip(tr("%1 x %2 pixels").arg(picture.original.width()).arg(picture.original.height()));
+            m_tabs->addTab(fitted, picture.name);
         } else {
-            label->setText(picture.error);
+            auto *label = new QLabel(picture.error);
+            label->setAlignment(Qt::AlignCenter);
             label->setWordWrap(true);
+            m_tabs->addTab(label, picture.name);
         }
-        auto *scroll = new QScrollArea;
-        scroll->setWidget(label);
-        scroll->setWidgetResizable(true);
-        m_tabs->addTab(scroll, picture.name);
     }
     m_tabs->show();
     Q_EMIT loaded();

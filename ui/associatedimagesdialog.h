@@ -17,8 +17,9 @@ class SlideSource;
 
 namespace icmil::ui {
 
-// Shows a slide's associated images (label, macro, thumbnail, ...), one tab each. The images
-// are read on a worker thread; the dialog opens at once with a "Reading..." line.
+// Shows a slide's associated images (label, macro, thumbnail, ...), one tab each, each fitted
+// whole into its tab (never enlarged). The images are read on a worker thread; the dialog opens
+// at once with a "Reading..." line.
 class AssociatedImagesDialog : public QDialog {
     Q_OBJECT
 public:

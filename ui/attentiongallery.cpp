@@ -44,7 +44,7 @@ AttentionGallery::AttentionGallery(QWidget *parent)
     connect(this, &QListWidget::itemActivated, this, [this](QListWidgetItem *item) {
         const int index = item->data(Qt::UserRole).toInt();
         if (index >= 0 && index < static_cast<int>(m_patches.size()))
-            Q_EMIT patchActivated(m_patches[static_cast<std::size_t>(index)].level0.center());
+            Q_EMIT patchActivated(m_patches[static_cast<std::size_t>(index)].level0);
     });
     connect(this, &QListWidget::itemClicked, this, &QListWidget::itemActivated);
 }

@@ -17,7 +17,7 @@ namespace icmil::ui {
 
 // The top-k attention patches of the slide in view, most attended first: each patch's picture
 // (read from the slide on a background pool), its rank and score. Clicking one asks the viewer
-// to centre on it (patchActivated).
+// to show it (patchActivated: zoomed to it and outlined).
 class AttentionGallery : public QListWidget {
     Q_OBJECT
 public:
@@ -37,7 +37,7 @@ public:
     int picturesLoaded() const { return m_loaded; }
 
 Q_SIGNALS:
-    void patchActivated(QPointF level0Centre);
+    void patchActivated(QRectF level0);
 
 private:
     void onPicture(quint64 generation, int index, const QImage &image);

@@ -8,6 +8,7 @@
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettings.h"
 #include "ui/attentiongallery.h"
+#include "ui/viewer/highlightlayer.h"
 #include "ui/heatmappanel.h"
 #include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/contourlayer.h"
@@ -114,8 +115,9 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     m_trainingDock->hide(); // shown with a project
     connect(m_training, &TrainingPanel::runFinished, this, [this](const QString &bestRun) {
         m_window.statusBar()->showMessage(tr("Training finished; best model: run %1").arg(bestRun), 15000);
-        m_panel->reload(); // new predictions, and the shown slide's heatmap with them
     });
+    // New predictions (each iteration's run) or deleted ones (start over): the table and the shown
+    // slide's heatmap follow.
     connect(m_training, &TrainingPanel::projectOutputsChanged, m_panel, &ProjectPanel::reload);
     connect(m_training, &TrainingPanel::runFailed, this,
             [this](const QString &message) { showError(tr("Training failed"), message); });
@@ -143,7 +145,14 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     m_dock->hide(); // the project and attention docks are shown with a project
     m_heatmapDock->hide();
     connect(&m_attentionWatcher, &QFutureWatcher<Attention>::finished, this, &ProjectWorkspace::onHeatmapLoaded);
-    connect(m_heatmapPanel->gallery(), &AttentionGallery::patchActivated, window.viewer(), &SlideViewer::centerOn);
+    // A patch picked in the gallery: shown zoomed in and outlined (until another slide is shown).
+    m_highlight = new HighlightLayer(this);
+    window.viewer()->addLayer(m_highlight);
+    connect(m_heatmapPanel->gallery(), &AttentionGallery::patchActivated, this, [this](const QRectF &patch) {
+        m_highlight->setRect(patch);
+        m_window.viewer()->showRegion(patch);
+    });
+    connect(window.viewer(), &SlideViewer::slideChanged, m_highlight, [this] { m_highlight->setRect({}); });
     connect(window.viewer(), &SlideViewer::cursorMoved, this, &ProjectWorkspace::onCursorMoved);
     connect(&m_geoJsonWatcher, &QFutureWatcher<QString>::finished, this, [this] {
         const QString error = m_geoJsonWatcher.result();
@@ -415,15 +424,18 @@ void ProjectWorkspace::onHeatmapLoaded()
 void ProjectWorkspace::onCursorMoved(QPointF level0)
 {
     const std::shared_ptr<const AttentionHeatmap> &heatmap = m_heatmap->heatmap();
-    if (!heatmap || !m_heatmap->isVisible())
+    const std::optional<AttentionHeatmap::Hit> hit =
+        heatmap && m_heatmap->isVisible() ? heatmap->hitAt(level0) : std::optional<AttentionHeatmap::Hit>();
+    if (!hit) { // off the heatmap (or another slide, or none shown): no stale readout
+        if (m_window.statusBar()->currentMessage().startsWith(tr("Attention ")))
+            m_window.statusBar()->clearMessage();
         return;
-    if (const std::optional<AttentionHeatmap::Hit> hit = heatmap->hitAt(level0)) {
-        m_window.statusBar()->showMessage(tr("Attention %1 (raw %2), patch at x %3, y %4")
-                                              .arg(hit->score, 0, 'f', 3)
-                                              .arg(static_cast<double>(hit->raw), 0, 'g', 4)
-                                              .arg(static_cast<qint64>(hit->rect.x()))
-                                              .arg(static_cast<qint64>(hit->rect.y())));
     }
+    m_window.statusBar()->showMessage(tr("Attention %1 (raw %2), patch at x %3, y %4")
+                                          .arg(hit->score, 0, 'f', 3)
+                                          .arg(static_cast<double>(hit->raw), 0, 'g', 4)
+                                          .arg(static_cast<qint64>(hit->rect.x()))
+                                          .arg(static_cast<qint64>(hit->rect.y())));
 }
 
 void ProjectWorkspace::chooseGeoJsonPath()

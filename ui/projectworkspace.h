@@ -23,6 +23,7 @@ namespace icmil::ui {
 
 class AttentionHeatmap;
 class ContourLayer;
+class HighlightLayer;
 class DemoProjectBuilder;
 class HeatmapLayer;
 class HeatmapPanel;
@@ -60,6 +61,7 @@ public:
     // Whether the window may close now: asks to stop a training run under way (and stops it).
     bool confirmClose();
     ContourLayer *contourLayer() const { return m_contours; }
+    HighlightLayer *highlightLayer() const { return m_highlight; }
     HeatmapLayer *heatmapLayer() const { return m_heatmap; }
     HeatmapPanel *heatmapPanel() const { return m_heatmapPanel; }
     // Writes the shown slide's attention as QuPath GeoJSON (off the GUI thread): heatmapExported.
@@ -113,6 +115,7 @@ private:
     QString m_shownPath; // the slide in the viewer
     QString m_loadedRoot; // the project loaded last
     ContourLayer *m_contours = nullptr;
+    HighlightLayer *m_highlight = nullptr;
     QString m_slideId;
     QFutureWatcher<Contours> m_contourWatcher;
     HeatmapLayer *m_heatmap = nullptr;

@@ -128,8 +128,18 @@ int runInfo(const fs::path &slidePath)
             std::cout << name << ' ';
         std::cout << (m.associatedImages.empty() ? "none\n" : "\n");
         std::cout << "Properties:\n";
-        for (const auto &[key, value] : m.properties)
-            std::cout << "  " << key << " = " << value << '\n';
+        for (const auto &[key, value] : m.properties) {
+            // A value of several lines continues under its first line, not at the margin.
+            const std::string indent(key.size() + 5, ' ');
+            std::string text;
+            for (const char c : value) {
+                if (c == '\n')
+                    text += "\n" + indent;
+                else if (c != '\r')
+                    text += c;
+            }
+            std::cout << "  " << key << " = " << text << '\n';
+        }
         return 0;
     } catch (const slide::SlideError &e) {
         std::cerr << "error: " << e.what() << '\n';

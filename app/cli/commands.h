@@ -130,6 +130,7 @@ struct RunOptions {
     bool batchNormTraining = false;    // the reference's train-mode batch norm in the student
     double teacherTemperature = engine::DistillationConfig{}.teacherTemperature;
     std::int64_t calibrationPatches = project::IcmilLoopConfig{}.calibrationPatches;
+    bool strict = false;               // stop at an unusable slide instead of leaving it out
     bool allFolds = false;             // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
 };
 

@@ -119,10 +119,17 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     config.fineTuning.distillation.teacherTemperature = options.teacherTemperature;
     config.calibrationPatches = options.calibrationPatches;
     config.overwrite = options.train.overwrite;
+    config.strict = options.strict;
     return config;
 }
 
 namespace {
+
+void printLeftOut(const std::vector<project::LeftOutSlide> &slides)
+{
+    if (!slides.empty())
+        std::cout << "Left out: " << slides.size() << " slide(s): " << project::describeLeftOut(slides, 10) << "\n";
+}
 
 // The loop's events for a terminal; `prefix` ("fold 1 " or empty) starts every line.
 project::IcmilLoopEvents printingEvents(const RunOptions &options, ProgressBar &bar, const std::string &prefix)
@@ -251,6 +258,7 @@ int runOneLoop(const RunOptions &options)
     bar.finish();
 
     std::cout << "\nSplit: " << result.splitDescription << "\nDevice: " << result.device << "\n";
+    printLeftOut(result.leftOut);
     if (!result.iterations.empty())
         printIterationTable(result.iterations);
     if (result.cancelled) {
@@ -294,6 +302,7 @@ int runFoldedLoop(const RunOptions &options)
     events.foldFinished = [&](int fold, const project::IcmilLoopResult &result) {
         bar.finish();
         std::cout << "\nFold " << fold << " split: " << result.splitDescription << "\n";
+        printLeftOut(result.leftOut);
         printIterationTable(result.iterations);
         if (!worked)
             std::cout << "Fold " << fold << " was finished already" << std::endl;

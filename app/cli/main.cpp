@@ -167,6 +167,8 @@ int main(int argc, char **argv)
     addTileOptions(runCmd, run.extract.tile, false);
     addClassifierOptions(runCmd, run.train);
     runCmd->add_flag("--overwrite", run.train.overwrite, "Start the loop again, deleting its earlier outputs");
+    runCmd->add_flag("--strict", run.strict,
+                     "Stop at a slide that cannot be used (no file, unreadable, extraction failed, no tissue) instead of leaving it out with a warning");
     runCmd->get_option("--folds")->description("k-fold cross-validation: number of folds; without --fold the loop runs on every fold "
                                                "(loops NAME-fold0..) and reports mean ± sd per iteration");
     CLI::Option *runFold = runCmd->get_option("--fold");

@@ -20,9 +20,8 @@ public:
     {
         const auto now = std::chrono::steady_clock::now();
         const auto interval = m_tty ? std::chrono::milliseconds(100) : m_logInterval;
-        if (m_drawn && fraction < 1.0 && now - m_last < interval)
-            return;
-        if (!m_tty && m_drawn && now - m_last < interval) // a log: finished items too only at the interval
+        // A terminal also redraws a finished item at once; a log waits for the interval.
+        if (m_drawn && now - m_last < interval && (fraction < 1.0 || !m_tty))
             return;
         m_last = now;
         m_drawn = true;

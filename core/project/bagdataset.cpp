@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace icmil::project {
 
@@ -58,6 +59,12 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
         }
     }
     dataset.m_split = assignSplits(table, config.split);
+    if (!config.leftOut.empty()) {
+        const std::set<std::string> leftOut(config.leftOut.begin(), config.leftOut.end());
+        std::erase_if(dataset.m_split.slides, [&](const SlideSplit &slide) { return leftOut.contains(slide.slideId); });
+        if (dataset.m_split.slides.empty())
+            throw ProjectError("Every slide of '" + config.labelsCsv.string() + "' is left out: nothing to train on");
+    }
 
     const ProjectLayout layout(config.projectRoot);
     std::vector<std::string> missing;

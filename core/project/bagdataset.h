@@ -24,6 +24,9 @@ struct BagDatasetConfig {
     std::string encoder;                  // features/<encoder>/
     std::vector<std::string> classNames;  // class index -> label; empty: the CSV's labels, sorted
     SplitConfig split;
+    // Slides to leave out (unreadable, no tissue): dropped after the split is drawn, so the
+    // others keep the split they have with every slide.
+    std::vector<std::string> leftOut;
 };
 
 struct DatasetSlide {

@@ -8,6 +8,7 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 #include "project/slidelist.h"
+#include "project/slidetiler.h"
 #include "project/tissuepatchpool.h"
 
 #include <nlohmann/json.hpp>
@@ -73,6 +74,22 @@ void removeLoopOutputs(const ProjectLayout &layout, const fs::path &loopDir, con
             if (entry.is_directory() && std::regex_match(entry.path().filename().string(), pattern))
                 fs::remove_all(entry.path(), ec);
     }
+}
+
+std::vector<std::string> idsOf(const std::vector<LeftOutSlide> &slides)
+{
+    std::vector<std::string> ids;
+    for (const LeftOutSlide &slide : slides)
+        ids.push_back(slide.slideId);
+    return ids;
+}
+
+// `slides` less those an iteration left out.
+std::vector<SlideEntry> without(std::vector<SlideEntry> slides, const std::vector<LeftOutSlide> &leftOut)
+{
+    const std::vector<std::string> ids = idsOf(leftOut);
+    std::erase_if(slides, [&](const SlideEntry &slide) { return std::find(ids.begin(), ids.end(), slide.slideId) != ids.end(); });
+    return slides;
 }
 
 } // namespace
@@ -147,111 +164,6 @@ std::string IcmilLoop::settingsJson() const
     return settings.dump();
 }
 
-IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoopConfig c)
-{
-    try {
-        const json s = json::parse(settingsJson);
-        // Reads s[group][key] into `value` when it is there.
-        auto read = [&](const char *group, const char *key, auto &value) {
-            if (s.contains(group) && s.at(group).contains(key))
-                value = s.at(group).at(key).get<std::remove_reference_t<decltype(value)>>();
-        };
-        std::string text;
-        read("embedder", "name", c.embedder.name);
-        text = c.embedder.weights.string();
-        read("embedder", "weights", text);
-        c.embedder.weights = text;
-        read("embedder", "seed", c.embedder.seed);
-        read("embedder", "calibration_patches", c.calibrationPatches);
-        c.extraction.embedder = c.embedder;
-
-        slide::PatchGridParams &grid = c.extraction.tiling.grid;
-        read("patches", "patch_size", grid.patchSize);
-        if (s.contains("patches") && s.at("patches").contains("magnification")) {
-            const json &m = s.at("patches").at("magnification");
-            grid.targetMagnification = m.is_null() ? std::nullopt : std::optional<double>(m.get<double>());
-        }
-        read("patches", "level", grid.level);
-        read("patches", "overlap", grid.overlap);
-        read("patches", "step", grid.step);
-        slide::TissueDetectionParams &t = c.extraction.tiling.tissue;
-        if (s.contains("tissue") && s.at("tissue").contains("preset"))
-            t = slide::TissueDetectionParams::preset(s.at("tissue").at("preset").get<std::string>());
-        read("tissue", "seg_level", t.segLevel);
-        read("tissue", "target_downsample", t.targetDownsample);
-        read("tissue", "max_mask_pixels", t.maxMaskPixels);
-        read("tissue", "saturation_threshold", t.saturationThreshold);
-        read("tissue", "otsu", t.useOtsu);
-        read("tissue", "median_kernel", t.medianKernel);
-        read("tissue", "close_kernel", t.closeKernel);
-        read("tissue", "min_tissue_area", t.minTissueArea);
-        read("tissue", "min_hole_area", t.minHoleArea);
-        read("tissue", "max_holes", t.maxHoles);
-        read("tissue", "reference_patch_size", t.referencePatchSize);
-        read("tissue", "min_tissue_per_patch", grid.minTissueFraction);
-        read("extraction", "half_precision", c.extraction.halfPrecision);
-
-        text = engine::milModelTypeName(c.model.type);
-        read("model", "type", text);
-        c.model.type = engine::parseMilModelType(text);
-        read("model", "embed_dim", c.model.embedDim);
-        read("model", "attention_dim", c.model.attentionDim);
-        read("model", "residual_blocks", c.model.residualBlocks);
-        read("model", "dropout", c.model.dropout);
-        read("model", "pseudo_bags", c.model.pseudoBags);
-        text = engine::dtfdDistillationName(c.model.distillation);
-        read("model", "distillation", text);
-        c.model.distillation = engine::parseDtfdDistillation(text);
-        read("model", "seed", c.model.seed);
-
-        read("trainer", "epochs", c.trainer.epochs);
-        read("trainer", "lr", c.trainer.learningRate);
-        read("trainer", "weight_decay", c.trainer.weightDecay);
-        read("trainer", "grad_clipping", c.trainer.gradientClip);
-        read("trainer", "milestones", c.trainer.lrMilestones);
-        read("trainer", "no_schedule", c.trainer.noSchedule);
-        read("trainer", "lr_decay", c.trainer.lrDecay);
-        read("trainer", "seed", c.trainer.seed);
-        read("trainer", "patience", c.trainer.earlyStoppingPatience);
-
-        read("split", "val_fraction", c.split.valFraction);
-        read("split", "test_fraction", c.split.testFraction);
-        read("split", "seed", c.split.seed);
-        read("split", "folds", c.split.folds);
-        read("split", "fold", c.split.fold);
-        read("split", "use_csv_split", c.split.useCsvSplit);
-        read("split", "classes", c.classNames);
-
-        FineTuningConfig &f = c.fineTuning;
-        engine::DistillationConfig &d = f.distillation;
-        read("finetune", "epochs", f.epochs);
-        read("finetune", "patches_per_epoch", f.patchesPerEpoch);
-        read("finetune", "validation_fraction", f.validationFraction);
-        read("finetune", "max_validation_patches", f.maxValidationPatches);
-        read("finetune", "batch_size", f.batchSize);
-        read("finetune", "seed", f.seed);
-        d.seed = f.seed;
-        read("finetune", "lr", d.learningRate);
-        read("finetune", "weight_decay", d.weightDecay);
-        read("finetune", "grad_clipping", d.gradientClip);
-        read("finetune", "confidence", d.confidenceWeighted);
-        read("finetune", "beta", d.confidenceBeta);
-        read("finetune", "freeze_batch_norm", d.freezeBatchNorm);
-        read("finetune", "teacher_temperature", d.teacherTemperature);
-        if (s.contains("finetune") && s.at("finetune").contains("augmentation")) {
-            const auto a = s.at("finetune").at("augmentation").get<std::vector<double>>();
-            if (a.size() != 6)
-                throw ProjectError("finetune.augmentation has " + std::to_string(a.size()) + " values, not 6");
-            d.augmentation = {a[0], a[1], a[2], a[3], a[4], a[5]};
-        }
-        return c;
-    } catch (const json::exception &e) {
-        throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());
-    } catch (const std::exception &e) {
-        throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());
-    }
-}
-
 bool IcmilLoop::calibratesEmbedder() const
 {
     return m_config.calibrationPatches > 0 && m_config.embedder.weights.empty() && isBuiltIn(m_config.embedder.name);
@@ -290,24 +202,39 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         m_labels = fs::exists(slidesRoot / "labels.csv") ? slidesRoot / "labels.csv" : m_config.projectRoot / "labels.csv";
     if (!fs::exists(m_labels))
         throw ProjectError("No labels CSV at '" + m_labels.string() + "': the ICMIL loop needs case_id,slide_id,label[,split]");
-    const SlideListing listing = listSlides(slidesRoot);
-    if (!listing.problems.empty())
-        throw ProjectError(std::to_string(listing.problems.size()) + " slide(s) of '" + m_labels.string()
-                           + "' cannot be used: " + listSome(listing.problems, 3));
-    const DatasetSplit split = assignSplits(LabelsTable::read(m_labels), m_config.split);
+    const LabelsTable table = LabelsTable::read(m_labels);
+    if (!table.issues().empty()) {
+        std::vector<std::string> problems;
+        for (const LabelsIssue &issue : table.issues())
+            problems.push_back("line " + std::to_string(issue.line) + ": " + issue.message);
+        throw ProjectError(std::to_string(problems.size()) + " row(s) of '" + m_labels.string() + "' cannot be used: " + listSome(problems, 3));
+    }
+    for (const LabelsIssue &warning : table.warnings(!m_config.classNames.empty()))
+        say(m_labels.filename().string() + " line " + std::to_string(warning.line) + ": " + warning.message);
+    const DatasetSplit split = assignSplits(table, m_config.split);
     result.splitDescription = describeSplit(split);
-    std::map<std::string, SlideEntry> slideById;
-    for (const SlideEntry &entry : listing.slides)
-        slideById.emplace(entry.slideId, entry);
+    // Every slide is opened (and a little of it read) before any work: one that cannot be read
+    // is left out, named, unless the loop is strict.
+    m_unreadable.clear();
     std::vector<SlideEntry> slides;
     std::vector<SlideEntry> trainSlides;
     for (const SlideSplit &s : split.slides) {
-        const auto found = slideById.find(s.slideId);
-        if (found == slideById.end())
-            throw ProjectError("Slide '" + s.slideId + "' of '" + m_labels.string() + "' has no slide file in '" + slidesRoot.string() + "'");
-        slides.push_back(found->second);
+        const fs::path path = findSlideFile(slidesRoot, s.slideId);
+        const std::string problem = path.empty() ? "no slide file in '" + slidesRoot.string() + "'" : slideReadProblem(path);
+        if (!problem.empty()) {
+            m_unreadable.push_back({s.slideId, problem});
+            continue;
+        }
+        slides.push_back({s.slideId, path});
         if (s.split == Split::Train)
-            trainSlides.push_back(found->second);
+            trainSlides.push_back(slides.back());
+    }
+    if (!m_unreadable.empty()) {
+        const std::string count = std::to_string(m_unreadable.size()) + " of " + std::to_string(split.slides.size()) + " slide(s)";
+        if (m_config.strict || slides.empty())
+            throw ProjectError(count + " cannot be read: " + describeLeftOut(m_unreadable)
+                               + (slides.empty() ? "" : " (without --strict such slides are left out)"));
+        say("Leaving out " + count + " that cannot be read: " + describeLeftOut(m_unreadable));
     }
 
     m_device = engine::resolveDevice(engine::parseDevice(m_config.device));
@@ -375,7 +302,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
         }
         const std::vector<std::pair<std::string, std::function<void()>>> phases = {
-            {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], trainSlides, events); }},
+            {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], without(trainSlides, state.iterations[static_cast<std::size_t>(k - 1)].leftOut), events); }},
             {"calibrate", [&] { runCalibrate(iteration, slides, events); }},
             {"extract", [&] { runExtract(iteration, slides, events); }},
             {"train", [&] { runTrain(iteration, events); }},
@@ -387,6 +314,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
                 work();
             if (m_cancelled) {
                 result.cancelled = true;
+                result.leftOut = m_unreadable;
                 result.seconds = secondsSince(start);
                 return result;
             }
@@ -399,6 +327,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             events.iterationFinished(iteration);
     }
     writeIterationsCsv(result.iterationsCsv, state.iterations);
+    result.leftOut = result.iterations.empty() ? m_unreadable : result.iterations.back().leftOut;
     result.seconds = secondsSince(start);
     return result;
 }
@@ -523,13 +452,27 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
     const ExtractionReport report = runAsCurrent(extractor, [&] { return extractor.run(slides); });
     if (report.cancelled)
         return;
-    if (report.failed() > 0) {
-        std::vector<std::string> failures;
-        for (const SlideExtraction &slide : report.slides)
-            if (slide.status == SlideExtraction::Status::Failed)
-                failures.push_back(slide.slideId + " (" + slide.message + ")");
-        throw ProjectError("Feature extraction failed for " + std::to_string(failures.size()) + " slide(s): " + listSome(failures, 3));
+    // What extraction could not use is left out (unless strict), named in the log and the state.
+    std::vector<LeftOutSlide> failed, empty;
+    for (const SlideExtraction &slide : report.slides) {
+        if (slide.status == SlideExtraction::Status::Failed)
+            failed.push_back({slide.slideId, slide.message});
+        else if (slide.patches == 0)
+            empty.push_back({slide.slideId, "no tissue patches"});
     }
+    if (!failed.empty() && (m_config.strict || failed.size() == slides.size()))
+        throw ProjectError("Feature extraction failed for " + std::to_string(failed.size()) + " slide(s): " + describeLeftOut(failed));
+    if (!empty.empty() && (m_config.strict || failed.size() + empty.size() == slides.size()))
+        throw ProjectError(std::to_string(empty.size()) + " slide(s) have no patches (" + listSome(idsOf(empty), 3)
+                           + "): " + noTissueAdvice(m_config.extraction.tiling));
+    if (!failed.empty() && events.message)
+        events.message("Leaving out " + std::to_string(failed.size()) + " slide(s) whose features could not be extracted: " + describeLeftOut(failed));
+    if (!empty.empty() && events.message)
+        events.message("Leaving out " + std::to_string(empty.size()) + " slide(s) without tissue patches (" + listSome(idsOf(empty), 5)
+                       + "): " + noTissueAdvice(m_config.extraction.tiling));
+    iteration.leftOut = m_unreadable;
+    iteration.leftOut.insert(iteration.leftOut.end(), failed.begin(), failed.end());
+    iteration.leftOut.insert(iteration.leftOut.end(), empty.begin(), empty.end());
     iteration.extractSeconds += secondsSince(start);
     iteration.extractedPatches = 0;
     for (const SlideExtraction &slide : report.slides)
@@ -544,6 +487,7 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
     config.data.encoder = iteration.encoder;
     config.data.classNames = m_config.classNames;
     config.data.split = m_config.split;
+    config.data.leftOut = idsOf(iteration.leftOut);
     config.run = iterationEncoder(m_config.name, iteration.iteration); // the encoder's name unless iteration 0's features are shared
     config.model = m_config.model;
     config.trainer = m_config.trainer;

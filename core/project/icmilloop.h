@@ -70,6 +70,9 @@ struct IcmilLoopConfig {
     // (--overwrite deletes only its own attention maps there): whoever shares them owns them.
     // Its classifier run stays runs/<name>-it0/. Empty: the loop's own folder.
     std::string iteration0Encoder;
+    // Stop at a slide that cannot be used (no file, unreadable, extraction failed, no tissue
+    // patches) instead of leaving it out with a warning naming it.
+    bool strict = false;
 };
 
 struct LoopProgress {
@@ -101,6 +104,7 @@ struct IcmilLoopResult {
     std::filesystem::path iterationsCsv;
     std::string device;
     std::string splitDescription;
+    std::vector<LeftOutSlide> leftOut;         // the newest iteration's (or, before one, the unreadable slides)
     double seconds = 0.0;                      // this run's
 };
 
@@ -139,6 +143,7 @@ private:
 
     IcmilLoopConfig m_config;
     std::filesystem::path m_labels;
+    std::vector<LeftOutSlide> m_unreadable; // this run's: no slide file, or it cannot be read
     std::filesystem::path m_loopDir;
     c10::Device m_device = c10::kCPU;
     std::atomic_bool m_cancelled{false};

@@ -51,6 +51,14 @@ std::optional<IterationSplitFigures> readFigures(const json &object, const char 
     return figures;
 }
 
+json leftOutJson(const std::vector<LeftOutSlide> &slides)
+{
+    json list = json::array();
+    for (const LeftOutSlide &slide : slides)
+        list.push_back({{"slide_id", slide.slideId}, {"reason", slide.reason}});
+    return list;
+}
+
 json iterationJson(const IterationSummary &s)
 {
     return {{"iteration", s.iteration},
@@ -60,7 +68,7 @@ json iterationJson(const IterationSummary &s)
             {"finetune",
              {{"seconds", s.fineTuneSeconds}, {"mae_before", s.fineTuneMaeBefore}, {"mae_after", s.fineTuneMaeAfter},
               {"best_epoch", s.fineTuneBestEpoch}, {"patches_per_second", s.fineTunePatchesPerSecond}, {"loss", s.fineTuneLoss}}},
-            {"extract", {{"seconds", s.extractSeconds}, {"patches", s.extractedPatches}}},
+            {"extract", {{"seconds", s.extractSeconds}, {"patches", s.extractedPatches}, {"left_out", leftOutJson(s.leftOut)}}},
             {"train",
              {{"seconds", s.trainSeconds}, {"run_dir", s.runDir.string()}, {"best_epoch", s.bestEpoch}, {"epochs_run", s.epochsRun},
               {"loss", s.trainLoss}, {"threshold", optionalNumber(s.threshold)}, {"train", figuresJson(s.train)},
@@ -84,6 +92,9 @@ IterationSummary readIteration(const json &j)
     s.fineTuneLoss = f.at("loss").get<double>();
     s.extractSeconds = j.at("extract").at("seconds").get<double>();
     s.extractedPatches = j.at("extract").at("patches").get<std::int64_t>();
+    if (const json &extract = j.at("extract"); extract.contains("left_out")) // not in older loops' files
+        for (const json &slide : extract.at("left_out"))
+            s.leftOut.push_back({slide.at("slide_id").get<std::string>(), slide.at("reason").get<std::string>()});
     const json &t = j.at("train");
     s.trainSeconds = t.at("seconds").get<double>();
     s.runDir = t.at("run_dir").get<std::string>();
@@ -107,6 +118,16 @@ std::string csvNumber(const std::optional<double> &value)
 }
 
 } // namespace
+
+std::string describeLeftOut(const std::vector<LeftOutSlide> &slides, std::size_t limit)
+{
+    std::string text;
+    for (std::size_t i = 0; i < slides.size() && i < limit; ++i)
+        text += (i ? ", " : "") + slides[i].slideId + " (" + slides[i].reason + ")";
+    if (slides.size() > limit)
+        text += ", and " + std::to_string(slides.size() - limit) + " more";
+    return text;
+}
 
 bool IterationSummary::completed(const std::string &phase) const
 {

@@ -21,6 +21,16 @@ struct IterationSplitFigures {
     double loss = 0.0;
 };
 
+// A slide the loop went on without: its file is missing or unreadable, its extraction failed, or
+// it has no tissue patches. reason: one sentence.
+struct LeftOutSlide {
+    std::string slideId;
+    std::string reason;
+};
+
+// "slide_003 (no slide file), slide_007 (...)": up to `limit` of them, then ", and N more".
+std::string describeLeftOut(const std::vector<LeftOutSlide> &slides, std::size_t limit = 3);
+
 struct IterationSummary {
     int iteration = 0;
     std::string encoder;                      // features/<encoder>/
@@ -41,6 +51,9 @@ struct IterationSummary {
     // extraction
     double extractSeconds = 0.0;
     std::int64_t extractedPatches = 0;
+    // The slides this iteration's extraction went on without (its classifier never saw them;
+    // the next iteration's fine-tuning leaves them out too).
+    std::vector<LeftOutSlide> leftOut;
     // bag classifier
     double trainSeconds = 0.0;
     std::filesystem::path runDir;

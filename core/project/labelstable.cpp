@@ -144,8 +144,11 @@ LabelsTable LabelsTable::parse(const std::string &text, const std::string &sourc
             issue("slide '" + row.slideId + "' has an empty label");
             continue;
         }
-        if (row.caseId.empty())
+        if (row.caseId.empty()) {
             row.caseId = row.slideId; // CLAM treats a missing case as one case per slide
+            table.m_noCaseRows.push_back({lineNumber, "slide '" + row.slideId + "' has an empty case_id: it is taken as a case of its own "
+                                                      "(a patient's other slides may land in another split)", false, true});
+        }
         if (!row.split.empty() && row.split != "train" && row.split != "val" && row.split != "test") {
             issue("slide '" + row.slideId + "' has unknown split '" + row.split + "' (expected train, val or test)");
             continue;
@@ -171,6 +174,64 @@ void LabelsTable::write(const fs::path &path) const
         out += '\n';
     }
     writeFileAtomically(path, out);
+}
+
+namespace {
+
+// Whether two labels differ only by letter case or by one inserted, deleted or changed letter.
+bool closeLabels(const std::string &a, const std::string &b)
+{
+    const std::string x = lowered(a), y = lowered(b);
+    if (x == y)
+        return true;
+    const std::string &shorter = x.size() <= y.size() ? x : y;
+    const std::string &longer = x.size() <= y.size() ? y : x;
+    if (longer.size() - shorter.size() > 1 || shorter.size() < 3)
+        return false;
+    std::size_t i = 0;
+    while (i < shorter.size() && shorter[i] == longer[i])
+        ++i;
+    const std::size_t skip = longer.size() > shorter.size() ? 0 : 1; // a change skips one letter of both
+    return shorter.compare(i + skip, std::string::npos, longer, i + 1, std::string::npos) == 0;
+}
+
+} // namespace
+
+std::vector<LabelsIssue> LabelsTable::warnings(bool classesGiven) const
+{
+    std::vector<LabelsIssue> warnings = m_noCaseRows;
+    if (classesGiven)
+        return warnings;
+    std::map<std::string, std::pair<int, int>> classes; // label -> slides, first line
+    for (const LabelledSlide &row : m_rows) {
+        auto [it, inserted] = classes.emplace(row.label, std::pair{0, row.line});
+        ++it->second.first;
+    }
+    // A class of 1 or 2 slides beside one of 5 or more looks like a typo; in a small dataset
+    // where every class is that small it does not.
+    constexpr int kCommonClass = 5;
+    int largest = 0;
+    for (const auto &[label, seen] : classes)
+        largest = std::max(largest, seen.first);
+    std::set<std::string> named;
+    for (const auto &[label, seen] : classes) {
+        for (const auto &[other, otherSeen] : classes) {
+            const bool rarer = seen.first < otherSeen.first || (seen.first == otherSeen.first && label > other);
+            if (other == label || !rarer || !closeLabels(label, other))
+                continue;
+            warnings.push_back({seen.second, "label '" + label + "' (" + std::to_string(seen.first) + " slide(s)) is close to '" + other + "' ("
+                                                 + std::to_string(otherSeen.first) + "): if it is a typo, it makes a class of its own",
+                                false, true});
+            named.insert(label);
+            break;
+        }
+        if (seen.first <= 2 && !named.contains(label) && largest >= kCommonClass)
+            warnings.push_back({seen.second, "class '" + label + "' has only " + std::to_string(seen.first)
+                                                 + " slide(s): too few to learn or to evaluate it (is the label a typo?)",
+                                false, true});
+    }
+    std::stable_sort(warnings.begin(), warnings.end(), [](const LabelsIssue &a, const LabelsIssue &b) { return a.line < b.line; });
+    return warnings;
 }
 
 std::vector<std::string> LabelsTable::classNames() const

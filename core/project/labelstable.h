@@ -21,6 +21,7 @@ struct LabelsIssue {
     int line = 0;          // 1-based line number in the file
     std::string message;
     bool blocking = true;  // false: the row is only left out (e.g. its slide file is missing)
+    bool warning = false;  // the row is used as it is; it only looks unintended (never blocking)
 };
 
 // The labels CSV of a dataset. Reading never throws for row problems: they are collected in
@@ -37,6 +38,12 @@ public:
     void add(LabelledSlide row) { m_rows.push_back(std::move(row)); }
     const std::vector<LabelledSlide> &rows() const { return m_rows; }
     const std::vector<LabelsIssue> &issues() const { return m_issues; }
+    // What is read but likely not meant (never blocking, in line order): a row without case_id
+    // (taken as a case of its own), a label that differs from another only by case or one
+    // letter, a class of at most 2 slides beside one of 5 or more (a typo becomes a class of its
+    // own). `classesGiven`:
+    // the labels are checked against given class names, so only the rows without case_id.
+    std::vector<LabelsIssue> warnings(bool classesGiven = false) const;
     bool hasSplitColumn() const { return m_hasSplitColumn; }
 
     // Distinct labels in sorted order; a label's index here is its class index.
@@ -46,6 +53,7 @@ public:
 private:
     std::vector<LabelledSlide> m_rows;
     std::vector<LabelsIssue> m_issues;
+    std::vector<LabelsIssue> m_noCaseRows; // found while parsing: warnings()
     bool m_hasSplitColumn = false;
 };
 

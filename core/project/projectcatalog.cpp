@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -42,26 +43,70 @@ fs::path resolvedPath(const fs::path &root, const std::string &stored)
 }
 
 // The newest runs/<run>/predictions.json, or nothing.
-std::optional<fs::path> newestPredictions(const fs::path &root)
+// Every run with predictions, by name, the newest marked, with its validation AUC.
+std::vector<ProjectRun> runsWithPredictions(const fs::path &root)
 {
-    const fs::path runs = ProjectLayout(root).runsDir();
+    std::vector<ProjectRun> runs;
+    const fs::path dir = ProjectLayout(root).runsDir();
     std::error_code error;
-    if (!fs::is_directory(runs, error))
-        return std::nullopt;
-    std::optional<fs::path> newest;
+    if (!fs::is_directory(dir, error))
+        return runs;
+    std::optional<std::size_t> newest;
     fs::file_time_type newestTime{};
-    for (const fs::directory_entry &entry : fs::directory_iterator(runs, error)) {
-        const fs::path file = entry.path() / "predictions.json";
+    for (const fs::directory_entry &entry : fs::directory_iterator(dir, error)) {
+        ProjectRun run;
+        run.name = entry.path().filename().string();
+        run.predictionsFile = entry.path() / "predictions.json";
         std::error_code statError;
-        const fs::file_time_type time = fs::last_write_time(file, statError);
+        const fs::file_time_type time = fs::last_write_time(run.predictionsFile, statError);
         if (statError)
             continue;
-        if (!newest || time > newestTime || (time == newestTime && file > *newest)) {
-            newest = file;
+        try {
+            std::ifstream in(entry.path() / "metrics.json", std::ios::binary);
+            if (in) {
+                const nlohmann::json metrics = nlohmann::json::parse(in);
+                if (metrics.contains("val") && metrics["val"].is_object() && metrics["val"].contains("auc")
+                    && metrics["val"]["auc"].is_number() && std::isfinite(metrics["val"]["auc"].get<double>()))
+                    run.valAuc = metrics["val"]["auc"].get<double>();
+            }
+        } catch (const std::exception &) {
+            // no usable metrics: the run is still listed, without a validation AUC
+        }
+        runs.push_back(std::move(run));
+        if (!newest || time > newestTime || (time == newestTime && runs.back().predictionsFile > runs[*newest].predictionsFile)) {
+            newest = runs.size() - 1;
             newestTime = time;
         }
     }
-    return newest;
+    if (newest)
+        runs[*newest].newest = true;
+    std::sort(runs.begin(), runs.end(), [](const ProjectRun &a, const ProjectRun &b) { return a.name < b.name; });
+    return runs;
+}
+
+// The run to show: the one asked for when it exists, else the best by validation AUC (the newest
+// of equals), else the newest.
+const ProjectRun *chooseRun(const std::vector<ProjectRun> &runs, const std::string &asked, std::string &reason)
+{
+    for (const ProjectRun &run : runs)
+        if (!asked.empty() && run.name == asked) {
+            reason = "chosen";
+            return &run;
+        }
+    const ProjectRun *best = nullptr;
+    for (const ProjectRun &run : runs)
+        if (run.valAuc && (!best || *run.valAuc > *best->valAuc || (*run.valAuc == *best->valAuc && run.newest)))
+            best = &run;
+    if (best) {
+        reason = "best by validation AUC";
+        return best;
+    }
+    for (const ProjectRun &run : runs)
+        if (run.newest) {
+            reason = "newest";
+            return &run;
+        }
+    return nullptr;
 }
 
 std::string joined(const std::vector<std::string> &names)
@@ -143,27 +188,32 @@ void writeProjectSettings(const fs::path &root, const ProjectSettings &settings)
 }
 
 std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::path &labelsCsv,
-                                            const std::vector<std::string> &classNames)
+                                            const std::vector<std::string> &classNames, bool openSlides)
 {
     std::error_code error;
     if (!fs::is_directory(slides, error))
         throw ProjectError("The slides folder '" + slides.string() + "' does not exist");
     const LabelsTable table = LabelsTable::read(labelsCsv);
     std::vector<LabelsIssue> issues = table.issues();
+    const std::vector<LabelsIssue> warnings = table.warnings(!classNames.empty());
+    issues.insert(issues.end(), warnings.begin(), warnings.end());
     const std::set<std::string> known(classNames.begin(), classNames.end());
     for (const LabelledSlide &row : table.rows()) {
         const int line = row.line;
         if (!known.empty() && !known.contains(row.label))
             issues.push_back({line, "slide '" + row.slideId + "' has unknown label '" + row.label + "' (expected "
                                         + joined(classNames) + ")"});
-        if (findSlideFile(slides, row.slideId).empty())
+        const fs::path file = findSlideFile(slides, row.slideId);
+        if (file.empty())
             issues.push_back({line, "no slide file for '" + row.slideId + "' in '" + slides.string() + "'", false});
+        else if (const std::string problem = openSlides ? slideReadProblem(file) : std::string(); !problem.empty())
+            issues.push_back({line, "slide '" + row.slideId + "' cannot be read: " + problem, false});
     }
     std::stable_sort(issues.begin(), issues.end(), [](const LabelsIssue &a, const LabelsIssue &b) { return a.line < b.line; });
     return issues;
 }
 
-ProjectCatalog loadProjectCatalog(const fs::path &root)
+ProjectCatalog loadProjectCatalog(const fs::path &root, const std::string &run)
 {
     std::error_code error;
     if (!fs::is_directory(root, error))
@@ -209,13 +259,15 @@ ProjectCatalog loadProjectCatalog(const fs::path &root)
     std::sort(unlabelled.begin(), unlabelled.end(), [](const auto &a, const auto &b) { return a.slideId < b.slideId; });
     catalog.slides.insert(catalog.slides.end(), unlabelled.begin(), unlabelled.end());
 
-    if (const std::optional<fs::path> predictions = newestPredictions(root)) {
+    catalog.runs = runsWithPredictions(root);
+    if (const ProjectRun *shown = chooseRun(catalog.runs, run, catalog.predictionRunReason)) {
         try {
-            const PredictionTable table = readPredictionsJson(*predictions);
-            catalog.predictionsFile = *predictions;
-            catalog.predictionRun = table.run.empty() ? predictions->parent_path().filename().string() : table.run;
+            const PredictionTable table = readPredictionsJson(shown->predictionsFile);
+            catalog.predictionsFile = shown->predictionsFile;
+            catalog.predictionRun = table.run.empty() ? shown->name : table.run;
             catalog.predictionEncoder = table.encoder;
             catalog.classNames = table.classNames;
+            catalog.threshold = table.threshold;
             std::map<std::string, const SlidePredictionRow *> byId;
             for (const SlidePredictionRow &row : table.rows)
                 byId[row.slideId] = &row;

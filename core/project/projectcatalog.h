@@ -48,31 +48,47 @@ struct CatalogSlide {
     std::optional<SlidePrediction> prediction;
 };
 
+// A classifier run of the project with predictions (runs/<name>/predictions.json).
+struct ProjectRun {
+    std::string name;                  // the run folder's name
+    std::filesystem::path predictionsFile;
+    std::optional<double> valAuc;      // metrics.json's validation AUC, when the run had one
+    bool newest = false;               // the most recently written predictions
+};
+
 struct ProjectCatalog {
     std::filesystem::path root;
     ProjectSettings settings;
     std::vector<CatalogSlide> slides;     // labels CSV order, then unlabelled slide files by name
     std::vector<LabelsIssue> labelIssues; // row by row: bad rows, unknown labels, missing slides
-    // The run whose predictions are shown (the newest runs/<run>/predictions.json), its encoder
+    std::vector<ProjectRun> runs;         // every run with predictions, by name
+    // Why the shown run is the one shown: "chosen", "best by validation AUC" or "newest" (no run
+    // has a validation AUC).
+    std::string predictionRunReason;
+    // The run whose predictions are shown (loadProjectCatalog's choice), its encoder
     // (attention maps live in features/<encoder>/attention/<run>/) and class names.
     std::string predictionRun;
     std::filesystem::path predictionsFile; // runs/<folder>/predictions.json
     std::string predictionEncoder;
     std::vector<std::string> classNames;
+    std::optional<double> threshold; // binary: the run calls class 1 when its probability >= this
     bool demo = false; // the folder holds the demo recipe's dataset (project/demorecipe.h)
 };
 
 // Checks a labels CSV against a slides folder as a new project would use them: every CSV row
-// problem, labels outside `classNames` (when given) and rows whose slide file is missing (not
-// blocking: such rows are left out), each with its line, in line order; never throws for row problems. Throws ProjectError when the CSV cannot be read
-// at all or the slides folder does not exist.
+// problem, labels outside `classNames` (when given) and rows whose slide file is missing or, with
+// `openSlides`, cannot be read (slideReadProblem; not blocking: training leaves such rows out),
+// and the table's warnings (LabelsTable::warnings: no case_id; with no `classNames`, labels that
+// look like typos), each with its line, in line order; never throws for row problems. Throws ProjectError when the
+// CSV cannot be read at all or the slides folder does not exist.
 std::vector<LabelsIssue> checkProjectInputs(const std::filesystem::path &slides, const std::filesystem::path &labelsCsv,
-                                            const std::vector<std::string> &classNames = {});
+                                            const std::vector<std::string> &classNames = {}, bool openSlides = false);
 
-// Reads everything above (settings, labels, slide files, newest predictions). Throws
-// ProjectError when the root does not exist or its settings cannot be read; a missing labels
-// CSV is not an error (slides are listed unlabelled).
-ProjectCatalog loadProjectCatalog(const std::filesystem::path &root);
+// Reads everything above (settings, labels, slide files, one run's predictions). The run shown:
+// `run` when the project has it, else the best by validation AUC (the newest of equals), else the
+// newest. Throws ProjectError when the root does not exist or its settings cannot be read; a
+// missing labels CSV is not an error (slides are listed unlabelled).
+ProjectCatalog loadProjectCatalog(const std::filesystem::path &root, const std::string &run = {});
 
 // Whether the project's slides are elsewhere than its settings say: labelled rows of which not
 // one has its slide file, or no slides at all in a project that has runs (a CLI project whose

@@ -2,10 +2,12 @@
 
 #include "project/labelstable.h"
 #include "project/projecterror.h"
+#include "slide/slidesource.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <exception>
 #include <string_view>
 
 namespace icmil::project {
@@ -40,6 +42,24 @@ fs::path findSlideFile(const fs::path &root, const std::string &slideId)
         }
     }
     return {};
+}
+
+std::string slideReadProblem(const fs::path &path)
+{
+    try {
+        const std::unique_ptr<slide::SlideSource> source = slide::SlideSource::open(path);
+        const int coarsest = source->levelCount() - 1;
+        const slide::LevelInfo &level = source->level(coarsest);
+        const auto w = static_cast<int>(std::min<std::int64_t>(level.width, 256));
+        const auto h = static_cast<int>(std::min<std::int64_t>(level.height, 256));
+        const auto x = static_cast<std::int64_t>(static_cast<double>((level.width - w) / 2) * level.downsample);
+        const auto y = static_cast<std::int64_t>(static_cast<double>((level.height - h) / 2) * level.downsample);
+        if (w > 0 && h > 0)
+            source->readRegion(coarsest, x, y, w, h);
+        return {};
+    } catch (const std::exception &e) {
+        return e.what();
+    }
 }
 
 SlideListing listSlides(const fs::path &location)

@@ -26,6 +26,11 @@ SlideListing listSlides(const std::filesystem::path &location);
 // <root>/<slide_id>.*; empty when there is none.
 std::filesystem::path findSlideFile(const std::filesystem::path &root, const std::string &slideId);
 
+// Why a slide file cannot be used, in one sentence ("Cannot open 'x': ..."), or empty when it
+// opens and a small region of its coarsest level decodes (catching a file cut short or damaged
+// beyond its header, cheaply: one read of at most 256 x 256 pixels).
+std::string slideReadProblem(const std::filesystem::path &path);
+
 // Whether a file name has an extension of a slide or image format we can open.
 bool hasSlideExtension(const std::filesystem::path &path);
 

@@ -1,6 +1,7 @@
 #include "slide/plainimagesource.h"
 
 #include "slide/slideerror.h"
+#include "slide/slideformat.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -64,9 +65,13 @@ std::unique_ptr<PlainImageSource> PlainImageSource::openFile(const fs::path &pat
     metadata.properties["image.format"] = extension.empty() ? std::string("unknown") : extension.substr(1);
     metadata.properties["image.channels"] = std::to_string(decoded.channels());
     metadata.properties["image.bits-per-sample"] = std::to_string(bitDepth);
-    metadata.properties["openslide.level-count"] = "1";
-    metadata.properties["openslide.level[0].width"] = std::to_string(rgba.cols);
-    metadata.properties["openslide.level[0].height"] = std::to_string(rgba.rows);
+    metadata.properties["image.width"] = std::to_string(rgba.cols);
+    metadata.properties["image.height"] = std::to_string(rgba.rows);
+    // A plain TIFF may record its resolution (a microscope camera's, or a crop of a slide).
+    if (const TiffFacts tiff = inspectTiff(path); tiff.mpp) {
+        metadata.mppX = metadata.mppY = tiff.mpp;
+        metadata.properties["image.mpp"] = std::to_string(*tiff.mpp);
+    }
 
     return std::unique_ptr<PlainImageSource>(new PlainImageSource(path, std::move(metadata), std::move(pixels)));
 }

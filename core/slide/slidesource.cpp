@@ -4,6 +4,7 @@
 #include "slide/openslidesource.h"
 #include "slide/plainimagesource.h"
 #include "slide/slideerror.h"
+#include "slide/slideformat.h"
 
 #include <algorithm>
 #include <cmath>
@@ -53,8 +54,12 @@ std::unique_ptr<SlideSource> SlideSource::open(const fs::path &path)
 {
     checkReadableFile(path);
 
+    // Formats a backend would misread or fail on with misleading words are refused first, by name.
+    const bool openSlide = OpenSlideSource::recognises(path);
+    if (const std::string refused = refusedFormat(path, openSlide); !refused.empty())
+        throw SlideError(cannotOpen(path, refused));
     // Backends are tried in order; each says whether the file is its format before opening.
-    if (OpenSlideSource::recognises(path))
+    if (openSlide)
         return OpenSlideSource::openFile(path);
     if (PlainImageSource::recognises(path))
         return PlainImageSource::openFile(path);

@@ -53,6 +53,29 @@ std::string resultsOf(const fs::path &csv)
     return out;
 }
 
+// A white 24-bit BMP: an image without tissue.
+void writeWhiteBmp(const fs::path &path, int width, int height)
+{
+    const int row = (3 * width + 3) / 4 * 4;
+    const std::uint32_t size = 54 + static_cast<std::uint32_t>(row * height);
+    std::string header(54, '\0');
+    const auto put = [&](std::size_t at, std::uint32_t value, int bytes) {
+        for (int i = 0; i < bytes; ++i)
+            header[at + static_cast<std::size_t>(i)] = static_cast<char>((value >> (8 * i)) & 0xff);
+    };
+    header[0] = 'B';
+    header[1] = 'M';
+    put(2, size, 4);
+    put(10, 54, 4);
+    put(14, 40, 4);
+    put(18, static_cast<std::uint32_t>(width), 4);
+    put(22, static_cast<std::uint32_t>(height), 4);
+    put(26, 1, 2);
+    put(28, 24, 2);
+    std::ofstream out(path, std::ios::binary);
+    out << header << std::string(static_cast<std::size_t>(row * height), '\xff');
+}
+
 struct CrashAfter : std::runtime_error {
     CrashAfter()
         : std::runtime_error("injected crash")
@@ -308,6 +331,7 @@ private Q_SLOTS:
             fs::copy_file(entry.path(), copy / "slides" / entry.path().filename());
         IcmilLoopConfig c = config("untouched", 1);
         c.slides = copy;
+        c.strict = true; // else the re-extraction would leave the replaced slides out
         std::vector<std::string> phases;
         IcmilLoopEvents events;
         events.phaseFinished = [&](int k, const std::string &phase) {
@@ -320,6 +344,65 @@ private Q_SLOTS:
         const QString error = test::projectErrorOf([&] { IcmilLoop(c).run(events); });
         QCOMPARE(phases, (std::vector<std::string>{"0calibrate", "0extract", "0train", "1finetune"}));
         QVERIFY2(error.startsWith(QStringLiteral("Feature extraction failed for 4 slide(s): ")), qPrintable(error));
+    }
+
+    void leavesOutSlidesItCannotUseUnlessStrict()
+    {
+        // The dataset plus three rows the loop cannot use: a slide file that is not a slide, a
+        // row without a file, and a blank image without tissue. They are left out, named, and
+        // the other slides keep their split; --strict stops at the first two instead.
+        const fs::path copy = m_dir / "dataset-leftout";
+        fs::remove_all(copy);
+        fs::create_directories(copy / "slides");
+        for (const fs::directory_entry &entry : fs::directory_iterator(m_dataset / "slides"))
+            fs::create_hard_link(entry.path(), copy / "slides" / entry.path().filename());
+        std::string brokenId;
+        for (const auto &[slideId, split] : m_split)
+            if (split == "train" && brokenId.empty())
+                brokenId = slideId;
+        fs::remove(findSlideFile(copy, brokenId));
+        std::ofstream(copy / "slides" / (brokenId + ".svs"), std::ios::binary) << "not a slide, cut short";
+        writeWhiteBmp(copy / "slides" / "blank.bmp", 1024, 768);
+        std::ofstream(copy / "labels.csv", std::ios::binary)
+            << readText(m_dataset / "labels.csv") << "blank,blank,normal,train\nghost,ghost,tumor,val\n";
+
+        IcmilLoopConfig c = config("leftout", 1);
+        c.slides = copy;
+        std::vector<std::string> messages;
+        IcmilLoopEvents events;
+        events.message = [&](const std::string &text) { messages.push_back(text); };
+        const IcmilLoopResult result = IcmilLoop(c).run(events);
+        QVERIFY(!result.cancelled);
+        QCOMPARE(result.iterations.size(), std::size_t{2});
+        std::vector<std::string> leftOut;
+        for (const LeftOutSlide &slide : result.leftOut)
+            leftOut.push_back(slide.slideId);
+        std::sort(leftOut.begin(), leftOut.end());
+        std::vector<std::string> expected{"blank", brokenId, "ghost"};
+        std::sort(expected.begin(), expected.end());
+        QCOMPARE(leftOut, expected);
+        const auto said = [&](const std::string &start) {
+            return std::any_of(messages.begin(), messages.end(), [&](const std::string &m) { return m.rfind(start, 0) == 0; });
+        };
+        QVERIFY(said("Leaving out 2 of 10 slide(s) that cannot be read: "));
+        QVERIFY(said("Leaving out 1 slide(s) without tissue patches (blank): tissue detection"));
+        // Both iterations went on without them; the state remembers which, for a resume.
+        for (const IterationSummary &it : result.iterations) {
+            QCOMPARE(it.leftOut.size(), std::size_t{3});
+            QCOMPARE(it.val->slides, 2);
+            const std::string predictions = readText(ProjectLayout(c.projectRoot).runDir(it.encoder) / "predictions.csv");
+            QVERIFY(predictions.find(brokenId) == std::string::npos);
+            QVERIFY(predictions.find("blank") == std::string::npos);
+        }
+        QCOMPARE(readLoopState(result.stateFile).iterations.back().leftOut.size(), std::size_t{3});
+
+        c = config("leftout-strict", 1);
+        c.slides = copy;
+        c.strict = true;
+        const QString strict = test::projectErrorOf([&] { IcmilLoop(c).run(); });
+        QVERIFY2(strict.startsWith(QStringLiteral("2 of 10 slide(s) cannot be read: ")), qPrintable(strict));
+        QVERIFY2(strict.contains(QStringLiteral("ghost (no slide file in '")), qPrintable(strict));
+        QVERIFY2(strict.contains(QString::fromStdString(brokenId + " (Cannot open slide '")), qPrintable(strict));
     }
 
     void cancelIsAnsweredWithinASecond()

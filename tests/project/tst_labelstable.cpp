@@ -64,6 +64,37 @@ private Q_SLOTS:
                          }));
     }
 
+    void likelyMistakesAreWarnedAbout()
+    {
+        // Ten slides each of normal and tumor, a 'tumour' and a 'Normal' (typos that would make
+        // classes of their own), a rare class that is no typo, and a row without case_id.
+        std::string csv = "case_id,slide_id,label\n";
+        for (int i = 0; i < 20; ++i)
+            csv += "c" + std::to_string(i) + ",s" + std::to_string(i) + "," + (i % 2 ? "tumor" : "normal") + "\n";
+        csv += "c20,s20,tumour\n"      // line 22
+               "c21,s21,Normal\n"      // line 23
+               ",s22,normal\n"         // line 24
+               "c23,s23,lymphoma\n";   // line 25
+        const LabelsTable t = LabelsTable::parse(csv, "labels.csv");
+        QVERIFY(t.issues().empty());
+        QCOMPARE(t.rows().size(), std::size_t{24});
+        QStringList warnings;
+        for (const LabelsIssue &w : t.warnings()) {
+            QVERIFY(w.warning && !w.blocking);
+            warnings << QStringLiteral("%1: %2").arg(w.line).arg(QString::fromStdString(w.message));
+        }
+        QCOMPARE(warnings, (QStringList{
+                               QStringLiteral("22: label 'tumour' (1 slide(s)) is close to 'tumor' (10): if it is a typo, it makes a class of its own"),
+                               QStringLiteral("23: label 'Normal' (1 slide(s)) is close to 'normal' (11): if it is a typo, it makes a class of its own"),
+                               QStringLiteral("24: slide 's22' has an empty case_id: it is taken as a case of its own (a patient's other "
+                                              "slides may land in another split)"),
+                               QStringLiteral("25: class 'lymphoma' has only 1 slide(s): too few to learn or to evaluate it (is the label a typo?)"),
+                           }));
+        // With the class names given, labels are checked against them instead.
+        QCOMPARE(t.warnings(true).size(), std::size_t{1});
+        QCOMPARE(t.rows()[22].caseId, std::string("s22"));
+    }
+
     void fileLevelErrorsThrow()
     {
         auto message = [](auto &&f) {

@@ -86,8 +86,12 @@ private Q_SLOTS:
         QCOMPARE(issues[2].line, 6);
         QCOMPARE(issues[2].message, std::string("duplicate slide_id 'a' (first on line 2)"));
         QCOMPARE(issues[3].line, 7);
-        // Without class names any label goes.
-        QCOMPARE(checkProjectInputs(dir / "slides", dir / "labels.csv").size(), std::size_t{3});
+        // Without class names any label goes, but 'tumour' beside 'tumor' is pointed out.
+        const std::vector<LabelsIssue> open = checkProjectInputs(dir / "slides", dir / "labels.csv");
+        QCOMPARE(open.size(), std::size_t{4});
+        QCOMPARE(open[0].line, 4);
+        QVERIFY(open[0].warning && !open[0].blocking);
+        QCOMPARE(open[0].message, std::string("label 'tumour' (1 slide(s)) is close to 'tumor' (1): if it is a typo, it makes a class of its own"));
         QCOMPARE(projectErrorOf([&] { checkProjectInputs(dir / "nowhere", dir / "labels.csv"); }).toStdString(),
                  "The slides folder '" + (dir / "nowhere").string() + "' does not exist");
     }

@@ -1,5 +1,6 @@
 // SlideSource: both backends, properties, level consistency, concurrent reads and every error path.
 #include "slide/slideerror.h"
+#include "slide/slidelibraries.h"
 #include "slide/slidesource.h"
 #include "slide/syntheticslidewriter.h"
 
@@ -52,6 +53,40 @@ std::string readBytes(const fs::path &path)
 {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A strip TIFF of grey 8-bit planes, one directory each, as a fluorescence scanner writes a
+// channel stack; with `names` each plane carries a QPTIFF (PerkinElmer-QPI) XML description.
+// `dpcm`: its resolution in pixels per centimetre (0: none recorded).
+void writeGreyPlanes(const fs::path &path, int planes, const std::vector<std::string> &names, float dpcm = 0.0f)
+{
+    TIFF *tiff = TIFFOpen(path.c_str(), "w");
+    QVERIFY(tiff != nullptr);
+    const int w = 40, h = 30;
+    for (int plane = 0; plane < planes; ++plane) {
+        TIFFSetField(tiff, TIFFTAG_IMAGEWIDTH, w);
+        TIFFSetField(tiff, TIFFTAG_IMAGELENGTH, h);
+        TIFFSetField(tiff, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(tiff, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(tiff, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(tiff, TIFFTAG_ROWSPERSTRIP, h);
+        if (dpcm > 0.0f) {
+            TIFFSetField(tiff, TIFFTAG_XRESOLUTION, dpcm);
+            TIFFSetField(tiff, TIFFTAG_YRESOLUTION, dpcm);
+            TIFFSetField(tiff, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER);
+        }
+        if (!names.empty()) {
+            const std::string xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><PerkinElmer-QPI-ImageDescription>"
+                                    "<DescriptionVersion>2</DescriptionVersion><ImageType>FullResolution</ImageType><Name>"
+                + names[static_cast<std::size_t>(plane)] + "</Name></PerkinElmer-QPI-ImageDescription>";
+            TIFFSetField(tiff, TIFFTAG_IMAGEDESCRIPTION, xml.c_str());
+        }
+        std::vector<std::uint8_t> row(static_cast<std::size_t>(w), static_cast<std::uint8_t>(40 * plane + 10));
+        for (int y = 0; y < h; ++y)
+            QVERIFY(TIFFWriteScanline(tiff, row.data(), static_cast<std::uint32_t>(y), 0) == 1);
+        QVERIFY(TIFFWriteDirectory(tiff) == 1);
+    }
+    TIFFClose(tiff);
 }
 
 } // namespace
@@ -271,6 +306,45 @@ private Q_SLOTS:
         QCOMPARE(errorOf([&] { SlideSource::open(text); }),
                  QStringLiteral("Cannot open slide '%1': not a whole-slide image or an image format this build can "
                                 "read").arg(QString::fromStdString(text.string())));
+    }
+
+    void formatsItWouldMisreadAreRefusedByName()
+    {
+        // A DICOM file: OpenSlide 3.4 cannot read DICOM; say so rather than "damaged".
+        const fs::path dicom = m_dir / "scan.dcm";
+        writeBytes(dicom, std::string(128, '\0') + "DICM" + std::string(256, '\x02'));
+        const QString dicomError = errorOf([&] { SlideSource::open(dicom); });
+        QVERIFY2(dicomError.startsWith(QStringLiteral("Cannot open slide '%1': a DICOM file, which OpenSlide %2 cannot read (OpenSlide "
+                                                      "reads DICOM whole-slide images from version 4.0.0)")
+                                           .arg(QString::fromStdString(dicom.string()), QString::fromStdString(openSlideVersion()))),
+                 qPrintable(dicomError));
+
+        // A QPTIFF channel stack would open as its first channel in grey: refused, channels named.
+        const fs::path qptiff = m_dir / "fluorescence.qptiff.tif";
+        writeGreyPlanes(qptiff, 3, {"DAPI", "FITC", "Cy5"});
+        QCOMPARE(errorOf([&] { SlideSource::open(qptiff); }),
+                 QStringLiteral("Cannot open slide '%1': a multichannel fluorescence image (QPTIFF, 3 channels: DAPI, FITC, Cy5); "
+                                "ICMIL Studio reads brightfield RGB slides (H&E, IHC), and would show only the first channel in grey")
+                     .arg(QString::fromStdString(qptiff.string())));
+        const fs::path stack = m_dir / "stack.tif";
+        writeGreyPlanes(stack, 2, {});
+        QVERIFY(errorOf([&] { SlideSource::open(stack); }).endsWith(QStringLiteral(": a multichannel fluorescence image (2 channels); "
+                                                                                     "ICMIL Studio reads brightfield RGB slides (H&E, IHC), "
+                                                                                     "and would show only the first channel in grey")));
+
+        // One grey plane is an ordinary image; its resolution, when a microscope's, is its mpp,
+        // and it does not pretend to be an OpenSlide slide.
+        const fs::path grey = m_dir / "grey.tif";
+        writeGreyPlanes(grey, 1, {}, 40000.0f); // 40000 px/cm = 0.25 um/px
+        const auto source = SlideSource::open(grey);
+        QCOMPARE(QString::fromStdString(source->backendName()), QStringLiteral("image"));
+        QVERIFY(source->metadata().mppX.has_value());
+        QCOMPARE(*source->metadata().mppX, 0.25);
+        QVERIFY(!source->metadata().properties.contains("openslide.level-count"));
+        QCOMPARE(source->metadata().properties.at("image.width"), std::string("40"));
+        const fs::path screen = m_dir / "screen.tif";
+        writeGreyPlanes(screen, 1, {}, 28.35f); // 72 dpi: a screen's, not a microscope's
+        QVERIFY(!SlideSource::open(screen)->metadata().mppX);
     }
 
     void truncatedSlide()

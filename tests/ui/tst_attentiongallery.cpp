@@ -1,5 +1,5 @@
 // AttentionGallery: the top-k patches' pictures come from the slide off the GUI thread, in rank
-// order with their scores, and clicking one asks to centre the viewer on it.
+// order with their scores, and clicking one asks the viewer to show that patch.
 #include "ui/attentiongallery.h"
 
 #include "slide/slidesource.h"
@@ -50,7 +50,7 @@ private Q_SLOTS:
         QSignalSpy activated(&gallery, &AttentionGallery::patchActivated);
         Q_EMIT gallery.itemClicked(gallery.item(0));
         QCOMPARE(activated.size(), 1);
-        QCOMPARE(activated[0][0].toPointF(), QPointF(2176, 1664));
+        QCOMPARE(activated[0][0].toRectF().center(), QPointF(2176, 1664));
 
         // A new slide's patches replace the old ones; late pictures of the old are dropped.
         gallery.setPatches(source, {patches[2]});

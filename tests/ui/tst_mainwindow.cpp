@@ -18,6 +18,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableWidget>
+#include <QTabWidget>
 #include <QtTest>
 
 #include <filesystem>
@@ -196,6 +197,19 @@ private Q_SLOTS:
         const QStringList names = dialog.names();
         QVERIFY2(names.contains(QStringLiteral("label")) && names.contains(QStringLiteral("macro")),
                  qPrintable(names.join(QLatin1Char(','))));
+        // Each picture fits its tab whole: a small dialog shows all of it, smaller.
+        dialog.resize(320, 240);
+        dialog.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+        auto *tabs = dialog.findChild<QTabWidget *>();
+        QVERIFY(tabs != nullptr);
+        for (int i = 0; i < tabs->count(); ++i) {
+            tabs->setCurrentIndex(i);
+            QWidget *page = tabs->currentWidget();
+            QCOMPARE(page->objectName(), QStringLiteral("fittedPicture"));
+            QVERIFY2(page->width() <= 320 && page->height() <= 240, qPrintable(QStringLiteral("%1x%2").arg(page->width()).arg(page->height())));
+            QCOMPARE(page->childrenRect(), QRect()); // drawn, not a child label that could overflow
+        }
     }
 
     void badFileShowsOneMessageAndAppKeepsRunning()

@@ -10,13 +10,17 @@
 
 #include "common/slidetestsupport.h"
 
+#include <QComboBox>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QtTest>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 namespace fs = std::filesystem;
 using icmil::ui::NewProjectDialog;
@@ -69,6 +73,7 @@ private Q_SLOTS:
         m_predictions.run = "run1";
         m_predictions.encoder = "tiny-cnn";
         m_predictions.classNames = {"normal", "tumor"};
+        m_predictions.threshold = 0.7; // chosen on validation, as a run records it
         for (std::size_t i = 0; i < dataset.slides.size(); ++i) {
             icmil::project::SlidePredictionRow row;
             row.slideId = dataset.slides[i].slideId;
@@ -76,7 +81,7 @@ private Q_SLOTS:
             row.label = dataset.slides[i].label;
             row.split = splits[i];
             row.probabilities = {1.0 - 0.2 * static_cast<double>(i + 1), 0.2 * static_cast<double>(i + 1)};
-            row.predicted = icmil::project::decideClass(row.probabilities, std::nullopt);
+            row.predicted = icmil::project::decideClass(row.probabilities, m_predictions.threshold);
             m_predictions.rows.push_back(row);
         }
         fs::create_directories(m_root / "runs" / "run1");
@@ -99,6 +104,12 @@ private Q_SLOTS:
         QCOMPARE(model->index(0, SlideTableModel::Probability).data().toString(), QStringLiteral("0.200")); // P(tumor)
         QCOMPARE(model->headerData(SlideTableModel::Probability, Qt::Horizontal, Qt::DisplayRole).toString(),
                  QStringLiteral("P(tumor)"));
+        // The run's validation-chosen threshold is what its predictions use: the header says so.
+        QCOMPARE(model->index(2, SlideTableModel::Prediction).data().toString(), QStringLiteral("normal")); // 0.6 < 0.7
+        QCOMPARE(model->headerData(SlideTableModel::Prediction, Qt::Horizontal, Qt::DisplayRole).toString(),
+                 QStringLiteral("Prediction (P >= 0.70)"));
+        QCOMPARE(model->headerData(SlideTableModel::Prediction, Qt::Horizontal, Qt::ToolTipRole).toString(),
+                 QStringLiteral("Run run1: tumor when P(tumor) >= 0.700, the threshold chosen on the validation slides"));
         // Thumbnails arrive from the background pool for the rows the view shows.
         QTRY_COMPARE_WITH_TIMEOUT(model->thumbnailsLoaded(), 4, kTimeoutMs);
         const QImage thumbnail = model->index(0, SlideTableModel::Thumbnail).data(Qt::DecorationRole).value<QImage>();
@@ -108,11 +119,19 @@ private Q_SLOTS:
         // Filters.
         panel.setSplitFilter(QStringLiteral("test"));
         QCOMPARE(panel.proxy()->rowCount(), 1);
+        const auto summary = [&] {
+            for (const QLabel *label : panel.findChildren<QLabel *>())
+                if (label->text().contains(QStringLiteral("slide(s)")))
+                    return label->text();
+            return QString();
+        };
+        QCOMPARE(summary(), QStringLiteral("1 of 4 slide(s) shown, 4 predicted by run run1 (newest)")); // the count follows the filter
         panel.setSplitFilter(QString());
         panel.setFilterText(model->index(2, SlideTableModel::Slide).data().toString());
         QCOMPARE(panel.proxy()->rowCount(), 1);
         panel.setFilterText(QString());
         QCOMPARE(panel.proxy()->rowCount(), 4);
+        QCOMPARE(summary(), QStringLiteral("4 slide(s), 4 predicted by run run1 (newest)"));
 
         // Sorting by probability is numeric, highest first when descending.
         panel.view()->sortByColumn(SlideTableModel::Probability, Qt::DescendingOrder);
@@ -193,6 +212,126 @@ private Q_SLOTS:
         QCOMPARE(catalog.settings.labelsCsv, (m_root / "labels.csv").lexically_normal());
         QVERIFY(!catalog.slides[0].path.empty());
         QVERIFY(catalog.slides[0].label == "normal" || catalog.slides[0].label == "tumor");
+    }
+
+    void showsTheBestRunByValidationOrTheOneChosen()
+    {
+        // A project on the same slides with two runs: the older one validated better.
+        const fs::path root = m_root / "two-runs";
+        fs::remove_all(root);
+        icmil::project::ProjectSettings settings;
+        settings.slides = m_root;
+        settings.labelsCsv = m_root / "labels.csv";
+        icmil::project::writeProjectSettings(root, settings);
+        for (const auto &[run, auc, tumor] : {std::tuple{"older", 0.9, 0.9}, std::tuple{"newer", 0.6, 0.1}}) {
+            icmil::project::PredictionTable table = m_predictions;
+            table.run = run;
+            for (auto &row : table.rows) {
+                row.probabilities = {1.0 - tumor, tumor};
+                row.predicted = icmil::project::decideClass(row.probabilities, table.threshold);
+            }
+            fs::create_directories(root / "runs" / run);
+            std::ofstream(root / "runs" / run / "metrics.json") << "{\"val\": {\"auc\": " << auc << "}}\n";
+            icmil::project::writePredictionsJson(root / "runs" / run / "predictions.json", table);
+            QTest::qWait(20); // distinct modification times: "newer" is the newest
+        }
+        ProjectPanel panel;
+        QSignalSpy loaded(&panel, &ProjectPanel::projectLoaded);
+        panel.openProject(q(root));
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QCOMPARE(QString::fromStdString(panel.catalog().predictionRun), QStringLiteral("older"));
+        const auto summary = [&] {
+            for (const QLabel *label : panel.findChildren<QLabel *>())
+                if (label->text().contains(QStringLiteral("slide(s)")))
+                    return label->text();
+            return QString();
+        };
+        QCOMPARE(summary(), QStringLiteral("4 slide(s), 4 predicted by run older (best by validation AUC, 0.900)"));
+        QCOMPARE(panel.model()->index(0, SlideTableModel::Prediction).data().toString(), QStringLiteral("tumor"));
+        QComboBox *runs = panel.runChooser();
+        QCOMPARE(runs->count(), 3);
+        QCOMPARE(runs->itemText(2), QStringLiteral("older (validation AUC 0.900)"));
+        QCOMPARE(runs->itemText(1), QStringLiteral("newer (validation AUC 0.600), newest"));
+
+        // The user picks the newer run: it is shown, and stays shown across a reload.
+        loaded.clear();
+        runs->setCurrentIndex(1);
+        Q_EMIT runs->activated(1);
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QCOMPARE(QString::fromStdString(panel.catalog().predictionRun), QStringLiteral("newer"));
+        QCOMPARE(panel.model()->index(0, SlideTableModel::Prediction).data().toString(), QStringLiteral("normal"));
+        QCOMPARE(summary(), QStringLiteral("4 slide(s), 4 predicted by run newer (chosen)"));
+        loaded.clear();
+        panel.reload();
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QCOMPARE(panel.chosenRun(), QStringLiteral("newer"));
+        QCOMPARE(runs->currentIndex(), 1);
+
+        // Deleted (a start over): back to the best.
+        fs::remove_all(root / "runs" / "newer");
+        loaded.clear();
+        panel.reload();
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QCOMPARE(QString::fromStdString(panel.catalog().predictionRun), QStringLiteral("older"));
+        QCOMPARE(panel.chosenRun(), QString());
+    }
+
+    void aBrokenSlideIsCheckedMarkedAndOnlyLeftOut()
+    {
+        // Two good slides and a file that is not a slide: the dialog opens every slide, lists
+        // the broken one as left out (not blocking), and the project's table marks its row.
+        const fs::path dir = m_root / "with-broken";
+        fs::remove_all(dir);
+        fs::create_directories(dir / "slides");
+        const auto catalog = icmil::project::loadProjectCatalog(m_root);
+        std::string csv = "case_id,slide_id,label\n";
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto &slide = catalog.slides[i];
+            fs::create_hard_link(slide.path, dir / "slides" / slide.path.filename());
+            csv += slide.caseId + "," + slide.slideId + "," + slide.label + "\n";
+        }
+        std::ofstream(dir / "slides" / "broken.svs", std::ios::binary) << "not a slide";
+        csv += "c9,broken,tumor\n";
+        std::ofstream(dir / "labels.csv") << csv;
+
+        NewProjectDialog dialog;
+        QSignalSpy checked(&dialog, &NewProjectDialog::checked);
+        dialog.setProjectFolder(q(dir));
+        dialog.setClassNames(QStringLiteral("normal, tumor"));
+        dialog.setSlidesFolder(q(dir / "slides"));
+        dialog.setLabelsCsv(q(dir / "labels.csv"));
+        QTRY_VERIFY_WITH_TIMEOUT(!dialog.isChecking() && checked.size() > 0, kTimeoutMs);
+        QCOMPARE(dialog.issues().size(), std::size_t{1});
+        QCOMPARE(dialog.issues()[0].line, 4);
+        QVERIFY(!dialog.issues()[0].blocking);
+        QVERIFY2(dialog.issues()[0].message.starts_with("slide 'broken' cannot be read: Cannot open slide '"), dialog.issues()[0].message.c_str());
+        QVERIFY(dialog.canCreate());
+        const QList<QLabel *> labels = dialog.findChildren<QLabel *>();
+        QVERIFY(std::any_of(labels.begin(), labels.end(), [](const QLabel *label) {
+            return label->text() == QStringLiteral("1 row(s) will be left out of training: the slide file is missing or cannot be read.");
+        }));
+        QSignalSpy finished(&dialog, &QDialog::finished);
+        dialog.create();
+        QVERIFY(finished.wait(kTimeoutMs));
+
+        ProjectPanel panel;
+        panel.resize(700, 500);
+        panel.show();
+        QSignalSpy loaded(&panel, &ProjectPanel::projectLoaded);
+        panel.openProject(q(dir));
+        QVERIFY(loaded.wait(kTimeoutMs));
+        SlideTableModel *model = panel.model();
+        const int row = model->rowOf(QStringLiteral("broken"));
+        QCOMPARE(row, 2);
+        QTRY_VERIFY_WITH_TIMEOUT(!model->readError(row).isEmpty(), kTimeoutMs);
+        QTRY_COMPARE_WITH_TIMEOUT(model->thumbnailsLoaded(), 2, kTimeoutMs);
+        QVERIFY(model->readError(0).isEmpty());
+        QCOMPARE(model->index(row, SlideTableModel::Prediction).data().toString(), QStringLiteral("cannot be read"));
+        QCOMPARE(model->index(row, SlideTableModel::Slide).data(Qt::ForegroundRole).value<QColor>(), QColor(0xc6, 0x28, 0x28));
+        QVERIFY(!model->index(row, SlideTableModel::Thumbnail).data(Qt::DecorationRole).value<QIcon>().isNull());
+        QVERIFY(model->index(row, SlideTableModel::Slide).data(Qt::ToolTipRole).toString().startsWith(
+            QStringLiteral("This slide cannot be read; training leaves it out: Cannot open slide '")));
+        QCOMPARE(model->index(0, SlideTableModel::Prediction).data().toString(), QString());
     }
 };
 

@@ -8,6 +8,7 @@
 #include "project/projectlayout.h"
 #include "project/syntheticdataset.h"
 #include "ui/attentiongallery.h"
+#include "ui/viewer/highlightlayer.h"
 #include "ui/heatmappanel.h"
 #include "ui/mainwindow.h"
 #include "ui/projectworkspace.h"
@@ -132,6 +133,15 @@ private Q_SLOTS:
         QCOMPARE(gallery->count(), 16);
         QCOMPARE(gallery->patches().front().level0, QRectF(4096 - kPatch, 0, kPatch, kPatch));
 
+        // Clicking the top patch zooms to it and outlines it.
+        Q_EMIT gallery->itemClicked(gallery->item(0));
+        const QRectF picked(4096 - kPatch, 0, kPatch, kPatch);
+        QCOMPARE(workspace->highlightLayer()->rect(), picked);
+        QCOMPARE(window.viewer()->transform().center(), picked.center());
+        const QSizeF view = window.viewer()->transform().viewSize();
+        QCOMPARE(window.viewer()->transform().scale(),
+                 kPatch / (ui::SlideViewer::kShownRegionShare * std::min(view.width(), view.height())));
+
         // At full opacity, the screen pixel over that patch's centre has the colormap's colour.
         workspace->heatmapPanel()->setOpacityPercent(100);
         workspace->heatmapPanel()->setColormapName(QStringLiteral("turbo"));
@@ -171,6 +181,7 @@ private Q_SLOTS:
         QVERIFY(heatmapLoaded.wait(kTimeoutMs));
         QVERIFY(workspace->heatmapLayer()->heatmap() == nullptr);
         QCOMPARE(workspace->heatmapPanel()->gallery()->count(), 0);
+        QVERIFY(workspace->highlightLayer()->rect().isEmpty()); // the outline belonged to the other slide
     }
 
     void aProjectWithoutItsSlidesAsksForTheirFolder()

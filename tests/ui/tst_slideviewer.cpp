@@ -8,6 +8,7 @@
 
 #include <QPainter>
 
+#include <QCursor>
 #include <QMouseEvent>
 #include <QSignalSpy>
 #include <QWheelEvent>
@@ -408,6 +409,59 @@ private Q_SLOTS:
         QVERIFY(!frame.isRough()); // 1:1: nothing was resampled
         const QImage expected = toImage(m_source->readRegion(0, 1300, 850, 400, 300));
         QCOMPARE(mismatches(picture.convertToFormat(QImage::Format_RGB32), QRect(0, 0, 400, 300), expected), 0);
+    }
+
+    void pastNativeResolutionPixelsAreBlocksWithoutSeams()
+    {
+        // 4 screen pixels per level-0 pixel across a tile edge: every slide pixel is a 4 x 4
+        // block of its own colour, also at the edge (filtering each tile alone showed seams).
+        m_viewer->setSlide(m_source);
+        m_viewer->setScale(0.25);
+        const double edge = SlideViewer::kTileSize * 2; // a tile boundary, in the view's middle
+        m_viewer->centerOn(QPointF(edge, edge));        // view top left: (edge - 80, edge - 60)
+        QTRY_VERIFY_WITH_TIMEOUT(m_viewer->isFrameComplete() && m_viewer->loader()->isIdle(), kSettleMs);
+        QTRY_VERIFY_WITH_TIMEOUT((grab(*m_viewer), !m_viewer->isFrameRough()), kSettleMs);
+        const QImage expected = toImage(m_source->readRegion(0, static_cast<std::int64_t>(edge) - 80, static_cast<std::int64_t>(edge) - 60, 160, 120))
+                                    .scaled(kViewWidth, kViewHeight, Qt::IgnoreAspectRatio, Qt::FastTransformation)
+                                    .convertToFormat(QImage::Format_RGB32);
+        QCOMPARE(mismatches(grab(*m_viewer), comparedArea(), expected.copy(comparedArea())), 0); // clear of the scale bar
+    }
+
+    void theCursorReadoutFollowsKeysAndSlides()
+    {
+        // The mouse rests over the view while the keyboard zooms: the slide point under it is
+        // reported again. Another slide under a mouse elsewhere: "nowhere".
+        m_viewer->setSlide(m_source);
+        m_viewer->setScale(2.0);
+        m_viewer->centerOn(QPointF(2000.0, 1500.0));
+        const QPoint mouse(100, 100);
+        QCursor::setPos(m_viewer->mapToGlobal(mouse));
+        QCOMPARE(m_viewer->mapFromGlobal(QCursor::pos()), mouse);
+        QSignalSpy cursor(m_viewer.get(), &SlideViewer::cursorMoved);
+        QTest::keyClick(m_viewer.get(), Qt::Key_Plus);
+        QTRY_VERIFY(!cursor.isEmpty());
+        QCOMPARE(cursor.last().at(0).toPointF(), std::as_const(*m_viewer).transform().viewToSlide(QPointF(mouse)));
+        QCOMPARE(std::as_const(*m_viewer).transform().scale(), 1.0); // the keys zoomed: another point is under the mouse
+        QCursor::setPos(m_viewer->mapToGlobal(QPoint(-50, -50)));
+        cursor.clear();
+        m_viewer->setSlide(m_source);
+        QTRY_VERIFY(!cursor.isEmpty());
+        QCOMPARE(cursor.last().at(0).toPointF(), QPointF(-1.0, -1.0));
+    }
+
+    void zoomIsShownWithoutAnObjective()
+    {
+        // A plain image has neither objective power nor mpp: the readout is the zoom itself.
+        const fs::path png = icmil::test::scratchDir("tst_slideviewer") / "plain.png";
+        QImage image(800, 600, QImage::Format_RGB32);
+        image.fill(QColor(200, 120, 160));
+        QVERIFY(image.save(QString::fromStdString(png.string())));
+        m_viewer->setSlide(icmil::slide::SlideSource::open(png));
+        QCOMPARE(m_viewer->objectivePower(), 0.0);
+        m_viewer->setScale(0.5);
+        QCOMPARE(m_viewer->magnificationText(), QStringLiteral("zoom 2.00x"));
+        m_viewer->setScale(1.0);
+        QCOMPARE(m_viewer->magnificationText(), QStringLiteral("zoom 1.00x"));
     }
 
     void magnificationPresetsStopAtTheObjective()

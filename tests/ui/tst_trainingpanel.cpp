@@ -22,6 +22,8 @@
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QPushButton>
+#include <QPlainTextEdit>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QTimer>
 #include <QtTest>
@@ -187,6 +189,10 @@ private Q_SLOTS:
         QCOMPARE(panel.progressText(), QStringLiteral("Finished"));
         const QString best = finished.at(0).at(0).toString();
         QVERIFY2(best == QStringLiteral("icmil-it0") || best == QStringLiteral("icmil-it1"), qPrintable(best));
+        // The log says which threshold the table's predictions use (not the epochs' 0.5).
+        static const QRegularExpression threshold(QStringLiteral("Iteration 1 predictions \\(the project's table\\): tumor when "
+                                                                 "P\\(tumor\\) >= [01]\\.[0-9]{3}, the threshold chosen on the validation slides"));
+        QVERIFY2(panel.logText().contains(threshold), qPrintable(panel.logText().right(3000)));
 
         const TrainingCharts &charts = *panel.charts();
         checkIterationChart(charts, 1);
@@ -381,6 +387,33 @@ private Q_SLOTS:
         const int before = ticks.ticks();
         QTest::qWait(100); // the application still runs
         QVERIFY(ticks.ticks() > before);
+    }
+
+    void theButtonsStayInViewAndTheLogFollowsItsNewestLine()
+    {
+        // A short dock (a laptop screen): the form scrolls, the buttons and the state stay above it.
+        TrainingPanel panel;
+        configure(panel, "short");
+        panel.resize(900, 420);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        for (const QString &name : {QStringLiteral("Train"), QStringLiteral("Stop"), QStringLiteral("Resume")}) {
+            const QPushButton *b = button(panel, name);
+            QVERIFY2(b->mapTo(&panel, QPoint(0, b->height())).y() <= panel.height(), qPrintable(name));
+        }
+        // Runs that fail at once write a few lines each: the log shows the newest.
+        TrainingSettings s = panel.settings();
+        s.embedderWeights = m_dir / "no-such-weights.pth";
+        panel.setSettings(s);
+        const auto *log = panel.findChild<QPlainTextEdit *>();
+        QVERIFY(log != nullptr);
+        QSignalSpy failed(&panel, &TrainingPanel::runFailed);
+        for (int run = 1; run <= 8; ++run) {
+            panel.train();
+            QTRY_COMPARE_WITH_TIMEOUT(failed.count(), run, 60000);
+        }
+        QTRY_VERIFY(log->verticalScrollBar()->maximum() > 0);
+        QCOMPARE(log->verticalScrollBar()->value(), log->verticalScrollBar()->maximum());
     }
 
     void aDatasetTheDefaultPresetMissesTrainsWithTheBiopsyPreset()

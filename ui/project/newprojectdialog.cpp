@@ -135,7 +135,7 @@ void NewProjectDialog::startCheck()
             return check;
         }
         try {
-            check.issues = project::checkProjectInputs(slides, labels, classes);
+            check.issues = project::checkProjectInputs(slides, labels, classes, true); // opens every slide
         } catch (const std::exception &e) {
             check.error = QString::fromStdString(e.what());
         }
@@ -156,12 +156,16 @@ void NewProjectDialog::onChecked()
             auto *message = new QTableWidgetItem(QString::fromStdString(issue.message));
             if (issue.blocking)
                 message->setForeground(QColor(0xc6, 0x28, 0x28));
+            else if (issue.warning)
+                message->setForeground(QColor(0xb2, 0x5e, 0x00));
             m_table->setItem(i, 0, line);
             m_table->setItem(i, 1, message);
         }
         Q_EMIT checked();
     }
     const auto blocking = std::count_if(m_issues.begin(), m_issues.end(), [](const auto &i) { return i.blocking; });
+    const auto warnings = std::count_if(m_issues.begin(), m_issues.end(), [](const auto &i) { return i.warning; });
+    const auto leftOut = static_cast<int>(m_issues.size()) - static_cast<int>(blocking) - static_cast<int>(warnings);
     QString status;
     if (isChecking())
         status = tr("Checking...");
@@ -170,10 +174,14 @@ void NewProjectDialog::onChecked()
     else if (blocking > 0)
         status = tr("%n row(s) must be fixed in the CSV before the project can be created.", nullptr,
                     static_cast<int>(blocking));
-    else if (!m_issues.empty())
-        status = tr("%n row(s) without a slide file will be left out.", nullptr, static_cast<int>(m_issues.size()));
-    else if (!m_slides->text().isEmpty())
-        status = tr("Every row has its slide.");
+    else if (!m_issues.empty()) {
+        if (leftOut > 0)
+            status = tr("%n row(s) will be left out of training: the slide file is missing or cannot be read.", nullptr, leftOut);
+        if (warnings > 0)
+            status += (status.isEmpty() ? QString() : QStringLiteral(" "))
+                + tr("%n row(s) look unintended (in orange): check them before training.", nullptr, static_cast<int>(warnings));
+    } else if (!m_slides->text().isEmpty())
+        status = tr("Every row has its slide, and every slide opens.");
     if (projectFolder().isEmpty() && status.isEmpty())
         status = tr("Choose a project folder.");
     m_status->setText(status);

@@ -17,9 +17,10 @@ namespace icmil::ui {
 
 // New project from a folder of slides and a labels CSV (CLAM layout case_id,slide_id,label
 // [,split]). The inputs are checked on a worker thread as they change; every problem is listed
-// with its CSV line (unknown label, missing slide file, duplicate, malformed row). Rows whose
-// slide file is missing are only left out; any other problem keeps Create disabled until the
-// CSV is fixed. Create writes <project>/icmil-project.json (on a worker) and accepts.
+// with its CSV line (unknown label, missing or unreadable slide file, duplicate, malformed row);
+// every slide is opened and a little of it read. Rows whose slide file is missing or unreadable
+// are only left out (training goes on without them); any other problem keeps Create disabled
+// until the CSV is fixed. Create writes <project>/icmil-project.json (on a worker) and accepts.
 class NewProjectDialog : public QDialog {
     Q_OBJECT
 public:

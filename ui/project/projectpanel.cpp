@@ -16,6 +16,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent>
 
+#include <algorithm>
 #include <exception>
 
 namespace icmil::ui {
@@ -63,11 +64,11 @@ private:
     QString m_split;
 };
 
-CatalogLoad loadCatalog(const QString &root)
+CatalogLoad loadCatalog(const QString &root, const QString &run)
 {
     CatalogLoad load;
     try {
-        load.catalog = project::loadProjectCatalog(root.toStdString());
+        load.catalog = project::loadProjectCatalog(root.toStdString(), run.toStdString());
     } catch (const std::exception &e) {
         load.error = QString::fromStdString(e.what());
     }
@@ -92,6 +93,10 @@ ProjectPanel::ProjectPanel(QWidget *parent)
     for (const char *split : {"train", "val", "test"})
         m_split->addItem(QString::fromLatin1(split), QString::fromLatin1(split));
     m_split->addItem(tr("Unlabelled"), QStringLiteral("unlabelled"));
+    m_runs = new QComboBox(this);
+    m_runs->setToolTip(tr("The classifier run whose predictions and attention are shown"));
+    m_runs->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_runs->hide();
 
     m_view = new QTableView(this);
     m_view->setModel(m_proxy);
@@ -118,6 +123,7 @@ ProjectPanel::ProjectPanel(QWidget *parent)
     auto *filters = new QHBoxLayout;
     filters->addWidget(m_filter, 1);
     filters->addWidget(m_split);
+    filters->addWidget(m_runs);
     auto *footer = new QHBoxLayout;
     footer->addWidget(m_summary, 1);
     footer->addWidget(m_export);
@@ -131,6 +137,7 @@ ProjectPanel::ProjectPanel(QWidget *parent)
     connect(m_filter, &QLineEdit::textChanged, this, &ProjectPanel::setFilterText);
     connect(m_split, &QComboBox::currentIndexChanged, this,
             [this](int index) { setSplitFilter(m_split->itemData(index).toString()); });
+    connect(m_runs, &QComboBox::activated, this, [this](int index) { showRun(m_runs->itemData(index).toString()); });
     connect(m_view, &QTableView::activated, this, &ProjectPanel::activate);
     connect(m_view, &QTableView::doubleClicked, this, &ProjectPanel::activate);
     connect(&m_loadWatcher, &QFutureWatcher<CatalogLoad>::finished, this, &ProjectPanel::onLoaded);
@@ -153,9 +160,17 @@ const project::ProjectCatalog &ProjectPanel::catalog() const
 
 void ProjectPanel::openProject(const QString &root)
 {
+    if (root != m_root)
+        m_chosenRun.clear(); // another project: its best run
     m_loadingRoot = root;
     m_summary->setText(tr("Reading %1 ...").arg(root));
-    m_loadWatcher.setFuture(QtConcurrent::run(loadCatalog, root));
+    m_loadWatcher.setFuture(QtConcurrent::run(loadCatalog, root, m_chosenRun));
+}
+
+void ProjectPanel::showRun(const QString &run)
+{
+    m_chosenRun = run;
+    reload();
 }
 
 void ProjectPanel::reload()
@@ -174,6 +189,23 @@ void ProjectPanel::onLoaded()
     }
     m_root = m_loadingRoot;
     m_model->setCatalog(load.catalog);
+    // The run box: automatic (best by validation) first, then every run; a chosen run that is gone
+    // (a start over deleted it) falls back to automatic.
+    const project::ProjectCatalog &loaded = catalog();
+    if (loaded.predictionRunReason != "chosen")
+        m_chosenRun.clear();
+    m_runs->clear();
+    m_runs->addItem(tr("Best run by validation"), QString());
+    for (const project::ProjectRun &run : loaded.runs) {
+        QString label = QString::fromStdString(run.name);
+        if (run.valAuc)
+            label += tr(" (validation AUC %1)").arg(*run.valAuc, 0, 'f', 3);
+        if (run.newest)
+            label += tr(", newest");
+        m_runs->addItem(label, QString::fromStdString(run.name));
+    }
+    m_runs->setCurrentIndex(std::max(0, m_runs->findData(m_chosenRun)));
+    m_runs->setVisible(!loaded.runs.empty());
     m_view->resizeColumnsToContents();
     QStringList problems;
     for (const project::LabelsIssue &issue : catalog().labelIssues) {
@@ -197,9 +229,17 @@ void ProjectPanel::updateSummary()
     int predicted = 0;
     for (const project::CatalogSlide &slide : c.slides)
         predicted += slide.prediction ? 1 : 0;
-    QString text = tr("%n slide(s)", nullptr, static_cast<int>(c.slides.size()));
-    if (!c.predictionRun.empty())
+    const int total = static_cast<int>(c.slides.size());
+    const int shown = m_proxy->rowCount();
+    QString text = shown == total ? tr("%n slide(s)", nullptr, total) : tr("%1 of %n slide(s) shown", nullptr, total).arg(shown);
+    if (!c.predictionRun.empty()) {
         text += tr(", %1 predicted by run %2").arg(predicted).arg(QString::fromStdString(c.predictionRun));
+        const auto shown = std::find_if(c.runs.begin(), c.runs.end(), [&](const project::ProjectRun &r) { return r.predictionsFile == c.predictionsFile; });
+        if (c.predictionRunReason == "best by validation AUC" && shown != c.runs.end() && shown->valAuc)
+            text += tr(" (best by validation AUC, %1)").arg(*shown->valAuc, 0, 'f', 3);
+        else if (!c.predictionRunReason.empty())
+            text += QStringLiteral(" (%1)").arg(QString::fromStdString(c.predictionRunReason));
+    }
     m_summary->setText(text);
     m_export->setEnabled(!c.predictionRun.empty());
 }
@@ -209,6 +249,7 @@ void ProjectPanel::setFilterText(const QString &text)
     if (m_filter->text() != text)
         m_filter->setText(text);
     static_cast<SlideFilter *>(m_proxy)->setText(text);
+    updateSummary();
 }
 
 void ProjectPanel::setSplitFilter(const QString &split)
@@ -217,6 +258,7 @@ void ProjectPanel::setSplitFilter(const QString &split)
     if (index >= 0 && index != m_split->currentIndex())
         m_split->setCurrentIndex(index);
     static_cast<SlideFilter *>(m_proxy)->setSplit(split);
+    updateSummary();
 }
 
 void ProjectPanel::activate(const QModelIndex &proxyIndex)

@@ -26,7 +26,9 @@ struct CatalogLoad {
 // The project's slides: thumbnail, label, split and prediction, sortable by any column and
 // filtered by text and split; double-click (or Enter) opens a slide in the viewer. The catalogue
 // is read on a worker thread (openProject/reload); problems with the labels CSV are listed under
-// the table. "Export predictions..." writes the shown run's predictions in the CLI's CSV layout.
+// the table. The run shown is the best by validation AUC unless the user picks another (the run
+// box); the summary line always names it and why. "Export predictions..." writes the shown run's
+// predictions in the CLI's CSV layout.
 class ProjectPanel : public QWidget {
     Q_OBJECT
 public:
@@ -35,6 +37,12 @@ public:
 
     void openProject(const QString &root); // reads off the GUI thread; projectLoaded or projectFailed
     void reload();                          // the same project again (after a training run)
+    // The run whose predictions (and attention) are shown: a run folder's name, or empty for the
+    // best by validation AUC (the default; loadProjectCatalog). Reloads; kept across reloads of
+    // the same project while the run exists.
+    void showRun(const QString &run);
+    QString chosenRun() const { return m_chosenRun; }
+    QComboBox *runChooser() const { return m_runs; }
     void exportPredictions(const QString &csvPath); // off the GUI thread; predictionsExported
 
     QString projectRoot() const { return m_root; }
@@ -64,6 +72,8 @@ private:
     QTableView *m_view = nullptr;
     QLineEdit *m_filter = nullptr;
     QComboBox *m_split = nullptr;
+    QComboBox *m_runs = nullptr;
+    QString m_chosenRun;
     QLabel *m_summary = nullptr;
     QLabel *m_problems = nullptr;
     QPushButton *m_export = nullptr;

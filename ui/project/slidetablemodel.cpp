@@ -4,8 +4,10 @@
 
 #include "slide/slidesource.h"
 
+#include <QApplication>
 #include <QMetaObject>
 #include <QPointer>
+#include <QStyle>
 
 #include <algorithm>
 #include <exception>
@@ -102,16 +104,25 @@ QVariant SlideTableModel::data(const QModelIndex &index, int role) const
         return p[at];
     };
 
+    // A slide that cannot be read (its thumbnail failed) is marked in every column that speaks of
+    // it: a warning sign for a picture, its name in red, "cannot be read" for a prediction, and
+    // the error as the tooltip.
+    const QString readError = m_thumbnailErrors.value(row);
+    const bool broken = !readError.isEmpty();
+    const QColor red(0xc6, 0x28, 0x28);
+    if (broken && role == Qt::ToolTipRole && index.column() != Probability)
+        return tr("This slide cannot be read; training leaves it out: %1").arg(readError);
+
     switch (index.column()) {
     case Thumbnail:
         if (role == Qt::DecorationRole) {
             if (const auto it = m_thumbnails.constFind(row); it != m_thumbnails.cend())
                 return it.value();
+            if (broken)
+                return QApplication::style()->standardIcon(QStyle::SP_MessageBoxWarning);
             requestThumbnail(row);
             return {};
         }
-        if (role == Qt::ToolTipRole)
-            return m_thumbnailErrors.value(row);
         if (role == Qt::SizeHintRole)
             return QSize(kThumbnailSize + 4, kThumbnailSize + 4);
         return {};
@@ -120,17 +131,21 @@ QVariant SlideTableModel::data(const QModelIndex &index, int role) const
             return text(slide.slideId);
         if (role == Qt::ToolTipRole)
             return slide.path.empty() ? tr("No slide file for this row") : QString::fromStdString(slide.path.string());
-        if (role == Qt::ForegroundRole && slide.path.empty())
-            return QColor(Qt::gray);
+        if (role == Qt::ForegroundRole && (slide.path.empty() || broken))
+            return broken ? red : QColor(Qt::gray);
         return {};
     case Label:
         return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.label)) : QVariant();
     case Split:
         return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.split)) : QVariant();
     case Prediction:
+        if ((role == Qt::DisplayRole || role == SortRole) && !slide.prediction)
+            return broken ? tr("cannot be read") : slide.path.empty() ? tr("no slide file") : QString();
         if (role == Qt::DisplayRole || role == SortRole)
-            return slide.prediction ? text(slide.prediction->predicted) : QString();
-        if (role == Qt::ForegroundRole && slide.prediction && !slide.label.empty())
+            return text(slide.prediction->predicted);
+        if (role == Qt::ForegroundRole && !slide.prediction)
+            return broken ? red : QColor(Qt::gray);
+        if (role == Qt::ForegroundRole && !slide.label.empty())
             return slide.prediction->predicted == slide.label ? QColor(0x2e, 0x7d, 0x32) : QColor(0xc6, 0x28, 0x28);
         return {};
     case Probability:
@@ -152,6 +167,12 @@ QVariant SlideTableModel::data(const QModelIndex &index, int role) const
 
 QVariant SlideTableModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
+    const bool binaryThreshold = m_catalog.threshold && m_catalog.classNames.size() == 2;
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole && section == Prediction && !m_catalog.predictionRun.empty())
+        return binaryThreshold ? tr("Run %1: %2 when P(%2) >= %3, the threshold chosen on the validation slides")
+                                     .arg(text(m_catalog.predictionRun), text(m_catalog.classNames[1]))
+                                     .arg(*m_catalog.threshold, 0, 'f', 3)
+                               : tr("Run %1: the most probable class").arg(text(m_catalog.predictionRun));
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
@@ -159,7 +180,8 @@ QVariant SlideTableModel::headerData(int section, Qt::Orientation orientation, i
     case Slide: return tr("Slide");
     case Label: return tr("Label");
     case Split: return tr("Split");
-    case Prediction: return tr("Prediction");
+    case Prediction:
+        return binaryThreshold ? tr("Prediction (P >= %1)").arg(*m_catalog.threshold, 0, 'f', 2) : tr("Prediction");
     case Probability:
         return m_catalog.classNames.size() == 2 ? tr("P(%1)").arg(QString::fromStdString(m_catalog.classNames[1]))
                                                  : tr("Probability");
@@ -200,8 +222,7 @@ void SlideTableModel::onThumbnail(quint64 generation, int row, const QImage &ima
         m_thumbnailErrors.insert(row, error);
     else
         m_thumbnails.insert(row, image);
-    const QModelIndex cell = index(row, Thumbnail);
-    Q_EMIT dataChanged(cell, cell, {Qt::DecorationRole, Qt::ToolTipRole});
+    Q_EMIT dataChanged(index(row, 0), index(row, ColumnCount - 1)); // a broken slide is marked across its row
     Q_EMIT thumbnailLoaded(row);
 }
 

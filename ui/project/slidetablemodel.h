@@ -12,8 +12,8 @@ namespace icmil::ui {
 
 // The slides of a project as a table: thumbnail, slide id, label, split, predicted class and a
 // probability (binary: the positive class's, "P(tumor)"; otherwise the predicted class's). Thumbnails are read on a background pool the first time a row is shown (the
-// view asks for its decoration) and arrive as QImages; a slide that cannot be opened shows an
-// empty thumbnail and its error as the tooltip.
+// view asks for its decoration) and arrive as QImages; a slide that cannot be read is marked
+// across its row (warning sign, red name, "cannot be read") with its error as the tooltip.
 class SlideTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -30,6 +30,7 @@ public:
     const project::CatalogSlide &slideAt(int row) const { return m_catalog.slides.at(static_cast<std::size_t>(row)); }
     int rowOf(const QString &slideId) const; // -1 when absent
     int thumbnailsLoaded() const { return static_cast<int>(m_thumbnails.size()); }
+    QString readError(int row) const { return m_thumbnailErrors.value(row); } // empty: read, or not tried yet
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;

@@ -78,6 +78,10 @@ struct IterationResult {
     std::vector<QPointF> testRoc; // (fpr, tpr), empty when not defined
     double testRocAuc = kUndefined;
     QString rocNote;              // why there is no ROC, when there is none
+    // Binary: the run's predictions call a slide positiveClass when P(positiveClass) >= threshold,
+    // chosen on the validation slides (the epochs' accuracy uses the argmax).
+    double threshold = kUndefined;
+    QString positiveClass;
 
     int folds = 0;                // > 1: the figures above are means over this many folds
     double valAucSd = kUndefined, testAucSd = kUndefined;

@@ -14,6 +14,8 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QPushButton>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -93,14 +95,26 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     buttons->addWidget(m_trainButton);
     buttons->addWidget(m_stopButton);
     buttons->addWidget(m_resumeButton);
+    // The buttons and the run's state first, where a small screen still shows them; the form
+    // scrolls; the log takes what height is left.
+    auto *settings = new QWidget;
+    auto *settingsLayout = new QVBoxLayout(settings);
+    settingsLayout->setContentsMargins(0, 0, 0, 0);
+    settingsLayout->addWidget(m_form);
+    settingsLayout->addWidget(m_duration);
+    auto *scroll = new QScrollArea;
+    scroll->setObjectName(QStringLiteral("settingsScroll"));
+    scroll->setWidget(settings);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     auto *left = new QWidget;
     auto *leftLayout = new QVBoxLayout(left);
-    leftLayout->addWidget(m_form);
-    leftLayout->addWidget(m_duration);
     leftLayout->addLayout(buttons);
     leftLayout->addWidget(m_phaseLabel);
     leftLayout->addWidget(m_progress);
-    leftLayout->addWidget(m_log, 1);
+    leftLayout->addWidget(scroll, 3);
+    leftLayout->addWidget(m_log, 2);
     auto *splitter = new QSplitter(Qt::Horizontal);
     splitter->addWidget(left);
     splitter->addWidget(m_charts);
@@ -357,7 +371,12 @@ QString TrainingPanel::logText() const
 
 void TrainingPanel::appendLog(const QString &line)
 {
+    // Follows the newest line unless the user has scrolled up to read an older one.
+    QScrollBar *bar = m_log->verticalScrollBar();
+    const bool following = bar->value() >= bar->maximum() - 2;
     m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("[HH:mm:ss] ")) + line);
+    if (following)
+        bar->setValue(bar->maximum());
 }
 
 void TrainingPanel::onProgress(const TrainingProgress &p)
@@ -419,6 +438,12 @@ void TrainingPanel::onIteration(const IterationResult &r)
                   .arg(r.iteration)
                   .arg(duration(r.seconds))
                   .arg(auc(r.valAuc), auc(r.valAccuracy), auc(r.valF1), auc(r.testAuc), auc(r.testAccuracy), auc(r.testF1)));
+    if (!std::isnan(r.threshold))
+        appendLog(tr("Iteration %1 predictions (the project's table): %2 when P(%2) >= %3, the threshold chosen on the validation "
+                     "slides (the epochs' accuracy counts the more probable class)")
+                      .arg(r.iteration)
+                      .arg(r.positiveClass)
+                      .arg(r.threshold, 0, 'f', 3));
     if (r.hasLocalisation())
         appendLog(tr("Iteration %1 attention on %2 tumour slides: patch AUC %3, top-10% in tumour %4 (at most %5)")
                       .arg(r.iteration)

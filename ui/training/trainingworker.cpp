@@ -296,6 +296,10 @@ IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &
     // The test split's ROC from the run's predictions (the engine's curve and AUC).
     try {
         const project::PredictionTable table = project::readPredictionsJson(runDir / "predictions.json");
+        if (table.threshold && table.classNames.size() == 2) {
+            r.threshold = *table.threshold;
+            r.positiveClass = qs(table.classNames[1]);
+        }
         if (table.classNames.size() != 2) {
             r.rocNote = QStringLiteral("ROC: binary tasks only (%1 classes)").arg(table.classNames.size());
             return r;

@@ -5,6 +5,7 @@
 #include "slide/slidesource.h"
 #include "ui/viewer/tileplanner.h"
 
+#include <QCursor>
 #include <QKeyEvent>
 #include <QMouseEvent>
 #include <QPaintEvent>
@@ -82,6 +83,7 @@ void SlideViewer::setSlide(std::shared_ptr<const slide::SlideSource> source)
         update();
         Q_EMIT slideChanged();
         Q_EMIT viewChanged();
+        reportCursor();
         return;
     }
 
@@ -119,6 +121,13 @@ void SlideViewer::setSlide(std::shared_ptr<const slide::SlideSource> source)
     m_plannedScale = 0.0; // force a plan and viewChanged
     Q_EMIT slideChanged();
     refresh(); // the coarsest level goes out first, right now
+}
+
+void SlideViewer::reportCursor()
+{
+    // The mouse stays where it is while keys, buttons or another slide change what is under it.
+    const QPoint local = mapFromGlobal(QCursor::pos());
+    Q_EMIT cursorMoved(m_source && rect().contains(local) ? m_transform.viewToSlide(QPointF(local)) : QPointF(-1.0, -1.0));
 }
 
 void SlideViewer::clear()
@@ -189,6 +198,16 @@ void SlideViewer::centerOn(QPointF level0)
     scheduleRefresh();
 }
 
+void SlideViewer::showRegion(const QRectF &level0)
+{
+    if (!m_source || level0.isEmpty())
+        return;
+    const QSizeF view = m_transform.viewSize();
+    const double side = kShownRegionShare * std::max(1.0, std::min(view.width(), view.height()));
+    setScale(std::max(level0.width(), level0.height()) / side);
+    centerOn(level0.center());
+}
+
 void SlideViewer::setScale(double level0PerLogicalPixel)
 {
     m_animator.stop();
@@ -232,9 +251,13 @@ std::vector<double> SlideViewer::magnificationPresets() const
 
 QString SlideViewer::magnificationText() const
 {
-    const double m = magnification();
-    if (m <= 0.0)
+    if (!m_source)
         return {};
+    const double m = magnification();
+    if (m <= 0.0) { // no objective power or mpp: the zoom relative to the slide's own pixels
+        const double zoom = 1.0 / m_transform.scale();
+        return tr("zoom %1x").arg(zoom, 0, 'f', zoom < 10.0 ? 2 : 1);
+    }
     const QString text = QStringLiteral("%1x").arg(m, 0, 'f', m < 10.0 ? 2 : 1);
     return m_objectiveEstimated ? QStringLiteral("≈") + text : text;
 }
@@ -300,6 +323,7 @@ void SlideViewer::refresh()
         return;
     update();
     Q_EMIT viewChanged();
+    reportCursor();
     m_frameComplete = isFrameComplete();
     if (m_frameComplete)
         Q_EMIT frameCompleted();

@@ -76,6 +76,10 @@ public:
     void zoomOut();
     void panBy(QPointF viewDelta);               // moves the content by logical pixels, at once
     void centerOn(QPointF level0);
+    // Centres on a level-0 rectangle (a patch) and zooms so it spans kShownRegionShare of the
+    // view's shorter side: a 224-256 px patch then shows near its own resolution.
+    void showRegion(const QRectF &level0);
+    static constexpr double kShownRegionShare = 0.4;
     void setScale(double level0PerLogicalPixel);
     void fitToWindow();
 
@@ -88,7 +92,7 @@ public:
     void setMagnification(double magnification);
     // 1 2 5 10 20 40x, without those above the slide's own objective.
     std::vector<double> magnificationPresets() const;
-    QString magnificationText() const; // "20.0x" ("" when unknown)
+    QString magnificationText() const; // "20.0x"; "zoom 2.00x" (screen px per slide px) without an objective; "" without a slide
     ScaleBar scaleBar() const;
 
     // Layers drawn over the slide, in the order added (not owned; a destroyed layer is removed).
@@ -108,6 +112,8 @@ public:
 Q_SIGNALS:
     void viewChanged();
     void frameCompleted();
+    // The slide point under the mouse: on a move, and after the view or the slide changed under
+    // a still mouse; (-1, -1) when the mouse is not over a slide.
     void cursorMoved(QPointF level0);
     void slideChanged();
     void tileFailed(const QString &message); // the first read error for a slide
@@ -124,6 +130,7 @@ protected:
 
 private:
     void scheduleRefresh();
+    void reportCursor();
     void requestTiles();
     void onTileLoaded(const TileKey &key, const QImage &image);
     void onTileFailed(const TileKey &key, const QString &message);

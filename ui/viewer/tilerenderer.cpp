@@ -146,8 +146,12 @@ void TileRenderer::drawImage(Pass &pass, const QRect &target, const QImage &imag
     const bool scaled = std::abs(target.width() - source.width()) > 1e-6 || std::abs(target.height() - source.height()) > 1e-6;
     if (scaled)
         ++pass.result.resampled;
-    // Filtering only where pixels are resampled: a 1:1 tile stays a straight copy.
-    pass.painter.setRenderHint(QPainter::SmoothPixmapTransform, pass.smooth && scaled);
+    // Filtering only where pixels are resampled: a 1:1 tile stays a straight copy. Enlarged 2x or
+    // more, pixels are drawn as blocks: filtering each tile alone would show its edges as seams
+    // (it cannot blend with the neighbouring tile), and a pathologist zoomed past the scan's
+    // resolution looks at its pixels.
+    const bool enlarged = target.width() >= 2.0 * source.width() - 1e-6;
+    pass.painter.setRenderHint(QPainter::SmoothPixmapTransform, pass.smooth && scaled && !enlarged);
     pass.painter.drawImage(QRectF(target), image, source);
 }
 
