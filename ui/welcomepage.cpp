@@ -1,5 +1,7 @@
 #include "ui/welcomepage.h"
 
+#include "project/demorecipe.h"
+
 #include <QDir>
 #include <QHBoxLayout>
 #include <QIcon>
@@ -50,7 +52,7 @@ WelcomePage::WelcomePage(QWidget *parent)
     QToolButton *newProject = choice(QStringLiteral("newProjectButton"), QStyle::SP_FileDialogNewFolder, tr("New project..."),
                                      tr("A slides folder and a labels CSV"), this);
     QToolButton *demo = choice(QStringLiteral("demoButton"), QStyle::SP_MediaPlay, tr("Try the demo"),
-                               tr("12 synthetic slides, ready to train"), this);
+                               tr("%n synthetic slide(s), ready to train", nullptr, project::demoRecipe({}).dataset.slides), this);
     auto *openProject = new QPushButton(tr("Open project..."), this);
     openProject->setObjectName(QStringLiteral("openProjectButton"));
     m_reopen = new QPushButton(this);

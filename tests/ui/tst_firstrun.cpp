@@ -97,6 +97,10 @@ private Q_SLOTS:
             QCOMPARE(spy->count(), 1);
             delete spy;
         }
+        // The demo button says how many slides the demo makes (the recipe's number, not a copy).
+        QVERIFY(page.findChild<QAbstractButton *>(QStringLiteral("demoButton"))
+                    ->text()
+                    .contains(QStringLiteral("%1 synthetic slide(s)").arg(icmil::project::demoRecipe({}).dataset.slides)));
         auto *reopen = page.findChild<QPushButton *>(QStringLiteral("reopenButton"));
         QVERIFY(!reopen->isVisible()); // no project yet
         page.setLastProject(QStringLiteral("/data/projects/camelyon"));

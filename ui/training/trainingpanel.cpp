@@ -85,6 +85,14 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     m_log->setReadOnly(true);
     m_log->setMaximumBlockCount(kLogLines);
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    // The log follows its newest line unless the user scrolled up to read an older one. Wrapped
+    // lines are laid out after they are appended, so it is the range's growth that is followed.
+    QScrollBar *logBar = m_log->verticalScrollBar();
+    connect(logBar, &QScrollBar::valueChanged, this, [this, logBar](int value) { m_logFollows = value >= logBar->maximum() - 1; });
+    connect(logBar, &QScrollBar::rangeChanged, this, [this, logBar](int, int maximum) {
+        if (m_logFollows)
+            logBar->setValue(maximum);
+    });
     m_charts = new TrainingCharts;
     m_form = new TrainingSettingsForm;
     m_duration = new DurationEstimateView;
@@ -96,7 +104,7 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     buttons->addWidget(m_stopButton);
     buttons->addWidget(m_resumeButton);
     // The buttons and the run's state first, where a small screen still shows them; the form
-    // scrolls; the log takes what height is left.
+    // and the log share what height is left (the form scrolls).
     auto *settings = new QWidget;
     auto *settingsLayout = new QVBoxLayout(settings);
     settingsLayout->setContentsMargins(0, 0, 0, 0);
@@ -113,11 +121,17 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     leftLayout->addLayout(buttons);
     leftLayout->addWidget(m_phaseLabel);
     leftLayout->addWidget(m_progress);
-    leftLayout->addWidget(scroll, 3);
-    leftLayout->addWidget(m_log, 2);
+    leftLayout->addWidget(scroll, 1);
+    leftLayout->addWidget(m_log, 1);
+    // The charts scroll on their own: their height must not push the log below a short dock.
+    auto *chartsScroll = new QScrollArea;
+    chartsScroll->setObjectName(QStringLiteral("chartsScroll"));
+    chartsScroll->setWidget(m_charts);
+    chartsScroll->setWidgetResizable(true);
+    chartsScroll->setFrameShape(QFrame::NoFrame);
     auto *splitter = new QSplitter(Qt::Horizontal);
     splitter->addWidget(left);
-    splitter->addWidget(m_charts);
+    splitter->addWidget(chartsScroll);
     splitter->setStretchFactor(1, 2);
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(splitter);
@@ -371,12 +385,7 @@ QString TrainingPanel::logText() const
 
 void TrainingPanel::appendLog(const QString &line)
 {
-    // Follows the newest line unless the user has scrolled up to read an older one.
-    QScrollBar *bar = m_log->verticalScrollBar();
-    const bool following = bar->value() >= bar->maximum() - 2;
     m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("[HH:mm:ss] ")) + line);
-    if (following)
-        bar->setValue(bar->maximum());
 }
 
 void TrainingPanel::onProgress(const TrainingProgress &p)

@@ -150,6 +150,7 @@ private:
     QProgressBar *m_progress = nullptr;
     QPlainTextEdit *m_log = nullptr;
     TrainingCharts *m_charts = nullptr;
+    bool m_logFollows = true; // the log shows its newest line (the user has not scrolled up)
     DurationEstimateView *m_duration = nullptr;
 };
 
