@@ -36,6 +36,23 @@ std::string description(TIFF *tiff)
     return TIFFGetField(tiff, TIFFTAG_IMAGEDESCRIPTION, &text) == 1 && text != nullptr ? std::string(text) : std::string();
 }
 
+// The fields of the current directory that say what its pixels are.
+struct Directory {
+    std::uint32_t width = 0, height = 0;
+    std::uint16_t samples = 1, photometric = PHOTOMETRIC_MINISBLACK;
+    bool greyPlane() const { return samples == 1 && (photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE); }
+};
+
+Directory readDirectory(TIFF *tiff)
+{
+    Directory d;
+    TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &d.width);
+    TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &d.height);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &d.samples);
+    TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &d.photometric);
+    return d;
+}
+
 std::optional<double> micronsPerPixel(TIFF *tiff)
 {
     float resolution = 0.0f;
@@ -65,27 +82,17 @@ TiffFacts inspectTiff(const fs::path &path)
     if (tiff == nullptr)
         return facts;
     facts.isTiff = true;
-    std::uint32_t width = 0, height = 0;
-    std::uint16_t samples = 1, photometric = PHOTOMETRIC_MINISBLACK;
-    TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &width);
-    TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &height);
-    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
-    TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric);
-    facts.samplesPerPixel = samples;
-    facts.greyscale = samples == 1 && (photometric == PHOTOMETRIC_MINISBLACK || photometric == PHOTOMETRIC_MINISWHITE);
+    const Directory first = readDirectory(tiff);
+    facts.samplesPerPixel = first.samples;
+    facts.greyscale = first.greyPlane();
     facts.mpp = micronsPerPixel(tiff);
     facts.qptiff = description(tiff).find("PerkinElmer-QPI-ImageDescription") != std::string::npos;
     const std::regex name("<Name>([^<]*)</Name>");
     constexpr int kMaxDirectories = 256; // a hostile file may chain thousands
     int directory = 0;
     do {
-        std::uint32_t w = 0, h = 0;
-        std::uint16_t s = 1, p = PHOTOMETRIC_MINISBLACK;
-        TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &w);
-        TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &h);
-        TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &s);
-        TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &p);
-        if (w == width && h == height && s == 1 && (p == PHOTOMETRIC_MINISBLACK || p == PHOTOMETRIC_MINISWHITE)) {
+        const Directory d = readDirectory(tiff);
+        if (d.width == first.width && d.height == first.height && d.greyPlane()) {
             ++facts.fullSizeGreyPlanes;
             std::smatch match;
             const std::string text = description(tiff);

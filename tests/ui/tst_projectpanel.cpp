@@ -42,6 +42,15 @@ QString q(const fs::path &path)
     return QString::fromStdString(path.string());
 }
 
+// The panel's summary line ("4 slide(s), 4 predicted by run ...").
+QString summaryOf(const ProjectPanel &panel)
+{
+    for (const QLabel *label : panel.findChildren<QLabel *>())
+        if (label->text().contains(QStringLiteral("slide(s)")))
+            return label->text();
+    return QString();
+}
+
 } // namespace
 
 class TstProjectPanel : public QObject {
@@ -119,12 +128,7 @@ private Q_SLOTS:
         // Filters.
         panel.setSplitFilter(QStringLiteral("test"));
         QCOMPARE(panel.proxy()->rowCount(), 1);
-        const auto summary = [&] {
-            for (const QLabel *label : panel.findChildren<QLabel *>())
-                if (label->text().contains(QStringLiteral("slide(s)")))
-                    return label->text();
-            return QString();
-        };
+        const auto summary = [&] { return summaryOf(panel); };
         QCOMPARE(summary(), QStringLiteral("1 of 4 slide(s) shown, 4 predicted by run run1 (newest)")); // the count follows the filter
         panel.setSplitFilter(QString());
         panel.setFilterText(model->index(2, SlideTableModel::Slide).data().toString());
@@ -240,12 +244,7 @@ private Q_SLOTS:
         panel.openProject(q(root));
         QVERIFY(loaded.wait(kTimeoutMs));
         QCOMPARE(QString::fromStdString(panel.catalog().predictionRun), QStringLiteral("older"));
-        const auto summary = [&] {
-            for (const QLabel *label : panel.findChildren<QLabel *>())
-                if (label->text().contains(QStringLiteral("slide(s)")))
-                    return label->text();
-            return QString();
-        };
+        const auto summary = [&] { return summaryOf(panel); };
         QCOMPARE(summary(), QStringLiteral("4 slide(s), 4 predicted by run older (best by validation AUC, 0.900)"));
         QCOMPARE(panel.model()->index(0, SlideTableModel::Prediction).data().toString(), QStringLiteral("tumor"));
         QComboBox *runs = panel.runChooser();
