@@ -1,7 +1,7 @@
 #pragma once
 
 // Runs the ICMIL loop (project::IcmilLoop) off the GUI thread: a thin QObject over the plain core
-// object (ARCHITECTURE rule 7). Lives on a QThread named "icmil-training" (moveToNamedThread).
+// object (docs/ARCHITECTURE.md, "Long jobs"). Lives on a QThread named "icmil-training" (moveToNamedThread).
 // The loop's events come out as queued signals carrying values (trainingevents.h); progress at
 // most every ~100 ms (and at each phase's first and last step). Every run ends with exactly one
 // of finished(), cancelled() or failed(message): ProjectError, EngineError, SlideError,
