@@ -94,6 +94,11 @@ for bin in icmil icmil-studio; do
   fi
 done
 echo "no RPATH/RUNPATH in the packaged binaries"
+for p in icmil icmil-studio; do
+  grep -q '^License: GPL-3.0-or-later' "$scratch/root/usr/share/doc/$p/copyright" 2>/dev/null \
+    || fail "the $p package has no /usr/share/doc/$p/copyright naming GPL-3.0-or-later"
+done
+echo "copyright (DEP-5, GPL-3.0-or-later): /usr/share/doc/icmil/copyright, /usr/share/doc/icmil-studio/copyright"
 
 # ---- d. install ------------------------------------------------------------------------------
 step "d. apt-get install"

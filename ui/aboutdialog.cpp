@@ -2,6 +2,8 @@
 
 #include "ui/keyvaluetable.h"
 
+#include "common/licence.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QDialogButtonBox>
@@ -26,7 +28,8 @@ AboutDialog::AboutDialog(QWidget *parent)
         tr("A whole-slide image viewer and multiple-instance learning studio for computational pathology.<br>"
            "It trains bag classifiers (ABMIL, MaxPool, DTFD-MIL) with ICMIL, Iteratively Coupled MIL "
            "(Wang et al.; reference code <a href=\"https://github.com/Dootmaan/ICMIL\">github.com/Dootmaan/ICMIL</a>), "
-           "and draws their attention over the slides.<br>For research use, not for diagnosis."),
+           "and draws their attention over the slides.<br>For research use, not for diagnosis.<br>%1")
+            .arg(QString::fromLatin1(kLicenceSentence)),
         this);
     text->setWordWrap(true);
     text->setOpenExternalLinks(true);

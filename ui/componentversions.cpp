@@ -1,5 +1,6 @@
 #include "ui/componentversions.h"
 
+#include "common/licence.h"
 #include "engine/runtime.h"
 #include "slide/slidelibraries.h"
 
@@ -39,6 +40,7 @@ QString versionReport(const QList<ComponentVersion> &components)
     QStringList lines;
     for (const ComponentVersion &component : components)
         lines << component.name + QLatin1Char(' ') + component.version;
+    lines << QString::fromLatin1(kLicenceSentence);
     return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
 }
 

@@ -16,7 +16,7 @@ struct ComponentVersion {
 // second): call it off the GUI thread.
 QList<ComponentVersion> componentVersions();
 
-// The same as text, one "name version" line each, for --version and bug reports.
+// The same as text, one "name version" line each, then the licence line, for --version and bug reports.
 QString versionReport(const QList<ComponentVersion> &components);
 
 } // namespace icmil::ui

@@ -1,6 +1,7 @@
 #include "commands.h"
 #include "progressbar.h"
 
+#include "common/licence.h"
 #include "engine/runtime.h"
 #include "project/datasetsummary.h"
 #include "project/demorecipe.h"
@@ -53,7 +54,8 @@ std::string versionText()
     out << "icmil " << ICMIL_VERSION << '\n'
         << engine::describe(engine::runtimeInfo()) << '\n'
         << "OpenSlide " << slide::openSlideVersion() << " | OpenCV " << slide::openCvVersion() << " | libtiff "
-        << slide::libTiffVersion() << '\n';
+        << slide::libTiffVersion() << '\n'
+        << kLicenceSentence << '\n';
     return out.str();
 }
 

@@ -10,7 +10,10 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTableWidget>
+#include <QLabel>
 #include <QtTest>
+
+#include <algorithm>
 
 #include <openslide.h>
 #include <opencv2/core/version.hpp>
@@ -54,11 +57,12 @@ private Q_SLOTS:
             QCOMPARE(cuda, info.cudaBuilt ? QStringLiteral("built in, no usable device") : QStringLiteral("not in this build"));
     }
 
-    void reportIsOneLinePerComponent()
+    void reportIsOneLinePerComponentThenTheLicence()
     {
         const QString report = ui::versionReport({{QStringLiteral("ICMIL Studio"), QStringLiteral("0.1.0")},
                                                   {QStringLiteral("Qt"), QStringLiteral("6.4.2")}});
-        QCOMPARE(report, QStringLiteral("ICMIL Studio 0.1.0\nQt 6.4.2\n"));
+        QCOMPARE(report, QStringLiteral("ICMIL Studio 0.1.0\nQt 6.4.2\nFree software under the GNU General Public License, "
+                                        "version 3 or later (GPL-3.0-or-later); no warranty.\n"));
     }
 
     void dialogShowsAndCopiesThem()
@@ -78,6 +82,10 @@ private Q_SLOTS:
                 QCOMPARE(table->item(row, 1)->text(), components[row].version);
         }
         QVERIFY(dialog.versionText().startsWith(QStringLiteral("ICMIL Studio %1\nQt ").arg(QStringLiteral(ICMIL_VERSION))));
+        // The licence travels with the versions (a bug report, --version) and is in the dialog.
+        QVERIFY(dialog.versionText().endsWith(QStringLiteral("(GPL-3.0-or-later); no warranty.\n")));
+        const QList<QLabel *> labels = dialog.findChildren<QLabel *>();
+        QVERIFY(std::any_of(labels.begin(), labels.end(), [](const QLabel *l) { return l->text().contains(QStringLiteral("GPL-3.0-or-later")); }));
         QVERIFY(copy->isEnabled());
         QTest::mouseClick(copy, Qt::LeftButton);
         QCOMPARE(QApplication::clipboard()->text(), dialog.versionText());
