@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <thread>
 
 namespace icmil::project {
@@ -142,11 +143,27 @@ void LoopDurationEstimator::probeSlide(LoopProbeTimings &timings, int inputSize,
 {
     if (m_slides.empty())
         return;
-    // An untiled slide when there is one: its tiling is timed too.
-    const auto untiled = std::find(m_patchCounts.begin(), m_patchCounts.end(), -1);
-    const std::size_t index = untiled == m_patchCounts.end() ? 0 : static_cast<std::size_t>(untiled - m_patchCounts.begin());
+    // An untiled slide when there is one (its tiling is timed too), else the first; one that
+    // cannot be opened (the loop leaves it out) is passed over for the next.
+    std::vector<std::size_t> order(m_slides.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_partition(order.begin(), order.end(), [&](std::size_t i) { return i < m_patchCounts.size() && m_patchCounts[i] < 0; });
+    std::unique_ptr<slide::SlideSource> source;
+    std::size_t index = 0;
+    std::string firstError;
+    for (const std::size_t i : order) {
+        try {
+            source = slide::SlideSource::open(m_slides[i].path);
+            index = i;
+            break;
+        } catch (const std::exception &e) {
+            if (firstError.empty())
+                firstError = e.what();
+        }
+    }
+    if (!source)
+        throw ProjectError("No slide of the dataset can be opened: " + firstError);
     const SlideEntry &entry = m_slides[index];
-    const std::unique_ptr<slide::SlideSource> source = slide::SlideSource::open(entry.path);
     const slide::PatchGridParams &params = m_config.extraction.tiling.grid;
     slide::PatchGrid grid;
     if (index < m_patchCounts.size() && m_patchCounts[index] >= 0) {

@@ -9,6 +9,7 @@
 #include "project/featurestore.h"
 #include "project/loopdurationestimate.h"
 #include "project/projecterror.h"
+#include "project/slidelist.h"
 #include "project/syntheticdataset.h"
 #include "slide/tissuedetectionparams.h"
 
@@ -17,6 +18,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 using namespace icmil;
 using namespace icmil::project;
@@ -204,6 +206,21 @@ private Q_SLOTS:
             QVERIFY(std::isfinite(t) && t > 0.0);
         QVERIFY2(clock.elapsed() < 20000, "the probe is bounded"); // ~3 s of measuring; generous for a loaded machine
         QVERIFY(fs::is_empty(project)); // nothing tiled or written
+
+        // A slide that cannot be opened (the loop leaves it out) is passed over for the probe.
+        const fs::path broken = m_dir / "broken.svs";
+        std::ofstream(broken, std::ios::binary) << "not a slide";
+        std::vector<SlideEntry> slides = listSlides(synth.outputDir).slides;
+        slides.insert(slides.begin(), SlideEntry{"broken", broken});
+        const LoopDurationEstimate skipped = LoopDurationEstimator(config, slides).run();
+        QVERIFY(skipped.timings.probedSlidePatches > 0);
+        QCOMPARE(skipped.workload.slides, 3);
+        try {
+            LoopDurationEstimator(config, {SlideEntry{"broken", broken}}).run();
+            QFAIL("no error for a dataset of which no slide opens");
+        } catch (const ProjectError &e) {
+            QVERIFY2(QString::fromUtf8(e.what()).startsWith(QStringLiteral("No slide of the dataset can be opened: Cannot open slide '")), e.what());
+        }
 
         LoopDurationEstimator cancelled(config);
         cancelled.cancel();
