@@ -188,7 +188,8 @@ void writeProjectSettings(const fs::path &root, const ProjectSettings &settings)
 }
 
 std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::path &labelsCsv,
-                                            const std::vector<std::string> &classNames, bool openSlides)
+                                            const std::vector<std::string> &classNames,
+                                            const std::function<std::string(const fs::path &)> &readProblem)
 {
     std::error_code error;
     if (!fs::is_directory(slides, error))
@@ -206,7 +207,7 @@ std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::pa
         const fs::path file = findSlideFile(slides, row.slideId);
         if (file.empty())
             issues.push_back({line, "no slide file for '" + row.slideId + "' in '" + slides.string() + "'", false});
-        else if (const std::string problem = openSlides ? slideReadProblem(file) : std::string(); !problem.empty())
+        else if (const std::string problem = readProblem ? readProblem(file) : std::string(); !problem.empty())
             issues.push_back({line, "slide '" + row.slideId + "' cannot be read: " + problem, false});
     }
     std::stable_sort(issues.begin(), issues.end(), [](const LabelsIssue &a, const LabelsIssue &b) { return a.line < b.line; });

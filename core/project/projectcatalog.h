@@ -6,6 +6,7 @@
 #include "project/labelstable.h"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,12 +78,14 @@ struct ProjectCatalog {
 
 // Checks a labels CSV against a slides folder as a new project would use them: every CSV row
 // problem, labels outside `classNames` (when given) and rows whose slide file is missing or, with
-// `openSlides`, cannot be read (slideReadProblem; not blocking: training leaves such rows out),
+// when `readProblem` is given, cannot be read (it returns why, e.g. slideReadProblem or a
+// SlideReadCache's problem; not blocking: training leaves such rows out),
 // and the table's warnings (LabelsTable::warnings: no case_id; with no `classNames`, labels that
 // look like typos), each with its line, in line order; never throws for row problems. Throws ProjectError when the
 // CSV cannot be read at all or the slides folder does not exist.
 std::vector<LabelsIssue> checkProjectInputs(const std::filesystem::path &slides, const std::filesystem::path &labelsCsv,
-                                            const std::vector<std::string> &classNames = {}, bool openSlides = false);
+                                            const std::vector<std::string> &classNames = {},
+                                            const std::function<std::string(const std::filesystem::path &)> &readProblem = {});
 
 // Reads everything above (settings, labels, slide files, one run's predictions). The run shown:
 // `run` when the project has it, else the best by validation AUC (the newest of equals), else the

@@ -62,6 +62,31 @@ std::string slideReadProblem(const fs::path &path)
     }
 }
 
+SlideReadCache::SlideReadCache(Probe probe)
+    : m_probe(std::move(probe))
+{
+}
+
+std::string SlideReadCache::problem(const fs::path &path)
+{
+    std::error_code ec;
+    Entry entry;
+    entry.size = fs::file_size(path, ec);
+    entry.modified = ec ? fs::file_time_type{} : fs::last_write_time(path, ec);
+    if (!ec) {
+        const std::lock_guard lock(m_mutex);
+        const auto found = m_entries.find(path);
+        if (found != m_entries.end() && found->second.size == entry.size && found->second.modified == entry.modified)
+            return found->second.problem;
+    }
+    entry.problem = m_probe(path); // outside the lock: a slow slide does not hold up the others
+    if (!ec) {
+        const std::lock_guard lock(m_mutex);
+        m_entries[path] = entry;
+    }
+    return entry.problem;
+}
+
 SlideListing listSlides(const fs::path &location)
 {
     std::error_code ec;

@@ -1,6 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -30,6 +34,25 @@ std::filesystem::path findSlideFile(const std::filesystem::path &root, const std
 // opens and a small region of its coarsest level decodes (catching a file cut short or damaged
 // beyond its header, cheaply: one read of at most 256 x 256 pixels).
 std::string slideReadProblem(const std::filesystem::path &path);
+
+// slideReadProblem remembered per file (path, size and modification time): asking again about an
+// unchanged file does not open it again. Thread-safe. `probe`: the check itself (tests count it).
+class SlideReadCache {
+public:
+    using Probe = std::function<std::string(const std::filesystem::path &)>;
+    explicit SlideReadCache(Probe probe = slideReadProblem);
+    std::string problem(const std::filesystem::path &path);
+
+private:
+    struct Entry {
+        std::uintmax_t size = 0;
+        std::filesystem::file_time_type modified{};
+        std::string problem;
+    };
+    Probe m_probe;
+    std::mutex m_mutex;
+    std::map<std::filesystem::path, Entry> m_entries;
+};
 
 // Whether a file name has an extension of a slide or image format we can open.
 bool hasSlideExtension(const std::filesystem::path &path);

@@ -2,6 +2,7 @@
 // predictions) and the row-by-row check of a new project's labels CSV.
 #include "project/predictiontable.h"
 #include "project/projectcatalog.h"
+#include "project/slidelist.h"
 
 #include "common/slidetestsupport.h"
 #include "featuretestsupport.h"
@@ -94,6 +95,36 @@ private Q_SLOTS:
         QCOMPARE(open[0].message, std::string("label 'tumour' (1 slide(s)) is close to 'tumor' (1): if it is a typo, it makes a class of its own"));
         QCOMPARE(projectErrorOf([&] { checkProjectInputs(dir / "nowhere", dir / "labels.csv"); }).toStdString(),
                  "The slides folder '" + (dir / "nowhere").string() + "' does not exist");
+    }
+
+    void unreadableSlidesAreLeftOutAndCheckedOncePerFile()
+    {
+        // The touched "slides" are 1-byte files: none opens. Each is a left-out row (not
+        // blocking), and a cache opens each file once until it changes.
+        const fs::path dir = freshDir("readcheck");
+        touchSlides(dir / "slides", {"a", "b"});
+        writeText(dir / "labels.csv", "case_id,slide_id,label\nc1,a,normal\nc2,b,tumor\n");
+        int probes = 0;
+        SlideReadCache cache([&](const fs::path &path) {
+            ++probes;
+            return slideReadProblem(path);
+        });
+        const auto check = [&] {
+            return checkProjectInputs(dir / "slides", dir / "labels.csv", {}, [&](const fs::path &file) { return cache.problem(file); });
+        };
+        const std::vector<LabelsIssue> issues = check();
+        QCOMPARE(issues.size(), std::size_t{2});
+        QCOMPARE(issues[0].line, 2);
+        QVERIFY(!issues[0].blocking && !issues[0].warning);
+        QVERIFY2(issues[0].message.starts_with("slide 'a' cannot be read: Cannot open slide '"), issues[0].message.c_str());
+        QCOMPARE(probes, 2);
+        QCOMPARE(check().size(), std::size_t{2});
+        QCOMPARE(probes, 2); // unchanged files: not opened again
+        writeText(dir / "slides" / "b.svs", "still not a slide");
+        QCOMPARE(check().size(), std::size_t{2});
+        QCOMPARE(probes, 3); // the changed one only
+        // Without a reader, files are not opened at all.
+        QVERIFY(checkProjectInputs(dir / "slides", dir / "labels.csv").empty());
     }
 
     void settingsRoundTripRelativeToTheRoot()

@@ -128,14 +128,16 @@ void NewProjectDialog::startCheck()
     const std::string slides = m_slides->text().trimmed().toStdString();
     const std::string labels = m_labels->text().trimmed().toStdString();
     const std::vector<std::string> classes = classNames();
-    m_checkWatcher.setFuture(QtConcurrent::run([slides, labels, classes] {
+    m_checkWatcher.setFuture(QtConcurrent::run([slides, labels, classes, cache = m_readCache] {
         Check check;
         if (slides.empty() || labels.empty()) {
             check.error = tr("Choose the slides folder and the labels CSV.");
             return check;
         }
         try {
-            check.issues = project::checkProjectInputs(slides, labels, classes, true); // opens every slide
+            // Every slide is opened, once per file while it is unchanged (edits re-check often).
+            check.issues = project::checkProjectInputs(slides, labels, classes,
+                                                       [&cache](const std::filesystem::path &file) { return cache->problem(file); });
         } catch (const std::exception &e) {
             check.error = QString::fromStdString(e.what());
         }

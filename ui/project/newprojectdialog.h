@@ -1,11 +1,13 @@
 #pragma once
 
 #include "project/labelstable.h"
+#include "project/slidelist.h"
 
 #include <QDialog>
 #include <QFutureWatcher>
 #include <QTimer>
 
+#include <memory>
 #include <vector>
 
 class QDialogButtonBox;
@@ -64,6 +66,7 @@ private:
     QDialogButtonBox *m_buttons = nullptr;
     QTimer m_recheck;
     QFutureWatcher<Check> m_checkWatcher;
+    std::shared_ptr<project::SlideReadCache> m_readCache = std::make_shared<project::SlideReadCache>();
     QFutureWatcher<QString> m_createWatcher;
     std::vector<project::LabelsIssue> m_issues;
     QString m_checkError;
