@@ -120,8 +120,9 @@ public:
 
     // Throws ProjectError / EngineError / SlideError with one sentence: a bad dataset, a state
     // file made with other settings ("... start it again (Train in the app, --overwrite on the command line) ..."), a phase that
-    // failed (diverged, out of memory, unreadable slide). Cancelled: returns with cancelled set;
-    // the phase under way is not recorded and runs again on resume.
+    // failed (diverged, out of memory), no slide left to use, or with `strict` a slide that cannot
+    // be used (otherwise such slides are left out: result.leftOut, state.json). Cancelled: returns
+    // with cancelled set; the phase under way is not recorded and runs again on resume.
     IcmilLoopResult run(const IcmilLoopEvents &events = {});
 
     // Thread-safe; forwarded to the phase under way (answered within a batch, a bag or a step).

@@ -96,7 +96,7 @@ public:
     // The counts. Throws ProjectError when there are no slides.
     LoopWorkload workload();
     // Times the work on the loop's device. Throws EngineError / SlideError / ProjectError (an
-    // unknown embedder, a device that is not there, an unreadable slide). `bagSize`: patches of
+    // unknown embedder, a device that is not there, no slide that opens). `bagSize`: patches of
     // the random bag (the workload's mean).
     LoopProbeTimings probe(std::int64_t bagSize);
     // workload(), then probe(), then the arithmetic. Cancelled: returns what was measured so far
