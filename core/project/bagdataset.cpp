@@ -29,21 +29,26 @@ std::string missingFeaturesMessage(const std::vector<std::string> &missing, std:
         + "': " + listSome(missing) + " (run icmil extract first)";
 }
 
+void throwOnLabelsIssues(const LabelsTable &table, const fs::path &labelsCsv)
+{
+    if (table.issues().empty())
+        return;
+    std::vector<std::string> problems;
+    for (const LabelsIssue &issue : table.issues())
+        problems.push_back("line " + std::to_string(issue.line) + ": " + issue.message);
+    std::string text;
+    for (std::size_t i = 0; i < problems.size() && i < 5; ++i)
+        text += (i ? "; " : "") + problems[i];
+    if (problems.size() > 5)
+        text += "; and " + std::to_string(problems.size() - 5) + " more";
+    throw ProjectError(labelsCsv.filename().string() + " has " + std::to_string(problems.size())
+                       + (problems.size() == 1 ? " problem: " : " problems: ") + text);
+}
+
 BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &progress, const std::atomic_bool *cancel)
 {
     const LabelsTable table = LabelsTable::read(config.labelsCsv);
-    const std::string csvName = config.labelsCsv.filename().string();
-    if (!table.issues().empty()) {
-        std::vector<std::string> problems;
-        for (const LabelsIssue &issue : table.issues())
-            problems.push_back("line " + std::to_string(issue.line) + ": " + issue.message);
-        std::string text;
-        for (std::size_t i = 0; i < problems.size() && i < 5; ++i)
-            text += (i ? "; " : "") + problems[i];
-        if (problems.size() > 5)
-            text += "; and " + std::to_string(problems.size() - 5) + " more";
-        throw ProjectError(csvName + " has " + std::to_string(problems.size()) + (problems.size() == 1 ? " problem: " : " problems: ") + text);
-    }
+    throwOnLabelsIssues(table, config.labelsCsv);
 
     BagDataset dataset;
     dataset.m_classNames = config.classNames.empty() ? table.classNames() : config.classNames;

@@ -18,6 +18,8 @@
 
 namespace icmil::project {
 
+class LabelsTable;
+
 struct BagDatasetConfig {
     std::filesystem::path projectRoot;
     std::filesystem::path labelsCsv;      // CLAM layout: case_id,slide_id,label[,split]
@@ -73,6 +75,10 @@ private:
 
 // "No features for 2 of 20 slides in '<dir>': s1, s7 (run icmil extract first)".
 std::string missingFeaturesMessage(const std::vector<std::string> &missing, std::size_t total, const std::filesystem::path &featuresDir);
+
+// Throws ProjectError "labels.csv has 2 problems: line 4: ...; line 7: ..." (up to 5, then "and N
+// more") when the table has row problems; returns otherwise.
+void throwOnLabelsIssues(const LabelsTable &table, const std::filesystem::path &labelsCsv);
 
 // Lists up to `limit` items as "a, b, c" then ", and N more".
 std::string listSome(const std::vector<std::string> &items, std::size_t limit = 5);

@@ -203,12 +203,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     if (!fs::exists(m_labels))
         throw ProjectError("No labels CSV at '" + m_labels.string() + "': the ICMIL loop needs case_id,slide_id,label[,split]");
     const LabelsTable table = LabelsTable::read(m_labels);
-    if (!table.issues().empty()) {
-        std::vector<std::string> problems;
-        for (const LabelsIssue &issue : table.issues())
-            problems.push_back("line " + std::to_string(issue.line) + ": " + issue.message);
-        throw ProjectError(std::to_string(problems.size()) + " row(s) of '" + m_labels.string() + "' cannot be used: " + listSome(problems, 3));
-    }
+    throwOnLabelsIssues(table, m_labels);
     for (const LabelsIssue &warning : table.warnings(!m_config.classNames.empty()))
         say(m_labels.filename().string() + " line " + std::to_string(warning.line) + ": " + warning.message);
     const DatasetSplit split = assignSplits(table, m_config.split);

@@ -86,11 +86,11 @@ std::vector<ProjectRun> runsWithPredictions(const fs::path &root)
 
 // The run to show: the one asked for when it exists, else the best by validation AUC (the newest
 // of equals), else the newest.
-const ProjectRun *chooseRun(const std::vector<ProjectRun> &runs, const std::string &asked, std::string &reason)
+const ProjectRun *chooseRun(const std::vector<ProjectRun> &runs, const std::string &asked, ProjectCatalog::RunChoice &choice)
 {
     for (const ProjectRun &run : runs)
         if (!asked.empty() && run.name == asked) {
-            reason = "chosen";
+            choice = ProjectCatalog::RunChoice::Chosen;
             return &run;
         }
     const ProjectRun *best = nullptr;
@@ -98,12 +98,12 @@ const ProjectRun *chooseRun(const std::vector<ProjectRun> &runs, const std::stri
         if (run.valAuc && (!best || *run.valAuc > *best->valAuc || (*run.valAuc == *best->valAuc && run.newest)))
             best = &run;
     if (best) {
-        reason = "best by validation AUC";
+        choice = ProjectCatalog::RunChoice::BestByValidation;
         return best;
     }
     for (const ProjectRun &run : runs)
         if (run.newest) {
-            reason = "newest";
+            choice = ProjectCatalog::RunChoice::Newest;
             return &run;
         }
     return nullptr;
@@ -261,7 +261,7 @@ ProjectCatalog loadProjectCatalog(const fs::path &root, const std::string &run)
     catalog.slides.insert(catalog.slides.end(), unlabelled.begin(), unlabelled.end());
 
     catalog.runs = runsWithPredictions(root);
-    if (const ProjectRun *shown = chooseRun(catalog.runs, run, catalog.predictionRunReason)) {
+    if (const ProjectRun *shown = chooseRun(catalog.runs, run, catalog.predictionRunChoice)) {
         try {
             const PredictionTable table = readPredictionsJson(shown->predictionsFile);
             catalog.predictionsFile = shown->predictionsFile;

@@ -63,9 +63,10 @@ struct ProjectCatalog {
     std::vector<CatalogSlide> slides;     // labels CSV order, then unlabelled slide files by name
     std::vector<LabelsIssue> labelIssues; // row by row: bad rows, unknown labels, missing slides
     std::vector<ProjectRun> runs;         // every run with predictions, by name
-    // Why the shown run is the one shown: "chosen", "best by validation AUC" or "newest" (no run
-    // has a validation AUC).
-    std::string predictionRunReason;
+    // Why the shown run is the one shown: asked for, the best by validation AUC, or the newest
+    // (no run has a validation AUC); None without predictions.
+    enum class RunChoice { None, Chosen, BestByValidation, Newest };
+    RunChoice predictionRunChoice = RunChoice::None;
     // The run whose predictions are shown (loadProjectCatalog's choice), its encoder
     // (attention maps live in features/<encoder>/attention/<run>/) and class names.
     std::string predictionRun;

@@ -192,7 +192,7 @@ void ProjectPanel::onLoaded()
     // The run box: automatic (best by validation) first, then every run; a chosen run that is gone
     // (a start over deleted it) falls back to automatic.
     const project::ProjectCatalog &loaded = catalog();
-    if (loaded.predictionRunReason != "chosen")
+    if (loaded.predictionRunChoice != project::ProjectCatalog::RunChoice::Chosen)
         m_chosenRun.clear();
     m_runs->clear();
     m_runs->addItem(tr("Best run by validation"), QString());
@@ -234,11 +234,14 @@ void ProjectPanel::updateSummary()
     QString text = shown == total ? tr("%n slide(s)", nullptr, total) : tr("%1 of %n slide(s) shown", nullptr, total).arg(shown);
     if (!c.predictionRun.empty()) {
         text += tr(", %1 predicted by run %2").arg(predicted).arg(QString::fromStdString(c.predictionRun));
-        const auto shown = std::find_if(c.runs.begin(), c.runs.end(), [&](const project::ProjectRun &r) { return r.predictionsFile == c.predictionsFile; });
-        if (c.predictionRunReason == "best by validation AUC" && shown != c.runs.end() && shown->valAuc)
-            text += tr(" (best by validation AUC, %1)").arg(*shown->valAuc, 0, 'f', 3);
-        else if (!c.predictionRunReason.empty())
-            text += QStringLiteral(" (%1)").arg(QString::fromStdString(c.predictionRunReason));
+        using Choice = project::ProjectCatalog::RunChoice;
+        const auto run = std::find_if(c.runs.begin(), c.runs.end(), [&](const project::ProjectRun &r) { return r.predictionsFile == c.predictionsFile; });
+        if (c.predictionRunChoice == Choice::BestByValidation && run != c.runs.end() && run->valAuc)
+            text += tr(" (best by validation AUC, %1)").arg(*run->valAuc, 0, 'f', 3);
+        else if (c.predictionRunChoice == Choice::Chosen)
+            text += tr(" (chosen)");
+        else if (c.predictionRunChoice == Choice::Newest)
+            text += tr(" (newest)");
     }
     m_summary->setText(text);
     m_export->setEnabled(!c.predictionRun.empty());
