@@ -2,14 +2,14 @@
 #include "progressbar.h"
 
 #include "common/licence.h"
-#include "engine/runtime.h"
-#include "project/datasetsummary.h"
+#include "engine/runtime/runtime.h"
+#include "project/dataset/datasetsummary.h"
 #include "project/demorecipe.h"
 #include "project/projecterror.h"
-#include "project/syntheticdataset.h"
+#include "project/dataset/syntheticdataset.h"
 #include "slide/slideerror.h"
-#include "slide/slidelibraries.h"
-#include "slide/slidesource.h"
+#include "slide/io/slidelibraries.h"
+#include "slide/io/slidesource.h"
 
 
 #include <chrono>

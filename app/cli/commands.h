@@ -1,9 +1,9 @@
 #pragma once
 
-#include "project/featureextractor.h"
-#include "project/icmilloop.h"
-#include "project/miltraining.h"
-#include "project/slidetiler.h"
+#include "project/features/featureextractor.h"
+#include "project/loop/icmilloop.h"
+#include "project/training/miltraining.h"
+#include "project/features/slidetiler.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -19,7 +19,7 @@ struct SynthOptions {
     std::uint64_t seed = 1;
     std::string size = "20000x16000";
     double positiveFraction = 0.5;
-    std::string preset = "easy";      // slide/syntheticpreset.h
+    std::string preset = "easy";      // slide/synthetic/syntheticpreset.h
     int threads = 0;
 };
 

@@ -6,9 +6,9 @@
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
-#include "engine/runtime.h"
-#include "project/icmilfolds.h"
-#include "project/icmilloop.h"
+#include "engine/runtime/runtime.h"
+#include "project/loop/icmilfolds.h"
+#include "project/loop/icmilloop.h"
 #include "project/projectcatalog.h"
 #include "project/projecterror.h"
 #include "slide/slideerror.h"

@@ -1,7 +1,7 @@
 // icmil: the headless command line of ICMIL Studio. Argument parsing only; see commands.cpp.
 #include "commands.h"
 
-#include "engine/runtime.h"
+#include "engine/runtime/runtime.h"
 
 #include <CLI/CLI.hpp>
 

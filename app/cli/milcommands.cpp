@@ -4,10 +4,10 @@
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
-#include "engine/runtime.h"
-#include "project/milprediction.h"
-#include "project/miltraining.h"
-#include "project/predictiontable.h"
+#include "engine/runtime/runtime.h"
+#include "project/training/milprediction.h"
+#include "project/training/miltraining.h"
+#include "project/training/predictiontable.h"
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 

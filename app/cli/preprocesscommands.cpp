@@ -4,13 +4,13 @@
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
-#include "project/featureextractor.h"
-#include "project/featureimport.h"
+#include "project/features/featureextractor.h"
+#include "project/features/featureimport.h"
 #include "project/projecterror.h"
-#include "project/slidelist.h"
-#include "project/slidetiler.h"
+#include "project/dataset/slidelist.h"
+#include "project/features/slidetiler.h"
 #include "slide/slideerror.h"
-#include "slide/slidesource.h"
+#include "slide/io/slidesource.h"
 
 #include <chrono>
 #include <iomanip>

@@ -1,8 +1,8 @@
 // icmil-studio: the desktop application. main() and argument parsing only.
-#include "engine/runtime.h"
-#include "ui/componentversions.h"
-#include "ui/mainwindow.h"
-#include "ui/preferences.h"
+#include "engine/runtime/runtime.h"
+#include "ui/shell/componentversions.h"
+#include "ui/shell/mainwindow.h"
+#include "ui/shell/preferences.h"
 
 #include <QApplication>
 #include <QCommandLineParser>

@@ -1,7 +1,7 @@
 #include "project/atomicfile.h"
 
 #include "project/projecterror.h"
-#include "slide/partialfile.h"
+#include "slide/io/partialfile.h"
 
 #include <stdexcept>
 

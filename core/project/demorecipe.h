@@ -4,7 +4,7 @@
 // minutes. One recipe for `icmil demo` and the app's "Try the demo", so a demo project made by
 // either opens in the app with the settings it was trained with (and Resume works there).
 
-#include "project/syntheticdataset.h"
+#include "project/dataset/syntheticdataset.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -2,10 +2,10 @@
 
 #include "project/atomicfile.h"
 #include "project/demorecipe.h"
-#include "project/predictiontable.h"
+#include "project/training/predictiontable.h"
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
-#include "project/slidelist.h"
+#include "project/dataset/slidelist.h"
 
 #include <nlohmann/json.hpp>
 

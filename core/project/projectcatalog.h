@@ -3,7 +3,7 @@
 // split and latest prediction, and the problems found on the way. The project folder is the
 // CLI's layout (projectlayout.h), so a project made by one opens in the other; the app adds
 // <root>/icmil-project.json naming the slides folder and the labels CSV when they live elsewhere.
-#include "project/labelstable.h"
+#include "project/dataset/labelstable.h"
 
 #include <filesystem>
 #include <functional>

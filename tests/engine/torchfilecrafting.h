@@ -3,7 +3,7 @@
 // Builders for hand-made torch.save files in tst_torchfile: pickle opcodes, the legacy layout and
 // a stored ZIP archive, so malformed and hostile inputs can be written byte by byte.
 
-#include "engine/storedziparchive.h"
+#include "engine/torchfile/storedziparchive.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -7,7 +7,7 @@
 #include "torchfilecrafting.h"
 
 #include "engine/engineerror.h"
-#include "engine/statedict.h"
+#include "engine/torchfile/statedict.h"
 
 #include <torch/torch.h>
 

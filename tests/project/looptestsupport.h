@@ -4,8 +4,8 @@
 // patches of biopsy-sized synthetic tissue, a small ABMIL, and fine-tuning small enough that a
 // whole iteration takes seconds on a CPU. Each test sets its own epochs and patch counts.
 
-#include "project/icmilloop.h"
-#include "slide/tissuedetectionparams.h"
+#include "project/loop/icmilloop.h"
+#include "slide/tissue/tissuedetectionparams.h"
 
 #include <filesystem>
 

@@ -1,8 +1,8 @@
 // ProjectCatalog: the app's view of a project (settings file, labels, slide files, newest
 // predictions) and the row-by-row check of a new project's labels CSV.
-#include "project/predictiontable.h"
+#include "project/training/predictiontable.h"
 #include "project/projectcatalog.h"
-#include "project/slidelist.h"
+#include "project/dataset/slidelist.h"
 
 #include "common/slidetestsupport.h"
 #include "featuretestsupport.h"

@@ -1,7 +1,7 @@
 #pragma once
 
-#include "project/labelstable.h"
-#include "project/slidelist.h"
+#include "project/dataset/labelstable.h"
+#include "project/dataset/slidelist.h"
 
 #include <QDialog>
 #include <QFutureWatcher>

@@ -2,7 +2,7 @@
 
 #include "ui/project/slidetablemodel.h"
 
-#include "project/predictiontable.h"
+#include "project/training/predictiontable.h"
 
 #include <QComboBox>
 #include <QFileDialog>

@@ -1,8 +1,8 @@
 #include "ui/project/slidetablemodel.h"
 
-#include "ui/paintableimage.h"
+#include "ui/viewer/paintableimage.h"
 
-#include "slide/slidesource.h"
+#include "slide/io/slidesource.h"
 
 #include <QApplication>
 #include <QMetaObject>

@@ -4,7 +4,7 @@
 // threads). Plain copies of the core's events, with Qt strings; NaN stands for "not defined"
 // (an AUC with a class missing, a split without slides).
 
-#include "project/loopdurationestimate.h"
+#include "project/loop/loopdurationestimate.h"
 
 #include <QMetaType>
 #include <QPointF>
@@ -61,7 +61,7 @@ struct FineTuningEpochPoint {
 // Folds: when the loop ran on K > 1 folds (icmil run --folds K), the figures are means over the
 // folds and the *Sd fields their standard deviations; a plain run has folds 0 and NaN there.
 // Localisation: when the slides are a synthetic dataset with tumour masks
-// (project/tumourgroundtruth.h), how well the iteration's attention finds the tumour; NaN and
+// (project/export/tumourgroundtruth.h), how well the iteration's attention finds the tumour; NaN and
 // localisedSlides 0 otherwise.
 struct IterationResult {
     int iteration = 0;
@@ -119,7 +119,7 @@ struct LoopStateInfo {
     std::vector<IterationResult> iterations;
 };
 
-// A duration estimate of the loop as the settings stand (project/loopdurationestimate.h), made
+// A duration estimate of the loop as the settings stand (project/loop/loopdurationestimate.h), made
 // on the worker thread. `request` names the request it answers (older answers are dropped).
 struct DurationEstimateInfo {
     int request = 0;

@@ -5,8 +5,8 @@
 #include "ui/training/trainingsettingsform.h"
 #include "ui/training/trainingworker.h"
 
-#include "project/bagdataset.h"
-#include "project/icmilloopstate.h"
+#include "project/training/bagdataset.h"
+#include "project/loop/icmilloopstate.h"
 
 #include <QDateTime>
 #include <QHBoxLayout>

@@ -20,13 +20,13 @@
 //
 // Duration estimate: when the project, the device or any setting changes (debounced by
 // kEstimateDelayMs) and no run is under way, the worker times a short probe of the loop's work
-// on the chosen device (project/loopdurationestimate.h) and the panel shows "Estimated
+// on the chosen device (project/loop/loopdurationestimate.h) and the panel shows "Estimated
 // duration: about N min on <device>", with a warning naming what to reduce when a CPU would take
 // more than an hour. The first estimate also tells which device "auto" is: on a new project
 // (no saved loop, not the demo's recipe) the form's device-sized fields still at their defaults
 // then follow it (TrainingSettings::deviceDefaults, followDevice).
 
-#include "project/icmilloop.h"
+#include "project/loop/icmilloop.h"
 #include "ui/training/trainingevents.h"
 #include "ui/training/trainingsettings.h"
 

@@ -1,7 +1,7 @@
 #include "ui/training/trainingsettings.h"
 
-#include "engine/milmodel.h"
-#include "slide/tissuedetectionparams.h"
+#include "engine/mil/milmodel.h"
+#include "slide/tissue/tissuedetectionparams.h"
 
 namespace icmil::ui {
 

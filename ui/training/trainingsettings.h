@@ -13,7 +13,7 @@
 // defaults (tiny-cnn with the CUDA set's epochs and patches), as the command line has them.
 
 #include "project/demorecipe.h"
-#include "project/icmilloop.h"
+#include "project/loop/icmilloop.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -1,6 +1,6 @@
 #include "ui/training/trainingsettingsform.h"
 
-#include "slide/tissuedetectionparams.h"
+#include "slide/tissue/tissuedetectionparams.h"
 
 #include <QCheckBox>
 #include <QComboBox>

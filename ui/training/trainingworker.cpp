@@ -1,11 +1,11 @@
 #include "ui/training/trainingworker.h"
 
-#include "engine/milmetrics.h"
-#include "engine/runtime.h"
-#include "project/icmilloopstate.h"
-#include "project/predictiontable.h"
+#include "engine/mil/milmetrics.h"
+#include "engine/runtime/runtime.h"
+#include "project/loop/icmilloopstate.h"
+#include "project/training/predictiontable.h"
 #include "project/projectlayout.h"
-#include "project/tumourgroundtruth.h"
+#include "project/export/tumourgroundtruth.h"
 
 #include <c10/util/Exception.h>
 

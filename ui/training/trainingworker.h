@@ -10,15 +10,15 @@
 // From the GUI thread: start(config) queues a run; cancel() (thread-safe) stops it within a
 // batch, a bag or a step; stopAndWait(ms) cancels and blocks until the run has returned (for a
 // window that is closing). inspect(config) reads the saved loop state on the worker thread.
-// estimate(config, request) times a short probe there (project/loopdurationestimate.h) and
+// estimate(config, request) times a short probe there (project/loop/loopdurationestimate.h) and
 // answers with durationEstimated(); a newer request, supersedeEstimates(), start() and cancel()
 // stop the probe under way (between measurements) and drop queued ones.
 //
 // Iteration figures carry the attention's localisation when the loop's slide folder is a
-// synthetic dataset with tumour masks (project/tumourgroundtruth.h), computed here, off the GUI
+// synthetic dataset with tumour masks (project/export/tumourgroundtruth.h), computed here, off the GUI
 // thread, when an iteration finishes and when a saved loop is read.
 
-#include "project/icmilloop.h"
+#include "project/loop/icmilloop.h"
 #include "ui/training/trainingevents.h"
 
 #include <QElapsedTimer>

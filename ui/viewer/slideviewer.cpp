@@ -2,7 +2,7 @@
 
 #include "ui/viewer/tilememory.h"
 
-#include "slide/slidesource.h"
+#include "slide/io/slidesource.h"
 #include "ui/viewer/tileplanner.h"
 
 #include <QCursor>

@@ -2,7 +2,7 @@
 
 #include "ui/viewer/tilekey.h"
 
-#include "slide/slidesource.h"
+#include "slide/io/slidesource.h"
 
 #include <QRect>
 #include <QRectF>

@@ -1,10 +1,10 @@
 #include "ui/viewer/tileloader.h"
 
-#include "ui/paintableimage.h"
+#include "ui/viewer/paintableimage.h"
 #include "ui/viewer/backgroundpriority.h"
 #include "ui/viewer/tilebufferpool.h"
 
-#include "slide/slidesource.h"
+#include "slide/io/slidesource.h"
 
 #include <QMetaObject>
 

@@ -1,6 +1,6 @@
 #include "ui/viewer/tileplanner.h"
 
-#include "slide/levelselection.h"
+#include "slide/io/levelselection.h"
 
 #include <QSet>
 

@@ -7,8 +7,8 @@
 // with all of them, the speed-up, the same on CUDA (fp32 and fp16 under AutocastScope) when a
 // device is there, and one JSON line with the same figures (also written to FILE with --json).
 
-#include "engine/autocastscope.h"
-#include "engine/runtime.h"
+#include "engine/runtime/autocastscope.h"
+#include "engine/runtime/runtime.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>

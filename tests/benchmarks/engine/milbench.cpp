@@ -9,8 +9,8 @@
 // two matrix products every model must do per bag (dim_reduction forward and its weight gradient),
 // so "x floor" says how much the rest (attention, optimiser, framework) costs on this machine.
 
-#include "engine/bagtrainer.h"
-#include "engine/runtime.h"
+#include "engine/mil/bagtrainer.h"
+#include "engine/runtime/runtime.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 

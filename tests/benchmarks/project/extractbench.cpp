@@ -8,14 +8,14 @@
 // The dataset (4 synthetic 12000 x 9600 slides, 20x) is generated once into DIR (default
 // /tmp/icmil-extract-bench) and tiled once; every measurement then reads the same patches.
 
-#include "engine/autocastscope.h"
-#include "engine/embedder.h"
-#include "engine/patchinput.h"
-#include "engine/runtime.h"
-#include "project/featureextractor.h"
-#include "project/patchbatchreader.h"
-#include "project/syntheticdataset.h"
-#include "slide/slidesource.h"
+#include "engine/runtime/autocastscope.h"
+#include "engine/embedders/embedder.h"
+#include "engine/embedders/patchinput.h"
+#include "engine/runtime/runtime.h"
+#include "project/features/featureextractor.h"
+#include "project/features/patchbatchreader.h"
+#include "project/dataset/syntheticdataset.h"
+#include "slide/io/slidesource.h"
 
 #include <torch/torch.h>
 

@@ -27,20 +27,20 @@
 // "test_auc_mean", "test_auc_sd", "val_auc_mean", "val_auc_sd", "patch_auc_mean", ...,
 // "per_seed": [...]}]}. Settings are chosen on validation numbers; the test columns are reported.
 
-#include "engine/milcheckpoint.h"
-#include "engine/milmetrics.h"
-#include "engine/milmodel.h"
-#include "engine/runtime.h"
-#include "project/datasetsplit.h"
-#include "project/featurestore.h"
-#include "project/foldaggregate.h"
-#include "project/icmilloop.h"
-#include "project/labelstable.h"
+#include "engine/mil/milcheckpoint.h"
+#include "engine/mil/milmetrics.h"
+#include "engine/mil/milmodel.h"
+#include "engine/runtime/runtime.h"
+#include "project/dataset/datasetsplit.h"
+#include "project/features/featurestore.h"
+#include "project/loop/foldaggregate.h"
+#include "project/loop/icmilloop.h"
+#include "project/dataset/labelstable.h"
 #include "project/projectlayout.h"
-#include "project/syntheticdataset.h"
-#include "project/tumourgroundtruth.h"
-#include "slide/syntheticpreset.h"
-#include "slide/tissuedetectionparams.h"
+#include "project/dataset/syntheticdataset.h"
+#include "project/export/tumourgroundtruth.h"
+#include "slide/synthetic/syntheticpreset.h"
+#include "slide/tissue/tissuedetectionparams.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>

@@ -3,10 +3,10 @@
 // low-resolution level, so the ratio shows what is algorithm and what is I/O.
 // Without --slide it uses the viewer benchmark's cached slide in $TMPDIR/icmil-viewer-bench,
 // generating it (once) when missing.
-#include "slide/patchgrid.h"
-#include "slide/slidesource.h"
-#include "slide/syntheticslidewriter.h"
-#include "slide/tissuedetector.h"
+#include "slide/tissue/patchgrid.h"
+#include "slide/io/slidesource.h"
+#include "slide/synthetic/syntheticslidewriter.h"
+#include "slide/tissue/tissuedetector.h"
 
 #include <openslide.h>
 

@@ -2,8 +2,8 @@
 // the same run. Run with QT_QPA_PLATFORM=offscreen (set by default) on a quiet machine:
 //   icmil-viewer-bench [--slide FILE] [--json FILE] [--tour-seconds 10] [--threads N]
 // Without --slide it generates (once) a 100000 x 80000 synthetic slide in $TMPDIR.
-#include "slide/slidesource.h"
-#include "slide/syntheticslidewriter.h"
+#include "slide/io/slidesource.h"
+#include "slide/synthetic/syntheticslidewriter.h"
 #include "ui/viewer/slideviewer.h"
 #include "ui/viewer/tileplanner.h"
 

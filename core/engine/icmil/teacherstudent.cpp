@@ -1,0 +1,192 @@
+#include "engine/icmil/teacherstudent.h"
+
+#include "engine/runtime/autocastscope.h"
+#include "engine/engineerror.h"
+
+#include <torch/nn/functional/loss.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adam.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace icmil::engine {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+// KLDivLoss(reduction='none')(log_softmax(q), softmax(p)): p (log p - log q) per element, 0 where p is 0.
+torch::Tensor klPerElement(const torch::Tensor& studentLogits, const torch::Tensor& teacherLogits)
+{
+    return F::kl_div(torch::log_softmax(studentLogits, -1), torch::softmax(teacherLogits, -1),
+                     F::KLDivFuncOptions().reduction(torch::kNone));
+}
+
+double referenceBeta(MilModelType type)
+{
+    return type == MilModelType::Dtfd ? 2.0 : 6.0; // BETA in the confidence_based branch's scripts
+}
+
+void freeze(torch::nn::Module& module)
+{
+    for (torch::Tensor& parameter : module.parameters())
+        parameter.set_requires_grad(false);
+    module.eval();
+}
+
+} // namespace
+
+DistillationTerms distillationLoss(const torch::Tensor& teacherLogits, const torch::Tensor& teacherEmbedding,
+                                   const torch::Tensor& studentLogits, const torch::Tensor& consistencyLogits,
+                                   const torch::Tensor& consistencyEmbedding, const torch::Tensor& weights)
+{
+    DistillationTerms terms;
+    torch::Tensor perElement = klPerElement(studentLogits, teacherLogits.detach());
+    if (weights.defined())
+        perElement = perElement * weights.unsqueeze(1);
+    terms.student = perElement.mean();
+    terms.consistency = klPerElement(consistencyLogits, teacherLogits.detach()).mean();
+    terms.embedding = klPerElement(consistencyEmbedding, teacherEmbedding.detach()).mean();
+    terms.total = terms.student + 0.5 * terms.consistency + 0.5 * terms.embedding;
+    return terms;
+}
+
+torch::Tensor confidenceWeights(const torch::Tensor& normalisedAttention, double beta)
+{
+    // abs() first: the reference's abs((2a - 1) ** beta) is the same for integer beta and would
+    // be NaN for a fractional one.
+    return (2.0 * normalisedAttention - 1.0).abs().pow(beta);
+}
+
+TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const MilModel& classifier, DistillationConfig config)
+    : m_config(config)
+    , m_generator(at::make_generator<at::CPUGeneratorImpl>(config.seed))
+{
+    if (classifier.config().inputDim != embedder.featureDim())
+        throw EngineError("The bag classifier takes " + std::to_string(classifier.config().inputDim) + " features per patch but the embedder '"
+                          + embedder.name() + "' gives " + std::to_string(embedder.featureDim()));
+    if (config.confidenceWeighted && classifier.config().type == MilModelType::MaxPool)
+        throw EngineError("Confidence-based fine-tuning weighs patches by attention, and a MaxPool classifier has none: use ABMIL or "
+                          "DTFD-MIL, or turn confidence weighting off");
+    if (!(config.learningRate > 0.0) || config.weightDecay < 0.0 || config.confidenceBeta < 0.0 || !(config.teacherTemperature > 0.0))
+        throw EngineError("Fine-tuning needs a positive learning rate and teacher temperature, and a weight decay and beta >= 0");
+    m_beta = config.confidenceBeta > 0.0 ? config.confidenceBeta : referenceBeta(classifier.config().type);
+    drawAugmentation(embedder.inputSize(), config.augmentation, m_generator); // checks the config
+    m_generator.set_current_seed(config.seed);
+
+    const torch::Device device = embedder.device();
+    m_teacher = embedder.clone();
+    for (torch::Tensor& parameter : m_teacher->parameters())
+        parameter.set_requires_grad(false);
+    m_teacher->setTraining(false);
+    m_student = embedder.clone();
+    for (torch::Tensor& parameter : m_student->parameters())
+        parameter.set_requires_grad(true);
+    studentToTraining();
+
+    m_teacherHead = copyMilModel(classifier);
+    m_teacherHead->to(device);
+    freeze(*m_teacherHead);
+    m_studentHead = copyMilModel(classifier);
+    m_studentHead->to(device);
+    m_studentHead->train();
+
+    std::vector<torch::Tensor> trainable = m_student->parameters();
+    for (const auto& head : {m_studentHead->dimReduction()->parameters(), m_studentHead->instanceClassifier()->parameters()})
+        for (const torch::Tensor& parameter : head) {
+            parameter.set_requires_grad(true);
+            trainable.push_back(parameter);
+        }
+    m_optimiser = std::make_unique<torch::optim::Adam>(
+        trainable, torch::optim::AdamOptions(config.learningRate).weight_decay(config.weightDecay));
+}
+
+TeacherStudentDistiller::~TeacherStudentDistiller() = default;
+
+void TeacherStudentDistiller::studentToTraining()
+{
+    m_student->setTraining(true);
+    if (m_config.freezeBatchNorm)
+        m_student->setBatchNormTraining(false);
+    if (m_studentHead)
+        m_studentHead->train();
+}
+
+DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
+{
+    const torch::Device device = m_student->device();
+    const bool mixed = m_config.mixedPrecision && device.is_cuda();
+    const torch::Tensor plain = patches.to(device);
+    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, m_generator);
+
+    torch::Tensor teacherFeatures, teacherEmbedding, teacherLogits, weights;
+    {
+        torch::NoGradGuard noGrad;
+        AutocastScope autocast(device, mixed, c10::kBFloat16);
+        teacherFeatures = m_teacher->forward(plain);
+        teacherEmbedding = m_teacherHead->embed(teacherFeatures);
+        teacherLogits = m_teacherHead->instanceClassifier()(teacherEmbedding) / m_config.teacherTemperature;
+        if (m_config.confidenceWeighted)
+            weights = confidenceWeights(m_teacherHead->normalisedInstanceAttention(teacherEmbedding).to(torch::kFloat), m_beta);
+    }
+    studentToTraining();
+    DistillationTerms terms;
+    {
+        AutocastScope autocast(device, mixed, c10::kBFloat16);
+        const torch::Tensor studentLogits = m_studentHead->instanceClassifier()(m_studentHead->embed(m_student->forward(augmented)));
+        const torch::Tensor consistencyEmbedding = m_studentHead->embed(teacherFeatures);
+        const torch::Tensor consistencyLogits = m_studentHead->instanceClassifier()(consistencyEmbedding);
+        terms = distillationLoss(teacherLogits.to(torch::kFloat), teacherEmbedding.to(torch::kFloat), studentLogits.to(torch::kFloat),
+                                 consistencyLogits.to(torch::kFloat), consistencyEmbedding.to(torch::kFloat), weights);
+    }
+    DistillationLosses losses;
+    losses.total = terms.total.item<double>();
+    if (!std::isfinite(losses.total)) {
+        std::ostringstream message;
+        message << "Fine-tuning diverged: the loss is " << losses.total << " at step " << m_steps + 1
+                << " (try a lower learning rate, or turn mixed precision off)";
+        throw EngineError(message.str());
+    }
+    losses.student = terms.student.item<double>();
+    losses.consistency = terms.consistency.item<double>();
+    losses.embedding = terms.embedding.item<double>();
+
+    m_optimiser->zero_grad();
+    terms.total.backward();
+    if (m_config.gradientClip > 0.0) {
+        torch::nn::utils::clip_grad_norm_(m_studentHead->dimReduction()->parameters(), m_config.gradientClip);
+        torch::nn::utils::clip_grad_norm_(m_studentHead->instanceClassifier()->parameters(), m_config.gradientClip);
+    }
+    m_optimiser->step();
+    ++m_steps;
+    return losses;
+}
+
+void TeacherStudentDistiller::evaluate(const torch::Tensor& patches, at::Generator& generator, DistillationAgreement& into)
+{
+    const torch::Device device = m_student->device();
+    const bool mixed = m_config.mixedPrecision && device.is_cuda();
+    torch::NoGradGuard noGrad;
+    const torch::Tensor plain = patches.to(device);
+    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, generator);
+    m_student->setTraining(false);
+    m_studentHead->eval();
+    torch::Tensor teacher, student;
+    {
+        AutocastScope autocast(device, mixed, c10::kBFloat16);
+        teacher = m_teacherHead->instanceLogits(m_teacher->forward(plain)) / m_config.teacherTemperature;
+        student = m_studentHead->instanceLogits(m_student->forward(augmented));
+    }
+    studentToTraining();
+    const torch::Tensor teacherProbability = torch::softmax(teacher.to(torch::kFloat), -1);
+    const torch::Tensor studentProbability = torch::softmax(student.to(torch::kFloat), -1);
+    into.absoluteErrorSum += (studentProbability - teacherProbability).abs().sum().item<double>();
+    into.elements += teacherProbability.numel();
+    into.patches += teacherProbability.size(0);
+    into.agreeing += teacherProbability.argmax(1).eq(studentProbability.argmax(1)).sum().item<std::int64_t>();
+}
+
+} // namespace icmil::engine

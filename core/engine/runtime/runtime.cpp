@@ -1,0 +1,248 @@
+#include "engine/runtime/runtime.h"
+
+#include "engine/runtime/blasprobe.h"
+#include "engine/engineerror.h"
+
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <exception>
+#include <sstream>
+#include <string_view>
+#include <thread>
+
+#include <cstdlib>
+#if defined(__linux__)
+#include <unistd.h>
+#endif
+
+namespace icmil::engine {
+
+namespace {
+
+std::atomic<int> g_configuredThreads{0}; // the count configureThreads() set last; 0: never called
+
+std::string lowercase(std::string text)
+{
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+// The build settings of the LibTorch library actually loaded (not of its headers).
+const std::string& libraryBuildConfig()
+{
+    static const std::string config = [] {
+        try {
+            return at::show_config();
+        } catch (const std::exception&) { // a CUDA build may query its runtime here; never fatal
+            return std::string();
+        }
+    }();
+    return config;
+}
+
+bool libraryBuiltWithCuda()
+{
+    const std::string& config = libraryBuildConfig();
+    return config.find("USE_CUDA=ON") != std::string::npos || config.find("USE_ROCM=ON") != std::string::npos;
+}
+
+// "OpenMP" from the "ATen parallel backend: OpenMP" line of at::get_parallel_info().
+std::string parallelBackendName()
+{
+    const std::string info = at::get_parallel_info();
+    const std::string label = "ATen parallel backend: ";
+    const auto start = info.find(label);
+    if (start == std::string::npos)
+        return "unknown";
+    const auto valueStart = start + label.size();
+    const auto end = info.find('\n', valueStart);
+    return info.substr(valueStart, end == std::string::npos ? std::string::npos : end - valueStart);
+}
+
+int cudaDeviceCount()
+{
+    return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
+} // namespace
+
+int configureThreads(int requested)
+{
+    if (requested < 0)
+        throw EngineError("Thread count must be 0 (all hardware threads) or more, got " + std::to_string(requested));
+    int count = requested;
+    if (count == 0)
+        count = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    at::set_num_threads(count);
+    setBlasThreads(count);
+    g_configuredThreads = count;
+    return at::get_num_threads();
+}
+
+int adoptConfiguredThreads()
+{
+    if (const int count = g_configuredThreads; count > 0 && count != at::get_num_threads())
+        at::set_num_threads(count); // the BLAS's pool is process-wide: configureThreads() set it
+    return at::get_num_threads();
+}
+
+DeviceChoice parseDevice(const std::string& text)
+{
+    const std::string spelling = lowercase(text);
+    if (spelling == "auto")
+        return {DeviceKind::Auto, 0};
+    if (spelling == "cpu")
+        return {DeviceKind::Cpu, 0};
+    if (spelling == "cuda")
+        return {DeviceKind::Cuda, 0};
+    const std::string prefix = "cuda:";
+    if (spelling.starts_with(prefix)) {
+        const std::string digits = spelling.substr(prefix.size());
+        const bool onlyDigits = !digits.empty() && digits.size() <= 6
+            && std::all_of(digits.begin(), digits.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+        int index = 0;
+        if (onlyDigits && std::from_chars(digits.data(), digits.data() + digits.size(), index).ec == std::errc())
+            return {DeviceKind::Cuda, index};
+    }
+    throw EngineError("Unknown device '" + text + "': expected auto, cpu, cuda or cuda:N");
+}
+
+std::string formatDevice(const DeviceChoice& choice)
+{
+    switch (choice.kind) {
+    case DeviceKind::Auto:
+        return "auto";
+    case DeviceKind::Cpu:
+        return "cpu";
+    case DeviceKind::Cuda:
+        break;
+    }
+    return "cuda:" + std::to_string(choice.index);
+}
+
+c10::Device resolveDevice(const DeviceChoice& choice)
+{
+    const bool cudaAvailable = torch::cuda::is_available();
+    switch (choice.kind) {
+    case DeviceKind::Cpu:
+        return c10::Device(c10::DeviceType::CPU);
+    case DeviceKind::Auto:
+        return cudaAvailable ? c10::Device(c10::DeviceType::CUDA, 0) : c10::Device(c10::DeviceType::CPU);
+    case DeviceKind::Cuda:
+        break;
+    }
+    if (!cudaAvailable) {
+        if (!libraryBuiltWithCuda())
+            throw EngineError("CUDA was requested but this LibTorch build has no usable CUDA device (LibTorch "
+                              TORCH_VERSION ", CPU only)");
+        throw EngineError("CUDA was requested but no CUDA device is usable (LibTorch " TORCH_VERSION
+                          " built with CUDA: check the NVIDIA driver and CUDA_VISIBLE_DEVICES)");
+    }
+    const int count = cudaDeviceCount();
+    if (choice.index < 0 || choice.index >= count) {
+        const std::string visible = count == 1 ? "only 1 CUDA device is visible (cuda:0)"
+                                               : "only " + std::to_string(count) + " CUDA devices are visible (cuda:0 to cuda:"
+                + std::to_string(count - 1) + ")";
+        throw EngineError("CUDA device cuda:" + std::to_string(choice.index) + " was requested but " + visible);
+    }
+    return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(choice.index));
+}
+
+RuntimeInfo runtimeInfo()
+{
+    RuntimeInfo info;
+    info.torchVersion = TORCH_VERSION;
+    info.intraOpThreads = at::get_num_threads();
+    info.interOpThreads = at::get_num_interop_threads();
+    info.hardwareThreads = static_cast<int>(std::thread::hardware_concurrency());
+    info.parallelBackend = parallelBackendName();
+    const BlasInfo blas = probeBlas();
+    info.blasHint = blas.description;
+    info.blasThreads = blas.threads;
+    info.cudaAvailable = torch::cuda::is_available();
+    info.cudaBuilt = info.cudaAvailable || libraryBuiltWithCuda();
+    info.cudaDeviceCount = cudaDeviceCount();
+    info.cudnnAvailable = info.cudaAvailable && torch::cuda::cudnn_is_available();
+    return info;
+}
+
+std::string describe(const RuntimeInfo& info)
+{
+    std::ostringstream line;
+    line << "LibTorch " << info.torchVersion << " | CPU: " << info.intraOpThreads << " of " << info.hardwareThreads
+         << " threads (" << info.parallelBackend << ") | BLAS: " << info.blasHint;
+    if (info.blasThreads > 0)
+        line << " (" << info.blasThreads << (info.blasThreads == 1 ? " thread)" : " threads)");
+    line << " | CUDA: " << describeCuda(info);
+    return line.str();
+}
+
+std::string describeCuda(const RuntimeInfo& info)
+{
+    if (info.cudaAvailable) {
+        return std::to_string(info.cudaDeviceCount) + (info.cudaDeviceCount == 1 ? " device" : " devices")
+            + (info.cudnnAvailable ? ", cuDNN" : ", no cuDNN");
+    }
+    return info.cudaBuilt ? "built in, no usable device" : "not in this build";
+}
+
+void seedEverything(std::uint64_t seed)
+{
+    at::manual_seed(seed); // the CPU generator, and CUDA's when LibTorch sees a device
+    if (torch::cuda::is_available())
+        torch::cuda::manual_seed_all(seed);
+}
+
+bool isOutOfMemory(const std::exception& error)
+{
+    const std::string_view what = error.what();
+    return what.find("out of memory") != std::string_view::npos || what.find("OutOfMemory") != std::string_view::npos;
+}
+
+void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::int64_t, std::int64_t)>& work,
+                 const std::function<void(int)>& halved)
+{
+    chunk = std::max(1, chunk);
+    std::int64_t offset = 0;
+    while (offset < count) {
+        const std::int64_t size = std::min<std::int64_t>(chunk, count - offset);
+        try {
+            work(offset, size);
+            offset += size;
+        } catch (const std::exception& error) {
+            if (!isOutOfMemory(error))
+                throw;
+            if (chunk == 1) {
+                const std::string what = error.what();
+                throw EngineError("Out of memory with 1 item per batch: " + what.substr(0, what.find('\n')));
+            }
+            chunk = std::max(1, chunk / 2);
+            if (halved)
+                halved(chunk);
+        }
+    }
+}
+
+void preferPassiveOpenMpWait(char** argv)
+{
+#if defined(__linux__)
+    if (std::getenv("OMP_WAIT_POLICY") || !argv || !argv[0])
+        return;
+    if (::setenv("OMP_WAIT_POLICY", "PASSIVE", 0) != 0)
+        return;
+    ::execv("/proc/self/exe", argv); // returns only on failure: then go on as we are
+#else
+    (void)argv;
+#endif
+}
+
+} // namespace icmil::engine

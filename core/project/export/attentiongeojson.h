@@ -1,0 +1,25 @@
+#pragma once
+
+#include "project/training/attentionstore.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace icmil::project {
+
+// A slide's attention as GeoJSON that QuPath imports (File > Import objects, or drag the file
+// onto the image): a FeatureCollection with one detection per patch, its square as a closed
+// Polygon ring in level-0 pixels (QuPath's full-resolution pixel space, origin top left), and
+//   properties: {"objectType": "detection", "name": "Patch 17",
+//                "measurements": {"attention": ..., "attention_raw": ..., "attention_rank": ...}}
+// attention_rank is the patch's percentile rank by raw score, rank / (n - 1) from 0 (lowest) to
+// 1 (highest), ties sharing their average rank, as CLAM's heatmaps show it (0.5 for one patch).
+std::string formatAttentionGeoJson(const SlideAttention &slide, std::int64_t patchSizeLevel0);
+
+// Atomic (temp file, fsync, rename). Throws ProjectError "Cannot write '<path>': <cause>", for
+// lengths that disagree, a patch size that is not positive or differs from the one recorded with
+// the attention, a score that is not a number, and the file system's own errors.
+void writeAttentionGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0);
+
+} // namespace icmil::project

@@ -1,0 +1,48 @@
+#include "project/features/patchsamplereader.h"
+
+#include "engine/embedders/patchinput.h"
+#include "slide/io/slidesource.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace icmil::project {
+
+PatchSampleReader::PatchSampleReader(std::vector<SampledSlide> slides, std::vector<PatchSample> samples, int inputSize,
+                                     Options options)
+    : m_slides(std::move(slides))
+    , m_samples(std::move(samples))
+    , m_inputSize(inputSize)
+    , m_options(options)
+{
+    m_options.batchSize = std::max(1, m_options.batchSize);
+    const auto count = static_cast<std::int64_t>(m_samples.size());
+    const std::int64_t batches = (count + m_options.batchSize - 1) / m_options.batchSize;
+    m_prefetcher = std::make_unique<OrderedPrefetcher<Batch>>(
+        batches, m_options.threads, m_options.batchesAhead,
+        [this](std::int64_t index, const std::atomic_bool &stopping) { return readBatch(index, stopping); });
+}
+
+PatchSampleReader::~PatchSampleReader() = default;
+
+PatchSampleReader::Batch PatchSampleReader::readBatch(std::int64_t index, const std::atomic_bool &stopping) const
+{
+    const std::int64_t first = index * m_options.batchSize;
+    const std::int64_t count = std::min<std::int64_t>(m_options.batchSize, static_cast<std::int64_t>(m_samples.size()) - first);
+    Batch batch;
+    batch.first = first;
+    batch.patches = torch::zeros({count, 3, m_inputSize, m_inputSize});
+    torch::Tensor pixels;
+    for (std::int64_t i = 0; i < count && !stopping; ++i) {
+        const PatchSample &sample = m_samples[static_cast<std::size_t>(first + i)];
+        const SampledSlide &slide = m_slides.at(static_cast<std::size_t>(sample.slide));
+        if (!pixels.defined() || pixels.size(1) != slide.readSize)
+            pixels = torch::empty({1, slide.readSize, slide.readSize, 4}, torch::kUInt8);
+        slide.source->readRegionArgb(slide.readLevel, sample.coord.x, sample.coord.y, slide.readSize, slide.readSize,
+                                     reinterpret_cast<std::uint32_t *>(pixels.data_ptr<std::uint8_t>()));
+        batch.patches[i].copy_(engine::patchesToModelInput(pixels, m_inputSize, torch::kCPU)[0]);
+    }
+    return batch;
+}
+
+} // namespace icmil::project

@@ -1,0 +1,141 @@
+#include "project/features/slidetiler.h"
+
+#include "project/features/featurestore.h"
+#include "slide/io/slidesource.h"
+#include "slide/tissue/tissuedetector.h"
+#include "slide/tissue/tissuegeojson.h"
+#include "slide/tissue/tissuemaskpng.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <utility>
+
+namespace icmil::project {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a patch file records about the grid, so the project can tell it was made the same way.
+PatchAttributes attributesOf(const slide::SlideSource &source, const slide::PatchGrid &grid)
+{
+    PatchAttributes a;
+    a.patchSize = grid.patchSize;
+    a.patchLevel = grid.patchLevel;
+    a.patchSizeLevel0 = grid.level0PatchSize;
+    a.targetMagnification = grid.targetMagnification;
+    a.level0Magnification = grid.level0Magnification;
+    // Pixels shared by neighbours, at the patches' own resolution.
+    a.overlap = std::llround(static_cast<double>(grid.level0PatchSize - grid.level0Step) * grid.patchSize
+                             / static_cast<double>(grid.level0PatchSize));
+    const slide::LevelInfo &level = source.level(grid.readLevel);
+    a.levelDownsample = std::array<double, 2>{level.downsample, level.downsample};
+    a.levelDimensions = std::array<std::int64_t, 2>{level.width, level.height};
+    a.level0Dimensions = std::array<std::int64_t, 2>{source.level(0).width, source.level(0).height};
+    return a;
+}
+
+bool sameGeometry(const PatchAttributes &stored, const PatchAttributes &wanted)
+{
+    return stored.patchSize == wanted.patchSize && stored.patchSizeLevel0 == wanted.patchSizeLevel0
+        && stored.overlap == wanted.overlap && stored.targetMagnification == wanted.targetMagnification
+        && stored.patchLevel == wanted.patchLevel && stored.level0Dimensions == wanted.level0Dimensions;
+}
+
+} // namespace
+
+std::string tissueSettingsKey(const TilingConfig &config)
+{
+    const slide::TissueDetectionParams &t = config.tissue;
+    // Not the reader threads: they change the speed, not the mask.
+    const nlohmann::json key = {{"preset", t.presetName},
+                                {"seg_level", t.segLevel},
+                                {"target_downsample", t.targetDownsample},
+                                {"max_mask_pixels", t.maxMaskPixels},
+                                {"saturation_threshold", t.saturationThreshold},
+                                {"otsu", t.useOtsu},
+                                {"median_kernel", t.medianKernel},
+                                {"close_kernel", t.closeKernel},
+                                {"min_tissue_area", t.minTissueArea},
+                                {"min_hole_area", t.minHoleArea},
+                                {"max_holes", t.maxHoles},
+                                {"reference_patch_size", t.referencePatchSize},
+                                {"min_tissue_per_patch", config.grid.minTissueFraction}};
+    return key.dump();
+}
+
+std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch)
+{
+    const int percent = static_cast<int>(std::lround(100.0 * minTissuePerPatch));
+    std::string advice = "tissue detection (preset " + preset + (otsu ? ", Otsu" : "") + ") kept no patch with at least "
+                         + std::to_string(percent) + "% tissue.";
+    if (preset != "bwh_biopsy")
+        advice += " Presets default, tcga and bwh_resection leave out tissue pieces smaller than 16-100 patches of 512 px:"
+                  " for a small slide, biopsy or crop choose the tissue preset bwh_biopsy (icmil run --preset bwh_biopsy;"
+                  " Tissue preset in the app's Training dock)";
+    else
+        advice += " The slide may hold no tissue, or only faint tissue: look at it";
+    return advice + (percent > 10 ? ", or lower the minimum tissue per patch (--min-tissue; Minimum tissue in the Training dock)." : ".");
+}
+
+std::string noTissueAdvice(const TilingConfig &config)
+{
+    return noTissueAdvice(config.tissue.presetName, config.tissue.useOtsu, config.grid.minTissueFraction);
+}
+
+SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config)
+    : m_layout(std::move(layout))
+    , m_config(std::move(config))
+{
+}
+
+SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string &slideId) const
+{
+    const fs::path patchFile = m_layout.patchFile(slideId);
+    std::error_code ec;
+    if (fs::exists(patchFile, ec)) {
+        // The grid's geometry without tissue (cheap: no pixels read), to compare with the file's.
+        slide::PatchGrid grid = slide::PatchGrid::build(source, nullptr, m_config.grid);
+        const PatchCoordinates stored = readPatchFile(patchFile);
+        if (sameGeometry(stored.attributes, attributesOf(source, grid)) && stored.attributes.tissueSettings == tissueSettingsKey(m_config)) {
+            grid.coords.clear();
+            grid.coords.reserve(stored.coords.size());
+            for (const auto &c : stored.coords)
+                grid.coords.push_back({c[0], c[1]});
+            SlideTiling tiling;
+            tiling.grid = std::move(grid);
+            tiling.attributes = stored.attributes;
+            tiling.reused = true;
+            return tiling;
+        }
+    }
+
+    const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
+    SlideTiling tiling;
+    tiling.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
+    tiling.tissueFraction = tissue.tissueFraction();
+
+    fs::create_directories(m_layout.tissueDir(), ec);
+    fs::create_directories(m_layout.patchesDir(), ec);
+    if (!tissue.isEmpty()) {
+        slide::TissueMaskPng::write(tissue, m_layout.tissueMaskFile(slideId));
+        slide::TissueGeoJson::write(tissue, m_layout.tissueGeoJsonFile(slideId));
+    } else { // no tissue now: an earlier tiling's mask and contours would say otherwise
+        fs::remove(m_layout.tissueMaskFile(slideId), ec);
+        fs::remove(m_layout.tissueGeoJsonFile(slideId), ec);
+    }
+    PatchCoordinates patches;
+    patches.slideId = slideId;
+    patches.attributes = attributesOf(source, tiling.grid);
+    patches.attributes.tissueSettings = tissueSettingsKey(m_config);
+    tiling.attributes = patches.attributes;
+    patches.coords.reserve(tiling.grid.coords.size());
+    for (const slide::PatchCoord &c : tiling.grid.coords)
+        patches.coords.push_back({c.x, c.y});
+    writePatchFile(patchFile, patches);
+    return tiling;
+}
+
+} // namespace icmil::project

@@ -1,0 +1,59 @@
+#pragma once
+
+#include "project/features/patchattributes.h"
+#include "project/projectlayout.h"
+#include "slide/tissue/patchgrid.h"
+#include "slide/tissue/tissuedetectionparams.h"
+
+#include <string>
+
+namespace icmil::slide {
+class SlideSource;
+}
+
+namespace icmil::project {
+
+struct TilingConfig {
+    slide::TissueDetectionParams tissue;
+    slide::PatchGridParams grid;
+};
+
+// The settings that decide which patches a grid keeps (every tissue detector setting that changes
+// its mask, and the minimum tissue per patch), as a JSON object in one line. Patch files record it,
+// so a project re-tiles a slide when any of them changes; the ICMIL loop saves it with its settings.
+std::string tissueSettingsKey(const TilingConfig &config);
+
+// Why tiling with these settings kept no patches and what to change, for messages about slides
+// (or datasets) without patches: "tissue detection (preset default) kept no patch with at least
+// 25% tissue. Presets default, ... choose the tissue preset bwh_biopsy (...)."
+std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch);
+std::string noTissueAdvice(const TilingConfig &config);
+
+// One slide's tiling, as `icmil tile` and the extractor use it.
+struct SlideTiling {
+    slide::PatchGrid grid;          // coords + how to read them
+    PatchAttributes attributes;     // as written to (or read from) the patch file
+    double tissueFraction = 0.0;    // of the whole slide
+    bool reused = false;            // read from an existing patch file instead of computed
+};
+
+// Step 0a for one slide: tissue detection and the patch grid, written to the project
+// (tissue mask PNG, tissue GeoJSON, patch coordinates file; each atomically). A patch file
+// already in the project is reused when it was made with the same patch geometry (patch size,
+// target magnification or level, step) and the same tissue settings (tissueSettingsKey), so a
+// resumed run never re-tiles and a changed tissue preset always does.
+// Throws SlideError / ProjectError with the reader's or writer's message.
+class SlideTiler {
+public:
+    SlideTiler(ProjectLayout layout, TilingConfig config);
+
+    SlideTiling tile(const slide::SlideSource &source, const std::string &slideId) const;
+
+    const TilingConfig &config() const { return m_config; }
+
+private:
+    ProjectLayout m_layout;
+    TilingConfig m_config;
+};
+
+} // namespace icmil::project

@@ -1,0 +1,33 @@
+#pragma once
+
+// Every tissue patch of a set of slides, as samples PatchSampleReader reads: the pool ICMIL's
+// fine-tuning draws its epochs from and batch-norm calibration its patches. The patch grids come
+// from (or go to) the project's patches/ folder, tiled as extraction tiles them.
+
+#include "project/features/patchsamplereader.h"
+#include "project/dataset/slidelist.h"
+#include "project/features/slidetiler.h"
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace icmil::project {
+
+class ProjectLayout;
+
+struct TissuePatchPool {
+    std::vector<SampledSlide> slides;
+    std::vector<PatchSample> samples; // slide by slide, in grid order
+};
+
+// Opens and tiles each slide in turn; `keepGoing(i)` is asked before slide i and stops the
+// collection (returning what was gathered) when it answers false. Throws SlideError /
+// ProjectError for a slide that cannot be read or tiled.
+TissuePatchPool collectTissuePatches(const ProjectLayout &layout, const TilingConfig &tiling, const std::vector<SlideEntry> &slides,
+                                     const std::function<bool(std::size_t)> &keepGoing = {});
+
+// Fisher-Yates with a 64-bit Mersenne twister: the same order on every platform for a seed.
+void shuffleSamples(std::vector<PatchSample> &samples, std::uint64_t seed);
+
+} // namespace icmil::project

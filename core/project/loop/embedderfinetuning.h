@@ -1,0 +1,102 @@
+#pragma once
+
+// Step 2 of ICMIL on a project: fine-tune the patch embedder with the frozen bag classifier as
+// teacher (engine/icmil/teacherstudent.h) on patches sampled from the training slides' tissue patch
+// grids, never from validation or test slides. A fixed held-out share of those patches measures
+// how well the student agrees with the teacher (mean absolute error of the class
+// probabilities, the reference's TestModel) after every epoch; the epoch with the lowest error is
+// the one kept, written with Embedder::save (atomically).
+
+#include "engine/embedders/embedder.h"
+#include "engine/mil/milmodel.h"
+#include "engine/icmil/teacherstudent.h"
+#include "project/dataset/slidelist.h"
+#include "project/features/slidetiler.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace icmil::project {
+
+struct FineTuningConfig {
+    std::filesystem::path projectRoot;       // patch grids come from (or go to) its patches/
+    std::vector<SlideEntry> slides;          // the training slides only
+    TilingConfig tiling;                     // as extraction used, so the same patch files serve
+    engine::DistillationConfig distillation;
+    int epochs = 1;
+    std::int64_t patchesPerEpoch = 10000;    // drawn afresh each epoch from the training patches
+    double validationFraction = 0.1;         // of all patches, held out (the reference's 0.9 / 0.1)
+    std::int64_t maxValidationPatches = 2000;
+    int batchSize = 100;                     // the reference's
+    int readerThreads = 0;                   // 0: every hardware thread
+    int batchesAhead = 4;
+    std::uint64_t seed = 0;                  // sampling (the distiller has its own seed)
+    std::filesystem::path output;            // the best student's weights
+};
+
+struct FineTuningProgress {
+    std::string phase;                       // "sampling", "training", "validating"
+    int epoch = 0;                           // 0-based
+    int epochs = 0;
+    std::int64_t done = 0;                   // patches in this phase and epoch
+    std::int64_t total = 0;
+    double loss = 0.0;                       // running mean of the total loss this epoch
+    double patchesPerSecond = 0.0;           // training, over this run
+    double etaSeconds = -1.0;                // of the whole fine-tuning; -1 while unknown
+};
+
+struct FineTuningEpoch {
+    int epoch = 0;
+    engine::DistillationLosses loss;         // means over the epoch's steps
+    double validationMae = 0.0;
+    double validationAccuracy = 0.0;
+    std::int64_t patches = 0;
+    double seconds = 0.0;
+    double patchesPerSecond = 0.0;           // the epoch's training, reading included (not validation)
+    bool best = false;
+};
+
+struct FineTuningEvents {
+    std::function<void(const FineTuningProgress &)> progress; // at most every ~100 ms, and at phase ends
+    std::function<void(const FineTuningEpoch &)> epochFinished;
+    std::function<void(const std::string &)> message;         // e.g. the batch halved after CUDA ran out of memory
+};
+
+struct FineTuningResult {
+    std::vector<FineTuningEpoch> history;
+    int bestEpoch = -1;
+    double initialMae = 0.0;                 // the untrained student (augmented view) vs the teacher
+    double bestMae = 0.0;
+    std::int64_t trainingPatches = 0;        // the pool epochs draw from
+    std::int64_t validationPatches = 0;
+    int batchSize = 0;                       // in effect at the end (halved on CUDA out of memory)
+    bool cancelled = false;
+    double seconds = 0.0;
+};
+
+class EmbedderFineTuning {
+public:
+    // `embedder` and `classifier` are copied (teacher and student), on the embedder's device.
+    EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier);
+    ~EmbedderFineTuning();
+
+    // Throws ProjectError / EngineError / SlideError with one sentence: no training slides, no
+    // tissue patches, fewer than 2 patches, a slide that cannot be read, the loss diverged, CUDA
+    // out of memory with one patch per step. Cancelled: returns with cancelled set and the best
+    // student so far written (if an epoch finished).
+    FineTuningResult run(const FineTuningEvents &events = {});
+
+    // Thread-safe; answered within one step (a batch of `batchSize` patches).
+    void cancel() { m_cancelled = true; }
+
+private:
+    FineTuningConfig m_config;
+    engine::TeacherStudentDistiller m_distiller;
+    std::atomic_bool m_cancelled{false};
+};
+
+} // namespace icmil::project

@@ -1,0 +1,519 @@
+#include "project/loop/icmilloop.h"
+
+#include "engine/mil/milcheckpoint.h"
+#include "engine/runtime/runtime.h"
+#include "project/training/bagdataset.h"
+#include "project/dataset/labelstable.h"
+#include "project/training/miltraining.h"
+#include "project/projecterror.h"
+#include "project/projectlayout.h"
+#include "project/dataset/slidelist.h"
+#include "project/features/slidetiler.h"
+#include "project/features/tissuepatchpool.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <regex>
+#include <thread>
+
+namespace icmil::project {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string iterationEncoder(const std::string &name, int iteration)
+{
+    return name + "-it" + std::to_string(iteration);
+}
+
+bool isBuiltIn(const std::string &embedder)
+{
+    const std::vector<std::string> names = engine::builtInEmbedderNames();
+    return std::find(names.begin(), names.end(), embedder) != names.end();
+}
+
+std::optional<IterationSplitFigures> figuresOf(const SplitMetrics &split)
+{
+    if (!split.present)
+        return std::nullopt;
+    IterationSplitFigures figures;
+    figures.slides = split.slides;
+    if (std::isfinite(split.metrics.auc))
+        figures.auc = split.metrics.auc;
+    figures.accuracy = split.metrics.accuracy;
+    figures.f1 = split.metrics.f1;
+    figures.loss = split.loss;
+    return figures;
+}
+
+// Removes what an earlier loop of this name made: its folder, features/<name>-itK/, runs/<name>-itK/,
+// and its attention maps beside shared iteration-0 features.
+void removeLoopOutputs(const ProjectLayout &layout, const fs::path &loopDir, const std::string &name, const std::string &iteration0Encoder)
+{
+    std::error_code ec;
+    fs::remove_all(loopDir, ec);
+    if (!iteration0Encoder.empty())
+        fs::remove_all(layout.attentionDir(iteration0Encoder, iterationEncoder(name, 0)), ec);
+    const std::regex pattern(std::regex_replace(name, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + R"(-it[0-9]+)");
+    for (const fs::path &parent : {layout.root() / "features", layout.runsDir()}) {
+        if (!fs::is_directory(parent, ec))
+            continue;
+        for (const fs::directory_entry &entry : fs::directory_iterator(parent, ec))
+            if (entry.is_directory() && std::regex_match(entry.path().filename().string(), pattern))
+                fs::remove_all(entry.path(), ec);
+    }
+}
+
+std::vector<std::string> idsOf(const std::vector<LeftOutSlide> &slides)
+{
+    std::vector<std::string> ids;
+    for (const LeftOutSlide &slide : slides)
+        ids.push_back(slide.slideId);
+    return ids;
+}
+
+// `slides` less those an iteration left out.
+std::vector<SlideEntry> without(std::vector<SlideEntry> slides, const std::vector<LeftOutSlide> &leftOut)
+{
+    const std::vector<std::string> ids = idsOf(leftOut);
+    std::erase_if(slides, [&](const SlideEntry &slide) { return std::find(ids.begin(), ids.end(), slide.slideId) != ids.end(); });
+    return slides;
+}
+
+} // namespace
+
+IcmilLoop::IcmilLoop(IcmilLoopConfig config)
+    : m_config(std::move(config))
+{
+}
+
+template <typename Job, typename Work>
+auto IcmilLoop::runAsCurrent(Job &job, Work &&work)
+{
+    {
+        const std::lock_guard lock(m_currentMutex);
+        m_cancelCurrent = [&job] { job.cancel(); };
+        if (m_cancelled)
+            job.cancel();
+    }
+    struct Clear {
+        IcmilLoop *loop;
+        ~Clear()
+        {
+            const std::lock_guard lock(loop->m_currentMutex);
+            loop->m_cancelCurrent = nullptr;
+        }
+    } clear{this};
+    return work();
+}
+
+void IcmilLoop::cancel()
+{
+    m_cancelled = true;
+    const std::lock_guard lock(m_currentMutex);
+    if (m_cancelCurrent)
+        m_cancelCurrent();
+}
+
+std::string IcmilLoop::settingsJson() const
+{
+    const IcmilLoopConfig &c = m_config;
+    const engine::DistillationConfig &d = c.fineTuning.distillation;
+    const slide::PatchGridParams &grid = c.extraction.tiling.grid;
+    const json settings = {
+        {"embedder",
+         {{"name", c.embedder.name}, {"weights", c.embedder.weights.string()}, {"seed", c.embedder.seed},
+          {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
+        {"patches",
+         {{"patch_size", grid.patchSize}, {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
+          {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}}},
+        {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
+        {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
+        {"model",
+         {{"type", engine::milModelTypeName(c.model.type)}, {"embed_dim", c.model.embedDim}, {"attention_dim", c.model.attentionDim},
+          {"residual_blocks", c.model.residualBlocks}, {"dropout", c.model.dropout}, {"pseudo_bags", c.model.pseudoBags},
+          {"distillation", engine::dtfdDistillationName(c.model.distillation)}, {"seed", c.model.seed}}},
+        {"trainer",
+         {{"epochs", c.trainer.epochs}, {"lr", c.trainer.learningRate}, {"weight_decay", c.trainer.weightDecay},
+          {"grad_clipping", c.trainer.gradientClip}, {"milestones", c.trainer.lrMilestones}, {"no_schedule", c.trainer.noSchedule},
+          {"lr_decay", c.trainer.lrDecay}, {"seed", c.trainer.seed}, {"patience", c.trainer.earlyStoppingPatience}}},
+        {"split",
+         {{"val_fraction", c.split.valFraction}, {"test_fraction", c.split.testFraction}, {"seed", c.split.seed}, {"folds", c.split.folds},
+          {"fold", c.split.fold}, {"use_csv_split", c.split.useCsvSplit}, {"classes", c.classNames}}},
+        {"finetune",
+         {{"epochs", c.fineTuning.epochs}, {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
+          {"validation_fraction", c.fineTuning.validationFraction}, {"max_validation_patches", c.fineTuning.maxValidationPatches},
+          {"batch_size", c.fineTuning.batchSize}, {"seed", c.fineTuning.seed}, {"lr", d.learningRate}, {"weight_decay", d.weightDecay},
+          {"grad_clipping", d.gradientClip}, {"confidence", d.confidenceWeighted}, {"beta", d.confidenceBeta}, {"freeze_batch_norm", d.freezeBatchNorm},
+          {"teacher_temperature", d.teacherTemperature},
+          {"augmentation",
+           {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
+            d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    return settings.dump();
+}
+
+bool IcmilLoop::calibratesEmbedder() const
+{
+    return m_config.calibrationPatches > 0 && m_config.embedder.weights.empty() && isBuiltIn(m_config.embedder.name);
+}
+
+engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) const
+{
+    // Iteration 0 names the user's embedder (or its calibrated copy in the loop folder); later
+    // ones name files in the loop folder, kept relative so a project can move.
+    engine::EmbedderConfig config = m_config.embedder;
+    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder();
+    config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (m_loopDir / iteration.embedderName).string() : iteration.embedderName;
+    config.weights = inLoopDir && !iteration.embedderWeights.empty() ? m_loopDir / iteration.embedderWeights : iteration.embedderWeights;
+    return config;
+}
+
+IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    IcmilLoopResult result;
+    if (m_config.iterations < 0)
+        throw ProjectError("An ICMIL loop needs 0 or more fine-tuning iterations");
+    if (m_config.name.empty() || ProjectLayout::folderName(m_config.name) != m_config.name)
+        throw ProjectError("'" + m_config.name + "' cannot name an ICMIL loop: use letters, digits, '-', '_' and '.'");
+    if (!m_config.iteration0Encoder.empty() && ProjectLayout::folderName(m_config.iteration0Encoder) != m_config.iteration0Encoder)
+        throw ProjectError("'" + m_config.iteration0Encoder + "' cannot name a feature folder: use letters, digits, '-', '_' and '.'");
+    auto say = [&](const std::string &text) {
+        if (events.message)
+            events.message(text);
+    };
+
+    // The dataset: slide files, labels, and the split (fine-tuning sees train slides only).
+    const fs::path slidesRoot = m_config.slides.empty() ? m_config.projectRoot : m_config.slides;
+    m_labels = m_config.labelsCsv;
+    if (m_labels.empty())
+        m_labels = fs::exists(slidesRoot / "labels.csv") ? slidesRoot / "labels.csv" : m_config.projectRoot / "labels.csv";
+    if (!fs::exists(m_labels))
+        throw ProjectError("No labels CSV at '" + m_labels.string() + "': the ICMIL loop needs case_id,slide_id,label[,split]");
+    const LabelsTable table = LabelsTable::read(m_labels);
+    throwOnLabelsIssues(table, m_labels);
+    for (const LabelsIssue &warning : table.warnings(!m_config.classNames.empty()))
+        say(m_labels.filename().string() + " line " + std::to_string(warning.line) + ": " + warning.message);
+    const DatasetSplit split = assignSplits(table, m_config.split);
+    result.splitDescription = describeSplit(split);
+    // Every slide is opened (and a little of it read) before any work: one that cannot be read
+    // is left out, named, unless the loop is strict.
+    m_unreadable.clear();
+    std::vector<SlideEntry> slides;
+    std::vector<SlideEntry> trainSlides;
+    for (const SlideSplit &s : split.slides) {
+        const fs::path path = findSlideFile(slidesRoot, s.slideId);
+        const std::string problem = path.empty() ? "no slide file in '" + slidesRoot.string() + "'" : slideReadProblem(path);
+        if (!problem.empty()) {
+            m_unreadable.push_back({s.slideId, problem});
+            continue;
+        }
+        slides.push_back({s.slideId, path});
+        if (s.split == Split::Train)
+            trainSlides.push_back(slides.back());
+    }
+    if (!m_unreadable.empty()) {
+        const std::string count = std::to_string(m_unreadable.size()) + " of " + std::to_string(split.slides.size()) + " slide(s)";
+        if (m_config.strict || slides.empty())
+            throw ProjectError(count + " cannot be read: " + describeLeftOut(m_unreadable)
+                               + (slides.empty() ? "" : " (without --strict such slides are left out)"));
+        say("Leaving out " + count + " that cannot be read: " + describeLeftOut(m_unreadable));
+    }
+
+    m_device = engine::resolveDevice(engine::parseDevice(m_config.device));
+    result.device = m_device.str();
+
+    // The state: resume a loop with the same settings, refuse one with others.
+    const ProjectLayout layout(m_config.projectRoot);
+    const fs::path loopDir = m_config.projectRoot / "icmil" / m_config.name;
+    m_loopDir = loopDir;
+    result.stateFile = loopDir / "state.json";
+    result.iterationsCsv = loopDir / "iterations.csv";
+    if (m_config.overwrite)
+        removeLoopOutputs(layout, loopDir, m_config.name, m_config.iteration0Encoder);
+    LoopState state;
+    state.name = m_config.name;
+    state.settings = settingsJson();
+    if (fs::exists(result.stateFile)) {
+        LoopState previous = readLoopState(result.stateFile);
+        if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings);
+            !changed.empty())
+            throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
+                               + "' was run with other settings (" + listSome(changed, 6)
+                               + "): use the same settings to resume it, or start it again (Train in the app, --overwrite "
+                                 "on the command line; --name keeps both)");
+        state.iterations = std::move(previous.iterations);
+    }
+    const bool resuming = !state.iterations.empty();
+    fs::create_directories(loopDir);
+    // Saved before the first phase ends, so a loop stopped in it is there to resume, with its settings.
+    if (!fs::exists(result.stateFile))
+        writeLoopState(result.stateFile, state);
+    auto save = [&](int k, const std::string &phase) {
+        writeLoopState(result.stateFile, state);
+        if (events.phaseFinished)
+            events.phaseFinished(k, phase);
+    };
+
+    for (int k = 0; k <= m_config.iterations; ++k) {
+        if (static_cast<int>(state.iterations.size()) <= k) {
+            IterationSummary fresh;
+            fresh.iteration = k;
+            fresh.encoder = k == 0 && !m_config.iteration0Encoder.empty() ? m_config.iteration0Encoder : iterationEncoder(m_config.name, k);
+            if (k == 0) {
+                fresh.embedderName = m_config.embedder.name;
+                fresh.embedderWeights = calibratesEmbedder() ? fs::path("embedder-it0.pth") : m_config.embedder.weights;
+            } else {
+                const bool builtIn = isBuiltIn(m_config.embedder.name);
+                const std::string weights = "embedder-it" + std::to_string(k) + (builtIn ? ".pth" : ".pt");
+                fresh.embedderName = builtIn ? m_config.embedder.name : weights;
+                fresh.embedderWeights = builtIn ? fs::path(weights) : fs::path();
+            }
+            state.iterations.push_back(fresh);
+        }
+        IterationSummary &iteration = state.iterations[static_cast<std::size_t>(k)];
+        if (iteration.completed("train")) {
+            result.iterations.push_back(iteration);
+            continue;
+        }
+        if (resuming && result.resumedAt < 0) {
+            result.resumedAt = k;
+            result.resumedPhase = k > 0 && !iteration.completed("finetune")                            ? "finetune"
+                                  : k == 0 && calibratesEmbedder() && !iteration.completed("calibrate") ? "calibrate"
+                                  : !iteration.completed("extract")                                     ? "extract"
+                                                                                                        : "train";
+            say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
+        }
+        const std::vector<std::pair<std::string, std::function<void()>>> phases = {
+            {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], without(trainSlides, state.iterations[static_cast<std::size_t>(k - 1)].leftOut), events); }},
+            {"calibrate", [&] { runCalibrate(iteration, slides, events); }},
+            {"extract", [&] { runExtract(iteration, slides, events); }},
+            {"train", [&] { runTrain(iteration, events); }},
+        };
+        for (const auto &[phase, work] : phases) {
+            if ((phase == "finetune" && k == 0) || (phase == "calibrate" && (k > 0 || !calibratesEmbedder())) || iteration.completed(phase))
+                continue;
+            if (!m_cancelled)
+                work();
+            if (m_cancelled) {
+                result.cancelled = true;
+                result.leftOut = m_unreadable;
+                result.seconds = secondsSince(start);
+                return result;
+            }
+            iteration.completedPhases.push_back(phase);
+            save(k, phase);
+        }
+        writeIterationsCsv(result.iterationsCsv, state.iterations);
+        result.iterations.push_back(iteration);
+        if (events.iterationFinished)
+            events.iterationFinished(iteration);
+    }
+    writeIterationsCsv(result.iterationsCsv, state.iterations);
+    result.leftOut = result.iterations.empty() ? m_unreadable : result.iterations.back().leftOut;
+    result.seconds = secondsSince(start);
+    return result;
+}
+
+void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary &previous, const std::vector<SlideEntry> &trainSlides,
+                            const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderOf(previous));
+    embedder->to(m_device);
+    const fs::path teacherRun = ProjectLayout(m_config.projectRoot).runDir(iterationEncoder(m_config.name, previous.iteration));
+    const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(teacherRun / "checkpoint.pth");
+    std::shared_ptr<engine::MilModel> classifier = engine::instantiateMilModel(checkpoint, m_device);
+
+    FineTuningConfig config = m_config.fineTuning;
+    config.projectRoot = m_config.projectRoot;
+    config.slides = trainSlides;
+    config.tiling = m_config.extraction.tiling;
+    const engine::EmbedderConfig target = embedderOf(iteration);
+    config.output = target.weights.empty() ? fs::path(target.name) : target.weights;
+    // Each iteration draws its own patches and augmentations, reproducibly.
+    config.seed += static_cast<std::uint64_t>(iteration.iteration);
+    config.distillation.seed += static_cast<std::uint64_t>(iteration.iteration);
+    EmbedderFineTuning job(config, *embedder, *classifier);
+    FineTuningEvents jobEvents;
+    const int k = iteration.iteration;
+    jobEvents.progress = [&](const FineTuningProgress &p) {
+        if (!events.progress)
+            return;
+        LoopProgress progress{k, m_config.iterations + 1, "fine-tuning", p.phase, p.done, p.total};
+        if (p.phase == "training")
+            progress.step = "epoch " + std::to_string(p.epoch + 1) + "/" + std::to_string(p.epochs);
+        if (p.phase == "training")
+            progress.loss = p.loss;
+        progress.etaSeconds = p.etaSeconds;
+        events.progress(progress);
+    };
+    jobEvents.epochFinished = [&](const FineTuningEpoch &epoch) {
+        if (events.fineTuningEpochFinished)
+            events.fineTuningEpochFinished(k, epoch);
+    };
+    jobEvents.message = events.message;
+    const FineTuningResult result = runAsCurrent(job, [&] { return job.run(jobEvents); });
+    if (result.cancelled)
+        return;
+    iteration.fineTuneSeconds = secondsSince(start);
+    iteration.fineTuneMaeBefore = result.initialMae;
+    iteration.fineTuneMaeAfter = result.bestMae;
+    iteration.fineTuneBestEpoch = result.bestEpoch;
+    double patches = 0.0, seconds = 0.0;
+    for (const FineTuningEpoch &epoch : result.history) {
+        patches += static_cast<double>(epoch.patches);
+        seconds += static_cast<double>(epoch.patches) / std::max(1e-9, epoch.patchesPerSecond);
+    }
+    iteration.fineTunePatchesPerSecond = patches / std::max(1e-9, seconds);
+    iteration.fineTuneLoss = result.history.at(static_cast<std::size_t>(result.bestEpoch)).loss.total;
+}
+
+void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    const int k = iteration.iteration;
+    const auto total = static_cast<std::int64_t>(slides.size());
+    auto report = [&](const std::string &step, std::int64_t done, std::int64_t of) {
+        if (events.progress)
+            events.progress({k, m_config.iterations + 1, "calibrating", step, done, of});
+    };
+    TissuePatchPool pool = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.extraction.tiling, slides, [&](std::size_t i) {
+        report(slides[i].slideId, static_cast<std::int64_t>(i), total);
+        return !m_cancelled;
+    });
+    if (m_cancelled)
+        return;
+    if (pool.samples.size() < 2)
+        throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
+                           + std::to_string(pool.samples.size()) + ": " + noTissueAdvice(m_config.extraction.tiling));
+    shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
+    pool.samples.resize(static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
+    const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
+
+    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(m_config.embedder);
+    embedder->to(m_device);
+    const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4});
+    std::int64_t done = 0;
+    embedder->recalibrateBatchNorm([&]() -> torch::Tensor {
+        std::optional<PatchSampleReader::Batch> batch = m_cancelled ? std::nullopt : reader.next();
+        if (!batch)
+            return {};
+        done += batch->patches.size(0);
+        report("patches", done, patches);
+        return batch->patches.to(m_device);
+    });
+    if (m_cancelled)
+        return;
+    embedder->save(embedderOf(iteration).weights);
+    iteration.extractSeconds += secondsSince(start);
+    if (events.message)
+        events.message("Estimated the batch-norm statistics of the randomly initialised " + m_config.embedder.name + " on "
+                       + std::to_string(patches) + " tissue patches");
+}
+
+void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events)
+{
+    const Clock::time_point start = Clock::now();
+    ExtractionConfig config = m_config.extraction;
+    config.projectDir = m_config.projectRoot;
+    config.embedder = embedderOf(iteration);
+    config.encoderName = iteration.encoder;
+    config.device = m_device.str();
+    config.overwrite = false; // files of this encoder come only from this iteration's embedder
+    FeatureExtractor extractor(config);
+    extractor.setMessageCallback(events.message);
+    const int k = iteration.iteration;
+    extractor.setProgressCallback([&](const ExtractionProgress &p) {
+        if (!events.progress)
+            return;
+        LoopProgress progress{k, m_config.iterations + 1, "extracting", p.slideId, p.slideIndex, p.slideCount};
+        progress.etaSeconds = p.etaSeconds;
+        events.progress(progress);
+    });
+    const ExtractionReport report = runAsCurrent(extractor, [&] { return extractor.run(slides); });
+    if (report.cancelled)
+        return;
+    // What extraction could not use is left out (unless strict), named in the log and the state.
+    std::vector<LeftOutSlide> failed, empty;
+    for (const SlideExtraction &slide : report.slides) {
+        if (slide.status == SlideExtraction::Status::Failed)
+            failed.push_back({slide.slideId, slide.message});
+        else if (slide.patches == 0)
+            empty.push_back({slide.slideId, "no tissue patches"});
+    }
+    if (!failed.empty() && (m_config.strict || failed.size() == slides.size()))
+        throw ProjectError("Feature extraction failed for " + std::to_string(failed.size()) + " slide(s): " + describeLeftOut(failed));
+    if (!empty.empty() && (m_config.strict || failed.size() + empty.size() == slides.size()))
+        throw ProjectError(std::to_string(empty.size()) + " slide(s) have no patches (" + listSome(idsOf(empty), 3)
+                           + "): " + noTissueAdvice(m_config.extraction.tiling));
+    if (!failed.empty() && events.message)
+        events.message("Leaving out " + std::to_string(failed.size()) + " slide(s) whose features could not be extracted: " + describeLeftOut(failed));
+    if (!empty.empty() && events.message)
+        events.message("Leaving out " + std::to_string(empty.size()) + " slide(s) without tissue patches (" + listSome(idsOf(empty), 5)
+                       + "): " + noTissueAdvice(m_config.extraction.tiling));
+    iteration.leftOut = m_unreadable;
+    iteration.leftOut.insert(iteration.leftOut.end(), failed.begin(), failed.end());
+    iteration.leftOut.insert(iteration.leftOut.end(), empty.begin(), empty.end());
+    iteration.extractSeconds += secondsSince(start);
+    iteration.extractedPatches = 0;
+    for (const SlideExtraction &slide : report.slides)
+        iteration.extractedPatches += slide.patches;
+}
+
+void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &events)
+{
+    MilTrainingConfig config;
+    config.data.projectRoot = m_config.projectRoot;
+    config.data.labelsCsv = m_labels;
+    config.data.encoder = iteration.encoder;
+    config.data.classNames = m_config.classNames;
+    config.data.split = m_config.split;
+    config.data.leftOut = idsOf(iteration.leftOut);
+    config.run = iterationEncoder(m_config.name, iteration.iteration); // the encoder's name unless iteration 0's features are shared
+    config.model = m_config.model;
+    config.trainer = m_config.trainer;
+    config.trainer.device = m_device;
+    config.overwrite = true; // a run folder left by a killed run of this phase is redone
+    config.settingsJson = settingsJson();
+    MilTrainingJob job(config);
+    const int k = iteration.iteration;
+    MilTrainingEvents jobEvents;
+    jobEvents.progress = [&](const std::string &phase, int done, int total) {
+        if (events.progress)
+            events.progress({k, m_config.iterations + 1, "training", phase, done, total});
+    };
+    jobEvents.epochFinished = [&](const engine::EpochReport &report) {
+        if (events.epochFinished)
+            events.epochFinished(k, report);
+    };
+    const MilRunSummary summary = runAsCurrent(job, [&] { return job.run(jobEvents); });
+    if (summary.cancelled) {
+        m_cancelled = true;
+        return;
+    }
+    iteration.trainSeconds = summary.seconds;
+    iteration.runDir = summary.runDir;
+    iteration.bestEpoch = summary.bestEpoch;
+    iteration.epochsRun = summary.epochsRun;
+    iteration.trainLoss = summary.train.present ? summary.train.loss : 0.0;
+    iteration.threshold = summary.threshold;
+    iteration.train = figuresOf(summary.train);
+    iteration.val = figuresOf(summary.val);
+    iteration.test = figuresOf(summary.test);
+}
+
+} // namespace icmil::project

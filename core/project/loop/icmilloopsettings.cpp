@@ -1,0 +1,125 @@
+// loopConfigFromSettings: a saved loop's settings (IcmilLoop::settingsJson) read back into a
+// config, kept beside nothing else so icmilloop.cpp stays the loop itself. Keep it in step with
+// settingsJson: tst_icmilloop's savedSettingsReadBackAsTheyWereSaved round-trips every group.
+#include "project/loop/icmilloop.h"
+
+#include "project/projecterror.h"
+#include "slide/tissue/tissuedetectionparams.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace icmil::project {
+
+using json = nlohmann::json;
+
+IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoopConfig c)
+{
+    try {
+        const json s = json::parse(settingsJson);
+        // Reads s[group][key] into `value` when it is there.
+        auto read = [&](const char *group, const char *key, auto &value) {
+            if (s.contains(group) && s.at(group).contains(key))
+                value = s.at(group).at(key).get<std::remove_reference_t<decltype(value)>>();
+        };
+        std::string text;
+        read("embedder", "name", c.embedder.name);
+        text = c.embedder.weights.string();
+        read("embedder", "weights", text);
+        c.embedder.weights = text;
+        read("embedder", "seed", c.embedder.seed);
+        read("embedder", "calibration_patches", c.calibrationPatches);
+        c.extraction.embedder = c.embedder;
+
+        slide::PatchGridParams &grid = c.extraction.tiling.grid;
+        read("patches", "patch_size", grid.patchSize);
+        if (s.contains("patches") && s.at("patches").contains("magnification")) {
+            const json &m = s.at("patches").at("magnification");
+            grid.targetMagnification = m.is_null() ? std::nullopt : std::optional<double>(m.get<double>());
+        }
+        read("patches", "level", grid.level);
+        read("patches", "overlap", grid.overlap);
+        read("patches", "step", grid.step);
+        slide::TissueDetectionParams &t = c.extraction.tiling.tissue;
+        if (s.contains("tissue") && s.at("tissue").contains("preset"))
+            t = slide::TissueDetectionParams::preset(s.at("tissue").at("preset").get<std::string>());
+        read("tissue", "seg_level", t.segLevel);
+        read("tissue", "target_downsample", t.targetDownsample);
+        read("tissue", "max_mask_pixels", t.maxMaskPixels);
+        read("tissue", "saturation_threshold", t.saturationThreshold);
+        read("tissue", "otsu", t.useOtsu);
+        read("tissue", "median_kernel", t.medianKernel);
+        read("tissue", "close_kernel", t.closeKernel);
+        read("tissue", "min_tissue_area", t.minTissueArea);
+        read("tissue", "min_hole_area", t.minHoleArea);
+        read("tissue", "max_holes", t.maxHoles);
+        read("tissue", "reference_patch_size", t.referencePatchSize);
+        read("tissue", "min_tissue_per_patch", grid.minTissueFraction);
+        read("extraction", "half_precision", c.extraction.halfPrecision);
+
+        text = engine::milModelTypeName(c.model.type);
+        read("model", "type", text);
+        c.model.type = engine::parseMilModelType(text);
+        read("model", "embed_dim", c.model.embedDim);
+        read("model", "attention_dim", c.model.attentionDim);
+        read("model", "residual_blocks", c.model.residualBlocks);
+        read("model", "dropout", c.model.dropout);
+        read("model", "pseudo_bags", c.model.pseudoBags);
+        text = engine::dtfdDistillationName(c.model.distillation);
+        read("model", "distillation", text);
+        c.model.distillation = engine::parseDtfdDistillation(text);
+        read("model", "seed", c.model.seed);
+
+        read("trainer", "epochs", c.trainer.epochs);
+        read("trainer", "lr", c.trainer.learningRate);
+        read("trainer", "weight_decay", c.trainer.weightDecay);
+        read("trainer", "grad_clipping", c.trainer.gradientClip);
+        read("trainer", "milestones", c.trainer.lrMilestones);
+        read("trainer", "no_schedule", c.trainer.noSchedule);
+        read("trainer", "lr_decay", c.trainer.lrDecay);
+        read("trainer", "seed", c.trainer.seed);
+        read("trainer", "patience", c.trainer.earlyStoppingPatience);
+
+        read("split", "val_fraction", c.split.valFraction);
+        read("split", "test_fraction", c.split.testFraction);
+        read("split", "seed", c.split.seed);
+        read("split", "folds", c.split.folds);
+        read("split", "fold", c.split.fold);
+        read("split", "use_csv_split", c.split.useCsvSplit);
+        read("split", "classes", c.classNames);
+
+        FineTuningConfig &f = c.fineTuning;
+        engine::DistillationConfig &d = f.distillation;
+        read("finetune", "epochs", f.epochs);
+        read("finetune", "patches_per_epoch", f.patchesPerEpoch);
+        read("finetune", "validation_fraction", f.validationFraction);
+        read("finetune", "max_validation_patches", f.maxValidationPatches);
+        read("finetune", "batch_size", f.batchSize);
+        read("finetune", "seed", f.seed);
+        d.seed = f.seed;
+        read("finetune", "lr", d.learningRate);
+        read("finetune", "weight_decay", d.weightDecay);
+        read("finetune", "grad_clipping", d.gradientClip);
+        read("finetune", "confidence", d.confidenceWeighted);
+        read("finetune", "beta", d.confidenceBeta);
+        read("finetune", "freeze_batch_norm", d.freezeBatchNorm);
+        read("finetune", "teacher_temperature", d.teacherTemperature);
+        if (s.contains("finetune") && s.at("finetune").contains("augmentation")) {
+            const auto a = s.at("finetune").at("augmentation").get<std::vector<double>>();
+            if (a.size() != 6)
+                throw ProjectError("finetune.augmentation has " + std::to_string(a.size()) + " values, not 6");
+            d.augmentation = {a[0], a[1], a[2], a[3], a[4], a[5]};
+        }
+        return c;
+    } catch (const json::exception &e) {
+        throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());
+    } catch (const std::exception &e) {
+        throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());
+    }
+}
+
+} // namespace icmil::project

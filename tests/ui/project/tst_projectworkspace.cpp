@@ -1,0 +1,232 @@
+// The app's project workspace, offscreen, on a synthetic project with a prediction run: opening
+// a project slide loads its attention heatmap (the pixel over the most attended patch has the
+// colormap's colour for its score), the top-k gallery and the tissue contours; settings
+// recompute the heatmap; the heatmap exports as QuPath GeoJSON; a slide outside the project
+// shows none.
+#include "project/training/attentionstore.h"
+#include "project/training/predictiontable.h"
+#include "project/projectlayout.h"
+#include "project/dataset/syntheticdataset.h"
+#include "ui/attention/attentiongallery.h"
+#include "ui/viewer/highlightlayer.h"
+#include "ui/attention/heatmappanel.h"
+#include "ui/shell/mainwindow.h"
+#include "ui/project/projectworkspace.h"
+#include "ui/training/trainingpanel.h"
+#include "ui/training/trainingsettings.h"
+#include "ui/project/projectpanel.h"
+#include "ui/viewer/attentionheatmap.h"
+#include "ui/viewer/contourlayer.h"
+#include "ui/viewer/heatmaplayer.h"
+#include "ui/viewer/slideviewer.h"
+
+#include "common/slidetestsupport.h"
+
+#include <QAbstractButton>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+namespace fs = std::filesystem;
+using namespace icmil;
+
+namespace {
+constexpr int kTimeoutMs = 20000;
+constexpr std::int64_t kPatch = 256;
+} // namespace
+
+class TstProjectWorkspace : public QObject {
+    Q_OBJECT
+private:
+    fs::path m_root;
+    QString m_slide;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("ICMIL Studio tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_projectworkspace"));
+        QSettings().clear();
+        m_root = test::scratchDir("projectworkspace");
+        project::SyntheticDatasetConfig config;
+        config.outputDir = m_root;
+        config.slides = 2;
+        config.width = 4096;
+        config.height = 3072;
+        config.seed = 3;
+        const auto dataset = project::SyntheticDataset(config).generate();
+        m_slide = QString::fromStdString(dataset.slides[0].slidePath.string());
+
+        // A prediction run: a grid of patches whose attention rises to the right; the most
+        // attended is the top-right patch of the grid.
+        project::SlideAttention attention;
+        attention.slideId = dataset.slides[0].slideId;
+        for (std::int64_t y = 0; y < 3072; y += kPatch) {
+            for (std::int64_t x = 0; x < 4096; x += kPatch) {
+                attention.coords.push_back({x, y});
+                attention.attentionRaw.push_back(static_cast<float>(x) + static_cast<float>(3072 - y) * 0.01f);
+            }
+        }
+        attention.attention = attention.attentionRaw;
+        attention.probabilities = {0.2, 0.8};
+        attention.classNames = {"normal", "tumor"};
+        attention.predicted = 1;
+        attention.run = "run1";
+        attention.encoder = "tiny-cnn";
+        attention.patchSizeLevel0 = kPatch;
+        const project::ProjectLayout layout(m_root);
+        fs::create_directories(layout.attentionDir("tiny-cnn", "run1"));
+        project::writeAttentionFile(layout.attentionFile("tiny-cnn", "run1", attention.slideId), attention);
+        project::PredictionTable table;
+        table.run = "run1";
+        table.encoder = "tiny-cnn";
+        table.classNames = {"normal", "tumor"};
+        for (const auto &s : dataset.slides) {
+            project::SlidePredictionRow row;
+            row.slideId = s.slideId;
+            row.probabilities = {0.2, 0.8};
+            row.predicted = 1;
+            table.rows.push_back(row);
+        }
+        fs::create_directories(layout.runDir("run1"));
+        project::writePredictionsJson(layout.runDir("run1") / "predictions.json", table);
+        // Tissue contours as preprocessing writes them.
+        fs::create_directories(layout.tissueDir());
+        std::ofstream(layout.tissueGeoJsonFile(attention.slideId))
+            << R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon",)"
+               R"("coordinates":[[[500,500],[3500,500],[3500,2500],[500,2500],[500,500]]]}}]})";
+    }
+
+    void aProjectSlideShowsItsAttention()
+    {
+        ui::MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        ui::ProjectWorkspace *workspace = window.workspace();
+        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(m_root.string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        QCOMPARE(workspace->projectPanel()->catalog().predictionRun, std::string("run1"));
+
+        QSignalSpy heatmapLoaded(workspace, &ui::ProjectWorkspace::heatmapLoaded);
+        QSignalSpy contoursLoaded(workspace, &ui::ProjectWorkspace::overlaysLoaded);
+        window.openSlide(m_slide);
+        QVERIFY(heatmapLoaded.wait(kTimeoutMs));
+        if (contoursLoaded.isEmpty())
+            QVERIFY(contoursLoaded.wait(kTimeoutMs));
+        QCOMPARE(workspace->shownSlideId(), QStringLiteral("slide_000"));
+        QCOMPARE(workspace->contourLayer()->polygonCount(), 1);
+        const auto heatmap = workspace->heatmapLayer()->heatmap();
+        QVERIFY(heatmap != nullptr);
+        QCOMPARE(heatmap->patchCount(), std::size_t{16 * 12});
+
+        // The gallery holds the top 16, most attended first: the top-right patch.
+        ui::AttentionGallery *gallery = workspace->heatmapPanel()->gallery();
+        QCOMPARE(gallery->count(), 16);
+        QCOMPARE(gallery->patches().front().level0, QRectF(4096 - kPatch, 0, kPatch, kPatch));
+
+        // Clicking the top patch zooms to it and outlines it.
+        Q_EMIT gallery->itemClicked(gallery->item(0));
+        const QRectF picked(4096 - kPatch, 0, kPatch, kPatch);
+        QCOMPARE(workspace->highlightLayer()->rect(), picked);
+        QCOMPARE(window.viewer()->transform().center(), picked.center());
+        const QSizeF view = window.viewer()->transform().viewSize();
+        QCOMPARE(window.viewer()->transform().scale(),
+                 kPatch / (ui::SlideViewer::kShownRegionShare * std::min(view.width(), view.height())));
+
+        // At full opacity, the screen pixel over that patch's centre has the colormap's colour.
+        workspace->heatmapPanel()->setOpacityPercent(100);
+        workspace->heatmapPanel()->setColormapName(QStringLiteral("turbo"));
+        ui::SlideViewer *viewer = window.viewer();
+        const std::size_t top = heatmap->topK(1).front();
+        const QPointF centre = workspace->heatmapLayer()->heatmap()->patchRect(top).center();
+        viewer->setScale(1.0); // the patch fills 256 screen pixels, clear of the legend and scale bar
+        viewer->centerOn(centre);
+        QTRY_VERIFY_WITH_TIMEOUT(viewer->isFrameComplete(), kTimeoutMs);
+        const QImage frame = viewer->renderView();
+        const QPoint at = (viewer->transform().slideToView(centre) * viewer->devicePixelRatioF()).toPoint();
+        const double score = workspace->heatmapLayer()->heatmap()->scores()[top];
+        QCOMPARE(score, 1.0);
+        QCOMPARE(frame.pixel(at) & 0xffffffu, ui::Colormap::fromName(QStringLiteral("turbo")).at(score) & 0xffffffu);
+
+        // A threshold above every score but the top hides the rest: a low patch shows the slide.
+        workspace->heatmapPanel()->setThreshold(0.999);
+        const QPointF low = workspace->heatmapLayer()->heatmap()->patchRect(top - 1).center(); // its left neighbour
+        const QImage thresholded = viewer->renderView();
+        const QColor underLow = thresholded.pixelColor((viewer->transform().slideToView(low) * viewer->devicePixelRatioF()).toPoint());
+        QVERIFY(workspace->heatmapLayer()->heatmap()->settings().threshold.has_value());
+        QVERIFY(underLow.rgb() != ui::Colormap::fromName(QStringLiteral("turbo")).at(0.0));
+
+        // Export as GeoJSON for QuPath: one feature per patch.
+        QSignalSpy exported(workspace, &ui::ProjectWorkspace::heatmapExported);
+        const fs::path geojson = m_root / "export.geojson";
+        workspace->exportHeatmapGeoJson(QString::fromStdString(geojson.string()));
+        QVERIFY(exported.wait(kTimeoutMs));
+        QCOMPARE(exported[0][1].toString(), QString());
+        std::ifstream in(geojson);
+        const nlohmann::json json = nlohmann::json::parse(in);
+        QCOMPARE(json.at("features").size(), std::size_t{16 * 12});
+
+        // The second slide has predictions but no attention file: no heatmap, and the panel says why.
+        heatmapLoaded.clear();
+        window.openSlide(QString::fromStdString((m_root / "slides" / "slide_001.svs").string()));
+        QVERIFY(heatmapLoaded.wait(kTimeoutMs));
+        QVERIFY(workspace->heatmapLayer()->heatmap() == nullptr);
+        QCOMPARE(workspace->heatmapPanel()->gallery()->count(), 0);
+        QVERIFY(workspace->highlightLayer()->rect().isEmpty()); // the outline belonged to the other slide
+    }
+
+    void aProjectWithoutItsSlidesAsksForTheirFolder()
+    {
+        // A project the CLI trained on slides outside it, before it recorded them: runs, no slides.
+        const fs::path project = test::scratchDir("projectworkspace-noslides") / "project";
+        fs::remove_all(project);
+        fs::create_directories(project / "icmil" / "icmil");
+        ui::MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        ui::ProjectWorkspace *workspace = window.workspace();
+        QString asked;
+        workspace->setSlidesFolderChooser([&](const QString &start) {
+            asked = start;
+            return QString::fromStdString(m_root.string()); // the dataset folder: slides/ and labels.csv
+        });
+        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(project.string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        QVERIFY(workspace->projectPanel()->catalog().slides.empty());
+        QMessageBox *box = workspace->missingSlidesBox();
+        QVERIFY(box != nullptr);
+        QVERIFY(box->isVisible());
+        QVERIFY2(box->text().contains(QStringLiteral("are not in")), qPrintable(box->text()));
+
+        // "Locate slides...": the folder is recorded and the project reloads with its slides.
+        QSignalSpy located(workspace, &ui::ProjectWorkspace::slidesLocated);
+        QAbstractButton *locate = nullptr;
+        for (QAbstractButton *button : box->buttons())
+            if (button->text().startsWith(QStringLiteral("Locate")))
+                locate = button;
+        QVERIFY(locate != nullptr);
+        locate->click();
+        QVERIFY(located.wait(kTimeoutMs));
+        QCOMPARE(located[0][1].toString(), QString());
+        QCOMPARE(asked, QString::fromStdString(project.parent_path().string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        QCOMPARE(workspace->projectPanel()->catalog().slides.size(), std::size_t{2});
+        QCOMPARE(workspace->projectPanel()->catalog().settings.labelsCsv, m_root / "labels.csv");
+        QCOMPARE(workspace->trainingPanel()->settings().slides, m_root); // Train uses them too
+        QCOMPARE(workspace->trainingPanel()->baseConfig().labelsCsv, m_root / "labels.csv");
+        QTRY_VERIFY(workspace->missingSlidesBox() == nullptr); // closed by its button, not asked again
+    }
+};
+
+QTEST_MAIN(TstProjectWorkspace)
+#include "tst_projectworkspace.moc"
