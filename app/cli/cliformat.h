@@ -2,8 +2,9 @@
 
 // Small text helpers shared by the CLI's commands.
 
+#include "common/numberformat.h"
+
 #include <cmath>
-#include <iomanip>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,9 +28,7 @@ inline std::string fixed(double value, int decimals)
 {
     if (std::isnan(value))
         return "-";
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(decimals) << value;
-    return out.str();
+    return formatFixed(value, decimals);
 }
 
 } // namespace icmil::cli

@@ -1,7 +1,9 @@
 #include "commands.h"
+#include "cliformat.h"
 #include "progressbar.h"
 
 #include "common/licence.h"
+#include "common/numberformat.h"
 #include "engine/runtime/runtime.h"
 #include "project/dataset/datasetsummary.h"
 #include "project/demorecipe.h"
@@ -41,9 +43,7 @@ bool parseSize(const std::string &text, std::int64_t &width, std::int64_t &heigh
 
 std::string formatSeconds(double s)
 {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << " s";
-    return out.str();
+    return fixed(s, s < 10 ? 2 : 1) + " s";
 }
 
 } // namespace
@@ -77,88 +77,71 @@ int runSynth(const SynthOptions &options)
         std::cerr << "error: --size must look like WIDTHxHEIGHT (e.g. 20000x16000), got '" << options.size << "'\n";
         return 2;
     }
-    try {
-        project::SyntheticDataset dataset(config);
-        ProgressBar bar;
-        const project::SyntheticDatasetResult result =
-            dataset.generate([&](int i, int n, double f) { bar.update(i, n, f); });
-        bar.finish();
-        for (const project::SyntheticSlideRecord &s : result.slides) {
-            std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' '
-                      << s.levelCount << " levels, " << std::setw(3) << s.tumourRegions << " tumour regions, tissue "
-                      << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
-                      << 100.0 * s.tumourFraction << "% of tissue" << (s.microMetastasesOnly ? " (micro-metastases only)" : "")
-                      << ", mimics " << 100.0 * s.mimicFraction << "%, "
-                      << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << std::defaultfloat << '\n';
-        }
-        std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
-                  << result.manifestPath.string() << " in " << formatSeconds(result.seconds) << '\n';
-        return 0;
-    } catch (const project::ProjectError &e) {
-        std::cerr << "error: " << e.what() << '\n';
-    } catch (const slide::SlideError &e) {
-        std::cerr << "error: " << e.what() << '\n';
+    project::SyntheticDataset dataset(config);
+    ProgressBar bar;
+    const project::SyntheticDatasetResult result =
+        dataset.generate([&](int i, int n, double f) { bar.update(i, n, f); });
+    bar.finish();
+    for (const project::SyntheticSlideRecord &s : result.slides) {
+        std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' '
+                  << s.levelCount << " levels, " << std::setw(3) << s.tumourRegions << " tumour regions, tissue "
+                  << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
+                  << 100.0 * s.tumourFraction << "% of tissue" << (s.microMetastasesOnly ? " (micro-metastases only)" : "")
+                  << ", mimics " << 100.0 * s.mimicFraction << "%, "
+                  << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << std::defaultfloat << '\n';
     }
-    return 1;
+    std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
+              << result.manifestPath.string() << " in " << formatSeconds(result.seconds) << '\n';
+    return 0;
 }
 
 int runInfo(const fs::path &slidePath)
 {
-    try {
-        const auto source = slide::SlideSource::open(slidePath);
-        const slide::SlideMetadata &m = source->metadata();
-        std::cout << "File:        " << slidePath.string() << '\n'
-                  << "Backend:     " << source->backendName() << " (vendor " << m.vendor << ")\n";
-        std::cout << "MPP:         ";
-        if (m.mppX && m.mppY)
-            std::cout << *m.mppX << " x " << *m.mppY << " um/px\n";
-        else
-            std::cout << "unknown\n";
-        std::cout << "Objective:   ";
-        if (m.objectivePower)
-            std::cout << *m.objectivePower << "x\n";
-        else
-            std::cout << "unknown\n";
-        std::cout << "Levels:      " << source->levelCount() << '\n';
-        for (int i = 0; i < source->levelCount(); ++i) {
-            const slide::LevelInfo &l = source->level(i);
-            std::cout << "  " << i << ": " << l.width << " x " << l.height << "  downsample " << std::fixed
-                      << std::setprecision(3) << l.downsample << std::defaultfloat << '\n';
-        }
-        std::cout << "Associated:  ";
-        for (const std::string &name : m.associatedImages)
-            std::cout << name << ' ';
-        std::cout << (m.associatedImages.empty() ? "none\n" : "\n");
-        std::cout << "Properties:\n";
-        for (const auto &[key, value] : m.properties) {
-            // A value of several lines continues under its first line, not at the margin.
-            const std::string indent(key.size() + 5, ' ');
-            std::string text;
-            for (const char c : value) {
-                if (c == '\n')
-                    text += "\n" + indent;
-                else if (c != '\r')
-                    text += c;
-            }
-            std::cout << "  " << key << " = " << text << '\n';
-        }
-        return 0;
-    } catch (const slide::SlideError &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
+    const auto source = slide::SlideSource::open(slidePath);
+    const slide::SlideMetadata &m = source->metadata();
+    std::cout << "File:        " << slidePath.string() << '\n'
+              << "Backend:     " << source->backendName() << " (vendor " << m.vendor << ")\n";
+    std::cout << "MPP:         ";
+    if (m.mppX && m.mppY)
+        std::cout << *m.mppX << " x " << *m.mppY << " um/px\n";
+    else
+        std::cout << "unknown\n";
+    std::cout << "Objective:   ";
+    if (m.objectivePower)
+        std::cout << *m.objectivePower << "x\n";
+    else
+        std::cout << "unknown\n";
+    std::cout << "Levels:      " << source->levelCount() << '\n';
+    for (int i = 0; i < source->levelCount(); ++i) {
+        const slide::LevelInfo &l = source->level(i);
+        std::cout << "  " << i << ": " << l.width << " x " << l.height << "  downsample " << std::fixed
+                  << std::setprecision(3) << l.downsample << std::defaultfloat << '\n';
     }
+    std::cout << "Associated:  ";
+    for (const std::string &name : m.associatedImages)
+        std::cout << name << ' ';
+    std::cout << (m.associatedImages.empty() ? "none\n" : "\n");
+    std::cout << "Properties:\n";
+    for (const auto &[key, value] : m.properties) {
+        // A value of several lines continues under its first line, not at the margin.
+        const std::string indent(key.size() + 5, ' ');
+        std::string text;
+        for (const char c : value) {
+            if (c == '\n')
+                text += "\n" + indent;
+            else if (c != '\r')
+                text += c;
+        }
+        std::cout << "  " << key << " = " << text << '\n';
+    }
+    return 0;
 }
 
 int runSummary(const fs::path &datasetDir)
 {
-    try {
-        const project::DatasetSummary summary = project::DatasetSummary::inspect(datasetDir);
-        std::cout << summary.format();
-        return summary.openable == static_cast<int>(summary.slides.size()) ? 0 : 1;
-    } catch (const project::ProjectError &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
-    }
+    const project::DatasetSummary summary = project::DatasetSummary::inspect(datasetDir);
+    std::cout << summary.format();
+    return summary.openable == static_cast<int>(summary.slides.size()) ? 0 : 1;
 }
 
 namespace {
@@ -209,26 +192,18 @@ int runDemo(const fs::path &outputDir, bool openApp)
     RunOptions loop;
     loop.extract.tile.projectDir = outputDir;
     loop.extract.tile.slides = outputDir;
-    loop.extract.tile.preset = recipe.tissuePreset;
-    loop.train.epochs = recipe.epochs;
-    loop.train.lr = recipe.learningRate;
-    loop.train.valFraction = recipe.valFraction;
-    loop.train.testFraction = recipe.testFraction;
-    loop.iterations = recipe.iterations;
-    loop.finetuneEpochs = recipe.fineTuneEpochs;
-    loop.finetunePatches = recipe.fineTunePatches;
-    loop.finetuneLr = recipe.fineTuneLearningRate;
-    loop.teacherTemperature = recipe.teacherTemperature;
-    // Its own stream: std::cout's number format is whatever the summary above left it (fixed, one
-    // decimal printed the learning rates as 0.0), and this line is a command to copy.
-    std::ostringstream command;
-    command << "icmil run --project " << outputDir.string() << " --iterations " << loop.iterations << " --epochs "
-            << loop.train.epochs << " --lr " << loop.train.lr << " --finetune-epochs " << loop.finetuneEpochs
-            << " --finetune-patches " << loop.finetunePatches << " --finetune-lr " << loop.finetuneLr
-            << " --teacher-temperature " << loop.teacherTemperature << " --preset " << loop.extract.tile.preset
-            << " --val-fraction " << loop.train.valFraction << " --test-fraction " << loop.train.testFraction;
-    std::cout << "\nRunning the ICMIL loop on the demo dataset (" << command.str() << ") ...\n";
-    if (const int rc = runLoop(loop); rc != 0)
+    project::IcmilLoopConfig recipeLoop = project::loopDefaults();
+    project::applyDemoRecipe(recipe, recipeLoop);
+    // The same loop as a command to copy (a number's shortest text, whatever std::cout's format).
+    const std::string command = "icmil run --project " + outputDir.string() + " --iterations " + std::to_string(recipeLoop.iterations)
+        + " --epochs " + std::to_string(recipeLoop.trainer.epochs) + " --lr " + formatShortest(recipeLoop.trainer.learningRate)
+        + " --finetune-epochs " + std::to_string(recipeLoop.fineTuning.epochs) + " --finetune-patches "
+        + std::to_string(recipeLoop.fineTuning.patchesPerEpoch) + " --finetune-lr " + formatShortest(recipeLoop.fineTuning.distillation.learningRate)
+        + " --teacher-temperature " + formatShortest(recipeLoop.fineTuning.distillation.teacherTemperature) + " --preset "
+        + recipeLoop.extraction.tiling.tissue.presetName + " --val-fraction " + formatShortest(recipeLoop.split.valFraction)
+        + " --test-fraction " + formatShortest(recipeLoop.split.testFraction);
+    std::cout << "\nRunning the ICMIL loop on the demo dataset (" << command << ") ...\n";
+    if (const int rc = runLoop(loop, [&recipe](project::IcmilLoopConfig &config) { project::applyDemoRecipe(recipe, config); }); rc != 0)
         return rc;
 
     const bool display = std::getenv("DISPLAY") != nullptr || std::getenv("WAYLAND_DISPLAY") != nullptr;

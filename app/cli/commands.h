@@ -1,16 +1,21 @@
 #pragma once
 
+#include "engine/mil/milmodel.h"
 #include "project/features/featureextractor.h"
 #include "project/loop/icmilloop.h"
+#include "project/loop/loopdefaults.h"
 #include "project/training/miltraining.h"
 #include "project/features/slidetiler.h"
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 // The CLI's commands: each prints for a terminal and returns the process exit code.
-// Parsing lives in main.cpp; the work itself lives in core/.
+// Parsing lives in main.cpp; the work itself lives in core/. The options' defaults are the ICMIL
+// loop's (project::loopDefaults()), so that `icmil run`, `icmil tile`/`extract`/`train` and the
+// app's training panel start from the same settings.
 namespace icmil::cli {
 
 struct SynthOptions {
@@ -27,25 +32,25 @@ struct SynthOptions {
 struct TileOptions {
     std::filesystem::path slides;      // a slide, a dataset folder (labels.csv) or a folder of slides
     std::filesystem::path projectDir;  // outputs: patches/, tissue/, features/
-    double magnification = 20.0;       // target magnification (slides with mpp or objective power)
+    double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0); // target magnification (slides with mpp or objective power)
     int level = -1;                    // >= 0: patches at this pyramid level instead
-    int patchSize = 256;
-    double overlap = 0.0;
-    double minTissue = 0.25;           // fraction of a patch that must be tissue
-    std::string preset = "default";    // tissue detection preset (CLAM's)
+    int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize;
+    double overlap = project::loopDefaults().extraction.tiling.grid.overlap;
+    double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
+    std::string preset = project::loopDefaults().extraction.tiling.tissue.presetName; // tissue detection preset (CLAM's)
     bool otsu = false;
 };
 
 struct ExtractOptions {
     TileOptions tile;
-    std::string embedder = "tiny-cnn"; // built-in name or TorchScript file
+    std::string embedder = project::loopDefaults().embedder.name; // built-in name or TorchScript file
     std::filesystem::path weights;
-    std::string device = "auto";
-    int batchSize = 64;
-    int readers = 0;
-    bool half = false;
+    std::string device = project::loopDefaults().device;
+    int batchSize = project::loopDefaults().extraction.batchSize;
+    int readers = project::loopDefaults().extraction.readerThreads;
+    bool half = project::loopDefaults().extraction.halfPrecision;
     bool overwrite = false;
-    std::uint64_t seed = 0;
+    std::uint64_t seed = project::loopDefaults().embedder.seed;
 };
 
 // Feature files made elsewhere (CLAM's h5_files/, TRIDENT's features_<encoder>/).
@@ -61,31 +66,31 @@ struct TrainOptions {
     std::filesystem::path projectDir;
     std::filesystem::path labels;      // default: <project>/labels.csv
     std::string encoder;               // default: the project's only feature folder
-    std::string model = "abmil";
+    std::string model = engine::milModelTypeName(project::loopDefaults().model.type);
     std::string run;                   // default: the model's name
-    int epochs = 200;
-    double lr = 0.0;                   // 0: the reference's for the model
-    double weightDecay = 1e-4;
-    double clip = 5.0;
-    double lrDecay = 0.2;
+    int epochs = project::loopDefaults().trainer.epochs;
+    double lr = project::loopDefaults().trainer.learningRate; // 0: the reference's for the model
+    double weightDecay = project::loopDefaults().trainer.weightDecay;
+    double clip = project::loopDefaults().trainer.gradientClip;
+    double lrDecay = project::loopDefaults().trainer.lrDecay;
     std::string milestones;            // "100,150"; empty: the reference's schedule
-    bool noSchedule = false;
-    std::uint64_t seed = 1;
-    std::string device = "auto";
-    int patience = 0;
-    double valFraction = 0.1;
-    double testFraction = 0.1;
-    int folds = 1;
-    int fold = 0;
-    bool ignoreCsvSplit = false;
+    bool noSchedule = project::loopDefaults().trainer.noSchedule;
+    std::uint64_t seed = project::loopDefaults().trainer.seed;
+    std::string device = project::loopDefaults().device;
+    int patience = project::loopDefaults().trainer.earlyStoppingPatience;
+    double valFraction = project::loopDefaults().split.valFraction;
+    double testFraction = project::loopDefaults().split.testFraction;
+    int folds = project::loopDefaults().split.folds;
+    int fold = project::loopDefaults().split.fold;
+    bool ignoreCsvSplit = !project::loopDefaults().split.useCsvSplit;
     std::string classes;               // "normal,tumor"; default: the labels, sorted
     std::filesystem::path init;
     std::string initType;
-    int pseudoBags = 5;
-    std::string distill = "AFS";
-    int embedDim = 512;
-    int attentionDim = 128;
-    double dropout = 0.0;
+    int pseudoBags = project::loopDefaults().model.pseudoBags;
+    std::string distill = engine::dtfdDistillationName(project::loopDefaults().model.distillation);
+    int embedDim = project::loopDefaults().model.embedDim;
+    int attentionDim = project::loopDefaults().model.attentionDim;
+    double dropout = project::loopDefaults().model.dropout;
     bool overwrite = false;
 };
 
@@ -115,22 +120,22 @@ struct ExportOptions {
 struct RunOptions {
     ExtractOptions extract;            // extract.tile.slides: slide files (default: the project); extract.tile.projectDir: the project
     TrainOptions train;                // the bag classifier, retrained every iteration
-    std::string name = "icmil";
-    int iterations = 2;                // fine-tuning rounds: iterations 0..K
-    int finetuneEpochs = 5;
-    std::int64_t finetunePatches = 10000;
-    int finetuneBatch = 100;
-    double finetuneLr = 1e-5;
-    double finetuneWeightDecay = 1e-4;
-    double finetuneClip = 5.0;
-    double finetuneValFraction = 0.1;
-    std::int64_t finetuneValMax = 2000;
-    bool confidence = false;
-    double beta = 0.0;                 // 0: the reference's (ABMIL 6, DTFD 2)
-    bool batchNormTraining = false;    // the reference's train-mode batch norm in the student
-    double teacherTemperature = engine::DistillationConfig{}.teacherTemperature;
-    std::int64_t calibrationPatches = project::IcmilLoopConfig{}.calibrationPatches;
-    bool strict = false;               // stop at an unusable slide instead of leaving it out
+    std::string name = project::loopDefaults().name;
+    int iterations = project::loopDefaults().iterations; // fine-tuning rounds: iterations 0..K
+    int finetuneEpochs = project::loopDefaults().fineTuning.epochs;
+    std::int64_t finetunePatches = project::loopDefaults().fineTuning.patchesPerEpoch;
+    int finetuneBatch = project::loopDefaults().fineTuning.batchSize;
+    double finetuneLr = project::loopDefaults().fineTuning.distillation.learningRate;
+    double finetuneWeightDecay = project::loopDefaults().fineTuning.distillation.weightDecay;
+    double finetuneClip = project::loopDefaults().fineTuning.distillation.gradientClip;
+    double finetuneValFraction = project::loopDefaults().fineTuning.validationFraction;
+    std::int64_t finetuneValMax = project::loopDefaults().fineTuning.maxValidationPatches;
+    bool confidence = project::loopDefaults().fineTuning.distillation.confidenceWeighted;
+    double beta = project::loopDefaults().fineTuning.distillation.confidenceBeta; // 0: the reference's (ABMIL 6, DTFD 2)
+    bool batchNormTraining = !project::loopDefaults().fineTuning.distillation.freezeBatchNorm; // the reference's train-mode batch norm in the student
+    double teacherTemperature = project::loopDefaults().fineTuning.distillation.teacherTemperature;
+    std::int64_t calibrationPatches = project::loopDefaults().calibrationPatches;
+    bool strict = project::loopDefaults().strict;               // stop at an unusable slide instead of leaving it out
     bool allFolds = false;             // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
 };
 
@@ -141,7 +146,8 @@ project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const 
 
 std::string versionText();
 int runTrain(const TrainOptions &options);
-int runLoop(const RunOptions &options);
+// `adjust` changes the loop's settings after the options made them (the demo writes its recipe).
+int runLoop(const RunOptions &options, const std::function<void(project::IcmilLoopConfig &)> &adjust = {});
 project::IcmilLoopConfig loopConfig(const RunOptions &options);
 int runPredict(const PredictOptions &options);
 int runExport(const ExportOptions &options);

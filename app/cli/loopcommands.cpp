@@ -3,6 +3,7 @@
 // --folds K and no --fold, the loop on every fold and a mean ± sd table per iteration.
 #include "cliformat.h"
 #include "commands.h"
+#include "interruptguard.h"
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
@@ -13,30 +14,16 @@
 #include "project/projecterror.h"
 #include "slide/slideerror.h"
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <iomanip>
 #include <iostream>
 #include <stdexcept>
-#include <thread>
 
 namespace icmil::cli {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-// Ctrl-C sets a flag (all a signal handler may do); a watcher thread asks the loop to stop.
-std::atomic_bool g_interrupted{false};
-
-extern "C" void onLoopInterrupt(int)
-{
-    if (g_interrupted.exchange(true)) {
-        std::signal(SIGINT, SIG_DFL);
-        std::raise(SIGINT);
-    }
-}
 
 std::string figure(const std::optional<project::IterationSplitFigures> &f, int which)
 {
@@ -132,7 +119,7 @@ void printLeftOut(const std::vector<project::LeftOutSlide> &slides)
 }
 
 // The loop's events for a terminal; `prefix` ("fold 1 " or empty) starts every line.
-project::IcmilLoopEvents printingEvents(const RunOptions &options, ProgressBar &bar, const std::string &prefix)
+project::IcmilLoopEvents printingEvents(const project::IcmilLoopConfig &config, ProgressBar &bar, const std::string &prefix)
 {
     project::IcmilLoopEvents events;
     events.message = [&bar](const std::string &text) {
@@ -147,9 +134,9 @@ project::IcmilLoopEvents printingEvents(const RunOptions &options, ProgressBar &
             detail += " eta " + duration(p.etaSeconds);
         bar.update(static_cast<int>(p.done), static_cast<int>(std::max<std::int64_t>(1, p.total)), 0.0, detail);
     };
-    events.fineTuningEpochFinished = [&options, &bar, &prefix](int k, const project::FineTuningEpoch &e) {
+    events.fineTuningEpochFinished = [&config, &bar, &prefix](int k, const project::FineTuningEpoch &e) {
         bar.finish();
-        std::cout << prefix << "it " << k << " fine-tune epoch " << e.epoch + 1 << "/" << options.finetuneEpochs << "  loss "
+        std::cout << prefix << "it " << k << " fine-tune epoch " << e.epoch + 1 << "/" << config.fineTuning.epochs << "  loss "
                   << fixed(e.loss.total, 5) << " (student " << fixed(e.loss.student, 5) << ")  held-out MAE " << fixed(e.validationMae, 4)
                   << " agree " << fixed(e.validationAccuracy, 3) << "  " << fixed(e.patchesPerSecond, 1) << " patches/s"
                   << (e.best ? "  *best" : "") << std::endl;
@@ -175,36 +162,6 @@ project::IcmilLoopEvents printingEvents(const RunOptions &options, ProgressBar &
                   << " (" << duration(it.seconds()) << ")" << std::endl;
     };
     return events;
-}
-
-// Runs `work` with Ctrl-C calling `cancel` (from a watcher thread: a signal handler may only set a
-// flag); a second Ctrl-C kills the process.
-template <typename Cancel, typename Work>
-auto runInterruptible(Cancel cancel, Work work)
-{
-    g_interrupted = false;
-    std::signal(SIGINT, onLoopInterrupt);
-    std::atomic_bool finished{false};
-    std::thread watcher([&] {
-        while (!finished) {
-            if (g_interrupted) {
-                cancel();
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-    });
-    struct Restore {
-        std::atomic_bool &finished;
-        std::thread &watcher;
-        ~Restore()
-        {
-            finished = true;
-            watcher.join();
-            std::signal(SIGINT, SIG_DFL);
-        }
-    } restore{finished, watcher};
-    return work();
 }
 
 // The folds' figures as "0.812 ± 0.034"; "(n)" after it when fewer folds than finished the
@@ -240,21 +197,24 @@ void printFoldsTable(const std::vector<project::FoldIterationAggregate> &iterati
         std::cout << "(n): over n folds only; the others have no AUC (a class missing from the split)\n";
 }
 
-int runOneLoop(const RunOptions &options)
+int runOneLoop(const project::IcmilLoopConfig &config)
 {
-    project::IcmilLoop loop(loopConfig(options));
-    const int iterations = options.iterations + 1;
-    std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ": " << iterations
-              << " iterations (0 = " << options.extract.embedder << " as given, then " << options.iterations << " fine-tuning rounds), "
-              << options.train.model << ", seed " << options.train.seed;
-    if (options.train.folds >= 2)
-        std::cout << ", fold " << options.train.fold << " of " << options.train.folds;
+    project::IcmilLoop loop(config);
+    const int iterations = config.iterations + 1;
+    std::cout << "ICMIL loop '" << config.name << "' on " << config.projectRoot.string() << ": " << iterations
+              << " iterations (0 = " << config.embedder.name << " as given, then " << config.iterations << " fine-tuning rounds), "
+              << engine::milModelTypeName(config.model.type) << ", seed " << config.trainer.seed;
+    if (config.split.folds >= 2)
+        std::cout << ", fold " << config.split.fold << " of " << config.split.folds;
     std::cout << "\n";
 
     ProgressBar bar;
     const std::string prefix;
-    const project::IcmilLoopEvents events = printingEvents(options, bar, prefix);
-    const project::IcmilLoopResult result = runInterruptible([&] { loop.cancel(); }, [&] { return loop.run(events); });
+    const project::IcmilLoopEvents events = printingEvents(config, bar, prefix);
+    const project::IcmilLoopResult result = [&] {
+        const InterruptGuard guard([&loop] { loop.cancel(); });
+        return loop.run(events);
+    }();
     bar.finish();
 
     std::cout << "\nSplit: " << result.splitDescription << "\nDevice: " << result.device << "\n";
@@ -269,35 +229,35 @@ int runOneLoop(const RunOptions &options)
     std::cout << "Per iteration: " << result.iterationsCsv.string() << "\n"
               << "Predictions (iteration " << last.iteration << "): " << (last.runDir / "predictions.csv").string() << "\n"
               << "Attention maps: "
-              << (options.extract.tile.projectDir / "features" / last.encoder / "attention" / last.runDir.filename()).string() << "\n"
+              << (config.projectRoot / "features" / last.encoder / "attention" / last.runDir.filename()).string() << "\n"
               << "Finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << "\n";
     return 0;
 }
 
-int runFoldedLoop(const RunOptions &options)
+int runFoldedLoop(const project::IcmilLoopConfig &config)
 {
-    project::FoldedIcmilLoopConfig config;
-    config.loop = loopConfig(options);
-    config.folds = options.train.folds;
-    project::FoldedIcmilLoop loop(config);
-    const int folds = options.train.folds;
-    std::cout << "ICMIL loop '" << options.name << "' on " << options.extract.tile.projectDir.string() << ", on " << folds << " folds: "
-              << options.iterations + 1 << " iterations each (0 = " << options.extract.embedder << " as given, then " << options.iterations
-              << " fine-tuning rounds), " << options.train.model << ", seed " << options.train.seed << "\n"
-              << "Fold k is the loop '" << options.name << "-fold<k>'; iteration 0's features are extracted once for all folds (features/"
-              << project::FoldedIcmilLoop::sharedEncoderName(options.name) << ")\n";
+    project::FoldedIcmilLoopConfig folded;
+    folded.loop = config;
+    folded.folds = config.split.folds;
+    project::FoldedIcmilLoop loop(folded);
+    const int folds = config.split.folds;
+    std::cout << "ICMIL loop '" << config.name << "' on " << config.projectRoot.string() << ", on " << folds << " folds: "
+              << config.iterations + 1 << " iterations each (0 = " << config.embedder.name << " as given, then " << config.iterations
+              << " fine-tuning rounds), " << engine::milModelTypeName(config.model.type) << ", seed " << config.trainer.seed << "\n"
+              << "Fold k is the loop '" << config.name << "-fold<k>'; iteration 0's features are extracted once for all folds (features/"
+              << project::FoldedIcmilLoop::sharedEncoderName(config.name) << ")\n";
 
     ProgressBar bar;
     std::string prefix;
     bool worked = false; // the fold under way has finished a phase in this run
-    const project::IcmilLoopEvents perFold = printingEvents(options, bar, prefix);
+    const project::IcmilLoopEvents perFold = printingEvents(config, bar, prefix);
     project::FoldedIcmilLoopEvents events;
     events.foldStarted = [&](int fold, int count) {
         bar.finish();
         prefix = "fold " + std::to_string(fold) + " ";
         worked = false;
         std::cout << "\n== Fold " << fold << " (" << fold + 1 << " of " << count << "): loop '"
-                  << project::FoldedIcmilLoop::foldLoopName(options.name, fold) << "'" << std::endl;
+                  << project::FoldedIcmilLoop::foldLoopName(config.name, fold) << "'" << std::endl;
     };
     events.foldFinished = [&](int fold, const project::IcmilLoopResult &result) {
         bar.finish();
@@ -319,7 +279,10 @@ int runFoldedLoop(const RunOptions &options)
     };
     events.iterationFinished = [&](int, const project::IterationSummary &it) { perFold.iterationFinished(it); };
 
-    const project::FoldedIcmilLoopResult result = runInterruptible([&] { loop.cancel(); }, [&] { return loop.run(events); });
+    const project::FoldedIcmilLoopResult result = [&] {
+        const InterruptGuard guard([&loop] { loop.cancel(); });
+        return loop.run(events);
+    }();
     bar.finish();
 
     if (result.cancelled && !result.folds.empty() && result.folds.back().cancelled) {
@@ -338,7 +301,7 @@ int runFoldedLoop(const RunOptions &options)
         return 130;
     }
     std::cout << "Per iteration over the folds: " << result.aggregateJson.string() << ", " << result.aggregateCsv.string() << "\n"
-              << "Per fold: " << (options.extract.tile.projectDir / "icmil" / (options.name + "-fold<k>") / "iterations.csv").string() << "\n"
+              << "Per fold: " << (config.projectRoot / "icmil" / (config.name + "-fold<k>") / "iterations.csv").string() << "\n"
               << "Finished in " << duration(result.seconds) << "\n";
     return 0;
 }
@@ -373,19 +336,17 @@ RunOptions withProjectInputs(RunOptions options)
 
 } // namespace
 
-int runLoop(const RunOptions &given)
+int runLoop(const RunOptions &given, const std::function<void(project::IcmilLoopConfig &)> &adjust)
 {
-    try {
-        const RunOptions options = withProjectInputs(given);
-        const int folds = options.train.folds;
-        if (options.train.fold >= folds)
-            throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds " + std::to_string(folds)
-                                        + (folds == 1 ? " it must be 0" : " it must be from 0 to " + std::to_string(folds - 1)));
-        return options.allFolds ? runFoldedLoop(options) : runOneLoop(options);
-    } catch (const std::exception &error) {
-        std::cerr << "icmil run: " << error.what() << '\n';
-        return 1;
-    }
+    const RunOptions options = withProjectInputs(given);
+    const int folds = options.train.folds;
+    if (options.train.fold >= folds)
+        throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds " + std::to_string(folds)
+                                    + (folds == 1 ? " it must be 0" : " it must be from 0 to " + std::to_string(folds - 1)));
+    project::IcmilLoopConfig config = loopConfig(options);
+    if (adjust)
+        adjust(config);
+    return options.allFolds ? runFoldedLoop(config) : runOneLoop(config);
 }
 
 } // namespace icmil::cli

@@ -1,5 +1,6 @@
 // icmil: the headless command line of ICMIL Studio. Argument parsing only; see commands.cpp.
 #include "commands.h"
+#include "errorboundary.h"
 
 #include "engine/runtime/runtime.h"
 
@@ -9,7 +10,10 @@
 
 #include <unistd.h>
 
-int main(int argc, char **argv)
+namespace {
+
+// Parses the command line and runs one command; main() puts the error boundary around it.
+int runCli(int argc, char **argv)
 {
     icmil::engine::preferPassiveOpenMpWait(argv);
     if (::isatty(STDOUT_FILENO) == 0)
@@ -233,4 +237,11 @@ int main(int argc, char **argv)
         return icmil::cli::runDemo(demoPath, !demoNoGui);
     std::cout << app.help();
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    return icmil::cli::runWithErrorBoundary([&] { return runCli(argc, argv); }, std::cerr);
 }

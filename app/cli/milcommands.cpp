@@ -1,6 +1,7 @@
 // `icmil train`, `icmil predict`, `icmil export`: bag classifiers from the command line.
 #include "commands.h"
 #include "cliformat.h"
+#include "interruptguard.h"
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
@@ -13,10 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -26,26 +25,6 @@ namespace icmil::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Ctrl-C asks the running job to stop (it keeps what it has); a second Ctrl-C ends the process.
-std::atomic<project::MilTrainingJob *> g_trainingJob{nullptr};
-std::atomic<project::MilPredictionJob *> g_predictionJob{nullptr};
-
-extern "C" void onInterrupt(int)
-{
-    project::MilTrainingJob *training = g_trainingJob.load();
-    project::MilPredictionJob *prediction = g_predictionJob.load();
-    if (!training && !prediction) {
-        std::signal(SIGINT, SIG_DFL);
-        std::raise(SIGINT);
-        return;
-    }
-    if (training)
-        training->cancel();
-    if (prediction)
-        prediction->cancel();
-    std::signal(SIGINT, SIG_DFL);
-}
 
 fs::path defaultLabels(const fs::path &projectDir, const fs::path &given, bool required)
 {
@@ -137,173 +116,148 @@ project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const 
 
 int runTrain(const TrainOptions &options)
 {
-    try {
-        TrainOptions o = options;
-        const fs::path labels = defaultLabels(o.projectDir, o.labels, true);
-        const std::string encoder = project::chooseEncoder(o.projectDir, o.encoder);
-        const engine::MilModelType type = engine::parseMilModelType(o.model);
-        if (o.run.empty())
-            o.run = engine::milModelTypeName(type);
+    TrainOptions o = options;
+    const fs::path labels = defaultLabels(o.projectDir, o.labels, true);
+    const std::string encoder = project::chooseEncoder(o.projectDir, o.encoder);
+    const engine::MilModelType type = engine::parseMilModelType(o.model);
+    if (o.run.empty())
+        o.run = engine::milModelTypeName(type);
 
-        project::MilTrainingConfig config = milTrainingConfig(o, labels, encoder);
+    project::MilTrainingConfig config = milTrainingConfig(o, labels, encoder);
 
-        std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string()
-                  << " (" << config.trainer.device.str() << ", seed " << o.seed << ")\n";
-        ProgressBar bar;
-        project::MilTrainingEvents events;
-        events.progress = [&](const std::string &phase, int done, int total) {
-            bar.update(done - 1, total, 1.0, phase);
-        };
-        events.epochFinished = [&](const engine::EpochReport &r) {
-            bar.finish();
-            std::cout << "epoch " << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
-            if (type == engine::MilModelType::Dtfd)
-                std::cout << " (tier 1 " << fixed(r.tier1Loss, 4) << ")";
-            if (r.hasValidation)
-                std::cout << "  val loss " << fixed(r.valLoss, 4) << " AUC " << fixed(r.val.auc, 4) << " acc " << fixed(r.val.accuracy, 3) << " F1 "
-                          << fixed(r.val.f1, 3);
-            std::cout << "  " << fixed(r.seconds, 1) << " s" << (r.best ? "  *best" : "") << std::endl;
-        };
-        project::MilTrainingJob job(config);
-        g_trainingJob.store(&job);
-        std::signal(SIGINT, onInterrupt);
-        project::MilRunSummary summary;
-        try {
-            summary = job.run(events);
-        } catch (...) {
-            g_trainingJob.store(nullptr);
-            throw;
-        }
-        g_trainingJob.store(nullptr);
+    std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string()
+              << " (" << config.trainer.device.str() << ", seed " << o.seed << ")\n";
+    ProgressBar bar;
+    project::MilTrainingEvents events;
+    events.progress = [&](const std::string &phase, int done, int total) {
+        bar.update(done - 1, total, 1.0, phase);
+    };
+    events.epochFinished = [&](const engine::EpochReport &r) {
         bar.finish();
-
-        std::cout << "Split: " << summary.splitDescription << '\n';
-        if (summary.bestEpoch < 0) {
-            std::cout << "Cancelled before the first epoch finished; nothing was saved.\n";
-            return 130;
-        }
-        std::cout << (summary.cancelled ? "Cancelled" : summary.stoppedEarly ? "Stopped early" : "Finished") << " after "
-                  << summary.epochsRun << " epochs in " << fixed(summary.seconds, 1) << " s; best epoch " << summary.bestEpoch + 1
-                  << " (by validation AUC)\n";
-        std::cout << "  split   slides     AUC     acc      F1";
-        if (summary.threshold)
-            std::cout << "  acc@thr  F1@thr    sens    spec";
-        std::cout << "     loss\n";
-        printSplitRow("train", summary.train);
-        printSplitRow("val", summary.val);
-        printSplitRow("test", summary.test);
-        if (summary.threshold)
-            std::cout << "Operating threshold " << fixed(*summary.threshold, 4) << " on p(" << summary.classNames.at(1)
-                      << "), chosen on the validation split\n";
-        std::cout << "Checkpoint: " << summary.checkpoint.string() << '\n';
-        if (!summary.cancelled)
-            std::cout << "Predictions: " << (summary.runDir / "predictions.csv").string() << "; attention: "
-                      << project::ProjectLayout(o.projectDir).attentionDir(encoder, o.run).string() << '\n';
-        return summary.cancelled ? 130 : 0;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
+        std::cout << "epoch " << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
+        if (type == engine::MilModelType::Dtfd)
+            std::cout << " (tier 1 " << fixed(r.tier1Loss, 4) << ")";
+        if (r.hasValidation)
+            std::cout << "  val loss " << fixed(r.valLoss, 4) << " AUC " << fixed(r.val.auc, 4) << " acc " << fixed(r.val.accuracy, 3) << " F1 "
+                      << fixed(r.val.f1, 3);
+        std::cout << "  " << fixed(r.seconds, 1) << " s" << (r.best ? "  *best" : "") << std::endl;
+    };
+    project::MilTrainingJob job(config);
+    project::MilRunSummary summary;
+    {
+        const InterruptGuard guard([&job] { job.cancel(); });
+        summary = job.run(events);
     }
+    bar.finish();
+
+    std::cout << "Split: " << summary.splitDescription << '\n';
+    if (summary.bestEpoch < 0) {
+        std::cout << "Cancelled before the first epoch finished; nothing was saved.\n";
+        return 130;
+    }
+    std::cout << (summary.cancelled ? "Cancelled" : summary.stoppedEarly ? "Stopped early" : "Finished") << " after "
+              << summary.epochsRun << " epochs in " << fixed(summary.seconds, 1) << " s; best epoch " << summary.bestEpoch + 1
+              << " (by validation AUC)\n";
+    std::cout << "  split   slides     AUC     acc      F1";
+    if (summary.threshold)
+        std::cout << "  acc@thr  F1@thr    sens    spec";
+    std::cout << "     loss\n";
+    printSplitRow("train", summary.train);
+    printSplitRow("val", summary.val);
+    printSplitRow("test", summary.test);
+    if (summary.threshold)
+        std::cout << "Operating threshold " << fixed(*summary.threshold, 4) << " on p(" << summary.classNames.at(1)
+                  << "), chosen on the validation split\n";
+    std::cout << "Checkpoint: " << summary.checkpoint.string() << '\n';
+    if (!summary.cancelled)
+        std::cout << "Predictions: " << (summary.runDir / "predictions.csv").string() << "; attention: "
+                  << project::ProjectLayout(o.projectDir).attentionDir(encoder, o.run).string() << '\n';
+    return summary.cancelled ? 130 : 0;
 }
 
 int runPredict(const PredictOptions &options)
 {
-    try {
-        project::MilPredictionConfig config;
-        config.projectRoot = options.projectDir;
-        config.checkpoint = options.checkpoint;
-        if (!options.modelType.empty())
-            config.type = engine::parseMilModelType(options.modelType);
-        config.encoder = project::chooseEncoder(options.projectDir, options.encoder);
-        config.run = options.run;
-        config.labelsCsv = defaultLabels(options.projectDir, options.labels, false);
-        config.classNames = splitList(options.classes);
-        config.slideIds = splitList(options.slides);
-        config.device = engine::resolveDevice(engine::parseDevice(options.device));
+    project::MilPredictionConfig config;
+    config.projectRoot = options.projectDir;
+    config.checkpoint = options.checkpoint;
+    if (!options.modelType.empty())
+        config.type = engine::parseMilModelType(options.modelType);
+    config.encoder = project::chooseEncoder(options.projectDir, options.encoder);
+    config.run = options.run;
+    config.labelsCsv = defaultLabels(options.projectDir, options.labels, false);
+    config.classNames = splitList(options.classes);
+    config.slideIds = splitList(options.slides);
+    config.device = engine::resolveDevice(engine::parseDevice(options.device));
 
-        ProgressBar bar;
-        project::MilPredictionJob job(config);
-        g_predictionJob.store(&job);
-        std::signal(SIGINT, onInterrupt);
-        project::MilPredictionResult result;
-        try {
-            result = job.run([&](int done, int total, const std::string &slideId) { bar.update(done - 1, total, 1.0, slideId); });
-        } catch (...) {
-            g_predictionJob.store(nullptr);
-            throw;
-        }
-        g_predictionJob.store(nullptr);
-        bar.finish();
-
-        const project::PredictionTable &table = result.table;
-        std::cout << std::left << std::setw(20) << "slide_id" << std::setw(12) << "label" << std::setw(12) << "predicted";
-        for (const std::string &name : table.classNames)
-            std::cout << std::setw(10) << ("p(" + name + ")");
-        std::cout << std::right << std::setw(9) << "patches" << '\n';
-        std::vector<int> labels;
-        std::vector<double> probabilities;
-        for (const auto &row : table.rows) {
-            std::cout << std::left << std::setw(20) << row.slideId << std::setw(12) << (row.label.empty() ? "-" : row.label) << std::setw(12)
-                      << table.classNames.at(static_cast<std::size_t>(row.predicted));
-            for (double p : row.probabilities)
-                std::cout << std::setw(10) << fixed(p, 4);
-            std::cout << std::right << std::setw(9) << row.patches << '\n';
-            if (row.labelIndex >= 0) {
-                labels.push_back(row.labelIndex);
-                probabilities.insert(probabilities.end(), row.probabilities.begin(), row.probabilities.end());
-            }
-        }
-        if (!labels.empty()) {
-            const engine::ClassificationMetrics m =
-                engine::classificationMetrics(labels, probabilities, static_cast<int>(table.classNames.size()), table.threshold);
-            std::cout << "Labelled slides: " << labels.size() << "  AUC " << fixed(m.auc, 4) << "  accuracy " << fixed(m.accuracy, 3) << "  F1 "
-                      << fixed(m.f1, 3);
-            if (m.hasThreshold)
-                std::cout << "  at threshold " << fixed(m.threshold, 4) << ": accuracy " << fixed(m.thresholdAccuracy, 3) << " F1 "
-                          << fixed(m.thresholdF1, 3);
-            std::cout << '\n';
-        }
-        if (result.cancelled) {
-            std::cout << "Cancelled after " << table.rows.size() << " slides; no tables written.\n";
-            return 130;
-        }
-        std::cout << "Predictions: " << (result.runDir / "predictions.csv").string() << "; attention: "
-                  << project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run).string() << '\n';
-        return 0;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
+    ProgressBar bar;
+    project::MilPredictionJob job(config);
+    project::MilPredictionResult result;
+    {
+        const InterruptGuard guard([&job] { job.cancel(); });
+        result = job.run([&](int done, int total, const std::string &slideId) { bar.update(done - 1, total, 1.0, slideId); });
     }
+    bar.finish();
+
+    const project::PredictionTable &table = result.table;
+    std::cout << std::left << std::setw(20) << "slide_id" << std::setw(12) << "label" << std::setw(12) << "predicted";
+    for (const std::string &name : table.classNames)
+        std::cout << std::setw(10) << ("p(" + name + ")");
+    std::cout << std::right << std::setw(9) << "patches" << '\n';
+    std::vector<int> labels;
+    std::vector<double> probabilities;
+    for (const auto &row : table.rows) {
+        std::cout << std::left << std::setw(20) << row.slideId << std::setw(12) << (row.label.empty() ? "-" : row.label) << std::setw(12)
+                  << table.classNames.at(static_cast<std::size_t>(row.predicted));
+        for (double p : row.probabilities)
+            std::cout << std::setw(10) << fixed(p, 4);
+        std::cout << std::right << std::setw(9) << row.patches << '\n';
+        if (row.labelIndex >= 0) {
+            labels.push_back(row.labelIndex);
+            probabilities.insert(probabilities.end(), row.probabilities.begin(), row.probabilities.end());
+        }
+    }
+    if (!labels.empty()) {
+        const engine::ClassificationMetrics m =
+            engine::classificationMetrics(labels, probabilities, static_cast<int>(table.classNames.size()), table.threshold);
+        std::cout << "Labelled slides: " << labels.size() << "  AUC " << fixed(m.auc, 4) << "  accuracy " << fixed(m.accuracy, 3) << "  F1 "
+                  << fixed(m.f1, 3);
+        if (m.hasThreshold)
+            std::cout << "  at threshold " << fixed(m.threshold, 4) << ": accuracy " << fixed(m.thresholdAccuracy, 3) << " F1 "
+                      << fixed(m.thresholdF1, 3);
+        std::cout << '\n';
+    }
+    if (result.cancelled) {
+        std::cout << "Cancelled after " << table.rows.size() << " slides; no tables written.\n";
+        return 130;
+    }
+    std::cout << "Predictions: " << (result.runDir / "predictions.csv").string() << "; attention: "
+              << project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run).string() << '\n';
+    return 0;
 }
 
 int runExport(const ExportOptions &options)
 {
-    try {
-        if (options.out.empty() && options.clam.empty())
-            throw project::ProjectError("Nothing to export: give --out FILE.csv and/or --clam FILE.csv");
-        if (!options.split.empty() && options.split != "train" && options.split != "val" && options.split != "test")
-            throw project::ProjectError("Unknown split '" + options.split + "': expected train, val or test");
-        const project::ProjectLayout layout(options.projectDir);
-        const fs::path stored = layout.runDir(options.run) / "predictions.json";
-        if (!fs::exists(stored))
-            throw project::ProjectError("Run '" + options.run + "' has no predictions in '" + layout.runDir(options.run).string()
-                                        + "' (run icmil train or icmil predict first)");
-        project::PredictionTable table = project::readPredictionsJson(stored);
-        if (!options.split.empty())
-            std::erase_if(table.rows, [&](const auto &row) { return row.split != options.split; });
-        if (!options.out.empty()) {
-            project::writePredictionsCsv(options.out, table);
-            std::cout << "Wrote " << table.rows.size() << " slides to " << options.out.string() << '\n';
-        }
-        if (!options.clam.empty()) {
-            project::writeClamFoldCsv(options.clam, table);
-            std::cout << "Wrote the labelled slides in CLAM's layout to " << options.clam.string() << '\n';
-        }
-        return 0;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
+    if (options.out.empty() && options.clam.empty())
+        throw project::ProjectError("Nothing to export: give --out FILE.csv and/or --clam FILE.csv");
+    if (!options.split.empty() && options.split != "train" && options.split != "val" && options.split != "test")
+        throw project::ProjectError("Unknown split '" + options.split + "': expected train, val or test");
+    const project::ProjectLayout layout(options.projectDir);
+    const fs::path stored = layout.runDir(options.run) / "predictions.json";
+    if (!fs::exists(stored))
+        throw project::ProjectError("Run '" + options.run + "' has no predictions in '" + layout.runDir(options.run).string()
+                                    + "' (run icmil train or icmil predict first)");
+    project::PredictionTable table = project::readPredictionsJson(stored);
+    if (!options.split.empty())
+        std::erase_if(table.rows, [&](const auto &row) { return row.split != options.split; });
+    if (!options.out.empty()) {
+        project::writePredictionsCsv(options.out, table);
+        std::cout << "Wrote " << table.rows.size() << " slides to " << options.out.string() << '\n';
     }
+    if (!options.clam.empty()) {
+        project::writeClamFoldCsv(options.clam, table);
+        std::cout << "Wrote the labelled slides in CLAM's layout to " << options.clam.string() << '\n';
+    }
+    return 0;
 }
 
 } // namespace icmil::cli

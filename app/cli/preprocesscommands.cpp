@@ -1,6 +1,7 @@
 // `icmil tile` and `icmil extract`: step 0 of ICMIL from the command line.
 #include "cliformat.h"
 #include "commands.h"
+#include "interruptguard.h"
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
@@ -73,131 +74,121 @@ project::ExtractionConfig extractionConfig(const ExtractOptions &options)
 
 int runTile(const TileOptions &options)
 {
-    try {
-        const std::vector<project::SlideEntry> slides = slidesOf(options.slides);
-        if (slides.empty())
-            return 1;
-        const project::SlideTiler tiler(project::ProjectLayout(options.projectDir), tilingConfig(options));
-        int failed = 0;
-        std::int64_t total = 0;
-        const auto start = std::chrono::steady_clock::now();
-        for (const project::SlideEntry &entry : slides) {
-            const auto slideStart = std::chrono::steady_clock::now();
-            try {
-                const auto source = slide::SlideSource::open(entry.path);
-                const project::SlideTiling tiling = tiler.tile(*source, entry.slideId);
-                const double seconds =
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - slideStart).count();
-                total += static_cast<std::int64_t>(tiling.grid.coords.size());
-                std::cout << std::left << std::setw(16) << entry.slideId << ' ' << std::right << std::setw(7)
-                          << tiling.grid.coords.size() << " patches of " << tiling.grid.patchSize << " px (level "
-                          << tiling.grid.readLevel << ", read " << tiling.grid.readSize << " px), ";
-                if (tiling.reused)
-                    std::cout << "reused the existing patch file\n";
-                else
-                    std::cout << "tissue " << fixed(100.0 * tiling.tissueFraction, 1) << "%, " << fixed(seconds, 2)
-                              << " s\n";
-            } catch (const std::exception &e) {
-                ++failed;
-                std::cerr << "error: " << entry.slideId << ": " << e.what() << '\n';
-            }
-        }
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        std::cout << "Tiled " << slides.size() - static_cast<std::size_t>(failed) << " of " << slides.size()
-                  << " slides, " << total << " patches, in " << fixed(seconds, 2) << " s -> "
-                  << project::ProjectLayout(options.projectDir).patchesDir().string() << '\n';
-        return failed == 0 ? 0 : 1;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
+    const std::vector<project::SlideEntry> slides = slidesOf(options.slides);
+    if (slides.empty())
         return 1;
+    const project::SlideTiler tiler(project::ProjectLayout(options.projectDir), tilingConfig(options));
+    int failed = 0;
+    std::int64_t total = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const project::SlideEntry &entry : slides) {
+        const auto slideStart = std::chrono::steady_clock::now();
+        try {
+            const auto source = slide::SlideSource::open(entry.path);
+            const project::SlideTiling tiling = tiler.tile(*source, entry.slideId);
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - slideStart).count();
+            total += static_cast<std::int64_t>(tiling.grid.coords.size());
+            std::cout << std::left << std::setw(16) << entry.slideId << ' ' << std::right << std::setw(7)
+                      << tiling.grid.coords.size() << " patches of " << tiling.grid.patchSize << " px (level "
+                      << tiling.grid.readLevel << ", read " << tiling.grid.readSize << " px), ";
+            if (tiling.reused)
+                std::cout << "reused the existing patch file\n";
+            else
+                std::cout << "tissue " << fixed(100.0 * tiling.tissueFraction, 1) << "%, " << fixed(seconds, 2)
+                          << " s\n";
+        } catch (const std::exception &e) {
+            ++failed;
+            std::cerr << "error: " << entry.slideId << ": " << e.what() << '\n';
+        }
     }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "Tiled " << slides.size() - static_cast<std::size_t>(failed) << " of " << slides.size()
+              << " slides, " << total << " patches, in " << fixed(seconds, 2) << " s -> "
+              << project::ProjectLayout(options.projectDir).patchesDir().string() << '\n';
+    return failed == 0 ? 0 : 1;
 }
 
 int runExtract(const ExtractOptions &options)
 {
-    try {
-        const std::vector<project::SlideEntry> slides = slidesOf(options.tile.slides);
-        if (slides.empty())
-            return 1;
-        const project::ExtractionConfig config = extractionConfig(options);
-
-        project::FeatureExtractor extractor(config);
-        std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim()
-                  << " features, input " << extractor.embedder().inputSize() << " px) on "
-                  << extractor.embedder().device().str() << ", " << slides.size() << " slides\n";
-        ProgressBar bar;
-        extractor.setProgressCallback([&](const project::ExtractionProgress &p) {
-            const double fraction = p.patchesTotal > 0 ? static_cast<double>(p.patchesDone) / p.patchesTotal : 0.0;
-            std::string detail = p.slideId + " " + p.phase;
-            if (p.patchesPerSecond > 0)
-                detail += " " + fixed(p.patchesPerSecond, 0) + " patches/s";
-            if (p.etaSeconds >= 0)
-                detail += " ETA " + fixed(p.etaSeconds, 0) + " s";
-            bar.update(p.slideIndex, p.slideCount, fraction, detail);
-        });
-        extractor.setMessageCallback([&](const std::string &text) {
-            bar.finish();
-            std::cout << text << std::endl;
-        });
-        const project::ExtractionReport report = extractor.run(slides);
-        bar.finish();
-        for (const project::SlideExtraction &s : report.slides) {
-            std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches
-                      << " patches  ";
-            switch (s.status) {
-            case project::SlideExtraction::Status::Extracted:
-                std::cout << fixed(s.seconds, 2) << " s" << (s.message.empty() ? "" : "  (" + s.message + ")") << '\n';
-                break;
-            case project::SlideExtraction::Status::Skipped:
-                std::cout << "skipped (" << s.message << ")\n";
-                break;
-            case project::SlideExtraction::Status::Failed:
-                std::cout << "FAILED: " << s.message << '\n';
-                break;
-            }
-        }
-        const double rate = report.seconds > 0 ? static_cast<double>(report.patches) / report.seconds : 0.0;
-        std::cout << (report.cancelled ? "Cancelled after " : "Extracted ") << report.patches << " patches in "
-                  << fixed(report.seconds, 2) << " s (" << fixed(rate, 1) << " patches/s) -> "
-                  << project::ProjectLayout(config.projectDir).featuresDir(report.embedderName).string() << '\n';
-        if (report.failed() > 0)
-            std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
-        return report.failed() == 0 && !report.cancelled ? 0 : 1;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
+    const std::vector<project::SlideEntry> slides = slidesOf(options.tile.slides);
+    if (slides.empty())
         return 1;
+    const project::ExtractionConfig config = extractionConfig(options);
+
+    project::FeatureExtractor extractor(config);
+    std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim()
+              << " features, input " << extractor.embedder().inputSize() << " px) on "
+              << extractor.embedder().device().str() << ", " << slides.size() << " slides\n";
+    ProgressBar bar;
+    extractor.setProgressCallback([&](const project::ExtractionProgress &p) {
+        const double fraction = p.patchesTotal > 0 ? static_cast<double>(p.patchesDone) / p.patchesTotal : 0.0;
+        std::string detail = p.slideId + " " + p.phase;
+        if (p.patchesPerSecond > 0)
+            detail += " " + fixed(p.patchesPerSecond, 0) + " patches/s";
+        if (p.etaSeconds >= 0)
+            detail += " ETA " + fixed(p.etaSeconds, 0) + " s";
+        bar.update(p.slideIndex, p.slideCount, fraction, detail);
+    });
+    extractor.setMessageCallback([&](const std::string &text) {
+        bar.finish();
+        std::cout << text << std::endl;
+    });
+    const project::ExtractionReport report = [&] {
+        const InterruptGuard guard([&extractor] { extractor.cancel(); });
+        return extractor.run(slides);
+    }();
+    bar.finish();
+    for (const project::SlideExtraction &s : report.slides) {
+        std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches
+                  << " patches  ";
+        switch (s.status) {
+        case project::SlideExtraction::Status::Extracted:
+            std::cout << fixed(s.seconds, 2) << " s" << (s.message.empty() ? "" : "  (" + s.message + ")") << '\n';
+            break;
+        case project::SlideExtraction::Status::Skipped:
+            std::cout << "skipped (" << s.message << ")\n";
+            break;
+        case project::SlideExtraction::Status::Failed:
+            std::cout << "FAILED: " << s.message << '\n';
+            break;
+        }
     }
+    const double rate = report.seconds > 0 ? static_cast<double>(report.patches) / report.seconds : 0.0;
+    std::cout << (report.cancelled ? "Cancelled after " : "Extracted ") << report.patches << " patches in "
+              << fixed(report.seconds, 2) << " s (" << fixed(rate, 1) << " patches/s) -> "
+              << project::ProjectLayout(config.projectDir).featuresDir(report.embedderName).string() << '\n';
+    if (report.failed() > 0)
+        std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
+    if (report.cancelled)
+        return 130;
+    return report.failed() == 0 ? 0 : 1;
 }
 
 int runImport(const ImportOptions &options)
 {
-    try {
-        const project::ProjectLayout layout(options.projectDir);
-        const fs::path destination = layout.featuresDir(options.encoder);
-        project::FeatureImportOptions importOptions;
-        importOptions.encoder = options.encoder;
-        importOptions.overwrite = options.overwrite;
-        ProgressBar bar;
-        importOptions.progress = [&](std::size_t done, std::size_t all) {
-            bar.update(static_cast<int>(done), static_cast<int>(all), 0.0);
-        };
-        const project::FeatureImportReport report =
-            project::importFeatureDirectory(options.source, destination, importOptions);
-        bar.finish();
-        for (const project::FeatureImportEntry &e : report.entries) {
-            std::cout << std::left << std::setw(16) << e.slideId << ' ';
-            if (e.imported)
-                std::cout << e.count << " x " << e.dim << " (" << e.sourceFormat << ")\n";
-            else
-                std::cout << "skipped: " << e.reason << '\n';
-        }
-        std::cout << "Imported " << report.importedCount() << " of " << report.entries.size() << " files from "
-                  << report.scannedDirectory.string() << " -> " << destination.string() << '\n';
-        return report.skippedCount() == 0 ? 0 : 1;
-    } catch (const std::exception &e) {
-        std::cerr << "error: " << e.what() << '\n';
-        return 1;
+    const project::ProjectLayout layout(options.projectDir);
+    const fs::path destination = layout.featuresDir(options.encoder);
+    project::FeatureImportOptions importOptions;
+    importOptions.encoder = options.encoder;
+    importOptions.overwrite = options.overwrite;
+    ProgressBar bar;
+    importOptions.progress = [&](std::size_t done, std::size_t all) {
+        bar.update(static_cast<int>(done), static_cast<int>(all), 0.0);
+    };
+    const project::FeatureImportReport report =
+        project::importFeatureDirectory(options.source, destination, importOptions);
+    bar.finish();
+    for (const project::FeatureImportEntry &e : report.entries) {
+        std::cout << std::left << std::setw(16) << e.slideId << ' ';
+        if (e.imported)
+            std::cout << e.count << " x " << e.dim << " (" << e.sourceFormat << ")\n";
+        else
+            std::cout << "skipped: " << e.reason << '\n';
     }
+    std::cout << "Imported " << report.importedCount() << " of " << report.entries.size() << " files from "
+              << report.scannedDirectory.string() << " -> " << destination.string() << '\n';
+    return report.skippedCount() == 0 ? 0 : 1;
 }
 
 } // namespace icmil::cli

@@ -34,15 +34,20 @@ public:
             return;
         }
         const int filled = static_cast<int>(overall * 30.0);
+        m_lineOpen = true;
         std::fprintf(stderr, "\r[%-30s] %d/%d %3d%% %-40s", std::string(static_cast<std::size_t>(filled), '#').c_str(), done, count,
                      percent, detail.c_str());
         std::fflush(stderr);
     }
+    // Clears the bar's line (on a terminal); also when an error unwinds past the bar, so the
+    // error line does not land behind it.
     void finish()
     {
-        if (m_tty)
+        if (m_tty && m_lineOpen)
             std::fprintf(stderr, "\r%90s\r", "");
+        m_lineOpen = false;
     }
+    ~ProgressBar() { finish(); }
 
 private:
     static std::chrono::milliseconds logInterval()
@@ -55,6 +60,7 @@ private:
     bool m_tty = ::isatty(STDERR_FILENO) != 0;
     std::chrono::milliseconds m_logInterval = logInterval();
     bool m_drawn = false;
+    bool m_lineOpen = false; // a bar is on the terminal line
     std::chrono::steady_clock::time_point m_last{};
 };
 

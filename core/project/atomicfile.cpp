@@ -1,7 +1,7 @@
 #include "project/atomicfile.h"
 
+#include "common/partialfile.h"
 #include "project/projecterror.h"
-#include "slide/io/partialfile.h"
 
 #include <stdexcept>
 
@@ -9,13 +9,10 @@ namespace icmil::project {
 
 void writeFileAtomically(const std::filesystem::path &path, std::string_view contents)
 {
-    // One implementation of "temp file, fsync, rename" in the house: the slide room's.
     try {
-        slide::PartialFile file(path);
-        file.write(contents);
-        file.commit();
+        icmil::writeFileAtomically(path, contents);
     } catch (const std::runtime_error &e) {
-        throw ProjectError("Cannot write '" + path.string() + "': " + e.what());
+        throw ProjectError(e.what());
     }
 }
 

@@ -5,9 +5,9 @@
 
 namespace icmil::project {
 
-// Writes `contents` to `path` so that a crash never leaves a half file: write "<path>.partial",
-// flush + fsync, rename over `path`, fsync the directory. Throws ProjectError naming the file and
-// the cause (e.g. "No space left on device"); on failure the old file, if any, is untouched.
+// icmil::writeFileAtomically (common/partialfile.h) with the project's error type: a crash never
+// leaves a half file. Throws ProjectError naming the file and the cause (e.g. "No space left on
+// device"); on failure the old file, if any, is untouched.
 void writeFileAtomically(const std::filesystem::path &path, std::string_view contents);
 
 } // namespace icmil::project

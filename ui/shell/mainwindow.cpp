@@ -1,4 +1,5 @@
 #include "ui/shell/mainwindow.h"
+#include "common/partialfile.h"
 
 #include "slide/io/slidesource.h"
 #include "engine/runtime/runtime.h"
@@ -14,10 +15,12 @@
 #include "ui/viewer/slideviewer.h"
 
 #include <QApplication>
+#include <QBuffer>
 #include <QCloseEvent>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QIcon>
@@ -26,28 +29,34 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QSaveFile>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QtConcurrent/QtConcurrentRun>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string_view>
 
 namespace icmil::ui {
 
 namespace {
 
-// Writes `image` as PNG atomically (temporary file, then rename). Runs on a worker thread.
+// Writes `image` as PNG atomically: encoded in memory, then the code base's one atomic write
+// (common/partialfile.h). Runs on a worker thread.
 QString writePng(const QImage &image, const QString &path)
 {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return QObject::tr("Cannot write '%1': %2").arg(path, file.errorString());
-    QImageWriter writer(&file, "png");
-    if (!writer.write(image)) {
-        file.cancelWriting();
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    QImageWriter writer(&buffer, "png");
+    if (!writer.write(image))
         return QObject::tr("Cannot write '%1': %2").arg(path, writer.errorString());
+    try {
+        icmil::writeFileAtomically(std::filesystem::path(QFile::encodeName(path).toStdString()),
+                                   std::string_view(bytes.constData(), static_cast<std::size_t>(bytes.size())));
+    } catch (const std::runtime_error &e) {
+        return QString::fromStdString(e.what());
     }
-    if (!file.commit())
-        return QObject::tr("Cannot write '%1': %2").arg(path, file.errorString());
     return {};
 }
 

@@ -5,37 +5,6 @@
 
 namespace icmil::ui {
 
-project::IcmilLoopConfig TrainingSettings::defaultLoopConfig()
-{
-    // As app/cli's loopConfig() fills it from RunOptions' defaults.
-    project::IcmilLoopConfig config;
-    config.extraction.batchSize = 64;
-    config.extraction.readerThreads = 0;
-    config.extraction.tiling.grid.overlap = 0.0; // tissue, magnification and patch size: the settings'
-    config.model.embedDim = 512;
-    config.model.attentionDim = 128;
-    config.model.dropout = 0.0;
-    config.model.pseudoBags = 5;
-    config.model.distillation = engine::DtfdDistillation::Afs;
-    config.trainer.weightDecay = 1e-4;
-    config.trainer.gradientClip = 5.0;
-    config.trainer.lrDecay = 0.2;
-    config.split.valFraction = 0.1;
-    config.split.testFraction = 0.1;
-    config.split.folds = 1;
-    config.split.fold = 0;
-    config.split.useCsvSplit = true;
-    config.fineTuning.batchSize = 100;
-    config.fineTuning.validationFraction = 0.1;
-    config.fineTuning.maxValidationPatches = 2000;
-    config.fineTuning.readerThreads = 0;
-    config.fineTuning.distillation.weightDecay = 1e-4;
-    config.fineTuning.distillation.gradientClip = 5.0;
-    config.fineTuning.distillation.confidenceBeta = 0.0;
-    config.fineTuning.distillation.freezeBatchNorm = true;
-    return config;
-}
-
 DeviceDefaults TrainingSettings::deviceDefaults(bool cpu)
 {
     if (cpu)
@@ -59,17 +28,15 @@ void TrainingSettings::setDeviceSized(const DeviceDefaults &values)
 
 void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base)
 {
+    project::applyDemoRecipe(recipe, base);
     followDevice = false; // the demo's loop, as `icmil demo` runs it, on any device
-    iterations = recipe.iterations;
-    epochs = recipe.epochs;
-    learningRate = recipe.learningRate;
-    fineTuneEpochs = recipe.fineTuneEpochs;
-    fineTunePatches = recipe.fineTunePatches;
-    fineTuneLearningRate = recipe.fineTuneLearningRate;
-    base.fineTuning.distillation.teacherTemperature = recipe.teacherTemperature;
-    tissuePreset = recipe.tissuePreset;
-    base.split.valFraction = recipe.valFraction;
-    base.split.testFraction = recipe.testFraction;
+    iterations = base.iterations;
+    epochs = base.trainer.epochs;
+    learningRate = base.trainer.learningRate;
+    fineTuneEpochs = base.fineTuning.epochs;
+    fineTunePatches = base.fineTuning.patchesPerEpoch;
+    fineTuneLearningRate = base.fineTuning.distillation.learningRate;
+    tissuePreset = base.extraction.tiling.tissue.presetName;
 }
 
 TrainingSettings TrainingSettings::fromLoopConfig(const project::IcmilLoopConfig &config, TrainingSettings s)

@@ -10,10 +10,13 @@
 //   CUDA  the reference's sizes: resnet50-trunc, 200 classifier epochs, 5 fine-tuning epochs
 //         of 10000 patches (hours on a CPU, minutes to an hour on a GPU).
 // Both keep K = 2 iterations and the other settings. A struct made with {} holds `icmil run`'s
-// defaults (tiny-cnn with the CUDA set's epochs and patches), as the command line has them.
+// defaults (tiny-cnn with the CUDA set's epochs and patches): every default below is read from
+// project::loopDefaults(), the one source the command line also reads.
 
+#include "engine/mil/milmodel.h"
 #include "project/demorecipe.h"
 #include "project/loop/icmilloop.h"
+#include "project/loop/loopdefaults.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -36,33 +39,34 @@ struct DeviceDefaults {
 struct TrainingSettings {
     std::filesystem::path projectRoot;
     std::filesystem::path slides;          // slide files; empty: the project folder
-    std::string name = "icmil";            // icmil/<name>/, runs/<name>-it<k>/
-    std::string model = "abmil";           // "abmil", "maxpool", "dtfd"
-    std::string embedder = "tiny-cnn";     // a built-in ("tiny-cnn", "resnet50-trunc") or a TorchScript file
+    std::string name = project::loopDefaults().name;    // icmil/<name>/, runs/<name>-it<k>/
+    std::string model = engine::milModelTypeName(project::loopDefaults().model.type); // "abmil", "maxpool", "dtfd"
+    std::string embedder = project::loopDefaults().embedder.name; // a built-in ("tiny-cnn", "resnet50-trunc") or a TorchScript file
     std::filesystem::path embedderWeights; // a built-in's weights (torch.save file); empty: random
-    int iterations = 2;                    // fine-tuning rounds K: iterations 0..K
-    int epochs = 200;                      // classifier epochs per iteration
-    double learningRate = 0.0;             // classifier; 0: the reference's (2e-4; DTFD 1e-4)
-    double fineTuneLearningRate = 1e-5;
-    int fineTuneEpochs = 5;
-    std::int64_t fineTunePatches = 10000;  // per fine-tuning epoch
-    std::string device = "auto";           // "auto", "cpu", "cuda:N" (Preferences > Device)
-    bool confidenceWeighted = false;       // confidence-based fine-tuning
+    int iterations = project::loopDefaults().iterations; // fine-tuning rounds K: iterations 0..K
+    int epochs = project::loopDefaults().trainer.epochs; // classifier epochs per iteration
+    double learningRate = project::loopDefaults().trainer.learningRate; // classifier; 0: the reference's (2e-4; DTFD 1e-4)
+    double fineTuneLearningRate = project::loopDefaults().fineTuning.distillation.learningRate;
+    int fineTuneEpochs = project::loopDefaults().fineTuning.epochs;
+    std::int64_t fineTunePatches = project::loopDefaults().fineTuning.patchesPerEpoch; // per fine-tuning epoch
+    std::string device = project::loopDefaults().device; // "auto", "cpu", "cuda:N" (Preferences > Device)
+    bool confidenceWeighted = project::loopDefaults().fineTuning.distillation.confidenceWeighted; // confidence-based fine-tuning
     // Tissue and patches, with `icmil run`'s defaults and names (--preset, --magnification,
     // --patch-size, --min-tissue): CLAM's default preset misses the tissue of a small slide, a
     // biopsy or a crop, where bwh_biopsy finds it.
-    std::string tissuePreset = "default";  // slide::TissueDetectionParams::presetNames()
-    double magnification = 20.0;           // of the patches; 0: the slide's level 0 (native resolution)
-    int patchSize = 256;                   // pixels at that magnification
-    double minTissue = 0.25;               // fraction of a patch that must be tissue
-    std::uint64_t seed = 1;
+    std::string tissuePreset = project::loopDefaults().extraction.tiling.tissue.presetName; // slide::TissueDetectionParams::presetNames()
+    // of the patches; 0: the slide's level 0 (native resolution)
+    double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0);
+    int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize; // pixels at that magnification
+    double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
+    std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for
     // the demo's recipe and a project with a saved loop, whose settings are kept as they are.
     bool followDevice = true;
 
-    // `icmil run`'s other settings: extraction batches of 64, no patch overlap, ABMIL 512/128,
-    // split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
-    static project::IcmilLoopConfig defaultLoopConfig();
+    // `icmil run`'s other settings (project::loopDefaults()): extraction batches of 64, no patch
+    // overlap, ABMIL 512/128, split 0.8/0.1/0.1 seeded 1, fine-tuning batches of 100.
+    static project::IcmilLoopConfig defaultLoopConfig() { return project::loopDefaults(); }
 
     // The CPU-sized or the reference-sized (CUDA) defaults above.
     static DeviceDefaults deviceDefaults(bool cpu);
@@ -70,8 +74,9 @@ struct TrainingSettings {
     DeviceDefaults deviceSized() const;
     void setDeviceSized(const DeviceDefaults &values);
 
-    // The demo's loop (project/demorecipe.h), as `icmil demo` runs it: writes the recipe's
-    // settings (its tissue preset included) here and its split fractions into `base`.
+    // The demo's loop (project/demorecipe.h), as `icmil demo` runs it: project::applyDemoRecipe
+    // on `base`, and the settings it wrote (tissue preset, epochs, learning rates, iterations,
+    // fine-tuning sizes) taken from there into these settings.
     void applyDemoRecipe(const project::DemoRecipe &recipe, project::IcmilLoopConfig &base);
 
     // A saved loop's settings in the form (project::loopConfigFromSettings gives `config`): its

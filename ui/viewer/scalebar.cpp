@@ -1,5 +1,7 @@
 #include "ui/viewer/scalebar.h"
 
+#include "common/numberformat.h"
+
 #include <cmath>
 
 namespace icmil::ui {
@@ -9,7 +11,7 @@ namespace {
 // "0.5", "2", "100": shortest form, no trailing zeros.
 QString number(double value)
 {
-    return QString::number(value, 'g', 6);
+    return QString::fromStdString(formatSignificant(value));
 }
 
 } // namespace

@@ -1,5 +1,6 @@
 #include "engine/torchfile/torchfilewriter.h"
 
+#include "common/partialfile.h"
 #include "engine/engineerror.h"
 
 #include <ATen/core/Dict.h>
@@ -7,53 +8,16 @@
 #include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickler.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <system_error>
-
-#if defined(__unix__) || defined(__APPLE__)
-#include <fcntl.h>
-#include <unistd.h>
-#endif
+#include <stdexcept>
 
 namespace icmil::engine {
 
-namespace {
-
-[[noreturn]] void fail(const std::filesystem::path& path, const std::string& reason)
-{
-    throw EngineError("Cannot write '" + path.string() + "': " + reason);
-}
-
-} // namespace
-
 void writeFileAtomically(const std::filesystem::path& path, std::string_view bytes)
 {
-    std::filesystem::path partial = path;
-    partial += ".partial";
-    std::FILE* file = std::fopen(partial.c_str(), "wb");
-    if (!file)
-        fail(path, std::strerror(errno));
-    const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() && std::fflush(file) == 0;
-    const int writeError = errno;
-#if defined(__unix__) || defined(__APPLE__)
-    const bool synced = written && ::fsync(::fileno(file)) == 0;
-#else
-    const bool synced = written;
-#endif
-    const bool closed = std::fclose(file) == 0;
-    if (!written || !synced || !closed) {
-        std::error_code ignored;
-        std::filesystem::remove(partial, ignored);
-        fail(path, std::strerror(written ? errno : writeError));
-    }
-    std::error_code error;
-    std::filesystem::rename(partial, path, error);
-    if (error) {
-        std::error_code ignored;
-        std::filesystem::remove(partial, ignored);
-        fail(path, error.message());
+    try {
+        icmil::writeFileAtomically(path, bytes);
+    } catch (const std::runtime_error& e) {
+        throw EngineError(e.what());
     }
 }
 

@@ -11,8 +11,9 @@
 
 namespace icmil::engine {
 
-// Writes `bytes` to "<path>.partial", flushes and fsyncs it, then renames it over `path`: a crash
-// never leaves a half-written `path`. Throws EngineError "Cannot write 'x': <reason>".
+// icmil::writeFileAtomically (common/partialfile.h: "<path>.partial", fsync, rename, directory
+// fsync) with the engine's error type: a crash never leaves a half-written `path`. Throws
+// EngineError "Cannot write 'x': <reason>".
 void writeFileAtomically(const std::filesystem::path& path, std::string_view bytes);
 
 // Writes a state dict atomically in PyTorch's zip serialisation (what torch.save writes since 1.6):

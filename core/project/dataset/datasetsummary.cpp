@@ -1,5 +1,6 @@
 #include "project/dataset/datasetsummary.h"
 
+#include "common/numberformat.h"
 #include "project/dataset/slidelist.h"
 
 #include "slide/slideerror.h"
@@ -17,13 +18,9 @@ namespace {
 
 std::string humanBytes(std::uint64_t bytes)
 {
-    std::ostringstream out;
-    out << std::fixed << std::setprecision(1);
     if (bytes >= (std::uint64_t{1} << 30))
-        out << static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 30) << " GiB";
-    else
-        out << static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 20) << " MiB";
-    return out.str();
+        return formatFixed(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 30), 1) + " GiB";
+    return formatFixed(static_cast<double>(bytes) / static_cast<double>(std::uint64_t{1} << 20), 1) + " MiB";
 }
 
 } // namespace
@@ -85,17 +82,13 @@ std::string DatasetSummary::format() const
         }
         std::ostringstream size;
         size << s.width << 'x' << s.height;
-        std::ostringstream mpp;
-        if (s.mpp)
-            mpp << std::fixed << std::setprecision(3) << *s.mpp;
-        else
-            mpp << '-';
+        const std::string mpp = s.mpp ? formatFixed(*s.mpp, 3) : std::string("-");
         std::ostringstream mag;
         if (s.objectivePower)
             mag << *s.objectivePower << 'x';
         else
             mag << '-';
-        out << std::setw(16) << size.str() << std::setw(8) << s.levelCount << std::setw(10) << mpp.str()
+        out << std::setw(16) << size.str() << std::setw(8) << s.levelCount << std::setw(10) << mpp
             << std::setw(6) << mag.str() << std::setw(12) << humanBytes(s.fileBytes) << s.vendor << '\n';
         totalBytes += s.fileBytes;
     }

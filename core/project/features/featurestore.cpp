@@ -6,7 +6,7 @@
 #include "project/features/patchattributecodec.h"
 #include "project/projecterror.h"
 #include "project/features/slidetiler.h"
-#include "slide/io/partialfile.h"
+#include "common/partialfile.h"
 
 #include <nlohmann/json.hpp>
 

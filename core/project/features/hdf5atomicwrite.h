@@ -4,7 +4,7 @@
 // house's atomic way, and the N x 2 coordinate layout.
 
 #include "project/features/hdf5file.h"
-#include "slide/io/partialfile.h"
+#include "common/partialfile.h"
 
 #include <array>
 #include <cstdint>
@@ -28,7 +28,7 @@ void writeHdf5Atomically(const std::filesystem::path &path, std::uint64_t dataBy
         fill(file);
         image = file.takeImage();
     }
-    slide::PartialFile partial(path);
+    PartialFile partial(path);
     partial.write(image);
     partial.commit();
 }

@@ -1,5 +1,6 @@
 #include "project/features/patchattributecodec.h"
 
+#include "common/numberformat.h"
 #include "project/features/hdf5file.h"
 
 #include <cmath>
@@ -46,13 +47,6 @@ std::optional<std::array<std::int64_t, 2>> integerPair(const Hdf5File &file, con
 std::string known(const std::optional<std::string> &text)
 {
     return text && *text != "None" ? *text : std::string();
-}
-
-std::string formatNumber(double value)
-{
-    std::ostringstream out;
-    out << value;
-    return out.str();
 }
 
 } // namespace
@@ -163,7 +157,7 @@ std::string inconsistency(const PatchAttributes &a)
     if (std::abs(covered - static_cast<double>(*a.patchSizeLevel0)) <= 1.0)
         return {};
     return "the level-0 patch size is " + std::to_string(*a.patchSizeLevel0) + " px, but " + std::to_string(*a.patchSize)
-        + " px at " + formatNumber(*a.targetMagnification) + "x on a " + formatNumber(*a.level0Magnification)
+        + " px at " + formatSignificant(*a.targetMagnification) + "x on a " + formatSignificant(*a.level0Magnification)
         + "x slide covers " + std::to_string(std::llround(covered)) + " px";
 }
 

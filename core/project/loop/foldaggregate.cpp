@@ -1,5 +1,6 @@
 #include "project/loop/foldaggregate.h"
 
+#include "common/numberformat.h"
 #include "project/atomicfile.h"
 #include "project/projecterror.h"
 
@@ -55,9 +56,7 @@ std::string csvCell(const MeanSd &value, double MeanSd::*field)
 {
     if (value.n == 0)
         return {};
-    std::ostringstream text;
-    text << std::setprecision(6) << value.*field;
-    return text.str();
+    return formatSignificant(value.*field);
 }
 
 } // namespace

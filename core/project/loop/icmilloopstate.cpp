@@ -1,5 +1,6 @@
 #include "project/loop/icmilloopstate.h"
 
+#include "common/numberformat.h"
 #include "project/atomicfile.h"
 #include "project/projecterror.h"
 
@@ -112,9 +113,7 @@ std::string csvNumber(const std::optional<double> &value)
 {
     if (!value || !std::isfinite(*value))
         return {};
-    std::ostringstream text;
-    text << std::setprecision(6) << *value;
-    return text.str();
+    return formatSignificant(*value);
 }
 
 } // namespace

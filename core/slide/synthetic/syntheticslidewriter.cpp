@@ -1,7 +1,7 @@
 #include "slide/synthetic/syntheticslidewriter.h"
 
 #include "slide/synthetic/groundtruthmask.h"
-#include "slide/io/partialfile.h"
+#include "common/partialfile.h"
 #include "slide/synthetic/pyramidwriter.h"
 #include "slide/slideerror.h"
 #include "slide/synthetic/tissuephantom.h"

@@ -1,62 +1,27 @@
 #include "slide/tissue/tissuegeojson.h"
 
-#include "slide/io/partialfile.h"
+#include "common/geojsonpolygonwriter.h"
+#include "common/numberformat.h"
+#include "common/partialfile.h"
 #include "slide/slideerror.h"
 
-#include <charconv>
 #include <stdexcept>
 
 namespace icmil::slide {
 
-namespace {
-
-void appendNumber(std::string &out, double value)
-{
-    char buffer[32];
-    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-    out.append(buffer, result.ptr);
-}
-
-void appendRing(std::string &out, const TissueRing &ring)
-{
-    out += '[';
-    for (std::size_t i = 0; i <= ring.size(); ++i) {
-        const auto &[x, y] = ring[i % ring.size()]; // GeoJSON rings end where they start
-        out += i == 0 ? "[" : ",[";
-        appendNumber(out, x);
-        out += ',';
-        appendNumber(out, y);
-        out += ']';
-    }
-    out += ']';
-}
-
-} // namespace
-
 std::string TissueGeoJson::format(const TissueMap &map)
 {
-    std::string out = "{\"type\":\"FeatureCollection\",\"features\":[";
-    bool first = true;
+    GeoJsonPolygonWriter writer;
     for (const TissueRegion &region : map.regions()) {
-        if (region.outer.empty())
-            continue;
-        out += first ? "\n" : ",\n";
-        first = false;
-        out += "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[";
-        appendRing(out, region.outer);
-        for (const TissueRing &hole : region.holes) {
-            if (hole.empty())
-                continue;
-            out += ',';
-            appendRing(out, hole);
-        }
-        out += "]},\"properties\":{\"objectType\":\"annotation\","
-               "\"classification\":{\"name\":\"Tissue\",\"color\":[20,160,60]},\"area_px\":";
-        appendNumber(out, region.areaPixels);
-        out += "}}";
+        std::vector<const TissueRing *> rings{&region.outer};
+        for (const TissueRing &hole : region.holes)
+            rings.push_back(&hole);
+        std::string properties = R"({"objectType":"annotation","classification":{"name":"Tissue","color":[20,160,60]},"area_px":)";
+        appendShortest(properties, region.areaPixels);
+        properties += '}';
+        writer.add(rings, properties);
     }
-    out += first ? "]}\n" : "\n]}\n";
-    return out;
+    return writer.text();
 }
 
 void TissueGeoJson::write(const TissueMap &map, const std::filesystem::path &path)

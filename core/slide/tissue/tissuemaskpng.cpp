@@ -1,6 +1,6 @@
 #include "slide/tissue/tissuemaskpng.h"
 
-#include "slide/io/partialfile.h"
+#include "common/partialfile.h"
 #include "slide/slideerror.h"
 
 #include <stdexcept>

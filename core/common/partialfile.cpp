@@ -1,4 +1,4 @@
-#include "slide/io/partialfile.h"
+#include "common/partialfile.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -10,7 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-namespace icmil::slide {
+namespace icmil {
 
 PartialFile::PartialFile(std::filesystem::path finalPath)
     : m_finalPath(std::move(finalPath)), m_partialPath(m_finalPath.string() + ".partial")
@@ -73,4 +73,15 @@ void PartialFile::commit()
     }
 }
 
-} // namespace icmil::slide
+void writeFileAtomically(const std::filesystem::path &path, std::string_view bytes)
+{
+    try {
+        PartialFile file(path);
+        file.write(bytes);
+        file.commit();
+    } catch (const std::runtime_error &e) {
+        throw std::runtime_error("Cannot write '" + path.string() + "': " + e.what());
+    }
+}
+
+} // namespace icmil

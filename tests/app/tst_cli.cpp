@@ -1,0 +1,162 @@
+// The CLI's edges: the one error boundary (every exception becomes one "error:" line and status 1,
+// LibTorch's backtrace stripped, an unknown type included) and the one Ctrl-C guard (SIGINT or
+// SIGTERM cancels the running job once, the previous handlers come back), in process and on the
+// real binary: Ctrl-C during `icmil extract` stops it with the features done so far kept.
+
+#include "app/cli/errorboundary.h"
+#include "app/cli/interruptguard.h"
+#include "common/slidetestsupport.h"
+
+#include <c10/util/Exception.h>
+
+#include <QProcess>
+#include <QtTest>
+
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <sstream>
+#include <stdexcept>
+
+#include <signal.h>
+
+using namespace icmil;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic_int g_ownHandlerCalls{0};
+extern "C" void ownHandler(int) { ++g_ownHandlerCalls; }
+
+sighandler_t currentHandler(int signalNumber)
+{
+    struct sigaction now {};
+    ::sigaction(signalNumber, nullptr, &now);
+    return now.sa_handler;
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void errorBoundaryPrintsOneLineForEveryException();
+    void interruptGuardCancelsOnceAndRestoresTheHandlers_data();
+    void interruptGuardCancelsOnceAndRestoresTheHandlers();
+    void ctrlCStopsExtractionAndKeepsWhatItHas();
+};
+
+void TestCli::errorBoundaryPrintsOneLineForEveryException()
+{
+    std::ostringstream err;
+    QCOMPARE(cli::runWithErrorBoundary([] { return 7; }, err), 7); // a command's own status passes
+    QVERIFY(err.str().empty());
+
+    err.str({});
+    QCOMPARE(cli::runWithErrorBoundary([]() -> int { TORCH_CHECK(false, "Expected a 2-D tensor,\nbut got 3-D"); }, err), 1);
+    QCOMPARE(QString::fromStdString(err.str()), QStringLiteral("error: Expected a 2-D tensor,; but got 3-D\n"));
+
+    err.str({});
+    QCOMPARE(cli::runWithErrorBoundary(
+                 []() -> int { throw fs::filesystem_error("cannot open", fs::path("/no/such"), std::make_error_code(std::errc::no_such_file_or_directory)); },
+                 err),
+             1);
+    const std::string line = err.str();
+    QVERIFY2(line.rfind("error: ", 0) == 0 && line.find("/no/such") != std::string::npos, line.c_str());
+    QCOMPARE(std::count(line.begin(), line.end(), '\n'), 1);
+
+    err.str({});
+    QCOMPARE(cli::runWithErrorBoundary([]() -> int { throw 42; }, err), 1);
+    QCOMPARE(QString::fromStdString(err.str()), QStringLiteral("error: an unexpected error of an unknown type stopped the command\n"));
+
+    QCOMPARE(QString::fromStdString(cli::oneLine("  \n first \n\n second\r\n")), QStringLiteral("first; second"));
+    QCOMPARE(QString::fromStdString(cli::oneLine("")), QStringLiteral("an error without a message"));
+}
+
+void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers_data()
+{
+    QTest::addColumn<int>("signalNumber");
+    QTest::newRow("SIGINT") << SIGINT;
+    QTest::newRow("SIGTERM") << SIGTERM;
+}
+
+void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers()
+{
+    QFETCH(int, signalNumber);
+    struct sigaction testlibs {}; // Qt Test's own handler, put back at the end
+    ::sigaction(signalNumber, nullptr, &testlibs);
+    std::signal(signalNumber, ownHandler);
+    g_ownHandlerCalls = 0;
+    {
+        std::promise<void> cancelled;
+        std::future<void> called = cancelled.get_future();
+        std::atomic_int calls{0};
+        const cli::InterruptGuard guard([&] {
+            if (calls++ == 0)
+                cancelled.set_value();
+        });
+        QVERIFY(currentHandler(signalNumber) != ownHandler);
+        QCOMPARE(guard.signal(), 0);
+        QVERIFY_THROWS_EXCEPTION(std::logic_error, cli::InterruptGuard([] {})); // one at a time
+        std::raise(signalNumber);
+        QVERIFY(called.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        QCOMPARE(guard.signal(), signalNumber);
+        QCOMPARE(calls.load(), 1);
+    }
+    QVERIFY(currentHandler(signalNumber) == ownHandler);
+    QCOMPARE(g_ownHandlerCalls.load(), 0);
+    {
+        // A guard whose job ends without a signal never calls cancel.
+        std::atomic_int calls{0};
+        { const cli::InterruptGuard guard([&] { ++calls; }); }
+        QCOMPARE(calls.load(), 0);
+    }
+    ::sigaction(signalNumber, &testlibs, nullptr);
+}
+
+void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
+{
+    const fs::path dir = test::scratchDir("tst_cli") / "extract";
+    fs::remove_all(dir);
+    const QString icmil = QStringLiteral(ICMIL_CLI);
+    QProcess synth;
+    synth.start(icmil, {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
+                        QStringLiteral("--slides"), QStringLiteral("2"), QStringLiteral("--size"), QStringLiteral("6000x4800"),
+                        QStringLiteral("--seed"), QStringLiteral("3")});
+    QVERIFY(synth.waitForFinished(120000));
+    QCOMPARE(synth.exitCode(), 0);
+
+    // resnet50-trunc on the CPU: ~15 s per slide, so the signal lands while it works (bwh_biopsy:
+    // the default preset finds no tissue on slides this small).
+    QProcess extract;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("ICMIL_PROGRESS_SECONDS"), QStringLiteral("0"));
+    extract.setProcessEnvironment(env);
+    extract.start(icmil, {QStringLiteral("extract"), QStringLiteral("--slides"), QString::fromStdString((dir / "data").string()),
+                          QStringLiteral("--out"), QString::fromStdString((dir / "project").string()), QStringLiteral("--embedder"),
+                          QStringLiteral("resnet50-trunc"), QStringLiteral("--batch-size"), QStringLiteral("8"),
+                          QStringLiteral("--preset"), QStringLiteral("bwh_biopsy")});
+    QVERIFY(extract.waitForStarted());
+    QByteArray out;
+    bool interrupted = false;
+    while (extract.state() != QProcess::NotRunning && !interrupted) {
+        extract.waitForReadyRead(1000);
+        out += extract.readAllStandardOutput();
+        if (out.contains("progress: 1/2") && out.contains("patches/s")) { // the first batches are done
+            ::kill(static_cast<pid_t>(extract.processId()), SIGINT);
+            interrupted = true;
+        }
+    }
+    QVERIFY2(interrupted, out.constData());
+    QVERIFY(extract.waitForFinished(120000));
+    out += extract.readAllStandardOutput();
+    const QByteArray err = extract.readAllStandardError();
+    QCOMPARE(extract.exitStatus(), QProcess::NormalExit); // it stopped; the signal did not kill it
+    QCOMPARE(extract.exitCode(), 130);
+    QVERIFY2(out.contains("Cancelled after"), (out + err).constData());
+    QVERIFY2(!err.contains("error:"), err.constData());
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

@@ -1,0 +1,92 @@
+// One source for the ICMIL loop's defaults (project/loop/loopdefaults.h): the training panel's
+// untouched settings and `icmil run` without options are the same loop, and so are the demo's
+// loop in the app ("Try the demo") and in `icmil demo`.
+
+#include "app/cli/commands.h"
+#include "project/demorecipe.h"
+#include "project/loop/icmilloop.h"
+#include "project/loop/loopdefaults.h"
+#include "ui/training/trainingsettings.h"
+
+#include <QtTest>
+
+using namespace icmil;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Every setting a loop runs with: the ones saved with it (which decide its results) and the ones
+// that only decide its speed or its folders.
+QString describe(const project::IcmilLoopConfig &c)
+{
+    const project::IcmilLoop loop(c);
+    std::string text = loop.settingsJson();
+    text += "\nname " + c.name + " iterations " + std::to_string(c.iterations) + " device " + c.device;
+    text += "\nproject " + c.projectRoot.string() + " slides " + c.slides.string() + " labels " + c.labelsCsv.string();
+    text += "\nextraction " + c.extraction.projectDir.string() + " " + c.extraction.device + " batch " + std::to_string(c.extraction.batchSize)
+        + " readers " + std::to_string(c.extraction.readerThreads) + " embedder " + c.extraction.embedder.name + " preset "
+        + c.extraction.tiling.tissue.presetName;
+    text += "\nfine-tuning readers " + std::to_string(c.fineTuning.readerThreads) + " mixed " + std::to_string(c.fineTuning.distillation.mixedPrecision)
+        + " distiller seed " + std::to_string(c.fineTuning.distillation.seed);
+    text += "\ncalibration " + std::to_string(c.calibrationPatches) + " overwrite " + std::to_string(c.overwrite) + " strict "
+        + std::to_string(c.strict) + " shared it0 '" + c.iteration0Encoder + "'";
+    return QString::fromStdString(text);
+}
+
+cli::RunOptions runOptions(const fs::path &root)
+{
+    cli::RunOptions options; // `icmil run --project P`
+    options.extract.tile.projectDir = root;
+    options.extract.tile.slides = root; // what main() makes of a missing --slides
+    return options;
+}
+
+} // namespace
+
+class TestTrainingSettings : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void panelDefaultsAreIcmilRunDefaults();
+    void demoLoopIsTheSameInTheAppAndTheCli();
+};
+
+void TestTrainingSettings::panelDefaultsAreIcmilRunDefaults()
+{
+    const fs::path root = "/data/project";
+    const project::IcmilLoopConfig fromCli = cli::loopConfig(runOptions(root));
+
+    ui::TrainingSettings panel; // what the panel shows before anyone changes it
+    panel.projectRoot = root;
+    const project::IcmilLoopConfig app = panel.loopConfig();
+    QCOMPARE(describe(app), describe(fromCli));
+
+    project::IcmilLoopConfig defaults = project::loopDefaults();
+    defaults.projectRoot = root;
+    defaults.slides = root;
+    defaults.extraction.projectDir = root;
+    QCOMPARE(describe(defaults), describe(fromCli));
+}
+
+void TestTrainingSettings::demoLoopIsTheSameInTheAppAndTheCli()
+{
+    const fs::path root = "/data/demo";
+    const project::DemoRecipe recipe = project::demoRecipe(root);
+
+    project::IcmilLoopConfig fromCli = cli::loopConfig(runOptions(root)); // as runDemo runs it
+    project::applyDemoRecipe(recipe, fromCli);
+
+    ui::TrainingSettings panel; // as the workspace opens a demo project
+    panel.projectRoot = root;
+    project::IcmilLoopConfig base = ui::TrainingSettings::defaultLoopConfig();
+    panel.applyDemoRecipe(recipe, base);
+    QVERIFY(!panel.followDevice);
+    QCOMPARE(describe(panel.loopConfig(base)), describe(fromCli));
+    // and it is the recipe's loop, not the defaults
+    QCOMPARE(fromCli.extraction.tiling.tissue.presetName, recipe.tissuePreset);
+    QCOMPARE(fromCli.fineTuning.epochs, recipe.fineTuneEpochs);
+    QCOMPARE(fromCli.split.valFraction, recipe.valFraction);
+}
+
+QTEST_GUILESS_MAIN(TestTrainingSettings)
+#include "tst_trainingsettings.moc"
