@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Build settings every target shares, and the include-root rule that makes the layering checkable.
 
 # One INTERFACE target carries the language standard, warnings and Qt defines for every layer;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # CTest packaging_man_pages (cmake -P): the man pages cannot go stale silently.
 #  1. every subcommand that `icmil --help` lists has a `.SS <name>` section in icmil.1; with
 #     -DOPTIONS=ON (CTest packaging_man_page_options) also every long option of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Builds the Debian packages and proves they work where they are installed:
 #   a. builds icmil_*.deb and icmil-studio_*.deb (CPack) in BUILD_DIR (default: build);
 #   b. validates the desktop entry and the AppStream metainfo;

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Installs every Debian 12 package that ICMIL Studio's build, tests and demo need.
 # A no-op (no apt-get call at all) when everything is already present.
 # Used by README.md's quick-start commands and by .ci/run, so the list lives only here.
 # The last line is for the .deb packages: dpkg-shlibdeps (dpkg-dev) and file for CPack's Depends,
-# man-db for the man-page test, the two validators for packaging/check-package.sh.
+# man-db for the man-page test, the two validators for packaging/check-package.sh. clang-format
+# checks the house style (.ci/check-style).
 set -euo pipefail
 
 PACKAGES=(
@@ -15,7 +17,7 @@ PACKAGES=(
   libopencv-dev libtiff-dev libjpeg-dev
   libhdf5-dev nlohmann-json3-dev libcli11-dev
   xvfb xauth
-  ccache
+  ccache clang-format
   dpkg-dev file man-db desktop-file-utils appstream
 )
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // `icmil run`: the ICMIL loop from the command line, with a progress bar, one line per
 // fine-tuning epoch and per classifier epoch milestone, and a per-iteration summary table; with
 // --folds K and no --fold, the loop on every fold and a mean ± sd table per iteration.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil: the headless command line of ICMIL Studio. Argument parsing only; see commands.cpp.
 #include "commands.h"
 #include "errorboundary.h"

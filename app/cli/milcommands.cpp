@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // `icmil train`, `icmil predict`, `icmil export`: bag classifiers from the command line.
 #include "commands.h"
 #include "cliformat.h"

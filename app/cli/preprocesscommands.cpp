@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // `icmil tile` and `icmil extract`: step 0 of ICMIL from the command line.
 #include "cliformat.h"
 #include "commands.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-studio: the desktop application. main() and argument parsing only.
 #include "engine/runtime/runtime.h"
 #include "ui/shell/componentversions.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The project's licence, as `--version`, the About dialog and the packages state it. The app links

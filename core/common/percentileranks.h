@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 // Percentile ranks of scores as CLAM draws heatmaps with them: rank / (n - 1), ranks 0..n-1 in
 // ascending order of score, equal scores sharing the average of their ranks; one score (or all
-// equal) gives 0.5 each. Header-only and standard C++ only, so every room can use it (the
+// equal) gives 0.5 each. Header-only and standard C++ only, so every layer can use it (the
 // viewer's heatmap and the project's GeoJSON export compute the same numbers).
 #include <algorithm>
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/atomicfile.h"
 
 #include "common/partialfile.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The demo: a small synthetic dataset and an ICMIL loop on it that a laptop CPU runs in a few

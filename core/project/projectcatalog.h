@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 // A project as the app shows it: where its slides and labels are, every slide with its label,
 // split and latest prediction, and the problems found on the way. The project folder is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include <stdexcept>
@@ -5,7 +6,7 @@
 
 namespace icmil::slide {
 
-// The one error type the slide room throws. what() is a complete, human sentence that names
+// The one error type the slide layer throws. what() is a complete, human sentence that names
 // the file and the cause; callers show it as is.
 class SlideError : public std::runtime_error {
 public:

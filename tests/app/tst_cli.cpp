@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The CLI's edges: the one error boundary (every exception becomes one "error:" line and status 1,
 // LibTorch's backtrace stripped, an unknown type included) and the one Ctrl-C guard (SIGINT or
 // SIGTERM cancels the running job once, the previous handlers come back), in process and on the

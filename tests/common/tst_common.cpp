@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // core/common: the one atomic file write, the one number formatter, the one GeoJSON polygon writer.
 
 #include "common/geojsonpolygonwriter.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Shared by the embedder tests: a scratch folder under the build tree and small tensor helpers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // enginecheck: the engine tests' harness. Engine-only builds (a GPU server) have LibTorch but no

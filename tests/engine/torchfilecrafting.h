@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Builders for hand-made torch.save files in tst_torchfile: pickle opcodes, the legacy layout and

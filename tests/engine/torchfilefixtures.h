@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // tst_torchfile's helpers: where fixtures and scratch files live, the contract with

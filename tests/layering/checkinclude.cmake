@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Compiles a one-line probe, `#include "<HEADER>"`, with exactly the include directories that
 # target <LAYER> compiles with (ROOTS, '|'-separated), and checks the outcome:
 #   EXPECT=refused  the header must not be found (the layer may not use the header's layer);

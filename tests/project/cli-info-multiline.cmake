@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `icmil info` lists a slide's properties one per line; a value of several lines (Aperio's
 # ImageDescription) continues indented under its value, never at the left margin where it would
 # read as another key.

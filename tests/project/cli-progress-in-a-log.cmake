@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # With stdout not a terminal (a log file, nohup, a batch job), icmil prints flushed progress lines
 # instead of the terminal's bar, so a log shows how far a run got.
 # -DICMIL=<icmil> -DDIR=<scratch folder>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `icmil run --project P --slides DS` with DS outside P records DS in P/icmil-project.json, so the
 # app opens P with its slides; also when the run then fails (here: a loop name it refuses).
 # -DICMIL=<icmil> -DDIR=<scratch folder>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Feature files as CLAM and TRIDENT write them, made with the plain HDF5 C API (what h5py does

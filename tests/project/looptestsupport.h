@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The ICMIL loop the loop and folds tests run: a randomly initialised tiny-cnn on 256 px level-0

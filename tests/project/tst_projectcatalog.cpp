@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // ProjectCatalog: the app's view of a project (settings file, labels, slide files, newest
 // predictions) and the row-by-row check of a new project's labels CSV.
 #include "project/training/predictiontable.h"

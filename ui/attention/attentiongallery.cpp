@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/attention/attentiongallery.h"
 
 #include "ui/viewer/paintableimage.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/project/slidetablemodel.h"
 
 #include "ui/viewer/paintableimage.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The training panel's duration estimate: "Estimated duration: about 40 min on cpu", the phases

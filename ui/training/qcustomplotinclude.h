@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// <qcustomplot.h> under the house's QT_NO_KEYWORDS: Debian's QCustomPlot 2 header writes
+// <qcustomplot.h> under the build's QT_NO_KEYWORDS: Debian's QCustomPlot 2 header writes
 // `signals:`, `slots`, `emit` and `foreach`, which that define removes. They are mapped to the
 // Q_ macros for this header only and removed again, so nothing included later (LibTorch's
 // headers use `slots` as a name) sees them. Include this instead of <qcustomplot.h>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The values a training run sends from its worker thread to the GUI (rule 8: only values cross

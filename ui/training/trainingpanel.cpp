@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training/trainingpanel.h"
 
 #include "ui/training/durationestimateview.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // What the training panel lets a user set for an ICMIL loop, with `icmil run`'s defaults, and

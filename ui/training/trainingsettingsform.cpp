@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training/trainingsettingsform.h"
 
 #include "slide/tissue/tissuedetectionparams.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The training panel's settings form: bag model, embedder (built-in or TorchScript file) and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Runs the ICMIL loop (project::IcmilLoop) off the GUI thread: a thin QObject over the plain core

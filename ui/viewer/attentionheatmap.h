@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "ui/viewer/colormap.h"
@@ -33,7 +34,7 @@ QString normalisationName(HeatmapNormalisation normalisation); // "min-max", "pe
 // into a QImage with ONE pixel per patch cell (the cell grid starts at the smallest coordinate
 // and steps by the patch size), transparent where there is no patch or the score is under the
 // threshold. Immutable: other settings make another heatmap (withSettings), which shares the
-// patch data. Built from plain data, so the viewer needs nothing from the project room.
+// patch data. Built from plain data, so the viewer needs nothing from the project layer.
 class AttentionHeatmap {
 public:
     using Coord = std::array<std::int64_t, 2>; // level-0 top-left corner

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/viewer/heatmaplayer.h"
 
 #include "ui/viewer/scalebar.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "slide/io/rgbaimage.h"
@@ -12,7 +13,7 @@ class SlideSource;
 
 namespace icmil::ui {
 
-// The one conversion from the slide room's straight RGBA to a QImage ready to paint: opaque
+// The one conversion from the slide layer's straight RGBA to a QImage ready to paint: opaque
 // pictures become Format_RGB32 (no blending, fastest to draw), pictures with any transparency
 // Format_ARGB32_Premultiplied. The result owns its pixels. Safe on any thread.
 QImage toPaintableImage(const slide::RgbaImage &rgba);

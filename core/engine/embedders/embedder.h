@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Patch embedders: a batch of RGB patches in, one feature vector per patch out. ICMIL fine-tunes

@@ -1,8 +1,9 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // A small strict JSON reader (RFC 8259: no comments, no trailing commas, no duplicate keys) for
 // the engine's little JSON files. The engine builds against nothing but LibTorch, so it cannot
-// count on nlohmann-json being installed (a GPU server); the project room uses nlohmann-json.
+// count on nlohmann-json being installed (a GPU server); the project layer uses nlohmann-json.
 
 #include <string>
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The student's view in ICMIL's teacher-student fine-tuning (the reference's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Step 2 of ICMIL: the trained bag classifier, frozen, teaches the patch embedder

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Running a bag classifier on slides: one bag's probabilities and attention, and a labelled set's

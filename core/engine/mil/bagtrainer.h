@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Training a bag classifier as the ICMIL reference does (step1_train_classifier_*.py): one bag per

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The building blocks of the ICMIL reference's bag classifiers (model/network.py and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Bag-classifier checkpoints: ours, and the ICMIL reference's.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Multiple-instance bag classifiers: a slide is a bag of N patch features (N x D); the model gives

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The engine's run-time set-up: threads, device choice, a description of the LibTorch in use,
-// and seeding. Light on purpose: only c10 headers, so every room can include it cheaply.
+// and seeding. Light on purpose: only c10 headers, so every layer can include it cheaply.
 
 #include <c10/core/Device.h>
 

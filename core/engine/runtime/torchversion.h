@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The one switch for code that differs between LibTorch versions (Debian's 1.13 here, a current

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // LegacyTorchFile: torch.save's format before PyTorch 1.6 (still written with

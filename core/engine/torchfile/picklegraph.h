@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // PickleGraph: the mutable object graph an unpickler builds (pickle fills containers after it has

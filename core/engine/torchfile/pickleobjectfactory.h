@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // PickleObjectFactory: what a PickleUnpickler asks about the opcodes that would run code in

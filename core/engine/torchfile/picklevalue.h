@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // PickleValue: the object a torch.save file holds, as a small immutable tree (a DAG where the

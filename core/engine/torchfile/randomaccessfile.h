@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // RandomAccessFile: a read-only file read at explicit offsets, every read checked against the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Moving named tensors between a LibTorch module and a StateDict (what PyTorch's

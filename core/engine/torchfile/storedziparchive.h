@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // StoredZipArchive: a bounds-checked reader of ZIP archives whose entries are stored

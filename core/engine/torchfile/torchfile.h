@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Reads files written by Python's torch.save without Python: the zip format (PyTorch >= 1.6, and

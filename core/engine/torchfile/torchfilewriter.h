@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Writing the files the engine's reader (torchfile.h) reads back, atomically.

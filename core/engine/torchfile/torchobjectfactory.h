@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // TorchObjectFactory: the whitelist of classes and functions a torch.save weights file may name,

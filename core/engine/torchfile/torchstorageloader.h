@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // TorchStorageLoader: where a torch.save pickle's storages come from. The zip format keeps each

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // ZipTorchFile: torch.save's zip format (PyTorch >= 1.6; also LibTorch's torch::pickle_save).

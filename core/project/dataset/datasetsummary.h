@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "project/dataset/labelstable.h"
@@ -11,7 +12,7 @@
 
 namespace icmil::project {
 
-// What a dataset folder holds, read back from disk through the slide room: the check that the
+// What a dataset folder holds, read back from disk through the slide layer: the check that the
 // files a generator or a user put there really open.
 struct SlideFacts {
     LabelledSlide labels;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/dataset/slidelist.h"
 
 #include "project/dataset/labelstable.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 // The polygons of a GeoJSON file (tissue contours from preprocessing, QuPath annotations): every
 // Polygon and MultiPolygon geometry of a FeatureCollection, a Feature or a bare geometry, as

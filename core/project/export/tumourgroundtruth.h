@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Ground truth for attention: the tumour masks a synthetic dataset carries (dataset.json,

@@ -1,7 +1,8 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// What every HDF5 writer of the project shares: building the file in memory and writing it the
-// house's atomic way, and the N x 2 coordinate layout.
+// What every HDF5 writer of the project shares: building the file in memory and writing it through the
+// code base's one atomic write (common/partialfile.h), and the N x 2 coordinate layout.
 
 #include "project/features/hdf5file.h"
 #include "common/partialfile.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/features/hdf5file.h"
 
 #include "project/features/hdf5error.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/features/hdf5handle.h"
 
 #include "project/features/hdf5lock.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include <mutex>
@@ -9,7 +10,7 @@ namespace icmil::project {
 // Why: HDF5's thread safety is a build option. Debian 12's serial libhdf5 1.10.8 happens to define
 // H5_HAVE_THREADSAFE (one global lock inside the C API), but its C++ API is not thread-safe, other
 // builds (source, conda, vendor) often are not, and a sequence of calls (call, then read the error
-// stack) must not interleave with another thread's. The project room calls HDF5 from worker
+// stack) must not interleave with another thread's. The project layer calls HDF5 from worker
 // threads (extraction, imports) while the GUI reads feature files, so it serializes every call
 // itself with one recursive mutex: nested Hdf5Locks on one thread are fine. Hold it briefly (one
 // call or one short sequence), never across user callbacks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Every tissue patch of a set of slides, as samples PatchSampleReader reads: the pool ICMIL's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Step 2 of ICMIL on a project: fine-tune the patch embedder with the frozen bag classifier as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The ICMIL loop on k folds summed up per iteration: how many folds finished it, and the mean and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The ICMIL loop on k folds: the same loop (same settings, same seeds) run once per fold, the fold

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/icmilloop.h"
 
 #include "engine/mil/milcheckpoint.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // loopConfigFromSettings: a saved loop's settings (IcmilLoop::settingsJson) read back into a
 // config, kept beside nothing else so icmilloop.cpp stays the loop itself. Keep it in step with
 // settingsJson: tst_icmilloop's savedSettingsReadBackAsTheyWereSaved round-trips every group.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // What an ICMIL loop has done, kept in <project>/icmil/<name>/state.json and rewritten atomically

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The ICMIL loop's defaults, in one place: every setting as `icmil run --project P` uses it when

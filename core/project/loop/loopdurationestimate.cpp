@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/loopdurationestimate.h"
 
 #include "engine/embedders/embedder.h"

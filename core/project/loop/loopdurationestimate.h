@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // How long an ICMIL loop would take on a device, before it runs: a short timed probe (a few

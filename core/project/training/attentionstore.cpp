@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/training/attentionstore.h"
 
 #include "project/features/hdf5atomicwrite.h"

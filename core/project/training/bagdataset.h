@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // The labelled bags a MIL model trains on: labels CSV + splits + one feature file per slide from a

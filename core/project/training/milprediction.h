@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Running a trained bag classifier over a project's slides: per slide, the class probabilities and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/training/miltraining.h"
 
 #include "engine/mil/bagevaluation.h"

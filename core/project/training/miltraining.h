@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // Training a bag classifier on a project (step 1 of ICMIL): load the labelled bags, train with

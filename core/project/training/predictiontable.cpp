@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/training/predictiontable.h"
 
 #include "project/atomicfile.h"

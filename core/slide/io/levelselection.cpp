@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/io/levelselection.h"
 
 namespace icmil::slide {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/io/slideformat.h"
 
 #include "slide/io/slidelibraries.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // What a file's first bytes and TIFF directories say before a backend opens it: formats that a

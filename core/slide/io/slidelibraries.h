@@ -1,6 +1,7 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// The versions of the libraries the slide room reads and writes slides with, as loaded at run
+// The versions of the libraries the slide layer reads and writes slides with, as loaded at run
 // time, for `--version` lines, the About dialog and bug reports.
 
 #include <string>

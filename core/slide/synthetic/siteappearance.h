@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // What a scanning centre and a slide's handling add on top of the tissue (presets camelyon and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 // How hard a synthetic slide is: the knobs of the generator that `icmil synth --preset` picks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/tissue/patchgrid.h"
 
 #include "slide/io/levelselection.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-engine-bench: how fast this machine's LibTorch multiplies matrices, so a user can tell
 // whether a fast BLAS and all CPU threads are in use (and what a CUDA device adds).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-mil-bench: how fast the bag classifiers train and predict.
 //
 //   icmil-mil-bench [--bags 200] [--patches 2000] [--dim 1024] [--epochs 1] [--device auto] [--json FILE]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-extract-bench: how fast feature extraction runs, against its two limits measured in the
 // same run on the same patches: reading alone (reader threads, no model) and computing alone (the
 // model on random patches of the same shape). Target: pipeline >= 0.85 x min(read, compute).

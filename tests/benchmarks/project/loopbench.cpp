@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-loop-bench: the ICMIL loop on a synthetic dataset with ground truth, over several seeds
 // (each seed: its own split, embedder initialisation, classifier and fine-tuning draws), with per
 // iteration the mean and standard deviation over seeds of:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-tissue-bench: times tissue detection (CLAM's segmentTissue, default preset) and a 20x
 // 256-px patch grid on a 100000 x 80000 slide, against raw OpenSlide reading the same
 // low-resolution level, so the ratio shows what is algorithm and what is I/O.

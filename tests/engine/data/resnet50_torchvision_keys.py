@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Writes resnet50_torchvision_keys.txt: the state-dict keys and shapes of torchvision's ResNet-50
 without layer4 and fc, the weights resnet50-trunc loads (CLAM's resnet50_baseline, ICMIL's embedder).
 

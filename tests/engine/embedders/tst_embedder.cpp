@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for the built-in embedders (engine/embedders/embedder.h: resnet50-trunc, tiny-cnn), the state-dict
 // loader (engine/torchfile/statedictloader.h) and the weights files Embedder::save() writes.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for TorchScript embedders (engine/embedders/torchscriptembedder.h) and the JSON beside them
 // (engine/embedders/torchscriptsidecar.h). The TorchScript modules are built and saved by the tests.
 

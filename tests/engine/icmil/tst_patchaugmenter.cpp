@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The student's augmentation: flips and RandomResizedCrop as the ICMIL reference draws them,
 // applied on the device by one grid_sample; seeded, shape-keeping, exact where it can be.
 

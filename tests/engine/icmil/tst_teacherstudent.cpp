@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // ICMIL step 2: the frozen teacher, the student that learns, the reference's loss by hand, the
 // confidence weights, determinism, divergence and the validation agreement.
 

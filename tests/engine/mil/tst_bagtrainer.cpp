@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Bag-classifier training: learns an easy synthetic task, is deterministic for a seed, resumes
 // exactly, cancels, stops early, follows the reference's learning-rate schedule, and refuses bad
 // input with a clear error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // MIL checkpoints: the ICMIL reference's files (fixtures written by
 // tests/fixtures/mil/make_mil_fixtures.py with the reference's model code) give the reference's
 // outputs; ours round-trip exactly; bad files give one clear error.

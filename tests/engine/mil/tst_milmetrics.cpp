@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Classification metrics, checked against values worked out by hand (and sklearn's documented
 // example): ROC curve points, AUC with ties, Youden's threshold, F1/accuracy, one-vs-rest AUC.
 

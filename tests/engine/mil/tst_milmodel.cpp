@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // MIL bag classifiers: shapes, attention, the instance head, DTFD's pseudo-bags and distillation.
 
 #include "engine/mil/milmodel.h"

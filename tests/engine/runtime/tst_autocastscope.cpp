@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for engine/runtime/autocastscope.h. The state handling is checked everywhere (autocast flags are
 // thread-local switches that need no GPU); the fp16/bf16 matmul checks run only with CUDA.
 

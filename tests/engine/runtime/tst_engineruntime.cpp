@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for engine/runtime/runtime.h: threads, device choice, runtime description, seeding.
 // Written to pass on this CPU-only machine and on a CUDA server alike.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for engine/torchfile/torchfile.h: files written by Python's torch.save (fixtures made by
 // tests/fixtures/torchfiles/make_fixtures.py), by LibTorch's torch::pickle_save, and hand-made
 // malformed or hostile files, which must each give one EngineError and never crash.

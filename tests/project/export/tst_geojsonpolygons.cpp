@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // readGeoJsonPolygons: Polygon and MultiPolygon geometries from collections, features and bare
 // geometries (holes kept as rings), other types skipped, one clear error for bad files.
 #include "project/export/geojsonpolygons.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The extraction pipeline: slide listing, threaded patch batches, tiling outputs, features equal
 // to a direct computation, resume after cancel giving the same bytes, and a bad slide reported
 // without stopping the run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/features/featureimport.h"
 #include "project/features/featurestore.h"
 #include "project/projecterror.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The ICMIL loop on folds: mean and n-1 standard deviation per iteration on hand-made numbers
 // (undefined AUCs skipped and counted), the folds summary's JSON round trip and its damaged-file
 // messages, and a tiny loop on 3 folds of a synthetic project: one curve per fold, iteration 0's

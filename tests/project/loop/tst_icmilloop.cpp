@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The ICMIL loop on a small synthetic project: iterations 0..K with their outputs, resume after a
 // crash between phases and after a cancel inside one (same result as a run never stopped),
 // fine-tuning that never opens a test slide, cancellation within a second, settings that do not

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // LoopDurationEstimator: the arithmetic with made-up probe timings (CPU: reading and the model
 // add up; CUDA: the slower of the readers and the device), the counts from a project's patch
 // files (slides without one assumed at the mean), "no slides" as one sentence, and the real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Training and prediction on a project: the run folder, predictions that a checkpoint reproduces,
 // attention files, CSV exports, and the dataset errors a user can make.
 

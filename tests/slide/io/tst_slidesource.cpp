@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // SlideSource: both backends, properties, level consistency, concurrent reads and every error path.
 #include "slide/slideerror.h"
 #include "slide/io/slidelibraries.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The generator's presets (slide/synthetic/syntheticpreset.h): deterministic per seed, a heavy-tailed
 // tumour burden, mimics in normal slides whose colour overlaps tumour, site variation, and exact
 // ground truth.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // AttentionGallery: the top-k patches' pictures come from the slide off the GUI thread, in rank
 // order with their scores, and clicking one asks the viewer to show that patch.
 #include "ui/attention/attentiongallery.h"

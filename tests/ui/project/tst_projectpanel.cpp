@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // ProjectPanel and NewProjectDialog, offscreen: a synthetic project's slides with thumbnails,
 // labels and predictions, filtering, sorting, opening a slide, exporting predictions exactly as
 // the CLI writes them, and a new project's labels CSV checked row by row.

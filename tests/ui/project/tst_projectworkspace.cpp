@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The app's project workspace, offscreen, on a synthetic project with a prediction run: opening
 // a project slide loads its attention heatmap (the pixel over the most attended patch has the
 // colormap's colour for its score), the top-k gallery and the tissue contours; settings

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The About dialog and `icmil-studio --version`'s report: the versions of Qt, LibTorch,
 // OpenSlide, OpenCV and libtiff as the libraries themselves report them, and the CUDA line.
 #include "engine/runtime/runtime.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The first run, offscreen: the welcome page is shown until a slide or a project opens and its
 // buttons ask for the right things; "Try the demo" generates a dataset (a small one here) with
 // progress, opens it as a project and shows its first slide; cancelling or a folder that cannot

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/dataset/syntheticdataset.h"
 #include "ui/shell/associatedimagesdialog.h"
 #include "ui/shell/mainwindow.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Preferences: defaults, a round trip through QSettings, stored values that cannot be right fall
 // back to their defaults; the dialog shows, edits, restores and saves them and lists CUDA as the
 // engine sees it; the window applies them to the viewer, LibTorch's threads, training's device

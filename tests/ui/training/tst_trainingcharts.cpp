@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The training dock's figures from hand-made values, no training: the iteration table's rows and
 // numbers (mean ± sd for a folds run, localisation columns only with ground truth), error bars on
 // the AUC chart exactly when an sd is given, the fine-tuning chart's points (iteration k's epochs

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // The training panel on a tiny synthetic project, through the real TrainingWorker and its
 // "icmil-training" thread: iterations 0..1 fill the charts (one validation and one test point
 // per iteration, classifier epochs, the best iteration's test ROC), progress names the phases,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // One source for the ICMIL loop's defaults (project/loop/loopdefaults.h): the training panel's
 // untouched settings and `icmil run` without options are the same loop, and so are the demo's
 // loop in the app ("Try the demo") and in `icmil demo`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // TrainingWorker's failure path and bookkeeping, through its real named thread: a project the
 // loop cannot use ends with exactly one failed(message) carrying the core's sentence (no
 // finished/cancelled), on the "icmil-training" thread; the worker is idle again afterwards and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/colormap.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // ContourLayer: polygons in level-0 coordinates are stroked where the view transform puts them,
 // at any zoom, with the same on-screen width; holes are outlined too.
 #include "ui/viewer/contourlayer.h"

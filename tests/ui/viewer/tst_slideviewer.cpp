@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/io/slidesource.h"
 #include "slide/synthetic/syntheticslidewriter.h"
 #include "ui/viewer/scalebar.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // TileBufferPool: tile pixel buffers come back when the last QImage copy goes, are reused for the
 // next tile of that size, and free ones are bounded in bytes.
 #include "ui/viewer/tilebufferpool.h"

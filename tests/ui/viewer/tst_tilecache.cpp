@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // TileCache: bounded in bytes, least recently used first, the pinned (coarsest) level kept.
 #include "ui/viewer/tilecache.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // TileLoader: tiles read on worker threads arrive as QImages equal to SlideSource's pixels;
 // a new request drops the stale queue; read errors arrive as tileFailed; destruction is prompt.
 #include "ui/viewer/tileloader.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
 // Viewer geometry: ViewTransform (view <-> level 0), TileGrid (tiles and read coordinates) and
 // TilePlanner (which tiles, in which order). Pure math: no slide files, no widgets.
 #include "ui/viewer/tilegrid.h"
