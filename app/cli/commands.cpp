@@ -14,7 +14,6 @@
 #include "slide/io/slidelibraries.h"
 #include "slide/io/slidesource.h"
 
-
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -54,8 +53,8 @@ std::string versionText()
     std::ostringstream out;
     out << "icmil " << ICMIL_VERSION << '\n'
         << engine::describe(engine::runtimeInfo()) << '\n'
-        << "OpenSlide " << slide::openSlideVersion() << " | OpenCV " << slide::openCvVersion() << " | libtiff "
-        << slide::libTiffVersion() << '\n'
+        << "OpenSlide " << slide::openSlideVersion() << " | OpenCV " << slide::openCvVersion() << " | libtiff " << slide::libTiffVersion()
+        << '\n'
         << kLicenceSentence << '\n';
     return out.str();
 }
@@ -80,19 +79,17 @@ int runSynth(const SynthOptions &options)
     }
     project::SyntheticDataset dataset(config);
     ProgressBar bar;
-    const project::SyntheticDatasetResult result =
-        dataset.generate([&](int i, int n, double f) { bar.update(i, n, f); });
+    const project::SyntheticDatasetResult result = dataset.generate([&](int i, int n, double f) { bar.update(i, n, f); });
     bar.finish();
     for (const project::SyntheticSlideRecord &s : result.slides) {
-        std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' '
-                  << s.levelCount << " levels, " << std::setw(3) << s.tumourRegions << " tumour regions, tissue "
-                  << std::fixed << std::setprecision(1) << 100.0 * s.tissueFraction << "%, tumour "
-                  << 100.0 * s.tumourFraction << "% of tissue" << (s.microMetastasesOnly ? " (micro-metastases only)" : "")
-                  << ", mimics " << 100.0 * s.mimicFraction << "%, "
+        std::cout << std::left << std::setw(10) << s.slideId << ' ' << std::setw(7) << s.label << ' ' << s.levelCount << " levels, "
+                  << std::setw(3) << s.tumourRegions << " tumour regions, tissue " << std::fixed << std::setprecision(1)
+                  << 100.0 * s.tissueFraction << "%, tumour " << 100.0 * s.tumourFraction << "% of tissue"
+                  << (s.microMetastasesOnly ? " (micro-metastases only)" : "") << ", mimics " << 100.0 * s.mimicFraction << "%, "
                   << (s.seconds > 0 ? formatSeconds(s.seconds) : std::string("reused")) << std::defaultfloat << '\n';
     }
-    std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and "
-              << result.manifestPath.string() << " in " << formatSeconds(result.seconds) << '\n';
+    std::cout << "Wrote " << result.slides.size() << " slides, " << result.labelsPath.string() << " and " << result.manifestPath.string()
+              << " in " << formatSeconds(result.seconds) << '\n';
     return 0;
 }
 
@@ -115,8 +112,8 @@ int runInfo(const fs::path &slidePath)
     std::cout << "Levels:      " << source->levelCount() << '\n';
     for (int i = 0; i < source->levelCount(); ++i) {
         const slide::LevelInfo &l = source->level(i);
-        std::cout << "  " << i << ": " << l.width << " x " << l.height << "  downsample " << std::fixed
-                  << std::setprecision(3) << l.downsample << std::defaultfloat << '\n';
+        std::cout << "  " << i << ": " << l.width << " x " << l.height << "  downsample " << std::fixed << std::setprecision(3)
+                  << l.downsample << std::defaultfloat << '\n';
     }
     std::cout << "Associated:  ";
     for (const std::string &name : m.associatedImages)
@@ -157,8 +154,8 @@ bool launchStudio(const fs::path &project)
         return false;
     const std::string program = studio.string();
     const std::string projectPath = fs::absolute(project).string();
-    std::vector<char *> argv{const_cast<char *>(program.c_str()), const_cast<char *>("--project"),
-                             const_cast<char *>(projectPath.c_str()), nullptr};
+    std::vector<char *> argv{const_cast<char *>(program.c_str()), const_cast<char *>("--project"), const_cast<char *>(projectPath.c_str()),
+                             nullptr};
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
     posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
@@ -173,8 +170,7 @@ bool launchStudio(const fs::path &project)
 int runDemo(const fs::path &outputDir, bool openApp)
 {
     const project::DemoRecipe recipe = project::demoRecipe(outputDir);
-    std::cout << versionText() << '\n'
-              << "Generating the demo dataset in " << outputDir.string() << " ...\n";
+    std::cout << versionText() << '\n' << "Generating the demo dataset in " << outputDir.string() << " ...\n";
     SynthOptions options;
     options.outputDir = outputDir;
     options.slides = recipe.dataset.slides;
@@ -199,8 +195,9 @@ int runDemo(const fs::path &outputDir, bool openApp)
     const std::string command = "icmil run --project " + outputDir.string() + " --iterations " + std::to_string(recipeLoop.iterations)
         + " --epochs " + std::to_string(recipeLoop.trainer.epochs) + " --lr " + formatShortest(recipeLoop.trainer.learningRate)
         + " --finetune-epochs " + std::to_string(recipeLoop.fineTuning.epochs) + " --finetune-patches "
-        + std::to_string(recipeLoop.fineTuning.patchesPerEpoch) + " --finetune-lr " + formatShortest(recipeLoop.fineTuning.distillation.learningRate)
-        + " --teacher-temperature " + formatShortest(recipeLoop.fineTuning.distillation.teacherTemperature) + " --preset "
+        + std::to_string(recipeLoop.fineTuning.patchesPerEpoch) + " --finetune-lr "
+        + formatShortest(recipeLoop.fineTuning.distillation.learningRate) + " --teacher-temperature "
+        + formatShortest(recipeLoop.fineTuning.distillation.teacherTemperature) + " --preset "
         + recipeLoop.extraction.tiling.tissue.presetName + " --val-fraction " + formatShortest(recipeLoop.split.valFraction)
         + " --test-fraction " + formatShortest(recipeLoop.split.testFraction);
     std::cout << "\nRunning the ICMIL loop on the demo dataset (" << command << ") ...\n";
@@ -211,8 +208,8 @@ int runDemo(const fs::path &outputDir, bool openApp)
     if (openApp && display && launchStudio(outputDir)) {
         std::cout << "\nOpened ICMIL Studio on the demo project (icmil-studio --project " << outputDir.string() << ").\n";
     } else {
-        std::cout << "\nBrowse the slides, predictions and attention heatmaps in the app: icmil-studio --project "
-                  << outputDir.string() << (openApp && display ? " (it could not be started from here)" : "") << '\n';
+        std::cout << "\nBrowse the slides, predictions and attention heatmaps in the app: icmil-studio --project " << outputDir.string()
+                  << (openApp && display ? " (it could not be started from here)" : "") << '\n';
     }
     return 0;
 }

@@ -25,20 +25,21 @@ struct SynthOptions {
     std::uint64_t seed = 1;
     std::string size = "20000x16000";
     double positiveFraction = 0.5;
-    std::string preset = "easy";      // slide/synthetic/syntheticpreset.h
+    std::string preset = "easy"; // slide/synthetic/syntheticpreset.h
     int threads = 0;
 };
 
 // Where patches come from (`icmil tile`, and `icmil extract` when a slide has no patch file yet).
 struct TileOptions {
-    std::filesystem::path slides;      // a slide, a dataset folder (labels.csv) or a folder of slides
-    std::filesystem::path projectDir;  // outputs: patches/, tissue/, features/
-    double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0); // target magnification (slides with mpp or objective power)
-    int level = -1;                    // >= 0: patches at this pyramid level instead
+    std::filesystem::path slides;     // a slide, a dataset folder (labels.csv) or a folder of slides
+    std::filesystem::path projectDir; // outputs: patches/, tissue/, features/
+    double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(
+        0.0);       // target magnification (slides with mpp or objective power)
+    int level = -1; // >= 0: patches at this pyramid level instead
     int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize;
     double overlap = project::loopDefaults().extraction.tiling.grid.overlap;
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
-    std::string preset = project::loopDefaults().extraction.tiling.tissue.presetName; // tissue detection preset (CLAM's)
+    std::string preset = project::loopDefaults().extraction.tiling.tissue.presetName;    // tissue detection preset (CLAM's)
     bool otsu = false;
 };
 
@@ -58,23 +59,23 @@ struct ExtractOptions {
 struct ImportOptions {
     std::filesystem::path source;
     std::filesystem::path projectDir;
-    std::string encoder;               // the project's name for these features (its folder)
+    std::string encoder; // the project's name for these features (its folder)
     bool overwrite = false;
 };
 
 // `icmil train`: a bag classifier on a project's features (step 1 of ICMIL).
 struct TrainOptions {
     std::filesystem::path projectDir;
-    std::filesystem::path labels;      // default: <project>/labels.csv
-    std::string encoder;               // default: the project's only feature folder
+    std::filesystem::path labels; // default: <project>/labels.csv
+    std::string encoder;          // default: the project's only feature folder
     std::string model = engine::milModelTypeName(project::loopDefaults().model.type);
-    std::string run;                   // default: the model's name
+    std::string run; // default: the model's name
     int epochs = project::loopDefaults().trainer.epochs;
     double lr = project::loopDefaults().trainer.learningRate; // 0: the reference's for the model
     double weightDecay = project::loopDefaults().trainer.weightDecay;
     double clip = project::loopDefaults().trainer.gradientClip;
     double lrDecay = project::loopDefaults().trainer.lrDecay;
-    std::string milestones;            // "100,150"; empty: the reference's schedule
+    std::string milestones; // "100,150"; empty: the reference's schedule
     bool noSchedule = project::loopDefaults().trainer.noSchedule;
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     std::string device = project::loopDefaults().device;
@@ -84,7 +85,7 @@ struct TrainOptions {
     int folds = project::loopDefaults().split.folds;
     int fold = project::loopDefaults().split.fold;
     bool ignoreCsvSplit = !project::loopDefaults().split.useCsvSplit;
-    std::string classes;               // "normal,tumor"; default: the labels, sorted
+    std::string classes; // "normal,tumor"; default: the labels, sorted
     std::filesystem::path init;
     std::string initType;
     int pseudoBags = project::loopDefaults().model.pseudoBags;
@@ -99,12 +100,12 @@ struct TrainOptions {
 struct PredictOptions {
     std::filesystem::path projectDir;
     std::filesystem::path checkpoint;
-    std::string modelType;             // for a reference checkpoint; default: from its keys
+    std::string modelType; // for a reference checkpoint; default: from its keys
     std::string encoder;
     std::string run;
-    std::filesystem::path labels;      // default: <project>/labels.csv when present
+    std::filesystem::path labels; // default: <project>/labels.csv when present
     std::string classes;
-    std::string slides;                // "s1,s2"; default: every slide with features
+    std::string slides; // "s1,s2"; default: every slide with features
     std::string device = "auto";
 };
 
@@ -112,15 +113,15 @@ struct PredictOptions {
 struct ExportOptions {
     std::filesystem::path projectDir;
     std::string run;
-    std::filesystem::path out;         // predictions.csv layout
-    std::filesystem::path clam;        // CLAM's fold_<k>.csv layout
-    std::string split;                 // only this split ("train", "val", "test")
+    std::filesystem::path out;  // predictions.csv layout
+    std::filesystem::path clam; // CLAM's fold_<k>.csv layout
+    std::string split;          // only this split ("train", "val", "test")
 };
 
 // `icmil run`: the ICMIL loop (iterations of fine-tune embedder, re-extract, retrain classifier).
 struct RunOptions {
-    ExtractOptions extract;            // extract.tile.slides: slide files (default: the project); extract.tile.projectDir: the project
-    TrainOptions train;                // the bag classifier, retrained every iteration
+    ExtractOptions extract; // extract.tile.slides: slide files (default: the project); extract.tile.projectDir: the project
+    TrainOptions train;     // the bag classifier, retrained every iteration
     std::string name = project::loopDefaults().name;
     int iterations = project::loopDefaults().iterations; // fine-tuning rounds: iterations 0..K
     int finetuneEpochs = project::loopDefaults().fineTuning.epochs;
@@ -133,11 +134,12 @@ struct RunOptions {
     std::int64_t finetuneValMax = project::loopDefaults().fineTuning.maxValidationPatches;
     bool confidence = project::loopDefaults().fineTuning.distillation.confidenceWeighted;
     double beta = project::loopDefaults().fineTuning.distillation.confidenceBeta; // 0: the reference's (ABMIL 6, DTFD 2)
-    bool batchNormTraining = !project::loopDefaults().fineTuning.distillation.freezeBatchNorm; // the reference's train-mode batch norm in the student
+    bool batchNormTraining
+        = !project::loopDefaults().fineTuning.distillation.freezeBatchNorm; // the reference's train-mode batch norm in the student
     double teacherTemperature = project::loopDefaults().fineTuning.distillation.teacherTemperature;
     std::int64_t calibrationPatches = project::loopDefaults().calibrationPatches;
-    bool strict = project::loopDefaults().strict;               // stop at an unusable slide instead of leaving it out
-    bool allFolds = false;             // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
+    bool strict = project::loopDefaults().strict; // stop at an unusable slide instead of leaving it out
+    bool allFolds = false;                        // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd
 };
 
 // Shared by the commands that tile and train (and the ICMIL loop).

@@ -38,8 +38,7 @@ extern "C" void onStopSignal(int signalNumber)
 
 } // namespace
 
-InterruptGuard::InterruptGuard(std::function<void()> cancel)
-    : m_cancel(std::move(cancel))
+InterruptGuard::InterruptGuard(std::function<void()> cancel) : m_cancel(std::move(cancel))
 {
     if (g_writeEnd.load() >= 0)
         throw std::logic_error("InterruptGuard: one guard at a time");
@@ -57,7 +56,7 @@ InterruptGuard::InterruptGuard(std::function<void()> cancel)
         if (got == 1 && byte == 1)
             m_cancel();
     });
-    struct sigaction action {};
+    struct sigaction action { };
     action.sa_handler = onStopSignal;
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESTART;

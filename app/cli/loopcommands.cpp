@@ -61,8 +61,8 @@ void printIterationTable(const std::vector<project::IterationSummary> &iteration
                   << figure(it.val, 2) << std::setw(10) << figure(it.test, 0) << std::setw(9) << figure(it.test, 1) << std::setw(9)
                   << figure(it.test, 2);
         const std::string mae = it.iteration > 0 ? fixed(it.fineTuneMaeBefore, 4) + "->" + fixed(it.fineTuneMaeAfter, 4) : "-";
-        std::cout << std::setw(15) << mae << std::setw(13) << (it.iteration > 0 ? fixed(it.fineTuneSeconds, 1) + " s" : "-") << std::setw(10)
-                  << fixed(it.extractSeconds, 1) + " s" << std::setw(10) << fixed(it.trainSeconds, 1) + " s" << '\n';
+        std::cout << std::setw(15) << mae << std::setw(13) << (it.iteration > 0 ? fixed(it.fineTuneSeconds, 1) + " s" : "-")
+                  << std::setw(10) << fixed(it.extractSeconds, 1) + " s" << std::setw(10) << fixed(it.trainSeconds, 1) + " s" << '\n';
     }
 }
 
@@ -147,8 +147,8 @@ project::IcmilLoopEvents printingEvents(const project::IcmilLoopConfig &config, 
         if ((r.epoch + 1) % every != 0 && r.epoch + 1 != r.epochs)
             return;
         bar.finish();
-        std::cout << prefix << "it " << k << " classifier epoch " << std::right << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss "
-                  << fixed(r.trainLoss, 4);
+        std::cout << prefix << "it " << k << " classifier epoch " << std::right << std::setw(4) << r.epoch + 1 << "/" << r.epochs
+                  << "  loss " << fixed(r.trainLoss, 4);
         if (r.hasValidation)
             std::cout << "  val AUC " << fixed(r.val.auc, 3) << " loss " << fixed(r.valLoss, 4);
         std::cout << std::endl;
@@ -229,8 +229,8 @@ int runOneLoop(const project::IcmilLoopConfig &config)
     const project::IterationSummary &last = result.iterations.back();
     std::cout << "Per iteration: " << result.iterationsCsv.string() << "\n"
               << "Predictions (iteration " << last.iteration << "): " << (last.runDir / "predictions.csv").string() << "\n"
-              << "Attention maps: "
-              << (config.projectRoot / "features" / last.encoder / "attention" / last.runDir.filename()).string() << "\n"
+              << "Attention maps: " << (config.projectRoot / "features" / last.encoder / "attention" / last.runDir.filename()).string()
+              << "\n"
               << "Finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << "\n";
     return 0;
 }
@@ -242,9 +242,10 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
     folded.folds = config.split.folds;
     project::FoldedIcmilLoop loop(folded);
     const int folds = config.split.folds;
-    std::cout << "ICMIL loop '" << config.name << "' on " << config.projectRoot.string() << ", on " << folds << " folds: "
-              << config.iterations + 1 << " iterations each (0 = " << config.embedder.name << " as given, then " << config.iterations
-              << " fine-tuning rounds), " << engine::milModelTypeName(config.model.type) << ", seed " << config.trainer.seed << "\n"
+    std::cout << "ICMIL loop '" << config.name << "' on " << config.projectRoot.string() << ", on " << folds
+              << " folds: " << config.iterations + 1 << " iterations each (0 = " << config.embedder.name << " as given, then "
+              << config.iterations << " fine-tuning rounds), " << engine::milModelTypeName(config.model.type) << ", seed "
+              << config.trainer.seed << "\n"
               << "Fold k is the loop '" << config.name << "-fold<k>'; iteration 0's features are extracted once for all folds (features/"
               << project::FoldedIcmilLoop::sharedEncoderName(config.name) << ")\n";
 
@@ -268,7 +269,8 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
         if (!worked)
             std::cout << "Fold " << fold << " was finished already" << std::endl;
         else
-            std::cout << "Fold " << fold << " finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "") << std::endl;
+            std::cout << "Fold " << fold << " finished in " << duration(result.seconds) << (result.resumedAt >= 0 ? " (resumed)" : "")
+                      << std::endl;
     };
     events.message = [&](int, const std::string &text) { perFold.message(text); };
     events.progress = [&](int, const project::LoopProgress &p) { perFold.progress(p); };
@@ -342,7 +344,8 @@ int runLoop(const RunOptions &given, const std::function<void(project::IcmilLoop
     const RunOptions options = withProjectInputs(given);
     const int folds = options.train.folds;
     if (options.train.fold >= folds)
-        throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds " + std::to_string(folds)
+        throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds "
+                                    + std::to_string(folds)
                                     + (folds == 1 ? " it must be 0" : " it must be from 0 to " + std::to_string(folds - 1)));
     project::IcmilLoopConfig config = loopConfig(options);
     if (adjust)

@@ -18,10 +18,11 @@ int runCli(int argc, char **argv)
 {
     icmil::engine::preferPassiveOpenMpWait(argv);
     if (::isatty(STDOUT_FILENO) == 0)
-        std::cout << std::unitbuf; // a log file gets every line as it is printed (kill -9 keeps them)
+        std::cout << std::unitbuf;      // a log file gets every line as it is printed (kill -9 keeps them)
     icmil::engine::configureThreads(0); // LibTorch starts with 1 intra-op thread on Debian
 
-    CLI::App app{"ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction, the ICMIL loop"};
+    CLI::App app{
+        "ICMIL Studio command line: synthetic data, slide inspection, tiling, feature extraction, MIL training and prediction, the ICMIL loop"};
     app.require_subcommand(0, 1);
     bool showVersion = false;
     app.add_flag("--version", showVersion, "Print versions of ICMIL Studio and its libraries");
@@ -33,9 +34,12 @@ int runCli(int argc, char **argv)
     synthCmd->add_option("--seed", synth.seed, "Random seed (same seed, same files)")->capture_default_str();
     synthCmd->add_option("--size", synth.size, "Level-0 size WIDTHxHEIGHT in pixels")->capture_default_str();
     synthCmd->add_option("--positive-fraction", synth.positiveFraction, "Fraction of tumour slides")
-        ->check(CLI::Range(0.0, 1.0))->capture_default_str();
-    synthCmd->add_option("--preset", synth.preset, "How hard: easy (the original look), camelyon (Camelyon16-like: micro-metastases, "
-                                                   "lymphoid mimics, site stain variation) or hard")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    synthCmd
+        ->add_option("--preset", synth.preset,
+                     "How hard: easy (the original look), camelyon (Camelyon16-like: micro-metastases, "
+                     "lymphoid mimics, site stain variation) or hard")
         ->check(CLI::IsMember({"easy", "camelyon", "hard"}))
         ->capture_default_str();
     synthCmd->add_option("--threads", synth.threads, "Worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -55,14 +59,16 @@ int runCli(int argc, char **argv)
             cmd->add_option("--out", o.projectDir, "Project folder (patches/, tissue/, features/)")->required();
         }
         cmd->add_option("--magnification", o.magnification, "Target magnification of the patches (slides with mpp)")
-            ->check(CLI::PositiveNumber)->capture_default_str();
-        cmd->add_option("--level", o.level, "Cut patches at this pyramid level instead of a magnification")
-            ->check(CLI::NonNegativeNumber);
+            ->check(CLI::PositiveNumber)
+            ->capture_default_str();
+        cmd->add_option("--level", o.level, "Cut patches at this pyramid level instead of a magnification")->check(CLI::NonNegativeNumber);
         cmd->add_option("--patch-size", o.patchSize, "Patch edge in pixels")->check(CLI::Range(16, 4096))->capture_default_str();
         cmd->add_option("--overlap", o.overlap, "Fraction of a patch shared with its neighbours")
-            ->check(CLI::Range(0.0, 0.95))->capture_default_str();
+            ->check(CLI::Range(0.0, 0.95))
+            ->capture_default_str();
         cmd->add_option("--min-tissue", o.minTissue, "Keep patches with at least this fraction of tissue")
-            ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+            ->check(CLI::Range(0.0, 1.0))
+            ->capture_default_str();
         cmd->add_option("--preset", o.preset, "Tissue detection preset (CLAM's)")->capture_default_str();
         cmd->add_flag("--otsu", o.otsu, "Otsu threshold instead of the fixed saturation threshold");
     };
@@ -74,8 +80,8 @@ int runCli(int argc, char **argv)
     icmil::cli::ExtractOptions extract;
     CLI::App *extractCmd = app.add_subcommand("extract", "Extract patch features into HDF5 (resumable)");
     addTileOptions(extractCmd, extract.tile);
-    extractCmd->add_option("--embedder", extract.embedder,
-                           "resnet50-trunc, tiny-cnn, or a TorchScript file with a JSON beside it")->capture_default_str();
+    extractCmd->add_option("--embedder", extract.embedder, "resnet50-trunc, tiny-cnn, or a TorchScript file with a JSON beside it")
+        ->capture_default_str();
     extractCmd->add_option("--weights", extract.weights, "Weights for a built-in embedder (torch.save file)");
     extractCmd->add_option("--device", extract.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     extractCmd->add_option("--batch-size", extract.batchSize, "Patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
@@ -114,7 +120,9 @@ int runCli(int argc, char **argv)
         cmd->add_option("--pseudo-bags", t.pseudoBags, "DTFD: pseudo-bags per slide")->check(CLI::Range(1, 1000))->capture_default_str();
         cmd->add_option("--distill", t.distill, "DTFD: AFS, MaxS or MaxMinS")->capture_default_str();
         cmd->add_option("--embed-dim", t.embedDim, "Width after dimension reduction")->check(CLI::Range(1, 65536))->capture_default_str();
-        cmd->add_option("--attention-dim", t.attentionDim, "Hidden width of the gated attention")->check(CLI::Range(1, 65536))->capture_default_str();
+        cmd->add_option("--attention-dim", t.attentionDim, "Hidden width of the gated attention")
+            ->check(CLI::Range(1, 65536))
+            ->capture_default_str();
         cmd->add_option("--dropout", t.dropout, "Dropout before the classifier")->check(CLI::Range(0.0, 0.99));
     };
 
@@ -132,48 +140,71 @@ int runCli(int argc, char **argv)
     trainCmd->add_flag("--overwrite", train.overwrite, "Replace an existing run of the same name");
 
     icmil::cli::RunOptions run;
-    CLI::App *runCmd = app.add_subcommand("run", "Run the ICMIL loop: extract, train, then fine-tune the embedder, re-extract, retrain (resumable)");
+    CLI::App *runCmd
+        = app.add_subcommand("run", "Run the ICMIL loop: extract, train, then fine-tune the embedder, re-extract, retrain (resumable)");
     runCmd->add_option("--project", run.extract.tile.projectDir, "Project folder (features/, runs/, icmil/)")->required();
-    runCmd->add_option("--slides", run.extract.tile.slides, "Slide files: a dataset folder with labels.csv or slides/ (default: the project)");
+    runCmd->add_option("--slides", run.extract.tile.slides,
+                       "Slide files: a dataset folder with labels.csv or slides/ (default: the project)");
     runCmd->add_option("--labels", run.train.labels, "Labels CSV case_id,slide_id,label[,split] (default: SLIDES/labels.csv)");
     runCmd->add_option("--name", run.name, "Loop name: PROJECT/icmil/NAME, features/NAME-itK, runs/NAME-itK")->capture_default_str();
-    runCmd->add_option("--iterations", run.iterations, "Fine-tuning rounds K (iterations 0..K)")->check(CLI::Range(0, 100))->capture_default_str();
-    runCmd->add_option("--embedder", run.extract.embedder, "Initial embedder: resnet50-trunc, tiny-cnn, or a TorchScript file")->capture_default_str();
+    runCmd->add_option("--iterations", run.iterations, "Fine-tuning rounds K (iterations 0..K)")
+        ->check(CLI::Range(0, 100))
+        ->capture_default_str();
+    runCmd->add_option("--embedder", run.extract.embedder, "Initial embedder: resnet50-trunc, tiny-cnn, or a TorchScript file")
+        ->capture_default_str();
     runCmd->add_option("--weights", run.extract.weights, "Weights for a built-in embedder (torch.save file)");
     runCmd->add_option("--embedder-seed", run.extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
-    runCmd->add_option("--batch-size", run.extract.batchSize, "Extraction: patches per batch")->check(CLI::Range(1, 4096))->capture_default_str();
+    runCmd->add_option("--batch-size", run.extract.batchSize, "Extraction: patches per batch")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
     runCmd->add_option("--readers", run.extract.readers, "Patch reader threads (0 = all cores)")->check(CLI::NonNegativeNumber);
     runCmd->add_flag("--half", run.extract.half, "Mixed precision on CUDA (float16 extraction, bfloat16 fine-tuning)");
-    runCmd->add_option("--finetune-epochs", run.finetuneEpochs, "Fine-tuning epochs per iteration")->check(CLI::Range(1, 100000))->capture_default_str();
+    runCmd->add_option("--finetune-epochs", run.finetuneEpochs, "Fine-tuning epochs per iteration")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
     runCmd->add_option("--finetune-patches", run.finetunePatches, "Patches per fine-tuning epoch, drawn from the training slides")
-        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
-    runCmd->add_option("--finetune-batch", run.finetuneBatch, "Patches per fine-tuning step")->check(CLI::Range(1, 65536))->capture_default_str();
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+        ->capture_default_str();
+    runCmd->add_option("--finetune-batch", run.finetuneBatch, "Patches per fine-tuning step")
+        ->check(CLI::Range(1, 65536))
+        ->capture_default_str();
     runCmd->add_option("--finetune-lr", run.finetuneLr, "Fine-tuning learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-    runCmd->add_option("--finetune-weight-decay", run.finetuneWeightDecay, "Fine-tuning Adam weight decay")->check(CLI::NonNegativeNumber)->capture_default_str();
+    runCmd->add_option("--finetune-weight-decay", run.finetuneWeightDecay, "Fine-tuning Adam weight decay")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
     runCmd->add_option("--finetune-clip", run.finetuneClip, "Gradient clipping of the student head (0 = off)")->capture_default_str();
     runCmd->add_option("--finetune-val-fraction", run.finetuneValFraction, "Training patches held out to pick the best student")
-        ->check(CLI::Range(0.001, 0.9))->capture_default_str();
-    runCmd->add_option("--finetune-val-max", run.finetuneValMax, "At most this many held-out patches")->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))->capture_default_str();
-    runCmd->add_flag("--confidence", run.confidence, "Confidence-based fine-tuning: weigh patches by |2a-1|^beta of the teacher's attention");
-    runCmd->add_option("--beta", run.beta, "Confidence exponent (default: the reference's, ABMIL 6, DTFD 2)")->check(CLI::NonNegativeNumber);
+        ->check(CLI::Range(0.001, 0.9))
+        ->capture_default_str();
+    runCmd->add_option("--finetune-val-max", run.finetuneValMax, "At most this many held-out patches")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+        ->capture_default_str();
+    runCmd->add_flag("--confidence", run.confidence,
+                     "Confidence-based fine-tuning: weigh patches by |2a-1|^beta of the teacher's attention");
+    runCmd->add_option("--beta", run.beta, "Confidence exponent (default: the reference's, ABMIL 6, DTFD 2)")
+        ->check(CLI::NonNegativeNumber);
     runCmd->add_flag("--finetune-bn-train", run.batchNormTraining,
                      "Train the student's batch-norm statistics as the reference does (default: frozen; see the README)");
-    runCmd->add_option("--teacher-temperature", run.teacherTemperature,
-                       "Fine-tuning: divide the teacher's instance logits by this (1 = the reference's soft targets, < 1 sharpens them)")
+    runCmd
+        ->add_option("--teacher-temperature", run.teacherTemperature,
+                     "Fine-tuning: divide the teacher's instance logits by this (1 = the reference's soft targets, < 1 sharpens them)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    runCmd->add_option("--calibration-patches", run.calibrationPatches,
-                       "A randomly initialised built-in embedder first estimates its batch-norm statistics on this many tissue patches "
-                       "of all slides (0 = off)")
+    runCmd
+        ->add_option("--calibration-patches", run.calibrationPatches,
+                     "A randomly initialised built-in embedder first estimates its batch-norm statistics on this many tissue patches "
+                     "of all slides (0 = off)")
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     runCmd->add_option("--device", run.train.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-    runCmd->add_option("--seed", run.train.seed, "Seed of the split, the classifier, the patch sampling and the augmentations")->capture_default_str();
+    runCmd->add_option("--seed", run.train.seed, "Seed of the split, the classifier, the patch sampling and the augmentations")
+        ->capture_default_str();
     addTileOptions(runCmd, run.extract.tile, false);
     addClassifierOptions(runCmd, run.train);
     runCmd->add_flag("--overwrite", run.train.overwrite, "Start the loop again, deleting its earlier outputs");
-    runCmd->add_flag("--strict", run.strict,
-                     "Stop at a slide that cannot be used (no file, unreadable, extraction failed, no tissue) instead of leaving it out with a warning");
+    runCmd->add_flag(
+        "--strict", run.strict,
+        "Stop at a slide that cannot be used (no file, unreadable, extraction failed, no tissue) instead of leaving it out with a warning");
     runCmd->get_option("--folds")->description("k-fold cross-validation: number of folds; without --fold the loop runs on every fold "
                                                "(loops NAME-fold0..) and reports mean ± sd per iteration");
     CLI::Option *runFold = runCmd->get_option("--fold");

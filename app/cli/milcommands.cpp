@@ -35,7 +35,8 @@ fs::path defaultLabels(const fs::path &projectDir, const fs::path &given, bool r
     if (fs::exists(candidate))
         return candidate;
     if (required)
-        throw project::ProjectError("No labels: pass --labels CSV (case_id,slide_id,label[,split]) or put labels.csv in the project folder");
+        throw project::ProjectError(
+            "No labels: pass --labels CSV (case_id,slide_id,label[,split]) or put labels.csv in the project folder");
     return {};
 }
 
@@ -56,12 +57,31 @@ void printSplitRow(const std::string &name, const project::SplitMetrics &split)
 
 nlohmann::json settingsJson(const TrainOptions &o, const std::string &encoder, const fs::path &labels)
 {
-    return {{"project", o.projectDir.string()}, {"labels", labels.string()}, {"encoder", encoder}, {"model", o.model},
-            {"run", o.run}, {"epochs", o.epochs}, {"lr", o.lr}, {"weight_decay", o.weightDecay}, {"grad_clipping", o.clip},
-            {"lr_decay_ratio", o.lrDecay}, {"milestones", o.milestones}, {"no_schedule", o.noSchedule}, {"seed", o.seed},
-            {"device", o.device}, {"patience", o.patience}, {"val_fraction", o.valFraction}, {"test_fraction", o.testFraction},
-            {"folds", o.folds}, {"fold", o.fold}, {"init", o.init.string()}, {"pseudo_bags", o.pseudoBags},
-            {"distill", o.distill}, {"embed_dim", o.embedDim}, {"attention_dim", o.attentionDim}, {"dropout", o.dropout}};
+    return {{"project", o.projectDir.string()},
+            {"labels", labels.string()},
+            {"encoder", encoder},
+            {"model", o.model},
+            {"run", o.run},
+            {"epochs", o.epochs},
+            {"lr", o.lr},
+            {"weight_decay", o.weightDecay},
+            {"grad_clipping", o.clip},
+            {"lr_decay_ratio", o.lrDecay},
+            {"milestones", o.milestones},
+            {"no_schedule", o.noSchedule},
+            {"seed", o.seed},
+            {"device", o.device},
+            {"patience", o.patience},
+            {"val_fraction", o.valFraction},
+            {"test_fraction", o.testFraction},
+            {"folds", o.folds},
+            {"fold", o.fold},
+            {"init", o.init.string()},
+            {"pseudo_bags", o.pseudoBags},
+            {"distill", o.distill},
+            {"embed_dim", o.embedDim},
+            {"attention_dim", o.attentionDim},
+            {"dropout", o.dropout}};
 }
 
 } // namespace
@@ -126,21 +146,19 @@ int runTrain(const TrainOptions &options)
 
     project::MilTrainingConfig config = milTrainingConfig(o, labels, encoder);
 
-    std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string()
-              << " (" << config.trainer.device.str() << ", seed " << o.seed << ")\n";
+    std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string() << " ("
+              << config.trainer.device.str() << ", seed " << o.seed << ")\n";
     ProgressBar bar;
     project::MilTrainingEvents events;
-    events.progress = [&](const std::string &phase, int done, int total) {
-        bar.update(done - 1, total, 1.0, phase);
-    };
+    events.progress = [&](const std::string &phase, int done, int total) { bar.update(done - 1, total, 1.0, phase); };
     events.epochFinished = [&](const engine::EpochReport &r) {
         bar.finish();
         std::cout << "epoch " << std::setw(4) << r.epoch + 1 << "/" << r.epochs << "  loss " << fixed(r.trainLoss, 4);
         if (type == engine::MilModelType::Dtfd)
             std::cout << " (tier 1 " << fixed(r.tier1Loss, 4) << ")";
         if (r.hasValidation)
-            std::cout << "  val loss " << fixed(r.valLoss, 4) << " AUC " << fixed(r.val.auc, 4) << " acc " << fixed(r.val.accuracy, 3) << " F1 "
-                      << fixed(r.val.f1, 3);
+            std::cout << "  val loss " << fixed(r.valLoss, 4) << " AUC " << fixed(r.val.auc, 4) << " acc " << fixed(r.val.accuracy, 3)
+                      << " F1 " << fixed(r.val.f1, 3);
         std::cout << "  " << fixed(r.seconds, 1) << " s" << (r.best ? "  *best" : "") << std::endl;
     };
     project::MilTrainingJob job(config);
@@ -156,8 +174,10 @@ int runTrain(const TrainOptions &options)
         std::cout << "Cancelled before the first epoch finished; nothing was saved.\n";
         return 130;
     }
-    std::cout << (summary.cancelled ? "Cancelled" : summary.stoppedEarly ? "Stopped early" : "Finished") << " after "
-              << summary.epochsRun << " epochs in " << fixed(summary.seconds, 1) << " s; best epoch " << summary.bestEpoch + 1
+    std::cout << (summary.cancelled          ? "Cancelled"
+                      : summary.stoppedEarly ? "Stopped early"
+                                             : "Finished")
+              << " after " << summary.epochsRun << " epochs in " << fixed(summary.seconds, 1) << " s; best epoch " << summary.bestEpoch + 1
               << " (by validation AUC)\n";
     std::cout << "  split   slides     AUC     acc      F1";
     if (summary.threshold)
@@ -171,8 +191,8 @@ int runTrain(const TrainOptions &options)
                   << "), chosen on the validation split\n";
     std::cout << "Checkpoint: " << summary.checkpoint.string() << '\n';
     if (!summary.cancelled)
-        std::cout << "Predictions: " << (summary.runDir / "predictions.csv").string() << "; attention: "
-                  << project::ProjectLayout(o.projectDir).attentionDir(encoder, o.run).string() << '\n';
+        std::cout << "Predictions: " << (summary.runDir / "predictions.csv").string()
+                  << "; attention: " << project::ProjectLayout(o.projectDir).attentionDir(encoder, o.run).string() << '\n';
     return summary.cancelled ? 130 : 0;
 }
 
@@ -218,8 +238,8 @@ int runPredict(const PredictOptions &options)
         }
     }
     if (!labels.empty()) {
-        const engine::ClassificationMetrics m =
-            engine::classificationMetrics(labels, probabilities, static_cast<int>(table.classNames.size()), table.threshold);
+        const engine::ClassificationMetrics m
+            = engine::classificationMetrics(labels, probabilities, static_cast<int>(table.classNames.size()), table.threshold);
         std::cout << "Labelled slides: " << labels.size() << "  AUC " << fixed(m.auc, 4) << "  accuracy " << fixed(m.accuracy, 3) << "  F1 "
                   << fixed(m.f1, 3);
         if (m.hasThreshold)
@@ -231,8 +251,8 @@ int runPredict(const PredictOptions &options)
         std::cout << "Cancelled after " << table.rows.size() << " slides; no tables written.\n";
         return 130;
     }
-    std::cout << "Predictions: " << (result.runDir / "predictions.csv").string() << "; attention: "
-              << project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run).string() << '\n';
+    std::cout << "Predictions: " << (result.runDir / "predictions.csv").string()
+              << "; attention: " << project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run).string() << '\n';
     return 0;
 }
 

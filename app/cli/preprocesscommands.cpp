@@ -25,7 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-
 // The slides, with every listing problem printed; empty when there is nothing to do.
 std::vector<project::SlideEntry> slidesOf(const fs::path &location)
 {
@@ -87,26 +86,24 @@ int runTile(const TileOptions &options)
         try {
             const auto source = slide::SlideSource::open(entry.path);
             const project::SlideTiling tiling = tiler.tile(*source, entry.slideId);
-            const double seconds =
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - slideStart).count();
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - slideStart).count();
             total += static_cast<std::int64_t>(tiling.grid.coords.size());
-            std::cout << std::left << std::setw(16) << entry.slideId << ' ' << std::right << std::setw(7)
-                      << tiling.grid.coords.size() << " patches of " << tiling.grid.patchSize << " px (level "
-                      << tiling.grid.readLevel << ", read " << tiling.grid.readSize << " px), ";
+            std::cout << std::left << std::setw(16) << entry.slideId << ' ' << std::right << std::setw(7) << tiling.grid.coords.size()
+                      << " patches of " << tiling.grid.patchSize << " px (level " << tiling.grid.readLevel << ", read "
+                      << tiling.grid.readSize << " px), ";
             if (tiling.reused)
                 std::cout << "reused the existing patch file\n";
             else
-                std::cout << "tissue " << fixed(100.0 * tiling.tissueFraction, 1) << "%, " << fixed(seconds, 2)
-                          << " s\n";
+                std::cout << "tissue " << fixed(100.0 * tiling.tissueFraction, 1) << "%, " << fixed(seconds, 2) << " s\n";
         } catch (const std::exception &e) {
             ++failed;
             std::cerr << "error: " << entry.slideId << ": " << e.what() << '\n';
         }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << "Tiled " << slides.size() - static_cast<std::size_t>(failed) << " of " << slides.size()
-              << " slides, " << total << " patches, in " << fixed(seconds, 2) << " s -> "
-              << project::ProjectLayout(options.projectDir).patchesDir().string() << '\n';
+    std::cout << "Tiled " << slides.size() - static_cast<std::size_t>(failed) << " of " << slides.size() << " slides, " << total
+              << " patches, in " << fixed(seconds, 2) << " s -> " << project::ProjectLayout(options.projectDir).patchesDir().string()
+              << '\n';
     return failed == 0 ? 0 : 1;
 }
 
@@ -118,9 +115,9 @@ int runExtract(const ExtractOptions &options)
     const project::ExtractionConfig config = extractionConfig(options);
 
     project::FeatureExtractor extractor(config);
-    std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim()
-              << " features, input " << extractor.embedder().inputSize() << " px) on "
-              << extractor.embedder().device().str() << ", " << slides.size() << " slides\n";
+    std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim() << " features, input "
+              << extractor.embedder().inputSize() << " px) on " << extractor.embedder().device().str() << ", " << slides.size()
+              << " slides\n";
     ProgressBar bar;
     extractor.setProgressCallback([&](const project::ExtractionProgress &p) {
         const double fraction = p.patchesTotal > 0 ? static_cast<double>(p.patchesDone) / p.patchesTotal : 0.0;
@@ -141,23 +138,18 @@ int runExtract(const ExtractOptions &options)
     }();
     bar.finish();
     for (const project::SlideExtraction &s : report.slides) {
-        std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches
-                  << " patches  ";
+        std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches << " patches  ";
         switch (s.status) {
         case project::SlideExtraction::Status::Extracted:
             std::cout << fixed(s.seconds, 2) << " s" << (s.message.empty() ? "" : "  (" + s.message + ")") << '\n';
             break;
-        case project::SlideExtraction::Status::Skipped:
-            std::cout << "skipped (" << s.message << ")\n";
-            break;
-        case project::SlideExtraction::Status::Failed:
-            std::cout << "FAILED: " << s.message << '\n';
-            break;
+        case project::SlideExtraction::Status::Skipped: std::cout << "skipped (" << s.message << ")\n"; break;
+        case project::SlideExtraction::Status::Failed: std::cout << "FAILED: " << s.message << '\n'; break;
         }
     }
     const double rate = report.seconds > 0 ? static_cast<double>(report.patches) / report.seconds : 0.0;
-    std::cout << (report.cancelled ? "Cancelled after " : "Extracted ") << report.patches << " patches in "
-              << fixed(report.seconds, 2) << " s (" << fixed(rate, 1) << " patches/s) -> "
+    std::cout << (report.cancelled ? "Cancelled after " : "Extracted ") << report.patches << " patches in " << fixed(report.seconds, 2)
+              << " s (" << fixed(rate, 1) << " patches/s) -> "
               << project::ProjectLayout(config.projectDir).featuresDir(report.embedderName).string() << '\n';
     if (report.failed() > 0)
         std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
@@ -174,11 +166,8 @@ int runImport(const ImportOptions &options)
     importOptions.encoder = options.encoder;
     importOptions.overwrite = options.overwrite;
     ProgressBar bar;
-    importOptions.progress = [&](std::size_t done, std::size_t all) {
-        bar.update(static_cast<int>(done), static_cast<int>(all), 0.0);
-    };
-    const project::FeatureImportReport report =
-        project::importFeatureDirectory(options.source, destination, importOptions);
+    importOptions.progress = [&](std::size_t done, std::size_t all) { bar.update(static_cast<int>(done), static_cast<int>(all), 0.0); };
+    const project::FeatureImportReport report = project::importFeatureDirectory(options.source, destination, importOptions);
     bar.finish();
     for (const project::FeatureImportEntry &e : report.entries) {
         std::cout << std::left << std::setw(16) << e.slideId << ' ';

@@ -33,9 +33,8 @@ int main(int argc, char **argv)
 {
     icmil::engine::preferPassiveOpenMpWait(argv);
     Q_INIT_RESOURCE(resources); // icons live in the static ui library
-    const std::unique_ptr<QCoreApplication> app = onlyPrints(argc, argv)
-                                                      ? std::make_unique<QCoreApplication>(argc, argv)
-                                                      : std::make_unique<QApplication>(argc, argv);
+    const std::unique_ptr<QCoreApplication> app
+        = onlyPrints(argc, argv) ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
     QApplication::setApplicationName(QStringLiteral("ICMIL Studio"));
     QApplication::setOrganizationName(QStringLiteral("ICMIL Studio"));
     QApplication::setApplicationVersion(QStringLiteral(ICMIL_VERSION));
@@ -48,8 +47,7 @@ int main(int argc, char **argv)
                                            QStringLiteral("Displays version information: of the app and of the libraries it runs with."));
     parser.addOption(versionOption);
     const QCommandLineOption projectOption(QStringLiteral("project"),
-                                           QStringLiteral("Project folder to open (made by the app or by `icmil`)"),
-                                           QStringLiteral("dir"));
+                                           QStringLiteral("Project folder to open (made by the app or by `icmil`)"), QStringLiteral("dir"));
     parser.addOption(projectOption);
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
     parser.process(*app);

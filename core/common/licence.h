@@ -6,7 +6,7 @@
 
 namespace icmil {
 
-inline constexpr const char *kLicenceSentence =
-    "Free software under the GNU General Public License, version 3 or later (GPL-3.0-or-later); no warranty.";
+inline constexpr const char *kLicenceSentence
+    = "Free software under the GNU General Public License, version 3 or later (GPL-3.0-or-later); no warranty.";
 
 } // namespace icmil

@@ -7,8 +7,7 @@ namespace icmil {
 
 namespace {
 
-template <typename... Format>
-std::string toChars(double value, Format... format)
+template <typename... Format> std::string toChars(double value, Format... format)
 {
     char buffer[400]; // %.Nf of 1e308 with a few decimals fits
     const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, format...);

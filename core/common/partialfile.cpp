@@ -15,8 +15,7 @@ namespace icmil {
 
 PartialFile::PartialFile(std::filesystem::path finalPath)
     : m_finalPath(std::move(finalPath)), m_partialPath(m_finalPath.string() + ".partial")
-{
-}
+{ }
 
 PartialFile::~PartialFile()
 {

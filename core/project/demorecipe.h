@@ -27,7 +27,7 @@ struct DemoRecipe {
     std::int64_t fineTunePatches = 2000;
     double fineTuneLearningRate = 1e-4;
     double teacherTemperature = 1.0; // the reference's soft targets (0.25 did worse on validation)
-    double valFraction = 0.25; // 24 slides: 12 train, 6 validation, 6 test
+    double valFraction = 0.25;       // 24 slides: 12 train, 6 validation, 6 test
     double testFraction = 0.25;
 };
 

@@ -188,8 +188,7 @@ void writeProjectSettings(const fs::path &root, const ProjectSettings &settings)
     writeFileAtomically(projectSettingsFile(root), json.dump(2) + "\n");
 }
 
-std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::path &labelsCsv,
-                                            const std::vector<std::string> &classNames,
+std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::path &labelsCsv, const std::vector<std::string> &classNames,
                                             const std::function<std::string(const fs::path &)> &readProblem)
 {
     std::error_code error;
@@ -203,8 +202,8 @@ std::vector<LabelsIssue> checkProjectInputs(const fs::path &slides, const fs::pa
     for (const LabelledSlide &row : table.rows()) {
         const int line = row.line;
         if (!known.empty() && !known.contains(row.label))
-            issues.push_back({line, "slide '" + row.slideId + "' has unknown label '" + row.label + "' (expected "
-                                        + joined(classNames) + ")"});
+            issues.push_back(
+                {line, "slide '" + row.slideId + "' has unknown label '" + row.label + "' (expected " + joined(classNames) + ")"});
         const fs::path file = findSlideFile(slides, row.slideId);
         if (file.empty())
             issues.push_back({line, "no slide file for '" + row.slideId + "' in '" + slides.string() + "'", false});

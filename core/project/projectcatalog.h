@@ -16,8 +16,8 @@ namespace icmil::project {
 
 struct ProjectSettings {
     static constexpr int kFormat = 1;
-    std::filesystem::path slides;    // a folder of slides (or a dataset folder with slides/)
-    std::filesystem::path labelsCsv; // CLAM layout case_id,slide_id,label[,split]
+    std::filesystem::path slides;        // a folder of slides (or a dataset folder with slides/)
+    std::filesystem::path labelsCsv;     // CLAM layout case_id,slide_id,label[,split]
     std::vector<std::string> classNames; // the labels a row may have; empty: whatever the CSV holds
 };
 
@@ -33,12 +33,11 @@ std::filesystem::path projectSettingsFile(const std::filesystem::path &root);
 // icmil-project.json is written when it is missing or names other slides or labels (its class
 // names are kept). Paths are made absolute first. Returns whether the file was written; throws
 // as readProjectSettings and writeProjectSettings do.
-bool recordProjectInputs(const std::filesystem::path &root, const std::filesystem::path &slides,
-                         const std::filesystem::path &labelsCsv);
+bool recordProjectInputs(const std::filesystem::path &root, const std::filesystem::path &slides, const std::filesystem::path &labelsCsv);
 
 struct SlidePrediction {
-    std::string predicted;              // class name
-    std::vector<double> probabilities;  // by class index
+    std::string predicted;             // class name
+    std::vector<double> probabilities; // by class index
 };
 
 struct CatalogSlide {
@@ -52,10 +51,10 @@ struct CatalogSlide {
 
 // A classifier run of the project with predictions (runs/<name>/predictions.json).
 struct ProjectRun {
-    std::string name;                  // the run folder's name
+    std::string name; // the run folder's name
     std::filesystem::path predictionsFile;
-    std::optional<double> valAuc;      // metrics.json's validation AUC, when the run had one
-    bool newest = false;               // the most recently written predictions
+    std::optional<double> valAuc; // metrics.json's validation AUC, when the run had one
+    bool newest = false;          // the most recently written predictions
 };
 
 struct ProjectCatalog {
@@ -75,7 +74,7 @@ struct ProjectCatalog {
     std::string predictionEncoder;
     std::vector<std::string> classNames;
     std::optional<double> threshold; // binary: the run calls class 1 when its probability >= this
-    bool demo = false; // the folder holds the demo recipe's dataset (project/demorecipe.h)
+    bool demo = false;               // the folder holds the demo recipe's dataset (project/demorecipe.h)
 };
 
 // Checks a labels CSV against a slides folder as a new project would use them: every CSV row

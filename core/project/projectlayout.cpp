@@ -5,10 +5,8 @@
 
 namespace icmil::project {
 
-ProjectLayout::ProjectLayout(std::filesystem::path root)
-    : m_root(std::move(root))
-{
-}
+ProjectLayout::ProjectLayout(std::filesystem::path root) : m_root(std::move(root))
+{ }
 
 std::filesystem::path ProjectLayout::featuresDir(const std::string &encoder) const
 {
@@ -54,8 +52,7 @@ std::string ProjectLayout::folderName(const std::string &encoder)
 {
     std::string name;
     for (const char c : encoder) {
-        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
-            || c == '_' || c == '.';
+        const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
         name += safe ? c : '_';
     }
     if (name.empty() || name == "." || name == "..")

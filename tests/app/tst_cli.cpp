@@ -27,11 +27,14 @@ namespace fs = std::filesystem;
 namespace {
 
 std::atomic_int g_ownHandlerCalls{0};
-extern "C" void ownHandler(int) { ++g_ownHandlerCalls; }
+extern "C" void ownHandler(int)
+{
+    ++g_ownHandlerCalls;
+}
 
 sighandler_t currentHandler(int signalNumber)
 {
-    struct sigaction now {};
+    struct sigaction now { };
     ::sigaction(signalNumber, nullptr, &now);
     return now.sa_handler;
 }
@@ -60,7 +63,10 @@ void TestCli::errorBoundaryPrintsOneLineForEveryException()
 
     err.str({});
     QCOMPARE(cli::runWithErrorBoundary(
-                 []() -> int { throw fs::filesystem_error("cannot open", fs::path("/no/such"), std::make_error_code(std::errc::no_such_file_or_directory)); },
+                 []() -> int {
+                     throw fs::filesystem_error("cannot open", fs::path("/no/such"),
+                                                std::make_error_code(std::errc::no_such_file_or_directory));
+                 },
                  err),
              1);
     const std::string line = err.str();
@@ -85,7 +91,7 @@ void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers_data()
 void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers()
 {
     QFETCH(int, signalNumber);
-    struct sigaction testlibs {}; // Qt Test's own handler, put back at the end
+    struct sigaction testlibs { }; // Qt Test's own handler, put back at the end
     ::sigaction(signalNumber, nullptr, &testlibs);
     std::signal(signalNumber, ownHandler);
     g_ownHandlerCalls = 0;
@@ -110,7 +116,9 @@ void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers()
     {
         // A guard whose job ends without a signal never calls cancel.
         std::atomic_int calls{0};
-        { const cli::InterruptGuard guard([&] { ++calls; }); }
+        {
+            const cli::InterruptGuard guard([&] { ++calls; });
+        }
         QCOMPARE(calls.load(), 0);
     }
     ::sigaction(signalNumber, &testlibs, nullptr);
@@ -122,9 +130,10 @@ void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
     fs::remove_all(dir);
     const QString icmil = QStringLiteral(ICMIL_CLI);
     QProcess synth;
-    synth.start(icmil, {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
-                        QStringLiteral("--slides"), QStringLiteral("2"), QStringLiteral("--size"), QStringLiteral("6000x4800"),
-                        QStringLiteral("--seed"), QStringLiteral("3")});
+    synth.start(icmil,
+                {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
+                 QStringLiteral("--slides"), QStringLiteral("2"), QStringLiteral("--size"), QStringLiteral("6000x4800"),
+                 QStringLiteral("--seed"), QStringLiteral("3")});
     QVERIFY(synth.waitForFinished(120000));
     QCOMPARE(synth.exitCode(), 0);
 
@@ -134,10 +143,11 @@ void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("ICMIL_PROGRESS_SECONDS"), QStringLiteral("0"));
     extract.setProcessEnvironment(env);
-    extract.start(icmil, {QStringLiteral("extract"), QStringLiteral("--slides"), QString::fromStdString((dir / "data").string()),
-                          QStringLiteral("--out"), QString::fromStdString((dir / "project").string()), QStringLiteral("--embedder"),
-                          QStringLiteral("resnet50-trunc"), QStringLiteral("--batch-size"), QStringLiteral("8"),
-                          QStringLiteral("--preset"), QStringLiteral("bwh_biopsy")});
+    extract.start(icmil,
+                  {QStringLiteral("extract"), QStringLiteral("--slides"), QString::fromStdString((dir / "data").string()),
+                   QStringLiteral("--out"), QString::fromStdString((dir / "project").string()), QStringLiteral("--embedder"),
+                   QStringLiteral("resnet50-trunc"), QStringLiteral("--batch-size"), QStringLiteral("8"), QStringLiteral("--preset"),
+                   QStringLiteral("bwh_biopsy")});
     QVERIFY(extract.waitForStarted());
     QByteArray out;
     bool interrupted = false;

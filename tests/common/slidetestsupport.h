@@ -19,8 +19,8 @@ namespace icmil::test {
 inline std::filesystem::path scratchDir(const std::string &testName)
 {
     const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-    std::filesystem::path dir =
-        env.isEmpty() ? std::filesystem::temp_directory_path() / ("icmil-" + testName) : std::filesystem::path(env.toStdString());
+    std::filesystem::path dir
+        = env.isEmpty() ? std::filesystem::temp_directory_path() / ("icmil-" + testName) : std::filesystem::path(env.toStdString());
     std::filesystem::create_directories(dir);
     return dir;
 }

@@ -12,7 +12,7 @@ namespace embeddertest {
 
 // An empty folder for this test executable (ICMIL_EMBEDDER_TEST_SCRATCH, set by CMake), made fresh
 // by the first call.
-inline const std::filesystem::path& scratchFolder()
+inline const std::filesystem::path &scratchFolder()
 {
     static const std::filesystem::path folder = [] {
         const std::filesystem::path path(ICMIL_EMBEDDER_TEST_SCRATCH);
@@ -23,7 +23,7 @@ inline const std::filesystem::path& scratchFolder()
     return folder;
 }
 
-inline std::filesystem::path scratchFile(const std::string& name)
+inline std::filesystem::path scratchFile(const std::string &name)
 {
     return scratchFolder() / name;
 }
@@ -35,7 +35,7 @@ inline torch::Tensor patches(std::int64_t count, std::int64_t size, std::uint64_
     return torch::rand({count, 3, size, size});
 }
 
-inline bool same(const torch::Tensor& a, const torch::Tensor& b)
+inline bool same(const torch::Tensor &a, const torch::Tensor &b)
 {
     return a.sizes() == b.sizes() && torch::equal(a, b);
 }

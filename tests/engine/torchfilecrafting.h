@@ -24,23 +24,35 @@ inline std::string littleEndian(std::uint64_t value, int width)
 }
 
 // Pickle opcodes by name (protocol 2 unless said otherwise).
-class PickleBytes
-{
+class PickleBytes {
 public:
-    PickleBytes& raw(const std::string& bytes) { m_bytes += bytes; return *this; }
-    PickleBytes& op(char opcode) { m_bytes.push_back(opcode); return *this; }
-    PickleBytes& proto(int version = 2) { m_bytes += "\x80"; m_bytes.push_back(static_cast<char>(version)); return *this; }
-    PickleBytes& global(const std::string& module, const std::string& name)
+    PickleBytes &raw(const std::string &bytes)
+    {
+        m_bytes += bytes;
+        return *this;
+    }
+    PickleBytes &op(char opcode)
+    {
+        m_bytes.push_back(opcode);
+        return *this;
+    }
+    PickleBytes &proto(int version = 2)
+    {
+        m_bytes += "\x80";
+        m_bytes.push_back(static_cast<char>(version));
+        return *this;
+    }
+    PickleBytes &global(const std::string &module, const std::string &name)
     {
         m_bytes += "c" + module + "\n" + name + "\n";
         return *this;
     }
-    PickleBytes& str(const std::string& text)
+    PickleBytes &str(const std::string &text)
     {
         m_bytes += "X" + littleEndian(text.size(), 4) + text;
         return *this;
     }
-    PickleBytes& integer(std::int64_t value)
+    PickleBytes &integer(std::int64_t value)
     {
         if (value >= INT32_MIN && value <= INT32_MAX)
             m_bytes += "J" + littleEndian(static_cast<std::uint64_t>(value), 4);
@@ -48,17 +60,27 @@ public:
             m_bytes += "\x8a\x08" + littleEndian(static_cast<std::uint64_t>(value), 8);
         return *this;
     }
-    PickleBytes& mark() { return op('('); }
-    PickleBytes& tuple() { return op('t'); }
-    PickleBytes& reduce() { return op('R'); }
-    PickleBytes& emptyDict() { return op('}'); }
-    PickleBytes& emptyList() { return op(']'); }
-    PickleBytes& setItem() { return op('s'); }
-    PickleBytes& put(int index) { m_bytes += "q"; m_bytes.push_back(static_cast<char>(index)); return *this; }
-    PickleBytes& get(int index) { m_bytes += "h"; m_bytes.push_back(static_cast<char>(index)); return *this; }
-    PickleBytes& stop() { return op('.'); }
+    PickleBytes &mark() { return op('('); }
+    PickleBytes &tuple() { return op('t'); }
+    PickleBytes &reduce() { return op('R'); }
+    PickleBytes &emptyDict() { return op('}'); }
+    PickleBytes &emptyList() { return op(']'); }
+    PickleBytes &setItem() { return op('s'); }
+    PickleBytes &put(int index)
+    {
+        m_bytes += "q";
+        m_bytes.push_back(static_cast<char>(index));
+        return *this;
+    }
+    PickleBytes &get(int index)
+    {
+        m_bytes += "h";
+        m_bytes.push_back(static_cast<char>(index));
+        return *this;
+    }
+    PickleBytes &stop() { return op('.'); }
 
-    PickleBytes& ints(const std::vector<std::int64_t>& values)
+    PickleBytes &ints(const std::vector<std::int64_t> &values)
     {
         mark();
         for (const std::int64_t value : values)
@@ -68,9 +90,9 @@ public:
 
     // torch._utils._rebuild_tensor_v2(('storage', torch.<type>, key, location, numel), offset,
     // sizes, strides, False, OrderedDict()): what torch.save writes for one tensor.
-    PickleBytes& tensor(const std::string& storageType, const std::string& key, std::int64_t numel,
-                        std::int64_t offset, const std::vector<std::int64_t>& sizes,
-                        const std::vector<std::int64_t>& strides, const std::string& location = "cpu")
+    PickleBytes &tensor(const std::string &storageType, const std::string &key, std::int64_t numel, std::int64_t offset,
+                        const std::vector<std::int64_t> &sizes, const std::vector<std::int64_t> &strides,
+                        const std::string &location = "cpu")
     {
         global("torch._utils", "_rebuild_tensor_v2");
         mark();
@@ -82,7 +104,7 @@ public:
         return reduce();
     }
 
-    const std::string& bytes() const { return m_bytes; }
+    const std::string &bytes() const { return m_bytes; }
 
 private:
     std::string m_bytes;
@@ -90,9 +112,8 @@ private:
 
 // The legacy layout: magic number, version 1001 and sys_info pickles (as Python 3 writes them),
 // the object pickle, the storage key list, then each storage as an 8-byte count and its bytes.
-inline std::string legacyFile(const std::string& objectPickle,
-                              const std::vector<std::pair<std::string, std::string>>& storages = {},
-                              const std::vector<std::uint64_t>& counts = {})
+inline std::string legacyFile(const std::string &objectPickle, const std::vector<std::pair<std::string, std::string>> &storages = {},
+                              const std::vector<std::uint64_t> &counts = {})
 {
     std::string file = std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
     file += std::string("\x80\x02M\xe9\x03.", 6);
@@ -100,7 +121,7 @@ inline std::string legacyFile(const std::string& objectPickle,
     file += objectPickle;
     PickleBytes keys;
     keys.proto().emptyList().mark();
-    for (const auto& storage : storages)
+    for (const auto &storage : storages)
         keys.str(storage.first);
     file += keys.op('e').stop().bytes();
     for (std::size_t i = 0; i < storages.size(); ++i)
@@ -110,47 +131,44 @@ inline std::string legacyFile(const std::string& objectPickle,
 
 // A ZIP archive of stored entries (method 0 unless `method` says otherwise; the bytes are then
 // still raw, which is enough to test that such an entry is refused).
-inline std::string zipFile(const std::vector<std::pair<std::string, std::string>>& entries, std::uint16_t method = 0)
+inline std::string zipFile(const std::vector<std::pair<std::string, std::string>> &entries, std::uint16_t method = 0)
 {
     std::string out;
     std::string directory;
-    for (const auto& [name, data] : entries) {
+    for (const auto &[name, data] : entries) {
         const std::uint32_t crc = icmil::engine::StoredZipArchive::crc32(data);
         const std::string sizes = littleEndian(crc, 4) + littleEndian(data.size(), 4) + littleEndian(data.size(), 4);
         const std::uint64_t offset = out.size();
-        out += littleEndian(0x04034b50, 4) + littleEndian(20, 2) + littleEndian(0, 2) + littleEndian(method, 2)
-               + littleEndian(0, 4) + sizes + littleEndian(name.size(), 2) + littleEndian(0, 2) + name + data;
-        directory += littleEndian(0x02014b50, 4) + littleEndian(20, 2) + littleEndian(20, 2) + littleEndian(0, 2)
-                     + littleEndian(method, 2) + littleEndian(0, 4) + sizes + littleEndian(name.size(), 2)
-                     + littleEndian(0, 2) + littleEndian(0, 2) + littleEndian(0, 2) + littleEndian(0, 2)
-                     + littleEndian(0, 4) + littleEndian(offset, 4) + name;
+        out += littleEndian(0x04034b50, 4) + littleEndian(20, 2) + littleEndian(0, 2) + littleEndian(method, 2) + littleEndian(0, 4) + sizes
+            + littleEndian(name.size(), 2) + littleEndian(0, 2) + name + data;
+        directory += littleEndian(0x02014b50, 4) + littleEndian(20, 2) + littleEndian(20, 2) + littleEndian(0, 2) + littleEndian(method, 2)
+            + littleEndian(0, 4) + sizes + littleEndian(name.size(), 2) + littleEndian(0, 2) + littleEndian(0, 2) + littleEndian(0, 2)
+            + littleEndian(0, 2) + littleEndian(0, 4) + littleEndian(offset, 4) + name;
     }
     const std::uint64_t directoryOffset = out.size();
     out += directory;
-    out += littleEndian(0x06054b50, 4) + littleEndian(0, 2) + littleEndian(0, 2)
-           + littleEndian(entries.size(), 2) + littleEndian(entries.size(), 2) + littleEndian(directory.size(), 4)
-           + littleEndian(directoryOffset, 4) + littleEndian(0, 2);
+    out += littleEndian(0x06054b50, 4) + littleEndian(0, 2) + littleEndian(0, 2) + littleEndian(entries.size(), 2)
+        + littleEndian(entries.size(), 2) + littleEndian(directory.size(), 4) + littleEndian(directoryOffset, 4) + littleEndian(0, 2);
     return out;
 }
 
 // A zip-format torch.save file: archive/data.pkl plus archive/data/<key> storages.
-inline std::string zipTorchFile(const std::string& pickle,
-                                const std::vector<std::pair<std::string, std::string>>& storages = {})
+inline std::string zipTorchFile(const std::string &pickle, const std::vector<std::pair<std::string, std::string>> &storages = {})
 {
     std::vector<std::pair<std::string, std::string>> entries{{"archive/data.pkl", pickle}};
-    for (const auto& [key, bytes] : storages)
+    for (const auto &[key, bytes] : storages)
         entries.emplace_back("archive/data/" + key, bytes);
     entries.emplace_back("archive/version", "3\n");
     return zipFile(entries);
 }
 
-inline void writeFile(const std::filesystem::path& path, const std::string& bytes)
+inline void writeFile(const std::filesystem::path &path, const std::string &bytes)
 {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-inline std::string readFile(const std::filesystem::path& path)
+inline std::string readFile(const std::filesystem::path &path)
 {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());

@@ -22,32 +22,35 @@
 
 namespace torchfilefixtures {
 
-inline std::filesystem::path fixture(const std::string& name)
+inline std::filesystem::path fixture(const std::string &name)
 {
     return std::filesystem::path(ICMIL_TORCHFILE_FIXTURES) / name;
 }
 
-struct ScratchFolder
-{
+struct ScratchFolder {
     std::filesystem::path path = std::filesystem::temp_directory_path() / ("tst_torchfile-" + std::to_string(::getpid()));
     ScratchFolder() { std::filesystem::create_directories(path); }
-    ~ScratchFolder() { std::error_code ignored; std::filesystem::remove_all(path, ignored); }
+    ~ScratchFolder()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
 };
 
-inline std::filesystem::path scratch(const std::string& name)
+inline std::filesystem::path scratch(const std::string &name)
 {
     static ScratchFolder folder;
     return folder.path / name;
 }
 
-inline std::filesystem::path written(const std::string& name, const std::string& bytes)
+inline std::filesystem::path written(const std::string &name, const std::string &bytes)
 {
     const std::filesystem::path path = scratch(name);
     torchfilecrafting::writeFile(path, bytes);
     return path;
 }
 
-inline std::string prefixFor(const std::filesystem::path& path)
+inline std::string prefixFor(const std::filesystem::path &path)
 {
     return "Cannot read PyTorch file '" + path.string() + "': ";
 }
@@ -58,9 +61,9 @@ template <typename Read> inline std::string errorOf(Read read)
 {
     try {
         read();
-    } catch (const icmil::engine::EngineError& error) {
+    } catch (const icmil::engine::EngineError &error) {
         return error.what();
-    } catch (const std::exception& error) {
+    } catch (const std::exception &error) {
         return std::string("UNEXPECTED ") + error.what();
     }
     return {};
@@ -69,7 +72,7 @@ template <typename Read> inline std::string errorOf(Read read)
 inline std::vector<std::filesystem::path> allFixtures()
 {
     std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(ICMIL_TORCHFILE_FIXTURES)) {
+    for (const auto &entry : std::filesystem::directory_iterator(ICMIL_TORCHFILE_FIXTURES)) {
         if (entry.path().extension() != ".py")
             files.push_back(entry.path());
     }
@@ -94,7 +97,7 @@ inline torch::Tensor pattern(std::vector<std::int64_t> shape, c10::ScalarType dt
 }
 
 // "" when `actual` has the dtype, shape and values of `expected`; else what differs.
-inline std::string difference(const torch::Tensor& actual, const torch::Tensor& expected)
+inline std::string difference(const torch::Tensor &actual, const torch::Tensor &expected)
 {
     if (!actual.defined())
         return "undefined tensor";
@@ -109,20 +112,19 @@ inline std::string difference(const torch::Tensor& actual, const torch::Tensor& 
     return {};
 }
 
-struct Expected
-{
+struct Expected {
     std::string key;
     std::vector<std::int64_t> shape;
     c10::ScalarType dtype = torch::kFloat;
 };
 
 // "" when `dict` holds exactly `expected`, in order, each with pattern(seed = its position).
-inline std::string stateDictDifference(const icmil::engine::StateDict& dict, const std::vector<Expected>& expected)
+inline std::string stateDictDifference(const icmil::engine::StateDict &dict, const std::vector<Expected> &expected)
 {
     if (dict.size() != expected.size())
         return "size " + std::to_string(dict.size()) + " != " + std::to_string(expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
-        const auto& [key, tensor] = dict.entries()[i];
+        const auto &[key, tensor] = dict.entries()[i];
         if (key != expected[i].key)
             return "key " + std::to_string(i) + " is '" + key + "', expected '" + expected[i].key + "'";
         const auto seed = static_cast<std::int64_t>(i);

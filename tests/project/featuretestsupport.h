@@ -12,8 +12,7 @@
 namespace icmil::test {
 
 // The message of the ProjectError `call` throws, or "" if it throws none.
-template <typename Call>
-QString projectErrorOf(Call &&call)
+template <typename Call> QString projectErrorOf(Call &&call)
 {
     try {
         call();

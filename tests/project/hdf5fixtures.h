@@ -38,18 +38,14 @@ inline std::array<std::int64_t, 2> fixtureCoord(std::int64_t row)
 // A minimal raw HDF5 writer, like h5py's create_dataset / attrs.
 class RawH5File {
 public:
-    explicit RawH5File(const std::filesystem::path &path)
-        : m_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT))
-    {
-    }
+    explicit RawH5File(const std::filesystem::path &path) : m_file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT)) { }
     ~RawH5File() { H5Fclose(m_file); }
     RawH5File(const RawH5File &) = delete;
     RawH5File &operator=(const RawH5File &) = delete;
 
     bool ok() const { return m_file >= 0; }
 
-    void dataset(const std::string &name, hid_t fileType, hid_t memoryType, std::vector<hsize_t> dims, const void *data,
-                 hsize_t chunkRows)
+    void dataset(const std::string &name, hid_t fileType, hid_t memoryType, std::vector<hsize_t> dims, const void *data, hsize_t chunkRows)
     {
         std::vector<hsize_t> maxDims = dims;
         maxDims[0] = H5S_UNLIMITED;
@@ -68,8 +64,8 @@ public:
         H5Sclose(space);
     }
 
-    void attribute(const std::string &object, const std::string &name, hid_t fileType, hid_t memoryType,
-                   std::vector<hsize_t> dims, const void *data)
+    void attribute(const std::string &object, const std::string &name, hid_t fileType, hid_t memoryType, std::vector<hsize_t> dims,
+                   const void *data)
     {
         const hid_t target = H5Oopen(m_file, object.c_str(), H5P_DEFAULT);
         const hid_t space = dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims.data(), nullptr);
@@ -121,8 +117,7 @@ inline std::vector<float> fixtureFeatures(std::int64_t count, std::int64_t dim)
     return values;
 }
 
-template <typename T>
-std::vector<T> fixtureCoords(std::int64_t count)
+template <typename T> std::vector<T> fixtureCoords(std::int64_t count)
 {
     std::vector<T> values;
     for (std::int64_t i = 0; i < count; ++i) {
@@ -173,9 +168,8 @@ inline void addTridentCoordsAttributes(RawH5File &file, const std::string &slide
 // TRIDENT extract_patch_features. `float16` mimics an encoder run under float16 autocast (h5py's
 // float16 type); `batchOfOne` stores 1 x N x D features and 1 x N x 2 int32 coords, as other tools
 // built on TRIDENT's batch dict do.
-inline bool writeTridentFeatureFile(const std::filesystem::path &path, const std::string &slide, std::int64_t count,
-                                    std::int64_t dim, const std::string &encoder, bool float16 = false,
-                                    bool batchOfOne = false)
+inline bool writeTridentFeatureFile(const std::filesystem::path &path, const std::string &slide, std::int64_t count, std::int64_t dim,
+                                    const std::string &encoder, bool float16 = false, bool batchOfOne = false)
 {
     RawH5File file(path);
     const std::vector<float> features = fixtureFeatures(count, dim);

@@ -13,7 +13,7 @@
 namespace icmil::test {
 
 inline project::IcmilLoopConfig tinyLoopConfig(const std::filesystem::path &projectRoot, const std::filesystem::path &slides,
-                                                      int iterations)
+                                               int iterations)
 {
     project::IcmilLoopConfig c;
     c.projectRoot = projectRoot;

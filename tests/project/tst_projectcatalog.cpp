@@ -70,13 +70,14 @@ private Q_SLOTS:
     {
         const fs::path dir = freshDir("check");
         touchSlides(dir / "slides", {"a", "b", "d"});
-        writeText(dir / "labels.csv", "case_id,slide_id,label,split\n"
-                                      "c1,a,normal,train\n"
-                                      "\n"
-                                      "c2,b,tumour,train\n"   // unknown label (line 4)
-                                      "c3,c,tumor,val\n"      // no slide file (line 5)
-                                      "c4,a,tumor,test\n"     // duplicate (line 6)
-                                      "c5,d,tumor,later\n");  // bad split (line 7)
+        writeText(dir / "labels.csv",
+                  "case_id,slide_id,label,split\n"
+                  "c1,a,normal,train\n"
+                  "\n"
+                  "c2,b,tumour,train\n"  // unknown label (line 4)
+                  "c3,c,tumor,val\n"     // no slide file (line 5)
+                  "c4,a,tumor,test\n"    // duplicate (line 6)
+                  "c5,d,tumor,later\n"); // bad split (line 7)
         const std::vector<LabelsIssue> issues = checkProjectInputs(dir / "slides", dir / "labels.csv", {"normal", "tumor"});
         QCOMPARE(issues.size(), std::size_t{4});
         QCOMPARE(issues[0].line, 4);
@@ -93,7 +94,8 @@ private Q_SLOTS:
         QCOMPARE(open.size(), std::size_t{4});
         QCOMPARE(open[0].line, 4);
         QVERIFY(open[0].warning && !open[0].blocking);
-        QCOMPARE(open[0].message, std::string("label 'tumour' (1 slide(s)) is close to 'tumor' (1): if it is a typo, it makes a class of its own"));
+        QCOMPARE(open[0].message,
+                 std::string("label 'tumour' (1 slide(s)) is close to 'tumor' (1): if it is a typo, it makes a class of its own"));
         QCOMPARE(projectErrorOf([&] { checkProjectInputs(dir / "nowhere", dir / "labels.csv"); }).toStdString(),
                  "The slides folder '" + (dir / "nowhere").string() + "' does not exist");
     }
@@ -180,7 +182,7 @@ private Q_SLOTS:
         const fs::path dataset = freshDir("cli-outside-data");
         touchSlides(dataset / "slides", {"s1", "s2"});
         writeText(dataset / "labels.csv", "case_id,slide_id,label\nc1,s1,normal\nc2,s2,tumor\n");
-        QVERIFY(loadProjectCatalog(root).slides.empty()); // what the app showed before
+        QVERIFY(loadProjectCatalog(root).slides.empty());  // what the app showed before
         QVERIFY(!slidesMissing(loadProjectCatalog(root))); // an empty folder: nothing is missing yet
         fs::create_directories(root / "icmil" / "icmil");
         QVERIFY(slidesMissing(loadProjectCatalog(root))); // a loop ran on slides that are not here: ask

@@ -23,16 +23,14 @@ QImage readPatch(const slide::SlideSource &source, const QRectF &level0)
     const double downsample = source.level(level).downsample;
     const int w = std::max(1, static_cast<int>(std::lround(level0.width() / downsample)));
     const int h = std::max(1, static_cast<int>(std::lround(level0.height() / downsample)));
-    const QImage image = readPaintableRegion(source, level, static_cast<std::int64_t>(level0.x()),
-                                             static_cast<std::int64_t>(level0.y()), w, h);
-    return image.scaled(AttentionGallery::kIconSize, AttentionGallery::kIconSize, Qt::KeepAspectRatio,
-                        Qt::SmoothTransformation);
+    const QImage image
+        = readPaintableRegion(source, level, static_cast<std::int64_t>(level0.x()), static_cast<std::int64_t>(level0.y()), w, h);
+    return image.scaled(AttentionGallery::kIconSize, AttentionGallery::kIconSize, Qt::KeepAspectRatio, Qt::SmoothTransformation);
 }
 
 } // namespace
 
-AttentionGallery::AttentionGallery(QWidget *parent)
-    : QListWidget(parent)
+AttentionGallery::AttentionGallery(QWidget *parent) : QListWidget(parent)
 {
     m_pool.setMaxThreadCount(2);
     setViewMode(QListView::IconMode);
@@ -67,8 +65,8 @@ void AttentionGallery::setPatches(std::shared_ptr<const slide::SlideSource> sour
     placeholder.fill(QColor(0xec, 0xec, 0xea));
     for (int i = 0; i < static_cast<int>(m_patches.size()); ++i) {
         const Patch &patch = m_patches[static_cast<std::size_t>(i)];
-        auto *item = new QListWidgetItem(QIcon(QPixmap::fromImage(placeholder)),
-                                         tr("#%1  %2").arg(i + 1).arg(patch.score, 0, 'f', 3), this);
+        auto *item
+            = new QListWidgetItem(QIcon(QPixmap::fromImage(placeholder)), tr("#%1  %2").arg(i + 1).arg(patch.score, 0, 'f', 3), this);
         item->setData(Qt::UserRole, i);
         item->setToolTip(tr("Rank %1, attention %2 (raw %3)\nx %4, y %5 (level 0)")
                              .arg(i + 1)

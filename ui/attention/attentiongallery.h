@@ -23,7 +23,7 @@ class AttentionGallery : public QListWidget {
     Q_OBJECT
 public:
     struct Patch {
-        QRectF level0;   // the patch's footprint
+        QRectF level0;      // the patch's footprint
         double score = 0.0; // normalised 0..1 as the heatmap shows it
         double raw = 0.0;
     };

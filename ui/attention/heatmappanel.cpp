@@ -22,9 +22,7 @@ namespace {
 const QString kOpacityKey = QStringLiteral("heatmap/opacityPercent");
 } // namespace
 
-HeatmapPanel::HeatmapPanel(HeatmapLayer *layer, QWidget *parent)
-    : QWidget(parent)
-    , m_layer(layer)
+HeatmapPanel::HeatmapPanel(HeatmapLayer *layer, QWidget *parent) : QWidget(parent), m_layer(layer)
 {
     const QSettings stored;
     m_visible = new QCheckBox(tr("Show attention heatmap"), this);
@@ -89,8 +87,7 @@ HeatmapPanel::HeatmapPanel(HeatmapLayer *layer, QWidget *parent)
 HeatmapSettings HeatmapPanel::settings() const
 {
     HeatmapSettings settings;
-    settings.normalisation =
-        m_normalisation->currentIndex() == 1 ? HeatmapNormalisation::MinMax : HeatmapNormalisation::PercentileRank;
+    settings.normalisation = m_normalisation->currentIndex() == 1 ? HeatmapNormalisation::MinMax : HeatmapNormalisation::PercentileRank;
     if (m_thresholdOn->isChecked())
         settings.threshold = m_threshold->value();
     settings.colormap = Colormap::fromName(m_colormap->currentText());

@@ -21,8 +21,7 @@
 
 namespace icmil::ui {
 
-NewProjectDialog::NewProjectDialog(QWidget *parent)
-    : QDialog(parent)
+NewProjectDialog::NewProjectDialog(QWidget *parent) : QDialog(parent)
 {
     setWindowTitle(tr("New project"));
     m_project = new QLineEdit(this);
@@ -90,11 +89,26 @@ NewProjectDialog::~NewProjectDialog()
     m_createWatcher.waitForFinished();
 }
 
-void NewProjectDialog::setProjectFolder(const QString &path) { m_project->setText(path); }
-void NewProjectDialog::setSlidesFolder(const QString &path) { m_slides->setText(path); }
-void NewProjectDialog::setLabelsCsv(const QString &path) { m_labels->setText(path); }
-void NewProjectDialog::setClassNames(const QString &commaSeparated) { m_classes->setText(commaSeparated); }
-QString NewProjectDialog::projectFolder() const { return m_project->text().trimmed(); }
+void NewProjectDialog::setProjectFolder(const QString &path)
+{
+    m_project->setText(path);
+}
+void NewProjectDialog::setSlidesFolder(const QString &path)
+{
+    m_slides->setText(path);
+}
+void NewProjectDialog::setLabelsCsv(const QString &path)
+{
+    m_labels->setText(path);
+}
+void NewProjectDialog::setClassNames(const QString &commaSeparated)
+{
+    m_classes->setText(commaSeparated);
+}
+QString NewProjectDialog::projectFolder() const
+{
+    return m_project->text().trimmed();
+}
 
 std::vector<std::string> NewProjectDialog::classNames() const
 {
@@ -175,8 +189,7 @@ void NewProjectDialog::onChecked()
     else if (!m_checkError.isEmpty())
         status = m_checkError;
     else if (blocking > 0)
-        status = tr("%n row(s) must be fixed in the CSV before the project can be created.", nullptr,
-                    static_cast<int>(blocking));
+        status = tr("%n row(s) must be fixed in the CSV before the project can be created.", nullptr, static_cast<int>(blocking));
     else if (!m_issues.empty()) {
         if (leftOut > 0)
             status = tr("%n row(s) will be left out of training: the slide file is missing or cannot be read.", nullptr, leftOut);
@@ -197,8 +210,8 @@ void NewProjectDialog::onChecked()
 bool NewProjectDialog::canCreate() const
 {
     const bool blocked = std::any_of(m_issues.begin(), m_issues.end(), [](const auto &i) { return i.blocking; });
-    return !isChecking() && m_checkError.isEmpty() && !blocked && !projectFolder().isEmpty()
-        && !m_slides->text().trimmed().isEmpty() && !m_labels->text().trimmed().isEmpty();
+    return !isChecking() && m_checkError.isEmpty() && !blocked && !projectFolder().isEmpty() && !m_slides->text().trimmed().isEmpty()
+        && !m_labels->text().trimmed().isEmpty();
 }
 
 void NewProjectDialog::create()

@@ -78,10 +78,7 @@ CatalogLoad loadCatalog(const QString &root, const QString &run)
 
 } // namespace
 
-ProjectPanel::ProjectPanel(QWidget *parent)
-    : QWidget(parent)
-    , m_model(new SlideTableModel(this))
-    , m_proxy(new SlideFilter(this))
+ProjectPanel::ProjectPanel(QWidget *parent) : QWidget(parent), m_model(new SlideTableModel(this)), m_proxy(new SlideFilter(this))
 {
     m_proxy->setSourceModel(m_model);
     m_proxy->setSortRole(SlideTableModel::SortRole);
@@ -136,8 +133,7 @@ ProjectPanel::ProjectPanel(QWidget *parent)
     layout->addLayout(footer);
 
     connect(m_filter, &QLineEdit::textChanged, this, &ProjectPanel::setFilterText);
-    connect(m_split, &QComboBox::currentIndexChanged, this,
-            [this](int index) { setSplitFilter(m_split->itemData(index).toString()); });
+    connect(m_split, &QComboBox::currentIndexChanged, this, [this](int index) { setSplitFilter(m_split->itemData(index).toString()); });
     connect(m_runs, &QComboBox::activated, this, [this](int index) { showRun(m_runs->itemData(index).toString()); });
     connect(m_view, &QTableView::activated, this, &ProjectPanel::activate);
     connect(m_view, &QTableView::doubleClicked, this, &ProjectPanel::activate);
@@ -236,7 +232,8 @@ void ProjectPanel::updateSummary()
     if (!c.predictionRun.empty()) {
         text += tr(", %1 predicted by run %2").arg(predicted).arg(QString::fromStdString(c.predictionRun));
         using Choice = project::ProjectCatalog::RunChoice;
-        const auto run = std::find_if(c.runs.begin(), c.runs.end(), [&](const project::ProjectRun &r) { return r.predictionsFile == c.predictionsFile; });
+        const auto run = std::find_if(c.runs.begin(), c.runs.end(),
+                                      [&](const project::ProjectRun &r) { return r.predictionsFile == c.predictionsFile; });
         if (c.predictionRunChoice == Choice::BestByValidation && run != c.runs.end() && run->valAuc)
             text += tr(" (best by validation AUC, %1)").arg(*run->valAuc, 0, 'f', 3);
         else if (c.predictionRunChoice == Choice::Chosen)
@@ -278,8 +275,8 @@ void ProjectPanel::activate(const QModelIndex &proxyIndex)
 
 void ProjectPanel::chooseExportPath()
 {
-    const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export predictions"), m_root + QStringLiteral("/predictions.csv"), tr("CSV files (*.csv)"));
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export predictions"), m_root + QStringLiteral("/predictions.csv"),
+                                                      tr("CSV files (*.csv)"));
     if (!path.isEmpty())
         exportPredictions(path);
 }

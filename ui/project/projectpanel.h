@@ -37,7 +37,7 @@ public:
     ~ProjectPanel() override;
 
     void openProject(const QString &root); // reads off the GUI thread; projectLoaded or projectFailed
-    void reload();                          // the same project again (after a training run)
+    void reload();                         // the same project again (after a training run)
     // The run whose predictions (and attention) are shown: a run folder's name, or empty for the
     // best by validation AUC (the default; loadProjectCatalog). Reloads; kept across reloads of
     // the same project while the run exists.

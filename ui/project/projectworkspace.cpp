@@ -84,9 +84,7 @@ std::int64_t patchSizeOf(const project::SlideAttention &attention)
 
 } // namespace
 
-ProjectWorkspace::ProjectWorkspace(MainWindow &window)
-    : QObject(&window)
-    , m_window(window)
+ProjectWorkspace::ProjectWorkspace(MainWindow &window) : QObject(&window), m_window(window)
 {
     m_panel = new ProjectPanel(&window);
     m_dock = new QDockWidget(tr("Project"), &window);
@@ -97,11 +95,10 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
 
     connect(m_panel, &ProjectPanel::slideActivated, &window, [this](const QString &path) { m_window.openSlide(path); });
     connect(m_panel, &ProjectPanel::projectLoaded, this, &ProjectWorkspace::onProjectLoaded);
-    connect(m_panel, &ProjectPanel::projectFailed, this,
-            [this](const QString &, const QString &message) {
-                m_demoOpening = false;
-                showError(tr("Cannot open project"), message);
-            });
+    connect(m_panel, &ProjectPanel::projectFailed, this, [this](const QString &, const QString &message) {
+        m_demoOpening = false;
+        showError(tr("Cannot open project"), message);
+    });
     m_training = new TrainingPanel(&window);
     m_trainingDock = new QDockWidget(tr("Training"), &window);
     m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
@@ -120,8 +117,7 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window)
     // New predictions (each iteration's run) or deleted ones (start over): the table and the shown
     // slide's heatmap follow.
     connect(m_training, &TrainingPanel::projectOutputsChanged, m_panel, &ProjectPanel::reload);
-    connect(m_training, &TrainingPanel::runFailed, this,
-            [this](const QString &message) { showError(tr("Training failed"), message); });
+    connect(m_training, &TrainingPanel::runFailed, this, [this](const QString &message) { showError(tr("Training failed"), message); });
 
     m_contours = new ContourLayer(this);
     m_contours->setVisible(false);
@@ -254,8 +250,8 @@ void ProjectWorkspace::loadOverlays()
     if (catalog.predictionRun.empty() || catalog.predictionEncoder.empty()) {
         m_heatmapPanel->setStatus(tr("The project has no predictions yet: train or predict to see attention."));
     } else {
-        const std::filesystem::path attentionFile = project::ProjectLayout(catalog.root)
-            .attentionFile(catalog.predictionEncoder, catalog.predictionRun, m_slideId.toStdString());
+        const std::filesystem::path attentionFile
+            = project::ProjectLayout(catalog.root).attentionFile(catalog.predictionEncoder, catalog.predictionRun, m_slideId.toStdString());
         const QString run = QString::fromStdString(catalog.predictionRun);
         const QString id = m_slideId;
         const HeatmapSettings settings = m_heatmapPanel->settings();
@@ -277,8 +273,7 @@ void ProjectWorkspace::loadOverlays()
                 }
                 std::vector<AttentionHeatmap::Coord> coords(slide.coords.begin(), slide.coords.end());
                 attention.heatmap = std::make_shared<const AttentionHeatmap>(
-                    std::move(coords), patchSizeOf(slide), slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw,
-                    settings);
+                    std::move(coords), patchSizeOf(slide), slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw, settings);
                 attention.status = tr("Run %1: %2 patches, predicted %3.")
                                        .arg(run)
                                        .arg(slide.coords.size())
@@ -291,8 +286,7 @@ void ProjectWorkspace::loadOverlays()
             return attention;
         }));
     }
-    const std::filesystem::path file =
-        project::ProjectLayout(m_panel->catalog().root).tissueGeoJsonFile(m_slideId.toStdString());
+    const std::filesystem::path file = project::ProjectLayout(m_panel->catalog().root).tissueGeoJsonFile(m_slideId.toStdString());
     const QString slideId = m_slideId;
     m_contourWatcher.setFuture(QtConcurrent::run([file, slideId] {
         Contours contours;
@@ -386,8 +380,7 @@ void ProjectWorkspace::showDemoWelcome()
         : tr("The demo project is open: %1 synthetic slides in %2, with the predictions and attention heatmaps "
              "of its last training run. Train runs ICMIL on it again.");
     auto *box = new QMessageBox(QMessageBox::Information, tr("Try the demo"),
-                                text.arg(catalog.slides.size()).arg(QDir::toNativeSeparators(projectRoot())), QMessageBox::Ok,
-                                &m_window);
+                                text.arg(catalog.slides.size()).arg(QDir::toNativeSeparators(projectRoot())), QMessageBox::Ok, &m_window);
     box->setObjectName(QStringLiteral("demoWelcome"));
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
@@ -425,8 +418,8 @@ void ProjectWorkspace::onHeatmapLoaded()
 void ProjectWorkspace::onCursorMoved(QPointF level0)
 {
     const std::shared_ptr<const AttentionHeatmap> &heatmap = m_heatmap->heatmap();
-    const std::optional<AttentionHeatmap::Hit> hit =
-        heatmap && m_heatmap->isVisible() ? heatmap->hitAt(level0) : std::optional<AttentionHeatmap::Hit>();
+    const std::optional<AttentionHeatmap::Hit> hit
+        = heatmap && m_heatmap->isVisible() ? heatmap->hitAt(level0) : std::optional<AttentionHeatmap::Hit>();
     if (!hit) { // off the heatmap (or another slide, or none shown): no stale readout
         if (m_window.statusBar()->currentMessage().startsWith(tr("Attention ")))
             m_window.statusBar()->clearMessage();
@@ -456,8 +449,9 @@ void ProjectWorkspace::exportHeatmapGeoJson(const QString &path)
 {
     m_geoJsonPath = path;
     if (m_attentionFile.isEmpty() || m_geoJsonWatcher.isRunning()) {
-        Q_EMIT heatmapExported(path, m_attentionFile.isEmpty() ? tr("The slide in view has no attention heatmap.")
-                                                               : tr("Another export is still being written"));
+        Q_EMIT heatmapExported(path,
+                               m_attentionFile.isEmpty() ? tr("The slide in view has no attention heatmap.")
+                                                         : tr("Another export is still being written"));
         return;
     }
     const std::string attentionFile = m_attentionFile.toStdString();
@@ -543,17 +537,17 @@ void ProjectWorkspace::locateSlides()
         return;
     m_locatedFolder = folder;
     // The labels that come with the slides (a dataset folder), else the ones the project names.
-    m_locateWatcher.setFuture(QtConcurrent::run([root = catalog.root, slides = std::filesystem::path(folder.toStdString()),
-                                                 labels = catalog.settings.labelsCsv] {
-        try {
-            std::error_code ec;
-            const std::filesystem::path withSlides = slides / "labels.csv";
-            project::recordProjectInputs(root, slides, std::filesystem::exists(withSlides, ec) ? withSlides : labels);
-            return QString();
-        } catch (const std::exception &e) {
-            return QString::fromStdString(e.what());
-        }
-    }));
+    m_locateWatcher.setFuture(
+        QtConcurrent::run([root = catalog.root, slides = std::filesystem::path(folder.toStdString()), labels = catalog.settings.labelsCsv] {
+            try {
+                std::error_code ec;
+                const std::filesystem::path withSlides = slides / "labels.csv";
+                project::recordProjectInputs(root, slides, std::filesystem::exists(withSlides, ec) ? withSlides : labels);
+                return QString();
+            } catch (const std::exception &e) {
+                return QString::fromStdString(e.what());
+            }
+        }));
 }
 
 bool ProjectWorkspace::confirmClose()

@@ -78,8 +78,8 @@ public:
 
 Q_SIGNALS:
     void projectOpened(const QString &root);
-    void overlaysLoaded(const QString &slideId);  // tissue contours of the shown slide
-    void heatmapLoaded(const QString &slideId);   // its attention heatmap (or why there is none)
+    void overlaysLoaded(const QString &slideId); // tissue contours of the shown slide
+    void heatmapLoaded(const QString &slideId);  // its attention heatmap (or why there is none)
     void heatmapExported(const QString &path, const QString &error);
     void slidesLocated(const QString &folder, const QString &error); // error empty: recorded
 
@@ -113,7 +113,7 @@ private:
     QDockWidget *m_dock = nullptr;
     TrainingPanel *m_training = nullptr;
     QDockWidget *m_trainingDock = nullptr;
-    QString m_shownPath; // the slide in the viewer
+    QString m_shownPath;  // the slide in the viewer
     QString m_loadedRoot; // the project loaded last
     ContourLayer *m_contours = nullptr;
     HighlightLayer *m_highlight = nullptr;
@@ -128,7 +128,7 @@ private:
     QString m_geoJsonPath;
     DemoProjectBuilder *m_demo = nullptr;
     QPointer<QProgressDialog> m_demoProgress;
-    bool m_demoOpening = false; // the demo project is being opened: show its first slide
+    bool m_demoOpening = false;                // the demo project is being opened: show its first slide
     QString m_device = QStringLiteral("auto"); // Preferences > Device
     std::function<QString(const QString &)> m_chooseSlidesFolder;
     QPointer<QMessageBox> m_slidesBox;

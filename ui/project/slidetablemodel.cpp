@@ -36,8 +36,7 @@ QString text(const std::string &s)
 
 } // namespace
 
-SlideTableModel::SlideTableModel(QObject *parent)
-    : QAbstractTableModel(parent)
+SlideTableModel::SlideTableModel(QObject *parent) : QAbstractTableModel(parent)
 {
     m_pool.setMaxThreadCount(2);
 }
@@ -135,10 +134,8 @@ QVariant SlideTableModel::data(const QModelIndex &index, int role) const
         if (role == Qt::ForegroundRole && (slide.path.empty() || broken))
             return broken ? red : QColor(Qt::gray);
         return {};
-    case Label:
-        return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.label)) : QVariant();
-    case Split:
-        return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.split)) : QVariant();
+    case Label: return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.label)) : QVariant();
+    case Split: return role == Qt::DisplayRole || role == SortRole ? QVariant(text(slide.split)) : QVariant();
     case Prediction:
         if ((role == Qt::DisplayRole || role == SortRole) && !slide.prediction)
             return broken ? tr("cannot be read") : slide.path.empty() ? tr("no slide file") : QString();
@@ -161,8 +158,7 @@ QVariant SlideTableModel::data(const QModelIndex &index, int role) const
         if (role == Qt::TextAlignmentRole)
             return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
         return {};
-    default:
-        return {};
+    default: return {};
     }
 }
 
@@ -181,11 +177,9 @@ QVariant SlideTableModel::headerData(int section, Qt::Orientation orientation, i
     case Slide: return tr("Slide");
     case Label: return tr("Label");
     case Split: return tr("Split");
-    case Prediction:
-        return binaryThreshold ? tr("Prediction (P >= %1)").arg(*m_catalog.threshold, 0, 'f', 2) : tr("Prediction");
+    case Prediction: return binaryThreshold ? tr("Prediction (P >= %1)").arg(*m_catalog.threshold, 0, 'f', 2) : tr("Prediction");
     case Probability:
-        return m_catalog.classNames.size() == 2 ? tr("P(%1)").arg(QString::fromStdString(m_catalog.classNames[1]))
-                                                 : tr("Probability");
+        return m_catalog.classNames.size() == 2 ? tr("P(%1)").arg(QString::fromStdString(m_catalog.classNames[1])) : tr("Probability");
     default: return {};
     }
 }
@@ -210,8 +204,7 @@ void SlideTableModel::requestThumbnail(int row) const
             error = QString::fromStdString(e.what());
         }
         QMetaObject::invokeMethod(
-            self, [self, generation, row, image, error] { self->onThumbnail(generation, row, image, error); },
-            Qt::QueuedConnection);
+            self, [self, generation, row, image, error] { self->onThumbnail(generation, row, image, error); }, Qt::QueuedConnection);
     });
 }
 

@@ -20,8 +20,8 @@ class SlideTableModel : public QAbstractTableModel {
 public:
     enum Column { Thumbnail, Slide, Label, Split, Prediction, Probability, ColumnCount };
     static constexpr int kThumbnailSize = 72;
-    static constexpr int SortRole = Qt::UserRole + 1;  // numbers sort as numbers
-    static constexpr int PathRole = Qt::UserRole + 2;  // the slide file, "" when missing
+    static constexpr int SortRole = Qt::UserRole + 1; // numbers sort as numbers
+    static constexpr int PathRole = Qt::UserRole + 2; // the slide file, "" when missing
 
     explicit SlideTableModel(QObject *parent = nullptr);
     ~SlideTableModel() override;

@@ -17,21 +17,19 @@
 
 namespace icmil::ui {
 
-AboutDialog::AboutDialog(QWidget *parent)
-    : QDialog(parent)
+AboutDialog::AboutDialog(QWidget *parent) : QDialog(parent)
 {
     setWindowTitle(tr("About ICMIL Studio"));
     auto *icon = new QLabel(this);
     icon->setPixmap(QIcon(QStringLiteral(":/icmil/icmil-studio.svg")).pixmap(96, 96));
     icon->setAlignment(Qt::AlignTop);
     auto *title = new QLabel(tr("<h2>ICMIL Studio %1</h2>").arg(QStringLiteral(ICMIL_VERSION)), this);
-    auto *text = new QLabel(
-        tr("A whole-slide image viewer and multiple-instance learning studio for computational pathology.<br>"
-           "It trains bag classifiers (ABMIL, MaxPool, DTFD-MIL) with ICMIL, Iteratively Coupled MIL "
-           "(Wang et al.; reference code <a href=\"https://github.com/Dootmaan/ICMIL\">github.com/Dootmaan/ICMIL</a>), "
-           "and draws their attention over the slides.<br>For research use, not for diagnosis.<br>%1")
-            .arg(QString::fromLatin1(kLicenceSentence)),
-        this);
+    auto *text = new QLabel(tr("A whole-slide image viewer and multiple-instance learning studio for computational pathology.<br>"
+                               "It trains bag classifiers (ABMIL, MaxPool, DTFD-MIL) with ICMIL, Iteratively Coupled MIL "
+                               "(Wang et al.; reference code <a href=\"https://github.com/Dootmaan/ICMIL\">github.com/Dootmaan/ICMIL</a>), "
+                               "and draws their attention over the slides.<br>For research use, not for diagnosis.<br>%1")
+                                .arg(QString::fromLatin1(kLicenceSentence)),
+                            this);
     text->setWordWrap(true);
     text->setOpenExternalLinks(true);
 

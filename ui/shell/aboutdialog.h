@@ -6,7 +6,6 @@
 #include <QDialog>
 #include <QFutureWatcher>
 
-
 namespace icmil::ui {
 
 class KeyValueTable;

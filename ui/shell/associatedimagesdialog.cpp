@@ -22,8 +22,7 @@ namespace {
 // A picture drawn as large as its tab allows, whole and in proportion, never above its own size.
 class FittedPicture : public QWidget {
 public:
-    explicit FittedPicture(QImage image)
-        : m_image(std::move(image))
+    explicit FittedPicture(QImage image) : m_image(std::move(image))
     {
         setObjectName(QStringLiteral("fittedPicture"));
         setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Ignored);
@@ -52,8 +51,7 @@ private:
 
 } // namespace
 
-AssociatedImagesDialog::AssociatedImagesDialog(std::shared_ptr<const slide::SlideSource> source, QWidget *parent)
-    : QDialog(parent)
+AssociatedImagesDialog::AssociatedImagesDialog(std::shared_ptr<const slide::SlideSource> source, QWidget *parent) : QDialog(parent)
 {
     setObjectName(QStringLiteral("associatedImages"));
     const QString file = source ? QFileInfo(QString::fromStdString(source->path().string())).fileName() : QString();

@@ -37,7 +37,7 @@ Q_SIGNALS:
 private:
     struct Picture {
         QString name;
-        QImage image;  // scaled to at most kMaxEdge
+        QImage image; // scaled to at most kMaxEdge
         QSize original;
         QString error;
     };

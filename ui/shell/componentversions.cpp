@@ -24,10 +24,8 @@ QList<ComponentVersion> componentVersions()
         {QStringLiteral("ICMIL Studio"), QStringLiteral(ICMIL_VERSION)},
         {QStringLiteral("Qt"), qt},
         {QStringLiteral("LibTorch"), qs(torch.torchVersion)},
-        {QStringLiteral("CPU threads"), QStringLiteral("%1 of %2 (%3)")
-                                            .arg(torch.intraOpThreads)
-                                            .arg(torch.hardwareThreads)
-                                            .arg(qs(torch.parallelBackend))},
+        {QStringLiteral("CPU threads"),
+         QStringLiteral("%1 of %2 (%3)").arg(torch.intraOpThreads).arg(torch.hardwareThreads).arg(qs(torch.parallelBackend))},
         {QStringLiteral("BLAS"), blas},
         {QStringLiteral("CUDA"), qs(engine::describeCuda(torch))},
         {QStringLiteral("OpenSlide"), qs(slide::openSlideVersion())},

@@ -9,8 +9,7 @@
 
 namespace icmil::ui {
 
-DemoProjectBuilder::DemoProjectBuilder(QObject *parent)
-    : QObject(parent)
+DemoProjectBuilder::DemoProjectBuilder(QObject *parent) : QObject(parent)
 {
     connect(&m_watcher, &QFutureWatcher<QString>::finished, this, &DemoProjectBuilder::onFinished);
 }
@@ -23,8 +22,7 @@ DemoProjectBuilder::~DemoProjectBuilder()
 
 QString DemoProjectBuilder::defaultFolder()
 {
-    return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation))
-        .filePath(QStringLiteral("icmil-studio/demo"));
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation)).filePath(QStringLiteral("icmil-studio/demo"));
 }
 
 bool DemoProjectBuilder::start(project::SyntheticDatasetConfig config)

@@ -5,8 +5,7 @@
 
 namespace icmil::ui {
 
-KeyValueTable::KeyValueTable(const QString &keyHeader, const QString &valueHeader, QWidget *parent)
-    : QTableWidget(0, 2, parent)
+KeyValueTable::KeyValueTable(const QString &keyHeader, const QString &valueHeader, QWidget *parent) : QTableWidget(0, 2, parent)
 {
     setHorizontalHeaderLabels({keyHeader, valueHeader});
     horizontalHeader()->setStretchLastSection(true);

@@ -63,8 +63,7 @@ QString writePng(const QImage &image, const QString &path)
 
 } // namespace
 
-MainWindow::MainWindow(QWidget *parent)
-    : QMainWindow(parent)
+MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
 {
     setWindowTitle(QStringLiteral("ICMIL Studio"));
     setWindowIcon(QIcon(QStringLiteral(":/icmil/icmil-studio.svg")));
@@ -117,9 +116,8 @@ MainWindow::MainWindow(QWidget *parent)
     connect(&m_loader, &SlideInfoLoader::failed, this, &MainWindow::showError);
     connect(m_viewer, &SlideViewer::viewChanged, this, &MainWindow::onViewChanged);
     connect(m_viewer, &SlideViewer::cursorMoved, this, &MainWindow::onCursorMoved);
-    connect(m_viewer, &SlideViewer::tileFailed, this, [this](const QString &message) {
-        statusBar()->showMessage(tr("Some tiles could not be read: %1").arg(message));
-    });
+    connect(m_viewer, &SlideViewer::tileFailed, this,
+            [this](const QString &message) { statusBar()->showMessage(tr("Some tiles could not be read: %1").arg(message)); });
     connect(m_minimap, &MinimapWidget::centerRequested, m_viewer, &SlideViewer::centerOn);
     connect(&m_exportWatcher, &QFutureWatcher<QString>::finished, this, &MainWindow::onExportFinished);
     connect(m_recent, &RecentFiles::openRequested, this, &MainWindow::openSlide);
@@ -127,8 +125,7 @@ MainWindow::MainWindow(QWidget *parent)
         QStringList names;
         for (const QString &path : removed)
             names.append(QFileInfo(path).fileName());
-        statusBar()->showMessage(tr("Removed from Open Recent (file no longer found): %1").arg(names.join(QStringLiteral(", "))),
-                                 10000);
+        statusBar()->showMessage(tr("Removed from Open Recent (file no longer found): %1").arg(names.join(QStringLiteral(", "))), 10000);
     });
     m_recent->pruneMissing();
     updateActions();
@@ -150,8 +147,7 @@ void MainWindow::createMenus()
     connect(m_recent, &RecentFiles::changed, this, [this] { m_recent->fillMenu(m_recentMenu); });
     connect(m_recentMenu, &QMenu::aboutToShow, m_recent, &RecentFiles::pruneMissing);
     file->addSeparator();
-    m_slideActions.append(file->addAction(tr("&Export view as PNG..."), QKeySequence(tr("Ctrl+E")), this,
-                                          &MainWindow::chooseExportPath));
+    m_slideActions.append(file->addAction(tr("&Export view as PNG..."), QKeySequence(tr("Ctrl+E")), this, &MainWindow::chooseExportPath));
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 

@@ -13,11 +13,11 @@ struct Preferences {
     static constexpr int kMaxTileCacheMiB = 65536;
     static constexpr int kMaxThreads = 1024;
 
-    int tileCacheMiB = 512;                          // viewer/cacheBudgetMiB: decoded tiles kept in memory
-    int loaderThreads = 0;                           // viewer/loaderThreads: tile readers per slide, 0 = one per core
-    QString computeDevice = QStringLiteral("auto");  // compute/device: training's device, "auto", "cpu" or "cuda:N"
-    int computeThreads = 0;                          // compute/threads: LibTorch's CPU threads, 0 = every core
-    QString colormap = QStringLiteral("viridis");    // heatmap/colormap: the attention heatmap's colours
+    int tileCacheMiB = 512;                         // viewer/cacheBudgetMiB: decoded tiles kept in memory
+    int loaderThreads = 0;                          // viewer/loaderThreads: tile readers per slide, 0 = one per core
+    QString computeDevice = QStringLiteral("auto"); // compute/device: training's device, "auto", "cpu" or "cuda:N"
+    int computeThreads = 0;                         // compute/threads: LibTorch's CPU threads, 0 = every core
+    QString colormap = QStringLiteral("viridis");   // heatmap/colormap: the attention heatmap's colours
 
     // A stored value that is out of range, of the wrong type or unknown (a hand-edited file, an
     // older version) reads as its default; the others are kept.

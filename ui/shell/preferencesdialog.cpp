@@ -29,8 +29,7 @@ QSpinBox *threadBox(const QString &automatic, QWidget *parent)
 
 } // namespace
 
-PreferencesDialog::PreferencesDialog(const Preferences &current, QWidget *parent)
-    : QDialog(parent)
+PreferencesDialog::PreferencesDialog(const Preferences &current, QWidget *parent) : QDialog(parent)
 {
     setWindowTitle(tr("Preferences"));
     const int cores = std::max(1, QThread::idealThreadCount());
@@ -79,8 +78,7 @@ PreferencesDialog::PreferencesDialog(const Preferences &current, QWidget *parent
         accept();
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    connect(buttons->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, this,
-            [this] { setPreferences(Preferences{}); });
+    connect(buttons->button(QDialogButtonBox::RestoreDefaults), &QPushButton::clicked, this, [this] { setPreferences(Preferences{}); });
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(viewer);
@@ -93,8 +91,7 @@ PreferencesDialog::PreferencesDialog(const Preferences &current, QWidget *parent
     connect(&m_cudaWatcher, &QFutureWatcher<Cuda>::finished, this, &PreferencesDialog::showCuda);
     m_cudaWatcher.setFuture(QtConcurrent::run([] {
         const engine::RuntimeInfo info = engine::runtimeInfo();
-        return Cuda{info.cudaAvailable ? info.cudaDeviceCount : 0,
-                    QString::fromStdString(engine::describeCuda(info))};
+        return Cuda{info.cudaAvailable ? info.cudaDeviceCount : 0, QString::fromStdString(engine::describeCuda(info))};
     }));
 }
 

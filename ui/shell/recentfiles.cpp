@@ -14,8 +14,7 @@ const QString kSettingsKey = QStringLiteral("recentFiles");
 
 } // namespace
 
-RecentFiles::RecentFiles(QObject *parent)
-    : QObject(parent)
+RecentFiles::RecentFiles(QObject *parent) : QObject(parent)
 {
     m_paths = QSettings().value(kSettingsKey).toStringList();
     m_paths.removeAll(QString());

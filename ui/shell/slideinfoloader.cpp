@@ -18,8 +18,7 @@ constexpr int kOverviewEdge = 1024;
 
 } // namespace
 
-SlideInfoLoader::SlideInfoLoader(QObject *parent)
-    : QObject(parent)
+SlideInfoLoader::SlideInfoLoader(QObject *parent) : QObject(parent)
 {
     connect(&m_watcher, &QFutureWatcher<Outcome>::finished, this, &SlideInfoLoader::onFinished);
 }
@@ -80,10 +79,8 @@ SlideOverview SlideInfoLoader::readOverview(const QString &path)
     result.path = path;
     result.source = source;
 
-    QString summary = QString::fromStdString(m.vendor) + QStringLiteral(", %1 x %2, %3 level(s)")
-                                                             .arg(m.levels.front().width)
-                                                             .arg(m.levels.front().height)
-                                                             .arg(source->levelCount());
+    QString summary = QString::fromStdString(m.vendor)
+        + QStringLiteral(", %1 x %2, %3 level(s)").arg(m.levels.front().width).arg(m.levels.front().height).arg(source->levelCount());
     if (m.mppX)
         summary += QStringLiteral(", %1 µm/px").arg(*m.mppX, 0, 'f', 3);
     if (m.objectivePower)

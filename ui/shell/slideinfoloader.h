@@ -13,16 +13,16 @@
 namespace icmil::slide {
 class SlideSource;
 struct RgbaImage;
-}
+} // namespace icmil::slide
 
 namespace icmil::ui {
 
 // What the window shows about a slide. A value: it crosses from the worker thread to the GUI.
 struct SlideOverview {
     QString path;
-    QString summary;                          // "aperio, 20000 x 16000, 4 levels, 0.500 µm/px, 20x"
-    QImage overview;                          // whole-slide picture, at most 1024 px on the long side
-    QList<QPair<QString, QString>> properties; // sorted by key
+    QString summary;                                  // "aperio, 20000 x 16000, 4 levels, 0.500 µm/px, 20x"
+    QImage overview;                                  // whole-slide picture, at most 1024 px on the long side
+    QList<QPair<QString, QString>> properties;        // sorted by key
     std::shared_ptr<const slide::SlideSource> source; // the open slide, ready for the viewer
 };
 

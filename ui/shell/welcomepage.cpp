@@ -33,8 +33,7 @@ QToolButton *choice(const QString &objectName, QStyle::StandardPixmap icon, cons
 
 } // namespace
 
-WelcomePage::WelcomePage(QWidget *parent)
-    : QWidget(parent)
+WelcomePage::WelcomePage(QWidget *parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("welcomePage"));
     auto *logo = new QLabel(this);

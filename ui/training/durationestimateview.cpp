@@ -11,8 +11,7 @@
 
 namespace icmil::ui {
 
-DurationEstimateView::DurationEstimateView(QWidget *parent)
-    : QWidget(parent)
+DurationEstimateView::DurationEstimateView(QWidget *parent) : QWidget(parent)
 {
     m_estimate = new QLabel;
     m_estimate->setObjectName(QStringLiteral("durationEstimate"));
@@ -93,9 +92,9 @@ QString DurationEstimateView::warningFor(const DurationEstimateInfo &info, const
     if (!info.cpu || !(e.totalSeconds > kWarnSeconds))
         return {};
     std::vector<std::pair<double, QString>> advice;
-    advice.emplace_back(e.fineTuningSeconds, tr("fewer patches per fine-tuning epoch (now %1) or fine-tuning epochs (now %2)")
-                                                 .arg(s.fineTunePatches)
-                                                 .arg(s.fineTuneEpochs));
+    advice.emplace_back(
+        e.fineTuningSeconds,
+        tr("fewer patches per fine-tuning epoch (now %1) or fine-tuning epochs (now %2)").arg(s.fineTunePatches).arg(s.fineTuneEpochs));
     advice.emplace_back(e.extractionSeconds,
                         s.embedder == "tiny-cnn"
                             ? tr("fewer ICMIL iterations (now %1; each one extracts all %2 patches again)").arg(s.iterations).arg(e.patches)

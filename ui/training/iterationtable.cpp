@@ -7,15 +7,15 @@
 
 namespace icmil::ui {
 
-IterationTable::IterationTable(QWidget *parent)
-    : QTableWidget(0, ColumnCount, parent)
+IterationTable::IterationTable(QWidget *parent) : QTableWidget(0, ColumnCount, parent)
 {
-    setHorizontalHeaderLabels({tr("Iteration"), tr("Val AUC"), tr("Test AUC"), tr("Val acc."), tr("Test acc."), tr("Patch AUC"),
-                               tr("Top-10% in tumour")});
+    setHorizontalHeaderLabels(
+        {tr("Iteration"), tr("Val AUC"), tr("Test AUC"), tr("Val acc."), tr("Test acc."), tr("Patch AUC"), tr("Top-10% in tumour")});
     horizontalHeaderItem(PatchAuc)->setToolTip(tr("Attention ranking every patch of the tumour slides against the tumour masks: "
                                                   "0.5 is chance, 1 perfect localisation"));
-    horizontalHeaderItem(TopFraction)->setToolTip(tr("Share of each tumour slide's 10% highest-attention patches that lie in tumour "
-                                                     "(in brackets the best possible: small tumours cover less than 10%)"));
+    horizontalHeaderItem(TopFraction)
+        ->setToolTip(tr("Share of each tumour slide's 10% highest-attention patches that lie in tumour "
+                        "(in brackets the best possible: small tumours cover less than 10%)"));
     setEditTriggers(QAbstractItemView::NoEditTriggers);
     setSelectionBehavior(QAbstractItemView::SelectRows);
     verticalHeader()->setVisible(false);

@@ -80,8 +80,7 @@ QString aucText(double auc)
 
 } // namespace
 
-TrainingCharts::TrainingCharts(QWidget *parent)
-    : QWidget(parent)
+TrainingCharts::TrainingCharts(QWidget *parent) : QWidget(parent)
 {
     m_aucPlot = makePlot(Chart::IterationAuc, tr("AUC per ICMIL iteration"));
     m_aucPlot->xAxis->setLabel(tr("Iteration"));
@@ -264,7 +263,8 @@ void TrainingCharts::refreshIterations()
         if (r.hasFolds())
             folds = std::max(folds, r.folds);
     }
-    const auto anySd = [](const QVector<double> &errors) { return std::any_of(errors.begin(), errors.end(), [](double e) { return !std::isnan(e); }); };
+    const auto anySd
+        = [](const QVector<double> &errors) { return std::any_of(errors.begin(), errors.end(), [](double e) { return !std::isnan(e); }); };
     m_valAucBars->setData(valErrors);
     m_valAucBars->setVisible(anySd(valErrors));
     m_testAucBars->setData(testErrors);

@@ -103,8 +103,8 @@ private:
     QCPGraph *m_epochAucGraph = nullptr;
     QCPCurve *m_rocCurve = nullptr;
     QCPCurve *m_diagonal = nullptr;
-    std::vector<IterationResult> m_iterations; // sorted by iteration
-    std::vector<ClassifierEpoch> m_epochs;     // of m_epochIteration
+    std::vector<IterationResult> m_iterations;      // sorted by iteration
+    std::vector<ClassifierEpoch> m_epochs;          // of m_epochIteration
     std::vector<FineTuningEpochPoint> m_fineTuning; // sorted by (iteration, epoch)
     int m_epochIteration = -1;
     int m_rocIteration = -1;

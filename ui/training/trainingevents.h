@@ -23,19 +23,19 @@ inline constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
 // The loop's progress: phase is "fine-tuning", "extracting" or "training".
 struct TrainingProgress {
     int iteration = 0;
-    int iterations = 0;      // K + 1
+    int iterations = 0; // K + 1
     QString phase;
-    QString step;            // the phase's own words ("slide_003", "epoch 4/20")
+    QString step; // the phase's own words ("slide_003", "epoch 4/20")
     std::int64_t done = 0;
     std::int64_t total = 0;
-    double loss = -1.0;      // -1 when none
+    double loss = -1.0;       // -1 when none
     double etaSeconds = -1.0; // of this phase; -1 while unknown
 };
 
 // One epoch of the bag classifier.
 struct ClassifierEpoch {
     int iteration = 0;
-    int epoch = 0;           // 0-based
+    int epoch = 0; // 0-based
     int epochs = 0;
     double trainLoss = 0.0;
     double valLoss = kUndefined;
@@ -47,9 +47,9 @@ struct ClassifierEpoch {
 // One epoch of the embedder's fine-tuning (iterations >= 1).
 struct FineTuningEpochPoint {
     int iteration = 0;
-    int epoch = 0;           // 0-based
-    int epochs = 0;          // of this iteration's fine-tuning (0: unknown)
-    double loss = 0.0;       // mean total distillation loss
+    int epoch = 0;     // 0-based
+    int epochs = 0;    // of this iteration's fine-tuning (0: unknown)
+    double loss = 0.0; // mean total distillation loss
     double validationMae = 0.0;
     double validationAccuracy = 0.0;
     double patchesPerSecond = 0.0;
@@ -67,7 +67,7 @@ struct FineTuningEpochPoint {
 struct IterationResult {
     int iteration = 0;
     QString encoder;
-    QString runName;         // runs/<runName>/
+    QString runName; // runs/<runName>/
     QString runDir;
     double valAuc = kUndefined, valAccuracy = kUndefined, valF1 = kUndefined;
     double testAuc = kUndefined, testAccuracy = kUndefined, testF1 = kUndefined;
@@ -78,20 +78,20 @@ struct IterationResult {
     double seconds = 0.0;
     std::vector<QPointF> testRoc; // (fpr, tpr), empty when not defined
     double testRocAuc = kUndefined;
-    QString rocNote;              // why there is no ROC, when there is none
+    QString rocNote; // why there is no ROC, when there is none
     // Binary: the run's predictions call a slide positiveClass when P(positiveClass) >= threshold,
     // chosen on the validation slides (the epochs' accuracy uses the argmax).
     double threshold = kUndefined;
     QString positiveClass;
 
-    int folds = 0;                // > 1: the figures above are means over this many folds
+    int folds = 0; // > 1: the figures above are means over this many folds
     double valAucSd = kUndefined, testAucSd = kUndefined;
     double valAccuracySd = kUndefined, testAccuracySd = kUndefined;
 
-    int localisedSlides = 0;      // tumour slides scored
-    double patchAuc = kUndefined;         // attention ranks tumour patches: 0.5 chance, 1 perfect
-    double topFraction = kUndefined;      // share of the top-10% attention patches in tumour
-    double topFractionCeiling = kUndefined; // the best top-10% possible (small tumours)
+    int localisedSlides = 0;                                    // tumour slides scored
+    double patchAuc = kUndefined;                               // attention ranks tumour patches: 0.5 chance, 1 perfect
+    double topFraction = kUndefined;                            // share of the top-10% attention patches in tumour
+    double topFractionCeiling = kUndefined;                     // the best top-10% possible (small tumours)
     double patchAucSd = kUndefined, topFractionSd = kUndefined; // over folds
 
     bool hasFolds() const { return folds > 1; }
@@ -105,18 +105,18 @@ struct TrainingOutcome {
     int resumedAt = -1;
     QString device;
     QString splitDescription;
-    QString bestRun;         // the run with the best validation AUC; empty when none
+    QString bestRun; // the run with the best validation AUC; empty when none
     double seconds = 0.0;
 };
 
 // A project's saved loop (icmil/<name>/state.json), read off the GUI thread.
 struct LoopStateInfo {
-    QString stateFile;       // <project>/icmil/<name>/state.json: which loop this describes
+    QString stateFile; // <project>/icmil/<name>/state.json: which loop this describes
     bool exists = false;
-    QString error;           // the state file could not be read
-    int iterationsDone = 0;  // iterations with every phase done
+    QString error;              // the state file could not be read
+    int iterationsDone = 0;     // iterations with every phase done
     bool phaseUnderWay = false; // an iteration was started and not finished (stopped or killed)
-    std::string settings;    // the loop's saved settings (JSON, IcmilLoop::settingsJson)
+    std::string settings;       // the loop's saved settings (JSON, IcmilLoop::settingsJson)
     std::vector<IterationResult> iterations;
 };
 
@@ -124,10 +124,10 @@ struct LoopStateInfo {
 // on the worker thread. `request` names the request it answers (older answers are dropped).
 struct DurationEstimateInfo {
     int request = 0;
-    QString device;          // as resolved ("cpu", "cuda:0"); empty when it could not be
+    QString device; // as resolved ("cpu", "cuda:0"); empty when it could not be
     bool cpu = true;
-    QString error;           // why there is no estimate (no slides, an unknown embedder, ...)
-    bool cancelled = false;  // superseded or stopped: nothing to show
+    QString error;          // why there is no estimate (no slides, an unknown embedder, ...)
+    bool cancelled = false; // superseded or stopped: nothing to show
     project::LoopDurationEstimate estimate;
 };
 

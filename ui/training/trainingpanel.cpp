@@ -62,13 +62,9 @@ QString auc(double value)
 
 } // namespace
 
-TrainingPanel::TrainingPanel(QWidget *parent)
-    : QWidget(parent)
-    , m_worker(new TrainingWorker)
+TrainingPanel::TrainingPanel(QWidget *parent) : QWidget(parent), m_worker(new TrainingWorker)
 {
-    m_confirm = [this](const QString &question) {
-        return QMessageBox::question(this, tr("ICMIL training"), question) == QMessageBox::Yes;
-    };
+    m_confirm = [this](const QString &question) { return QMessageBox::question(this, tr("ICMIL training"), question) == QMessageBox::Yes; };
     m_trainButton = new QPushButton(tr("Train"));
     m_trainButton->setToolTip(tr("Run the ICMIL loop from the start"));
     m_stopButton = new QPushButton(tr("Stop"));
@@ -149,12 +145,11 @@ TrainingPanel::TrainingPanel(QWidget *parent)
     connect(m_worker, &TrainingWorker::messageLogged, this, &TrainingPanel::appendLog);
     connect(m_worker, &TrainingWorker::classifierEpochFinished, this, &TrainingPanel::onEpoch);
     connect(m_worker, &TrainingWorker::fineTuningEpochFinished, this, &TrainingPanel::onFineTuningEpoch);
-    connect(m_worker, &TrainingWorker::phaseFinished, this,
-            [this](int k, const QString &phase) {
-                appendLog(tr("Iteration %1: %2 done").arg(k).arg(phase));
-                if (phase == QLatin1String("train"))
-                    Q_EMIT projectOutputsChanged();
-            });
+    connect(m_worker, &TrainingWorker::phaseFinished, this, [this](int k, const QString &phase) {
+        appendLog(tr("Iteration %1: %2 done").arg(k).arg(phase));
+        if (phase == QLatin1String("train"))
+            Q_EMIT projectOutputsChanged();
+    });
     connect(m_worker, &TrainingWorker::iterationFinished, this, &TrainingPanel::onIteration);
     connect(m_worker, &TrainingWorker::finished, this, &TrainingPanel::onFinished);
     connect(m_worker, &TrainingWorker::cancelled, this, &TrainingPanel::onCancelled);
@@ -277,7 +272,7 @@ void TrainingPanel::inspectState()
 bool TrainingPanel::canResume() const
 {
     return !m_running && m_state.exists && m_state.error.isEmpty()
-           && (m_state.phaseUnderWay || m_state.iterationsDone < m_form->iterations() + 1);
+        && (m_state.phaseUnderWay || m_state.iterationsDone < m_form->iterations() + 1);
 }
 
 void TrainingPanel::updateButtons()
@@ -522,8 +517,8 @@ void TrainingPanel::onState(const LoopStateInfo &state)
             m_base = saved;
             m_settings = s;
             m_form->setSettings(s);
-            const std::vector<std::string> unshown =
-                project::loopSettingsChanges(state.settings, project::IcmilLoop(loopConfig()).settingsJson());
+            const std::vector<std::string> unshown
+                = project::loopSettingsChanges(state.settings, project::IcmilLoop(loopConfig()).settingsJson());
             appendLog(unshown.empty() ? tr("Loaded the settings of the saved loop '%1'").arg(QString::fromStdString(s.name))
                                       : tr("Loaded the settings of the saved loop '%1', except: %2")
                                             .arg(QString::fromStdString(s.name), QString::fromStdString(project::listSome(unshown, 6))));

@@ -126,7 +126,7 @@ private:
 
     QThread m_thread;
     TrainingWorker *m_worker = nullptr;
-    bool m_startedOver = false; // the run under way deletes the old results: say so at its first progress
+    bool m_startedOver = false;       // the run under way deletes the old results: say so at its first progress
     bool m_loadSavedSettings = false; // the next saved loop answer for this project fills the form
     project::IcmilLoopConfig m_base = TrainingSettings::defaultLoopConfig();
     QString m_project;
@@ -140,8 +140,8 @@ private:
     QTimer m_estimateTimer;
     int m_estimateRequest = 0;
     bool m_estimateShown = false;
-    bool m_autoIsCpu = true;                 // what "auto" resolved to in the last estimate made with it
-    TrainingSettings m_estimatedSettings;    // of the request under way
+    bool m_autoIsCpu = true;              // what "auto" resolved to in the last estimate made with it
+    TrainingSettings m_estimatedSettings; // of the request under way
 
     TrainingSettingsForm *m_form = nullptr;
     QPushButton *m_trainButton = nullptr;

@@ -39,18 +39,18 @@ struct DeviceDefaults {
 
 struct TrainingSettings {
     std::filesystem::path projectRoot;
-    std::filesystem::path slides;          // slide files; empty: the project folder
-    std::string name = project::loopDefaults().name;    // icmil/<name>/, runs/<name>-it<k>/
+    std::filesystem::path slides;                                                     // slide files; empty: the project folder
+    std::string name = project::loopDefaults().name;                                  // icmil/<name>/, runs/<name>-it<k>/
     std::string model = engine::milModelTypeName(project::loopDefaults().model.type); // "abmil", "maxpool", "dtfd"
-    std::string embedder = project::loopDefaults().embedder.name; // a built-in ("tiny-cnn", "resnet50-trunc") or a TorchScript file
-    std::filesystem::path embedderWeights; // a built-in's weights (torch.save file); empty: random
-    int iterations = project::loopDefaults().iterations; // fine-tuning rounds K: iterations 0..K
-    int epochs = project::loopDefaults().trainer.epochs; // classifier epochs per iteration
+    std::string embedder = project::loopDefaults().embedder.name;       // a built-in ("tiny-cnn", "resnet50-trunc") or a TorchScript file
+    std::filesystem::path embedderWeights;                              // a built-in's weights (torch.save file); empty: random
+    int iterations = project::loopDefaults().iterations;                // fine-tuning rounds K: iterations 0..K
+    int epochs = project::loopDefaults().trainer.epochs;                // classifier epochs per iteration
     double learningRate = project::loopDefaults().trainer.learningRate; // classifier; 0: the reference's (2e-4; DTFD 1e-4)
     double fineTuneLearningRate = project::loopDefaults().fineTuning.distillation.learningRate;
     int fineTuneEpochs = project::loopDefaults().fineTuning.epochs;
     std::int64_t fineTunePatches = project::loopDefaults().fineTuning.patchesPerEpoch; // per fine-tuning epoch
-    std::string device = project::loopDefaults().device; // "auto", "cpu", "cuda:N" (Preferences > Device)
+    std::string device = project::loopDefaults().device;                               // "auto", "cpu", "cuda:N" (Preferences > Device)
     bool confidenceWeighted = project::loopDefaults().fineTuning.distillation.confidenceWeighted; // confidence-based fine-tuning
     // Tissue and patches, with `icmil run`'s defaults and names (--preset, --magnification,
     // --patch-size, --min-tissue): CLAM's default preset misses the tissue of a small slide, a
@@ -58,7 +58,7 @@ struct TrainingSettings {
     std::string tissuePreset = project::loopDefaults().extraction.tiling.tissue.presetName; // slide::TissueDetectionParams::presetNames()
     // of the patches; 0: the slide's level 0 (native resolution)
     double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0);
-    int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize; // pixels at that magnification
+    int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize;            // pixels at that magnification
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for

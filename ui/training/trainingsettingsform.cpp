@@ -51,8 +51,7 @@ QWidget *withButton(QWidget *field, QToolButton *button)
 
 } // namespace
 
-TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
-    : QGroupBox(tr("ICMIL loop"), parent)
+TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMIL loop"), parent)
 {
     const TrainingSettings defaults;
     m_model = new QComboBox;
@@ -68,8 +67,8 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent)
     auto *embedderBrowse = new QToolButton;
     embedderBrowse->setText(QStringLiteral("…"));
     connect(embedderBrowse, &QToolButton::clicked, this, [this] {
-        const QString file =
-            QFileDialog::getOpenFileName(this, tr("TorchScript embedder"), m_browseFolder, tr("TorchScript (*.pt *.pth);;All files (*)"));
+        const QString file
+            = QFileDialog::getOpenFileName(this, tr("TorchScript embedder"), m_browseFolder, tr("TorchScript (*.pt *.pth);;All files (*)"));
         if (!file.isEmpty())
             m_embedder->setCurrentText(file);
     });

@@ -46,9 +46,9 @@ public:
 
 Q_SIGNALS:
     void iterationsChanged(int iterations);
-    void settingsChanged();    // any field, by the user or by setSettings
+    void settingsChanged(); // any field, by the user or by setSettings
     void deviceChanged();
-    void defaultsRequested();  // the "Defaults for this device" button
+    void defaultsRequested(); // the "Defaults for this device" button
 
 private:
     DeviceDefaults deviceSized() const;

@@ -38,8 +38,7 @@ void copyFigures(const std::optional<project::IterationSplitFigures> &figures, d
 
 } // namespace
 
-TrainingWorker::TrainingWorker(QObject *parent)
-    : QObject(parent)
+TrainingWorker::TrainingWorker(QObject *parent) : QObject(parent)
 {
     qRegisterMetaType<TrainingProgress>();
     qRegisterMetaType<ClassifierEpoch>();
@@ -69,7 +68,8 @@ bool TrainingWorker::start(project::IcmilLoopConfig config)
         m_running = true;
     }
     m_cancelRequested = false;
-    QMetaObject::invokeMethod(this, [this, config = std::move(config)] { run(config); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, config = std::move(config)] { run(config); }, Qt::QueuedConnection);
     return true;
 }
 
@@ -97,14 +97,16 @@ bool TrainingWorker::stopAndWait(int ms)
 
 void TrainingWorker::inspect(project::IcmilLoopConfig config)
 {
-    QMetaObject::invokeMethod(this, [this, config = std::move(config)] { Q_EMIT stateInspected(readState(config)); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, config = std::move(config)] { Q_EMIT stateInspected(readState(config)); }, Qt::QueuedConnection);
 }
 
 void TrainingWorker::estimate(project::IcmilLoopConfig config, int request)
 {
     supersedeEstimates();
     m_latestEstimate = request;
-    QMetaObject::invokeMethod(this, [this, config = std::move(config), request] { runEstimate(config, request); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this, config = std::move(config), request] { runEstimate(config, request); }, Qt::QueuedConnection);
 }
 
 void TrainingWorker::supersedeEstimates()
@@ -247,9 +249,8 @@ void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
             FineTuningEpochPoint{k, f.epoch, epochs, f.loss.total, f.validationMae, f.validationAccuracy, f.patchesPerSecond, f.best});
     };
     events.phaseFinished = [this](int k, const std::string &phase) { Q_EMIT phaseFinished(k, qs(phase)); };
-    events.iterationFinished = [this, &config](const project::IterationSummary &summary) {
-        Q_EMIT iterationFinished(iterationResult(config, summary));
-    };
+    events.iterationFinished
+        = [this, &config](const project::IterationSummary &summary) { Q_EMIT iterationFinished(iterationResult(config, summary)); };
 
     const project::IcmilLoopResult result = loop.run(events);
     {
@@ -329,11 +330,12 @@ IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &
 void TrainingWorker::addLocalisation(const project::IcmilLoopConfig &config, IterationResult &r)
 {
     try {
-        const std::optional<project::TumourGroundTruth> truth =
-            project::TumourGroundTruth::load(config.slides.empty() ? config.projectRoot : config.slides);
+        const std::optional<project::TumourGroundTruth> truth
+            = project::TumourGroundTruth::load(config.slides.empty() ? config.projectRoot : config.slides);
         if (!truth)
             return; // not a synthetic dataset: no ground truth
-        const fs::path attention = project::ProjectLayout(config.projectRoot).attentionDir(r.encoder.toStdString(), r.runName.toStdString());
+        const fs::path attention
+            = project::ProjectLayout(config.projectRoot).attentionDir(r.encoder.toStdString(), r.runName.toStdString());
         const project::LocalisationScore score = project::localiseAttention(*truth, attention);
         if (score.slides == 0)
             return;

@@ -97,12 +97,12 @@ private:
 
     mutable std::mutex m_mutex;
     std::condition_variable m_idle;
-    bool m_running = false;                 // guarded by m_mutex
-    project::IcmilLoop *m_loop = nullptr;   // guarded by m_mutex; the loop under way
+    bool m_running = false;               // guarded by m_mutex
+    project::IcmilLoop *m_loop = nullptr; // guarded by m_mutex; the loop under way
     std::atomic_bool m_cancelRequested{false};
-    std::atomic_int m_latestEstimate{0};    // the request to answer; 0: none
+    std::atomic_int m_latestEstimate{0};                   // the request to answer; 0: none
     project::LoopDurationEstimator *m_estimator = nullptr; // guarded by m_mutex; the probe under way
-    DurationEstimator m_fakeEstimator;      // guarded by m_mutex
+    DurationEstimator m_fakeEstimator;                     // guarded by m_mutex
     QElapsedTimer m_sinceProgress;
     QString m_lastPhase;
     int m_lastIteration = -1;

@@ -32,10 +32,8 @@ std::string pointText(const AttentionHeatmap::Coord &c)
 QString normalisationName(HeatmapNormalisation normalisation)
 {
     switch (normalisation) {
-    case HeatmapNormalisation::MinMax:
-        return QStringLiteral("min-max");
-    case HeatmapNormalisation::PercentileRank:
-        return QStringLiteral("percentile rank");
+    case HeatmapNormalisation::MinMax: return QStringLiteral("min-max");
+    case HeatmapNormalisation::PercentileRank: return QStringLiteral("percentile rank");
     }
     return {};
 }
@@ -43,12 +41,10 @@ QString normalisationName(HeatmapNormalisation normalisation)
 AttentionHeatmap::AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores,
                                    HeatmapSettings settings)
     : AttentionHeatmap(makeData(std::move(coords), patchSizeLevel0, std::move(rawScores)), std::move(settings))
-{
-}
+{ }
 
 AttentionHeatmap::AttentionHeatmap(std::shared_ptr<const Data> data, HeatmapSettings settings)
-    : m_data(std::move(data))
-    , m_settings(std::move(settings))
+    : m_data(std::move(data)), m_settings(std::move(settings))
 {
     if (m_settings.threshold && !(*m_settings.threshold >= 0.0 && *m_settings.threshold <= 1.0))
         invalid("the threshold " + std::to_string(*m_settings.threshold) + " is not in [0, 1]");
@@ -85,8 +81,8 @@ std::shared_ptr<const AttentionHeatmap::Data> AttentionHeatmap::makeData(std::ve
         if (!std::isfinite(raw[i]))
             invalid("the score of patch " + std::to_string(i) + " is not a number");
         if ((coords[i][0] - coords[0][0]) % patchSize != 0 || (coords[i][1] - coords[0][1]) % patchSize != 0)
-            invalid("patch " + std::to_string(i) + " at " + pointText(coords[i]) + " is not on the " + std::to_string(patchSize) +
-                    "-pixel grid of patch 0 at " + pointText(coords[0]));
+            invalid("patch " + std::to_string(i) + " at " + pointText(coords[i]) + " is not on the " + std::to_string(patchSize)
+                    + "-pixel grid of patch 0 at " + pointText(coords[0]));
         data->originX = std::min(data->originX, coords[i][0]);
         data->originY = std::min(data->originY, coords[i][1]);
         maxX = std::max(maxX, coords[i][0]);
@@ -124,7 +120,8 @@ void AttentionHeatmap::paintCells()
     for (int y = 0; y < d.rows; ++y) {
         auto *line = reinterpret_cast<QRgb *>(m_image.scanLine(y));
         for (int x = 0; x < d.columns; ++x) {
-            const std::int32_t patch = d.cellPatch[static_cast<std::size_t>(y) * static_cast<std::size_t>(d.columns) + static_cast<std::size_t>(x)];
+            const std::int32_t patch
+                = d.cellPatch[static_cast<std::size_t>(y) * static_cast<std::size_t>(d.columns) + static_cast<std::size_t>(x)];
             if (patch < 0)
                 continue;
             const double score = m_scores[static_cast<std::size_t>(patch)];
@@ -160,7 +157,8 @@ std::optional<AttentionHeatmap::Hit> AttentionHeatmap::hitAt(QPointF level0) con
     const double row = std::floor((level0.y() - static_cast<double>(d.originY)) / static_cast<double>(d.patchSize));
     if (!(column >= 0.0 && column < d.columns && row >= 0.0 && row < d.rows)) // NaN fails too
         return std::nullopt;
-    const std::int32_t patch = d.cellPatch[static_cast<std::size_t>(row) * static_cast<std::size_t>(d.columns) + static_cast<std::size_t>(column)];
+    const std::int32_t patch
+        = d.cellPatch[static_cast<std::size_t>(row) * static_cast<std::size_t>(d.columns) + static_cast<std::size_t>(column)];
     if (patch < 0)
         return std::nullopt;
     const auto index = static_cast<std::size_t>(patch);

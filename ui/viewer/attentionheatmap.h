@@ -43,14 +43,13 @@ public:
         std::size_t index = 0; // the patch, in the order given
         double score = 0.0;    // normalised, 0..1
         float raw = 0.0f;
-        QRectF rect;           // the patch in level-0 pixels
-        bool shown = true;     // false: under the threshold, so not drawn
+        QRectF rect;       // the patch in level-0 pixels
+        bool shown = true; // false: under the threshold, so not drawn
     };
 
     // Throws std::invalid_argument: sizes that disagree, no patches, a patch size < 1, a raw
     // score that is not finite, a coordinate off the grid of the first one, two patches in one cell.
-    AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores,
-                     HeatmapSettings settings = {});
+    AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores, HeatmapSettings settings = {});
 
     std::shared_ptr<const AttentionHeatmap> withSettings(const HeatmapSettings &settings) const;
 

@@ -46,17 +46,25 @@ Colormap::Table fromAnchors(const std::vector<Anchor> &anchors)
 // Viridis (van der Walt & Smith, matplotlib 2.0's default) at t = 0, 0.1, ..., 1.
 Colormap::Table viridisTable()
 {
-    return fromAnchors({{68, 1, 84}, {72, 36, 117}, {65, 68, 135}, {53, 95, 141}, {42, 120, 142}, {33, 145, 140},
-                        {34, 168, 132}, {68, 191, 112}, {122, 209, 81}, {189, 223, 38}, {253, 231, 37}});
+    return fromAnchors({{68, 1, 84},
+                        {72, 36, 117},
+                        {65, 68, 135},
+                        {53, 95, 141},
+                        {42, 120, 142},
+                        {33, 145, 140},
+                        {34, 168, 132},
+                        {68, 191, 112},
+                        {122, 209, 81},
+                        {189, 223, 38},
+                        {253, 231, 37}});
 }
 
 // Turbo (Mikhailov, Google AI 2019): the published degree-5 polynomial fit of each channel.
 Colormap::Table turboTable()
 {
     Colormap::Table table{};
-    const auto poly = [](const std::array<double, 6> &c, double x) {
-        return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * c[5]))));
-    };
+    const auto poly
+        = [](const std::array<double, 6> &c, double x) { return c[0] + x * (c[1] + x * (c[2] + x * (c[3] + x * (c[4] + x * c[5])))); };
     constexpr std::array<double, 6> red{0.13572138, 4.61539260, -42.66032258, 132.13108234, -152.94239396, 59.28637943};
     constexpr std::array<double, 6> green{0.09140261, 2.19418839, 4.84296658, -14.18503333, 4.27729857, 2.82956604};
     constexpr std::array<double, 6> blue{0.10667330, 12.64194608, -60.58204836, 110.36276771, -89.90310912, 27.34824973};
@@ -83,8 +91,15 @@ Colormap::Table jetTable()
 // at t = 0, 1/8, ..., 1, from blue through light grey to red.
 Colormap::Table coolwarmTable()
 {
-    return fromAnchors({{59, 76, 192}, {98, 130, 234}, {141, 176, 254}, {184, 208, 249}, {221, 221, 221},
-                        {245, 196, 173}, {244, 154, 123}, {222, 96, 77}, {180, 4, 38}});
+    return fromAnchors({{59, 76, 192},
+                        {98, 130, 234},
+                        {141, 176, 254},
+                        {184, 208, 249},
+                        {221, 221, 221},
+                        {245, 196, 173},
+                        {244, 154, 123},
+                        {222, 96, 77},
+                        {180, 4, 38}});
 }
 
 const std::vector<Colormap::Entry> &entries()
@@ -100,7 +115,8 @@ const std::vector<Colormap::Entry> &entries()
 
 } // namespace
 
-Colormap::Colormap() : m_entry(&entries().front()) {}
+Colormap::Colormap() : m_entry(&entries().front())
+{ }
 
 QStringList Colormap::names()
 {
@@ -122,8 +138,8 @@ Colormap Colormap::fromName(const QString &name)
 {
     if (std::optional<Colormap> map = byName(name))
         return *map;
-    throw std::invalid_argument("Unknown colormap '" + name.toStdString() + "' (known: " +
-                                names().join(QStringLiteral(", ")).toStdString() + ")");
+    throw std::invalid_argument("Unknown colormap '" + name.toStdString() + "' (known: " + names().join(QStringLiteral(", ")).toStdString()
+                                + ")");
 }
 
 const QString &Colormap::name() const

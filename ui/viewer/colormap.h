@@ -21,8 +21,8 @@ public:
 
     Colormap(); // viridis
 
-    static QStringList names();                                  // viridis, turbo, jet, coolwarm
-    static std::optional<Colormap> byName(const QString &name);  // nullopt for an unknown name
+    static QStringList names();                                 // viridis, turbo, jet, coolwarm
+    static std::optional<Colormap> byName(const QString &name); // nullopt for an unknown name
     // Throws std::invalid_argument "Unknown colormap 'x' (known: viridis, turbo, jet, coolwarm)".
     static Colormap fromName(const QString &name);
 
@@ -37,7 +37,7 @@ public:
     struct Entry; // a name and its table, defined in the .cpp
 
 private:
-    explicit Colormap(const Entry *entry) : m_entry(entry) {}
+    explicit Colormap(const Entry *entry) : m_entry(entry) { }
 
     const Entry *m_entry;
 };

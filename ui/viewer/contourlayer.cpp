@@ -6,10 +6,8 @@
 
 namespace icmil::ui {
 
-ContourLayer::ContourLayer(QObject *parent)
-    : ViewLayer(parent)
-{
-}
+ContourLayer::ContourLayer(QObject *parent) : ViewLayer(parent)
+{ }
 
 void ContourLayer::setPolygons(const std::vector<std::vector<QPolygonF>> &polygons)
 {

@@ -10,9 +10,7 @@
 namespace icmil::ui {
 
 FrameRefiner::FrameRefiner(ViewFrame &frame, std::function<bool()> isBusy, QObject *parent)
-    : QObject(parent)
-    , m_frame(frame)
-    , m_isBusy(std::move(isBusy))
+    : QObject(parent), m_frame(frame), m_isBusy(std::move(isBusy))
 {
     m_pool.setMaxThreadCount(1);
     m_rest.setSingleShot(true);

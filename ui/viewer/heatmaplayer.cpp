@@ -28,8 +28,7 @@ constexpr double kScaleBarReserve = kMargin + ScaleBar::kDefaultMaxLength + 2 * 
 
 } // namespace
 
-HeatmapLayer::HeatmapLayer(QObject *parent)
-    : ViewLayer(parent)
+HeatmapLayer::HeatmapLayer(QObject *parent) : ViewLayer(parent)
 {
     m_font.setBold(true);
 }

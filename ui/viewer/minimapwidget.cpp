@@ -17,8 +17,7 @@ const QColor kViewColor(255, 196, 0);
 
 } // namespace
 
-MinimapWidget::MinimapWidget(QWidget *parent)
-    : QWidget(parent)
+MinimapWidget::MinimapWidget(QWidget *parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("minimap"));
     setAttribute(Qt::WA_OpaquePaintEvent);

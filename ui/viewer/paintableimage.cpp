@@ -56,8 +56,7 @@ QImage readOverviewImage(const slide::SlideSource &source, int edge)
     const slide::LevelInfo &base = source.level(0);
     const double wanted = static_cast<double>(std::max(base.width, base.height)) / edge;
     int level = source.bestLevelForDownsample(wanted);
-    while (level + 1 < source.levelCount()
-           && source.level(level).width * source.level(level).height > kMaxOverviewSourcePixels) {
+    while (level + 1 < source.levelCount() && source.level(level).width * source.level(level).height > kMaxOverviewSourcePixels) {
         ++level;
     }
     const slide::LevelInfo &info = source.level(level);
@@ -69,8 +68,7 @@ QImage readOverviewImage(const slide::SlideSource &source, int edge)
     return image;
 }
 
-void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y,
-                             QImage &image)
+void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y, QImage &image)
 {
     image.reinterpretAsFormat(QImage::Format_ARGB32_Premultiplied); // a recycled buffer may say RGB32
     source.readRegionArgb(level, x, y, image.width(), image.height(), reinterpret_cast<std::uint32_t *>(image.bits()));

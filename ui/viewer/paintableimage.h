@@ -33,7 +33,6 @@ QImage readOverviewImage(const slide::SlideSource &source, int edge);
 // The same into `image`, which the caller provides (e.g. a recycled tile buffer): a non-null
 // ARGB32_Premultiplied or RGB32 image of the region's size with rows of exactly width * 4 bytes.
 // Its format is set as above.
-void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y,
-                             QImage &image);
+void readPaintableRegionInto(const slide::SlideSource &source, int level, std::int64_t x, std::int64_t y, QImage &image);
 
 } // namespace icmil::ui

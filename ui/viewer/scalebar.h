@@ -24,7 +24,7 @@ public:
     double logicalLength() const { return m_logicalLength; } // the bar's length on screen
     double value() const { return m_value; }                 // in units()
     bool inMicrometres() const { return m_micrometres; }
-    QString label() const;                                   // "50 µm", "2 mm", "500 px"
+    QString label() const; // "50 µm", "2 mm", "500 px"
 
     // The largest 1-2-5 x 10^k not above x (x > 0); 0 for x <= 0 or not finite.
     static double niceBelow(double x);

@@ -33,14 +33,13 @@ const QColor kBackground(0x2b, 0x2d, 0x30);
 } // namespace
 
 SlideViewer::SlideViewer(QWidget *parent)
-    : QWidget(parent)
-    , m_animator(m_transform)
-    , m_frame(m_grid, m_cache)
-    // Busy also while visible tiles are still arriving: they replace the rough parts anyway, and
-    // a filtered render would take a core from the tile readers (measured: the cold fill at 20x
-    // took 2.7x raw OpenSlide's time with refinement during loading).
-    , m_refiner(m_frame, [this] { return m_animator.isMoving() || m_dragging || !m_frameComplete; })
-    , m_threads(std::max(1, QThread::idealThreadCount()))
+    : QWidget(parent), m_animator(m_transform), m_frame(m_grid, m_cache)
+      // Busy also while visible tiles are still arriving: they replace the rough parts anyway, and
+      // a filtered render would take a core from the tile readers (measured: the cold fill at 20x
+      // took 2.7x raw OpenSlide's time with refinement during loading).
+      ,
+      m_refiner(m_frame, [this] { return m_animator.isMoving() || m_dragging || !m_frameComplete; }),
+      m_threads(std::max(1, QThread::idealThreadCount()))
 {
     keepTileMemoryReturnable(); // the cache budget must bound the process, not just the cache
     setObjectName(QStringLiteral("slideViewer"));
@@ -66,7 +65,7 @@ SlideViewer::~SlideViewer() = default;
 void SlideViewer::setSlide(std::shared_ptr<const slide::SlideSource> source)
 {
     m_animator.stop();
-    m_loader.reset(); // drops its queue; deliveries still posted to it are discarded
+    m_loader.reset();   // drops its queue; deliveries still posted to it are discarded
     m_refiner.cancel(); // a refinement still running is ignored when it finishes
     m_cache.clear();
     m_failed.clear();
@@ -515,32 +514,16 @@ void SlideViewer::keyPressEvent(QKeyEvent *event)
     }
     const QPointF step(width() * kKeyPanFraction, height() * kKeyPanFraction);
     switch (event->key()) {
-    case Qt::Key_Left:
-        m_animator.glideBy(QPointF(step.x(), 0.0), kKeyPanMs);
-        break;
-    case Qt::Key_Right:
-        m_animator.glideBy(QPointF(-step.x(), 0.0), kKeyPanMs);
-        break;
-    case Qt::Key_Up:
-        m_animator.glideBy(QPointF(0.0, step.y()), kKeyPanMs);
-        break;
-    case Qt::Key_Down:
-        m_animator.glideBy(QPointF(0.0, -step.y()), kKeyPanMs);
-        break;
+    case Qt::Key_Left: m_animator.glideBy(QPointF(step.x(), 0.0), kKeyPanMs); break;
+    case Qt::Key_Right: m_animator.glideBy(QPointF(-step.x(), 0.0), kKeyPanMs); break;
+    case Qt::Key_Up: m_animator.glideBy(QPointF(0.0, step.y()), kKeyPanMs); break;
+    case Qt::Key_Down: m_animator.glideBy(QPointF(0.0, -step.y()), kKeyPanMs); break;
     case Qt::Key_Plus:
-    case Qt::Key_Equal:
-        zoomIn();
-        break;
+    case Qt::Key_Equal: zoomIn(); break;
     case Qt::Key_Minus:
-    case Qt::Key_Underscore:
-        zoomOut();
-        break;
-    case Qt::Key_0:
-        fitToWindow();
-        break;
-    default:
-        QWidget::keyPressEvent(event);
-        return;
+    case Qt::Key_Underscore: zoomOut(); break;
+    case Qt::Key_0: fitToWindow(); break;
+    default: QWidget::keyPressEvent(event); return;
     }
     event->accept();
 }

@@ -75,7 +75,7 @@ public:
     void zoomAt(QPointF viewPos, double factor); // > 1 zooms out; eased when animated
     void zoomIn();
     void zoomOut();
-    void panBy(QPointF viewDelta);               // moves the content by logical pixels, at once
+    void panBy(QPointF viewDelta); // moves the content by logical pixels, at once
     void centerOn(QPointF level0);
     // Centres on a level-0 rectangle (a patch) and zooms so it spans kShownRegionShare of the
     // view's shorter side: a 224-256 px patch then shows near its own resolution.

@@ -22,10 +22,8 @@ uchar *pixelsOf(void *block)
 }
 } // namespace
 
-TileBufferPool::TileBufferPool(std::size_t maxFreeBytes)
-    : m_maxFreeBytes(maxFreeBytes)
-{
-}
+TileBufferPool::TileBufferPool(std::size_t maxFreeBytes) : m_maxFreeBytes(maxFreeBytes)
+{ }
 
 TileBufferPool::~TileBufferPool()
 {
@@ -67,8 +65,7 @@ QImage TileBufferPool::image(int width, int height, QImage::Format format)
             return {};
         header = new (block) Header{this, bytes};
     }
-    return QImage(pixelsOf(header), width, height, static_cast<qsizetype>(width) * 4, format, &TileBufferPool::recycle,
-                  header);
+    return QImage(pixelsOf(header), width, height, static_cast<qsizetype>(width) * 4, format, &TileBufferPool::recycle, header);
 }
 
 void TileBufferPool::recycle(void *block)

@@ -5,10 +5,8 @@
 
 namespace icmil::ui {
 
-TileCache::TileCache(std::int64_t budgetBytes)
-    : m_budget(std::max<std::int64_t>(0, budgetBytes))
-{
-}
+TileCache::TileCache(std::int64_t budgetBytes) : m_budget(std::max<std::int64_t>(0, budgetBytes))
+{ }
 
 void TileCache::insert(const TileKey &key, const QImage &image)
 {

@@ -26,9 +26,9 @@ public:
     const QImage *find(const TileKey &key);
     bool contains(const TileKey &key) const; // does not change LRU order
 
-    void setPinnedLevel(int level);          // -1: nothing pinned
+    void setPinnedLevel(int level); // -1: nothing pinned
     int pinnedLevel() const { return m_pinnedLevel; }
-    void setBudget(std::int64_t bytes);      // evicts at once when lowered
+    void setBudget(std::int64_t bytes); // evicts at once when lowered
     std::int64_t budget() const { return m_budget; }
     std::int64_t bytes() const { return m_bytes; }
     int count() const { return static_cast<int>(m_entries.size()); }

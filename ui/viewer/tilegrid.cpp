@@ -43,11 +43,8 @@ std::int64_t ceilDiv(std::int64_t a, std::int64_t b)
 
 } // namespace
 
-TileGrid::TileGrid(const std::vector<slide::LevelInfo> &levels, int tileSize)
-    : m_levels(levels)
-    , m_tileSize(std::max(1, tileSize))
-{
-}
+TileGrid::TileGrid(const std::vector<slide::LevelInfo> &levels, int tileSize) : m_levels(levels), m_tileSize(std::max(1, tileSize))
+{ }
 
 int TileGrid::columns(int level) const
 {
@@ -65,8 +62,8 @@ int TileGrid::rows(int level) const
 
 bool TileGrid::isValid(const TileKey &key) const
 {
-    return key.level >= 0 && key.level < levelCount() && key.col >= 0 && key.col < columns(key.level)
-        && key.row >= 0 && key.row < rows(key.level);
+    return key.level >= 0 && key.level < levelCount() && key.col >= 0 && key.col < columns(key.level) && key.row >= 0
+        && key.row < rows(key.level);
 }
 
 QRect TileGrid::levelRect(const TileKey &key) const
@@ -113,8 +110,8 @@ std::vector<TileKey> TileGrid::tilesIn(int level, const QRectF &level0Area) cons
     std::vector<TileKey> tiles;
     const int cols = columns(level);
     const int rowCount = rows(level);
-    if (cols == 0 || rowCount == 0 || !level0Area.isValid() || !std::isfinite(level0Area.left())
-        || !std::isfinite(level0Area.top()) || !std::isfinite(level0Area.right()) || !std::isfinite(level0Area.bottom()))
+    if (cols == 0 || rowCount == 0 || !level0Area.isValid() || !std::isfinite(level0Area.left()) || !std::isfinite(level0Area.top())
+        || !std::isfinite(level0Area.right()) || !std::isfinite(level0Area.bottom()))
         return tiles;
     const slide::LevelInfo &info = this->level(level);
     const double ds = info.downsample;

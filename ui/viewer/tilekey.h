@@ -25,8 +25,7 @@ inline size_t qHash(const TileKey &key, size_t seed = 0) noexcept
 
 } // namespace icmil::ui
 
-template <>
-struct std::hash<icmil::ui::TileKey> {
+template <> struct std::hash<icmil::ui::TileKey> {
     std::size_t operator()(const icmil::ui::TileKey &k) const noexcept { return icmil::ui::qHash(k, 0); }
 };
 

@@ -27,9 +27,7 @@ QString tilePlace(const TileKey &key)
 } // namespace
 
 TileLoader::TileLoader(std::shared_ptr<const slide::SlideSource> source, TileGrid grid, int threads, QObject *parent)
-    : QObject(parent)
-    , m_source(std::move(source))
-    , m_grid(std::move(grid))
+    : QObject(parent), m_source(std::move(source)), m_grid(std::move(grid))
 {
     qRegisterMetaType<icmil::ui::TileKey>("icmil::ui::TileKey");
     if (threads <= 0)
@@ -144,8 +142,7 @@ void TileLoader::workerLoop()
         }
         // Queued: runs on the loader's thread; dropped unread by ~QObject if the loader is gone.
         QMetaObject::invokeMethod(
-            this, [this, key, image = std::move(image), error = std::move(error)] { deliver(key, image, error); },
-            Qt::QueuedConnection);
+            this, [this, key, image = std::move(image), error = std::move(error)] { deliver(key, image, error); }, Qt::QueuedConnection);
     }
 }
 

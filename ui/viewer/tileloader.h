@@ -41,11 +41,11 @@ public:
     void cancelAll();
 
     int threadCount() const { return static_cast<int>(m_workers.size()); }
-    int queued() const;              // waiting, not yet started
-    int inFlight() const;            // being read, or read and not yet delivered
+    int queued() const;                                 // waiting, not yet started
+    int inFlight() const;                               // being read, or read and not yet delivered
     std::uint64_t dropped() const { return m_dropped; } // requests removed from the queue unread
     std::uint64_t read() const { return m_read; }       // tiles read successfully
-    bool isIdle() const;             // nothing queued or in flight
+    bool isIdle() const;                                // nothing queued or in flight
 
 Q_SIGNALS:
     void tileLoaded(const icmil::ui::TileKey &key, const QImage &image);

@@ -39,10 +39,7 @@ QRectF scaledAbout(const QRectF &area, QPointF centre, double factor)
 // Appends the keys that are neither cached nor already planned.
 class PlanBuilder {
 public:
-    explicit PlanBuilder(const TilePlanner::IsCached &isCached)
-        : m_isCached(isCached)
-    {
-    }
+    explicit PlanBuilder(const TilePlanner::IsCached &isCached) : m_isCached(isCached) { }
 
     void add(const std::vector<TileKey> &tiles)
     {
@@ -95,8 +92,7 @@ std::vector<TileKey> TilePlanner::visibleTargetTiles(const TileGrid &grid, const
     return tiles;
 }
 
-std::vector<TileKey> TilePlanner::plan(const TileGrid &grid, const ViewTransform &view, const IsCached &isCached,
-                                       bool prefetch)
+std::vector<TileKey> TilePlanner::plan(const TileGrid &grid, const ViewTransform &view, const IsCached &isCached, bool prefetch)
 {
     if (grid.levelCount() == 0)
         return {};
@@ -113,17 +109,17 @@ std::vector<TileKey> TilePlanner::plan(const TileGrid &grid, const ViewTransform
 
     PlanBuilder builder(isCached);
     if (const int coarse = coarsePassLevel(grid, view); coarse > target)
-        builder.add(tilesAt(coarse, visible));                     // 1. fills the screen fast
-    builder.add(tilesAt(target, visible));                         // 2. the final resolution
+        builder.add(tilesAt(coarse, visible)); // 1. fills the screen fast
+    builder.add(tilesAt(target, visible));     // 2. the final resolution
     if (prefetch) {
         const double ring = grid.tileSize() * grid.level(target).downsample;
         builder.add(tilesAt(target, visible.adjusted(-ring, -ring, ring, ring))); // 3. (visible ones are planned)
         const double targetDownsample = grid.level(target).downsample;
-        if (hasFiner) {                                            // 4a. one level step in
+        if (hasFiner) { // 4a. one level step in
             const double factor = grid.level(target - 1).downsample / targetDownsample;
             builder.add(tilesAt(target - 1, scaledAbout(visible, centre, factor)));
         }
-        if (hasCoarser) {                                          // 4b. one level step out
+        if (hasCoarser) { // 4b. one level step out
             const double factor = grid.level(target + 1).downsample / targetDownsample;
             builder.add(tilesAt(target + 1, scaledAbout(visible, centre, factor)));
         }

@@ -33,8 +33,7 @@ public:
     static int targetLevel(const TileGrid &grid, const ViewTransform &view);
     // The level of phase 1, or -1 when the target is the coarsest level.
     static int coarsePassLevel(const TileGrid &grid, const ViewTransform &view);
-    static std::vector<TileKey> plan(const TileGrid &grid, const ViewTransform &view, const IsCached &isCached,
-                                     bool prefetch = true);
+    static std::vector<TileKey> plan(const TileGrid &grid, const ViewTransform &view, const IsCached &isCached, bool prefetch = true);
     // Visible tiles of the target level only, centre-out (what a "complete frame" needs).
     static std::vector<TileKey> visibleTargetTiles(const TileGrid &grid, const ViewTransform &view);
 };

@@ -31,10 +31,8 @@ int clampedIndex(double value, int lo, int hi)
 
 } // namespace
 
-TileRenderer::TileRenderer(const TileGrid &grid)
-    : m_grid(grid)
-{
-}
+TileRenderer::TileRenderer(const TileGrid &grid) : m_grid(grid)
+{ }
 
 void TileRenderer::setColors(QColor background, QColor glass)
 {
@@ -97,8 +95,7 @@ TileRenderer::Result TileRenderer::render(QPainter &painter, TileLookup &tiles, 
         painter.fillRect(QRect(a.left(), a.top(), a.width(), inside.top() - a.top()), m_background);
         painter.fillRect(QRect(a.left(), inside.bottom() + 1, a.width(), a.bottom() - inside.bottom()), m_background);
         painter.fillRect(QRect(a.left(), inside.top(), inside.left() - a.left(), inside.height()), m_background);
-        painter.fillRect(QRect(inside.right() + 1, inside.top(), a.right() - inside.right(), inside.height()),
-                         m_background);
+        painter.fillRect(QRect(inside.right() + 1, inside.top(), a.right() - inside.right(), inside.height()), m_background);
     }
 
     // A quick (unfiltered) render of tiles shrunk below half size reads mostly memory it then

@@ -37,8 +37,8 @@ public:
 class TileRenderer {
 public:
     struct Result {
-        int drawn = 0;    // target-level tiles drawn from the cache
-        int fallback = 0; // target-level tiles painted from other levels (or glass)
+        int drawn = 0;     // target-level tiles drawn from the cache
+        int fallback = 0;  // target-level tiles painted from other levels (or glass)
         int resampled = 0; // images drawn scaled (filtered only when rendering smooth)
     };
 
@@ -50,8 +50,7 @@ public:
 
     // Renders `deviceArea` of the frame (clipped to it). smooth: bilinear filtering of scaled
     // tiles (off for the quick frames of an animation).
-    Result render(QPainter &painter, TileLookup &tiles, const ViewTransform &view, int level, const QRect &deviceArea,
-                  bool smooth);
+    Result render(QPainter &painter, TileLookup &tiles, const ViewTransform &view, int level, const QRect &deviceArea, bool smooth);
 
     // The device-pixel rectangle a level-0 rectangle covers in the frame (edges rounded).
     static QRect deviceRect(const ViewTransform &view, const QRectF &level0);

@@ -15,9 +15,7 @@ constexpr double kMinGlideSpeed = 0.15;
 
 } // namespace
 
-ViewAnimator::ViewAnimator(ViewTransform &view, QObject *parent)
-    : QObject(parent)
-    , m_view(view)
+ViewAnimator::ViewAnimator(ViewTransform &view, QObject *parent) : QObject(parent), m_view(view)
 {
     m_zoom.setDuration(kZoomMs);
     m_zoom.setEasingCurve(QEasingCurve::OutCubic);

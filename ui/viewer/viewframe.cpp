@@ -38,10 +38,7 @@ QSize frameSize(const ViewTransform &view)
 // The GUI thread's tiles.
 class CacheLookup final : public TileLookup {
 public:
-    explicit CacheLookup(TileCache &cache)
-        : m_cache(cache)
-    {
-    }
+    explicit CacheLookup(TileCache &cache) : m_cache(cache) { }
     const QImage *find(const TileKey &key) override { return m_cache.find(key); }
     bool contains(const TileKey &key) const override { return m_cache.contains(key); }
 
@@ -52,10 +49,7 @@ private:
 // A worker's copy of the tiles (implicitly shared images: nothing is copied).
 class SnapshotLookup final : public TileLookup {
 public:
-    explicit SnapshotLookup(const QHash<TileKey, QImage> &tiles)
-        : m_tiles(tiles)
-    {
-    }
+    explicit SnapshotLookup(const QHash<TileKey, QImage> &tiles) : m_tiles(tiles) { }
     const QImage *find(const TileKey &key) override
     {
         const auto it = m_tiles.constFind(key);
@@ -69,12 +63,8 @@ private:
 
 } // namespace
 
-ViewFrame::ViewFrame(const TileGrid &grid, TileCache &cache)
-    : m_grid(grid)
-    , m_cache(cache)
-    , m_renderer(grid)
-{
-}
+ViewFrame::ViewFrame(const TileGrid &grid, TileCache &cache) : m_grid(grid), m_cache(cache), m_renderer(grid)
+{ }
 
 void ViewFrame::invalidate()
 {
@@ -109,7 +99,7 @@ const QImage &ViewFrame::update(const ViewTransform &view, int level, Quality qu
         m_valid = false;
     }
     if (m_rough && quality == Quality::Smooth)
-        m_valid = false; // replace the quick frame with a filtered one
+        m_valid = false;              // replace the quick frame with a filtered one
     m_image.setDevicePixelRatio(1.0); // render in device pixels
 
     m_lastWork = Work::None;
@@ -207,8 +197,8 @@ bool ViewFrame::acceptRefined(const RefineJob &job, const QImage &image)
 // whole device pixels; marks the uncovered bands dirty. False: a full render is needed.
 bool ViewFrame::scrollTo(const ViewTransform &view)
 {
-    if (view.scale() != m_shown.scale() || view.devicePixelRatio() != m_shown.devicePixelRatio()
-        || view.viewSize() != m_shown.viewSize() || view.slideSize() != m_shown.slideSize())
+    if (view.scale() != m_shown.scale() || view.devicePixelRatio() != m_shown.devicePixelRatio() || view.viewSize() != m_shown.viewSize()
+        || view.slideSize() != m_shown.slideSize())
         return false;
     const QPointF shift = (m_shown.center() - view.center()) / view.scale() * view.devicePixelRatio();
     if (!nearlyInteger(shift.x()) || !nearlyInteger(shift.y()))
@@ -247,8 +237,7 @@ void ViewFrame::scrollPixels(int dx, int dy)
         const int from = y - dy;
         if (from < 0 || from >= h)
             continue;
-        std::memmove(bits + static_cast<std::size_t>(y) * stride + dstX,
-                     bits + static_cast<std::size_t>(from) * stride + srcX, rowBytes);
+        std::memmove(bits + static_cast<std::size_t>(y) * stride + dstX, bits + static_cast<std::size_t>(from) * stride + srcX, rowBytes);
     }
 }
 

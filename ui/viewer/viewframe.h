@@ -50,9 +50,9 @@ public:
 
     TileRenderer &renderer() { return m_renderer; }
 
-    void invalidate();                               // re-render everything at the next update
-    void invalidateSlideArea(const QRectF &level0);  // e.g. where a tile just arrived
-    void release();                                  // forgets the picture (no slide), keeps its buffer
+    void invalidate();                              // re-render everything at the next update
+    void invalidateSlideArea(const QRectF &level0); // e.g. where a tile just arrived
+    void release();                                 // forgets the picture (no slide), keeps its buffer
 
     // The picture of `view` drawn from `level`'s tiles, its devicePixelRatio set to the view's.
     const QImage &update(const ViewTransform &view, int level, Quality quality);
@@ -60,8 +60,8 @@ public:
     bool isRough() const { return m_valid && m_rough; }
     Work lastWork() const { return m_lastWork; } // how the last update() got there
 
-    std::shared_ptr<const RefineJob> makeRefineJob(); // nullptr unless rough
-    static QImage renderRefined(const RefineJob &job); // safe on any thread
+    std::shared_ptr<const RefineJob> makeRefineJob();              // nullptr unless rough
+    static QImage renderRefined(const RefineJob &job);             // safe on any thread
     bool acceptRefined(const RefineJob &job, const QImage &image); // false: the frame moved on
 
 private:
@@ -76,9 +76,9 @@ private:
     int m_level = -1;
     bool m_valid = false;
     bool m_rough = false;
-    std::uint64_t m_epoch = 0;         // changes with every whole render or scroll
-    QRegion m_dirty;                   // device pixels of the picture
-    std::vector<QRectF> m_dirtyAreas;  // level-0, mapped at the next update
+    std::uint64_t m_epoch = 0;        // changes with every whole render or scroll
+    QRegion m_dirty;                  // device pixels of the picture
+    std::vector<QRectF> m_dirtyAreas; // level-0, mapped at the next update
     bool m_refining = false;
     std::vector<QRectF> m_arrivedWhileRefining;
     Work m_lastWork = Work::None;

@@ -65,8 +65,8 @@ void ViewOverlay::paintScaleBar(QPainter &painter, const QRectF &viewRect, const
 void ViewOverlay::paintLabel(QPainter &painter, const QRectF &viewRect, const QString &text) const
 {
     const QFontMetricsF metrics(m_font);
-    const QRectF backing(viewRect.left() + kMargin, viewRect.top() + kMargin,
-                         metrics.horizontalAdvance(text) + 2 * kPadding, metrics.height() + kPadding);
+    const QRectF backing(viewRect.left() + kMargin, viewRect.top() + kMargin, metrics.horizontalAdvance(text) + 2 * kPadding,
+                         metrics.height() + kPadding);
     painter.setPen(Qt::NoPen);
     painter.setBrush(kBacking);
     painter.drawRoundedRect(backing, 4.0, 4.0);

@@ -28,9 +28,7 @@ double positiveOr(double value, double fallback)
 } // namespace
 
 ViewTransform::ViewTransform(QSizeF viewSize, double devicePixelRatio, QSizeF slideSize)
-    : m_viewSize(atLeastOnePixel(viewSize))
-    , m_dpr(positiveOr(devicePixelRatio, 1.0))
-    , m_slideSize(atLeastOnePixel(slideSize))
+    : m_viewSize(atLeastOnePixel(viewSize)), m_dpr(positiveOr(devicePixelRatio, 1.0)), m_slideSize(atLeastOnePixel(slideSize))
 {
     fitToWindow();
 }

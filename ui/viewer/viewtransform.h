@@ -20,7 +20,7 @@ public:
     double devicePixelRatio() const { return m_dpr; }
     QSizeF slideSize() const { return m_slideSize; }
     QPointF center() const { return m_center; }
-    double scale() const { return m_scale; }                   // level-0 px per logical px
+    double scale() const { return m_scale; }                    // level-0 px per logical px
     double deviceDownsample() const { return m_scale / m_dpr; } // level-0 px per device px
 
     void setViewSize(QSizeF size, double devicePixelRatio);
@@ -28,18 +28,18 @@ public:
     void setScale(double level0PerLogicalPixel); // clamped to [minScale, maxScale]
     // Keeps the slide point under viewPos where it is while scaling by `factor` (>1 zooms out).
     void zoomAt(QPointF viewPos, double factor);
-    void panBy(QPointF viewDelta);               // moves the content by viewDelta logical px
-    void fitToWindow();                          // whole slide visible, centred
+    void panBy(QPointF viewDelta); // moves the content by viewDelta logical px
+    void fitToWindow();            // whole slide visible, centred
 
-    double fitScale() const;                     // scale at which the slide just fits
-    double minScale() const;                     // most zoomed in: dpr / 8 (8 device px per level-0 px),
-                                                 // or fitScale() for a slide smaller than that
-    double maxScale() const;                     // most zoomed out: 2 x fitScale() (slide at half fit)
+    double fitScale() const; // scale at which the slide just fits
+    double minScale() const; // most zoomed in: dpr / 8 (8 device px per level-0 px),
+                             // or fitScale() for a slide smaller than that
+    double maxScale() const; // most zoomed out: 2 x fitScale() (slide at half fit)
 
     QPointF viewToSlide(QPointF viewPos) const;
     QPointF slideToView(QPointF level0) const;
     QRectF slideToView(const QRectF &level0) const;
-    QRectF visibleSlideRect() const;             // the view's area in level-0 coordinates (unclipped)
+    QRectF visibleSlideRect() const; // the view's area in level-0 coordinates (unclipped)
 
     // Screen magnification for a slide scanned at objectivePower: objective / deviceDownsample.
     double magnification(double objectivePower) const;

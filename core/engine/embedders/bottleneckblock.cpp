@@ -9,13 +9,12 @@ namespace {
 
 torch::nn::Conv2d convolution(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride)
 {
-    return torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
 }
 
 } // namespace
 
-BottleneckBlockImpl::BottleneckBlockImpl(const BottleneckBlockOptions& options)
+BottleneckBlockImpl::BottleneckBlockImpl(const BottleneckBlockOptions &options)
 {
     const std::int64_t out = options.width * kExpansion;
     m_conv1 = register_module("conv1", convolution(options.inChannels, options.width, 1, 1));
@@ -26,12 +25,11 @@ BottleneckBlockImpl::BottleneckBlockImpl(const BottleneckBlockOptions& options)
     m_bn3 = register_module("bn3", torch::nn::BatchNorm2d(out));
     if (options.stride != 1 || options.inChannels != out) {
         m_downsample = register_module(
-            "downsample",
-            torch::nn::Sequential(convolution(options.inChannels, out, 1, options.stride), torch::nn::BatchNorm2d(out)));
+            "downsample", torch::nn::Sequential(convolution(options.inChannels, out, 1, options.stride), torch::nn::BatchNorm2d(out)));
     }
 }
 
-torch::Tensor BottleneckBlockImpl::forward(const torch::Tensor& input)
+torch::Tensor BottleneckBlockImpl::forward(const torch::Tensor &input)
 {
     namespace F = torch::nn::functional;
     torch::Tensor out = F::relu(m_bn1(m_conv1(input)), F::ReLUFuncOptions(true));

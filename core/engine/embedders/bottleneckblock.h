@@ -11,24 +11,22 @@
 
 namespace icmil::engine {
 
-struct BottleneckBlockOptions
-{
+struct BottleneckBlockOptions {
     std::int64_t inChannels = 64;
-    std::int64_t width = 64;   // channels of the 1x1 -> 3x3 part; the block puts out 4 x width
-    std::int64_t stride = 1;   // on the 3x3 convolution (torchvision's "ResNet v1.5")
+    std::int64_t width = 64; // channels of the 1x1 -> 3x3 part; the block puts out 4 x width
+    std::int64_t stride = 1; // on the 3x3 convolution (torchvision's "ResNet v1.5")
 };
 
 // torchvision's Bottleneck: conv1 1x1, bn1, conv2 3x3 (stride), bn2, conv3 1x1 (x4), bn3, plus a
 // "downsample" (0: 1x1 conv with the stride, 1: batch norm) when the shape changes. Submodule
 // names equal torchvision's, so its state-dict keys do too.
-class BottleneckBlockImpl : public torch::nn::Module
-{
+class BottleneckBlockImpl : public torch::nn::Module {
 public:
     static constexpr std::int64_t kExpansion = 4;
 
-    explicit BottleneckBlockImpl(const BottleneckBlockOptions& options);
+    explicit BottleneckBlockImpl(const BottleneckBlockOptions &options);
 
-    torch::Tensor forward(const torch::Tensor& input);
+    torch::Tensor forward(const torch::Tensor &input);
 
 private:
     torch::nn::Conv2d m_conv1{nullptr};

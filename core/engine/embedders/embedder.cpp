@@ -15,8 +15,8 @@ namespace icmil::engine {
 
 namespace {
 
-constexpr const char* kResNet50Trunc = "resnet50-trunc";
-constexpr const char* kTinyCnn = "tiny-cnn";
+constexpr const char *kResNet50Trunc = "resnet50-trunc";
+constexpr const char *kTinyCnn = "tiny-cnn";
 
 ModuleEmbedder::Spec resnet50TruncSpec()
 {
@@ -39,7 +39,7 @@ ModuleEmbedder::Spec tinyCnnSpec()
     return spec;
 }
 
-bool isTorchScriptName(const std::filesystem::path& path)
+bool isTorchScriptName(const std::filesystem::path &path)
 {
     std::string extension = path.extension().string();
     std::transform(extension.begin(), extension.end(), extension.begin(),
@@ -47,7 +47,7 @@ bool isTorchScriptName(const std::filesystem::path& path)
     return extension == ".pt" || extension == ".ts" || extension == ".torchscript";
 }
 
-std::unique_ptr<Embedder> makeBuiltIn(ModuleEmbedder::Spec spec, const EmbedderConfig& config)
+std::unique_ptr<Embedder> makeBuiltIn(ModuleEmbedder::Spec spec, const EmbedderConfig &config)
 {
     auto embedder = std::make_unique<ModuleEmbedder>(std::move(spec), config.seed);
     if (config.weights.empty())
@@ -59,9 +59,9 @@ std::unique_ptr<Embedder> makeBuiltIn(ModuleEmbedder::Spec spec, const EmbedderC
     StateDict state;
     try {
         state = readStateDict(config.weights);
-    } catch (const EngineError&) {
+    } catch (const EngineError &) {
         throw;
-    } catch (const std::exception& readError) {
+    } catch (const std::exception &readError) {
         throw EngineError("Cannot read " + source + ": " + readError.what());
     }
     embedder->loadWeights(state, source);
@@ -70,7 +70,7 @@ std::unique_ptr<Embedder> makeBuiltIn(ModuleEmbedder::Spec spec, const EmbedderC
 
 } // namespace
 
-std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig& config)
+std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig &config)
 {
     if (config.name == kResNet50Trunc)
         return makeBuiltIn(resnet50TruncSpec(), config);
@@ -78,8 +78,8 @@ std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig& config)
         return makeBuiltIn(tinyCnnSpec(), config);
     if (isTorchScriptName(config.name)) {
         if (!config.weights.empty()) {
-            throw EngineError("TorchScript embedder '" + config.name + "' carries its own weights; weights '"
-                              + config.weights.string() + "' are only for resnet50-trunc and tiny-cnn");
+            throw EngineError("TorchScript embedder '" + config.name + "' carries its own weights; weights '" + config.weights.string()
+                              + "' are only for resnet50-trunc and tiny-cnn");
         }
         return TorchScriptEmbedder::load(config.name);
     }

@@ -16,18 +16,16 @@
 namespace icmil::engine {
 
 // Per-channel normalisation applied inside forward(): (x - mean) / std, RGB order.
-struct Normalisation
-{
+struct Normalisation {
     std::array<float, 3> mean{0.485f, 0.456f, 0.406f}; // ImageNet
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
-    bool operator==(const Normalisation&) const = default;
+    bool operator==(const Normalisation &) const = default;
 };
 
 // What to build. `name` is a built-in ("resnet50-trunc", "tiny-cnn") or the path of a TorchScript
 // file (".pt"/".ts"/".torchscript") with a JSON beside it (same stem + ".json") giving
 // {"name", "input_size", "feature_dim", "mean": [3], "std": [3]}.
-struct EmbedderConfig
-{
+struct EmbedderConfig {
     std::string name = "tiny-cnn";
     // Optional weights for a built-in: a torch.save file (torchvision names for resnet50-trunc),
     // or a file written by Embedder::save(). Empty: random initialisation seeded by `seed`.
@@ -35,20 +33,19 @@ struct EmbedderConfig
     std::uint64_t seed = 0;
 };
 
-class Embedder
-{
+class Embedder {
 public:
     virtual ~Embedder() = default;
 
-    virtual std::string name() const = 0;      // "resnet50-trunc", "tiny-cnn", or the JSON's name
-    virtual int inputSize() const = 0;         // side of the square patch forward() expects
-    virtual int featureDim() const = 0;        // D of the N x D output
+    virtual std::string name() const = 0; // "resnet50-trunc", "tiny-cnn", or the JSON's name
+    virtual int inputSize() const = 0;    // side of the square patch forward() expects
+    virtual int featureDim() const = 0;   // D of the N x D output
     virtual Normalisation normalisation() const = 0;
 
     // batch: N x 3 x S x S float in [0, 1] (S = inputSize()), on the embedder's device. Applies
     // normalisation itself, so callers (and ICMIL's augmentations) work on plain [0, 1] images.
     // Returns N x featureDim(). Honours the caller's grad mode (NoGradGuard for extraction).
-    virtual torch::Tensor forward(const torch::Tensor& batch) = 0;
+    virtual torch::Tensor forward(const torch::Tensor &batch) = 0;
 
     virtual std::vector<torch::Tensor> parameters() = 0; // trainable tensors, for an optimiser
     virtual void setTraining(bool training) = 0;         // train() / eval() (batch norm, dropout)
@@ -62,7 +59,7 @@ public:
     // its statistics are 0 and 1, so in eval mode batch norm normalises nothing and the features
     // of all patches come out nearly alike (AdaBN, Li et al. 2016). Returns the layers updated:
     // 0 for an embedder whose layers it cannot reach (TorchScript) or that has none.
-    virtual int recalibrateBatchNorm(const std::function<torch::Tensor()>& next) = 0;
+    virtual int recalibrateBatchNorm(const std::function<torch::Tensor()> &next) = 0;
     virtual void to(torch::Device device) = 0;
     virtual torch::Device device() const = 0;
 
@@ -72,7 +69,7 @@ public:
 
     // Writes the current weights atomically so makeEmbedder() with this file as `weights` (or,
     // for TorchScript, as `name`) restores them exactly. Throws EngineError on failure.
-    virtual void save(const std::filesystem::path& path) const = 0;
+    virtual void save(const std::filesystem::path &path) const = 0;
 };
 
 // Builds an embedder, on the CPU and in eval mode (call to() and setTraining() as needed). Built-in
@@ -82,7 +79,7 @@ public:
 // missing or unreadable weights file, weights that do not fit (listing missing keys and wrong
 // shapes), a TorchScript file without its JSON, a bad JSON field, or a TorchScript module whose
 // output on a probe batch is not N x feature_dim.
-std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig& config);
+std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig &config);
 
 // The built-in names, for --help texts and the GUI's list.
 std::vector<std::string> builtInEmbedderNames();

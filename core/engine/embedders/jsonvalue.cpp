@@ -12,10 +12,9 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 
-class JsonReader
-{
+class JsonReader {
 public:
-    JsonReader(std::string_view text, std::string errorPrefix) : m_text(text), m_errorPrefix(std::move(errorPrefix)) {}
+    JsonReader(std::string_view text, std::string errorPrefix) : m_text(text), m_errorPrefix(std::move(errorPrefix)) { }
 
     JsonValue document()
     {
@@ -27,7 +26,7 @@ public:
     }
 
 private:
-    [[noreturn]] void fail(const std::string& what) const
+    [[noreturn]] void fail(const std::string &what) const
     {
         int line = 1;
         int column = 1;
@@ -39,8 +38,8 @@ private:
                 ++column;
             }
         }
-        throw EngineError(m_errorPrefix + " is not valid JSON: " + what + " at line " + std::to_string(line)
-                          + ", column " + std::to_string(column));
+        throw EngineError(m_errorPrefix + " is not valid JSON: " + what + " at line " + std::to_string(line) + ", column "
+                          + std::to_string(column));
     }
 
     void skipSpace()
@@ -113,7 +112,7 @@ private:
                 fail("expected a field name in double quotes");
             const std::size_t keyStart = m_pos;
             std::string key = parseString();
-            for (const auto& member : value.members) {
+            for (const auto &member : value.members) {
                 if (member.first == key) {
                     m_pos = keyStart;
                     fail("field \"" + key + "\" appears twice");
@@ -216,7 +215,7 @@ private:
         return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
     }
 
-    static void appendUtf8(std::string& out, unsigned code)
+    static void appendUtf8(std::string &out, unsigned code)
     {
         const auto byte = [&](unsigned bits) { out += static_cast<char>(bits); };
         if (code < 0x80) {
@@ -280,16 +279,16 @@ private:
 
 } // namespace
 
-const JsonValue* JsonValue::member(std::string_view key) const
+const JsonValue *JsonValue::member(std::string_view key) const
 {
-    for (const auto& [name, value] : members) {
+    for (const auto &[name, value] : members) {
         if (name == key)
             return &value;
     }
     return nullptr;
 }
 
-JsonValue JsonValue::parse(std::string_view text, const std::string& errorPrefix)
+JsonValue JsonValue::parse(std::string_view text, const std::string &errorPrefix)
 {
     return JsonReader(text, errorPrefix).document();
 }

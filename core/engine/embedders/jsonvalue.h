@@ -12,8 +12,7 @@
 
 namespace icmil::engine {
 
-struct JsonValue
-{
+struct JsonValue {
     enum class Kind { Null, Bool, Number, String, Array, Object };
     Kind kind = Kind::Null;
     bool boolean = false;
@@ -23,11 +22,11 @@ struct JsonValue
     std::vector<std::pair<std::string, JsonValue>> members; // an object's, in file order
     std::string_view source;                                // the value as written, for messages
 
-    const JsonValue* member(std::string_view key) const; // nullptr when absent or not an object
+    const JsonValue *member(std::string_view key) const; // nullptr when absent or not an object
 
     // Parses a whole document. `source` views `text`, which must outlive the result. Throws
     // EngineError "<errorPrefix> is not valid JSON: expected ',' or '}' at line 3, column 7".
-    static JsonValue parse(std::string_view text, const std::string& errorPrefix);
+    static JsonValue parse(std::string_view text, const std::string &errorPrefix);
 };
 
 } // namespace icmil::engine

@@ -11,15 +11,12 @@
 namespace icmil::engine {
 
 ModuleEmbedder::ModuleEmbedder(Spec spec, std::uint64_t seed)
-    : m_spec(std::move(spec))
-    , m_seed(seed)
-    , m_module(m_spec.build(seed))
-    , m_normaliser(m_spec.name, m_spec.inputSize, m_spec.normalisation)
+    : m_spec(std::move(spec)), m_seed(seed), m_module(m_spec.build(seed)), m_normaliser(m_spec.name, m_spec.inputSize, m_spec.normalisation)
 {
     m_module.ptr()->eval();
 }
 
-StateDictLoadReport ModuleEmbedder::loadWeights(const StateDict& state, const std::string& source)
+StateDictLoadReport ModuleEmbedder::loadWeights(const StateDict &state, const std::string &source)
 {
     StateDictLoadOptions options;
     options.source = source;
@@ -33,7 +30,7 @@ StateDict ModuleEmbedder::stateDict() const
     return moduleStateDict(*m_module.ptr());
 }
 
-torch::Tensor ModuleEmbedder::forward(const torch::Tensor& batch)
+torch::Tensor ModuleEmbedder::forward(const torch::Tensor &batch)
 {
     return m_module.forward(m_normaliser(batch));
 }
@@ -50,30 +47,30 @@ void ModuleEmbedder::setTraining(bool training)
 
 void ModuleEmbedder::setBatchNormTraining(bool training)
 {
-    for (const auto& module : m_module.ptr()->modules(/*include_self=*/true))
+    for (const auto &module : m_module.ptr()->modules(/*include_self=*/true))
         if (module->name().find("BatchNorm") != std::string::npos)
             module->train(training);
 }
 
-int ModuleEmbedder::recalibrateBatchNorm(const std::function<torch::Tensor()>& next)
+int ModuleEmbedder::recalibrateBatchNorm(const std::function<torch::Tensor()> &next)
 {
     // Momentum "none" makes each layer's running statistics the cumulative average over the
     // batches seen since reset_running_stats(); the layers run in train mode meanwhile, so every
     // layer normalises with the statistics of the batch, as it will with the estimated ones.
     struct Layer {
-        torch::nn::BatchNorm2dImpl* module;
+        torch::nn::BatchNorm2dImpl *module;
         c10::optional<double> momentum;
         bool training;
         torch::Tensor mean, variance, count; // restored when no batch came
     };
     std::vector<Layer> layers;
-    for (const auto& module : m_module.ptr()->modules(/*include_self=*/true))
-        if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(module.get()); bn != nullptr && bn->options.track_running_stats())
+    for (const auto &module : m_module.ptr()->modules(/*include_self=*/true))
+        if (auto *bn = dynamic_cast<torch::nn::BatchNorm2dImpl *>(module.get()); bn != nullptr && bn->options.track_running_stats())
             layers.push_back({bn, bn->options.momentum(), bn->is_training(), bn->running_mean.clone(), bn->running_var.clone(),
                               bn->num_batches_tracked.clone()});
     if (layers.empty())
         return 0;
-    for (const Layer& layer : layers) {
+    for (const Layer &layer : layers) {
         layer.module->options.momentum(c10::nullopt);
         layer.module->reset_running_stats();
         layer.module->train(true);
@@ -88,7 +85,7 @@ int ModuleEmbedder::recalibrateBatchNorm(const std::function<torch::Tensor()>& n
             ++batches;
         }
     }
-    for (const Layer& layer : layers) {
+    for (const Layer &layer : layers) {
         layer.module->options.momentum(layer.momentum);
         layer.module->train(layer.training);
         if (batches == 0) {
@@ -117,7 +114,7 @@ std::unique_ptr<Embedder> ModuleEmbedder::clone() const
         torch::NoGradGuard noGrad;
         const StateDict source = stateDict();
         const StateDict target = copy->stateDict();
-        for (const auto& [key, tensor] : source.entries())
+        for (const auto &[key, tensor] : source.entries())
             target.find(key)->copy_(tensor);
     }
     const auto sourceParameters = m_module.ptr()->parameters();
@@ -128,13 +125,13 @@ std::unique_ptr<Embedder> ModuleEmbedder::clone() const
     return copy;
 }
 
-void ModuleEmbedder::save(const std::filesystem::path& path) const
+void ModuleEmbedder::save(const std::filesystem::path &path) const
 {
     try {
         writeStateDict(path, stateDict());
-    } catch (const EngineError&) {
+    } catch (const EngineError &) {
         throw;
-    } catch (const std::exception& error) {
+    } catch (const std::exception &error) {
         throw EngineError("Cannot save " + m_spec.name + " weights to '" + path.string() + "': " + error.what());
     }
 }

@@ -13,11 +13,9 @@ namespace icmil::engine {
 
 // An Embedder over a LibTorch module built in C++ (resnet50-trunc, tiny-cnn): normalises the
 // batch, runs the module, and moves weights in and out as torchvision-style state dicts.
-class ModuleEmbedder final : public Embedder
-{
+class ModuleEmbedder final : public Embedder {
 public:
-    struct Spec
-    {
+    struct Spec {
         std::string name;
         int inputSize = 0;
         int featureDim = 0;
@@ -31,7 +29,7 @@ public:
 
     // Copies `state` into the module; `source` names it in errors ("Weights 'x.pth'").
     // Throws EngineError (changing nothing) for missing keys or wrong shapes.
-    StateDictLoadReport loadWeights(const StateDict& state, const std::string& source);
+    StateDictLoadReport loadWeights(const StateDict &state, const std::string &source);
     StateDict stateDict() const; // torchvision keys and order, sharing the module's storage
 
     std::string name() const override { return m_spec.name; }
@@ -39,15 +37,15 @@ public:
     int featureDim() const override { return m_spec.featureDim; }
     Normalisation normalisation() const override { return m_spec.normalisation; }
 
-    torch::Tensor forward(const torch::Tensor& batch) override;
+    torch::Tensor forward(const torch::Tensor &batch) override;
     std::vector<torch::Tensor> parameters() override;
     void setTraining(bool training) override;
     void setBatchNormTraining(bool training) override;
-    int recalibrateBatchNorm(const std::function<torch::Tensor()>& next) override;
+    int recalibrateBatchNorm(const std::function<torch::Tensor()> &next) override;
     void to(torch::Device device) override;
     torch::Device device() const override { return m_normaliser.device(); }
     std::unique_ptr<Embedder> clone() const override;
-    void save(const std::filesystem::path& path) const override;
+    void save(const std::filesystem::path &path) const override;
 
 private:
     Spec m_spec;

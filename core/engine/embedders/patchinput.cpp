@@ -10,12 +10,11 @@
 
 namespace icmil::engine {
 
-torch::Tensor patchesToModelInput(const torch::Tensor& bgra, int inputSize, torch::Device device)
+torch::Tensor patchesToModelInput(const torch::Tensor &bgra, int inputSize, torch::Device device)
 {
     if (bgra.dim() != 4 || bgra.size(3) != 4 || bgra.scalar_type() != torch::kUInt8) {
         std::ostringstream message;
-        message << "Patches must be a B x H x W x 4 uint8 tensor, got " << bgra.sizes() << " of "
-                << bgra.scalar_type();
+        message << "Patches must be a B x H x W x 4 uint8 tensor, got " << bgra.sizes() << " of " << bgra.scalar_type();
         throw EngineError(message.str());
     }
     if (inputSize <= 0)
@@ -33,11 +32,12 @@ torch::Tensor patchesToModelInput(const torch::Tensor& bgra, int inputSize, torc
         x = F::adaptive_avg_pool2d(x, F::AdaptiveAvgPool2dFuncOptions({inputSize, inputSize}));
     } else if (x.size(2) != inputSize || x.size(3) != inputSize) {
         const bool shrinking = x.size(2) > inputSize || x.size(3) > inputSize;
-        x = F::interpolate(x, F::InterpolateFuncOptions()
-                                  .size(std::vector<int64_t>{inputSize, inputSize})
-                                  .mode(torch::kBilinear)
-                                  .align_corners(false)
-                                  .antialias(shrinking));
+        x = F::interpolate(x,
+                           F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{inputSize, inputSize})
+                               .mode(torch::kBilinear)
+                               .align_corners(false)
+                               .antialias(shrinking));
     }
     return x.contiguous();
 }

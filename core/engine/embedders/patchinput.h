@@ -14,6 +14,6 @@ namespace icmil::engine {
 // bilinear interpolation (antialiased when shrinking, as PIL and torchvision's Resize do).
 // Returns B x 3 x inputSize x inputSize float32.
 // Throws EngineError for a tensor of another shape or type, or a non-positive inputSize.
-torch::Tensor patchesToModelInput(const torch::Tensor& bgra, int inputSize, torch::Device device);
+torch::Tensor patchesToModelInput(const torch::Tensor &bgra, int inputSize, torch::Device device);
 
 } // namespace icmil::engine

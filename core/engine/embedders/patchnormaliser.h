@@ -12,12 +12,11 @@ namespace icmil::engine {
 // The first step of every embedder's forward(): checks that a batch is N x 3 x S x S floating
 // point on the embedder's device, then applies (x - mean) / std per channel. Throws EngineError
 // naming the embedder ("tiny-cnn expects a batch N x 3 x 64 x 64, got [2, 3, 32, 32]").
-class PatchNormaliser
-{
+class PatchNormaliser {
 public:
-    PatchNormaliser(std::string owner, int inputSize, const Normalisation& normalisation);
+    PatchNormaliser(std::string owner, int inputSize, const Normalisation &normalisation);
 
-    torch::Tensor operator()(const torch::Tensor& batch) const;
+    torch::Tensor operator()(const torch::Tensor &batch) const;
     void to(torch::Device device);
     torch::Device device() const { return m_mean.device(); } // with its index ("cuda:0")
 

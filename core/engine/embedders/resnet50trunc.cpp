@@ -8,7 +8,7 @@
 
 namespace icmil::engine {
 
-ResNet50TruncImpl::ResNet50TruncImpl(const ResNet50TruncOptions& options)
+ResNet50TruncImpl::ResNet50TruncImpl(const ResNet50TruncOptions &options)
 {
     m_conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
     m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(64));
@@ -19,7 +19,7 @@ ResNet50TruncImpl::ResNet50TruncImpl(const ResNet50TruncOptions& options)
     initialiseLikeTorchvision(*this, options.seed);
 }
 
-torch::nn::Sequential ResNet50TruncImpl::makeLayer(std::int64_t& inChannels, std::int64_t width, int blocks, std::int64_t stride)
+torch::nn::Sequential ResNet50TruncImpl::makeLayer(std::int64_t &inChannels, std::int64_t width, int blocks, std::int64_t stride)
 {
     torch::nn::Sequential layer;
     for (int block = 0; block < blocks; ++block) {
@@ -29,7 +29,7 @@ torch::nn::Sequential ResNet50TruncImpl::makeLayer(std::int64_t& inChannels, std
     return layer;
 }
 
-torch::Tensor ResNet50TruncImpl::forward(const torch::Tensor& input)
+torch::Tensor ResNet50TruncImpl::forward(const torch::Tensor &input)
 {
     namespace F = torch::nn::functional;
     torch::Tensor x = F::relu(m_bn1(m_conv1(input)), F::ReLUFuncOptions(true));

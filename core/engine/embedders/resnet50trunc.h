@@ -13,8 +13,7 @@
 
 namespace icmil::engine {
 
-struct ResNet50TruncOptions
-{
+struct ResNet50TruncOptions {
     std::uint64_t seed = 0; // for the torchvision-style random initialisation
 };
 
@@ -23,18 +22,17 @@ struct ResNet50TruncOptions
 // 3x3/2, layer1 (3 bottlenecks, 256 out), layer2 (4, 512, /2), layer3 (6, 1024, /2). Parameter and
 // buffer names are torchvision's ("layer1.0.downsample.0.weight"), so its state dicts load as they
 // are (minus layer4.* and fc.*). forward() takes an already normalised N x 3 x H x W batch.
-class ResNet50TruncImpl : public torch::nn::Module
-{
+class ResNet50TruncImpl : public torch::nn::Module {
 public:
     static constexpr int kInputSize = 224;
     static constexpr int kFeatureDim = 1024;
 
-    explicit ResNet50TruncImpl(const ResNet50TruncOptions& options = {});
+    explicit ResNet50TruncImpl(const ResNet50TruncOptions &options = {});
 
-    torch::Tensor forward(const torch::Tensor& input); // N x 1024
+    torch::Tensor forward(const torch::Tensor &input); // N x 1024
 
 private:
-    torch::nn::Sequential makeLayer(std::int64_t& inChannels, std::int64_t width, int blocks, std::int64_t stride);
+    torch::nn::Sequential makeLayer(std::int64_t &inChannels, std::int64_t width, int blocks, std::int64_t stride);
 
     torch::nn::Conv2d m_conv1{nullptr};
     torch::nn::BatchNorm2d m_bn1{nullptr};

@@ -17,7 +17,7 @@ torch::nn::Conv2d stage(std::int64_t in, std::int64_t out)
 
 } // namespace
 
-TinyCnnImpl::TinyCnnImpl(const TinyCnnOptions& options)
+TinyCnnImpl::TinyCnnImpl(const TinyCnnOptions &options)
 {
     m_conv1 = register_module("conv1", stage(3, 16));
     m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(16));
@@ -30,7 +30,7 @@ TinyCnnImpl::TinyCnnImpl(const TinyCnnOptions& options)
     initialiseLikeTorchvision(*this, options.seed);
 }
 
-torch::Tensor TinyCnnImpl::forward(const torch::Tensor& input)
+torch::Tensor TinyCnnImpl::forward(const torch::Tensor &input)
 {
     namespace F = torch::nn::functional;
     const F::ReLUFuncOptions inPlace(true);

@@ -10,8 +10,7 @@
 
 namespace icmil::engine {
 
-struct TinyCnnOptions
-{
+struct TinyCnnOptions {
     std::uint64_t seed = 0; // for the torchvision-style random initialisation
 };
 
@@ -19,15 +18,14 @@ struct TinyCnnOptions
 // (stride 2, no bias), batch norm and ReLU (3 -> 16 -> 32 -> 64 -> 128 channels, 64 -> 4 px),
 // then a global average pool: 128 features. State-dict keys conv1.weight, bn1.running_mean, ...
 // forward() takes an already normalised N x 3 x H x W batch.
-class TinyCnnImpl : public torch::nn::Module
-{
+class TinyCnnImpl : public torch::nn::Module {
 public:
     static constexpr int kInputSize = 64;
     static constexpr int kFeatureDim = 128;
 
-    explicit TinyCnnImpl(const TinyCnnOptions& options = {});
+    explicit TinyCnnImpl(const TinyCnnOptions &options = {});
 
-    torch::Tensor forward(const torch::Tensor& input); // N x 128
+    torch::Tensor forward(const torch::Tensor &input); // N x 128
 
 private:
     torch::nn::Conv2d m_conv1{nullptr};

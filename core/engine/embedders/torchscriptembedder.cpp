@@ -21,9 +21,9 @@ std::string shapeText(c10::IntArrayRef sizes)
 
 // LibTorch errors carry a C++ backtrace, TorchScript ones also a script traceback; a person needs
 // the last line ("RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)").
-std::string essentials(const std::exception& error)
+std::string essentials(const std::exception &error)
 {
-    const auto* c10Error = dynamic_cast<const c10::Error*>(&error);
+    const auto *c10Error = dynamic_cast<const c10::Error *>(&error);
     std::string text = c10Error ? c10Error->what_without_backtrace() : error.what();
     while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
         text.pop_back();
@@ -33,7 +33,7 @@ std::string essentials(const std::exception& error)
 
 } // namespace
 
-std::unique_ptr<TorchScriptEmbedder> TorchScriptEmbedder::load(const std::filesystem::path& modulePath)
+std::unique_ptr<TorchScriptEmbedder> TorchScriptEmbedder::load(const std::filesystem::path &modulePath)
 {
     const std::string source = "TorchScript file '" + modulePath.string() + "'";
     std::error_code error;
@@ -41,20 +41,20 @@ std::unique_ptr<TorchScriptEmbedder> TorchScriptEmbedder::load(const std::filesy
         throw EngineError(source + " not found");
     const std::filesystem::path jsonPath = TorchScriptSidecar::pathFor(modulePath);
     if (!std::filesystem::is_regular_file(jsonPath, error)) {
-        throw EngineError("TorchScript embedder '" + modulePath.string() + "' needs a JSON file beside it: '"
-                          + jsonPath.string() + "' not found (fields: name, input_size, feature_dim, mean, std)");
+        throw EngineError("TorchScript embedder '" + modulePath.string() + "' needs a JSON file beside it: '" + jsonPath.string()
+                          + "' not found (fields: name, input_size, feature_dim, mean, std)");
     }
     TorchScriptSidecar sidecar = TorchScriptSidecar::read(jsonPath);
 
     torch::jit::Module module;
     try {
         module = torch::jit::load(modulePath.string(), torch::Device(torch::kCPU));
-    } catch (const std::exception& loadError) {
+    } catch (const std::exception &loadError) {
         throw EngineError("Cannot load " + source + " as TorchScript: " + essentials(loadError));
     }
     if (!module.find_method("forward"))
         throw EngineError(source + " has no forward() method");
-    for (const torch::Tensor& parameter : module.parameters())
+    for (const torch::Tensor &parameter : module.parameters())
         parameter.requires_grad_(true);
 
     auto embedder = std::make_unique<TorchScriptEmbedder>(std::move(module), std::move(sidecar), modulePath);
@@ -66,12 +66,9 @@ std::unique_ptr<TorchScriptEmbedder> TorchScriptEmbedder::load(const std::filesy
     return embedder;
 }
 
-TorchScriptEmbedder::TorchScriptEmbedder(torch::jit::Module module, TorchScriptSidecar sidecar,
-                                         std::filesystem::path modulePath)
-    : m_module(std::move(module))
-    , m_sidecar(std::move(sidecar))
-    , m_path(std::move(modulePath))
-    , m_normaliser("TorchScript embedder '" + m_path.string() + "'", m_sidecar.inputSize, m_sidecar.normalisation)
+TorchScriptEmbedder::TorchScriptEmbedder(torch::jit::Module module, TorchScriptSidecar sidecar, std::filesystem::path modulePath)
+    : m_module(std::move(module)), m_sidecar(std::move(sidecar)), m_path(std::move(modulePath)),
+      m_normaliser("TorchScript embedder '" + m_path.string() + "'", m_sidecar.inputSize, m_sidecar.normalisation)
 {
     m_module.eval();
 }
@@ -81,18 +78,18 @@ std::string TorchScriptEmbedder::jsonName() const
     return TorchScriptSidecar::pathFor(m_path).string();
 }
 
-torch::Tensor TorchScriptEmbedder::forward(const torch::Tensor& batch)
+torch::Tensor TorchScriptEmbedder::forward(const torch::Tensor &batch)
 {
     const torch::Tensor input = m_normaliser(batch);
     const std::string owner = "TorchScript embedder '" + m_path.string() + "'";
     c10::IValue output;
     try {
         output = m_module.forward({input});
-    } catch (const std::exception& error) {
+    } catch (const std::exception &error) {
         throw EngineError(owner + " failed on a batch " + shapeText(batch.sizes()) + ": " + essentials(error));
     }
-    const std::string expected = "expected [N, D] = [" + std::to_string(batch.size(0)) + ", "
-                                 + std::to_string(m_sidecar.featureDim) + "] with D = feature_dim from '" + jsonName() + "'";
+    const std::string expected = "expected [N, D] = [" + std::to_string(batch.size(0)) + ", " + std::to_string(m_sidecar.featureDim)
+        + "] with D = feature_dim from '" + jsonName() + "'";
     if (!output.isTensor())
         throw EngineError(owner + " returned a " + output.tagKind() + ", " + expected);
     torch::Tensor features = output.toTensor();
@@ -104,7 +101,7 @@ torch::Tensor TorchScriptEmbedder::forward(const torch::Tensor& batch)
 std::vector<torch::Tensor> TorchScriptEmbedder::parameters()
 {
     std::vector<torch::Tensor> result;
-    for (const torch::Tensor& parameter : m_module.parameters())
+    for (const torch::Tensor &parameter : m_module.parameters())
         result.push_back(parameter);
     return result;
 }
@@ -138,7 +135,7 @@ std::unique_ptr<Embedder> TorchScriptEmbedder::clone() const
     }
     const auto originals = m_module.parameters();
     auto original = originals.begin();
-    for (const torch::Tensor& parameter : copy.parameters()) {
+    for (const torch::Tensor &parameter : copy.parameters()) {
         parameter.requires_grad_((*original).requires_grad());
         ++original;
     }
@@ -148,12 +145,12 @@ std::unique_ptr<Embedder> TorchScriptEmbedder::clone() const
     return embedder;
 }
 
-void TorchScriptEmbedder::save(const std::filesystem::path& path) const
+void TorchScriptEmbedder::save(const std::filesystem::path &path) const
 {
     std::ostringstream bytes;
     try {
         m_module.save(bytes);
-    } catch (const std::exception& error) {
+    } catch (const std::exception &error) {
         throw EngineError("Cannot save TorchScript embedder to '" + path.string() + "': " + essentials(error));
     }
     writeFileAtomically(path, bytes.str());

@@ -24,50 +24,47 @@ std::string shown(std::string_view source)
     return source.size() <= kShown ? std::string(source) : std::string(source.substr(0, kShown)) + "...";
 }
 
-class SidecarFields
-{
+class SidecarFields {
 public:
-    SidecarFields(const JsonValue& object, std::string errorPrefix) : m_object(object), m_errorPrefix(std::move(errorPrefix)) {}
+    SidecarFields(const JsonValue &object, std::string errorPrefix) : m_object(object), m_errorPrefix(std::move(errorPrefix)) { }
 
-    const JsonValue& field(const std::string& name) const
+    const JsonValue &field(const std::string &name) const
     {
-        if (const JsonValue* value = m_object.member(name))
+        if (const JsonValue *value = m_object.member(name))
             return *value;
         throw EngineError(m_errorPrefix + ": missing field \"" + name + "\"");
     }
 
-    [[noreturn]] void wrong(const std::string& name, const std::string& expected) const
+    [[noreturn]] void wrong(const std::string &name, const std::string &expected) const
     {
-        throw EngineError(m_errorPrefix + ": field \"" + name + "\" must be " + expected + ", got "
-                          + shown(field(name).source));
+        throw EngineError(m_errorPrefix + ": field \"" + name + "\" must be " + expected + ", got " + shown(field(name).source));
     }
 
-    std::string nonEmptyString(const std::string& name) const
+    std::string nonEmptyString(const std::string &name) const
     {
-        const JsonValue& value = field(name);
+        const JsonValue &value = field(name);
         if (value.kind != JsonValue::Kind::String || value.text.empty())
             wrong(name, "a non-empty string");
         return value.text;
     }
 
-    int wholeNumber(const std::string& name, int largest) const
+    int wholeNumber(const std::string &name, int largest) const
     {
-        const JsonValue& value = field(name);
-        if (value.kind != JsonValue::Kind::Number || value.number != std::floor(value.number) || value.number < 1
-            || value.number > largest)
+        const JsonValue &value = field(name);
+        if (value.kind != JsonValue::Kind::Number || value.number != std::floor(value.number) || value.number < 1 || value.number > largest)
             wrong(name, "a whole number from 1 to " + std::to_string(largest));
         return static_cast<int>(value.number);
     }
 
-    std::array<float, 3> threeNumbers(const std::string& name, bool positive) const
+    std::array<float, 3> threeNumbers(const std::string &name, bool positive) const
     {
-        const JsonValue& value = field(name);
+        const JsonValue &value = field(name);
         const std::string expected = positive ? "an array of 3 positive numbers" : "an array of 3 numbers";
         if (value.kind != JsonValue::Kind::Array || value.items.size() != 3)
             wrong(name, expected);
         std::array<float, 3> numbers{};
         for (std::size_t i = 0; i < 3; ++i) {
-            const JsonValue& item = value.items[i];
+            const JsonValue &item = value.items[i];
             if (item.kind != JsonValue::Kind::Number || (positive && !(item.number > 0.0)))
                 wrong(name, expected);
             numbers[i] = static_cast<float>(item.number);
@@ -76,11 +73,11 @@ public:
     }
 
 private:
-    const JsonValue& m_object;
+    const JsonValue &m_object;
     std::string m_errorPrefix;
 };
 
-std::string jsonString(const std::string& text)
+std::string jsonString(const std::string &text)
 {
     std::string out = "\"";
     for (const char c : text) {
@@ -98,7 +95,7 @@ std::string jsonString(const std::string& text)
     return out + "\"";
 }
 
-std::string jsonNumbers(const std::array<float, 3>& values)
+std::string jsonNumbers(const std::array<float, 3> &values)
 {
     std::string out = "[";
     for (std::size_t i = 0; i < values.size(); ++i) {
@@ -111,12 +108,12 @@ std::string jsonNumbers(const std::array<float, 3>& values)
 
 } // namespace
 
-std::filesystem::path TorchScriptSidecar::pathFor(const std::filesystem::path& modulePath)
+std::filesystem::path TorchScriptSidecar::pathFor(const std::filesystem::path &modulePath)
 {
     return std::filesystem::path(modulePath).replace_extension(".json");
 }
 
-TorchScriptSidecar TorchScriptSidecar::read(const std::filesystem::path& jsonPath)
+TorchScriptSidecar TorchScriptSidecar::read(const std::filesystem::path &jsonPath)
 {
     const std::string source = "TorchScript JSON '" + jsonPath.string() + "'";
     std::ifstream file(jsonPath, std::ios::binary);
@@ -133,7 +130,7 @@ TorchScriptSidecar TorchScriptSidecar::read(const std::filesystem::path& jsonPat
     return parse(text, source);
 }
 
-TorchScriptSidecar TorchScriptSidecar::parse(std::string_view text, const std::string& source)
+TorchScriptSidecar TorchScriptSidecar::parse(std::string_view text, const std::string &source)
 {
     const JsonValue document = JsonValue::parse(text, source);
     if (document.kind != JsonValue::Kind::Object)
@@ -151,11 +148,11 @@ TorchScriptSidecar TorchScriptSidecar::parse(std::string_view text, const std::s
 std::string TorchScriptSidecar::toJson() const
 {
     return "{\n  \"name\": " + jsonString(name) + ",\n  \"input_size\": " + std::to_string(inputSize)
-           + ",\n  \"feature_dim\": " + std::to_string(featureDim) + ",\n  \"mean\": " + jsonNumbers(normalisation.mean)
-           + ",\n  \"std\": " + jsonNumbers(normalisation.std) + "\n}\n";
+        + ",\n  \"feature_dim\": " + std::to_string(featureDim) + ",\n  \"mean\": " + jsonNumbers(normalisation.mean)
+        + ",\n  \"std\": " + jsonNumbers(normalisation.std) + "\n}\n";
 }
 
-void TorchScriptSidecar::write(const std::filesystem::path& jsonPath) const
+void TorchScriptSidecar::write(const std::filesystem::path &jsonPath) const
 {
     writeFileAtomically(jsonPath, toJson());
 }

@@ -15,22 +15,21 @@ namespace icmil::engine {
 // All five fields are required; other fields are allowed and ignored. Read with the engine's own
 // strict JSON reader (jsonvalue.h: the engine links LibTorch only); errors name the file and the
 // line and column or the field at fault.
-struct TorchScriptSidecar
-{
+struct TorchScriptSidecar {
     std::string name;
     int inputSize = 0;
     int featureDim = 0;
     Normalisation normalisation;
 
     // "dir/model.pt" -> "dir/model.json"
-    static std::filesystem::path pathFor(const std::filesystem::path& modulePath);
+    static std::filesystem::path pathFor(const std::filesystem::path &modulePath);
 
     // Throws EngineError "TorchScript JSON 'x.json': <what is wrong>".
-    static TorchScriptSidecar read(const std::filesystem::path& jsonPath);
-    static TorchScriptSidecar parse(std::string_view text, const std::string& source);
+    static TorchScriptSidecar read(const std::filesystem::path &jsonPath);
+    static TorchScriptSidecar parse(std::string_view text, const std::string &source);
 
     std::string toJson() const;
-    void write(const std::filesystem::path& jsonPath) const; // atomically
+    void write(const std::filesystem::path &jsonPath) const; // atomically
 };
 
 } // namespace icmil::engine

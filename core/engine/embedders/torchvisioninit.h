@@ -13,6 +13,6 @@ namespace icmil::engine {
 // own generator seeded with `seed` (LibTorch's global generator is left untouched): every Conv2d
 // weight ~ kaiming normal (fan_out, ReLU gain), conv biases 0, BatchNorm weight 1, bias 0 and fresh
 // running statistics. The same seed always gives the same weights on every machine.
-void initialiseLikeTorchvision(torch::nn::Module& module, std::uint64_t seed);
+void initialiseLikeTorchvision(torch::nn::Module &module, std::uint64_t seed);
 
 } // namespace icmil::engine

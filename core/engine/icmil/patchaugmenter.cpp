@@ -12,29 +12,30 @@ namespace icmil::engine {
 
 namespace {
 
-double uniform(at::Generator& generator, double low, double high)
+double uniform(at::Generator &generator, double low, double high)
 {
     return torch::empty({1}, torch::kDouble).uniform_(low, high, generator).item<double>();
 }
 
-int randomInt(at::Generator& generator, int lowInclusive, int highExclusive)
+int randomInt(at::Generator &generator, int lowInclusive, int highExclusive)
 {
     return static_cast<int>(torch::randint(lowInclusive, highExclusive, {1}, generator, torch::kLong).item<std::int64_t>());
 }
 
-void checkConfig(const AugmentationConfig& c)
+void checkConfig(const AugmentationConfig &c)
 {
-    const bool probabilities = c.horizontalFlipProbability >= 0.0 && c.horizontalFlipProbability <= 1.0
-        && c.verticalFlipProbability >= 0.0 && c.verticalFlipProbability <= 1.0;
+    const bool probabilities = c.horizontalFlipProbability >= 0.0 && c.horizontalFlipProbability <= 1.0 && c.verticalFlipProbability >= 0.0
+        && c.verticalFlipProbability <= 1.0;
     const bool scales = c.minScale > 0.0 && c.minScale <= c.maxScale && c.maxScale <= 1.0;
     const bool ratios = c.minRatio > 0.0 && c.minRatio <= c.maxRatio;
     if (!probabilities || !scales || !ratios)
-        throw EngineError("Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1 and 0 < min ratio <= max ratio");
+        throw EngineError(
+            "Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1 and 0 < min ratio <= max ratio");
 }
 
 } // namespace
 
-AugmentationDraw drawAugmentation(int side, const AugmentationConfig& config, at::Generator& generator)
+AugmentationDraw drawAugmentation(int side, const AugmentationConfig &config, at::Generator &generator)
 {
     checkConfig(config);
     AugmentationDraw draw;
@@ -70,8 +71,8 @@ AugmentationDraw drawAugmentation(int side, const AugmentationConfig& config, at
     return draw;
 }
 
-torch::Tensor augmentPatches(const torch::Tensor& batch, const AugmentationConfig& config, at::Generator& generator,
-                             std::vector<AugmentationDraw>* draws)
+torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfig &config, at::Generator &generator,
+                             std::vector<AugmentationDraw> *draws)
 {
     if (batch.dim() != 4 || batch.size(2) != batch.size(3) || batch.size(0) < 1)
         throw EngineError("Augmentation needs a batch of square patches, N x C x S x S");

@@ -15,19 +15,17 @@
 
 namespace icmil::engine {
 
-struct AugmentationConfig
-{
+struct AugmentationConfig {
     double horizontalFlipProbability = 0.5;
     double verticalFlipProbability = 0.5;
-    double minScale = 0.5;  // crop area as a fraction of the patch
+    double minScale = 0.5; // crop area as a fraction of the patch
     double maxScale = 1.0;
     double minRatio = 3.0 / 4.0; // crop width / height
     double maxRatio = 4.0 / 3.0;
 };
 
 // One patch's draw: its crop box in input pixels and its flips.
-struct AugmentationDraw
-{
+struct AugmentationDraw {
     int left = 0;
     int top = 0;
     int width = 0;
@@ -39,11 +37,11 @@ struct AugmentationDraw
 // torchvision's RandomResizedCrop.get_params for a side x side patch (10 tries, then the whole
 // patch clamped to the ratio range), then the two flips. Throws EngineError for a config out of
 // range (probabilities outside [0, 1], 0 < minScale <= maxScale <= 1, 0 < minRatio <= maxRatio).
-AugmentationDraw drawAugmentation(int side, const AugmentationConfig& config, at::Generator& generator);
+AugmentationDraw drawAugmentation(int side, const AugmentationConfig &config, at::Generator &generator);
 
 // batch: N x C x S x S float (square patches), on any device. Returns N x C x S x S on the same
 // device. `draws` (optional, out) receives each patch's draw, for tests and logs.
-torch::Tensor augmentPatches(const torch::Tensor& batch, const AugmentationConfig& config, at::Generator& generator,
-                             std::vector<AugmentationDraw>* draws = nullptr);
+torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfig &config, at::Generator &generator,
+                             std::vector<AugmentationDraw> *draws = nullptr);
 
 } // namespace icmil::engine

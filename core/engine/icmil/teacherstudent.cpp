@@ -20,7 +20,7 @@ namespace {
 namespace F = torch::nn::functional;
 
 // KLDivLoss(reduction='none')(log_softmax(q), softmax(p)): p (log p - log q) per element, 0 where p is 0.
-torch::Tensor klPerElement(const torch::Tensor& studentLogits, const torch::Tensor& teacherLogits)
+torch::Tensor klPerElement(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits)
 {
     return F::kl_div(torch::log_softmax(studentLogits, -1), torch::softmax(teacherLogits, -1),
                      F::KLDivFuncOptions().reduction(torch::kNone));
@@ -31,18 +31,18 @@ double referenceBeta(MilModelType type)
     return type == MilModelType::Dtfd ? 2.0 : 6.0; // BETA in the confidence_based branch's scripts
 }
 
-void freeze(torch::nn::Module& module)
+void freeze(torch::nn::Module &module)
 {
-    for (torch::Tensor& parameter : module.parameters())
+    for (torch::Tensor &parameter : module.parameters())
         parameter.set_requires_grad(false);
     module.eval();
 }
 
 } // namespace
 
-DistillationTerms distillationLoss(const torch::Tensor& teacherLogits, const torch::Tensor& teacherEmbedding,
-                                   const torch::Tensor& studentLogits, const torch::Tensor& consistencyLogits,
-                                   const torch::Tensor& consistencyEmbedding, const torch::Tensor& weights)
+DistillationTerms distillationLoss(const torch::Tensor &teacherLogits, const torch::Tensor &teacherEmbedding,
+                                   const torch::Tensor &studentLogits, const torch::Tensor &consistencyLogits,
+                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights)
 {
     DistillationTerms terms;
     torch::Tensor perElement = klPerElement(studentLogits, teacherLogits.detach());
@@ -55,20 +55,20 @@ DistillationTerms distillationLoss(const torch::Tensor& teacherLogits, const tor
     return terms;
 }
 
-torch::Tensor confidenceWeights(const torch::Tensor& normalisedAttention, double beta)
+torch::Tensor confidenceWeights(const torch::Tensor &normalisedAttention, double beta)
 {
     // abs() first: the reference's abs((2a - 1) ** beta) is the same for integer beta and would
     // be NaN for a fractional one.
     return (2.0 * normalisedAttention - 1.0).abs().pow(beta);
 }
 
-TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const MilModel& classifier, DistillationConfig config)
-    : m_config(config)
-    , m_generator(at::make_generator<at::CPUGeneratorImpl>(config.seed))
+TeacherStudentDistiller::TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config)
+    : m_config(config), m_generator(at::make_generator<at::CPUGeneratorImpl>(config.seed))
 {
     if (classifier.config().inputDim != embedder.featureDim())
-        throw EngineError("The bag classifier takes " + std::to_string(classifier.config().inputDim) + " features per patch but the embedder '"
-                          + embedder.name() + "' gives " + std::to_string(embedder.featureDim()));
+        throw EngineError("The bag classifier takes " + std::to_string(classifier.config().inputDim)
+                          + " features per patch but the embedder '" + embedder.name() + "' gives "
+                          + std::to_string(embedder.featureDim()));
     if (config.confidenceWeighted && classifier.config().type == MilModelType::MaxPool)
         throw EngineError("Confidence-based fine-tuning weighs patches by attention, and a MaxPool classifier has none: use ABMIL or "
                           "DTFD-MIL, or turn confidence weighting off");
@@ -80,11 +80,11 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const
 
     const torch::Device device = embedder.device();
     m_teacher = embedder.clone();
-    for (torch::Tensor& parameter : m_teacher->parameters())
+    for (torch::Tensor &parameter : m_teacher->parameters())
         parameter.set_requires_grad(false);
     m_teacher->setTraining(false);
     m_student = embedder.clone();
-    for (torch::Tensor& parameter : m_student->parameters())
+    for (torch::Tensor &parameter : m_student->parameters())
         parameter.set_requires_grad(true);
     studentToTraining();
 
@@ -96,13 +96,13 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder& embedder, const
     m_studentHead->train();
 
     std::vector<torch::Tensor> trainable = m_student->parameters();
-    for (const auto& head : {m_studentHead->dimReduction()->parameters(), m_studentHead->instanceClassifier()->parameters()})
-        for (const torch::Tensor& parameter : head) {
+    for (const auto &head : {m_studentHead->dimReduction()->parameters(), m_studentHead->instanceClassifier()->parameters()})
+        for (const torch::Tensor &parameter : head) {
             parameter.set_requires_grad(true);
             trainable.push_back(parameter);
         }
-    m_optimiser = std::make_unique<torch::optim::Adam>(
-        trainable, torch::optim::AdamOptions(config.learningRate).weight_decay(config.weightDecay));
+    m_optimiser
+        = std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(config.learningRate).weight_decay(config.weightDecay));
 }
 
 TeacherStudentDistiller::~TeacherStudentDistiller() = default;
@@ -116,7 +116,7 @@ void TeacherStudentDistiller::studentToTraining()
         m_studentHead->train();
 }
 
-DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
+DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches)
 {
     const torch::Device device = m_student->device();
     const bool mixed = m_config.mixedPrecision && device.is_cuda();
@@ -166,7 +166,7 @@ DistillationLosses TeacherStudentDistiller::step(const torch::Tensor& patches)
     return losses;
 }
 
-void TeacherStudentDistiller::evaluate(const torch::Tensor& patches, at::Generator& generator, DistillationAgreement& into)
+void TeacherStudentDistiller::evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into)
 {
     const torch::Device device = m_student->device();
     const bool mixed = m_config.mixedPrecision && device.is_cuda();

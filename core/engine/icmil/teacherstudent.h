@@ -37,16 +37,15 @@ class Adam;
 
 namespace icmil::engine {
 
-struct DistillationConfig
-{
+struct DistillationConfig {
     double learningRate = 1e-5;
     double weightDecay = 1e-4;
-    double gradientClip = 5.0;          // per head submodule (dim_reduction, classifier); <= 0: off
-    bool confidenceWeighted = false;    // the confidence_based branch's per-patch weight
-    double confidenceBeta = 0.0;        // 0: the reference's (ABMIL 6, DTFD-MIL 2)
+    double gradientClip = 5.0;       // per head submodule (dim_reduction, classifier); <= 0: off
+    bool confidenceWeighted = false; // the confidence_based branch's per-patch weight
+    double confidenceBeta = 0.0;     // 0: the reference's (ABMIL 6, DTFD-MIL 2)
     AugmentationConfig augmentation;
-    std::uint64_t seed = 0;             // the augmentation draws
-    bool mixedPrecision = false;        // CUDA only: forward passes under bfloat16 autocast
+    std::uint64_t seed = 0;      // the augmentation draws
+    bool mixedPrecision = false; // CUDA only: forward passes under bfloat16 autocast
     // Keep the student's batch-norm layers in eval mode. The reference trains them (train mode,
     // batch statistics), which suits an ImageNet-calibrated ResNet-50 and batches of 100; for an
     // embedder whose running statistics do not describe these patches (randomly initialised,
@@ -61,8 +60,7 @@ struct DistillationConfig
 };
 
 // The three terms of one step (or their means over several), and the total.
-struct DistillationLosses
-{
+struct DistillationLosses {
     double total = 0.0;
     double student = 0.0;     // loss0: the student's prediction vs the teacher's
     double consistency = 0.0; // loss1: the student head on the teacher's embedding
@@ -71,10 +69,9 @@ struct DistillationLosses
 
 // Agreement of student and teacher on held-out patches (the reference's TestModel): mean
 // absolute difference of the class probabilities, and how often their argmax agrees.
-struct DistillationAgreement
-{
+struct DistillationAgreement {
     double absoluteErrorSum = 0.0;
-    std::int64_t elements = 0;  // patches x classes
+    std::int64_t elements = 0; // patches x classes
     std::int64_t patches = 0;
     std::int64_t agreeing = 0;
     double meanAbsoluteError() const { return elements > 0 ? absoluteErrorSum / static_cast<double>(elements) : 0.0; }
@@ -83,41 +80,39 @@ struct DistillationAgreement
 
 // The loss from the six head outputs (logits N x C, embeddings N x M) and optional weights (N,
 // undefined for none), as tensors so a test can check it by hand and autograd can use it.
-struct DistillationTerms
-{
+struct DistillationTerms {
     torch::Tensor total, student, consistency, embedding;
 };
-DistillationTerms distillationLoss(const torch::Tensor& teacherLogits, const torch::Tensor& teacherEmbedding,
-                                   const torch::Tensor& studentLogits, const torch::Tensor& consistencyLogits,
-                                   const torch::Tensor& consistencyEmbedding, const torch::Tensor& weights = {});
+DistillationTerms distillationLoss(const torch::Tensor &teacherLogits, const torch::Tensor &teacherEmbedding,
+                                   const torch::Tensor &studentLogits, const torch::Tensor &consistencyLogits,
+                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights = {});
 
 // |2 a - 1|^beta for attention a in [0, 1].
-torch::Tensor confidenceWeights(const torch::Tensor& normalisedAttention, double beta);
+torch::Tensor confidenceWeights(const torch::Tensor &normalisedAttention, double beta);
 
-class TeacherStudentDistiller
-{
+class TeacherStudentDistiller {
 public:
     // Copies `embedder` twice (teacher, student) and `classifier`'s head twice, all on the
     // embedder's device. Throws EngineError when the classifier does not take the embedder's
     // features, or confidence weighting is asked of a model without attention (MaxPool).
-    TeacherStudentDistiller(const Embedder& embedder, const MilModel& classifier, DistillationConfig config);
+    TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config);
     ~TeacherStudentDistiller();
 
     // One optimisation step on a batch of plain patches (N x 3 x S x S in [0, 1], on the
     // device): the student sees its augmented view. Throws EngineError "Fine-tuning diverged:
     // the loss is nan at step k" (weights unchanged) when the loss is not finite.
-    DistillationLosses step(const torch::Tensor& patches);
+    DistillationLosses step(const torch::Tensor &patches);
 
     // Adds a held-out batch to `into`: the teacher on the plain patches, the student (in eval
     // mode) on a view augmented with `generator` (the reference's validation compares them so).
-    void evaluate(const torch::Tensor& patches, at::Generator& generator, DistillationAgreement& into);
+    void evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into);
 
-    Embedder& student() { return *m_student; }
-    const Embedder& teacher() const { return *m_teacher; }
-    const MilModel& studentHead() const { return *m_studentHead; }
+    Embedder &student() { return *m_student; }
+    const Embedder &teacher() const { return *m_teacher; }
+    const MilModel &studentHead() const { return *m_studentHead; }
     std::int64_t steps() const { return m_steps; }
     double confidenceBeta() const { return m_beta; }
-    const DistillationConfig& config() const { return m_config; }
+    const DistillationConfig &config() const { return m_config; }
 
 private:
     void studentToTraining();

@@ -3,22 +3,21 @@
 
 namespace icmil::engine {
 
-AbmilModel::AbmilModel(const MilModelConfig& config)
-    : MilModel(config)
+AbmilModel::AbmilModel(const MilModelConfig &config) : MilModel(config)
 {
     m_attention = register_module("attention", GatedAttention(config.embedDim, config.attentionDim));
 }
 
-MilOutput AbmilModel::forward(const torch::Tensor& bag, std::optional<at::Generator>)
+MilOutput AbmilModel::forward(const torch::Tensor &bag, std::optional<at::Generator>)
 {
-    const torch::Tensor h = m_dimReduction(bag);               // N x L
-    const torch::Tensor raw = m_attention(h);                   // N
-    const torch::Tensor weights = torch::softmax(raw, 0);       // N
+    const torch::Tensor h = m_dimReduction(bag);                     // N x L
+    const torch::Tensor raw = m_attention(h);                        // N
+    const torch::Tensor weights = torch::softmax(raw, 0);            // N
     const torch::Tensor pooled = torch::mm(weights.unsqueeze(0), h); // 1 x L, sum_n a_n h_n
     return {m_classifier(pooled), raw, weights, {}};
 }
 
-torch::Tensor AbmilModel::normalisedInstanceAttention(const torch::Tensor& embedded)
+torch::Tensor AbmilModel::normalisedInstanceAttention(const torch::Tensor &embedded)
 {
     return minMaxNormalise(m_attention(embedded));
 }

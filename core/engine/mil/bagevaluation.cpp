@@ -7,7 +7,7 @@
 
 namespace icmil::engine {
 
-void checkBagFits(const MilModel& model, const Bag& bag)
+void checkBagFits(const MilModel &model, const Bag &bag)
 {
     if (!bag.features.defined() || bag.features.dim() != 2 || bag.features.size(0) < 1)
         throw EngineError("Slide '" + bag.id + "' has no patch features");
@@ -21,7 +21,7 @@ void checkBagFits(const MilModel& model, const Bag& bag)
 
 namespace {
 
-template <typename T> std::vector<T> toVector(const torch::Tensor& tensor)
+template <typename T> std::vector<T> toVector(const torch::Tensor &tensor)
 {
     const torch::Tensor cpu = tensor.detach().to(torch::kCPU, c10::CppTypeToScalarType<T>::value).contiguous();
     return std::vector<T>(cpu.data_ptr<T>(), cpu.data_ptr<T>() + cpu.numel());
@@ -29,7 +29,7 @@ template <typename T> std::vector<T> toVector(const torch::Tensor& tensor)
 
 } // namespace
 
-BagPrediction predictBag(MilModel& model, const Bag& bag)
+BagPrediction predictBag(MilModel &model, const Bag &bag)
 {
     checkBagFits(model, bag);
     const bool wasTraining = model.is_training();
@@ -49,13 +49,13 @@ BagPrediction predictBag(MilModel& model, const Bag& bag)
     return prediction;
 }
 
-BagSetEvaluation evaluateBags(MilModel& model, const std::vector<Bag>& bags, std::optional<double> threshold)
+BagSetEvaluation evaluateBags(MilModel &model, const std::vector<Bag> &bags, std::optional<double> threshold)
 {
     BagSetEvaluation evaluation;
     if (bags.empty())
         return evaluation;
     double lossSum = 0.0;
-    for (const Bag& bag : bags) {
+    for (const Bag &bag : bags) {
         if (bag.label < 0)
             throw EngineError("Slide '" + bag.id + "' has no label to evaluate against");
         const BagPrediction prediction = predictBag(model, bag);

@@ -14,15 +14,13 @@
 namespace icmil::engine {
 
 // A slide as the MIL engine sees it.
-struct Bag
-{
-    std::string id;          // the slide id, for messages
-    torch::Tensor features;  // N x D float, N >= 1 (kept on the CPU; moved per use)
-    int label = -1;          // class index, -1 when unknown (prediction only)
+struct Bag {
+    std::string id;         // the slide id, for messages
+    torch::Tensor features; // N x D float, N >= 1 (kept on the CPU; moved per use)
+    int label = -1;         // class index, -1 when unknown (prediction only)
 };
 
-struct BagPrediction
-{
+struct BagPrediction {
     std::vector<double> probabilities; // C, softmax of the slide logits
     std::vector<float> attention;      // N, normalised (sums to 1)
     std::vector<float> attentionRaw;   // N, before normalisation
@@ -32,15 +30,14 @@ struct BagPrediction
 // Throws EngineError when `bag` cannot go through `model`: no patches ("Slide 's1' has no patch
 // features"), another feature width ("Slide 's1' has 768 features per patch; the model takes
 // 1024"), or a class the model does not have.
-void checkBagFits(const MilModel& model, const Bag& bag);
+void checkBagFits(const MilModel &model, const Bag &bag);
 
 // model.eval(), no gradients, features moved to the model's device. Restores the model's
 // training mode afterwards. Throws EngineError for an empty bag or a feature width the model
 // does not take ("Slide 's1' has 768 features per patch; the model takes 1024").
-BagPrediction predictBag(MilModel& model, const Bag& bag);
+BagPrediction predictBag(MilModel &model, const Bag &bag);
 
-struct BagSetEvaluation
-{
+struct BagSetEvaluation {
     std::vector<int> labels;
     std::vector<double> probabilities; // count x C, row-major
     double loss = 0.0;                 // mean cross-entropy
@@ -48,6 +45,6 @@ struct BagSetEvaluation
 };
 
 // Every bag must have a label. `threshold`: binary operating threshold for the thresholded metrics.
-BagSetEvaluation evaluateBags(MilModel& model, const std::vector<Bag>& bags, std::optional<double> threshold = std::nullopt);
+BagSetEvaluation evaluateBags(MilModel &model, const std::vector<Bag> &bags, std::optional<double> threshold = std::nullopt);
 
 } // namespace icmil::engine

@@ -29,8 +29,8 @@ double secondsSince(Clock::time_point start)
 // A seed for one epoch's draws that does not depend on earlier epochs (resume continues exactly).
 std::uint64_t epochSeed(std::uint64_t seed, int epoch, std::uint64_t stream)
 {
-    std::seed_seq sequence{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
-                           static_cast<std::uint32_t>(epoch), static_cast<std::uint32_t>(stream)};
+    std::seed_seq sequence{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32), static_cast<std::uint32_t>(epoch),
+                           static_cast<std::uint32_t>(stream)};
     std::mt19937_64 generator(sequence);
     return generator();
 }
@@ -51,14 +51,14 @@ std::vector<std::size_t> shuffledOrder(std::size_t count, std::uint64_t seed)
     return order;
 }
 
-std::string paramStateKey(const torch::Tensor& parameter)
+std::string paramStateKey(const torch::Tensor &parameter)
 {
     return c10::guts::to_string(parameter.unsafeGetTensorImpl()); // the key torch::optim::Adam uses
 }
 
-void checkBags(const MilModel& model, const std::vector<Bag>& bags, const char* role)
+void checkBags(const MilModel &model, const std::vector<Bag> &bags, const char *role)
 {
-    for (const Bag& bag : bags) {
+    for (const Bag &bag : bags) {
         if (bag.label < 0 || bag.label >= model.config().classes)
             throw EngineError(std::string("Training needs a label for every ") + role + " slide; '" + bag.id + "' has "
                               + (bag.label < 0 ? std::string("none") : "class " + std::to_string(bag.label)));
@@ -68,21 +68,17 @@ void checkBags(const MilModel& model, const std::vector<Bag>& bags, const char* 
 
 } // namespace
 
-struct BagTrainer::Optimisers
-{
-    struct Group
-    {
+struct BagTrainer::Optimisers {
+    struct Group {
         std::vector<std::pair<std::string, torch::Tensor>> parameters; // state-dict key, tensor
-        std::vector<std::vector<torch::Tensor>> clipSets;               // one per submodule
+        std::vector<std::vector<torch::Tensor>> clipSets;              // one per submodule
         std::unique_ptr<torch::optim::Adam> adam;
     };
     std::vector<Group> groups;
 };
 
 BagTrainer::BagTrainer(std::shared_ptr<MilModel> model, BagTrainerConfig config)
-    : m_model(std::move(model))
-    , m_config(std::move(config))
-    , m_optimisers(std::make_unique<Optimisers>())
+    : m_model(std::move(model)), m_config(std::move(config)), m_optimisers(std::make_unique<Optimisers>())
 {
     if (!m_model)
         throw EngineError("BagTrainer needs a model");
@@ -92,15 +88,15 @@ BagTrainer::BagTrainer(std::shared_ptr<MilModel> model, BagTrainerConfig config)
         throw EngineError("Training needs a learning rate and weight decay >= 0 and a decay factor > 0");
     m_model->to(m_config.device);
     const auto children = m_model->named_children();
-    for (const auto& submodules : m_model->optimiserGroups()) {
+    for (const auto &submodules : m_model->optimiserGroups()) {
         Optimisers::Group group;
         std::vector<torch::Tensor> all;
-        for (const std::string& name : submodules) {
-            const auto* child = children.find(name);
+        for (const std::string &name : submodules) {
+            const auto *child = children.find(name);
             if (!child)
                 continue;
             std::vector<torch::Tensor> own;
-            for (const auto& parameter : (*child)->named_parameters()) {
+            for (const auto &parameter : (*child)->named_parameters()) {
                 group.parameters.emplace_back(name + "." + parameter.key(), parameter.value());
                 own.push_back(parameter.value());
                 all.push_back(parameter.value());
@@ -110,7 +106,8 @@ BagTrainer::BagTrainer(std::shared_ptr<MilModel> model, BagTrainerConfig config)
         }
         if (all.empty())
             continue; // MaxPool's attention has no parameters
-        group.adam = std::make_unique<torch::optim::Adam>(all, torch::optim::AdamOptions(baseLearningRate()).weight_decay(m_config.weightDecay));
+        group.adam
+            = std::make_unique<torch::optim::Adam>(all, torch::optim::AdamOptions(baseLearningRate()).weight_decay(m_config.weightDecay));
         m_optimisers->groups.push_back(std::move(group));
     }
 }
@@ -141,13 +138,13 @@ StateDict BagTrainer::optimiserState() const
 {
     StateDict state;
     for (std::size_t g = 0; g < m_optimisers->groups.size(); ++g) {
-        const auto& group = m_optimisers->groups[g];
-        const auto& adamState = group.adam->state();
-        for (const auto& [key, parameter] : group.parameters) {
+        const auto &group = m_optimisers->groups[g];
+        const auto &adamState = group.adam->state();
+        for (const auto &[key, parameter] : group.parameters) {
             const auto found = adamState.find(paramStateKey(parameter));
             if (found == adamState.end())
                 continue;
-            const auto& s = static_cast<const torch::optim::AdamParamState&>(*found->second);
+            const auto &s = static_cast<const torch::optim::AdamParamState &>(*found->second);
             const std::string prefix = std::to_string(g) + "." + key + ".";
             state.insert(prefix + "step", torch::tensor(s.step(), torch::kLong));
             state.insert(prefix + "exp_avg", s.exp_avg().detach().to(torch::kCPU, false, true));
@@ -157,15 +154,15 @@ StateDict BagTrainer::optimiserState() const
     return state;
 }
 
-void BagTrainer::restoreOptimiser(const MilCheckpoint& checkpoint)
+void BagTrainer::restoreOptimiser(const MilCheckpoint &checkpoint)
 {
     for (std::size_t g = 0; g < m_optimisers->groups.size(); ++g) {
-        auto& group = m_optimisers->groups[g];
-        for (const auto& [key, parameter] : group.parameters) {
+        auto &group = m_optimisers->groups[g];
+        for (const auto &[key, parameter] : group.parameters) {
             const std::string prefix = std::to_string(g) + "." + key + ".";
-            const torch::Tensor* step = checkpoint.optimizer.find(prefix + "step");
-            const torch::Tensor* average = checkpoint.optimizer.find(prefix + "exp_avg");
-            const torch::Tensor* square = checkpoint.optimizer.find(prefix + "exp_avg_sq");
+            const torch::Tensor *step = checkpoint.optimizer.find(prefix + "step");
+            const torch::Tensor *average = checkpoint.optimizer.find(prefix + "exp_avg");
+            const torch::Tensor *square = checkpoint.optimizer.find(prefix + "exp_avg_sq");
             if (!step || !average || !square)
                 continue; // no state yet for this parameter (never stepped)
             if (!average->sizes().equals(parameter.sizes()) || !square->sizes().equals(parameter.sizes()))
@@ -179,7 +176,7 @@ void BagTrainer::restoreOptimiser(const MilCheckpoint& checkpoint)
     }
 }
 
-TrainingResult BagTrainer::train(const std::vector<Bag>& train, const std::vector<Bag>& validation, const TrainingCallbacks& callbacks)
+TrainingResult BagTrainer::train(const std::vector<Bag> &train, const std::vector<Bag> &validation, const TrainingCallbacks &callbacks)
 {
     if (train.empty())
         throw EngineError("Training needs at least one training slide");
@@ -200,9 +197,9 @@ TrainingResult BagTrainer::train(const std::vector<Bag>& train, const std::vecto
         report.epoch = epoch;
         report.epochs = m_config.epochs;
         const double rate = learningRateAt(epoch);
-        for (auto& group : m_optimisers->groups) {
-            for (auto& parameterGroup : group.adam->param_groups())
-                static_cast<torch::optim::AdamOptions&>(parameterGroup.options()).lr(rate);
+        for (auto &group : m_optimisers->groups) {
+            for (auto &parameterGroup : group.adam->param_groups())
+                static_cast<torch::optim::AdamOptions &>(parameterGroup.options()).lr(rate);
             report.learningRates.push_back(rate);
         }
 
@@ -216,7 +213,7 @@ TrainingResult BagTrainer::train(const std::vector<Bag>& train, const std::vecto
         for (std::size_t index : order) {
             if (m_cancelled.load())
                 break;
-            const Bag& bag = train[index];
+            const Bag &bag = train[index];
             const MilOutput output = m_model->forward(bag.features.to(device, torch::kFloat), pseudoBags);
             const torch::Tensor target = torch::full({1}, bag.label, torch::TensorOptions(torch::kLong).device(device));
             torch::Tensor loss = torch::nn::functional::cross_entropy(output.logits, target);
@@ -231,12 +228,12 @@ TrainingResult BagTrainer::train(const std::vector<Bag>& train, const std::vecto
             if (!std::isfinite(lossValue) || !std::isfinite(tier1Value))
                 throw EngineError("Training diverged: the loss of slide '" + bag.id + "' in epoch " + std::to_string(epoch + 1)
                                   + " is not finite; try a lower learning rate");
-            for (auto& group : m_optimisers->groups)
+            for (auto &group : m_optimisers->groups)
                 group.adam->zero_grad();
             total.backward();
-            for (auto& group : m_optimisers->groups) {
+            for (auto &group : m_optimisers->groups) {
                 if (m_config.gradientClip > 0.0)
-                    for (auto& set : group.clipSets)
+                    for (auto &set : group.clipSets)
                         torch::nn::utils::clip_grad_norm_(set, m_config.gradientClip);
                 group.adam->step();
             }

@@ -20,57 +20,52 @@
 
 namespace icmil::engine {
 
-struct BagTrainerConfig
-{
-    int epochs = 200;                  // the reference's EPOCH
-    double learningRate = 0.0;         // 0: the reference's (ABMIL, MaxPool 2e-4; DTFD 1e-4)
+struct BagTrainerConfig {
+    int epochs = 200;          // the reference's EPOCH
+    double learningRate = 0.0; // 0: the reference's (ABMIL, MaxPool 2e-4; DTFD 1e-4)
     double weightDecay = 1e-4;
-    double gradientClip = 5.0;         // max L2 norm of each submodule's gradient; <= 0: off
+    double gradientClip = 5.0; // max L2 norm of each submodule's gradient; <= 0: off
     // MultiStepLR: the learning rate is multiplied by lrDecay at each of these epochs. Empty: the
     // reference's schedule, none for ABMIL and MaxPool, DTFD at epochs / 2.
     std::vector<int> lrMilestones;
-    bool noSchedule = false;           // no decay at all, even for DTFD
+    bool noSchedule = false; // no decay at all, even for DTFD
     double lrDecay = 0.2;
     std::uint64_t seed = 0;
-    int earlyStoppingPatience = 0;     // stop after this many epochs without a better one; 0: off
-    int startEpoch = 0;                // resume: the first epoch to run (optimiser state restored)
+    int earlyStoppingPatience = 0; // stop after this many epochs without a better one; 0: off
+    int startEpoch = 0;            // resume: the first epoch to run (optimiser state restored)
     torch::Device device = torch::kCPU;
 };
 
-struct EpochReport
-{
-    int epoch = 0;                     // 0-based
+struct EpochReport {
+    int epoch = 0; // 0-based
     int epochs = 0;
-    double trainLoss = 0.0;            // mean slide-level cross-entropy (DTFD: tier 2)
-    double tier1Loss = 0.0;            // DTFD: mean pseudo-bag cross-entropy; 0 otherwise
+    double trainLoss = 0.0; // mean slide-level cross-entropy (DTFD: tier 2)
+    double tier1Loss = 0.0; // DTFD: mean pseudo-bag cross-entropy; 0 otherwise
     bool hasValidation = false;
     double valLoss = 0.0;
     ClassificationMetrics val;         // when hasValidation
     std::vector<double> learningRates; // per optimiser, during this epoch
     double seconds = 0.0;
-    bool best = false;                 // the best epoch so far (its weights are kept)
+    bool best = false; // the best epoch so far (its weights are kept)
 };
 
-struct TrainingCallbacks
-{
-    std::function<void(const EpochReport&)> epochFinished;
+struct TrainingCallbacks {
+    std::function<void(const EpochReport &)> epochFinished;
     // After every bag: epoch (0-based), bags done in this epoch, bags per epoch, this bag's loss.
     std::function<void(int epoch, int bag, int bags, double loss)> bagFinished;
 };
 
-struct TrainingResult
-{
+struct TrainingResult {
     std::vector<EpochReport> history;
     int bestEpoch = -1;
-    MilCheckpoint best;   // weights and optimiser state after the best epoch (model config set)
-    MilCheckpoint last;   // after the last epoch run, for resuming
+    MilCheckpoint best; // weights and optimiser state after the best epoch (model config set)
+    MilCheckpoint last; // after the last epoch run, for resuming
     bool cancelled = false;
     bool stoppedEarly = false;
     double seconds = 0.0;
 };
 
-class BagTrainer
-{
+class BagTrainer {
 public:
     BagTrainer(std::shared_ptr<MilModel> model, BagTrainerConfig config);
     ~BagTrainer();
@@ -80,14 +75,14 @@ public:
 
     // Restores Adam's state from a checkpoint written after an earlier run (resume). Throws
     // EngineError when it was written for another model shape.
-    void restoreOptimiser(const MilCheckpoint& checkpoint);
+    void restoreOptimiser(const MilCheckpoint &checkpoint);
 
     // Trains on `train` (at least one bag, all labelled), validating on `validation` after every
     // epoch (may be empty: then the last epoch counts as the best). The model is left holding the
     // best epoch's weights. Throws EngineError for unlabelled bags, a feature width the model does
     // not take, or a loss that is not finite ("Training diverged: ..."). Cancellation is polled
     // between bags; it returns with cancelled = true and the best weights so far.
-    TrainingResult train(const std::vector<Bag>& train, const std::vector<Bag>& validation, const TrainingCallbacks& callbacks = {});
+    TrainingResult train(const std::vector<Bag> &train, const std::vector<Bag> &validation, const TrainingCallbacks &callbacks = {});
 
     // Thread-safe; answered within one bag. A cancelled trainer stays cancelled (also when
     // cancel() comes before train()).

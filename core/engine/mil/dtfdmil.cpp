@@ -5,11 +5,11 @@
 
 namespace icmil::engine {
 
-DtfdMilModel::DtfdMilModel(const MilModelConfig& config)
-    : MilModel(config)
+DtfdMilModel::DtfdMilModel(const MilModelConfig &config) : MilModel(config)
 {
     m_attention = register_module("attention", GatedAttention(config.embedDim, config.attentionDim));
-    m_attClassifier = register_module("att_classifier", AttentionClassifier(config.embedDim, config.attentionDim, config.classes, config.dropoutTier2));
+    m_attClassifier
+        = register_module("att_classifier", AttentionClassifier(config.embedDim, config.attentionDim, config.classes, config.dropoutTier2));
 }
 
 std::vector<std::vector<std::string>> DtfdMilModel::optimiserGroups() const
@@ -17,12 +17,12 @@ std::vector<std::vector<std::string>> DtfdMilModel::optimiserGroups() const
     return {{"dim_reduction", "attention", "classifier"}, {"att_classifier"}};
 }
 
-MilOutput DtfdMilModel::forward(const torch::Tensor& bag, std::optional<at::Generator> generator)
+MilOutput DtfdMilModel::forward(const torch::Tensor &bag, std::optional<at::Generator> generator)
 {
     // dim_reduction and the attention network act row by row, so they run once on the whole bag;
     // only the softmax and the pooling are per pseudo-bag.
     const torch::Tensor h = m_dimReduction(bag); // N x L
-    const torch::Tensor raw = m_attention(h);     // N
+    const torch::Tensor raw = m_attention(h);    // N
     torch::Tensor groupedH = h;
     torch::Tensor groupedRaw = raw;
     if (generator && is_training()) {
@@ -37,9 +37,9 @@ MilOutput DtfdMilModel::forward(const torch::Tensor& bag, std::optional<at::Gene
     std::vector<torch::Tensor> tier1;
     std::vector<torch::Tensor> distilled;
     for (std::size_t g = 0; g < hChunks.size(); ++g) {
-        const torch::Tensor& hg = hChunks[g];
+        const torch::Tensor &hg = hChunks[g];
         const torch::Tensor weights = torch::softmax(rawChunks[g], 0);
-        const torch::Tensor weighted = hg * weights.unsqueeze(1); // n x L
+        const torch::Tensor weighted = hg * weights.unsqueeze(1);       // n x L
         const torch::Tensor pooled = weighted.sum(0, /*keepdim=*/true); // 1 x L
         tier1.push_back(m_classifier(pooled));
         if (m_config.distillation == DtfdDistillation::Afs) {
@@ -65,7 +65,7 @@ MilOutput DtfdMilModel::forward(const torch::Tensor& bag, std::optional<at::Gene
     return output;
 }
 
-torch::Tensor DtfdMilModel::normalisedInstanceAttention(const torch::Tensor& embedded)
+torch::Tensor DtfdMilModel::normalisedInstanceAttention(const torch::Tensor &embedded)
 {
     // Both tiers' gated attention on the same instances, each min-max normalised, multiplied.
     return minMaxNormalise(m_attClassifier->attention()(embedded)) * minMaxNormalise(m_attention(embedded));

@@ -14,14 +14,13 @@ namespace icmil::engine {
 // parameters only as gradients that optimiser 0 zeroes before using them, so this is the same.
 // The attention reported per instance is tier 1's raw score, normalised by one softmax over the
 // whole bag (independent of the pseudo-bag draw, so a heatmap is stable).
-class DtfdMilModel : public MilModel
-{
+class DtfdMilModel : public MilModel {
 public:
-    explicit DtfdMilModel(const MilModelConfig& config);
-    MilOutput forward(const torch::Tensor& bag, std::optional<at::Generator> generator = std::nullopt) override;
+    explicit DtfdMilModel(const MilModelConfig &config);
+    MilOutput forward(const torch::Tensor &bag, std::optional<at::Generator> generator = std::nullopt) override;
     std::vector<std::vector<std::string>> optimiserGroups() const override;
     LinearClassifier instanceClassifier() const override { return m_attClassifier->classifier(); }
-    torch::Tensor normalisedInstanceAttention(const torch::Tensor& embedded) override;
+    torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded) override;
 
 private:
     GatedAttention m_attention{nullptr};

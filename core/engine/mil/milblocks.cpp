@@ -11,16 +11,16 @@ namespace icmil::engine {
 
 namespace {
 
-class ResidualBlockImpl : public torch::nn::Module
-{
+class ResidualBlockImpl : public torch::nn::Module {
 public:
     explicit ResidualBlockImpl(std::int64_t dim)
     {
-        m_block = register_module("block", torch::nn::Sequential(
-            torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)), torch::nn::ReLU(),
-            torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)), torch::nn::ReLU()));
+        m_block
+            = register_module("block",
+                              torch::nn::Sequential(torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)), torch::nn::ReLU(),
+                                                    torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(false)), torch::nn::ReLU()));
     }
-    torch::Tensor forward(const torch::Tensor& x) { return x + m_block->forward(x); }
+    torch::Tensor forward(const torch::Tensor &x) { return x + m_block->forward(x); }
 
 private:
     torch::nn::Sequential m_block{nullptr};
@@ -37,7 +37,7 @@ DimReductionImpl::DimReductionImpl(std::int64_t inputDim, std::int64_t outputDim
         m_resBlocks->push_back(ResidualBlock(outputDim));
 }
 
-torch::Tensor DimReductionImpl::forward(const torch::Tensor& x)
+torch::Tensor DimReductionImpl::forward(const torch::Tensor &x)
 {
     torch::Tensor h = torch::relu(m_fc1(x));
     if (!m_resBlocks->is_empty())
@@ -52,7 +52,7 @@ GatedAttentionImpl::GatedAttentionImpl(std::int64_t inputDim, std::int64_t hidde
     m_attentionWeights = register_module("attention_weights", torch::nn::Linear(hiddenDim, 1));
 }
 
-torch::Tensor GatedAttentionImpl::forward(const torch::Tensor& h)
+torch::Tensor GatedAttentionImpl::forward(const torch::Tensor &h)
 {
     return m_attentionWeights(m_attentionV->forward(h) * m_attentionU->forward(h)).squeeze(1);
 }
@@ -64,7 +64,7 @@ LinearClassifierImpl::LinearClassifierImpl(std::int64_t inputDim, std::int64_t c
         m_dropout = register_module("dropout", torch::nn::Dropout(dropout));
 }
 
-torch::Tensor LinearClassifierImpl::forward(const torch::Tensor& x)
+torch::Tensor LinearClassifierImpl::forward(const torch::Tensor &x)
 {
     return m_fc(m_dropout ? m_dropout(x) : x);
 }
@@ -75,18 +75,18 @@ AttentionClassifierImpl::AttentionClassifierImpl(std::int64_t inputDim, std::int
     m_classifier = register_module("classifier", LinearClassifier(inputDim, classes, dropout));
 }
 
-torch::Tensor AttentionClassifierImpl::forward(const torch::Tensor& x)
+torch::Tensor AttentionClassifierImpl::forward(const torch::Tensor &x)
 {
     const torch::Tensor weights = torch::softmax(m_attention(x), 0);
     return m_classifier(torch::mm(weights.unsqueeze(0), x));
 }
 
-void initialiseLinearLayers(torch::nn::Module& module, std::uint64_t seed)
+void initialiseLinearLayers(torch::nn::Module &module, std::uint64_t seed)
 {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     torch::NoGradGuard noGrad;
-    for (const auto& child : module.modules(/*include_self=*/true)) {
-        auto* linear = child->as<torch::nn::Linear>();
+    for (const auto &child : module.modules(/*include_self=*/true)) {
+        auto *linear = child->as<torch::nn::Linear>();
         if (!linear)
             continue;
         const double bound = 1.0 / std::sqrt(static_cast<double>(linear->weight.size(1)));

@@ -16,35 +16,35 @@ namespace icmil::engine {
 
 namespace {
 
-const char* const kFormatName = "icmil-studio-mil-checkpoint";
-const char* const kSubmodules[] = {"dim_reduction", "attention", "classifier", "att_classifier"};
+const char *const kFormatName = "icmil-studio-mil-checkpoint";
+const char *const kSubmodules[] = {"dim_reduction", "attention", "classifier", "att_classifier"};
 
 c10::impl::GenericDict stringKeyedDict()
 {
     return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
 }
 
-std::int64_t intAt(const PickleValue& meta, const char* key, std::int64_t fallback)
+std::int64_t intAt(const PickleValue &meta, const char *key, std::int64_t fallback)
 {
-    const PickleValue* value = meta.find(key);
+    const PickleValue *value = meta.find(key);
     return value ? value->toInt() : fallback;
 }
 
-double realAt(const PickleValue& meta, const char* key, double fallback)
+double realAt(const PickleValue &meta, const char *key, double fallback)
 {
-    const PickleValue* value = meta.find(key);
+    const PickleValue *value = meta.find(key);
     return value ? value->toDouble() : fallback;
 }
 
-std::string stringAt(const PickleValue& meta, const char* key)
+std::string stringAt(const PickleValue &meta, const char *key)
 {
-    const PickleValue* value = meta.find(key);
+    const PickleValue *value = meta.find(key);
     return value ? value->toStringRef() : std::string();
 }
 
-const torch::Tensor& requireTensor(const StateDict& weights, const std::string& key)
+const torch::Tensor &requireTensor(const StateDict &weights, const std::string &key)
 {
-    const torch::Tensor* tensor = weights.find(key);
+    const torch::Tensor *tensor = weights.find(key);
     if (!tensor)
         throw EngineError("no " + key + " (expected the ICMIL layout: dim_reduction, attention, classifier[, att_classifier])");
     if (tensor->dim() != 2)
@@ -53,11 +53,11 @@ const torch::Tensor& requireTensor(const StateDict& weights, const std::string& 
 }
 
 // The model a reference checkpoint describes, from its keys and shapes.
-MilModelConfig inferReferenceConfig(const StateDict& weights, std::optional<MilModelType> type)
+MilModelConfig inferReferenceConfig(const StateDict &weights, std::optional<MilModelType> type)
 {
     MilModelConfig config;
-    const torch::Tensor& fc1 = requireTensor(weights, "dim_reduction.fc1.weight");
-    const torch::Tensor& fc = requireTensor(weights, "classifier.fc.weight");
+    const torch::Tensor &fc1 = requireTensor(weights, "dim_reduction.fc1.weight");
+    const torch::Tensor &fc = requireTensor(weights, "classifier.fc.weight");
     config.inputDim = fc1.size(1);
     config.embedDim = fc1.size(0);
     config.classes = static_cast<int>(fc.size(0));
@@ -72,14 +72,14 @@ MilModelConfig inferReferenceConfig(const StateDict& weights, std::optional<MilM
         config.type = MilModelType::Abmil;
     else
         config.type = MilModelType::MaxPool;
-    if (const torch::Tensor* v = weights.find("attention.attention_V.0.weight"))
+    if (const torch::Tensor *v = weights.find("attention.attention_V.0.weight"))
         config.attentionDim = v->size(0);
-    else if (const torch::Tensor* tier2 = weights.find("att_classifier.attention.attention_V.0.weight"))
+    else if (const torch::Tensor *tier2 = weights.find("att_classifier.attention.attention_V.0.weight"))
         config.attentionDim = tier2->size(0);
     return config;
 }
 
-void readOurs(const PickleValue& root, const PickleValue& meta, MilCheckpoint& checkpoint)
+void readOurs(const PickleValue &root, const PickleValue &meta, MilCheckpoint &checkpoint)
 {
     if (stringAt(meta, "format") != kFormatName)
         throw EngineError("its icmil_studio entry is not a MIL checkpoint's");
@@ -87,7 +87,7 @@ void readOurs(const PickleValue& root, const PickleValue& meta, MilCheckpoint& c
     if (checkpoint.formatVersion < 1 || checkpoint.formatVersion > kMilCheckpointFormatVersion)
         throw EngineError("format version " + std::to_string(checkpoint.formatVersion) + " is not supported (this build reads 1 to "
                           + std::to_string(kMilCheckpointFormatVersion) + "); a newer ICMIL Studio wrote it");
-    MilModelConfig& config = checkpoint.model;
+    MilModelConfig &config = checkpoint.model;
     config.type = parseMilModelType(stringAt(meta, "model_type"));
     config.inputDim = intAt(meta, "input_dim", config.inputDim);
     config.embedDim = intAt(meta, "embed_dim", config.embedDim);
@@ -100,8 +100,8 @@ void readOurs(const PickleValue& root, const PickleValue& meta, MilCheckpoint& c
     config.distillation = parseDtfdDistillation(meta.find("distillation") ? stringAt(meta, "distillation") : "AFS");
     config.distilledInstances = static_cast<int>(intAt(meta, "distilled_instances", config.distilledInstances));
     config.seed = static_cast<std::uint64_t>(intAt(meta, "seed", 0));
-    if (const PickleValue* names = meta.find("class_names"))
-        for (const PickleValue& name : names->items())
+    if (const PickleValue *names = meta.find("class_names"))
+        for (const PickleValue &name : names->items())
             checkpoint.classNames.push_back(name.toStringRef());
     checkpoint.epoch = static_cast<int>(intAt(meta, "epoch", -1));
     const double threshold = realAt(meta, "threshold", std::numeric_limits<double>::quiet_NaN());
@@ -109,35 +109,35 @@ void readOurs(const PickleValue& root, const PickleValue& meta, MilCheckpoint& c
         checkpoint.threshold = threshold;
     checkpoint.trainingConfigJson = stringAt(meta, "training_config");
     checkpoint.metricsJson = stringAt(meta, "metrics");
-    if (const PickleValue* optimizer = root.find("optimizer"))
+    if (const PickleValue *optimizer = root.find("optimizer"))
         checkpoint.optimizer = flattenTensors(*optimizer);
-    if (const PickleValue* rates = root.find("optimizer_lr"))
-        for (const PickleValue& rate : rates->items())
+    if (const PickleValue *rates = root.find("optimizer_lr"))
+        for (const PickleValue &rate : rates->items())
             checkpoint.optimizerLearningRates.push_back(rate.toDouble());
 }
 
 } // namespace
 
-MilCheckpoint makeMilCheckpoint(const MilModel& model)
+MilCheckpoint makeMilCheckpoint(const MilModel &model)
 {
     MilCheckpoint checkpoint;
     checkpoint.model = model.config();
     const StateDict state = moduleStateDict(model);
-    for (const auto& [key, tensor] : state.entries())
+    for (const auto &[key, tensor] : state.entries())
         checkpoint.weights.insert(key, tensor.detach().to(torch::kCPU, /*non_blocking=*/false, /*copy=*/true));
     return checkpoint;
 }
 
-void writeMilCheckpoint(const std::filesystem::path& path, const MilCheckpoint& checkpoint)
+void writeMilCheckpoint(const std::filesystem::path &path, const MilCheckpoint &checkpoint)
 {
-    const MilModelConfig& config = checkpoint.model;
+    const MilModelConfig &config = checkpoint.model;
     c10::impl::GenericDict root = stringKeyedDict();
-    for (const char* submodule : kSubmodules) {
+    for (const char *submodule : kSubmodules) {
         const StateDict part = checkpoint.weights.withPrefix(std::string(submodule) + ".");
         if (part.empty() && !(std::string(submodule) == "attention" && config.type == MilModelType::MaxPool))
             continue;
         c10::Dict<std::string, at::Tensor> dict; // MaxPool keeps the reference's empty "attention"
-        for (const auto& [key, tensor] : part.entries())
+        for (const auto &[key, tensor] : part.entries())
             dict.insert(key, tensor.detach().cpu());
         root.insert(submodule, dict);
     }
@@ -158,7 +158,7 @@ void writeMilCheckpoint(const std::filesystem::path& path, const MilCheckpoint& 
     meta.insert("distilled_instances", static_cast<std::int64_t>(config.distilledInstances));
     meta.insert("seed", static_cast<std::int64_t>(config.seed));
     c10::List<std::string> names;
-    for (const std::string& name : checkpoint.classNames)
+    for (const std::string &name : checkpoint.classNames)
         names.push_back(name);
     meta.insert("class_names", names);
     meta.insert("epoch", static_cast<std::int64_t>(checkpoint.epoch));
@@ -169,7 +169,7 @@ void writeMilCheckpoint(const std::filesystem::path& path, const MilCheckpoint& 
 
     if (!checkpoint.optimizer.empty()) {
         c10::Dict<std::string, at::Tensor> optimizer;
-        for (const auto& [key, tensor] : checkpoint.optimizer.entries())
+        for (const auto &[key, tensor] : checkpoint.optimizer.entries())
             optimizer.insert(key, tensor.detach().cpu());
         root.insert("optimizer", optimizer);
         c10::List<double> rates;
@@ -180,23 +180,24 @@ void writeMilCheckpoint(const std::filesystem::path& path, const MilCheckpoint& 
     writeTorchFile(path, root);
 }
 
-MilCheckpoint readMilCheckpoint(const std::filesystem::path& path, std::optional<MilModelType> type)
+MilCheckpoint readMilCheckpoint(const std::filesystem::path &path, std::optional<MilModelType> type)
 {
     const PickleValue root = readTorchFile(path); // its errors already name the file
     try {
         if (!root.isDict())
             throw EngineError("it holds a " + root.typeName() + ", not a dict of state dicts");
         MilCheckpoint checkpoint;
-        for (const char* submodule : kSubmodules)
-            if (const PickleValue* part = root.find(submodule)) {
+        for (const char *submodule : kSubmodules)
+            if (const PickleValue *part = root.find(submodule)) {
                 const StateDict tensors = flattenTensors(*part, submodule);
-                for (const auto& [key, tensor] : tensors.entries())
+                for (const auto &[key, tensor] : tensors.entries())
                     checkpoint.weights.insert(key, tensor);
             }
-        if (const PickleValue* meta = root.find("icmil_studio"); meta && meta->isDict()) {
+        if (const PickleValue *meta = root.find("icmil_studio"); meta && meta->isDict()) {
             readOurs(root, *meta, checkpoint);
             if (type && *type != checkpoint.model.type)
-                throw EngineError("it holds a model of type " + milModelTypeName(checkpoint.model.type) + ", not " + milModelTypeName(*type));
+                throw EngineError("it holds a model of type " + milModelTypeName(checkpoint.model.type) + ", not "
+                                  + milModelTypeName(*type));
         } else {
             checkpoint.formatVersion = 0;
             checkpoint.reference = true;
@@ -212,14 +213,14 @@ MilCheckpoint readMilCheckpoint(const std::filesystem::path& path, std::optional
         if (!report.fits())
             throw EngineError(describeProblems(report, options));
         return checkpoint;
-    } catch (const EngineError& error) {
+    } catch (const EngineError &error) {
         throw EngineError("Cannot read MIL checkpoint '" + path.string() + "': " + error.what());
-    } catch (const c10::Error& error) {
+    } catch (const c10::Error &error) {
         throw EngineError("Cannot read MIL checkpoint '" + path.string() + "': " + error.what_without_backtrace());
     }
 }
 
-std::shared_ptr<MilModel> instantiateMilModel(const MilCheckpoint& checkpoint, torch::Device device)
+std::shared_ptr<MilModel> instantiateMilModel(const MilCheckpoint &checkpoint, torch::Device device)
 {
     auto model = makeMilModel(checkpoint.model);
     StateDictLoadOptions options;

@@ -18,26 +18,24 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Sample indices ordered by descending score; equal scores end up adjacent.
-std::vector<std::size_t> descendingOrder(const std::vector<double>& scores)
+std::vector<std::size_t> descendingOrder(const std::vector<double> &scores)
 {
     std::vector<std::size_t> order(scores.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&scores](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+    std::stable_sort(order.begin(), order.end(), [&scores](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
     return order;
 }
 
 // Checks what rocCurve and rocAuc accept; returns the number of positives.
-std::size_t checkBinaryScores(const std::vector<int>& labels, const std::vector<double>& scores)
+std::size_t checkBinaryScores(const std::vector<int> &labels, const std::vector<double> &scores)
 {
     if (labels.size() != scores.size())
-        throw EngineError("ROC needs one score per label: got " + std::to_string(labels.size())
-                          + " labels and " + std::to_string(scores.size()) + " scores");
+        throw EngineError("ROC needs one score per label: got " + std::to_string(labels.size()) + " labels and "
+                          + std::to_string(scores.size()) + " scores");
     std::size_t positives = 0;
     for (std::size_t i = 0; i < labels.size(); ++i) {
         if (labels[i] != 0 && labels[i] != 1)
-            throw EngineError("ROC labels must be 0 or 1: sample " + std::to_string(i) + " has label "
-                              + std::to_string(labels[i]));
+            throw EngineError("ROC labels must be 0 or 1: sample " + std::to_string(i) + " has label " + std::to_string(labels[i]));
         if (std::isnan(scores[i]))
             throw EngineError("ROC scores must be finite: the score of sample " + std::to_string(i) + " is NaN");
         if (std::isinf(scores[i]))
@@ -47,8 +45,7 @@ std::size_t checkBinaryScores(const std::vector<int>& labels, const std::vector<
     if (labels.empty())
         throw EngineError("ROC needs both classes: there are no labels");
     if (positives == 0 || positives == labels.size())
-        throw EngineError("ROC needs both classes: all " + std::to_string(labels.size()) + " labels are "
-                          + (positives == 0 ? "0" : "1"));
+        throw EngineError("ROC needs both classes: all " + std::to_string(labels.size()) + " labels are " + (positives == 0 ? "0" : "1"));
     return positives;
 }
 
@@ -68,7 +65,7 @@ struct BinaryCounts {
     std::int64_t truePositives = 0, falsePositives = 0, trueNegatives = 0, falseNegatives = 0;
 };
 
-BinaryCounts countBinary(const std::vector<int>& labels, const std::vector<int>& predictions)
+BinaryCounts countBinary(const std::vector<int> &labels, const std::vector<int> &predictions)
 {
     BinaryCounts counts;
     for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -80,14 +77,13 @@ BinaryCounts countBinary(const std::vector<int>& labels, const std::vector<int>&
     return counts;
 }
 
-double accuracyOf(const BinaryCounts& counts, std::size_t count)
+double accuracyOf(const BinaryCounts &counts, std::size_t count)
 {
     return static_cast<double>(counts.truePositives + counts.trueNegatives) / static_cast<double>(count);
 }
 
 // One-vs-rest AUC of column `column` for class `positiveClass`; NaN when undefined.
-double oneVsRestAuc(const std::vector<int>& labels, const std::vector<double>& probabilities, int classes,
-                    int positiveClass)
+double oneVsRestAuc(const std::vector<int> &labels, const std::vector<double> &probabilities, int classes, int positiveClass)
 {
     std::vector<int> binary(labels.size());
     std::vector<double> scores(labels.size());
@@ -102,8 +98,8 @@ double oneVsRestAuc(const std::vector<int>& labels, const std::vector<double>& p
     return rocAuc(binary, scores);
 }
 
-void checkClassificationInput(const std::vector<int>& labels, const std::vector<double>& probabilities,
-                              int classes, std::optional<double> threshold)
+void checkClassificationInput(const std::vector<int> &labels, const std::vector<double> &probabilities, int classes,
+                              std::optional<double> threshold)
 {
     if (classes < 2)
         throw EngineError("Classification metrics need at least 2 classes, got " + std::to_string(classes));
@@ -112,28 +108,25 @@ void checkClassificationInput(const std::vector<int>& labels, const std::vector<
     const std::size_t width = static_cast<std::size_t>(classes);
     if (probabilities.size() != labels.size() * width)
         throw EngineError("Classification metrics need " + std::to_string(classes) + " probabilities per label: got "
-                          + std::to_string(probabilities.size()) + " for " + std::to_string(labels.size())
-                          + " labels");
+                          + std::to_string(probabilities.size()) + " for " + std::to_string(labels.size()) + " labels");
     for (std::size_t i = 0; i < labels.size(); ++i) {
         if (labels[i] < 0 || labels[i] >= classes)
-            throw EngineError("Sample " + std::to_string(i) + " has label " + std::to_string(labels[i])
-                              + ", outside classes 0 to " + std::to_string(classes - 1));
+            throw EngineError("Sample " + std::to_string(i) + " has label " + std::to_string(labels[i]) + ", outside classes 0 to "
+                              + std::to_string(classes - 1));
         for (std::size_t c = 0; c < width; ++c) {
             if (!std::isfinite(probabilities[i * width + c]))
-                throw EngineError("Sample " + std::to_string(i) + " has a non-finite probability for class "
-                                  + std::to_string(c));
+                throw EngineError("Sample " + std::to_string(i) + " has a non-finite probability for class " + std::to_string(c));
         }
     }
     if (threshold && classes != 2)
-        throw EngineError("An operating threshold applies to binary classification only, not to "
-                          + std::to_string(classes) + " classes");
+        throw EngineError("An operating threshold applies to binary classification only, not to " + std::to_string(classes) + " classes");
     if (threshold && std::isnan(*threshold))
         throw EngineError("The operating threshold is NaN");
 }
 
 } // namespace
 
-std::vector<RocPoint> rocCurve(const std::vector<int>& labels, const std::vector<double>& scores)
+std::vector<RocPoint> rocCurve(const std::vector<int> &labels, const std::vector<double> &scores)
 {
     const std::size_t positives = checkBinaryScores(labels, scores);
     const std::size_t negatives = labels.size() - positives;
@@ -154,7 +147,7 @@ std::vector<RocPoint> rocCurve(const std::vector<int>& labels, const std::vector
     return curve;
 }
 
-double rocAuc(const std::vector<int>& labels, const std::vector<double>& scores)
+double rocAuc(const std::vector<int> &labels, const std::vector<double> &scores)
 {
     const std::size_t positives = checkBinaryScores(labels, scores);
     const std::size_t negatives = labels.size() - positives;
@@ -179,7 +172,7 @@ double rocAuc(const std::vector<int>& labels, const std::vector<double>& scores)
     return static_cast<double>(twiceWins) / (2.0 * static_cast<double>(positives) * static_cast<double>(negatives));
 }
 
-RocPoint youdenPoint(const std::vector<RocPoint>& curve)
+RocPoint youdenPoint(const std::vector<RocPoint> &curve)
 {
     if (curve.empty())
         throw EngineError("Youden's point needs a ROC curve with at least one point");
@@ -187,20 +180,19 @@ RocPoint youdenPoint(const std::vector<RocPoint>& curve)
     std::optional<std::size_t> bestFinite;
     std::optional<std::size_t> bestInfinite;
     for (std::size_t i = 0; i < curve.size(); ++i) {
-        auto& best = std::isinf(curve[i].threshold) && curve[i].threshold > 0 ? bestInfinite : bestFinite;
+        auto &best = std::isinf(curve[i].threshold) && curve[i].threshold > 0 ? bestInfinite : bestFinite;
         if (!best || curve[i].fpr - curve[i].tpr < curve[*best].fpr - curve[*best].tpr)
             best = i;
     }
     if (!bestFinite)
         return curve[*bestInfinite];
-    if (bestInfinite
-        && curve[*bestInfinite].fpr - curve[*bestInfinite].tpr < curve[*bestFinite].fpr - curve[*bestFinite].tpr)
+    if (bestInfinite && curve[*bestInfinite].fpr - curve[*bestInfinite].tpr < curve[*bestFinite].fpr - curve[*bestFinite].tpr)
         return curve[*bestInfinite];
     return curve[*bestFinite];
 }
 
-ClassificationMetrics classificationMetrics(const std::vector<int>& labels, const std::vector<double>& probabilities,
-                                            int classes, std::optional<double> threshold)
+ClassificationMetrics classificationMetrics(const std::vector<int> &labels, const std::vector<double> &probabilities, int classes,
+                                            std::optional<double> threshold)
 {
     checkClassificationInput(labels, probabilities, classes, threshold);
     const std::size_t count = labels.size();
@@ -272,12 +264,11 @@ ClassificationMetrics classificationMetrics(const std::vector<int>& labels, cons
     return metrics;
 }
 
-double chooseOperatingThreshold(const std::vector<int>& labels, const std::vector<double>& probabilities)
+double chooseOperatingThreshold(const std::vector<int> &labels, const std::vector<double> &probabilities)
 {
     if (probabilities.size() != labels.size() * 2)
-        throw EngineError("Choosing a threshold needs 2 probabilities per label: got "
-                          + std::to_string(probabilities.size()) + " for " + std::to_string(labels.size())
-                          + " labels");
+        throw EngineError("Choosing a threshold needs 2 probabilities per label: got " + std::to_string(probabilities.size()) + " for "
+                          + std::to_string(labels.size()) + " labels");
     std::vector<double> positiveScores(labels.size());
     for (std::size_t i = 0; i < labels.size(); ++i)
         positiveScores[i] = probabilities[i * 2 + 1];

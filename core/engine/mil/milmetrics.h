@@ -22,12 +22,12 @@ struct RocPoint {
 // the last point is (1, 1, lowest score). fpr = FP / N and tpr = TP / P, divided as sklearn does.
 // Throws EngineError when sizes differ, a label is not 0/1, a score is NaN or infinite (sklearn
 // rejects both), or a class is absent ("ROC needs both classes: all 12 labels are 1").
-std::vector<RocPoint> rocCurve(const std::vector<int>& labels, const std::vector<double>& scores);
+std::vector<RocPoint> rocCurve(const std::vector<int> &labels, const std::vector<double> &scores);
 
 // Area under the ROC curve with tied scores counted half: the Mann–Whitney U over P·N, computed
 // from exact pair counts. Equals sklearn's roc_auc_score (its trapezoids) up to rounding.
 // Throws as rocCurve does.
-double rocAuc(const std::vector<int>& labels, const std::vector<double>& scores);
+double rocAuc(const std::vector<int> &labels, const std::vector<double> &scores);
 
 // The reference's optimal_thresh with p = 0: the point of least fpr − tpr (largest Youden J =
 // tpr − fpr), compared in the same floating-point arithmetic as numpy; on ties the first in curve
@@ -36,7 +36,7 @@ double rocAuc(const std::vector<int>& labels, const std::vector<double>& scores)
 // point is returned instead (e.g. all scores equal: the reference gives +inf, this the score).
 // It is returned only when it alone is the maximum or the curve has no finite point.
 // Throws EngineError for an empty curve.
-RocPoint youdenPoint(const std::vector<RocPoint>& curve);
+RocPoint youdenPoint(const std::vector<RocPoint> &curve);
 
 struct ClassificationMetrics {
     int count = 0;
@@ -68,13 +68,12 @@ struct ClassificationMetrics {
 // [0, classes); classes >= 2; count >= 1. `threshold`: binary only.
 // Throws EngineError for a size mismatch, a label out of range, a non-finite probability, fewer
 // than 2 classes, no samples, or a threshold that is NaN or given for C > 2.
-ClassificationMetrics classificationMetrics(const std::vector<int>& labels,
-                                            const std::vector<double>& probabilities, int classes,
+ClassificationMetrics classificationMetrics(const std::vector<int> &labels, const std::vector<double> &probabilities, int classes,
                                             std::optional<double> threshold = std::nullopt);
 
 // The threshold to use on test data, chosen on validation data (binary, probabilities count x 2):
 // youdenPoint(rocCurve(labels, p[:, 1])).threshold, always a finite score. Throws as rocCurve
 // does, and for a probabilities size other than 2 x labels.
-double chooseOperatingThreshold(const std::vector<int>& labels, const std::vector<double>& probabilities);
+double chooseOperatingThreshold(const std::vector<int> &labels, const std::vector<double> &probabilities);
 
 } // namespace icmil::engine

@@ -32,7 +32,7 @@ std::string milModelTypeName(MilModelType type)
     return "unknown";
 }
 
-MilModelType parseMilModelType(const std::string& name)
+MilModelType parseMilModelType(const std::string &name)
 {
     const std::string key = lowered(name);
     if (key == "abmil" || key == "ab-mil")
@@ -54,7 +54,7 @@ std::string dtfdDistillationName(DtfdDistillation distillation)
     return "unknown";
 }
 
-DtfdDistillation parseDtfdDistillation(const std::string& name)
+DtfdDistillation parseDtfdDistillation(const std::string &name)
 {
     const std::string key = lowered(name);
     if (key == "afs")
@@ -66,48 +66,47 @@ DtfdDistillation parseDtfdDistillation(const std::string& name)
     throw EngineError("Unknown DTFD distillation '" + name + "': expected AFS, MaxS or MaxMinS");
 }
 
-MilModel::MilModel(MilModelConfig config)
-    : m_config(config)
+MilModel::MilModel(MilModelConfig config) : m_config(config)
 {
     m_dimReduction = register_module("dim_reduction", DimReduction(config.inputDim, config.embedDim, config.residualBlocks));
     m_classifier = register_module("classifier", LinearClassifier(config.embedDim, config.classes, config.dropout));
 }
 
-torch::Tensor MilModel::embed(const torch::Tensor& features)
+torch::Tensor MilModel::embed(const torch::Tensor &features)
 {
     return m_dimReduction(features);
 }
 
-torch::Tensor MilModel::instanceLogits(const torch::Tensor& features)
+torch::Tensor MilModel::instanceLogits(const torch::Tensor &features)
 {
     return instanceClassifier()(m_dimReduction(features));
 }
 
-torch::Tensor MilModel::normalisedInstanceAttention(const torch::Tensor& /*embedded*/)
+torch::Tensor MilModel::normalisedInstanceAttention(const torch::Tensor & /*embedded*/)
 {
     return {};
 }
 
-torch::Tensor minMaxNormalise(const torch::Tensor& values)
+torch::Tensor minMaxNormalise(const torch::Tensor &values)
 {
     const torch::Tensor shifted = values - values.min();
     const torch::Tensor range = shifted.max();
     return torch::where(range > 0, shifted / range.clamp_min(std::numeric_limits<float>::min()), torch::zeros_like(shifted));
 }
 
-std::shared_ptr<MilModel> copyMilModel(const MilModel& model)
+std::shared_ptr<MilModel> copyMilModel(const MilModel &model)
 {
     std::shared_ptr<MilModel> copy = makeMilModel(model.config());
     copy->to(model.device());
     torch::NoGradGuard noGrad;
     const auto sourceParameters = model.named_parameters();
-    for (auto& target : copy->named_parameters()) {
-        const torch::Tensor& source = sourceParameters[target.key()];
+    for (auto &target : copy->named_parameters()) {
+        const torch::Tensor &source = sourceParameters[target.key()];
         target.value().copy_(source);
         target.value().set_requires_grad(source.requires_grad());
     }
     const auto sourceBuffers = model.named_buffers();
-    for (auto& target : copy->named_buffers())
+    for (auto &target : copy->named_buffers())
         target.value().copy_(sourceBuffers[target.key()]);
     copy->train(model.is_training());
     return copy;
@@ -116,7 +115,7 @@ std::shared_ptr<MilModel> copyMilModel(const MilModel& model)
 std::vector<std::vector<std::string>> MilModel::optimiserGroups() const
 {
     std::vector<std::string> names;
-    for (const auto& child : named_children())
+    for (const auto &child : named_children())
         names.push_back(child.key());
     return {names};
 }
@@ -126,14 +125,15 @@ torch::Device MilModel::device() const
     return m_classifier->weight().device();
 }
 
-std::shared_ptr<MilModel> makeMilModel(const MilModelConfig& config)
+std::shared_ptr<MilModel> makeMilModel(const MilModelConfig &config)
 {
     if (config.classes < 2)
         throw EngineError("A MIL model needs at least 2 classes, not " + std::to_string(config.classes));
     if (config.inputDim < 1 || config.embedDim < 1 || config.attentionDim < 1)
         throw EngineError("A MIL model needs positive dimensions (input " + std::to_string(config.inputDim) + ", embedding "
                           + std::to_string(config.embedDim) + ", attention " + std::to_string(config.attentionDim) + ")");
-    if (config.residualBlocks < 0 || config.dropout < 0.0 || config.dropout >= 1.0 || config.dropoutTier2 < 0.0 || config.dropoutTier2 >= 1.0)
+    if (config.residualBlocks < 0 || config.dropout < 0.0 || config.dropout >= 1.0 || config.dropoutTier2 < 0.0
+        || config.dropoutTier2 >= 1.0)
         throw EngineError("A MIL model needs residual blocks >= 0 and dropout rates in [0, 1)");
     if (config.type == MilModelType::Dtfd && (config.pseudoBags < 1 || config.distilledInstances < 1))
         throw EngineError("DTFD-MIL needs at least 1 pseudo-bag and 1 distilled instance");

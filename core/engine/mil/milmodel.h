@@ -29,55 +29,52 @@ enum class MilModelType { Abmil, MaxPool, Dtfd };
 // tier-1 instance probability of the last class; MaxMinS, the highest and the lowest.
 enum class DtfdDistillation { Afs, MaxS, MaxMinS };
 
-std::string milModelTypeName(MilModelType type);      // "abmil", "maxpool", "dtfd"
-MilModelType parseMilModelType(const std::string& name); // those, any case; also "ab-mil", "dtfd-mil", "max-pool"; EngineError otherwise
+std::string milModelTypeName(MilModelType type);         // "abmil", "maxpool", "dtfd"
+MilModelType parseMilModelType(const std::string &name); // those, any case; also "ab-mil", "dtfd-mil", "max-pool"; EngineError otherwise
 std::string dtfdDistillationName(DtfdDistillation distillation); // "AFS", "MaxS", "MaxMinS"
-DtfdDistillation parseDtfdDistillation(const std::string& name);
+DtfdDistillation parseDtfdDistillation(const std::string &name);
 
-struct MilModelConfig
-{
+struct MilModelConfig {
     MilModelType type = MilModelType::Abmil;
-    std::int64_t inputDim = 1024;  // D: follows the features (1024 for resnet50-trunc)
-    std::int64_t embedDim = 512;   // the reference's mDim
+    std::int64_t inputDim = 1024; // D: follows the features (1024 for resnet50-trunc)
+    std::int64_t embedDim = 512;  // the reference's mDim
     std::int64_t attentionDim = 128;
-    int classes = 2;               // C >= 2
-    int residualBlocks = 0;        // the reference's numLayer_Res
-    double dropout = 0.0;          // before the classifier (droprate)
-    double dropoutTier2 = 0.0;     // before DTFD's tier-2 classifier (droprate_2)
-    int pseudoBags = 5;            // DTFD numGroup
+    int classes = 2;           // C >= 2
+    int residualBlocks = 0;    // the reference's numLayer_Res
+    double dropout = 0.0;      // before the classifier (droprate)
+    double dropoutTier2 = 0.0; // before DTFD's tier-2 classifier (droprate_2)
+    int pseudoBags = 5;        // DTFD numGroup
     DtfdDistillation distillation = DtfdDistillation::Afs;
-    int distilledInstances = 4;    // DTFD total_instance: MaxS keeps max(1, this / pseudoBags) per pseudo-bag
-    std::uint64_t seed = 0;        // initial weights
-    bool operator==(const MilModelConfig&) const = default;
+    int distilledInstances = 4; // DTFD total_instance: MaxS keeps max(1, this / pseudoBags) per pseudo-bag
+    std::uint64_t seed = 0;     // initial weights
+    bool operator==(const MilModelConfig &) const = default;
 };
 
 // One bag through a model.
-struct MilOutput
-{
-    torch::Tensor logits;        // 1 x C, the slide's
-    torch::Tensor attentionRaw;  // N, the attention network's score per instance before softmax
-                                 // (MaxPool: the number of embedding dimensions the instance wins)
-    torch::Tensor attention;     // N, normalised to sum to 1 over the bag (softmax of the raw
-                                 // scores; MaxPool: the share of dimensions)
-    torch::Tensor tier1Logits;   // DTFD only: G x C, one row per pseudo-bag (tier 1's loss)
+struct MilOutput {
+    torch::Tensor logits;       // 1 x C, the slide's
+    torch::Tensor attentionRaw; // N, the attention network's score per instance before softmax
+                                // (MaxPool: the number of embedding dimensions the instance wins)
+    torch::Tensor attention;    // N, normalised to sum to 1 over the bag (softmax of the raw
+                                // scores; MaxPool: the share of dimensions)
+    torch::Tensor tier1Logits;  // DTFD only: G x C, one row per pseudo-bag (tier 1's loss)
 };
 
-class MilModel : public torch::nn::Module
-{
+class MilModel : public torch::nn::Module {
 public:
-    const MilModelConfig& config() const { return m_config; }
+    const MilModelConfig &config() const { return m_config; }
 
     // bag: N x D (N >= 1) on the model's device. `generator` (CPU) draws DTFD's random pseudo-bags
     // in training; without it (and always in eval) pseudo-bags are torch.chunk of the given order,
     // as the reference computes them on a bag it has not shuffled. ABMIL and MaxPool ignore it.
-    virtual MilOutput forward(const torch::Tensor& bag, std::optional<at::Generator> generator = std::nullopt) = 0;
+    virtual MilOutput forward(const torch::Tensor &bag, std::optional<at::Generator> generator = std::nullopt) = 0;
 
     // The instance-level head ICMIL's teacher uses (step2_teacher_student_*_distillation.py):
     // instanceClassifier()(dim_reduction(x)) per row, N x C. The instance classifier is
     // "classifier" for ABMIL and MaxPool (so on a one-instance bag this equals their slide
     // logits) and tier 2's "att_classifier.classifier" for DTFD-MIL, as the reference loads it.
-    torch::Tensor instanceLogits(const torch::Tensor& features);
-    torch::Tensor embed(const torch::Tensor& features); // dim_reduction(x), N x embedDim
+    torch::Tensor instanceLogits(const torch::Tensor &features);
+    torch::Tensor embed(const torch::Tensor &features); // dim_reduction(x), N x embedDim
     DimReduction dimReduction() const { return m_dimReduction; }
     virtual LinearClassifier instanceClassifier() const { return m_classifier; }
 
@@ -87,7 +84,7 @@ public:
     // branch). ABMIL: the raw gated-attention score; DTFD-MIL: the product of its two tiers'
     // normalised scores (step2_train_teacherstudent_dtfdmil_dual_ax_semilearn.py). Undefined
     // tensor for MaxPool, which has no attention network. Equal scores give 0 (not NaN).
-    virtual torch::Tensor normalisedInstanceAttention(const torch::Tensor& embedded);
+    virtual torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded);
 
     // Submodules trained by each optimiser, in the reference's order: one group for ABMIL and
     // MaxPool (dim_reduction, attention, classifier), two for DTFD (tier 1; att_classifier).
@@ -103,14 +100,14 @@ protected:
 };
 
 // Min-max normalisation of a vector to [0, 1] (x - min) / (max - min); all zeros when max == min.
-torch::Tensor minMaxNormalise(const torch::Tensor& values);
+torch::Tensor minMaxNormalise(const torch::Tensor &values);
 
 // A deep copy: same config, parameters and buffers copied, on the same device, in the same
 // training mode, with requires_grad set (ICMIL's teacher and student heads).
-std::shared_ptr<MilModel> copyMilModel(const MilModel& model);
+std::shared_ptr<MilModel> copyMilModel(const MilModel &model);
 
 // Builds an untrained model (weights seeded by config.seed). Throws EngineError for a config that
 // makes no model (C < 2, dims < 1, pseudoBags < 1).
-std::shared_ptr<MilModel> makeMilModel(const MilModelConfig& config);
+std::shared_ptr<MilModel> makeMilModel(const MilModelConfig &config);
 
 } // namespace icmil::engine

@@ -14,17 +14,16 @@ namespace icmil::engine {
 // On destruction it restores the previous enabled flag and dtype; the outermost scope also clears
 // the autocast cast cache. Autocast state is per thread: create and destroy a scope on one thread,
 // and nest scopes strictly (inner ones end first).
-class AutocastScope
-{
+class AutocastScope {
 public:
     // dtype: c10::kHalf (default) or c10::kBFloat16; anything else throws EngineError.
     explicit AutocastScope(c10::Device device, bool enabled = true, c10::ScalarType dtype = c10::kHalf);
     ~AutocastScope();
 
-    AutocastScope(const AutocastScope&) = delete;
-    AutocastScope& operator=(const AutocastScope&) = delete;
-    AutocastScope(AutocastScope&&) = delete;
-    AutocastScope& operator=(AutocastScope&&) = delete;
+    AutocastScope(const AutocastScope &) = delete;
+    AutocastScope &operator=(const AutocastScope &) = delete;
+    AutocastScope(AutocastScope &&) = delete;
+    AutocastScope &operator=(AutocastScope &&) = delete;
 
     bool active() const { return m_active; }
     c10::ScalarType dtype() const { return m_dtype; }

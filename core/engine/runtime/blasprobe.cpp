@@ -19,8 +19,7 @@ namespace icmil::engine {
 namespace {
 
 // A symbol already loaded into the process (OpenBLAS's C API), or nullptr.
-template <typename Function>
-Function loadedSymbol(const char* name)
+template <typename Function> Function loadedSymbol(const char *name)
 {
 #if ICMIL_HAVE_DLSYM
     return reinterpret_cast<Function>(dlsym(RTLD_DEFAULT, name));
@@ -30,7 +29,7 @@ Function loadedSymbol(const char* name)
 #endif
 }
 
-std::string trimmed(const std::string& text)
+std::string trimmed(const std::string &text)
 {
     const auto first = text.find_first_not_of(" \t\r\n");
     if (first == std::string::npos)
@@ -40,7 +39,7 @@ std::string trimmed(const std::string& text)
 }
 
 // The line of `text` that contains `needle`, trimmed; empty when none does.
-std::string lineContaining(const std::string& text, const std::string& needle)
+std::string lineContaining(const std::string &text, const std::string &needle)
 {
     std::istringstream lines(text);
     std::string line;
@@ -55,12 +54,12 @@ std::string lineContaining(const std::string& text, const std::string& needle)
 std::string sgemmProvider()
 {
 #if ICMIL_HAVE_DLSYM
-    void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+    void *sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
     Dl_info info{};
     if (sgemm == nullptr || dladdr(sgemm, &info) == 0 || info.dli_fname == nullptr)
         return {};
     std::string path = info.dli_fname;
-    if (char* resolved = realpath(info.dli_fname, nullptr)) {
+    if (char *resolved = realpath(info.dli_fname, nullptr)) {
         path = resolved;
         std::free(resolved);
     }
@@ -86,7 +85,7 @@ std::string buildBlasInfo()
 BlasInfo probeBlas()
 {
     BlasInfo blas;
-    using ConfigFunction = char* (*)();
+    using ConfigFunction = char *(*)();
     using ThreadCountFunction = int (*)();
     if (auto config = loadedSymbol<ConfigFunction>("openblas_get_config")) {
         blas.description = trimmed(config());

@@ -8,8 +8,7 @@ namespace icmil::engine {
 // What the process's BLAS is, found at run time. Debian's LibTorch links the generic
 // libblas.so.3, so the implementation (reference BLAS, OpenBLAS, ...) is whatever the system's
 // alternatives point at; official LibTorch builds carry MKL inside. Both matter 10x for speed.
-struct BlasInfo
-{
+struct BlasInfo {
     std::string description; // e.g. "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64"
     int threads = -1;        // the BLAS's own thread count, -1 when it cannot be asked
 };

@@ -32,18 +32,17 @@ std::atomic<int> g_configuredThreads{0}; // the count configureThreads() set las
 
 std::string lowercase(std::string text)
 {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return text;
 }
 
 // The build settings of the LibTorch library actually loaded (not of its headers).
-const std::string& libraryBuildConfig()
+const std::string &libraryBuildConfig()
 {
     static const std::string config = [] {
         try {
             return at::show_config();
-        } catch (const std::exception&) { // a CUDA build may query its runtime here; never fatal
+        } catch (const std::exception &) { // a CUDA build may query its runtime here; never fatal
             return std::string();
         }
     }();
@@ -52,7 +51,7 @@ const std::string& libraryBuildConfig()
 
 bool libraryBuiltWithCuda()
 {
-    const std::string& config = libraryBuildConfig();
+    const std::string &config = libraryBuildConfig();
     return config.find("USE_CUDA=ON") != std::string::npos || config.find("USE_ROCM=ON") != std::string::npos;
 }
 
@@ -96,7 +95,7 @@ int adoptConfiguredThreads()
     return at::get_num_threads();
 }
 
-DeviceChoice parseDevice(const std::string& text)
+DeviceChoice parseDevice(const std::string &text)
 {
     const std::string spelling = lowercase(text);
     if (spelling == "auto")
@@ -117,42 +116,36 @@ DeviceChoice parseDevice(const std::string& text)
     throw EngineError("Unknown device '" + text + "': expected auto, cpu, cuda or cuda:N");
 }
 
-std::string formatDevice(const DeviceChoice& choice)
+std::string formatDevice(const DeviceChoice &choice)
 {
     switch (choice.kind) {
-    case DeviceKind::Auto:
-        return "auto";
-    case DeviceKind::Cpu:
-        return "cpu";
-    case DeviceKind::Cuda:
-        break;
+    case DeviceKind::Auto: return "auto";
+    case DeviceKind::Cpu: return "cpu";
+    case DeviceKind::Cuda: break;
     }
     return "cuda:" + std::to_string(choice.index);
 }
 
-c10::Device resolveDevice(const DeviceChoice& choice)
+c10::Device resolveDevice(const DeviceChoice &choice)
 {
     const bool cudaAvailable = torch::cuda::is_available();
     switch (choice.kind) {
-    case DeviceKind::Cpu:
-        return c10::Device(c10::DeviceType::CPU);
-    case DeviceKind::Auto:
-        return cudaAvailable ? c10::Device(c10::DeviceType::CUDA, 0) : c10::Device(c10::DeviceType::CPU);
-    case DeviceKind::Cuda:
-        break;
+    case DeviceKind::Cpu: return c10::Device(c10::DeviceType::CPU);
+    case DeviceKind::Auto: return cudaAvailable ? c10::Device(c10::DeviceType::CUDA, 0) : c10::Device(c10::DeviceType::CPU);
+    case DeviceKind::Cuda: break;
     }
     if (!cudaAvailable) {
         if (!libraryBuiltWithCuda())
-            throw EngineError("CUDA was requested but this LibTorch build has no usable CUDA device (LibTorch "
-                              TORCH_VERSION ", CPU only)");
+            throw EngineError("CUDA was requested but this LibTorch build has no usable CUDA device (LibTorch " TORCH_VERSION
+                              ", CPU only)");
         throw EngineError("CUDA was requested but no CUDA device is usable (LibTorch " TORCH_VERSION
                           " built with CUDA: check the NVIDIA driver and CUDA_VISIBLE_DEVICES)");
     }
     const int count = cudaDeviceCount();
     if (choice.index < 0 || choice.index >= count) {
-        const std::string visible = count == 1 ? "only 1 CUDA device is visible (cuda:0)"
-                                               : "only " + std::to_string(count) + " CUDA devices are visible (cuda:0 to cuda:"
-                + std::to_string(count - 1) + ")";
+        const std::string visible = count == 1
+            ? "only 1 CUDA device is visible (cuda:0)"
+            : "only " + std::to_string(count) + " CUDA devices are visible (cuda:0 to cuda:" + std::to_string(count - 1) + ")";
         throw EngineError("CUDA device cuda:" + std::to_string(choice.index) + " was requested but " + visible);
     }
     return c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(choice.index));
@@ -176,18 +169,18 @@ RuntimeInfo runtimeInfo()
     return info;
 }
 
-std::string describe(const RuntimeInfo& info)
+std::string describe(const RuntimeInfo &info)
 {
     std::ostringstream line;
-    line << "LibTorch " << info.torchVersion << " | CPU: " << info.intraOpThreads << " of " << info.hardwareThreads
-         << " threads (" << info.parallelBackend << ") | BLAS: " << info.blasHint;
+    line << "LibTorch " << info.torchVersion << " | CPU: " << info.intraOpThreads << " of " << info.hardwareThreads << " threads ("
+         << info.parallelBackend << ") | BLAS: " << info.blasHint;
     if (info.blasThreads > 0)
         line << " (" << info.blasThreads << (info.blasThreads == 1 ? " thread)" : " threads)");
     line << " | CUDA: " << describeCuda(info);
     return line.str();
 }
 
-std::string describeCuda(const RuntimeInfo& info)
+std::string describeCuda(const RuntimeInfo &info)
 {
     if (info.cudaAvailable) {
         return std::to_string(info.cudaDeviceCount) + (info.cudaDeviceCount == 1 ? " device" : " devices")
@@ -203,14 +196,14 @@ void seedEverything(std::uint64_t seed)
         torch::cuda::manual_seed_all(seed);
 }
 
-bool isOutOfMemory(const std::exception& error)
+bool isOutOfMemory(const std::exception &error)
 {
     const std::string_view what = error.what();
     return what.find("out of memory") != std::string_view::npos || what.find("OutOfMemory") != std::string_view::npos;
 }
 
-void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::int64_t, std::int64_t)>& work,
-                 const std::function<void(int)>& halved)
+void runInChunks(std::int64_t count, int &chunk, const std::function<void(std::int64_t, std::int64_t)> &work,
+                 const std::function<void(int)> &halved)
 {
     chunk = std::max(1, chunk);
     std::int64_t offset = 0;
@@ -219,7 +212,7 @@ void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::i
         try {
             work(offset, size);
             offset += size;
-        } catch (const std::exception& error) {
+        } catch (const std::exception &error) {
             if (!isOutOfMemory(error))
                 throw;
             if (chunk == 1) {
@@ -233,7 +226,7 @@ void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::i
     }
 }
 
-void preferPassiveOpenMpWait(char** argv)
+void preferPassiveOpenMpWait(char **argv)
 {
 #if defined(__linux__)
     if (std::getenv("OMP_WAIT_POLICY") || !argv || !argv[0])

@@ -27,38 +27,36 @@ int adoptConfiguredThreads();
 enum class DeviceKind { Auto, Cpu, Cuda };
 
 // What the user asked for; resolveDevice() turns it into a torch::Device on this machine.
-struct DeviceChoice
-{
+struct DeviceChoice {
     DeviceKind kind = DeviceKind::Auto;
     int index = 0; // the CUDA device; "cuda" means "cuda:0"
 
-    bool operator==(const DeviceChoice&) const = default;
+    bool operator==(const DeviceChoice &) const = default;
 };
 
 // Accepts "auto", "cpu", "cuda" and "cuda:N" in any letter case. Throws EngineError
 // "Unknown device 'gpu0': expected auto, cpu, cuda or cuda:N" for anything else.
-DeviceChoice parseDevice(const std::string& text);
+DeviceChoice parseDevice(const std::string &text);
 
 // The canonical spelling: "auto", "cpu" or "cuda:N"; parseDevice(formatDevice(c)) == c.
-std::string formatDevice(const DeviceChoice& choice);
+std::string formatDevice(const DeviceChoice &choice);
 
 // auto -> cuda:0 when CUDA is usable, else CPU; cpu -> CPU; cuda:N -> CUDA device N, or an
 // EngineError saying why not (no CUDA in this LibTorch, no visible device, index out of range).
 // The result is a torch::Device (c10::Device is the same type).
-c10::Device resolveDevice(const DeviceChoice& choice);
+c10::Device resolveDevice(const DeviceChoice &choice);
 
 // What this process runs on, for --version lines, about dialogs and bug reports.
-struct RuntimeInfo
-{
-    std::string torchVersion;     // of the LibTorch headers compiled against, e.g. "1.13.0"
-    int intraOpThreads = 0;       // at::get_num_threads()
-    int interOpThreads = 0;       // at::get_num_interop_threads()
-    int hardwareThreads = 0;      // std::thread::hardware_concurrency()
-    std::string parallelBackend;  // "OpenMP", "native", ... from at::get_parallel_info()
-    std::string blasHint;         // what provides matrix products (see blasprobe.h)
-    int blasThreads = -1;         // the BLAS's own thread count, -1 when unknown
-    bool cudaBuilt = false;       // the LibTorch library was built with CUDA (or ROCm)
-    bool cudaAvailable = false;   // ... and a device is usable now
+struct RuntimeInfo {
+    std::string torchVersion;    // of the LibTorch headers compiled against, e.g. "1.13.0"
+    int intraOpThreads = 0;      // at::get_num_threads()
+    int interOpThreads = 0;      // at::get_num_interop_threads()
+    int hardwareThreads = 0;     // std::thread::hardware_concurrency()
+    std::string parallelBackend; // "OpenMP", "native", ... from at::get_parallel_info()
+    std::string blasHint;        // what provides matrix products (see blasprobe.h)
+    int blasThreads = -1;        // the BLAS's own thread count, -1 when unknown
+    bool cudaBuilt = false;      // the LibTorch library was built with CUDA (or ROCm)
+    bool cudaAvailable = false;  // ... and a device is usable now
     int cudaDeviceCount = 0;
     bool cudnnAvailable = false;
 };
@@ -67,9 +65,9 @@ RuntimeInfo runtimeInfo();
 
 // One line, e.g. "LibTorch 1.13.0 | CPU: 2 of 2 threads (OpenMP) | BLAS: OpenBLAS 0.3.21 ...
 // (2 threads) | CUDA: not in this build".
-std::string describe(const RuntimeInfo& info);
+std::string describe(const RuntimeInfo &info);
 // Its CUDA part: "1 device, cuDNN", "built in, no usable device" or "not in this build".
-std::string describeCuda(const RuntimeInfo& info);
+std::string describeCuda(const RuntimeInfo &info);
 
 // OpenMP's waiting threads spin by default (libgomp's ACTIVE policy) and, on a machine with few
 // cores, take the CPU from OpenBLAS's own threads: on 2 cores ABMIL trains 2.1x faster with
@@ -77,7 +75,7 @@ std::string describeCuda(const RuntimeInfo& info);
 // so a program gets it by re-executing itself with the variable set: call this first thing in
 // main(), before any thread starts. It returns (doing nothing) when OMP_WAIT_POLICY is already set,
 // by the user or by the first run, and where /proc/self/exe is missing or exec fails.
-void preferPassiveOpenMpWait(char** argv);
+void preferPassiveOpenMpWait(char **argv);
 
 // Seeds LibTorch's CPU generator and, when CUDA is available, every CUDA device's generator.
 // Does not switch on deterministic algorithms.
@@ -85,14 +83,14 @@ void seedEverything(std::uint64_t seed);
 
 // Whether an exception is a device running out of memory (CUDA's "CUDA out of memory. Tried to
 // allocate ..."), which a caller can answer by halving its batch and trying again.
-bool isOutOfMemory(const std::exception& error);
+bool isOutOfMemory(const std::exception &error);
 
 // Runs work(offset, size) over [0, count) in pieces of at most `chunk` items. When a piece runs
 // out of memory (isOutOfMemory), `chunk` is halved, halved(chunk) is told, and the piece is tried
 // again, so the caller's work must leave nothing changed when it throws. The smaller chunk stays
 // for later calls. Throws EngineError "Out of memory with 1 item per batch: ..." at the end of
 // the road; other errors pass through.
-void runInChunks(std::int64_t count, int& chunk, const std::function<void(std::int64_t offset, std::int64_t size)>& work,
-                 const std::function<void(int chunk)>& halved = {});
+void runInChunks(std::int64_t count, int &chunk, const std::function<void(std::int64_t offset, std::int64_t size)> &work,
+                 const std::function<void(int chunk)> &halved = {});
 
 } // namespace icmil::engine

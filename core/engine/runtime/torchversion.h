@@ -8,5 +8,5 @@
 #include <torch/version.h>
 
 // True when the LibTorch headers being compiled against are version major.minor or newer.
-#define ICMIL_TORCH_AT_LEAST(major, minor)                                                      \
+#define ICMIL_TORCH_AT_LEAST(major, minor)                                                                                                 \
     (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))

@@ -19,7 +19,8 @@ constexpr std::uint64_t kFirstWindow = std::uint64_t{1} << 20;
 
 } // namespace
 
-LegacyTorchFile::LegacyTorchFile(const RandomAccessFile& file) : m_file(file) {}
+LegacyTorchFile::LegacyTorchFile(const RandomAccessFile &file) : m_file(file)
+{ }
 
 PickleValue LegacyTorchFile::read()
 {
@@ -30,7 +31,7 @@ PickleValue LegacyTorchFile::read()
         const std::string head = m_file.read(0, window, "the pickled header");
         try {
             return readPickles(head);
-        } catch (const PickleUnpickler::Truncated&) {
+        } catch (const PickleUnpickler::Truncated &) {
             if (window == m_file.size())
                 throw;
         }
@@ -62,7 +63,7 @@ PickleValue LegacyTorchFile::readPickles(std::string_view data)
 
     const PickleValue sysInfo = graph.freeze(plain.load(data, position, end));
     position = end;
-    if (const PickleValue* littleEndian = sysInfo.find("little_endian");
+    if (const PickleValue *littleEndian = sysInfo.find("little_endian");
         littleEndian && littleEndian->kind() == PickleValue::Kind::Bool && !littleEndian->toBool())
         throw EngineError("it was written on a big-endian machine, which is not supported");
 
@@ -74,7 +75,7 @@ PickleValue LegacyTorchFile::readPickles(std::string_view data)
     if (!keyList.isSequence())
         throw EngineError("its list of storage keys is " + keyList.typeName() + ", not a list");
     std::vector<std::string> keys;
-    for (const PickleValue& key : keyList.items()) {
+    for (const PickleValue &key : keyList.items()) {
         if (key.kind() != PickleValue::Kind::String && key.kind() != PickleValue::Kind::Bytes)
             throw EngineError("its list of storage keys holds a " + key.typeName());
         keys.push_back(key.toStringRef());
@@ -83,13 +84,13 @@ PickleValue LegacyTorchFile::readPickles(std::string_view data)
     return graph.freeze(root);
 }
 
-void LegacyTorchFile::readStorageData(const std::vector<std::string>& keys, std::uint64_t offset)
+void LegacyTorchFile::readStorageData(const std::vector<std::string> &keys, std::uint64_t offset)
 {
-    for (const std::string& key : keys) {
+    for (const std::string &key : keys) {
         const auto found = m_storages.find(key);
         if (found == m_storages.end())
             throw EngineError("storage '" + key + "' is listed but no tensor uses it (damaged file?)");
-        PendingStorage& storage = found->second;
+        PendingStorage &storage = found->second;
         if (storage.filled)
             throw EngineError("storage '" + key + "' is listed twice (damaged file?)");
         const std::string countBytes = m_file.read(offset, 8, "a storage's element count");
@@ -97,27 +98,25 @@ void LegacyTorchFile::readStorageData(const std::vector<std::string>& keys, std:
         for (std::size_t i = 8; i-- > 0;)
             count = (count << 8) | static_cast<std::uint8_t>(countBytes[i]);
         if (count != static_cast<std::uint64_t>(storage.numel))
-            throw EngineError("storage '" + key + "' should hold " + std::to_string(storage.numel)
-                              + " elements, but the file says " + std::to_string(count) + " (damaged file?)");
+            throw EngineError("storage '" + key + "' should hold " + std::to_string(storage.numel) + " elements, but the file says "
+                              + std::to_string(count) + " (damaged file?)");
         const auto bytes = static_cast<std::uint64_t>(storage.tensor.numel()) * storage.tensor.element_size();
         m_file.read(offset + 8, storage.tensor.data_ptr(), bytes, "a storage's data");
         offset += 8 + bytes;
         storage.filled = true;
     }
-    for (const auto& [key, storage] : m_storages) {
+    for (const auto &[key, storage] : m_storages) {
         if (!storage.filled)
             throw EngineError("storage '" + key + "' has no data in the file (truncated?)");
     }
 }
 
-torch::Tensor LegacyTorchFile::loadStorage(const std::string& key, c10::ScalarType dtype, std::int64_t numel,
-                                           const std::string& location)
+torch::Tensor LegacyTorchFile::loadStorage(const std::string &key, c10::ScalarType dtype, std::int64_t numel, const std::string &location)
 {
     (void)location; // "cpu", "cuda:0", ...: the bytes are in the file either way
     const auto bytes = static_cast<std::uint64_t>(numel) * c10::elementSize(dtype); // checked by the factory
     if (bytes > m_file.size() - std::min(m_file.size(), m_storageBytes))
-        throw EngineError("storage '" + key + "' declares " + std::to_string(bytes)
-                          + " bytes, more than the file holds (damaged file?)");
+        throw EngineError("storage '" + key + "' declares " + std::to_string(bytes) + " bytes, more than the file holds (damaged file?)");
     m_storageBytes += bytes;
     torch::Tensor tensor = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
     m_storages[key] = PendingStorage{tensor, numel, false};

@@ -18,19 +18,16 @@
 
 namespace icmil::engine {
 
-class LegacyTorchFile : public TorchStorageLoader
-{
+class LegacyTorchFile : public TorchStorageLoader {
 public:
-    explicit LegacyTorchFile(const RandomAccessFile& file);
+    explicit LegacyTorchFile(const RandomAccessFile &file);
 
     PickleValue read();
 
-    torch::Tensor loadStorage(const std::string& key, c10::ScalarType dtype, std::int64_t numel,
-                              const std::string& location) override;
+    torch::Tensor loadStorage(const std::string &key, c10::ScalarType dtype, std::int64_t numel, const std::string &location) override;
 
 private:
-    struct PendingStorage
-    {
+    struct PendingStorage {
         torch::Tensor tensor;
         std::int64_t numel = 0;
         bool filled = false;
@@ -39,9 +36,9 @@ private:
     // Parses the pickles found in the file's first window.size() bytes. Throws
     // PickleUnpickler::Truncated when they run past the window.
     PickleValue readPickles(std::string_view window);
-    void readStorageData(const std::vector<std::string>& keys, std::uint64_t offset);
+    void readStorageData(const std::vector<std::string> &keys, std::uint64_t offset);
 
-    const RandomAccessFile& m_file;
+    const RandomAccessFile &m_file;
     std::unordered_map<std::string, PendingStorage> m_storages;
     std::uint64_t m_storageBytes = 0;
 };

@@ -15,8 +15,7 @@ enum FreezeState : std::uint8_t { NotVisited = 0, InProgress = 1, Done = 2 };
 
 // One state byte and one frozen slot per container, and a frozen slot per string: a value the
 // pickle shares (memo gets) is converted once and shared, so the result stays linear in the pickle.
-struct PickleGraph::FreezeMemo
-{
+struct PickleGraph::FreezeMemo {
     std::vector<std::uint8_t> state;
     std::vector<PickleValue> containers;
     std::vector<PickleValue> strings; // None until converted
@@ -71,29 +70,28 @@ std::size_t PickleGraph::index(PickleRef ref, std::size_t tableSize) const
     return static_cast<std::size_t>(ref.payload);
 }
 
-const std::string& PickleGraph::string(PickleRef ref) const
+const std::string &PickleGraph::string(PickleRef ref) const
 {
-    if (ref.kind != PickleRef::Kind::String && ref.kind != PickleRef::Kind::Bytes
-        && ref.kind != PickleRef::Kind::Global)
+    if (ref.kind != PickleRef::Kind::String && ref.kind != PickleRef::Kind::Bytes && ref.kind != PickleRef::Kind::Global)
         throw EngineError("expected a str, found " + describe(ref));
     return m_strings[index(ref, m_strings.size())];
 }
 
-PickleGraph::Container& PickleGraph::container(PickleRef ref)
+PickleGraph::Container &PickleGraph::container(PickleRef ref)
 {
     if (!ref.isContainer())
         throw EngineError("expected a container, found " + describe(ref));
     return m_containers[index(ref, m_containers.size())];
 }
 
-const PickleGraph::Container& PickleGraph::container(PickleRef ref) const
+const PickleGraph::Container &PickleGraph::container(PickleRef ref) const
 {
     if (!ref.isContainer())
         throw EngineError("expected a container, found " + describe(ref));
     return m_containers[index(ref, m_containers.size())];
 }
 
-const torch::Tensor& PickleGraph::tensor(PickleRef ref) const
+const torch::Tensor &PickleGraph::tensor(PickleRef ref) const
 {
     if (ref.kind != PickleRef::Kind::Tensor && ref.kind != PickleRef::Kind::Storage)
         throw EngineError("expected a tensor, found " + describe(ref));
@@ -125,12 +123,12 @@ std::string PickleGraph::describe(PickleRef ref) const
 
 PickleValue PickleGraph::freeze(PickleRef root) const
 {
-    FreezeMemo memo{std::vector<std::uint8_t>(m_containers.size(), NotVisited),
-                    std::vector<PickleValue>(m_containers.size()), std::vector<PickleValue>(m_strings.size())};
+    FreezeMemo memo{std::vector<std::uint8_t>(m_containers.size(), NotVisited), std::vector<PickleValue>(m_containers.size()),
+                    std::vector<PickleValue>(m_strings.size())};
     return freezeRef(root, 0, memo);
 }
 
-PickleValue PickleGraph::freezeRef(PickleRef ref, int depth, FreezeMemo& memo) const
+PickleValue PickleGraph::freezeRef(PickleRef ref, int depth, FreezeMemo &memo) const
 {
     using Kind = PickleRef::Kind;
     switch (ref.kind) {
@@ -140,15 +138,14 @@ PickleValue PickleGraph::freezeRef(PickleRef ref, int depth, FreezeMemo& memo) c
     case Kind::Float: return PickleValue::real(realValue(ref));
     case Kind::String:
     case Kind::Bytes: {
-        PickleValue& slot = memo.strings[index(ref, m_strings.size())];
+        PickleValue &slot = memo.strings[index(ref, m_strings.size())];
         if (slot.isNone())
             slot = ref.kind == Kind::String ? PickleValue::string(string(ref)) : PickleValue::bytes(string(ref));
         return slot;
     }
     case Kind::Tensor:
     case Kind::Storage: return PickleValue::tensor(tensor(ref));
-    case Kind::Global:
-        throw EngineError("the pickle leaves " + describe(ref) + " uncalled, which a weights file never does");
+    case Kind::Global: throw EngineError("the pickle leaves " + describe(ref) + " uncalled, which a weights file never does");
     case Kind::Tuple:
     case Kind::List:
     case Kind::Dict: break;
@@ -163,7 +160,7 @@ PickleValue PickleGraph::freezeRef(PickleRef ref, int depth, FreezeMemo& memo) c
         throw EngineError("the pickle nests containers more than " + std::to_string(kMaxNesting) + " levels deep");
 
     memo.state[slot] = InProgress;
-    const Container& source = m_containers[slot];
+    const Container &source = m_containers[slot];
     PickleValue result;
     if (ref.kind == Kind::Dict) {
         PickleValue::Entries entries;
@@ -179,8 +176,7 @@ PickleValue PickleGraph::freezeRef(PickleRef ref, int depth, FreezeMemo& memo) c
         items.reserve(source.items.size());
         for (const PickleRef item : source.items)
             items.push_back(freezeRef(item, depth + 1, memo));
-        result = ref.kind == Kind::Tuple ? PickleValue::tuple(std::move(items))
-                                         : PickleValue::list(std::move(items));
+        result = ref.kind == Kind::Tuple ? PickleValue::tuple(std::move(items)) : PickleValue::list(std::move(items));
     }
     memo.state[slot] = Done;
     memo.containers[slot] = result;

@@ -18,13 +18,10 @@
 
 namespace icmil::engine {
 
-struct PickleRef
-{
+struct PickleRef {
     // Global: a whitelisted class or function (payload: its "module.name" in the string table).
     // Storage: a torch storage as a 1-D tensor (payload: index in the tensor table).
-    enum class Kind : std::uint8_t {
-        None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Tensor, Global, Storage
-    };
+    enum class Kind : std::uint8_t { None, Bool, Int, Float, String, Bytes, Tuple, List, Dict, Tensor, Global, Storage };
 
     Kind kind = Kind::None;
     std::int64_t payload = 0; // the bool/int value, the float's bits, or a table index
@@ -32,8 +29,7 @@ struct PickleRef
     bool isContainer() const { return kind == Kind::Tuple || kind == Kind::List || kind == Kind::Dict; }
 };
 
-class PickleGraph
-{
+class PickleGraph {
 public:
     // Strings, containers and tensors together; a pickle that makes more objects than this is
     // refused (a real state dict makes a few per tensor).
@@ -41,11 +37,10 @@ public:
     // Containers nested deeper than this are refused (Python's own recursion limit is 1000).
     static constexpr int kMaxNesting = 500;
 
-    struct Container
-    {
+    struct Container {
         PickleRef::Kind kind = PickleRef::Kind::List;
-        bool ordered = false;          // an OrderedDict
-        std::vector<PickleRef> items;  // a dict's keys and values interleaved
+        bool ordered = false;         // an OrderedDict
+        std::vector<PickleRef> items; // a dict's keys and values interleaved
     };
 
     static PickleRef none() { return {}; }
@@ -60,10 +55,10 @@ public:
     PickleRef addTensor(torch::Tensor tensor, PickleRef::Kind kind = PickleRef::Kind::Tensor);
 
     // Each checks the ref's kind and throws EngineError on a mismatch.
-    const std::string& string(PickleRef ref) const; // String, Bytes or Global
-    Container& container(PickleRef ref);
-    const Container& container(PickleRef ref) const;
-    const torch::Tensor& tensor(PickleRef ref) const; // Tensor or Storage
+    const std::string &string(PickleRef ref) const; // String, Bytes or Global
+    Container &container(PickleRef ref);
+    const Container &container(PickleRef ref) const;
+    const torch::Tensor &tensor(PickleRef ref) const; // Tensor or Storage
 
     // The immutable value `root` describes. Throws EngineError for a reference cycle, nesting
     // deeper than kMaxNesting, or a class/function reference left uncalled.
@@ -76,7 +71,7 @@ private:
     void reserveObject();
     std::size_t index(PickleRef ref, std::size_t tableSize) const;
     struct FreezeMemo;
-    PickleValue freezeRef(PickleRef ref, int depth, FreezeMemo& memo) const;
+    PickleValue freezeRef(PickleRef ref, int depth, FreezeMemo &memo) const;
 
     std::vector<std::string> m_strings;
     std::vector<Container> m_containers;

@@ -12,16 +12,59 @@ namespace {
 
 // The opcodes of pickle protocols 2 to 5 that this unpickler runs (Lib/pickle.py names).
 enum Opcode : std::uint8_t {
-    MARK = '(', STOP = '.', POP = '0', POP_MARK = '1', DUP = '2', BINFLOAT = 'G', BININT = 'J',
-    BININT1 = 'K', BININT2 = 'M', NONE = 'N', BINPERSID = 'Q', REDUCE = 'R', BINSTRING = 'T',
-    SHORT_BINSTRING = 'U', BINUNICODE = 'X', APPEND = 'a', BUILD = 'b', GLOBAL = 'c', DICT = 'd',
-    EMPTY_DICT = '}', APPENDS = 'e', BINGET = 'h', LONG_BINGET = 'j', LIST = 'l', EMPTY_LIST = ']',
-    BINPUT = 'q', LONG_BINPUT = 'r', SETITEM = 's', TUPLE = 't', EMPTY_TUPLE = ')', SETITEMS = 'u',
-    BINBYTES = 'B', SHORT_BINBYTES = 'C',
-    PROTO = 0x80, NEWOBJ = 0x81, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87, NEWTRUE = 0x88,
-    NEWFALSE = 0x89, LONG1 = 0x8a, LONG4 = 0x8b, SHORT_BINUNICODE = 0x8c, BINUNICODE8 = 0x8d,
-    BINBYTES8 = 0x8e, EMPTY_SET = 0x8f, ADDITEMS = 0x90, FROZENSET = 0x91, NEWOBJ_EX = 0x92,
-    STACK_GLOBAL = 0x93, MEMOIZE = 0x94, FRAME = 0x95, BYTEARRAY8 = 0x96,
+    MARK = '(',
+    STOP = '.',
+    POP = '0',
+    POP_MARK = '1',
+    DUP = '2',
+    BINFLOAT = 'G',
+    BININT = 'J',
+    BININT1 = 'K',
+    BININT2 = 'M',
+    NONE = 'N',
+    BINPERSID = 'Q',
+    REDUCE = 'R',
+    BINSTRING = 'T',
+    SHORT_BINSTRING = 'U',
+    BINUNICODE = 'X',
+    APPEND = 'a',
+    BUILD = 'b',
+    GLOBAL = 'c',
+    DICT = 'd',
+    EMPTY_DICT = '}',
+    APPENDS = 'e',
+    BINGET = 'h',
+    LONG_BINGET = 'j',
+    LIST = 'l',
+    EMPTY_LIST = ']',
+    BINPUT = 'q',
+    LONG_BINPUT = 'r',
+    SETITEM = 's',
+    TUPLE = 't',
+    EMPTY_TUPLE = ')',
+    SETITEMS = 'u',
+    BINBYTES = 'B',
+    SHORT_BINBYTES = 'C',
+    PROTO = 0x80,
+    NEWOBJ = 0x81,
+    TUPLE1 = 0x85,
+    TUPLE2 = 0x86,
+    TUPLE3 = 0x87,
+    NEWTRUE = 0x88,
+    NEWFALSE = 0x89,
+    LONG1 = 0x8a,
+    LONG4 = 0x8b,
+    SHORT_BINUNICODE = 0x8c,
+    BINUNICODE8 = 0x8d,
+    BINBYTES8 = 0x8e,
+    EMPTY_SET = 0x8f,
+    ADDITEMS = 0x90,
+    FROZENSET = 0x91,
+    NEWOBJ_EX = 0x92,
+    STACK_GLOBAL = 0x93,
+    MEMOIZE = 0x94,
+    FRAME = 0x95,
+    BYTEARRAY8 = 0x96,
 };
 
 constexpr int kHighestProtocol = 5;
@@ -34,22 +77,20 @@ std::string hexByte(std::uint8_t byte)
 
 } // namespace
 
-PickleUnpickler::PickleUnpickler(PickleGraph& graph, PickleObjectFactory& factory)
-    : m_graph(graph), m_factory(factory)
-{
-}
+PickleUnpickler::PickleUnpickler(PickleGraph &graph, PickleObjectFactory &factory) : m_graph(graph), m_factory(factory)
+{ }
 
-void PickleUnpickler::fail(const std::string& what) const
+void PickleUnpickler::fail(const std::string &what) const
 {
     throw EngineError(what + " at byte " + std::to_string(m_offsetBase + m_opcodePosition)
                       + " of the pickle data (the file is corrupted or not a torch.save file)");
 }
 
-const char* PickleUnpickler::readBytes(std::size_t count)
+const char *PickleUnpickler::readBytes(std::size_t count)
 {
     if (count > m_data.size() - m_position)
         throwTruncated();
-    const char* bytes = m_data.data() + m_position;
+    const char *bytes = m_data.data() + m_position;
     m_position += count;
     return bytes;
 }
@@ -61,7 +102,7 @@ std::uint8_t PickleUnpickler::readU8()
 
 std::uint64_t PickleUnpickler::readLittleEndian(std::size_t count)
 {
-    const char* bytes = readBytes(count);
+    const char *bytes = readBytes(count);
     std::uint64_t value = 0;
     for (std::size_t i = count; i-- > 0;)
         value = (value << 8) | static_cast<std::uint8_t>(bytes[i]);
@@ -86,7 +127,7 @@ std::size_t PickleUnpickler::readLength(std::size_t width)
     return checkLength(readLittleEndian(width));
 }
 
-std::size_t PickleUnpickler::readSignedLength32(const char* opcode)
+std::size_t PickleUnpickler::readSignedLength32(const char *opcode)
 {
     const auto length = static_cast<std::int32_t>(readLittleEndian(4));
     if (length < 0)
@@ -125,7 +166,7 @@ PickleRef PickleUnpickler::pop()
     return ref;
 }
 
-PickleRef& PickleUnpickler::top()
+PickleRef &PickleUnpickler::top()
 {
     const std::size_t floor = m_marks.empty() ? 0 : m_marks.back();
     if (m_stack.size() <= floor)
@@ -175,7 +216,7 @@ PickleRef PickleUnpickler::readInteger(std::size_t byteCount)
 {
     // Python's LONG1/LONG4: little-endian two's complement, minimal length. Values beyond 64 bits
     // (e.g. legacy torch.save's magic number) come back as the nearest float.
-    const char* bytes = readBytes(byteCount);
+    const char *bytes = readBytes(byteCount);
     if (byteCount == 0)
         return PickleGraph::integer(0);
     const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
@@ -198,25 +239,25 @@ PickleRef PickleUnpickler::readInteger(std::size_t byteCount)
     return PickleGraph::real(negative ? -(magnitude + 1.0) : magnitude);
 }
 
-void PickleUnpickler::appendTo(PickleRef target, std::vector<PickleRef> items, const char* opcode)
+void PickleUnpickler::appendTo(PickleRef target, std::vector<PickleRef> items, const char *opcode)
 {
     if (target.kind != PickleRef::Kind::List)
         fail(std::string(opcode) + " expects a list, found " + m_graph.describe(target));
-    auto& list = m_graph.container(target).items;
+    auto &list = m_graph.container(target).items;
     list.insert(list.end(), items.begin(), items.end());
 }
 
-void PickleUnpickler::setItems(PickleRef target, std::vector<PickleRef> keysAndValues, const char* opcode)
+void PickleUnpickler::setItems(PickleRef target, std::vector<PickleRef> keysAndValues, const char *opcode)
 {
     if (target.kind != PickleRef::Kind::Dict)
         fail(std::string(opcode) + " expects a dict, found " + m_graph.describe(target));
     if (keysAndValues.size() % 2 != 0)
         fail(std::string(opcode) + " has a key without a value");
-    auto& entries = m_graph.container(target).items;
+    auto &entries = m_graph.container(target).items;
     entries.insert(entries.end(), keysAndValues.begin(), keysAndValues.end());
 }
 
-PickleRef PickleUnpickler::load(std::string_view data, std::size_t start, std::size_t& end, std::uint64_t offsetBase)
+PickleRef PickleUnpickler::load(std::string_view data, std::size_t start, std::size_t &end, std::uint64_t offsetBase)
 {
     m_data = data;
     m_position = std::min(start, data.size());
@@ -275,7 +316,7 @@ void PickleUnpickler::execute(std::uint8_t opcode)
     case LONG1: push(readInteger(readLength(1))); return;
     case LONG4: push(readInteger(readSignedLength32("LONG4"))); return;
     case BINFLOAT: {
-        const char* bytes = readBytes(8); // big-endian
+        const char *bytes = readBytes(8); // big-endian
         std::uint64_t bits = 0;
         for (std::size_t i = 0; i < 8; ++i)
             bits = (bits << 8) | static_cast<std::uint8_t>(bytes[i]);
@@ -288,8 +329,7 @@ void PickleUnpickler::execute(std::uint8_t opcode)
     case BINUNICODE8:
     case SHORT_BINSTRING:
     case BINSTRING: {
-        const std::size_t width = (opcode == SHORT_BINUNICODE || opcode == SHORT_BINSTRING) ? 1
-                                  : opcode == BINUNICODE8 ? 8 : 4;
+        const std::size_t width = (opcode == SHORT_BINUNICODE || opcode == SHORT_BINSTRING) ? 1 : opcode == BINUNICODE8 ? 8 : 4;
         const std::size_t length = opcode == BINSTRING ? readSignedLength32("BINSTRING") : readLength(width);
         push(m_graph.addString(std::string(readBytes(length), length)));
         return;
@@ -376,7 +416,7 @@ void PickleUnpickler::execute(std::uint8_t opcode)
     }
     case REDUCE: {
         const PickleRef args = pop();
-        PickleRef& callable = top();
+        PickleRef &callable = top();
         callable = m_factory.call(m_graph, callable, args);
         return;
     }
@@ -408,8 +448,7 @@ void PickleUnpickler::execute(std::uint8_t opcode)
     default: break;
     }
     const char printable = (opcode >= 0x20 && opcode < 0x7f) ? static_cast<char>(opcode) : '\0';
-    fail("unsupported pickle opcode " + hexByte(opcode)
-         + (printable != '\0' ? std::string(" ('") + printable + "')" : std::string()));
+    fail("unsupported pickle opcode " + hexByte(opcode) + (printable != '\0' ? std::string(" ('") + printable + "')" : std::string()));
 }
 
 } // namespace icmil::engine

@@ -19,13 +19,11 @@
 
 namespace icmil::engine {
 
-class PickleUnpickler
-{
+class PickleUnpickler {
 public:
     // The pickle ran past the end of the bytes it was given (so a caller that gave it only part
     // of a file may retry with more).
-    class Truncated : public EngineError
-    {
+    class Truncated : public EngineError {
     public:
         using EngineError::EngineError;
     };
@@ -36,40 +34,40 @@ public:
     static constexpr std::size_t kMaxMemo = std::size_t{1} << 21;
     static constexpr std::size_t kMaxLine = 1024; // GLOBAL's module and name lines
 
-    PickleUnpickler(PickleGraph& graph, PickleObjectFactory& factory);
+    PickleUnpickler(PickleGraph &graph, PickleObjectFactory &factory);
 
     // Runs the pickle that starts at data[start] up to its STOP and returns the value it left.
     // `end` receives the offset just past STOP. Offsets in messages are relative to `data` plus
     // `offsetBase` (so a pickle inside a larger file reports file offsets).
-    PickleRef load(std::string_view data, std::size_t start, std::size_t& end, std::uint64_t offsetBase = 0);
+    PickleRef load(std::string_view data, std::size_t start, std::size_t &end, std::uint64_t offsetBase = 0);
 
 private:
-    const char* readBytes(std::size_t count);
+    const char *readBytes(std::size_t count);
     std::uint8_t readU8();
     std::uint64_t readLittleEndian(std::size_t count);
     std::string readLine();
     std::size_t checkLength(std::uint64_t length) const; // against the bytes left
-    std::size_t readLength(std::size_t width);            // an unsigned length field, checked
-    std::size_t readSignedLength32(const char* opcode);
+    std::size_t readLength(std::size_t width);           // an unsigned length field, checked
+    std::size_t readSignedLength32(const char *opcode);
     [[noreturn]] void throwTruncated() const;
 
     void push(PickleRef ref);
     PickleRef pop();
-    PickleRef& top();
+    PickleRef &top();
     std::size_t popMark(); // the stack index the innermost MARK recorded
     std::vector<PickleRef> popToMark();
     void memoPut(std::uint64_t index);
     void memoGet(std::uint64_t index);
 
     PickleRef readInteger(std::size_t byteCount);
-    void appendTo(PickleRef target, std::vector<PickleRef> items, const char* opcode);
-    void setItems(PickleRef target, std::vector<PickleRef> keysAndValues, const char* opcode);
+    void appendTo(PickleRef target, std::vector<PickleRef> items, const char *opcode);
+    void setItems(PickleRef target, std::vector<PickleRef> keysAndValues, const char *opcode);
     void execute(std::uint8_t opcode);
 
-    [[noreturn]] void fail(const std::string& what) const;
+    [[noreturn]] void fail(const std::string &what) const;
 
-    PickleGraph& m_graph;
-    PickleObjectFactory& m_factory;
+    PickleGraph &m_graph;
+    PickleObjectFactory &m_factory;
     std::string_view m_data;
     std::size_t m_position = 0;
     std::size_t m_opcodePosition = 0;

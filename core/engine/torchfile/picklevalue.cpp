@@ -5,14 +5,21 @@
 
 namespace icmil::engine {
 
-PickleValue::PickleValue(Kind kind, Payload payload, bool ordered)
-    : m_kind(kind), m_ordered(ordered), m_payload(std::move(payload))
-{
-}
+PickleValue::PickleValue(Kind kind, Payload payload, bool ordered) : m_kind(kind), m_ordered(ordered), m_payload(std::move(payload))
+{ }
 
-PickleValue PickleValue::boolean(bool value) { return {Kind::Bool, value}; }
-PickleValue PickleValue::integer(std::int64_t value) { return {Kind::Int, value}; }
-PickleValue PickleValue::real(double value) { return {Kind::Float, value}; }
+PickleValue PickleValue::boolean(bool value)
+{
+    return {Kind::Bool, value};
+}
+PickleValue PickleValue::integer(std::int64_t value)
+{
+    return {Kind::Int, value};
+}
+PickleValue PickleValue::real(double value)
+{
+    return {Kind::Float, value};
+}
 
 PickleValue PickleValue::string(std::string text)
 {
@@ -39,7 +46,10 @@ PickleValue PickleValue::dict(Entries entries, bool ordered)
     return {Kind::Dict, std::make_shared<const Entries>(std::move(entries)), ordered};
 }
 
-PickleValue PickleValue::tensor(torch::Tensor tensor) { return {Kind::Tensor, std::move(tensor)}; }
+PickleValue PickleValue::tensor(torch::Tensor tensor)
+{
+    return {Kind::Tensor, std::move(tensor)};
+}
 
 bool PickleValue::toBool() const
 {
@@ -64,39 +74,39 @@ double PickleValue::toDouble() const
     return std::get<double>(m_payload);
 }
 
-const std::string& PickleValue::toStringRef() const
+const std::string &PickleValue::toStringRef() const
 {
     if (m_kind != Kind::String && m_kind != Kind::Bytes)
         throwWrongKind("a str");
     return *std::get<std::shared_ptr<const std::string>>(m_payload);
 }
 
-const PickleValue::Items& PickleValue::items() const
+const PickleValue::Items &PickleValue::items() const
 {
     if (!isSequence())
         throwWrongKind("a tuple or list");
     return *std::get<std::shared_ptr<const Items>>(m_payload);
 }
 
-const PickleValue::Entries& PickleValue::entries() const
+const PickleValue::Entries &PickleValue::entries() const
 {
     if (m_kind != Kind::Dict)
         throwWrongKind("a dict");
     return *std::get<std::shared_ptr<const Entries>>(m_payload);
 }
 
-const torch::Tensor& PickleValue::toTensor() const
+const torch::Tensor &PickleValue::toTensor() const
 {
     if (m_kind != Kind::Tensor)
         throwWrongKind("a Tensor");
     return std::get<torch::Tensor>(m_payload);
 }
 
-const PickleValue* PickleValue::find(std::string_view key) const
+const PickleValue *PickleValue::find(std::string_view key) const
 {
     if (m_kind != Kind::Dict)
         return nullptr;
-    const auto& all = entries();
+    const auto &all = entries();
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
         if (it->first.isString() && it->first.toStringRef() == key)
             return &it->second;
@@ -126,7 +136,7 @@ std::string PickleValue::kindName(Kind kind)
     return "unknown";
 }
 
-void PickleValue::throwWrongKind(const char* expected) const
+void PickleValue::throwWrongKind(const char *expected) const
 {
     throw EngineError(std::string("expected ") + expected + ", found a value of type " + typeName());
 }

@@ -16,8 +16,7 @@
 
 namespace icmil::engine {
 
-class PickleValue
-{
+class PickleValue {
 public:
     // Python's None, bool, int (64-bit), float, str (UTF-8), bytes, tuple, list (sets are read as
     // lists), dict (OrderedDict too: isOrderedDict()), and tensors (torch.Tensor, nn.Parameter,
@@ -52,26 +51,25 @@ public:
     // Typed access; each throws EngineError ("expected an int, found a str") on the wrong kind.
     bool toBool() const;
     std::int64_t toInt() const;
-    double toDouble() const; // a float, or an int converted
-    const std::string& toStringRef() const; // str or bytes
-    const Items& items() const;             // tuple or list
-    const Entries& entries() const;         // dict
-    const torch::Tensor& toTensor() const;
+    double toDouble() const;                // a float, or an int converted
+    const std::string &toStringRef() const; // str or bytes
+    const Items &items() const;             // tuple or list
+    const Entries &entries() const;         // dict
+    const torch::Tensor &toTensor() const;
 
     // The value of the last entry whose key is the str `key`; nullptr when absent or not a dict.
-    const PickleValue* find(std::string_view key) const;
+    const PickleValue *find(std::string_view key) const;
 
     // "None", "bool", "int", "float", "str", "bytes", "tuple", "list", "dict", "OrderedDict", "Tensor".
     std::string typeName() const;
     static std::string kindName(Kind kind);
 
 private:
-    using Payload = std::variant<std::monostate, bool, std::int64_t, double,
-                                 std::shared_ptr<const std::string>, std::shared_ptr<const Items>,
-                                 std::shared_ptr<const Entries>, torch::Tensor>;
+    using Payload = std::variant<std::monostate, bool, std::int64_t, double, std::shared_ptr<const std::string>,
+                                 std::shared_ptr<const Items>, std::shared_ptr<const Entries>, torch::Tensor>;
 
     PickleValue(Kind kind, Payload payload, bool ordered = false);
-    [[noreturn]] void throwWrongKind(const char* expected) const;
+    [[noreturn]] void throwWrongKind(const char *expected) const;
 
     Kind m_kind = Kind::None;
     bool m_ordered = false;

@@ -8,8 +8,7 @@
 
 namespace icmil::engine {
 
-RandomAccessFile::RandomAccessFile(const std::filesystem::path& path)
-    : m_stream(path, std::ios::binary)
+RandomAccessFile::RandomAccessFile(const std::filesystem::path &path) : m_stream(path, std::ios::binary)
 {
     if (!m_stream)
         throw EngineError("the file cannot be opened");
@@ -20,13 +19,13 @@ RandomAccessFile::RandomAccessFile(const std::filesystem::path& path)
     m_size = static_cast<std::uint64_t>(end);
 }
 
-void RandomAccessFile::read(std::uint64_t offset, void* destination, std::uint64_t count, const char* what) const
+void RandomAccessFile::read(std::uint64_t offset, void *destination, std::uint64_t count, const char *what) const
 {
     if (!contains(offset, count))
         throw EngineError(std::string(what) + " lies beyond the end of the file (truncated?)");
     m_stream.clear();
     m_stream.seekg(static_cast<std::streamoff>(offset));
-    auto* bytes = static_cast<char*>(destination);
+    auto *bytes = static_cast<char *>(destination);
     // In chunks: a single streamsize may be narrower than a huge count on some platforms.
     constexpr std::uint64_t kChunk = std::uint64_t{1} << 30;
     while (count > 0 && m_stream) {
@@ -39,7 +38,7 @@ void RandomAccessFile::read(std::uint64_t offset, void* destination, std::uint64
         throw EngineError(std::string("reading ") + what + " failed");
 }
 
-std::string RandomAccessFile::read(std::uint64_t offset, std::uint64_t count, const char* what) const
+std::string RandomAccessFile::read(std::uint64_t offset, std::uint64_t count, const char *what) const
 {
     if (!contains(offset, count))
         throw EngineError(std::string(what) + " lies beyond the end of the file (truncated?)");

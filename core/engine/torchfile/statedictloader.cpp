@@ -26,42 +26,42 @@ bool endsWith(std::string_view text, std::string_view suffix)
     return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-std::string shapeText(const torch::Tensor& tensor)
+std::string shapeText(const torch::Tensor &tensor)
 {
     std::ostringstream text;
     text << tensor.sizes();
     return text.str();
 }
 
-void collect(const torch::nn::Module& module, const std::string& prefix, StateDict& into)
+void collect(const torch::nn::Module &module, const std::string &prefix, StateDict &into)
 {
-    for (const auto& item : module.named_parameters(/*recurse=*/false))
+    for (const auto &item : module.named_parameters(/*recurse=*/false))
         into.insert(prefix + item.key(), item.value().detach());
-    for (const auto& item : module.named_buffers(/*recurse=*/false))
+    for (const auto &item : module.named_buffers(/*recurse=*/false))
         into.insert(prefix + item.key(), item.value().detach());
-    for (const auto& child : module.named_children())
+    for (const auto &child : module.named_children())
         collect(*child.value(), prefix + child.key() + ".", into);
 }
 
 // The file's entries with a DataParallel "module." prefix removed when every key has it.
-StateDict withoutDataParallelPrefix(const StateDict& state, bool& stripped)
+StateDict withoutDataParallelPrefix(const StateDict &state, bool &stripped)
 {
     stripped = !state.empty();
-    for (const auto& entry : state.entries())
+    for (const auto &entry : state.entries())
         stripped = stripped && startsWith(entry.first, kDataParallelPrefix);
     return stripped ? state.withPrefix(kDataParallelPrefix) : state;
 }
 
-std::string plural(std::size_t count, const std::string& word)
+std::string plural(std::size_t count, const std::string &word)
 {
     return std::to_string(count) + " " + word + (count == 1 ? "" : "s");
 }
 
-StateDictLoadReport compare(const StateDict& model, const StateDict& file, const StateDictLoadOptions& options)
+StateDictLoadReport compare(const StateDict &model, const StateDict &file, const StateDictLoadOptions &options)
 {
     StateDictLoadReport report;
-    for (const auto& [key, expected] : model.entries()) {
-        const torch::Tensor* found = file.find(key);
+    for (const auto &[key, expected] : model.entries()) {
+        const torch::Tensor *found = file.find(key);
         if (!found || !found->defined()) {
             if (endsWith(key, kBatchCounterSuffix)) {
                 report.defaulted.push_back(key);
@@ -76,11 +76,11 @@ StateDictLoadReport compare(const StateDict& model, const StateDict& file, const
             report.loaded.push_back(key);
         }
     }
-    for (const auto& entry : file.entries()) {
+    for (const auto &entry : file.entries()) {
         if (model.contains(entry.first))
             continue;
         bool ignored = false;
-        for (const auto& prefix : options.ignoredPrefixes)
+        for (const auto &prefix : options.ignoredPrefixes)
             ignored = ignored || startsWith(entry.first, prefix);
         (ignored ? report.ignored : report.unexpected).push_back(entry.first);
     }
@@ -89,15 +89,14 @@ StateDictLoadReport compare(const StateDict& model, const StateDict& file, const
 
 } // namespace
 
-StateDict moduleStateDict(const torch::nn::Module& module)
+StateDict moduleStateDict(const torch::nn::Module &module)
 {
     StateDict state;
     collect(module, std::string(), state);
     return state;
 }
 
-StateDictLoadReport compareStateDict(const torch::nn::Module& module, const StateDict& state,
-                                     const StateDictLoadOptions& options)
+StateDictLoadReport compareStateDict(const torch::nn::Module &module, const StateDict &state, const StateDictLoadOptions &options)
 {
     bool stripped = false;
     const StateDict file = withoutDataParallelPrefix(state, stripped);
@@ -106,8 +105,7 @@ StateDictLoadReport compareStateDict(const torch::nn::Module& module, const Stat
     return report;
 }
 
-StateDictLoadReport loadStateDict(torch::nn::Module& module, const StateDict& state,
-                                  const StateDictLoadOptions& options)
+StateDictLoadReport loadStateDict(torch::nn::Module &module, const StateDict &state, const StateDictLoadOptions &options)
 {
     bool stripped = false;
     const StateDict file = withoutDataParallelPrefix(state, stripped);
@@ -118,25 +116,24 @@ StateDictLoadReport loadStateDict(torch::nn::Module& module, const StateDict& st
         throw EngineError(describeProblems(report, options));
 
     torch::NoGradGuard noGrad;
-    for (const auto& key : report.loaded)
+    for (const auto &key : report.loaded)
         model.find(key)->copy_(*file.find(key)); // detached views share the module's storage
-    for (const auto& key : report.defaulted)
+    for (const auto &key : report.defaulted)
         model.find(key)->zero_();
     return report;
 }
 
-std::string describeProblems(const StateDictLoadReport& report, const StateDictLoadOptions& options)
+std::string describeProblems(const StateDictLoadReport &report, const StateDictLoadOptions &options)
 {
-    std::string text = options.source + " do not fit " + options.target + ": "
-                       + plural(report.problems.size(), "problem") + " (" + plural(report.missing.size(), "missing key")
-                       + ", " + plural(report.wrongShapes.size(), "wrong shape") + "): ";
+    std::string text = options.source + " do not fit " + options.target + ": " + plural(report.problems.size(), "problem") + " ("
+        + plural(report.missing.size(), "missing key") + ", " + plural(report.wrongShapes.size(), "wrong shape") + "): ";
     for (std::size_t i = 0; i < report.problems.size() && i < kProblemsShown; ++i)
         text += (i == 0 ? "" : "; ") + report.problems[i];
     if (report.problems.size() > kProblemsShown)
         text += "; and " + std::to_string(report.problems.size() - kProblemsShown) + " more";
     if (report.loaded.empty() && !report.unexpected.empty()) {
-        text += ". None of the file's " + plural(report.unexpected.size() + report.ignored.size(), "key")
-                + " match; the first is '" + report.unexpected.front() + "'";
+        text += ". None of the file's " + plural(report.unexpected.size() + report.ignored.size(), "key") + " match; the first is '"
+            + report.unexpected.front() + "'";
     }
     return text;
 }

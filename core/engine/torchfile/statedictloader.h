@@ -15,17 +15,15 @@ class Module;
 
 namespace icmil::engine {
 
-struct StateDictLoadOptions
-{
-    std::string source = "Weights"; // for messages, e.g. "Weights 'resnet50.pth'"
+struct StateDictLoadOptions {
+    std::string source = "Weights";   // for messages, e.g. "Weights 'resnet50.pth'"
     std::string target = "the model"; // e.g. "resnet50-trunc"
     // File keys under these prefixes are skipped quietly, e.g. "layer4." and "fc." of a full
     // torchvision ResNet-50 loaded into resnet50-trunc.
     std::vector<std::string> ignoredPrefixes;
 };
 
-struct StateDictLoadReport
-{
+struct StateDictLoadReport {
     std::vector<std::string> loaded;      // model keys filled from the file
     std::vector<std::string> missing;     // model keys the file lacks
     std::vector<std::string> wrongShapes; // "layer1.0.conv1.weight: expected [64, 64, 1, 1], file has [64, 32, 1, 1]"
@@ -40,11 +38,10 @@ struct StateDictLoadReport
 
 // The module's parameters and buffers under PyTorch's state-dict keys and in its order (per
 // module: own parameters, own buffers, then children), detached but not copied.
-StateDict moduleStateDict(const torch::nn::Module& module);
+StateDict moduleStateDict(const torch::nn::Module &module);
 
 // Compares without copying anything.
-StateDictLoadReport compareStateDict(const torch::nn::Module& module, const StateDict& state,
-                                     const StateDictLoadOptions& options = {});
+StateDictLoadReport compareStateDict(const torch::nn::Module &module, const StateDict &state, const StateDictLoadOptions &options = {});
 
 // Copies every tensor of `state` into the module's parameter or buffer of the same key (under
 // NoGradGuard, converting dtype and device). A "module." prefix on every key is removed first.
@@ -52,10 +49,9 @@ StateDictLoadReport compareStateDict(const torch::nn::Module& module, const Stat
 //   "Weights 'x.pth' do not fit resnet50-trunc: 2 problems (1 missing key, 1 wrong shape):
 //    missing bn1.weight; layer1.0.conv1.weight: expected [64, 64, 1, 1], file has [64, 32, 1, 1]"
 // (one line; the first 5 problems, then "; and N more").
-StateDictLoadReport loadStateDict(torch::nn::Module& module, const StateDict& state,
-                                  const StateDictLoadOptions& options = {});
+StateDictLoadReport loadStateDict(torch::nn::Module &module, const StateDict &state, const StateDictLoadOptions &options = {});
 
 // The EngineError text loadStateDict() throws for a report that does not fit.
-std::string describeProblems(const StateDictLoadReport& report, const StateDictLoadOptions& options);
+std::string describeProblems(const StateDictLoadReport &report, const StateDictLoadOptions &options);
 
 } // namespace icmil::engine

@@ -41,7 +41,10 @@ std::uint32_t u32(std::string_view bytes, std::size_t offset)
     return static_cast<std::uint32_t>(field(bytes, offset, 4));
 }
 
-std::uint64_t u64(std::string_view bytes, std::size_t offset) { return field(bytes, offset, 8); }
+std::uint64_t u64(std::string_view bytes, std::size_t offset)
+{
+    return field(bytes, offset, 8);
+}
 
 constexpr std::array<std::uint32_t, 256> makeCrcTable()
 {
@@ -57,7 +60,7 @@ constexpr std::array<std::uint32_t, 256> makeCrcTable()
 
 constexpr std::array<std::uint32_t, 256> kCrcTable = makeCrcTable();
 
-[[noreturn]] void corrupted(const std::string& what)
+[[noreturn]] void corrupted(const std::string &what)
 {
     throw EngineError("the ZIP archive is corrupted: " + what);
 }
@@ -72,7 +75,7 @@ std::uint32_t StoredZipArchive::crc32(std::string_view bytes)
     return crc ^ 0xffffffffu;
 }
 
-StoredZipArchive::StoredZipArchive(const RandomAccessFile& file) : m_file(file)
+StoredZipArchive::StoredZipArchive(const RandomAccessFile &file) : m_file(file)
 {
     readDirectory(locateDirectory());
 }
@@ -102,8 +105,7 @@ StoredZipArchive::Directory StoredZipArchive::locateDirectory() const
 
     // ZIP64: a locator just before the end record points at the ZIP64 end record.
     const std::uint64_t endOffset = tailStart + end;
-    const bool saturated = directory.entryCount == 0xffff || directory.offset == 0xffffffffu
-                           || directory.size == 0xffffffffu;
+    const bool saturated = directory.entryCount == 0xffff || directory.offset == 0xffffffffu || directory.size == 0xffffffffu;
     bool zip64 = false;
     if (endOffset >= kZip64LocatorSize) {
         const std::string locator = m_file.read(endOffset - kZip64LocatorSize, kZip64LocatorSize, "the ZIP64 locator");
@@ -127,7 +129,7 @@ StoredZipArchive::Directory StoredZipArchive::locateDirectory() const
     return directory;
 }
 
-void StoredZipArchive::readDirectory(const Directory& directory)
+void StoredZipArchive::readDirectory(const Directory &directory)
 {
     const std::string bytes = m_file.read(directory.offset, directory.size, "the ZIP central directory");
     const std::string_view view(bytes);
@@ -159,7 +161,7 @@ void StoredZipArchive::readDirectory(const Directory& directory)
                 corrupted("entry '" + entry.name + "' has a damaged extra field");
             if (id == 0x0001) {
                 std::string_view values = extra.substr(4, length);
-                for (std::uint64_t* target : {&entry.size, &entry.compressedSize, &entry.localHeaderOffset}) {
+                for (std::uint64_t *target : {&entry.size, &entry.compressedSize, &entry.localHeaderOffset}) {
                     if (*target != 0xffffffffu)
                         continue;
                     if (values.size() < 8)
@@ -176,13 +178,13 @@ void StoredZipArchive::readDirectory(const Directory& directory)
     }
 }
 
-const StoredZipArchive::Entry* StoredZipArchive::find(std::string_view name) const
+const StoredZipArchive::Entry *StoredZipArchive::find(std::string_view name) const
 {
     const auto found = m_index.find(std::string(name));
     return found == m_index.end() ? nullptr : &m_entries[found->second];
 }
 
-std::uint64_t StoredZipArchive::dataOffset(const Entry& entry) const
+std::uint64_t StoredZipArchive::dataOffset(const Entry &entry) const
 {
     if ((entry.flags & 1) != 0)
         throw EngineError("ZIP entry '" + entry.name + "' is encrypted");
@@ -202,19 +204,19 @@ std::uint64_t StoredZipArchive::dataOffset(const Entry& entry) const
     return start;
 }
 
-std::string StoredZipArchive::readSmall(const Entry& entry, std::uint64_t maxSize) const
+std::string StoredZipArchive::readSmall(const Entry &entry, std::uint64_t maxSize) const
 {
     const std::uint64_t start = dataOffset(entry);
     if (entry.size > maxSize)
-        throw EngineError("ZIP entry '" + entry.name + "' is " + std::to_string(entry.size)
-                          + " bytes, more than the " + std::to_string(maxSize) + " expected");
+        throw EngineError("ZIP entry '" + entry.name + "' is " + std::to_string(entry.size) + " bytes, more than the "
+                          + std::to_string(maxSize) + " expected");
     std::string bytes = m_file.read(start, entry.size, "a ZIP entry");
     if (crc32(bytes) != entry.crc32)
         corrupted("entry '" + entry.name + "' fails its CRC check");
     return bytes;
 }
 
-void StoredZipArchive::readInto(const Entry& entry, void* destination, std::uint64_t count) const
+void StoredZipArchive::readInto(const Entry &entry, void *destination, std::uint64_t count) const
 {
     const std::uint64_t start = dataOffset(entry);
     if (count > entry.size)

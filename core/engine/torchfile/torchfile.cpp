@@ -24,7 +24,7 @@ constexpr std::size_t kMaxVisits = std::size_t{1} << 22;
 // StateDict::insert() is linear, so this also bounds the time spent building the result.
 constexpr std::size_t kMaxTensors = std::size_t{1} << 16;
 
-PickleValue readAnyFormat(const fs::path& path)
+PickleValue readAnyFormat(const fs::path &path)
 {
     std::error_code error;
     const fs::file_status status = fs::status(path, error);
@@ -50,41 +50,40 @@ PickleValue readAnyFormat(const fs::path& path)
     throw EngineError("it is neither a ZIP archive nor a pickle, so it was not written by torch.save");
 }
 
-[[noreturn]] void rethrowForPath(const fs::path& path)
+[[noreturn]] void rethrowForPath(const fs::path &path)
 {
     const std::string prefix = "Cannot read PyTorch file '" + path.string() + "': ";
     try {
         throw;
-    } catch (const EngineError& error) {
+    } catch (const EngineError &error) {
         throw EngineError(prefix + error.what());
-    } catch (const c10::Error& error) {
+    } catch (const c10::Error &error) {
         const std::string what = error.what_without_backtrace();
         throw EngineError(prefix + what.substr(0, what.find('\n')));
-    } catch (const std::bad_alloc&) {
+    } catch (const std::bad_alloc &) {
         throw EngineError(prefix + "there is not enough memory to load it");
-    } catch (const std::exception& error) {
+    } catch (const std::exception &error) {
         throw EngineError(prefix + error.what());
     }
 }
 
-class StateDictFlattener
-{
+class StateDictFlattener {
 public:
-    StateDict take(const PickleValue& root, const std::string& prefix = {})
+    StateDict take(const PickleValue &root, const std::string &prefix = {})
     {
         if (!root.isDict())
             throw EngineError("it holds a " + root.typeName() + ", not a dict of tensors");
         walk(root, prefix);
         StateDict result;
-        for (auto& [key, tensor] : m_entries)
+        for (auto &[key, tensor] : m_entries)
             result.insert(std::move(key), std::move(tensor));
         return result;
     }
 
 private:
-    void walk(const PickleValue& dict, const std::string& prefix)
+    void walk(const PickleValue &dict, const std::string &prefix)
     {
-        for (const auto& [key, value] : dict.entries()) {
+        for (const auto &[key, value] : dict.entries()) {
             if (++m_visits > kMaxVisits)
                 throw EngineError("it holds more than " + std::to_string(kMaxVisits) + " values to walk");
             std::string name;
@@ -104,7 +103,7 @@ private:
         }
     }
 
-    void add(std::string key, const torch::Tensor& tensor)
+    void add(std::string key, const torch::Tensor &tensor)
     {
         // A key set twice keeps its first position and its last value, as in a Python dict.
         const auto found = m_positions.find(key);
@@ -125,7 +124,7 @@ private:
 
 } // namespace
 
-PickleValue readTorchFile(const std::filesystem::path& path)
+PickleValue readTorchFile(const std::filesystem::path &path)
 {
     try {
         return readAnyFormat(path);
@@ -134,12 +133,12 @@ PickleValue readTorchFile(const std::filesystem::path& path)
     }
 }
 
-StateDict flattenTensors(const PickleValue& dict, const std::string& prefix)
+StateDict flattenTensors(const PickleValue &dict, const std::string &prefix)
 {
     return StateDictFlattener().take(dict, prefix);
 }
 
-StateDict readStateDict(const std::filesystem::path& path)
+StateDict readStateDict(const std::filesystem::path &path)
 {
     const PickleValue root = readTorchFile(path);
     try {

@@ -23,17 +23,17 @@ namespace icmil::engine {
 // An OrderedDict's attributes (a state dict's `_metadata`) are dropped.
 // Throws EngineError "Cannot read PyTorch file '<path>': <cause>" for a missing, truncated,
 // corrupted or unsupported file.
-PickleValue readTorchFile(const std::filesystem::path& path);
+PickleValue readTorchFile(const std::filesystem::path &path);
 
 // readTorchFile, then every tensor reachable through nested dicts (dict and OrderedDict), flattened
 // to dotted keys in file order ("layer1.0.conv1.weight", "dim_reduction.fc1.weight"); `_metadata`
 // entries and non-tensor leaves (lists included) are skipped; int keys are written in decimal
 // ("optimizer.state.0.exp_avg"). Throws EngineError as above, or when the file holds no tensors.
-StateDict readStateDict(const std::filesystem::path& path);
+StateDict readStateDict(const std::filesystem::path &path);
 
 // What readStateDict does to a file's object, for one dict of it: its tensors as dotted keys under
 // `prefix` ("dim_reduction" gives "dim_reduction.fc1.weight"). Throws EngineError when `dict` is not
 // a dict ("it holds a list, not a dict of tensors"); an empty dict gives an empty StateDict.
-StateDict flattenTensors(const PickleValue& dict, const std::string& prefix = {});
+StateDict flattenTensors(const PickleValue &dict, const std::string &prefix = {});
 
 } // namespace icmil::engine

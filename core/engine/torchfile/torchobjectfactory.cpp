@@ -56,7 +56,7 @@ constexpr std::array<std::string_view, 19> kCallables{
 };
 
 // a * b and a + b for non-negative int64 values; false on overflow.
-bool multiply(std::int64_t a, std::int64_t b, std::int64_t& result)
+bool multiply(std::int64_t a, std::int64_t b, std::int64_t &result)
 {
     if (a != 0 && b > kInt64Max / a)
         return false;
@@ -64,7 +64,7 @@ bool multiply(std::int64_t a, std::int64_t b, std::int64_t& result)
     return true;
 }
 
-bool add(std::int64_t a, std::int64_t b, std::int64_t& result)
+bool add(std::int64_t a, std::int64_t b, std::int64_t &result)
 {
     if (b > kInt64Max - a)
         return false;
@@ -72,9 +72,12 @@ bool add(std::int64_t a, std::int64_t b, std::int64_t& result)
     return true;
 }
 
-bool isText(PickleRef ref) { return ref.kind == Kind::String || ref.kind == Kind::Bytes; }
+bool isText(PickleRef ref)
+{
+    return ref.kind == Kind::String || ref.kind == Kind::Bytes;
+}
 
-std::int64_t nonNegativeInt(const PickleGraph& graph, PickleRef ref, const std::string& what)
+std::int64_t nonNegativeInt(const PickleGraph &graph, PickleRef ref, const std::string &what)
 {
     if (ref.kind != Kind::Int)
         throw EngineError(what + " should be an int, found " + graph.describe(ref));
@@ -83,11 +86,11 @@ std::int64_t nonNegativeInt(const PickleGraph& graph, PickleRef ref, const std::
     return ref.payload;
 }
 
-std::vector<std::int64_t> intSequence(const PickleGraph& graph, PickleRef ref, const std::string& what)
+std::vector<std::int64_t> intSequence(const PickleGraph &graph, PickleRef ref, const std::string &what)
 {
     if (ref.kind != Kind::Tuple && ref.kind != Kind::List)
         throw EngineError(what + " should be a tuple of ints, found " + graph.describe(ref));
-    const auto& items = graph.container(ref).items;
+    const auto &items = graph.container(ref).items;
     if (items.size() > TorchObjectFactory::kMaxDims)
         throw EngineError(what + " has " + std::to_string(items.size()) + " dimensions, more than "
                           + std::to_string(TorchObjectFactory::kMaxDims));
@@ -97,7 +100,7 @@ std::vector<std::int64_t> intSequence(const PickleGraph& graph, PickleRef ref, c
     return values;
 }
 
-std::string shape(const std::vector<std::int64_t>& sizes)
+std::string shape(const std::vector<std::int64_t> &sizes)
 {
     std::string text = "[";
     for (std::size_t i = 0; i < sizes.size(); ++i)
@@ -107,14 +110,15 @@ std::string shape(const std::vector<std::int64_t>& sizes)
 
 } // namespace
 
-TorchObjectFactory::TorchObjectFactory(TorchStorageLoader* loader) : m_loader(loader) {}
+TorchObjectFactory::TorchObjectFactory(TorchStorageLoader *loader) : m_loader(loader)
+{ }
 
 std::optional<c10::ScalarType> TorchObjectFactory::storageDtype(std::string_view name)
 {
     for (const std::string_view prefix : {std::string_view("torch.cuda."), std::string_view("torch.")}) {
         if (name.substr(0, prefix.size()) != prefix)
             continue;
-        for (const auto& [type, dtype] : kStorageTypes) {
+        for (const auto &[type, dtype] : kStorageTypes) {
             if (name.substr(prefix.size()) == type)
                 return dtype;
         }
@@ -122,35 +126,34 @@ std::optional<c10::ScalarType> TorchObjectFactory::storageDtype(std::string_view
     return std::nullopt;
 }
 
-PickleRef TorchObjectFactory::global(PickleGraph& graph, const std::string& module, const std::string& name)
+PickleRef TorchObjectFactory::global(PickleGraph &graph, const std::string &module, const std::string &name)
 {
     std::string qualified = module + "." + name;
     bool allowed = storageDtype(qualified).has_value();
     for (const std::string_view callable : kCallables)
         allowed = allowed || qualified == callable;
     if (!allowed)
-        throw EngineError("refusing to load '" + qualified + "': a weights file holds only tensors, dicts "
-                          "and plain values, and this reader runs no code from files");
+        throw EngineError("refusing to load '" + qualified
+                          + "': a weights file holds only tensors, dicts "
+                            "and plain values, and this reader runs no code from files");
     return graph.addGlobal(std::move(qualified));
 }
 
-const std::vector<PickleRef>& TorchObjectFactory::arguments(const PickleGraph& graph, PickleRef args,
-                                                            const std::string& callee) const
+const std::vector<PickleRef> &TorchObjectFactory::arguments(const PickleGraph &graph, PickleRef args, const std::string &callee) const
 {
     if (args.kind != Kind::Tuple)
         throw EngineError("the arguments to '" + callee + "' should be a tuple, found " + graph.describe(args));
     return graph.container(args).items;
 }
 
-PickleRef TorchObjectFactory::call(PickleGraph& graph, PickleRef callable, PickleRef argsRef)
+PickleRef TorchObjectFactory::call(PickleGraph &graph, PickleRef callable, PickleRef argsRef)
 {
     if (callable.kind != Kind::Global)
         throw EngineError("the pickle calls " + graph.describe(callable) + ", which is not a class or function");
     const std::string callee = graph.string(callable);
     const std::vector<PickleRef> args = arguments(graph, argsRef, callee);
     const auto wrongArguments = [&]() -> EngineError {
-        return EngineError("'" + callee + "' is called with unexpected arguments ("
-                           + std::to_string(args.size()) + " of them)");
+        return EngineError("'" + callee + "' is called with unexpected arguments (" + std::to_string(args.size()) + " of them)");
     };
 
     if (callee == "collections.OrderedDict")
@@ -178,14 +181,12 @@ PickleRef TorchObjectFactory::call(PickleGraph& graph, PickleRef callable, Pickl
     if (callee == "torch.Size") {
         if (args.size() > 1 || (args.size() == 1 && args[0].kind != Kind::List && args[0].kind != Kind::Tuple))
             throw wrongArguments();
-        return graph.addContainer(Kind::Tuple, args.empty() ? std::vector<PickleRef>{}
-                                                            : graph.container(args[0]).items);
+        return graph.addContainer(Kind::Tuple, args.empty() ? std::vector<PickleRef>{} : graph.container(args[0]).items);
     }
     if (callee.ends_with(".set") || callee.ends_with(".frozenset")) {
         if (args.size() > 1 || (args.size() == 1 && args[0].kind != Kind::List && args[0].kind != Kind::Tuple))
             throw wrongArguments();
-        return graph.addContainer(Kind::List, args.empty() ? std::vector<PickleRef>{}
-                                                           : graph.container(args[0]).items);
+        return graph.addContainer(Kind::List, args.empty() ? std::vector<PickleRef>{} : graph.container(args[0]).items);
     }
     if (callee.ends_with(".bytes")) {
         if (!args.empty())
@@ -197,7 +198,7 @@ PickleRef TorchObjectFactory::call(PickleGraph& graph, PickleRef callable, Pickl
     throw EngineError("the pickle calls '" + callee + "', which only names a type here");
 }
 
-PickleRef TorchObjectFactory::orderedDict(PickleGraph& graph, const std::vector<PickleRef>& args)
+PickleRef TorchObjectFactory::orderedDict(PickleGraph &graph, const std::vector<PickleRef> &args)
 {
     const PickleRef dict = graph.addContainer(Kind::Dict, {}, true);
     if (args.empty())
@@ -215,21 +216,20 @@ PickleRef TorchObjectFactory::orderedDict(PickleGraph& graph, const std::vector<
     return dict;
 }
 
-PickleRef TorchObjectFactory::encodedBytes(PickleGraph& graph, const std::vector<PickleRef>& args)
+PickleRef TorchObjectFactory::encodedBytes(PickleGraph &graph, const std::vector<PickleRef> &args)
 {
     // Protocol 2 writes bytes b as _codecs.encode(b.decode('latin1'), 'latin1').
     if (args.size() != 2 || args[0].kind != Kind::String || args[1].kind != Kind::String
         || (graph.string(args[1]) != "latin1" && graph.string(args[1]) != "latin-1"))
         throw EngineError("'_codecs.encode' is called with arguments other than a str and 'latin1'");
-    const std::string& text = graph.string(args[0]);
+    const std::string &text = graph.string(args[0]);
     std::string bytes;
     bytes.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         const auto lead = static_cast<std::uint8_t>(text[i]);
         if (lead < 0x80) {
             bytes.push_back(static_cast<char>(lead));
-        } else if ((lead & 0xfe) == 0xc2 && i + 1 < text.size()
-                   && (static_cast<std::uint8_t>(text[i + 1]) & 0xc0) == 0x80) {
+        } else if ((lead & 0xfe) == 0xc2 && i + 1 < text.size() && (static_cast<std::uint8_t>(text[i + 1]) & 0xc0) == 0x80) {
             // U+0080..U+00FF: two UTF-8 bytes
             bytes.push_back(static_cast<char>(((lead & 0x03) << 6) | (static_cast<std::uint8_t>(text[i + 1]) & 0x3f)));
             ++i;
@@ -240,21 +240,19 @@ PickleRef TorchObjectFactory::encodedBytes(PickleGraph& graph, const std::vector
     return graph.addString(std::move(bytes), Kind::Bytes);
 }
 
-PickleRef TorchObjectFactory::rebuildTensor(PickleGraph& graph, const std::vector<PickleRef>& args,
-                                            const std::string& callee)
+PickleRef TorchObjectFactory::rebuildTensor(PickleGraph &graph, const std::vector<PickleRef> &args, const std::string &callee)
 {
     const bool v2 = callee.ends_with("_v2");
     if (args.size() < 4 || args.size() > (v2 ? 7u : 4u))
         throw EngineError("'" + callee + "' is called with " + std::to_string(args.size()) + " arguments");
     if (args[0].kind != Kind::Storage)
         throw EngineError("a tensor's storage should be a storage, found " + graph.describe(args[0]));
-    const torch::Tensor& storage = graph.tensor(args[0]);
+    const torch::Tensor &storage = graph.tensor(args[0]);
     const std::int64_t offset = nonNegativeInt(graph, args[1], "a tensor's storage offset");
     const std::vector<std::int64_t> sizes = intSequence(graph, args[2], "a tensor's size");
     const std::vector<std::int64_t> strides = intSequence(graph, args[3], "a tensor's stride");
     if (sizes.size() != strides.size())
-        throw EngineError("a tensor has " + std::to_string(sizes.size()) + " sizes but "
-                          + std::to_string(strides.size()) + " strides");
+        throw EngineError("a tensor has " + std::to_string(sizes.size()) + " sizes but " + std::to_string(strides.size()) + " strides");
 
     // The elements it addresses must lie inside its storage: offset + sum((size - 1) * stride).
     // The product of its sizes must not overflow, even with a zero among them.
@@ -275,9 +273,8 @@ PickleRef TorchObjectFactory::rebuildTensor(PickleGraph& graph, const std::vecto
     }
     const std::int64_t available = storage.numel();
     if (!ok || (!empty && last >= available) || (empty && offset > available))
-        throw EngineError("a tensor of shape " + shape(sizes) + ", stride " + shape(strides) + " and offset "
-                          + std::to_string(offset) + " does not fit in its storage of "
-                          + std::to_string(available) + " elements");
+        throw EngineError("a tensor of shape " + shape(sizes) + ", stride " + shape(strides) + " and offset " + std::to_string(offset)
+                          + " does not fit in its storage of " + std::to_string(available) + " elements");
     // Stride 0 lets a small storage stand for a huge tensor; a weights file has no reason to.
     if (numel > available && numel > kMaxRepeatedElements)
         throw EngineError("a tensor of shape " + shape(sizes) + " repeats the " + std::to_string(available)
@@ -286,22 +283,21 @@ PickleRef TorchObjectFactory::rebuildTensor(PickleGraph& graph, const std::vecto
     return graph.addTensor(std::move(tensor));
 }
 
-void TorchObjectFactory::build(PickleGraph& graph, PickleRef target, PickleRef state)
+void TorchObjectFactory::build(PickleGraph &graph, PickleRef target, PickleRef state)
 {
     (void)state;
     if (target.kind == Kind::Dict)
         return; // an OrderedDict's attributes (a state dict's _metadata): not needed
-    throw EngineError("the pickle sets the state of " + graph.describe(target)
-                      + "; only an OrderedDict's attributes are accepted");
+    throw EngineError("the pickle sets the state of " + graph.describe(target) + "; only an OrderedDict's attributes are accepted");
 }
 
-PickleRef TorchObjectFactory::persistentLoad(PickleGraph& graph, PickleRef id)
+PickleRef TorchObjectFactory::persistentLoad(PickleGraph &graph, PickleRef id)
 {
     if (m_loader == nullptr)
         throw EngineError("the pickle refers to a storage where a file holds none");
     if (id.kind != Kind::Tuple)
         throw EngineError("a persistent id should be a tuple, found " + graph.describe(id));
-    const auto& fields = graph.container(id).items;
+    const auto &fields = graph.container(id).items;
     if (fields.empty() || !isText(fields[0]) || graph.string(fields[0]) != "storage")
         throw EngineError("the pickle holds a persistent id that is not a storage (a whole pickled model?)");
     if (fields.size() != 5 && fields.size() != 6)
@@ -331,11 +327,10 @@ PickleRef TorchObjectFactory::persistentLoad(PickleGraph& graph, PickleRef id)
     return found->second.ref;
 }
 
-PickleRef TorchObjectFactory::storageView(PickleGraph& graph, const Storage& root, PickleRef metadata)
+PickleRef TorchObjectFactory::storageView(PickleGraph &graph, const Storage &root, PickleRef metadata)
 {
     // Legacy files from before PyTorch 0.4 could save a view of a storage: (view_key, offset, size).
-    if (metadata.kind != Kind::Tuple || graph.container(metadata).items.size() != 3
-        || !isText(graph.container(metadata).items[0]))
+    if (metadata.kind != Kind::Tuple || graph.container(metadata).items.size() != 3 || !isText(graph.container(metadata).items[0]))
         throw EngineError("a storage view's metadata should be (key, offset, size), found " + graph.describe(metadata));
     const auto fields = graph.container(metadata).items;
     const std::string viewKey = graph.string(fields[0]);

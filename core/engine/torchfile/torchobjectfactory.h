@@ -28,37 +28,35 @@
 
 namespace icmil::engine {
 
-class TorchObjectFactory : public PickleObjectFactory
-{
+class TorchObjectFactory : public PickleObjectFactory {
 public:
     static constexpr std::size_t kMaxDims = 64;
 
     // `loader` may be null for pickles that hold no storages (legacy torch.save's header pickles).
-    explicit TorchObjectFactory(TorchStorageLoader* loader);
+    explicit TorchObjectFactory(TorchStorageLoader *loader);
 
-    PickleRef global(PickleGraph& graph, const std::string& module, const std::string& name) override;
-    PickleRef call(PickleGraph& graph, PickleRef callable, PickleRef args) override;
-    void build(PickleGraph& graph, PickleRef target, PickleRef state) override;
-    PickleRef persistentLoad(PickleGraph& graph, PickleRef persistentId) override;
+    PickleRef global(PickleGraph &graph, const std::string &module, const std::string &name) override;
+    PickleRef call(PickleGraph &graph, PickleRef callable, PickleRef args) override;
+    void build(PickleGraph &graph, PickleRef target, PickleRef state) override;
+    PickleRef persistentLoad(PickleGraph &graph, PickleRef persistentId) override;
 
     // The dtype of "torch.FloatStorage", "torch.cuda.HalfStorage", ...; nullopt for anything else.
     static std::optional<c10::ScalarType> storageDtype(std::string_view qualifiedName);
 
 private:
-    struct Storage
-    {
+    struct Storage {
         PickleRef ref;
         c10::ScalarType dtype;
         std::int64_t numel;
     };
 
-    const std::vector<PickleRef>& arguments(const PickleGraph& graph, PickleRef args, const std::string& callee) const;
-    PickleRef rebuildTensor(PickleGraph& graph, const std::vector<PickleRef>& args, const std::string& callee);
-    PickleRef orderedDict(PickleGraph& graph, const std::vector<PickleRef>& args);
-    PickleRef encodedBytes(PickleGraph& graph, const std::vector<PickleRef>& args);
-    PickleRef storageView(PickleGraph& graph, const Storage& root, PickleRef viewMetadata);
+    const std::vector<PickleRef> &arguments(const PickleGraph &graph, PickleRef args, const std::string &callee) const;
+    PickleRef rebuildTensor(PickleGraph &graph, const std::vector<PickleRef> &args, const std::string &callee);
+    PickleRef orderedDict(PickleGraph &graph, const std::vector<PickleRef> &args);
+    PickleRef encodedBytes(PickleGraph &graph, const std::vector<PickleRef> &args);
+    PickleRef storageView(PickleGraph &graph, const Storage &root, PickleRef viewMetadata);
 
-    TorchStorageLoader* m_loader;
+    TorchStorageLoader *m_loader;
     std::unordered_map<std::string, Storage> m_storages;
     std::unordered_map<std::string, PickleRef> m_views;
 };

@@ -12,8 +12,7 @@
 
 namespace icmil::engine {
 
-class TorchStorageLoader
-{
+class TorchStorageLoader {
 public:
     virtual ~TorchStorageLoader() = default;
 
@@ -21,8 +20,7 @@ public:
     // (its bytes may be filled in later, before the file's reader returns). `location` is the
     // device tag the file recorded ("cpu", "cuda:0"); every storage is loaded to the CPU.
     // Throws EngineError when the file does not hold such a storage.
-    virtual torch::Tensor loadStorage(const std::string& key, c10::ScalarType dtype, std::int64_t numel,
-                                      const std::string& location) = 0;
+    virtual torch::Tensor loadStorage(const std::string &key, c10::ScalarType dtype, std::int64_t numel, const std::string &location) = 0;
 };
 
 } // namespace icmil::engine

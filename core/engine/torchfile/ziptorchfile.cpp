@@ -13,7 +13,7 @@ namespace icmil::engine {
 namespace {
 
 // Reverses the bytes of each `width`-byte word (a big-endian file on this little-endian CPU).
-void swapBytes(std::uint8_t* bytes, std::int64_t count, std::size_t width)
+void swapBytes(std::uint8_t *bytes, std::int64_t count, std::size_t width)
 {
     if (width <= 1)
         return;
@@ -23,7 +23,7 @@ void swapBytes(std::uint8_t* bytes, std::int64_t count, std::size_t width)
 
 } // namespace
 
-ZipTorchFile::ZipTorchFile(const RandomAccessFile& file) : m_archive(file)
+ZipTorchFile::ZipTorchFile(const RandomAccessFile &file) : m_archive(file)
 {
     m_prefix = findArchivePrefix();
 }
@@ -31,12 +31,12 @@ ZipTorchFile::ZipTorchFile(const RandomAccessFile& file) : m_archive(file)
 std::string ZipTorchFile::findArchivePrefix() const
 {
     // torch.save puts every record in one folder (named after the file, or "archive").
-    for (const auto& entry : m_archive.entries()) {
+    for (const auto &entry : m_archive.entries()) {
         const std::size_t slash = entry.name.find('/');
         if (slash != std::string::npos && slash > 0 && entry.name.substr(slash + 1) == "data.pkl")
             return entry.name.substr(0, slash + 1);
     }
-    for (const auto& entry : m_archive.entries()) {
+    for (const auto &entry : m_archive.entries()) {
         if (entry.name.ends_with("constants.pkl") || entry.name.find("/code/") != std::string::npos)
             throw EngineError("it is a TorchScript archive (torch.jit.save); load it as a TorchScript model");
     }
@@ -47,13 +47,13 @@ PickleValue ZipTorchFile::read()
 {
     if (m_archive.find(m_prefix + "constants.pkl") != nullptr)
         throw EngineError("it is a TorchScript archive (torch.jit.save); load it as a TorchScript model");
-    if (const auto* byteorder = m_archive.find(m_prefix + "byteorder")) {
+    if (const auto *byteorder = m_archive.find(m_prefix + "byteorder")) {
         const std::string order = m_archive.readSmall(*byteorder, 16);
         if (order != "little" && order != "big")
             throw EngineError("its byteorder record says '" + order + "', not 'little' or 'big'");
         m_bigEndian = order == "big";
     }
-    const auto* dataEntry = m_archive.find(m_prefix + "data.pkl");
+    const auto *dataEntry = m_archive.find(m_prefix + "data.pkl");
     const std::string pickle = m_archive.readSmall(*dataEntry, kMaxPickleBytes);
 
     PickleGraph graph;
@@ -64,12 +64,11 @@ PickleValue ZipTorchFile::read()
     return graph.freeze(root);
 }
 
-torch::Tensor ZipTorchFile::loadStorage(const std::string& key, c10::ScalarType dtype, std::int64_t numel,
-                                        const std::string& location)
+torch::Tensor ZipTorchFile::loadStorage(const std::string &key, c10::ScalarType dtype, std::int64_t numel, const std::string &location)
 {
     (void)location; // "cpu", "cuda:0", ...: the bytes are in the file either way
     const std::string name = m_prefix + "data/" + key;
-    const auto* entry = m_archive.find(name);
+    const auto *entry = m_archive.find(name);
     if (entry == nullptr)
         throw EngineError("the archive has no entry '" + name + "' for storage '" + key + "' (damaged file?)");
     const std::size_t width = c10::elementSize(dtype);
@@ -81,8 +80,7 @@ torch::Tensor ZipTorchFile::loadStorage(const std::string& key, c10::ScalarType 
     m_archive.readInto(*entry, storage.data_ptr(), bytes);
     if (m_bigEndian) {
         const bool complex = c10::isComplexType(dtype);
-        swapBytes(static_cast<std::uint8_t*>(storage.data_ptr()), complex ? numel * 2 : numel,
-                  complex ? width / 2 : width);
+        swapBytes(static_cast<std::uint8_t *>(storage.data_ptr()), complex ? numel * 2 : numel, complex ? width / 2 : width);
     }
     return storage;
 }

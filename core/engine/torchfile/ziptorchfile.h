@@ -14,19 +14,17 @@
 
 namespace icmil::engine {
 
-class ZipTorchFile : public TorchStorageLoader
-{
+class ZipTorchFile : public TorchStorageLoader {
 public:
     static constexpr std::uint64_t kMaxPickleBytes = std::uint64_t{1} << 30;
 
     // Reads the archive's directory; throws EngineError when it is not a usable ZIP archive.
-    explicit ZipTorchFile(const RandomAccessFile& file);
+    explicit ZipTorchFile(const RandomAccessFile &file);
 
     // The object data.pkl holds, with every storage read.
     PickleValue read();
 
-    torch::Tensor loadStorage(const std::string& key, c10::ScalarType dtype, std::int64_t numel,
-                              const std::string& location) override;
+    torch::Tensor loadStorage(const std::string &key, c10::ScalarType dtype, std::int64_t numel, const std::string &location) override;
 
 private:
     std::string findArchivePrefix() const;

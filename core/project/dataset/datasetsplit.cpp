@@ -89,8 +89,7 @@ int classIndexOf(const std::vector<std::string> &classNames, const std::string &
 }
 
 // The cases of the rows that pass keep(), in order of first appearance.
-template <typename Keep>
-std::vector<Case> collectCases(const std::vector<LabelledSlide> &rows, const std::vector<int> &rowClass, Keep keep)
+template <typename Keep> std::vector<Case> collectCases(const std::vector<LabelledSlide> &rows, const std::vector<int> &rowClass, Keep keep)
 {
     std::vector<Case> cases;
     std::map<std::string, std::size_t> indexOfCase;
@@ -116,8 +115,8 @@ std::vector<std::vector<std::size_t>> casesByClass(const std::vector<Case> &case
     return groups;
 }
 
-void checkFoldsFitClasses(const std::vector<std::vector<std::size_t>> &groups,
-                          const std::vector<std::string> &classNames, int folds, const std::string &where)
+void checkFoldsFitClasses(const std::vector<std::vector<std::size_t>> &groups, const std::vector<std::string> &classNames, int folds,
+                          const std::string &where)
 {
     for (std::size_t k = 0; k < groups.size(); ++k) {
         const int n = static_cast<int>(groups[k].size());
@@ -130,8 +129,8 @@ void checkFoldsFitClasses(const std::vector<std::vector<std::size_t>> &groups,
 
 // Deals each class's shuffled cases round-robin into `folds` parts and returns part `fold` of every
 // class in `held` and the rest in `kept`, both still grouped by class.
-void dealFolds(const std::vector<std::vector<std::size_t>> &shuffled, int folds, int fold,
-               std::vector<std::vector<std::size_t>> &held, std::vector<std::vector<std::size_t>> &kept)
+void dealFolds(const std::vector<std::vector<std::size_t>> &shuffled, int folds, int fold, std::vector<std::vector<std::size_t>> &held,
+               std::vector<std::vector<std::size_t>> &kept)
 {
     held.assign(shuffled.size(), {});
     kept.assign(shuffled.size(), {});
@@ -168,13 +167,11 @@ void validateConfig(const SplitConfig &config)
         throw ProjectError("Cannot make " + std::to_string(config.folds) + " folds: the number of folds must be at least 1");
     if (config.fold < 0 || config.fold >= config.folds) {
         const std::string range = config.folds == 1 ? "it must be 0" : "it must be from 0 to " + std::to_string(config.folds - 1);
-        throw ProjectError("Fold " + std::to_string(config.fold) + " is out of range: with " + plural(config.folds, "fold")
-                           + ' ' + range);
+        throw ProjectError("Fold " + std::to_string(config.fold) + " is out of range: with " + plural(config.folds, "fold") + ' ' + range);
     }
 }
 
-void splitFromCsv(const LabelsTable &table, const SplitConfig &config, const std::vector<int> &rowClass,
-                  DatasetSplit &result)
+void splitFromCsv(const LabelsTable &table, const SplitConfig &config, const std::vector<int> &rowClass, DatasetSplit &result)
 {
     const auto &rows = table.rows();
     for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -201,8 +198,7 @@ void splitFromCsv(const LabelsTable &table, const SplitConfig &config, const std
     }
 }
 
-void splitStratified(const LabelsTable &table, const SplitConfig &config, const std::vector<int> &rowClass,
-                     DatasetSplit &result)
+void splitStratified(const LabelsTable &table, const SplitConfig &config, const std::vector<int> &rowClass, DatasetSplit &result)
 {
     const std::vector<Case> cases = collectCases(table.rows(), rowClass, [](const LabelledSlide &) { return true; });
     auto groups = casesByClass(cases, result.classNames.size());
@@ -238,12 +234,9 @@ void splitStratified(const LabelsTable &table, const SplitConfig &config, const 
 std::string splitName(Split split)
 {
     switch (split) {
-    case Split::Train:
-        return "train";
-    case Split::Val:
-        return "val";
-    case Split::Test:
-        return "test";
+    case Split::Train: return "train";
+    case Split::Val: return "val";
+    case Split::Test: return "test";
     }
     return "train";
 }
@@ -258,9 +251,8 @@ std::vector<std::vector<int>> DatasetSplit::counts() const
 
 int DatasetSplit::count(Split split, int classIndex) const
 {
-    return static_cast<int>(std::count_if(slides.begin(), slides.end(), [&](const SlideSplit &s) {
-        return s.split == split && s.classIndex == classIndex;
-    }));
+    return static_cast<int>(
+        std::count_if(slides.begin(), slides.end(), [&](const SlideSplit &s) { return s.split == split && s.classIndex == classIndex; }));
 }
 
 int DatasetSplit::count(Split split) const
@@ -285,8 +277,7 @@ DatasetSplit assignSplits(const LabelsTable &table, const SplitConfig &config)
     if (result.classNames.empty())
         throw ProjectError("labels.csv has no labelled slides; training needs at least two classes");
     if (result.classNames.size() == 1) {
-        throw ProjectError("labels.csv has only one class ('" + result.classNames.front()
-                           + "'); training needs at least two");
+        throw ProjectError("labels.csv has only one class ('" + result.classNames.front() + "'); training needs at least two");
     }
     validateConfig(config);
 
@@ -298,8 +289,8 @@ DatasetSplit assignSplits(const LabelsTable &table, const SplitConfig &config)
         result.slides.push_back({rows[r].slideId, rows[r].caseId, rows[r].label, rowClass[r], Split::Train});
     }
 
-    const bool csvHasSplits = table.hasSplitColumn()
-        && std::any_of(rows.begin(), rows.end(), [](const LabelledSlide &s) { return !s.split.empty(); });
+    const bool csvHasSplits
+        = table.hasSplitColumn() && std::any_of(rows.begin(), rows.end(), [](const LabelledSlide &s) { return !s.split.empty(); });
     if (csvHasSplits && config.useCsvSplit)
         splitFromCsv(table, config, rowClass, result);
     else

@@ -11,12 +11,12 @@ namespace icmil::project {
 
 // How to divide a labelled dataset into train, validation and test slides.
 struct SplitConfig {
-    double valFraction = 0.1;   // CLAM's create_splits defaults
+    double valFraction = 0.1; // CLAM's create_splits defaults
     double testFraction = 0.1;
     std::uint64_t seed = 1;
-    int folds = 1;              // k-fold cross-validation when >= 2
-    int fold = 0;               // which fold, 0..folds-1
-    bool useCsvSplit = true;    // use the labels CSV's split column when it has one
+    int folds = 1;           // k-fold cross-validation when >= 2
+    int fold = 0;            // which fold, 0..folds-1
+    bool useCsvSplit = true; // use the labels CSV's split column when it has one
 };
 
 enum class Split { Train, Val, Test };
@@ -28,14 +28,14 @@ struct SlideSplit {
     std::string slideId;
     std::string caseId;
     std::string label;
-    int classIndex = 0;         // index of label in DatasetSplit::classNames
+    int classIndex = 0; // index of label in DatasetSplit::classNames
     Split split = Split::Train;
 };
 
 struct DatasetSplit {
-    std::vector<SlideSplit> slides;          // in the labels table's row order
-    std::vector<std::string> classNames;     // LabelsTable::classNames()
-    bool fromCsv = false;                    // true when the CSV's split column was used
+    std::vector<SlideSplit> slides;      // in the labels table's row order
+    std::vector<std::string> classNames; // LabelsTable::classNames()
+    bool fromCsv = false;                // true when the CSV's split column was used
 
     // counts()[split][class]: number of slides, indexed by static_cast<int>(Split) and class index.
     std::vector<std::vector<int>> counts() const;

@@ -71,8 +71,8 @@ std::string DatasetSummary::format() const
         first = false;
     }
     out << "), " << openable << " open\n";
-    out << std::left << std::setw(12) << "slide_id" << std::setw(10) << "label" << std::setw(16) << "size (px)"
-        << std::setw(8) << "levels" << std::setw(10) << "mpp" << std::setw(6) << "mag" << std::setw(12) << "file"
+    out << std::left << std::setw(12) << "slide_id" << std::setw(10) << "label" << std::setw(16) << "size (px)" << std::setw(8) << "levels"
+        << std::setw(10) << "mpp" << std::setw(6) << "mag" << std::setw(12) << "file"
         << "vendor\n";
     std::uint64_t totalBytes = 0;
     for (const SlideFacts &s : slides) {
@@ -89,8 +89,8 @@ std::string DatasetSummary::format() const
             mag << *s.objectivePower << 'x';
         else
             mag << '-';
-        out << std::setw(16) << size.str() << std::setw(8) << s.levelCount << std::setw(10) << mpp
-            << std::setw(6) << mag.str() << std::setw(12) << humanBytes(s.fileBytes) << s.vendor << '\n';
+        out << std::setw(16) << size.str() << std::setw(8) << s.levelCount << std::setw(10) << mpp << std::setw(6) << mag.str()
+            << std::setw(12) << humanBytes(s.fileBytes) << s.vendor << '\n';
         totalBytes += s.fileBytes;
     }
     out << "Total " << humanBytes(totalBytes) << " on disk\n";

@@ -16,8 +16,8 @@ namespace icmil::project {
 // files a generator or a user put there really open.
 struct SlideFacts {
     LabelledSlide labels;
-    std::filesystem::path path;       // empty when no slide file matches the slide_id
-    std::string error;                // why the slide could not be opened, empty when it opened
+    std::filesystem::path path; // empty when no slide file matches the slide_id
+    std::string error;          // why the slide could not be opened, empty when it opened
     std::string vendor;
     std::int64_t width = 0;
     std::int64_t height = 0;

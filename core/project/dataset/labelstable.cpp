@@ -147,8 +147,11 @@ LabelsTable LabelsTable::parse(const std::string &text, const std::string &sourc
         }
         if (row.caseId.empty()) {
             row.caseId = row.slideId; // CLAM treats a missing case as one case per slide
-            table.m_noCaseRows.push_back({lineNumber, "slide '" + row.slideId + "' has an empty case_id: it is taken as a case of its own "
-                                                      "(a patient's other slides may land in another split)", false, true});
+            table.m_noCaseRows.push_back({lineNumber,
+                                          "slide '" + row.slideId
+                                              + "' has an empty case_id: it is taken as a case of its own "
+                                                "(a patient's other slides may land in another split)",
+                                          false, true});
         }
         if (!row.split.empty() && row.split != "train" && row.split != "val" && row.split != "test") {
             issue("slide '" + row.slideId + "' has unknown split '" + row.split + "' (expected train, val or test)");
@@ -220,15 +223,17 @@ std::vector<LabelsIssue> LabelsTable::warnings(bool classesGiven) const
             const bool rarer = seen.first < otherSeen.first || (seen.first == otherSeen.first && label > other);
             if (other == label || !rarer || !closeLabels(label, other))
                 continue;
-            warnings.push_back({seen.second, "label '" + label + "' (" + std::to_string(seen.first) + " slide(s)) is close to '" + other + "' ("
-                                                 + std::to_string(otherSeen.first) + "): if it is a typo, it makes a class of its own",
+            warnings.push_back({seen.second,
+                                "label '" + label + "' (" + std::to_string(seen.first) + " slide(s)) is close to '" + other + "' ("
+                                    + std::to_string(otherSeen.first) + "): if it is a typo, it makes a class of its own",
                                 false, true});
             named.insert(label);
             break;
         }
         if (seen.first <= 2 && !named.contains(label) && largest >= kCommonClass)
-            warnings.push_back({seen.second, "class '" + label + "' has only " + std::to_string(seen.first)
-                                                 + " slide(s): too few to learn or to evaluate it (is the label a typo?)",
+            warnings.push_back({seen.second,
+                                "class '" + label + "' has only " + std::to_string(seen.first)
+                                    + " slide(s): too few to learn or to evaluate it (is the label a typo?)",
                                 false, true});
     }
     std::stable_sort(warnings.begin(), warnings.end(), [](const LabelsIssue &a, const LabelsIssue &b) { return a.line < b.line; });

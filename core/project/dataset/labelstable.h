@@ -11,18 +11,18 @@ namespace icmil::project {
 // One row of a labels CSV in CLAM's layout: case_id,slide_id,label[,split].
 struct LabelledSlide {
     std::string caseId;
-    std::string slideId;   // file name of the slide without its extension
-    std::string label;     // class name, e.g. "normal" or "tumor"
-    std::string split;     // "train", "val", "test", or empty when the CSV has no split column
-    int line = 0;          // 1-based line in the file it was read from (0: not read from a file)
+    std::string slideId; // file name of the slide without its extension
+    std::string label;   // class name, e.g. "normal" or "tumor"
+    std::string split;   // "train", "val", "test", or empty when the CSV has no split column
+    int line = 0;        // 1-based line in the file it was read from (0: not read from a file)
 };
 
 // A problem with one line of the CSV, so a dialog or the CLI can list them row by row.
 struct LabelsIssue {
-    int line = 0;          // 1-based line number in the file
+    int line = 0; // 1-based line number in the file
     std::string message;
-    bool blocking = true;  // false: the row is only left out (e.g. its slide file is missing)
-    bool warning = false;  // the row is used as it is; it only looks unintended (never blocking)
+    bool blocking = true; // false: the row is only left out (e.g. its slide file is missing)
+    bool warning = false; // the row is used as it is; it only looks unintended (never blocking)
 };
 
 // The labels CSV of a dataset. Reading never throws for row problems: they are collected in

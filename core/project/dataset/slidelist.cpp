@@ -17,9 +17,8 @@ namespace fs = std::filesystem;
 
 bool hasSlideExtension(const fs::path &path)
 {
-    static constexpr std::array<std::string_view, 15> kExtensions = {
-        ".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".svslide", ".bif", ".dcm",
-        ".png", ".jpg", ".jpeg", ".bmp"};
+    static constexpr std::array<std::string_view, 15> kExtensions
+        = {".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".svslide", ".bif", ".dcm", ".png", ".jpg", ".jpeg", ".bmp"};
     std::string extension = path.extension().string();
     std::transform(extension.begin(), extension.end(), extension.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -63,10 +62,8 @@ std::string slideReadProblem(const fs::path &path)
     }
 }
 
-SlideReadCache::SlideReadCache(Probe probe)
-    : m_probe(std::move(probe))
-{
-}
+SlideReadCache::SlideReadCache(Probe probe) : m_probe(std::move(probe))
+{ }
 
 std::string SlideReadCache::problem(const fs::path &path)
 {
@@ -117,8 +114,7 @@ SlideListing listSlides(const fs::path &location)
         if (entry.is_regular_file(ec) && hasSlideExtension(entry.path()))
             listing.slides.push_back({entry.path().stem().string(), entry.path()});
     }
-    std::sort(listing.slides.begin(), listing.slides.end(),
-              [](const SlideEntry &a, const SlideEntry &b) { return a.path < b.path; });
+    std::sort(listing.slides.begin(), listing.slides.end(), [](const SlideEntry &a, const SlideEntry &b) { return a.path < b.path; });
     if (ec)
         throw ProjectError("Cannot list slides in '" + dir.string() + "': " + ec.message());
     return listing;

@@ -53,8 +53,12 @@ std::vector<bool> choosePositives(int count, double fraction, std::uint64_t seed
 
 json configJson(const SyntheticDatasetConfig &c)
 {
-    return json{{"slides", c.slides}, {"seed", c.seed}, {"width", c.width}, {"height", c.height},
-                {"positive_fraction", c.positiveFraction}, {"preset", slide::presetName(c.preset)}};
+    return json{{"slides", c.slides},
+                {"seed", c.seed},
+                {"width", c.width},
+                {"height", c.height},
+                {"positive_fraction", c.positiveFraction},
+                {"preset", slide::presetName(c.preset)}};
 }
 
 // The previous run's manifest when it was made with the same settings, else null.
@@ -75,10 +79,8 @@ json reusableManifest(const fs::path &manifestPath, const json &config)
 
 } // namespace
 
-SyntheticDataset::SyntheticDataset(SyntheticDatasetConfig config)
-    : m_config(std::move(config))
-{
-}
+SyntheticDataset::SyntheticDataset(SyntheticDatasetConfig config) : m_config(std::move(config))
+{ }
 
 bool SyntheticDataset::madeWith(const fs::path &dir, const SyntheticDatasetConfig &config)
 {
@@ -138,8 +140,7 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
         if (!previous.is_null() && previous.contains("slides") && previous["slides"].size() > static_cast<std::size_t>(i))
             old = &previous["slides"][static_cast<std::size_t>(i)];
         const bool reusable = old != nullptr && fs::exists(record.maskPath) && fs::exists(record.annotationPath)
-                              && fs::exists(record.slidePath)
-                              && fs::file_size(record.slidePath, ec) == old->value("file_bytes", std::uint64_t{0});
+            && fs::exists(record.slidePath) && fs::file_size(record.slidePath, ec) == old->value("file_bytes", std::uint64_t{0});
         if (reusable) {
             record.levelCount = old->value("levels", 0);
             record.fileBytes = old->value("file_bytes", std::uint64_t{0});
@@ -175,8 +176,10 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
                 writer.cancel();
             slide::SyntheticSlideResult written;
             try {
-                written = writer.write(record.slidePath, record.maskPath, record.annotationPath,
-                                       [&](double f) { if (progress) progress(i, c.slides, f); });
+                written = writer.write(record.slidePath, record.maskPath, record.annotationPath, [&](double f) {
+                    if (progress)
+                        progress(i, c.slides, f);
+                });
             } catch (...) {
                 std::lock_guard lock(m_writerMutex);
                 m_activeWriter = nullptr;

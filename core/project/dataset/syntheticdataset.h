@@ -25,13 +25,13 @@ struct SyntheticDatasetConfig {
     std::int64_t height = 16000;
     double positiveFraction = 0.5;
     slide::SyntheticPreset preset = slide::SyntheticPreset::Easy; // how hard (slide/synthetic/syntheticpreset.h)
-    int threads = 0; // 0 = all cores
+    int threads = 0;                                              // 0 = all cores
 };
 
 struct SyntheticSlideRecord {
     std::string caseId;
     std::string slideId;
-    std::string label;              // "tumor" or "normal"
+    std::string label; // "tumor" or "normal"
     std::filesystem::path slidePath;
     std::filesystem::path maskPath;
     std::filesystem::path annotationPath;
@@ -40,11 +40,11 @@ struct SyntheticSlideRecord {
     int tumourRegions = 0;
     double tissueFraction = 0.0;
     double tumourFraction = 0.0;
-    double mimicFraction = 0.0;       // lymphoid aggregates (tumour mimics), of the tissue
+    double mimicFraction = 0.0; // lymphoid aggregates (tumour mimics), of the tissue
     int mimicRegions = 0;
     int germinalCentres = 0;
     bool microMetastasesOnly = false;
-    int centre = 0;                   // simulated scanning centre
+    int centre = 0; // simulated scanning centre
     bool blurred = false;
     int penStrokes = 0;
     int folds = 0;
@@ -84,7 +84,7 @@ public:
 private:
     SyntheticDatasetConfig m_config;
     std::atomic_bool m_cancelled{false};
-    std::mutex m_writerMutex;                        // guards m_activeWriter
+    std::mutex m_writerMutex; // guards m_activeWriter
     slide::SyntheticSlideWriter *m_activeWriter = nullptr;
 };
 

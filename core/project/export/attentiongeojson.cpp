@@ -39,8 +39,8 @@ std::string problemWith(const SlideAttention &slide, std::int64_t patchSize)
     if (patchSize < 1)
         return "the patch size must be at least 1 level-0 pixel (got " + std::to_string(patchSize) + ")";
     if (slide.patchSizeLevel0 && *slide.patchSizeLevel0 != patchSize)
-        return "the patch size " + std::to_string(patchSize) + " disagrees with the " + std::to_string(*slide.patchSizeLevel0) +
-               " recorded with the attention";
+        return "the patch size " + std::to_string(patchSize) + " disagrees with the " + std::to_string(*slide.patchSizeLevel0)
+            + " recorded with the attention";
     for (std::size_t i = 0; i < n; ++i) {
         if (!std::isfinite(slide.attention[i]) || !std::isfinite(slide.attentionRaw[i]))
             return "the attention of patch " + std::to_string(i) + " is not a number";

@@ -22,8 +22,8 @@
 namespace icmil::project {
 
 struct LocalisationScore {
-    int slides = 0;            // tumour slides scored
-    double patchAuc = 0.0;     // means over those slides
+    int slides = 0;        // tumour slides scored
+    double patchAuc = 0.0; // means over those slides
     double topFraction = 0.0;
     double ceiling = 0.0;
 };

@@ -35,20 +35,15 @@ constexpr std::int64_t kProgressIntervalNs = 100'000'000; // at most ten reports
 
 int ExtractionReport::failed() const
 {
-    return static_cast<int>(std::count_if(slides.begin(), slides.end(), [](const SlideExtraction &s) {
-        return s.status == SlideExtraction::Status::Failed;
-    }));
+    return static_cast<int>(
+        std::count_if(slides.begin(), slides.end(), [](const SlideExtraction &s) { return s.status == SlideExtraction::Status::Failed; }));
 }
 
-FeatureExtractor::FeatureExtractor(ExtractionConfig config)
-    : FeatureExtractor(config, engine::makeEmbedder(config.embedder))
-{
-}
+FeatureExtractor::FeatureExtractor(ExtractionConfig config) : FeatureExtractor(config, engine::makeEmbedder(config.embedder))
+{ }
 
 FeatureExtractor::FeatureExtractor(ExtractionConfig config, std::unique_ptr<engine::Embedder> embedder)
-    : m_config(std::move(config))
-    , m_layout(m_config.projectDir)
-    , m_embedder(std::move(embedder))
+    : m_config(std::move(config)), m_layout(m_config.projectDir), m_embedder(std::move(embedder))
 {
     if (!m_embedder)
         throw engine::EngineError("Feature extraction needs an embedder");
@@ -75,8 +70,7 @@ ExtractionReport FeatureExtractor::run(const std::vector<SlideEntry> &slides)
     const int count = static_cast<int>(slides.size());
     for (int i = 0; i < count && !m_cancelled; ++i) {
         SlideExtraction outcome = extractSlide(slides[static_cast<std::size_t>(i)], i, count);
-        if (m_cancelled && outcome.status != SlideExtraction::Status::Extracted
-            && outcome.status != SlideExtraction::Status::Skipped)
+        if (m_cancelled && outcome.status != SlideExtraction::Status::Extracted && outcome.status != SlideExtraction::Status::Skipped)
             break; // the slide cut short is not a failure; it is done again on resume
         if (outcome.status == SlideExtraction::Status::Extracted)
             result.patches += outcome.patches;
@@ -149,8 +143,8 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         const c10::Device device = m_embedder->device();
         PatchBatchReader::Options options;
         options.batchSize = m_config.batchSize;
-        options.threads = m_config.readerThreads > 0 ? m_config.readerThreads
-                                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+        options.threads
+            = m_config.readerThreads > 0 ? m_config.readerThreads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
         options.batchesAhead = std::max(m_config.batchesAhead, options.threads);
         options.pinMemory = device.is_cuda();
         PatchBatchReader reader(source, tiling.grid, options);
@@ -186,13 +180,12 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
             progress.patchesDone = batch->first + output.size(0);
             m_runPatches += output.size(0);
             const double slideSeconds = secondsSince(extractStart);
-            const double rate = (m_runSeconds + slideSeconds) > 0.0
-                ? static_cast<double>(m_runPatches) / (m_runSeconds + slideSeconds) : 0.0;
+            const double rate
+                = (m_runSeconds + slideSeconds) > 0.0 ? static_cast<double>(m_runPatches) / (m_runSeconds + slideSeconds) : 0.0;
             progress.patchesPerSecond = rate;
             // Remaining: this slide's patches, then the other slides at this run's mean size.
             const double meanPerSlide = static_cast<double>(m_runPatchesExpected) / (index + 1);
-            const double remaining = static_cast<double>(patches - progress.patchesDone)
-                + meanPerSlide * (count - index - 1);
+            const double remaining = static_cast<double>(patches - progress.patchesDone) + meanPerSlide * (count - index - 1);
             progress.etaSeconds = rate > 0.0 ? remaining / rate : -1.0;
             report(progress, false);
         }

@@ -56,8 +56,7 @@ fs::path resolveSource(const fs::path &sourceDir)
         return clam;
     std::vector<fs::path> trident;
     for (fs::directory_iterator it(sourceDir, error), end; !error && it != end; it.increment(error)) {
-        if (it->is_directory(error) && it->path().filename().string().rfind(kTridentPrefix, 0) == 0
-            && !h5FilesIn(it->path()).empty())
+        if (it->is_directory(error) && it->path().filename().string().rfind(kTridentPrefix, 0) == 0 && !h5FilesIn(it->path()).empty())
             trident.push_back(it->path());
     }
     std::sort(trident.begin(), trident.end());
@@ -95,8 +94,7 @@ std::int64_t commonDim(const std::vector<FeatureImportEntry> &entries)
 
 std::size_t FeatureImportReport::importedCount() const
 {
-    return static_cast<std::size_t>(
-        std::count_if(entries.begin(), entries.end(), [](const FeatureImportEntry &e) { return e.imported; }));
+    return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [](const FeatureImportEntry &e) { return e.imported; }));
 }
 
 std::size_t FeatureImportReport::skippedCount() const
@@ -104,8 +102,7 @@ std::size_t FeatureImportReport::skippedCount() const
     return entries.size() - importedCount();
 }
 
-FeatureImportReport importFeatureDirectory(const fs::path &sourceDir, const fs::path &destinationDir,
-                                           const FeatureImportOptions &options)
+FeatureImportReport importFeatureDirectory(const fs::path &sourceDir, const fs::path &destinationDir, const FeatureImportOptions &options)
 {
     FeatureImportReport report;
     report.scannedDirectory = resolveSource(sourceDir);
@@ -115,8 +112,7 @@ FeatureImportReport importFeatureDirectory(const fs::path &sourceDir, const fs::
     if (error)
         throw ProjectError("Cannot import features into '" + destinationDir.string() + "': " + error.message());
     if (fs::equivalent(report.scannedDirectory, destinationDir, error))
-        throw ProjectError("Cannot import features from '" + report.scannedDirectory.string()
-                           + "': it is the destination folder itself");
+        throw ProjectError("Cannot import features from '" + report.scannedDirectory.string() + "': it is the destination folder itself");
     const std::string encoder = options.encoder.empty() ? tridentEncoder(report.scannedDirectory) : options.encoder;
 
     // Pass 1: shapes and attributes only, to agree on the feature width before writing anything.
@@ -153,8 +149,7 @@ FeatureImportReport importFeatureDirectory(const fs::path &sourceDir, const fs::
         } else if (entry.count < 1) {
             entry.reason = quoted + " has no patches";
         } else if (entry.dim != report.dim) {
-            entry.reason = quoted + " has " + std::to_string(entry.dim) + " features per patch; " + dimOwner
-                + std::to_string(report.dim);
+            entry.reason = quoted + " has " + std::to_string(entry.dim) + " features per patch; " + dimOwner + std::to_string(report.dim);
         } else if (!options.overwrite && fs::exists(destination, error)) {
             entry.reason = "'" + destination.string() + "' already exists";
         } else {

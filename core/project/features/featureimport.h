@@ -30,15 +30,15 @@ struct FeatureImportEntry {
     std::filesystem::path destination; // where ours was written; empty when skipped
     std::string slideId;               // the source file name without ".h5"
     bool imported = false;
-    std::string reason;                // why it was skipped: one sentence about this file
-    std::int64_t count = 0;            // patches
-    std::int64_t dim = 0;              // features per patch
-    std::string sourceFormat;          // "clam", "trident" or "icmil"; empty when unreadable
+    std::string reason;       // why it was skipped: one sentence about this file
+    std::int64_t count = 0;   // patches
+    std::int64_t dim = 0;     // features per patch
+    std::string sourceFormat; // "clam", "trident" or "icmil"; empty when unreadable
 };
 
 struct FeatureImportReport {
-    std::filesystem::path scannedDirectory; // the folder the .h5 files were found in
-    std::int64_t dim = 0;                   // the feature width of the imported files
+    std::filesystem::path scannedDirectory;  // the folder the .h5 files were found in
+    std::int64_t dim = 0;                    // the feature width of the imported files
     std::vector<FeatureImportEntry> entries; // one per .h5 file, sorted by file name
     bool cancelled = false;
 
@@ -55,8 +55,7 @@ struct FeatureImportReport {
 // name the one you want). Every file is checked (readable, 'features' and 'coords' agree, at least
 // one patch, the common feature width) and either imported or skipped with its reason; one bad
 // file never stops the others. Throws ProjectError only when the folders themselves are unusable.
-FeatureImportReport importFeatureDirectory(const std::filesystem::path &sourceDir,
-                                           const std::filesystem::path &destinationDir,
+FeatureImportReport importFeatureDirectory(const std::filesystem::path &sourceDir, const std::filesystem::path &destinationDir,
                                            const FeatureImportOptions &options = {});
 
 } // namespace icmil::project

@@ -53,8 +53,8 @@ void requireReadableVersion(const Hdf5File &file)
 {
     const std::int64_t version = patchattributecodec::formatVersion(file);
     if (version > patchattributecodec::kFormatVersion)
-        throw Hdf5Error("it was written by a newer ICMIL Studio (file format " + std::to_string(version)
-                        + "; this one reads up to " + std::to_string(patchattributecodec::kFormatVersion) + ")");
+        throw Hdf5Error("it was written by a newer ICMIL Studio (file format " + std::to_string(version) + "; this one reads up to "
+                        + std::to_string(patchattributecodec::kFormatVersion) + ")");
 }
 
 // Rows of `coords`: N x 2, or 1 x N x 2 (a batch of one), or an empty vector (TRIDENT, no tissue).
@@ -97,8 +97,7 @@ FeatureFileSummary summarize(const Hdf5File &file, const fs::path &path)
         throw Hdf5Error("'features' has " + std::to_string(summary.count) + " rows of no values");
     const std::int64_t rows = coordsRows(file);
     if (rows != summary.count)
-        throw Hdf5Error("'features' has " + std::to_string(summary.count) + " rows but 'coords' has "
-                        + std::to_string(rows));
+        throw Hdf5Error("'features' has " + std::to_string(summary.count) + " rows but 'coords' has " + std::to_string(rows));
     summary.attributes = patchattributecodec::read(file);
     summary.slideId = patchattributecodec::slideName(file);
     if (summary.slideId.empty())
@@ -127,11 +126,11 @@ void writeFeatureFile(const fs::path &path, const SlideFeatures &slide)
     const auto expected = static_cast<std::uint64_t>(slide.count) * static_cast<std::uint64_t>(slide.dim);
     if (slide.features.size() != expected)
         throw ProjectError(prefix + "there are " + std::to_string(slide.features.size()) + " feature values for "
-                           + std::to_string(slide.count) + " patches of " + std::to_string(slide.dim)
-                           + " features (expected " + std::to_string(expected) + ")");
+                           + std::to_string(slide.count) + " patches of " + std::to_string(slide.dim) + " features (expected "
+                           + std::to_string(expected) + ")");
     if (slide.coords.size() != static_cast<std::uint64_t>(slide.count))
-        throw ProjectError(prefix + "there are " + std::to_string(slide.coords.size()) + " coordinates for "
-                           + std::to_string(slide.count) + " patches");
+        throw ProjectError(prefix + "there are " + std::to_string(slide.coords.size()) + " coordinates for " + std::to_string(slide.count)
+                           + " patches");
     if (const std::string why = patchattributecodec::inconsistency(slide.attributes); !why.empty())
         throw ProjectError(prefix + why);
 
@@ -232,8 +231,9 @@ std::string noPatchesMessage(const std::string &slideId, const fs::path &feature
     const nlohmann::json settings = nlohmann::json::parse(attributes.tissueSettings, nullptr, false);
     if (!settings.is_object() || !settings.contains("preset") || !settings.contains("min_tissue_per_patch"))
         return message + ": its tiling found no tissue patches";
-    return message + ": " + noTissueAdvice(settings.value("preset", std::string()), settings.value("otsu", false),
-                                           settings.value("min_tissue_per_patch", 0.0));
+    return message + ": "
+        + noTissueAdvice(settings.value("preset", std::string()), settings.value("otsu", false),
+                         settings.value("min_tissue_per_patch", 0.0));
 }
 
 } // namespace icmil::project

@@ -29,8 +29,8 @@ namespace icmil::project {
 // corner is coords[i] = {x, y}.
 struct SlideFeatures {
     std::string slideId;
-    std::int64_t count = 0; // N, patches
-    std::int64_t dim = 0;   // D, features per patch
+    std::int64_t count = 0;      // N, patches
+    std::int64_t dim = 0;        // D, features per patch
     std::vector<float> features; // row-major N x D
     std::vector<std::array<std::int64_t, 2>> coords;
     PatchAttributes attributes;

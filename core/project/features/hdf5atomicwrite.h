@@ -19,8 +19,7 @@ namespace icmil::project {
 // fsync, rename over `path`. Any exception leaves `path` untouched and no partial file. Throws
 // Hdf5Error / std::runtime_error carrying the cause only (see Hdf5File::createInMemory for why
 // HDF5 itself never writes to disk).
-template <typename Fill>
-void writeHdf5Atomically(const std::filesystem::path &path, std::uint64_t dataBytes, Fill &&fill)
+template <typename Fill> void writeHdf5Atomically(const std::filesystem::path &path, std::uint64_t dataBytes, Fill &&fill)
 {
     std::string image;
     {

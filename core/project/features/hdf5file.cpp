@@ -32,8 +32,7 @@ herr_t collectError(unsigned, const H5E_error2_t *error, void *data) noexcept
             walk->truncated = true;
         if (walk->innermost.empty())
             walk->innermost = description;
-    } catch (...) {
-    }
+    } catch (...) { }
     return 0;
 }
 
@@ -92,10 +91,8 @@ hid_t utf8StringType()
 
 } // namespace
 
-Hdf5File::Hdf5File(Hdf5Handle file)
-    : m_file(std::move(file))
-{
-}
+Hdf5File::Hdf5File(Hdf5Handle file) : m_file(std::move(file))
+{ }
 
 Hdf5File Hdf5File::openReadOnly(const std::filesystem::path &path)
 {
@@ -264,8 +261,7 @@ std::optional<std::string> Hdf5File::stringAttribute(const std::string &object, 
     const Hdf5Handle attribute(H5Aopen(target.get(), name.c_str(), H5P_DEFAULT));
     const Hdf5Handle type(H5Aget_type(attribute.get()));
     const Hdf5Handle space(H5Aget_space(attribute.get()));
-    if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING
-        || H5Sget_simple_extent_npoints(space.get()) != 1)
+    if (!type.valid() || !space.valid() || H5Tget_class(type.get()) != H5T_STRING || H5Sget_simple_extent_npoints(space.get()) != 1)
         return std::nullopt;
     if (H5Tis_variable_str(type.get()) > 0) {
         const Hdf5Handle memoryType(utf8StringType());
@@ -314,8 +310,8 @@ std::optional<std::vector<double>> Hdf5File::numberAttribute(const std::string &
     return values;
 }
 
-void Hdf5File::writeDataset(const std::string &name, const std::vector<std::int64_t> &shape, hid_t fileType,
-                            hid_t memoryType, std::size_t valueSize, const void *data)
+void Hdf5File::writeDataset(const std::string &name, const std::vector<std::int64_t> &shape, hid_t fileType, hid_t memoryType,
+                            std::size_t valueSize, const void *data)
 {
     const Hdf5Lock lock;
     const std::vector<hsize_t> dims(shape.begin(), shape.end());
@@ -364,8 +360,7 @@ void Hdf5File::writeAttribute(const std::string &object, const std::string &name
         throw Hdf5Error("no object '" + object + "' to hold attribute '" + name + "'");
     if (H5Aexists(target.get(), name.c_str()) > 0)
         H5Adelete(target.get(), name.c_str());
-    const Hdf5Handle space(dims.empty() ? H5Screate(H5S_SCALAR)
-                                        : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
+    const Hdf5Handle space(dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr));
     const Hdf5Handle attribute(H5Acreate2(target.get(), name.c_str(), fileType, space.get(), H5P_DEFAULT, H5P_DEFAULT));
     if (!attribute.valid() || H5Awrite(attribute.get(), memoryType, data) < 0)
         throw Hdf5Error(hdf5Cause("cannot write attribute '" + name + "'"));

@@ -7,20 +7,16 @@
 
 namespace icmil::project {
 
-Hdf5Handle::Hdf5Handle(hid_t id)
-    : m_id(id < 0 ? H5I_INVALID_HID : id)
-{
-}
+Hdf5Handle::Hdf5Handle(hid_t id) : m_id(id < 0 ? H5I_INVALID_HID : id)
+{ }
 
 Hdf5Handle::~Hdf5Handle()
 {
     close();
 }
 
-Hdf5Handle::Hdf5Handle(Hdf5Handle &&other) noexcept
-    : m_id(std::exchange(other.m_id, H5I_INVALID_HID))
-{
-}
+Hdf5Handle::Hdf5Handle(Hdf5Handle &&other) noexcept : m_id(std::exchange(other.m_id, H5I_INVALID_HID))
+{ }
 
 Hdf5Handle &Hdf5Handle::operator=(Hdf5Handle &&other) noexcept
 {

@@ -15,8 +15,7 @@ std::recursive_mutex &hdf5Mutex()
 
 } // namespace
 
-Hdf5Lock::Hdf5Lock()
-    : m_lock(hdf5Mutex())
+Hdf5Lock::Hdf5Lock() : m_lock(hdf5Mutex())
 {
     // Cheap, and needed per thread: thread-safe HDF5 keeps one error stack (and its printer) per
     // thread. H5open() is implied by the first API call.

@@ -24,15 +24,12 @@ namespace icmil::project {
 // `produce(index, stopping)` runs on a producer thread; it may return early (any value) once
 // `stopping` is set. Construct the prefetcher after everything `produce` uses, and destroy it
 // first (declare it as the owner's last member): its destructor joins the threads.
-template <typename Item>
-class OrderedPrefetcher {
+template <typename Item> class OrderedPrefetcher {
 public:
     using Producer = std::function<Item(std::int64_t index, const std::atomic_bool &stopping)>;
 
     OrderedPrefetcher(std::int64_t count, int threads, int ahead, Producer produce)
-        : m_count(std::max<std::int64_t>(0, count))
-        , m_ahead(std::max({1, threads, ahead}))
-        , m_produce(std::move(produce))
+        : m_count(std::max<std::int64_t>(0, count)), m_ahead(std::max({1, threads, ahead})), m_produce(std::move(produce))
     {
         const auto started = std::min<std::int64_t>(std::max(1, threads), std::max<std::int64_t>(1, m_count));
         for (std::int64_t i = 0; i < started; ++i)

@@ -52,8 +52,7 @@ std::string known(const std::optional<std::string> &text)
 
 } // namespace
 
-void write(Hdf5File &file, const std::string &kind, const PatchAttributes &a, const std::string &slideId,
-           const std::string &saveDirectory)
+void write(Hdf5File &file, const std::string &kind, const PatchAttributes &a, const std::string &slideId, const std::string &saveDirectory)
 {
     file.setStringAttribute("/", "icmil_format", kind);
     file.setIntegerAttribute("/", "icmil_format_version", kFormatVersion);
@@ -76,8 +75,7 @@ void write(Hdf5File &file, const std::string &kind, const PatchAttributes &a, co
     // TRIDENT's fallback for CLAM-style files reads level_downsamples[patch_level] * custom_downsample.
     if (a.patchSize && a.patchSizeLevel0 && a.levelDownsample && *a.patchSize > 0 && (*a.levelDownsample)[0] > 0)
         file.setFloatAttribute(kCoords, "custom_downsample",
-                               static_cast<double>(*a.patchSizeLevel0)
-                                   / (static_cast<double>(*a.patchSize) * (*a.levelDownsample)[0]));
+                               static_cast<double>(*a.patchSizeLevel0) / (static_cast<double>(*a.patchSize) * (*a.levelDownsample)[0]));
     // TRIDENT only.
     file.setStringAttribute(kCoords, "savetodir", saveDirectory);
     if (a.patchSizeLevel0)
@@ -151,15 +149,14 @@ std::int64_t formatVersion(const Hdf5File &file)
 
 std::string inconsistency(const PatchAttributes &a)
 {
-    if (!a.patchSize || !a.patchSizeLevel0 || !a.level0Magnification || !a.targetMagnification
-        || *a.targetMagnification <= 0)
+    if (!a.patchSize || !a.patchSizeLevel0 || !a.level0Magnification || !a.targetMagnification || *a.targetMagnification <= 0)
         return {};
     const double covered = static_cast<double>(*a.patchSize) * *a.level0Magnification / *a.targetMagnification;
     if (std::abs(covered - static_cast<double>(*a.patchSizeLevel0)) <= 1.0)
         return {};
-    return "the level-0 patch size is " + std::to_string(*a.patchSizeLevel0) + " px, but " + std::to_string(*a.patchSize)
-        + " px at " + formatSignificant(*a.targetMagnification) + "x on a " + formatSignificant(*a.level0Magnification)
-        + "x slide covers " + std::to_string(std::llround(covered)) + " px";
+    return "the level-0 patch size is " + std::to_string(*a.patchSizeLevel0) + " px, but " + std::to_string(*a.patchSize) + " px at "
+        + formatSignificant(*a.targetMagnification) + "x on a " + formatSignificant(*a.level0Magnification) + "x slide covers "
+        + std::to_string(std::llround(covered)) + " px";
 }
 
 } // namespace icmil::project::patchattributecodec

@@ -24,19 +24,19 @@ namespace icmil::project {
 //   level0Dimensions      -                                level0_width, level0_height
 //   encoder               -                                encoder (on `features`)
 struct PatchAttributes {
-    std::optional<std::int64_t> patchSize;       // patch side in pixels at the working resolution
-                                                 // (patch level / target magnification), before
-                                                 // any resize for the encoder
-    std::optional<std::int64_t> patchLevel;      // pyramid level the patch was read from
-    std::optional<std::int64_t> patchSizeLevel0; // patch side in level-0 pixels (its footprint)
-    std::optional<double> targetMagnification;   // e.g. 20 for "20x"
-    std::optional<double> level0Magnification;   // the slide's own objective power, e.g. 40
-    std::optional<std::int64_t> overlap;         // pixels shared by neighbouring patches
+    std::optional<std::int64_t> patchSize;                       // patch side in pixels at the working resolution
+                                                                 // (patch level / target magnification), before
+                                                                 // any resize for the encoder
+    std::optional<std::int64_t> patchLevel;                      // pyramid level the patch was read from
+    std::optional<std::int64_t> patchSizeLevel0;                 // patch side in level-0 pixels (its footprint)
+    std::optional<double> targetMagnification;                   // e.g. 20 for "20x"
+    std::optional<double> level0Magnification;                   // the slide's own objective power, e.g. 40
+    std::optional<std::int64_t> overlap;                         // pixels shared by neighbouring patches
     std::optional<std::array<double, 2>> levelDownsample;        // of patchLevel vs level 0 (x, y)
     std::optional<std::array<std::int64_t, 2>> levelDimensions;  // width, height of patchLevel
     std::optional<std::array<std::int64_t, 2>> level0Dimensions; // width, height of level 0
-    std::string encoder;      // the patch encoder's name ("resnet50_trunc", "uni_v1"); empty: unknown
-    std::string sourceFormat; // set by the readers: "icmil", "clam" or "trident"
+    std::string encoder;                                         // the patch encoder's name ("resnet50_trunc", "uni_v1"); empty: unknown
+    std::string sourceFormat;                                    // set by the readers: "icmil", "clam" or "trident"
     // ICMIL Studio's own: the tissue detector's settings and the minimum tissue per patch that
     // chose these patches (tissueSettingsKey, JSON); empty when the file does not say.
     std::string tissueSettings;

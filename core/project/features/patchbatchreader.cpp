@@ -12,13 +12,8 @@ namespace icmil::project {
 static_assert(std::endian::native == std::endian::little,
               "premultiplied ARGB32 words are read as BGRA bytes: a little-endian machine is assumed");
 
-PatchBatchReader::PatchBatchReader(std::shared_ptr<const slide::SlideSource> source, const slide::PatchGrid &grid,
-                                   Options options)
-    : m_source(std::move(source))
-    , m_coords(grid.coords)
-    , m_level(grid.readLevel)
-    , m_readSize(grid.readSize)
-    , m_options(options)
+PatchBatchReader::PatchBatchReader(std::shared_ptr<const slide::SlideSource> source, const slide::PatchGrid &grid, Options options)
+    : m_source(std::move(source)), m_coords(grid.coords), m_level(grid.readLevel), m_readSize(grid.readSize), m_options(options)
 {
     m_options.batchSize = std::max(1, m_options.batchSize);
     m_options.threads = std::max(1, m_options.threads);

@@ -9,12 +9,8 @@
 
 namespace icmil::project {
 
-PatchSampleReader::PatchSampleReader(std::vector<SampledSlide> slides, std::vector<PatchSample> samples, int inputSize,
-                                     Options options)
-    : m_slides(std::move(slides))
-    , m_samples(std::move(samples))
-    , m_inputSize(inputSize)
-    , m_options(options)
+PatchSampleReader::PatchSampleReader(std::vector<SampledSlide> slides, std::vector<PatchSample> samples, int inputSize, Options options)
+    : m_slides(std::move(slides)), m_samples(std::move(samples)), m_inputSize(inputSize), m_options(options)
 {
     m_options.batchSize = std::max(1, m_options.batchSize);
     const auto count = static_cast<std::int64_t>(m_samples.size());

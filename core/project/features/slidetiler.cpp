@@ -40,9 +40,9 @@ PatchAttributes attributesOf(const slide::SlideSource &source, const slide::Patc
 
 bool sameGeometry(const PatchAttributes &stored, const PatchAttributes &wanted)
 {
-    return stored.patchSize == wanted.patchSize && stored.patchSizeLevel0 == wanted.patchSizeLevel0
-        && stored.overlap == wanted.overlap && stored.targetMagnification == wanted.targetMagnification
-        && stored.patchLevel == wanted.patchLevel && stored.level0Dimensions == wanted.level0Dimensions;
+    return stored.patchSize == wanted.patchSize && stored.patchSizeLevel0 == wanted.patchSizeLevel0 && stored.overlap == wanted.overlap
+        && stored.targetMagnification == wanted.targetMagnification && stored.patchLevel == wanted.patchLevel
+        && stored.level0Dimensions == wanted.level0Dimensions;
 }
 
 } // namespace
@@ -71,7 +71,7 @@ std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissu
 {
     const int percent = static_cast<int>(std::lround(100.0 * minTissuePerPatch));
     std::string advice = "tissue detection (preset " + preset + (otsu ? ", Otsu" : "") + ") kept no patch with at least "
-                         + std::to_string(percent) + "% tissue.";
+        + std::to_string(percent) + "% tissue.";
     if (preset != "bwh_biopsy")
         advice += " Presets default, tcga and bwh_resection leave out tissue pieces smaller than 16-100 patches of 512 px:"
                   " for a small slide, biopsy or crop choose the tissue preset bwh_biopsy (icmil run --preset bwh_biopsy;"
@@ -86,11 +86,8 @@ std::string noTissueAdvice(const TilingConfig &config)
     return noTissueAdvice(config.tissue.presetName, config.tissue.useOtsu, config.grid.minTissueFraction);
 }
 
-SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config)
-    : m_layout(std::move(layout))
-    , m_config(std::move(config))
-{
-}
+SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config) : m_layout(std::move(layout)), m_config(std::move(config))
+{ }
 
 SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string &slideId) const
 {
@@ -100,7 +97,8 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
         // The grid's geometry without tissue (cheap: no pixels read), to compare with the file's.
         slide::PatchGrid grid = slide::PatchGrid::build(source, nullptr, m_config.grid);
         const PatchCoordinates stored = readPatchFile(patchFile);
-        if (sameGeometry(stored.attributes, attributesOf(source, grid)) && stored.attributes.tissueSettings == tissueSettingsKey(m_config)) {
+        if (sameGeometry(stored.attributes, attributesOf(source, grid))
+            && stored.attributes.tissueSettings == tissueSettingsKey(m_config)) {
             grid.coords.clear();
             grid.coords.reserve(stored.coords.size());
             for (const auto &c : stored.coords)

@@ -32,10 +32,10 @@ std::string noTissueAdvice(const TilingConfig &config);
 
 // One slide's tiling, as `icmil tile` and the extractor use it.
 struct SlideTiling {
-    slide::PatchGrid grid;          // coords + how to read them
-    PatchAttributes attributes;     // as written to (or read from) the patch file
-    double tissueFraction = 0.0;    // of the whole slide
-    bool reused = false;            // read from an existing patch file instead of computed
+    slide::PatchGrid grid;       // coords + how to read them
+    PatchAttributes attributes;  // as written to (or read from) the patch file
+    double tissueFraction = 0.0; // of the whole slide
+    bool reused = false;         // read from an existing patch file instead of computed
 };
 
 // Step 0a for one slide: tissue detection and the patch grid, written to the project

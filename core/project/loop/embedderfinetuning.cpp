@@ -29,14 +29,11 @@ std::uint64_t epochSeed(std::uint64_t seed, int epoch)
     return seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch) + 1;
 }
 
-
 } // namespace
 
 EmbedderFineTuning::EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier)
-    : m_config(std::move(config))
-    , m_distiller(embedder, classifier, m_config.distillation)
-{
-}
+    : m_config(std::move(config)), m_distiller(embedder, classifier, m_config.distillation)
+{ }
 
 EmbedderFineTuning::~EmbedderFineTuning() = default;
 
@@ -68,10 +65,11 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
 
     // The patch pool: every tissue patch of every training slide, shuffled once; a fixed share
     // is held out for validation.
-    const TissuePatchPool pool = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.tiling, m_config.slides, [&](std::size_t i) {
-        report({"sampling", 0, 0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(m_config.slides.size())}, false);
-        return !m_cancelled;
-    });
+    const TissuePatchPool pool
+        = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.tiling, m_config.slides, [&](std::size_t i) {
+              report({"sampling", 0, 0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(m_config.slides.size())}, false);
+              return !m_cancelled;
+          });
     if (m_cancelled) {
         result.cancelled = true;
         return result;
@@ -79,8 +77,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     std::vector<PatchSample> training = pool.samples;
     std::vector<PatchSample> validation;
     if (training.size() < 2)
-        throw ProjectError("Fine-tuning needs at least 2 tissue patches in the training slides, found "
-                           + std::to_string(training.size()) + ": " + noTissueAdvice(m_config.tiling));
+        throw ProjectError("Fine-tuning needs at least 2 tissue patches in the training slides, found " + std::to_string(training.size())
+                           + ": " + noTissueAdvice(m_config.tiling));
     shuffleSamples(training, m_config.seed);
     const auto total = static_cast<std::int64_t>(training.size());
     const std::int64_t held = std::clamp<std::int64_t>(std::llround(m_config.validationFraction * static_cast<double>(total)), 1,
@@ -100,7 +98,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     // out of memory (the step that failed changed no weights, so it is simply retried).
     auto inChunks = [&](const torch::Tensor &patches, const std::function<void(const torch::Tensor &)> &work) {
         engine::runInChunks(
-            patches.size(0), result.batchSize, [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size)); },
+            patches.size(0), result.batchSize,
+            [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size)); },
             [&](int chunk) {
                 say("Out of memory on " + m_distiller.student().device().str() + ": continuing with " + std::to_string(chunk)
                     + " patches per step");
@@ -162,8 +161,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
             const double elapsed = secondsSince(start);
             progress.patchesPerSecond = static_cast<double>(trainedPatches) / std::max(1e-9, elapsed - validationSeconds);
             const double remaining = static_cast<double>(perEpoch * m_config.epochs - trainedPatches);
-            progress.etaSeconds = remaining / std::max(1e-9, progress.patchesPerSecond)
-                                + validationSeconds * (m_config.epochs - epoch) / (epoch + 1.0);
+            progress.etaSeconds
+                = remaining / std::max(1e-9, progress.patchesPerSecond) + validationSeconds * (m_config.epochs - epoch) / (epoch + 1.0);
             report(progress, false);
         }
         if (steps > 0) {

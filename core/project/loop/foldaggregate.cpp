@@ -92,15 +92,15 @@ std::vector<FoldIterationAggregate> aggregateFolds(const std::vector<std::vector
         int valAucUndefined = 0, testAucUndefined = 0;
     };
     std::map<int, Values> byIteration;
-    auto add = [](const std::optional<IterationSplitFigures> &figures, std::vector<double> &auc, std::vector<double> &accuracy,
-                  int &undefined) {
-        if (figures && figures->auc && std::isfinite(*figures->auc))
-            auc.push_back(*figures->auc);
-        else
-            ++undefined;
-        if (figures)
-            accuracy.push_back(figures->accuracy);
-    };
+    auto add
+        = [](const std::optional<IterationSplitFigures> &figures, std::vector<double> &auc, std::vector<double> &accuracy, int &undefined) {
+              if (figures && figures->auc && std::isfinite(*figures->auc))
+                  auc.push_back(*figures->auc);
+              else
+                  ++undefined;
+              if (figures)
+                  accuracy.push_back(figures->accuracy);
+          };
     for (const std::vector<IterationSummary> &fold : folds)
         for (const IterationSummary &it : fold) {
             if (!it.completed("train"))
@@ -146,8 +146,11 @@ void writeFoldsAggregateJson(const std::filesystem::path &path, const FoldsAggre
                               {"test_auc", aucJson(a.testAuc, a.testAucUndefined)},
                               {"val_accuracy", meanSdJson(a.valAccuracy)},
                               {"test_accuracy", meanSdJson(a.testAccuracy)}});
-    const json j = {{"format", FoldsAggregate::kFormat}, {"name", aggregate.name}, {"folds", aggregate.folds},
-                    {"loops", aggregate.loops}, {"iterations", iterations}};
+    const json j = {{"format", FoldsAggregate::kFormat},
+                    {"name", aggregate.name},
+                    {"folds", aggregate.folds},
+                    {"loops", aggregate.loops},
+                    {"iterations", iterations}};
     writeFileAtomically(path, j.dump(2) + "\n");
 }
 
@@ -181,7 +184,8 @@ FoldsAggregate readFoldsAggregate(const std::filesystem::path &path)
         aggregate.folds = j.at("folds").get<int>();
         aggregate.loops = j.at("loops").get<std::vector<std::string>>();
         if (aggregate.folds < 1 || static_cast<int>(aggregate.loops.size()) != aggregate.folds)
-            throw Damaged("it names " + std::to_string(aggregate.loops.size()) + " loops for " + std::to_string(aggregate.folds) + " folds");
+            throw Damaged("it names " + std::to_string(aggregate.loops.size()) + " loops for " + std::to_string(aggregate.folds)
+                          + " folds");
         for (const json &i : j.at("iterations")) {
             FoldIterationAggregate a;
             a.iteration = i.at("iteration").get<int>();

@@ -18,9 +18,9 @@
 namespace icmil::project {
 
 struct MeanSd {
-    int n = 0;          // the values it is made of
-    double mean = 0.0;  // 0 when n is 0
-    double sd = 0.0;    // sample standard deviation (n - 1 in the denominator); 0 when n < 2
+    int n = 0;         // the values it is made of
+    double mean = 0.0; // 0 when n is 0
+    double sd = 0.0;   // sample standard deviation (n - 1 in the denominator); 0 when n < 2
 };
 
 // Of the finite values; NaN and infinities are left out (and not counted in n).
@@ -28,9 +28,9 @@ MeanSd meanSd(const std::vector<double> &values);
 
 struct FoldIterationAggregate {
     int iteration = 0;
-    int folds = 0;                  // folds that finished this iteration
-    MeanSd valAuc, testAuc;         // over the folds whose AUC is defined
-    int valAucUndefined = 0;        // folds without one (a class or the split missing): valAuc.n + this == folds
+    int folds = 0;           // folds that finished this iteration
+    MeanSd valAuc, testAuc;  // over the folds whose AUC is defined
+    int valAucUndefined = 0; // folds without one (a class or the split missing): valAuc.n + this == folds
     int testAucUndefined = 0;
     MeanSd valAccuracy, testAccuracy; // over the folds that have the split
 };
@@ -42,9 +42,9 @@ std::vector<FoldIterationAggregate> aggregateFolds(const std::vector<std::vector
 // What <project>/icmil/<name>-folds.json holds.
 struct FoldsAggregate {
     static constexpr int kFormat = 1;
-    std::string name;                       // the run's name; fold k is the loop icmil/<name>-fold<k>/
-    int folds = 0;                          // K
-    std::vector<std::string> loops;         // the folds' loop names, fold 0 first
+    std::string name;               // the run's name; fold k is the loop icmil/<name>-fold<k>/
+    int folds = 0;                  // K
+    std::vector<std::string> loops; // the folds' loop names, fold 0 first
     std::vector<FoldIterationAggregate> iterations;
 };
 

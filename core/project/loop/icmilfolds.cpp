@@ -4,7 +4,6 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 
-
 #include <chrono>
 
 namespace icmil::project {
@@ -36,10 +35,8 @@ IcmilLoopEvents eventsOfFold(const FoldedIcmilLoopEvents &events, int fold)
 
 } // namespace
 
-FoldedIcmilLoop::FoldedIcmilLoop(FoldedIcmilLoopConfig config)
-    : m_config(std::move(config))
-{
-}
+FoldedIcmilLoop::FoldedIcmilLoop(FoldedIcmilLoopConfig config) : m_config(std::move(config))
+{ }
 
 std::string FoldedIcmilLoop::foldLoopName(const std::string &name, int fold)
 {

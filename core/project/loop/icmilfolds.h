@@ -32,14 +32,14 @@ struct FoldedIcmilLoopConfig {
     // Every fold's settings. loop.name names the run; loop.split.folds and .fold are set per fold,
     // loop.iteration0Encoder by shareIteration0.
     IcmilLoopConfig loop;
-    int folds = 5;                // K >= 2
-    bool shareIteration0 = true;  // extract iteration 0's features once for all folds
+    int folds = 5;               // K >= 2
+    bool shareIteration0 = true; // extract iteration 0's features once for all folds
 };
 
 // The loop's events, each with the fold it comes from (folds run one after another).
 struct FoldedIcmilLoopEvents {
     std::function<void(int fold, int folds)> foldStarted;
-    std::function<void(int fold, const IcmilLoopResult &)> foldFinished;   // not for a cancelled fold
+    std::function<void(int fold, const IcmilLoopResult &)> foldFinished; // not for a cancelled fold
     std::function<void(int fold, const LoopProgress &)> progress;
     std::function<void(int fold, const std::string &)> message;
     std::function<void(int fold, int iteration, const engine::EpochReport &)> epochFinished;
@@ -49,12 +49,12 @@ struct FoldedIcmilLoopEvents {
 };
 
 struct FoldedIcmilLoopResult {
-    std::vector<IcmilLoopResult> folds;             // fold order: the finished ones, then a cancelled one
-    std::vector<FoldIterationAggregate> aggregate;  // over the iterations the folds finished
+    std::vector<IcmilLoopResult> folds;            // fold order: the finished ones, then a cancelled one
+    std::vector<FoldIterationAggregate> aggregate; // over the iterations the folds finished
     bool cancelled = false;
     std::filesystem::path aggregateJson;
     std::filesystem::path aggregateCsv;
-    double seconds = 0.0;                           // this run's
+    double seconds = 0.0; // this run's
 };
 
 class FoldedIcmilLoop {
@@ -72,8 +72,8 @@ public:
     // Fold k's loop settings, as run() runs them (the app opens a fold's loop with them).
     IcmilLoopConfig foldConfig(int fold) const;
 
-    static std::string foldLoopName(const std::string &name, int fold);   // "<name>-fold<k>"
-    static std::string sharedEncoderName(const std::string &name);        // "<name>-folds-it0"
+    static std::string foldLoopName(const std::string &name, int fold); // "<name>-fold<k>"
+    static std::string sharedEncoderName(const std::string &name);      // "<name>-folds-it0"
 
 private:
     FoldedIcmilLoopConfig m_config;

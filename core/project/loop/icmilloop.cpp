@@ -95,13 +95,10 @@ std::vector<SlideEntry> without(std::vector<SlideEntry> slides, const std::vecto
 
 } // namespace
 
-IcmilLoop::IcmilLoop(IcmilLoopConfig config)
-    : m_config(std::move(config))
-{
-}
+IcmilLoop::IcmilLoop(IcmilLoopConfig config) : m_config(std::move(config))
+{ }
 
-template <typename Job, typename Work>
-auto IcmilLoop::runAsCurrent(Job &job, Work &&work)
+template <typename Job, typename Work> auto IcmilLoop::runAsCurrent(Job &job, Work &&work)
 {
     {
         const std::lock_guard lock(m_currentMutex);
@@ -133,35 +130,63 @@ std::string IcmilLoop::settingsJson() const
     const IcmilLoopConfig &c = m_config;
     const engine::DistillationConfig &d = c.fineTuning.distillation;
     const slide::PatchGridParams &grid = c.extraction.tiling.grid;
-    const json settings = {
-        {"embedder",
-         {{"name", c.embedder.name}, {"weights", c.embedder.weights.string()}, {"seed", c.embedder.seed},
-          {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
-        {"patches",
-         {{"patch_size", grid.patchSize}, {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
-          {"level", grid.level}, {"overlap", grid.overlap}, {"step", grid.step}}},
-        {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
-        {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
-        {"model",
-         {{"type", engine::milModelTypeName(c.model.type)}, {"embed_dim", c.model.embedDim}, {"attention_dim", c.model.attentionDim},
-          {"residual_blocks", c.model.residualBlocks}, {"dropout", c.model.dropout}, {"pseudo_bags", c.model.pseudoBags},
-          {"distillation", engine::dtfdDistillationName(c.model.distillation)}, {"seed", c.model.seed}}},
-        {"trainer",
-         {{"epochs", c.trainer.epochs}, {"lr", c.trainer.learningRate}, {"weight_decay", c.trainer.weightDecay},
-          {"grad_clipping", c.trainer.gradientClip}, {"milestones", c.trainer.lrMilestones}, {"no_schedule", c.trainer.noSchedule},
-          {"lr_decay", c.trainer.lrDecay}, {"seed", c.trainer.seed}, {"patience", c.trainer.earlyStoppingPatience}}},
-        {"split",
-         {{"val_fraction", c.split.valFraction}, {"test_fraction", c.split.testFraction}, {"seed", c.split.seed}, {"folds", c.split.folds},
-          {"fold", c.split.fold}, {"use_csv_split", c.split.useCsvSplit}, {"classes", c.classNames}}},
-        {"finetune",
-         {{"epochs", c.fineTuning.epochs}, {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
-          {"validation_fraction", c.fineTuning.validationFraction}, {"max_validation_patches", c.fineTuning.maxValidationPatches},
-          {"batch_size", c.fineTuning.batchSize}, {"seed", c.fineTuning.seed}, {"lr", d.learningRate}, {"weight_decay", d.weightDecay},
-          {"grad_clipping", d.gradientClip}, {"confidence", d.confidenceWeighted}, {"beta", d.confidenceBeta}, {"freeze_batch_norm", d.freezeBatchNorm},
-          {"teacher_temperature", d.teacherTemperature},
-          {"augmentation",
-           {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
-            d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    const json settings = {{"embedder",
+                            {{"name", c.embedder.name},
+                             {"weights", c.embedder.weights.string()},
+                             {"seed", c.embedder.seed},
+                             {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
+                           {"patches",
+                            {{"patch_size", grid.patchSize},
+                             {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
+                             {"level", grid.level},
+                             {"overlap", grid.overlap},
+                             {"step", grid.step}}},
+                           {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
+                           {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
+                           {"model",
+                            {{"type", engine::milModelTypeName(c.model.type)},
+                             {"embed_dim", c.model.embedDim},
+                             {"attention_dim", c.model.attentionDim},
+                             {"residual_blocks", c.model.residualBlocks},
+                             {"dropout", c.model.dropout},
+                             {"pseudo_bags", c.model.pseudoBags},
+                             {"distillation", engine::dtfdDistillationName(c.model.distillation)},
+                             {"seed", c.model.seed}}},
+                           {"trainer",
+                            {{"epochs", c.trainer.epochs},
+                             {"lr", c.trainer.learningRate},
+                             {"weight_decay", c.trainer.weightDecay},
+                             {"grad_clipping", c.trainer.gradientClip},
+                             {"milestones", c.trainer.lrMilestones},
+                             {"no_schedule", c.trainer.noSchedule},
+                             {"lr_decay", c.trainer.lrDecay},
+                             {"seed", c.trainer.seed},
+                             {"patience", c.trainer.earlyStoppingPatience}}},
+                           {"split",
+                            {{"val_fraction", c.split.valFraction},
+                             {"test_fraction", c.split.testFraction},
+                             {"seed", c.split.seed},
+                             {"folds", c.split.folds},
+                             {"fold", c.split.fold},
+                             {"use_csv_split", c.split.useCsvSplit},
+                             {"classes", c.classNames}}},
+                           {"finetune",
+                            {{"epochs", c.fineTuning.epochs},
+                             {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
+                             {"validation_fraction", c.fineTuning.validationFraction},
+                             {"max_validation_patches", c.fineTuning.maxValidationPatches},
+                             {"batch_size", c.fineTuning.batchSize},
+                             {"seed", c.fineTuning.seed},
+                             {"lr", d.learningRate},
+                             {"weight_decay", d.weightDecay},
+                             {"grad_clipping", d.gradientClip},
+                             {"confidence", d.confidenceWeighted},
+                             {"beta", d.confidenceBeta},
+                             {"freeze_batch_norm", d.freezeBatchNorm},
+                             {"teacher_temperature", d.teacherTemperature},
+                             {"augmentation",
+                              {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
+                               d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
     return settings.dump();
 }
 
@@ -249,8 +274,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     state.settings = settingsJson();
     if (fs::exists(result.stateFile)) {
         LoopState previous = readLoopState(result.stateFile);
-        if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings);
-            !changed.empty())
+        if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings); !changed.empty())
             throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
                                + "' was run with other settings (" + listSome(changed, 6)
                                + "): use the same settings to resume it, or start it again (Train in the app, --overwrite "
@@ -291,14 +315,18 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         }
         if (resuming && result.resumedAt < 0) {
             result.resumedAt = k;
-            result.resumedPhase = k > 0 && !iteration.completed("finetune")                            ? "finetune"
-                                  : k == 0 && calibratesEmbedder() && !iteration.completed("calibrate") ? "calibrate"
-                                  : !iteration.completed("extract")                                     ? "extract"
-                                                                                                        : "train";
+            result.resumedPhase = k > 0 && !iteration.completed("finetune")           ? "finetune"
+                : k == 0 && calibratesEmbedder() && !iteration.completed("calibrate") ? "calibrate"
+                : !iteration.completed("extract")                                     ? "extract"
+                                                                                      : "train";
             say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
         }
         const std::vector<std::pair<std::string, std::function<void()>>> phases = {
-            {"finetune", [&] { runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)], without(trainSlides, state.iterations[static_cast<std::size_t>(k - 1)].leftOut), events); }},
+            {"finetune",
+             [&] {
+                 runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)],
+                             without(trainSlides, state.iterations[static_cast<std::size_t>(k - 1)].leftOut), events);
+             }},
             {"calibrate", [&] { runCalibrate(iteration, slides, events); }},
             {"extract", [&] { runExtract(iteration, slides, events); }},
             {"train", [&] { runTrain(iteration, events); }},
@@ -391,17 +419,19 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
         if (events.progress)
             events.progress({k, m_config.iterations + 1, "calibrating", step, done, of});
     };
-    TissuePatchPool pool = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.extraction.tiling, slides, [&](std::size_t i) {
-        report(slides[i].slideId, static_cast<std::int64_t>(i), total);
-        return !m_cancelled;
-    });
+    TissuePatchPool pool
+        = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.extraction.tiling, slides, [&](std::size_t i) {
+              report(slides[i].slideId, static_cast<std::int64_t>(i), total);
+              return !m_cancelled;
+          });
     if (m_cancelled)
         return;
     if (pool.samples.size() < 2)
         throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
                            + std::to_string(pool.samples.size()) + ": " + noTissueAdvice(m_config.extraction.tiling));
     shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
-    pool.samples.resize(static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
+    pool.samples.resize(
+        static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
     const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
 
     std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(m_config.embedder);
@@ -462,7 +492,8 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
         throw ProjectError(std::to_string(empty.size()) + " slide(s) have no patches (" + listSome(idsOf(empty), 3)
                            + "): " + noTissueAdvice(m_config.extraction.tiling));
     if (!failed.empty() && events.message)
-        events.message("Leaving out " + std::to_string(failed.size()) + " slide(s) whose features could not be extracted: " + describeLeftOut(failed));
+        events.message("Leaving out " + std::to_string(failed.size())
+                       + " slide(s) whose features could not be extracted: " + describeLeftOut(failed));
     if (!empty.empty() && events.message)
         events.message("Leaving out " + std::to_string(empty.size()) + " slide(s) without tissue patches (" + listSome(idsOf(empty), 5)
                        + "): " + noTissueAdvice(m_config.extraction.tiling));

@@ -41,12 +41,12 @@ namespace icmil::project {
 
 struct IcmilLoopConfig {
     std::filesystem::path projectRoot;
-    std::filesystem::path slides;             // slide files (listSlides); empty: the project folder
-    std::filesystem::path labelsCsv;          // empty: <slides>/labels.csv, else <project>/labels.csv
+    std::filesystem::path slides;    // slide files (listSlides); empty: the project folder
+    std::filesystem::path labelsCsv; // empty: <slides>/labels.csv, else <project>/labels.csv
     std::string name = "icmil";
-    int iterations = 2;                       // fine-tuning rounds K: iterations 0..K are evaluated
-    std::string device = "auto";              // "auto", "cpu", "cuda", "cuda:N": every phase
-    engine::EmbedderConfig embedder;          // iteration 0's
+    int iterations = 2;              // fine-tuning rounds K: iterations 0..K are evaluated
+    std::string device = "auto";     // "auto", "cpu", "cuda", "cuda:N": every phase
+    engine::EmbedderConfig embedder; // iteration 0's
     // A randomly initialised built-in embedder (no weights) first has its batch-norm statistics
     // estimated (Embedder::recalibrateBatchNorm) on this many tissue patches drawn from all the
     // dataset's slides, seeded by the embedder's seed (no labels are used, so the folds of one
@@ -64,7 +64,7 @@ struct IcmilLoopConfig {
     // Fine-tuning: distillation settings, epochs, patches, batch size, seed. The loop sets the
     // project, the training slides (the split's train slides), the tiling and the output.
     FineTuningConfig fineTuning;
-    bool overwrite = false;                   // start again, deleting this loop's earlier outputs
+    bool overwrite = false; // start again, deleting this loop's earlier outputs
     // Iteration 0's features in features/<iteration0Encoder>/ instead of features/<name>-it0/:
     // loops with the same embedder, seed and patches (the folds of one dataset) share them. The
     // loop extracts the slides missing there and reuses the others; it never deletes them
@@ -78,35 +78,35 @@ struct IcmilLoopConfig {
 
 struct LoopProgress {
     int iteration = 0;
-    int iterations = 0;                       // K + 1
-    std::string phase;                        // "calibrating", "fine-tuning", "extracting", "training"
-    std::string step;                         // the phase's own words ("slide_003", "epoch 4/20", ...)
+    int iterations = 0; // K + 1
+    std::string phase;  // "calibrating", "fine-tuning", "extracting", "training"
+    std::string step;   // the phase's own words ("slide_003", "epoch 4/20", ...)
     std::int64_t done = 0;
     std::int64_t total = 0;
-    double loss = -1.0;                       // the phase's running loss; -1 when none
-    double etaSeconds = -1.0;                 // of this phase; -1 while unknown
+    double loss = -1.0;       // the phase's running loss; -1 when none
+    double etaSeconds = -1.0; // of this phase; -1 while unknown
 };
 
 struct IcmilLoopEvents {
-    std::function<void(const LoopProgress &)> progress;               // throttled by each phase (~100 ms)
-    std::function<void(const std::string &)> message;                 // one line for a log
-    std::function<void(int iteration, const engine::EpochReport &)> epochFinished;       // bag classifier
+    std::function<void(const LoopProgress &)> progress;                            // throttled by each phase (~100 ms)
+    std::function<void(const std::string &)> message;                              // one line for a log
+    std::function<void(int iteration, const engine::EpochReport &)> epochFinished; // bag classifier
     std::function<void(int iteration, const FineTuningEpoch &)> fineTuningEpochFinished;
-    std::function<void(int iteration, const std::string &phase)> phaseFinished;          // after the state is saved
+    std::function<void(int iteration, const std::string &phase)> phaseFinished; // after the state is saved
     std::function<void(const IterationSummary &)> iterationFinished;
 };
 
 struct IcmilLoopResult {
     std::vector<IterationSummary> iterations; // every finished iteration, resumed ones included
     bool cancelled = false;
-    int resumedAt = -1;                        // the iteration a resumed run continued, -1 for a fresh run
+    int resumedAt = -1; // the iteration a resumed run continued, -1 for a fresh run
     std::string resumedPhase;
     std::filesystem::path stateFile;
     std::filesystem::path iterationsCsv;
     std::string device;
     std::string splitDescription;
-    std::vector<LeftOutSlide> leftOut;         // the newest iteration's (or, before one, the unreadable slides)
-    double seconds = 0.0;                      // this run's
+    std::vector<LeftOutSlide> leftOut; // the newest iteration's (or, before one, the unreadable slides)
+    double seconds = 0.0;              // this run's
 };
 
 // The inverse of IcmilLoop::settingsJson: `base` with every setting the JSON (a saved loop's

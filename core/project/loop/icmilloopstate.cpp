@@ -35,8 +35,11 @@ json figuresJson(const std::optional<IterationSplitFigures> &figures)
 {
     if (!figures)
         return nullptr;
-    return {{"slides", figures->slides}, {"auc", optionalNumber(figures->auc)}, {"accuracy", figures->accuracy},
-            {"f1", figures->f1}, {"loss", figures->loss}};
+    return {{"slides", figures->slides},
+            {"auc", optionalNumber(figures->auc)},
+            {"accuracy", figures->accuracy},
+            {"f1", figures->f1},
+            {"loss", figures->loss}};
 }
 
 std::optional<IterationSplitFigures> readFigures(const json &object, const char *key)
@@ -68,13 +71,23 @@ json iterationJson(const IterationSummary &s)
             {"embedder", {{"name", s.embedderName}, {"weights", s.embedderWeights.string()}}},
             {"completed_phases", s.completedPhases},
             {"finetune",
-             {{"seconds", s.fineTuneSeconds}, {"mae_before", s.fineTuneMaeBefore}, {"mae_after", s.fineTuneMaeAfter},
-              {"best_epoch", s.fineTuneBestEpoch}, {"patches_per_second", s.fineTunePatchesPerSecond}, {"loss", s.fineTuneLoss}}},
+             {{"seconds", s.fineTuneSeconds},
+              {"mae_before", s.fineTuneMaeBefore},
+              {"mae_after", s.fineTuneMaeAfter},
+              {"best_epoch", s.fineTuneBestEpoch},
+              {"patches_per_second", s.fineTunePatchesPerSecond},
+              {"loss", s.fineTuneLoss}}},
             {"extract", {{"seconds", s.extractSeconds}, {"patches", s.extractedPatches}, {"left_out", leftOutJson(s.leftOut)}}},
             {"train",
-             {{"seconds", s.trainSeconds}, {"run_dir", s.runDir.string()}, {"best_epoch", s.bestEpoch}, {"epochs_run", s.epochsRun},
-              {"loss", s.trainLoss}, {"threshold", optionalNumber(s.threshold)}, {"train", figuresJson(s.train)},
-              {"val", figuresJson(s.val)}, {"test", figuresJson(s.test)}}}};
+             {{"seconds", s.trainSeconds},
+              {"run_dir", s.runDir.string()},
+              {"best_epoch", s.bestEpoch},
+              {"epochs_run", s.epochsRun},
+              {"loss", s.trainLoss},
+              {"threshold", optionalNumber(s.threshold)},
+              {"train", figuresJson(s.train)},
+              {"val", figuresJson(s.val)},
+              {"test", figuresJson(s.test)}}}};
 }
 
 IterationSummary readIteration(const json &j)
@@ -160,7 +173,8 @@ void writeLoopState(const std::filesystem::path &path, const LoopState &state)
     json iterations = json::array();
     for (const IterationSummary &iteration : state.iterations)
         iterations.push_back(iterationJson(iteration));
-    const json j = {{"format", LoopState::kFormat}, {"name", state.name}, {"settings", json::parse(state.settings)}, {"iterations", iterations}};
+    const json j
+        = {{"format", LoopState::kFormat}, {"name", state.name}, {"settings", json::parse(state.settings)}, {"iterations", iterations}};
     writeFileAtomically(path, j.dump(2) + "\n");
 }
 

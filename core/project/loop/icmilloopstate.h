@@ -34,7 +34,7 @@ std::string describeLeftOut(const std::vector<LeftOutSlide> &slides, std::size_t
 
 struct IterationSummary {
     int iteration = 0;
-    std::string encoder;                      // features/<encoder>/
+    std::string encoder; // features/<encoder>/
     // How to rebuild the embedder (engine::EmbedderConfig name + weights). Iteration 0: the
     // user's. Later ones: files in the loop folder, named relative to it ("embedder-it1.pth" as
     // weights of a built-in; a TorchScript file as the name).
@@ -44,11 +44,11 @@ struct IterationSummary {
 
     // fine-tuning (iterations >= 1)
     double fineTuneSeconds = 0.0;
-    double fineTuneMaeBefore = 0.0;           // held-out student-teacher disagreement
+    double fineTuneMaeBefore = 0.0; // held-out student-teacher disagreement
     double fineTuneMaeAfter = 0.0;
     int fineTuneBestEpoch = -1;
     double fineTunePatchesPerSecond = 0.0;
-    double fineTuneLoss = 0.0;                // the best epoch's mean total loss
+    double fineTuneLoss = 0.0; // the best epoch's mean total loss
     // extraction
     double extractSeconds = 0.0;
     std::int64_t extractedPatches = 0;
@@ -60,7 +60,7 @@ struct IterationSummary {
     std::filesystem::path runDir;
     int bestEpoch = -1;
     int epochsRun = 0;
-    double trainLoss = 0.0;                   // the best epoch's
+    double trainLoss = 0.0; // the best epoch's
     std::optional<double> threshold;
     std::optional<IterationSplitFigures> train, val, test;
 
@@ -71,7 +71,7 @@ struct IterationSummary {
 struct LoopState {
     static constexpr int kFormat = 1;
     std::string name;
-    std::string settings;                     // JSON text of the settings that shape the results
+    std::string settings; // JSON text of the settings that shape the results
     std::vector<IterationSummary> iterations;
 };
 

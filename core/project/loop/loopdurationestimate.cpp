@@ -44,8 +44,7 @@ void settle(const torch::Tensor &result)
 
 // Runs `once` (which handles `batch` items) at least once and then until `budget` seconds have
 // passed or `stop` says so; returns the seconds per item.
-template <typename Once, typename Stop>
-double timePerItem(Once &&once, std::int64_t batch, double budget, Stop &&stop)
+template <typename Once, typename Stop> double timePerItem(Once &&once, std::int64_t batch, double budget, Stop &&stop)
 {
     const Clock::time_point start = Clock::now();
     std::int64_t items = 0;
@@ -76,10 +75,8 @@ bool isBuiltIn(const std::string &name)
 } // namespace
 
 LoopDurationEstimator::LoopDurationEstimator(IcmilLoopConfig config, std::vector<SlideEntry> slides)
-    : m_config(std::move(config))
-    , m_slides(std::move(slides))
-{
-}
+    : m_config(std::move(config)), m_slides(std::move(slides))
+{ }
 
 LoopWorkload LoopDurationEstimator::workload()
 {
@@ -135,7 +132,8 @@ LoopProbeTimings LoopDurationEstimator::probe(std::int64_t bagSize)
     embedder->setTraining(false);
     probeSlide(timings, embedder->inputSize(), kProbeSeconds * 0.35);
     if (!m_cancelled)
-        probeModels(timings, *embedder, bagSize > 0 ? bagSize : std::max<std::int64_t>(1, timings.probedSlidePatches), kProbeSeconds * 0.65);
+        probeModels(timings, *embedder, bagSize > 0 ? bagSize : std::max<std::int64_t>(1, timings.probedSlidePatches),
+                    kProbeSeconds * 0.65);
     timings.seconds = secondsSince(start);
     return timings;
 }
@@ -191,7 +189,8 @@ void LoopDurationEstimator::probeSlide(LoopProbeTimings &timings, int inputSize,
         [&] {
             const slide::PatchCoord &c = grid.coords[static_cast<std::size_t>((next++ * 7919) % count)];
             torch::Tensor bgra = torch::empty({1, grid.readSize, grid.readSize, 4}, torch::kUInt8);
-            source->readRegionArgb(grid.readLevel, c.x, c.y, grid.readSize, grid.readSize, reinterpret_cast<std::uint32_t *>(bgra.data_ptr<std::uint8_t>()));
+            source->readRegionArgb(grid.readLevel, c.x, c.y, grid.readSize, grid.readSize,
+                                   reinterpret_cast<std::uint32_t *>(bgra.data_ptr<std::uint8_t>()));
             (void)engine::patchesToModelInput(bgra, inputSize, torch::kCPU);
         },
         1, budget, [&] { return m_cancelled.load(); });
@@ -280,10 +279,9 @@ LoopDurationEstimate LoopDurationEstimator::estimate(const LoopWorkload &w, cons
     std::int64_t assumed = 0;
     if (tiled > 0) {
         assumed = w.tiledPatches / tiled;
-        e.patchSource = w.untiledSlides == 0
-                            ? "the project's patch files of all " + std::to_string(w.slides) + " slides"
-                            : "the project's patch files of " + std::to_string(tiled) + " slides; the other "
-                                  + std::to_string(w.untiledSlides) + " assumed to have their mean, " + std::to_string(assumed);
+        e.patchSource = w.untiledSlides == 0 ? "the project's patch files of all " + std::to_string(w.slides) + " slides"
+                                             : "the project's patch files of " + std::to_string(tiled) + " slides; the other "
+                + std::to_string(w.untiledSlides) + " assumed to have their mean, " + std::to_string(assumed);
     } else if (t.probedSlidePatches >= 0) {
         assumed = t.probedSlidePatches;
         e.patchSource = "no slide tiled yet: each assumed to have as many as one slide's tissue gives, " + std::to_string(assumed);
@@ -307,11 +305,11 @@ LoopDurationEstimate LoopDurationEstimator::estimate(const LoopWorkload &w, cons
         held = std::clamp(std::round(w.fineTuneValidationFraction * trainPatches), 1.0,
                           std::min(std::max(1.0, static_cast<double>(w.maxValidationPatches)), trainPatches - 1.0));
     e.fineTuningSeconds = w.fineTuningIterations
-                          * (w.fineTuneEpochs * static_cast<double>(w.fineTunePatches) * perPatch(t.distillPerPatch)
-                             + (w.fineTuneEpochs + 1.0) * held * perPatch(2.0 * t.embedPerPatch));
+        * (w.fineTuneEpochs * static_cast<double>(w.fineTunePatches) * perPatch(t.distillPerPatch)
+           + (w.fineTuneEpochs + 1.0) * held * perPatch(2.0 * t.embedPerPatch));
 
-    e.trainingSeconds = iterations
-                        * (w.classifierEpochs * (w.trainSlides * t.bagStep + w.validationSlides * t.bagForward) + w.slides * t.bagForward);
+    e.trainingSeconds
+        = iterations * (w.classifierEpochs * (w.trainSlides * t.bagStep + w.validationSlides * t.bagForward) + w.slides * t.bagForward);
     e.totalSeconds = e.tilingSeconds + e.extractionSeconds + e.fineTuningSeconds + e.trainingSeconds;
     return e;
 }

@@ -63,23 +63,23 @@ struct LoopWorkload {
     int slides = 0;
     int trainSlides = 0;
     int validationSlides = 0;
-    int untiledSlides = 0;                // without a patch file in the project
-    std::int64_t tiledPatches = 0;        // over the slides with a patch file
-    int fineTuningIterations = 2;         // K
+    int untiledSlides = 0;         // without a patch file in the project
+    std::int64_t tiledPatches = 0; // over the slides with a patch file
+    int fineTuningIterations = 2;  // K
     int classifierEpochs = 200;
     int fineTuneEpochs = 5;
     std::int64_t fineTunePatches = 10000; // per epoch
     double fineTuneValidationFraction = 0.1;
     std::int64_t maxValidationPatches = 2000;
-    int readerThreads = 1;                // extraction's, resolved (0 became the core count)
+    int readerThreads = 1; // extraction's, resolved (0 became the core count)
 };
 
 struct LoopDurationEstimate {
     LoopWorkload workload;
     LoopProbeTimings timings;
-    std::int64_t patches = 0;             // over all slides, measured and assumed
-    std::int64_t bagSize = 0;             // patches per slide, mean
-    std::string patchSource;              // where `patches` comes from, in words
+    std::int64_t patches = 0; // over all slides, measured and assumed
+    std::int64_t bagSize = 0; // patches per slide, mean
+    std::string patchSource;  // where `patches` comes from, in words
     double tilingSeconds = 0.0;
     double extractionSeconds = 0.0;
     double fineTuningSeconds = 0.0;

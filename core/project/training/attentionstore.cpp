@@ -42,7 +42,8 @@ void writeAttentionFile(const std::filesystem::path &path, const SlideAttention 
     const std::string prefix = "Cannot write attention to '" + path.string() + "': ";
     const std::size_t n = slide.coords.size();
     if (slide.attention.size() != n || slide.attentionRaw.size() != n)
-        throw ProjectError(prefix + "there are " + std::to_string(slide.attention.size()) + " attention values for " + std::to_string(n) + " patches");
+        throw ProjectError(prefix + "there are " + std::to_string(slide.attention.size()) + " attention values for " + std::to_string(n)
+                           + " patches");
     try {
         writeHdf5Atomically(path, n * 24 + 64, [&](Hdf5File &file) {
             const std::int64_t count = static_cast<std::int64_t>(n);

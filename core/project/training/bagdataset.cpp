@@ -104,8 +104,8 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
             dataset.m_featureDim = features.dim;
             firstSlide = slide.slideId;
         } else if (features.dim != dataset.m_featureDim) {
-            throw ProjectError("Slide '" + slide.slideId + "' has " + std::to_string(features.dim) + " features per patch, slide '" + firstSlide
-                               + "' " + std::to_string(dataset.m_featureDim));
+            throw ProjectError("Slide '" + slide.slideId + "' has " + std::to_string(features.dim) + " features per patch, slide '"
+                               + firstSlide + "' " + std::to_string(dataset.m_featureDim));
         }
         slide.patches = features.count;
         slide.patchSizeLevel0 = features.attributes.level0PatchSize();

@@ -23,9 +23,9 @@ class LabelsTable;
 
 struct BagDatasetConfig {
     std::filesystem::path projectRoot;
-    std::filesystem::path labelsCsv;      // CLAM layout: case_id,slide_id,label[,split]
-    std::string encoder;                  // features/<encoder>/
-    std::vector<std::string> classNames;  // class index -> label; empty: the CSV's labels, sorted
+    std::filesystem::path labelsCsv;     // CLAM layout: case_id,slide_id,label[,split]
+    std::string encoder;                 // features/<encoder>/
+    std::vector<std::string> classNames; // class index -> label; empty: the CSV's labels, sorted
     SplitConfig split;
     // Slides to leave out (unreadable, no tissue): dropped after the split is drawn, so the
     // others keep the split they have with every slide.

@@ -78,7 +78,8 @@ void writeRunPredictions(const fs::path &runDir, const PredictionTable &table, i
     writePredictionsCsv(runDir / "predictions.csv", table);
     writePredictionsJson(runDir / "predictions.json", table);
     const bool anyLabelled = std::any_of(table.rows.begin(), table.rows.end(), [](const auto &row) { return row.labelIndex >= 0; });
-    const bool anyTest = std::any_of(table.rows.begin(), table.rows.end(), [](const auto &row) { return row.labelIndex >= 0 && row.split == "test"; });
+    const bool anyTest
+        = std::any_of(table.rows.begin(), table.rows.end(), [](const auto &row) { return row.labelIndex >= 0 && row.split == "test"; });
     if (anyLabelled)
         writeClamFoldCsv(runDir / ("fold_" + std::to_string(fold) + ".csv"), table, anyTest ? "test" : "");
 }
@@ -114,10 +115,8 @@ std::string chooseEncoder(const fs::path &projectRoot, const std::string &given)
                        + "): choose one with --encoder");
 }
 
-MilPredictionJob::MilPredictionJob(MilPredictionConfig config)
-    : m_config(std::move(config))
-{
-}
+MilPredictionJob::MilPredictionJob(MilPredictionConfig config) : m_config(std::move(config))
+{ }
 
 MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
 {
@@ -138,8 +137,8 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
         for (int c = 0; c < checkpoint.model.classes; ++c)
             classNames.push_back(std::to_string(c));
     if (static_cast<int>(classNames.size()) != checkpoint.model.classes)
-        throw ProjectError("The checkpoint has " + std::to_string(checkpoint.model.classes) + " classes, but " + std::to_string(classNames.size())
-                           + " class names were given");
+        throw ProjectError("The checkpoint has " + std::to_string(checkpoint.model.classes) + " classes, but "
+                           + std::to_string(classNames.size()) + " class names were given");
 
     std::optional<LabelsTable> labels;
     if (!m_config.labelsCsv.empty())

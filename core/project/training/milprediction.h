@@ -50,13 +50,13 @@ void writeRunPredictions(const std::filesystem::path &runDir, const PredictionTa
 
 struct MilPredictionConfig {
     std::filesystem::path projectRoot;
-    std::filesystem::path checkpoint;          // ours or an ICMIL reference checkpoint
-    std::optional<engine::MilModelType> type;  // for a reference checkpoint; inferred when unset
-    std::string encoder;                       // empty: the project's only feature folder
-    std::string run;                           // empty: the checkpoint's file name without extension
-    std::filesystem::path labelsCsv;           // optional: labels, cases and splits for the table
-    std::vector<std::string> classNames;       // for a reference checkpoint (default: "0", "1", ...)
-    std::vector<std::string> slideIds;         // empty: every slide with features
+    std::filesystem::path checkpoint;         // ours or an ICMIL reference checkpoint
+    std::optional<engine::MilModelType> type; // for a reference checkpoint; inferred when unset
+    std::string encoder;                      // empty: the project's only feature folder
+    std::string run;                          // empty: the checkpoint's file name without extension
+    std::filesystem::path labelsCsv;          // optional: labels, cases and splits for the table
+    std::vector<std::string> classNames;      // for a reference checkpoint (default: "0", "1", ...)
+    std::vector<std::string> slideIds;        // empty: every slide with features
     torch::Device device = torch::kCPU;
 };
 

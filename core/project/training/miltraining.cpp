@@ -39,11 +39,14 @@ json metricsJson(const SplitMetrics &split)
     json roc = json::array();
     for (const auto &point : split.roc)
         roc.push_back({point.fpr, point.tpr, std::isinf(point.threshold) ? json(nullptr) : json(point.threshold)});
-    json result = {{"slides", split.slides}, {"loss", split.loss}, {"auc", m.auc}, {"accuracy", m.accuracy}, {"f1", m.f1},
+    json result = {{"slides", split.slides},         {"loss", split.loss},       {"auc", m.auc}, {"accuracy", m.accuracy}, {"f1", m.f1},
                    {"per_class_auc", m.perClassAuc}, {"confusion", m.confusion}, {"roc", roc}};
     if (m.hasThreshold)
-        result["at_threshold"] = {{"threshold", m.threshold}, {"accuracy", m.thresholdAccuracy}, {"f1", m.thresholdF1},
-                                  {"sensitivity", m.sensitivity}, {"specificity", m.specificity}};
+        result["at_threshold"] = {{"threshold", m.threshold},
+                                  {"accuracy", m.thresholdAccuracy},
+                                  {"f1", m.thresholdF1},
+                                  {"sensitivity", m.sensitivity},
+                                  {"specificity", m.specificity}};
     return result;
 }
 
@@ -54,10 +57,12 @@ void writeTrainingLog(const fs::path &runDir, const std::vector<engine::EpochRep
     for (const auto &r : history) {
         const double lr = r.learningRates.empty() ? 0.0 : r.learningRates.front();
         csv += std::to_string(r.epoch + 1) + "," + number(r.trainLoss) + "," + number(r.tier1Loss) + ","
-            + (r.hasValidation ? number(r.valLoss) + "," + number(r.val.auc) + "," + number(r.val.accuracy) + "," + number(r.val.f1) : ",,,")
+            + (r.hasValidation ? number(r.valLoss) + "," + number(r.val.auc) + "," + number(r.val.accuracy) + "," + number(r.val.f1)
+                               : ",,,")
             + "," + number(lr) + "," + number(r.seconds) + "," + (r.best ? "1" : "0") + "\n";
-        json row = {{"epoch", r.epoch + 1}, {"train_loss", r.trainLoss}, {"tier1_loss", r.tier1Loss}, {"learning_rates", r.learningRates},
-                    {"seconds", r.seconds}, {"best", r.best}};
+        json row = {{"epoch", r.epoch + 1},      {"train_loss", r.trainLoss},
+                    {"tier1_loss", r.tier1Loss}, {"learning_rates", r.learningRates},
+                    {"seconds", r.seconds},      {"best", r.best}};
         if (r.hasValidation)
             row.update({{"val_loss", r.valLoss}, {"val_auc", r.val.auc}, {"val_accuracy", r.val.accuracy}, {"val_f1", r.val.f1}});
         rows.push_back(row);
@@ -83,7 +88,8 @@ SplitMetrics summarise(const engine::BagSetEvaluation &evaluation, int classes, 
     split.present = true;
     split.slides = static_cast<int>(evaluation.labels.size());
     split.loss = evaluation.loss;
-    split.metrics = engine::classificationMetrics(evaluation.labels, evaluation.probabilities, classes, classes == 2 ? threshold : std::nullopt);
+    split.metrics
+        = engine::classificationMetrics(evaluation.labels, evaluation.probabilities, classes, classes == 2 ? threshold : std::nullopt);
     if (classes == 2 && !std::isnan(split.metrics.auc)) {
         std::vector<double> positive;
         for (std::size_t i = 0; i < evaluation.labels.size(); ++i)
@@ -95,10 +101,8 @@ SplitMetrics summarise(const engine::BagSetEvaluation &evaluation, int classes, 
 
 } // namespace
 
-MilTrainingJob::MilTrainingJob(MilTrainingConfig config)
-    : m_config(std::move(config))
-{
-}
+MilTrainingJob::MilTrainingJob(MilTrainingConfig config) : m_config(std::move(config))
+{ }
 
 void MilTrainingJob::cancel()
 {
@@ -129,7 +133,12 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
     }
 
     const BagDataset dataset = BagDataset::load(
-        data, [&](int done, int total) { if (events.progress) events.progress("loading features", done, total); }, &m_cancelled);
+        data,
+        [&](int done, int total) {
+            if (events.progress)
+                events.progress("loading features", done, total);
+        },
+        &m_cancelled);
     summary.splitDescription = describeSplit(dataset.split());
     summary.classNames = dataset.classNames();
     summary.featureDim = dataset.featureDim();
@@ -143,7 +152,8 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
     if (init) {
         if (init->model.inputDim != dataset.featureDim())
             throw ProjectError("Checkpoint '" + m_config.initCheckpoint.string() + "' takes " + std::to_string(init->model.inputDim)
-                               + " features per patch; the project's '" + data.encoder + "' features have " + std::to_string(dataset.featureDim()));
+                               + " features per patch; the project's '" + data.encoder + "' features have "
+                               + std::to_string(dataset.featureDim()));
         if (init->model.classes != classes)
             throw ProjectError("Checkpoint '" + m_config.initCheckpoint.string() + "' has " + std::to_string(init->model.classes)
                                + " classes; the labels have " + std::to_string(classes));
@@ -207,10 +217,13 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
     summary.train = summarise(engine::evaluateBags(*model, trainBags), classes, summary.threshold);
     summary.test = summarise(engine::evaluateBags(*model, testBags), classes, summary.threshold);
 
-    const json metrics = {{"best_epoch", result.bestEpoch + 1}, {"epochs_run", summary.epochsRun},
+    const json metrics = {{"best_epoch", result.bestEpoch + 1},
+                          {"epochs_run", summary.epochsRun},
                           {"threshold", summary.threshold ? json(*summary.threshold) : json(nullptr)},
-                          {"class_names", summary.classNames}, {"train", metricsJson(summary.train)},
-                          {"val", metricsJson(summary.val)}, {"test", metricsJson(summary.test)}};
+                          {"class_names", summary.classNames},
+                          {"train", metricsJson(summary.train)},
+                          {"val", metricsJson(summary.val)},
+                          {"test", metricsJson(summary.test)}};
     engine::MilCheckpoint best = result.best;
     best.classNames = summary.classNames;
     best.threshold = summary.threshold;
@@ -227,10 +240,15 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
         std::vector<PredictionTarget> targets;
         for (const DatasetSlide &slide : dataset.slides())
             targets.push_back({slide.slideId, slide.caseId, slide.label, splitName(slide.split), slide.classIndex, slide.featureFile});
-        const PredictionOutput output{m_config.data.projectRoot, m_config.data.encoder, m_config.run, summary.classNames, summary.threshold};
+        const PredictionOutput output{m_config.data.projectRoot, m_config.data.encoder, m_config.run, summary.classNames,
+                                      summary.threshold};
         const PredictionTable table = predictSlides(
             *model, targets, output,
-            [&](int done, int total, const std::string &) { if (events.progress) events.progress("predicting", done, total); }, &m_cancelled);
+            [&](int done, int total, const std::string &) {
+                if (events.progress)
+                    events.progress("predicting", done, total);
+            },
+            &m_cancelled);
         summary.cancelled = m_cancelled.load();
         if (!summary.cancelled)
             writeRunPredictions(summary.runDir, table, m_config.data.split.fold);

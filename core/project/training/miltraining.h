@@ -27,12 +27,12 @@ namespace icmil::project {
 struct MilTrainingConfig {
     BagDatasetConfig data;
     std::string run = "abmil";
-    engine::MilModelConfig model;          // inputDim and classes come from the data
+    engine::MilModelConfig model; // inputDim and classes come from the data
     engine::BagTrainerConfig trainer;
-    std::filesystem::path initCheckpoint;  // start from these weights (ours or the reference's)
+    std::filesystem::path initCheckpoint; // start from these weights (ours or the reference's)
     std::optional<engine::MilModelType> initType;
-    bool overwrite = false;                // replace an existing run folder's files
-    std::string settingsJson;              // recorded in the checkpoint (the caller's view of its settings)
+    bool overwrite = false;   // replace an existing run folder's files
+    std::string settingsJson; // recorded in the checkpoint (the caller's view of its settings)
 };
 
 struct MilTrainingEvents {
@@ -56,7 +56,7 @@ struct MilRunSummary {
     std::vector<std::string> classNames;
     std::int64_t featureDim = 0;
     int epochsRun = 0;
-    int bestEpoch = -1;            // 0-based; -1 when no epoch finished
+    int bestEpoch = -1; // 0-based; -1 when no epoch finished
     bool cancelled = false;
     bool stoppedEarly = false;
     std::optional<double> threshold;

@@ -92,7 +92,8 @@ void writeClamFoldCsv(const std::filesystem::path &path, const PredictionTable &
     for (const auto &row : table.rows) {
         if (row.labelIndex < 0 || (!split.empty() && row.split != split))
             continue;
-        out += csvField(row.slideId) + "," + std::to_string(row.labelIndex) + "," + std::to_string(row.predicted) + probabilityFields(row) + "\n";
+        out += csvField(row.slideId) + "," + std::to_string(row.labelIndex) + "," + std::to_string(row.predicted) + probabilityFields(row)
+            + "\n";
     }
     writeFileAtomically(path, out);
 }
@@ -101,11 +102,19 @@ void writePredictionsJson(const std::filesystem::path &path, const PredictionTab
 {
     json rows = json::array();
     for (const auto &row : table.rows)
-        rows.push_back({{"slide_id", row.slideId}, {"case_id", row.caseId}, {"label", row.label}, {"split", row.split},
-                        {"label_index", row.labelIndex}, {"probabilities", row.probabilities}, {"predicted", row.predicted},
+        rows.push_back({{"slide_id", row.slideId},
+                        {"case_id", row.caseId},
+                        {"label", row.label},
+                        {"split", row.split},
+                        {"label_index", row.labelIndex},
+                        {"probabilities", row.probabilities},
+                        {"predicted", row.predicted},
                         {"patches", row.patches}});
-    json document = {{"run", table.run}, {"model_type", table.modelType}, {"encoder", table.encoder},
-                     {"class_names", table.classNames}, {"threshold", table.threshold ? json(*table.threshold) : json(nullptr)},
+    json document = {{"run", table.run},
+                     {"model_type", table.modelType},
+                     {"encoder", table.encoder},
+                     {"class_names", table.classNames},
+                     {"threshold", table.threshold ? json(*table.threshold) : json(nullptr)},
                      {"rows", rows}};
     writeFileAtomically(path, document.dump(1) + "\n");
 }

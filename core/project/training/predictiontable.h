@@ -20,7 +20,7 @@ struct SlidePredictionRow {
     std::string split;   // "train", "val", "test", or empty
     int labelIndex = -1; // class index of `label`, -1 when unknown
     std::vector<double> probabilities;
-    int predicted = 0;   // class index
+    int predicted = 0; // class index
     long long patches = 0;
 };
 

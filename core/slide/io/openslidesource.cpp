@@ -96,8 +96,7 @@ std::unique_ptr<OpenSlideSource> OpenSlideSource::openFile(const fs::path &path)
     metadata.mppX = numberProperty(osr, OPENSLIDE_PROPERTY_NAME_MPP_X);
     metadata.mppY = numberProperty(osr, OPENSLIDE_PROPERTY_NAME_MPP_Y);
     metadata.objectivePower = numberProperty(osr, OPENSLIDE_PROPERTY_NAME_OBJECTIVE_POWER);
-    for (const char *const *name = openslide_get_associated_image_names(osr); name != nullptr && *name != nullptr;
-         ++name) {
+    for (const char *const *name = openslide_get_associated_image_names(osr); name != nullptr && *name != nullptr; ++name) {
         metadata.associatedImages.emplace_back(*name);
     }
     std::sort(metadata.associatedImages.begin(), metadata.associatedImages.end()); // OpenSlide's order is a hash's
@@ -106,10 +105,8 @@ std::unique_ptr<OpenSlideSource> OpenSlideSource::openFile(const fs::path &path)
 }
 
 OpenSlideSource::OpenSlideSource(fs::path path, SlideMetadata metadata, Handle handle)
-    : SlideSource(std::move(path), std::move(metadata))
-    , m_handle(std::move(handle))
-{
-}
+    : SlideSource(std::move(path), std::move(metadata)), m_handle(std::move(handle))
+{ }
 
 OpenSlideSource::~OpenSlideSource() = default;
 

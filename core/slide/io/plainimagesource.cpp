@@ -49,8 +49,7 @@ std::unique_ptr<PlainImageSource> PlainImageSource::openFile(const fs::path &pat
     case 1: cv::cvtColor(decoded, rgba, cv::COLOR_GRAY2RGBA); break;
     case 3: cv::cvtColor(decoded, rgba, cv::COLOR_BGR2RGBA); break;
     case 4: cv::cvtColor(decoded, rgba, cv::COLOR_BGRA2RGBA); break;
-    default:
-        throw SlideError(prefix + "unsupported number of channels (" + std::to_string(decoded.channels()) + ")");
+    default: throw SlideError(prefix + "unsupported number of channels (" + std::to_string(decoded.channels()) + ")");
     }
 
     RgbaImage pixels(rgba.cols, rgba.rows);
@@ -78,10 +77,8 @@ std::unique_ptr<PlainImageSource> PlainImageSource::openFile(const fs::path &pat
 }
 
 PlainImageSource::PlainImageSource(fs::path path, SlideMetadata metadata, RgbaImage pixels)
-    : SlideSource(std::move(path), std::move(metadata))
-    , m_pixels(std::move(pixels))
-{
-}
+    : SlideSource(std::move(path), std::move(metadata)), m_pixels(std::move(pixels))
+{ }
 
 RgbaImage PlainImageSource::doReadRegion(int /*level*/, std::int64_t x, std::int64_t y, int w, int h) const
 {

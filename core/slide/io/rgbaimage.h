@@ -14,7 +14,7 @@ struct RgbaImage {
     std::vector<std::uint8_t> pixels;
 
     RgbaImage() = default;
-    RgbaImage(int w, int h) : width(w), height(h), pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4u, 0) {}
+    RgbaImage(int w, int h) : width(w), height(h), pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4u, 0) { }
 
     bool isNull() const { return width <= 0 || height <= 0; }
     std::uint8_t *scanLine(int y) { return pixels.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(width) * 4u; }

@@ -18,7 +18,10 @@ namespace {
 
 constexpr double kMaxMicroscopeMpp = 50.0;
 
-int quiet(TIFF *, void *, const char *, const char *, va_list) { return 1; }
+int quiet(TIFF *, void *, const char *, const char *, va_list)
+{
+    return 1;
+}
 
 bool hasTiffSignature(const fs::path &path)
 {
@@ -62,7 +65,7 @@ std::optional<double> micronsPerPixel(TIFF *tiff)
         return std::nullopt;
     TIFFGetFieldDefaulted(tiff, TIFFTAG_RESOLUTIONUNIT, &unit);
     const double mpp = unit == RESUNIT_CENTIMETER ? 1e4 / static_cast<double>(resolution)
-                       : unit == RESUNIT_INCH     ? 25400.0 / static_cast<double>(resolution)
+        : unit == RESUNIT_INCH                    ? 25400.0 / static_cast<double>(resolution)
                                                   : 0.0;
     // 72, 96 or 300 dpi is a screen's or a printer's, not a microscope's (0.1-20 um/px).
     return mpp > 0.0 && mpp <= kMaxMicroscopeMpp ? std::optional<double>(mpp) : std::nullopt;

@@ -45,11 +45,8 @@ void checkReadableFile(const fs::path &path)
 
 } // namespace
 
-SlideSource::SlideSource(fs::path path, SlideMetadata metadata)
-    : m_path(std::move(path))
-    , m_metadata(std::move(metadata))
-{
-}
+SlideSource::SlideSource(fs::path path, SlideMetadata metadata) : m_path(std::move(path)), m_metadata(std::move(metadata))
+{ }
 
 std::unique_ptr<SlideSource> SlideSource::open(const fs::path &path)
 {
@@ -71,8 +68,8 @@ std::unique_ptr<SlideSource> SlideSource::open(const fs::path &path)
 const LevelInfo &SlideSource::level(int index) const
 {
     if (index < 0 || index >= levelCount()) {
-        throw SlideError("Level " + std::to_string(index) + " does not exist in '" + m_path.string()
-                         + "' (it has " + std::to_string(levelCount()) + " levels)");
+        throw SlideError("Level " + std::to_string(index) + " does not exist in '" + m_path.string() + "' (it has "
+                         + std::to_string(levelCount()) + " levels)");
     }
     return m_metadata.levels[static_cast<std::size_t>(index)];
 }
@@ -89,29 +86,27 @@ int SlideSource::bestLevelForDownsample(double downsample) const
 std::string SlideSource::regionContext(int level, std::int64_t x, std::int64_t y, int w, int h) const
 {
     std::ostringstream out;
-    out << "Cannot read region (x=" << x << ", y=" << y << ", w=" << w << ", h=" << h << ") at level " << level
-        << " of '" << m_path.string() << "'";
+    out << "Cannot read region (x=" << x << ", y=" << y << ", w=" << w << ", h=" << h << ") at level " << level << " of '"
+        << m_path.string() << "'";
     return out.str();
 }
 
 void SlideSource::checkRegion(int level, std::int64_t x, std::int64_t y, int w, int h) const
 {
     if (level < 0 || level >= levelCount()) {
-        throw SlideError(regionContext(level, x, y, w, h) + ": the slide has levels 0 to "
-                         + std::to_string(levelCount() - 1));
+        throw SlideError(regionContext(level, x, y, w, h) + ": the slide has levels 0 to " + std::to_string(levelCount() - 1));
     }
     if (w <= 0 || h <= 0)
         throw SlideError(regionContext(level, x, y, w, h) + ": width and height must be positive");
     if (static_cast<std::int64_t>(w) * h > kMaxRegionPixels) {
-        throw SlideError(regionContext(level, x, y, w, h) + ": region is larger than "
-                         + std::to_string(kMaxRegionPixels) + " pixels");
+        throw SlideError(regionContext(level, x, y, w, h) + ": region is larger than " + std::to_string(kMaxRegionPixels) + " pixels");
     }
     const LevelInfo &info = m_metadata.levels[static_cast<std::size_t>(level)];
     const auto levelX = static_cast<std::int64_t>(std::floor(static_cast<double>(x) / info.downsample));
     const auto levelY = static_cast<std::int64_t>(std::floor(static_cast<double>(y) / info.downsample));
     if (x < 0 || y < 0 || levelX + w > info.width || levelY + h > info.height) {
-        throw SlideError(regionContext(level, x, y, w, h) + ": outside the level's " + std::to_string(info.width)
-                         + "x" + std::to_string(info.height) + " pixels");
+        throw SlideError(regionContext(level, x, y, w, h) + ": outside the level's " + std::to_string(info.width) + "x"
+                         + std::to_string(info.height) + " pixels");
     }
 }
 
@@ -146,8 +141,8 @@ RgbaImage SlideSource::readAssociatedImage(const std::string &name) const
         std::string known;
         for (const std::string &n : names)
             known += (known.empty() ? "" : ", ") + n;
-        throw SlideError("Cannot read associated image '" + name + "' of '" + m_path.string()
-                         + "': the slide has " + (known.empty() ? std::string("none") : known));
+        throw SlideError("Cannot read associated image '" + name + "' of '" + m_path.string() + "': the slide has "
+                         + (known.empty() ? std::string("none") : known));
     }
     return doReadAssociatedImage(name);
 }

@@ -21,9 +21,9 @@ struct LevelInfo {
 
 // Everything known about a slide once it is open. Backends fill it once; it never changes.
 struct SlideMetadata {
-    std::string vendor;                 // "aperio", "generic-tiff", ..., or "image" for plain images
-    std::vector<LevelInfo> levels;      // level 0 first, downsample ascending
-    std::optional<double> mppX;         // microns per level-0 pixel, when known
+    std::string vendor;            // "aperio", "generic-tiff", ..., or "image" for plain images
+    std::vector<LevelInfo> levels; // level 0 first, downsample ascending
+    std::optional<double> mppX;    // microns per level-0 pixel, when known
     std::optional<double> mppY;
     std::optional<double> objectivePower;
     std::map<std::string, std::string> properties; // every backend property, verbatim

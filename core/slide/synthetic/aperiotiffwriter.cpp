@@ -18,7 +18,10 @@ namespace icmil::slide {
 
 namespace {
 
-AperioTiffWriter &writerOf(thandle_t handle) { return *static_cast<AperioTiffWriter *>(handle); }
+AperioTiffWriter &writerOf(thandle_t handle)
+{
+    return *static_cast<AperioTiffWriter *>(handle);
+}
 
 tmsize_t readProc(thandle_t handle, void *buffer, tmsize_t size)
 {
@@ -61,18 +64,25 @@ toff_t seekProc(thandle_t handle, toff_t offset, int whence)
     return static_cast<toff_t>(position);
 }
 
-int closeProc(thandle_t) { return 0; } // the writer closes the descriptor itself
+int closeProc(thandle_t)
+{
+    return 0;
+} // the writer closes the descriptor itself
 
 toff_t sizeProc(thandle_t handle)
 {
-    struct stat status {};
+    struct stat status { };
     if (::fstat(writerOf(handle).fileDescriptor(), &status) != 0)
         return 0;
     return static_cast<toff_t>(status.st_size);
 }
 
-int mapProc(thandle_t, void **, toff_t *) { return 0; }
-void unmapProc(thandle_t, void *, toff_t) {}
+int mapProc(thandle_t, void **, toff_t *)
+{
+    return 0;
+}
+void unmapProc(thandle_t, void *, toff_t)
+{ }
 
 int onError(TIFF *, void *user, const char *module, const char *format, va_list arguments)
 {
@@ -82,7 +92,10 @@ int onError(TIFF *, void *user, const char *module, const char *format, va_list 
     return 1;
 }
 
-int onWarning(TIFF *, void *, const char *, const char *, va_list) { return 1; }
+int onWarning(TIFF *, void *, const char *, const char *, va_list)
+{
+    return 1;
+}
 
 } // namespace
 
@@ -94,8 +107,8 @@ AperioTiffWriter::AperioTiffWriter(const std::filesystem::path &path, bool bigTi
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
     TIFFOpenOptionsSetErrorHandlerExtR(options, onError, this);
     TIFFOpenOptionsSetWarningHandlerExtR(options, onWarning, this);
-    m_tiff = TIFFClientOpenExt(path.c_str(), bigTiff ? "w8" : "w", static_cast<thandle_t>(this), readProc, writeProc,
-                               seekProc, closeProc, sizeProc, mapProc, unmapProc, options);
+    m_tiff = TIFFClientOpenExt(path.c_str(), bigTiff ? "w8" : "w", static_cast<thandle_t>(this), readProc, writeProc, seekProc, closeProc,
+                               sizeProc, mapProc, unmapProc, options);
     TIFFOpenOptionsFree(options);
     if (!m_tiff)
         fail("libtiff cannot create the file");
@@ -167,9 +180,8 @@ void AperioTiffWriter::endTiledLevel()
         fail("libtiff cannot write a directory");
 }
 
-void AperioTiffWriter::writeStrippedImage(const std::uint8_t *rgb, int width, int height,
-                                          const std::string &description, StripCompression compression,
-                                          int jpegQuality)
+void AperioTiffWriter::writeStrippedImage(const std::uint8_t *rgb, int width, int height, const std::string &description,
+                                          StripCompression compression, int jpegQuality)
 {
     TIFF *t = m_tiff;
     constexpr int kRowsPerStrip = 64; // a multiple of 16, as JPEG with 4:2:0 needs

@@ -37,8 +37,8 @@ public:
     void endTiledLevel();
 
     // A whole stripped RGB directory (rgb: width * 3 bytes per row, rows contiguous).
-    void writeStrippedImage(const std::uint8_t *rgb, int width, int height, const std::string &description,
-                            StripCompression compression, int jpegQuality);
+    void writeStrippedImage(const std::uint8_t *rgb, int width, int height, const std::string &description, StripCompression compression,
+                            int jpegQuality);
 
     // Flushes, fsyncs and closes; the file is complete when this returns.
     void close();

@@ -9,8 +9,7 @@ namespace {
 
 // Adds `blocks` full blocks of `factor` pixels to the per-output-pixel sums (factor fixed at
 // compile time when > 0, so the common factors unroll).
-template <int Factor>
-void accumulate(const std::uint8_t *row, std::uint32_t *sums, std::int64_t blocks, int runtimeFactor)
+template <int Factor> void accumulate(const std::uint8_t *row, std::uint32_t *sums, std::int64_t blocks, int runtimeFactor)
 {
     const int factor = Factor > 0 ? Factor : runtimeFactor;
     for (std::int64_t block = 0; block < blocks; ++block, row += 3 * factor, sums += 3) {
@@ -29,26 +28,18 @@ void accumulate(const std::uint8_t *row, std::uint32_t *sums, std::int64_t block
 } // namespace
 
 AreaDownsampler::AreaDownsampler(std::int64_t sourceWidth, std::int64_t sourceHeight, int factor, RowSink sink)
-    : m_sourceWidth(sourceWidth), m_sourceHeight(sourceHeight), m_factor(factor),
-      m_width((sourceWidth + factor - 1) / factor), m_height((sourceHeight + factor - 1) / factor),
-      m_sums(static_cast<std::size_t>(m_width) * 3, 0), m_row(static_cast<std::size_t>(m_width) * 3),
-      m_sink(std::move(sink))
-{
-}
+    : m_sourceWidth(sourceWidth), m_sourceHeight(sourceHeight), m_factor(factor), m_width((sourceWidth + factor - 1) / factor),
+      m_height((sourceHeight + factor - 1) / factor), m_sums(static_cast<std::size_t>(m_width) * 3, 0),
+      m_row(static_cast<std::size_t>(m_width) * 3), m_sink(std::move(sink))
+{ }
 
 void AreaDownsampler::addRow(const std::uint8_t *row)
 {
     const std::int64_t fullBlocks = m_sourceWidth / m_factor;
     switch (m_factor) {
-    case 2:
-        accumulate<2>(row, m_sums.data(), fullBlocks, 2);
-        break;
-    case 4:
-        accumulate<4>(row, m_sums.data(), fullBlocks, 4);
-        break;
-    default:
-        accumulate<0>(row, m_sums.data(), fullBlocks, m_factor);
-        break;
+    case 2: accumulate<2>(row, m_sums.data(), fullBlocks, 2); break;
+    case 4: accumulate<4>(row, m_sums.data(), fullBlocks, 4); break;
+    default: accumulate<0>(row, m_sums.data(), fullBlocks, m_factor); break;
     }
     const std::int64_t rest = m_sourceWidth - fullBlocks * m_factor;
     if (rest > 0) { // the partial block at the right edge

@@ -13,8 +13,7 @@ FieldGrid::FieldGrid(const TissuePhantom &phantom)
       m_warpFine(SeededRandom::hash(phantom.seed(), 202), 400.0 * phantom.pixelScale()),
       m_stainCoarse(SeededRandom::hash(phantom.seed(), 203), 3000.0 * phantom.pixelScale()),
       m_stainFine(SeededRandom::hash(phantom.seed(), 204), 700.0 * phantom.pixelScale())
-{
-}
+{ }
 
 void FieldGrid::evaluate(std::int64_t left, std::int64_t top, int size, int margin)
 {
@@ -39,10 +38,13 @@ void FieldGrid::evaluate(std::int64_t left, std::int64_t top, int size, int marg
             const double x = static_cast<double>(m_originX + static_cast<std::int64_t>(column) * kStep);
             const std::size_t index = static_cast<std::size_t>(row) * m_columns + column;
             const PhantomFields fields = TissuePhantom::fieldsAt(m_objects, x, y);
-            const float values[ChannelCount] = {
-                fields.tissue, fields.tumour, fields.hole,
-                0.65f * m_warpCoarse.at(x, y) + 0.35f * m_warpFine.at(x, y),
-                0.6f * m_stainCoarse.at(x, y) + 0.4f * m_stainFine.at(x, y), fields.mimic, fields.centre};
+            const float values[ChannelCount] = {fields.tissue,
+                                                fields.tumour,
+                                                fields.hole,
+                                                0.65f * m_warpCoarse.at(x, y) + 0.35f * m_warpFine.at(x, y),
+                                                0.6f * m_stainCoarse.at(x, y) + 0.4f * m_stainFine.at(x, y),
+                                                fields.mimic,
+                                                fields.centre};
             for (int channel = 0; channel < ChannelCount; ++channel) {
                 m_values[channel][index] = values[channel];
                 m_maximum[channel] = std::max(m_maximum[channel], values[channel]);

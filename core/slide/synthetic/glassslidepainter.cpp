@@ -37,8 +37,7 @@ cv::Mat GlassSlidePainter::label(const std::string &slideId, std::uint64_t seed)
             cv::rectangle(label, cv::Rect(x, 210, std::min(width, kSize - 24 - x), 120), ink, cv::FILLED);
         x += width;
     }
-    cv::putText(label, "seed " + std::to_string(seed), cv::Point(24, 370), cv::FONT_HERSHEY_SIMPLEX, 0.7, ink, 1,
-                cv::LINE_AA);
+    cv::putText(label, "seed " + std::to_string(seed), cv::Point(24, 370), cv::FONT_HERSHEY_SIMPLEX, 0.7, ink, 1, cv::LINE_AA);
     cv::rectangle(label, cv::Rect(0, 0, kSize, kSize), cv::Scalar(200, 200, 200), 2);
     return label;
 }
@@ -64,14 +63,11 @@ cv::Mat GlassSlidePainter::macro(const cv::Mat &thumbnail, const cv::Mat &label)
 
     // The tissue: the thumbnail multiplied onto the glass, so its white background disappears.
     const cv::Rect area(420, 20, kWidth - 440, kHeight - 40);
-    const double scale = std::min(static_cast<double>(area.width) / thumbnail.cols,
-                                  static_cast<double>(area.height) / thumbnail.rows);
-    const cv::Size size(std::max(1, static_cast<int>(thumbnail.cols * scale)),
-                        std::max(1, static_cast<int>(thumbnail.rows * scale)));
+    const double scale = std::min(static_cast<double>(area.width) / thumbnail.cols, static_cast<double>(area.height) / thumbnail.rows);
+    const cv::Size size(std::max(1, static_cast<int>(thumbnail.cols * scale)), std::max(1, static_cast<int>(thumbnail.rows * scale)));
     cv::Mat tissue;
     cv::resize(thumbnail, tissue, size, 0, 0, cv::INTER_AREA);
-    const cv::Rect target(area.x + (area.width - size.width) / 2, area.y + (area.height - size.height) / 2,
-                          size.width, size.height);
+    const cv::Rect target(area.x + (area.width - size.width) / 2, area.y + (area.height - size.height) / 2, size.width, size.height);
     cv::Mat glass = macro(target);
     for (int y = 0; y < size.height; ++y) {
         auto *out = glass.ptr<std::uint8_t>(y);

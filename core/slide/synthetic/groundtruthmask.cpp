@@ -32,8 +32,8 @@ GroundTruthMask::GroundTruthMask(const TissuePhantom &phantom, int downsample, i
             for (int chunkColumn = 0; chunkColumn < chunksAcross; ++chunkColumn) {
                 const int columnEnd = std::min(width, (chunkColumn + 1) * kChunk);
                 auto centre = [downsample](int index) { return (index + 0.5) * downsample; };
-                phantom.collectObjects(centre(chunkColumn * kChunk), centre(chunkRow * kChunk), centre(columnEnd - 1),
-                                       centre(rowEnd - 1), objects);
+                phantom.collectObjects(centre(chunkColumn * kChunk), centre(chunkRow * kChunk), centre(columnEnd - 1), centre(rowEnd - 1),
+                                       objects);
                 for (int y = chunkRow * kChunk; y < rowEnd; ++y) {
                     auto *mask = m_mask.ptr<std::uint8_t>(y);
                     auto *mimicMask = m_mimicMask.ptr<std::uint8_t>(y);

@@ -14,7 +14,7 @@ class GroundTruthMask {
 public:
     GroundTruthMask(const TissuePhantom &phantom, int downsample, int threads);
 
-    const cv::Mat &tumourMask() const { return m_mask; } // CV_8UC1, ceil(size / downsample)
+    const cv::Mat &tumourMask() const { return m_mask; }       // CV_8UC1, ceil(size / downsample)
     double tissueFraction() const { return m_tissueFraction; } // of the slide area
     double tumourFraction() const { return m_tumourFraction; } // of the tissue area
     // Lymphoid aggregates (tumour mimics) in tissue and outside tumour, on the same grid.

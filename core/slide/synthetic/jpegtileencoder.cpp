@@ -34,7 +34,8 @@ void raiseError(j_common_ptr info)
     std::longjmp(errors->jump, 1);
 }
 
-void ignoreMessage(j_common_ptr, int) {}
+void ignoreMessage(j_common_ptr, int)
+{ }
 
 void initDestination(j_compress_ptr info)
 {
@@ -97,10 +98,12 @@ JpegTileEncoder::JpegTileEncoder(int quality) : m_codec(std::make_unique<Codec>(
     codec.info.dest = &codec.destination.base;
 }
 
-JpegTileEncoder::~JpegTileEncoder() { jpeg_destroy_compress(&m_codec->info); }
+JpegTileEncoder::~JpegTileEncoder()
+{
+    jpeg_destroy_compress(&m_codec->info);
+}
 
-void JpegTileEncoder::encode(const std::uint8_t *rgb, std::size_t stride, int width, int height,
-                             std::vector<std::uint8_t> &out)
+void JpegTileEncoder::encode(const std::uint8_t *rgb, std::size_t stride, int width, int height, std::vector<std::uint8_t> &out)
 {
     Codec &codec = *m_codec;
     codec.rows.resize(static_cast<std::size_t>(height));

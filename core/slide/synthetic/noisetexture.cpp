@@ -9,7 +9,10 @@ namespace icmil::slide {
 
 namespace {
 
-float smoothstep(float t) { return t * t * (3.0f - 2.0f * t); }
+float smoothstep(float t)
+{
+    return t * t * (3.0f - 2.0f * t);
+}
 
 // One octave of tileable value noise: random values on a lattice, smoothly interpolated.
 void addOctave(std::vector<float> &values, int width, int height, int spacing, float amplitude, std::uint64_t seed)
@@ -20,9 +23,7 @@ void addOctave(std::vector<float> &values, int width, int height, int spacing, f
     SeededRandom random(seed);
     for (float &value : lattice)
         value = static_cast<float>(random.uniform());
-    auto latticeAt = [&](int i, int j) {
-        return lattice[static_cast<std::size_t>((j % rows) * columns + (i % columns))];
-    };
+    auto latticeAt = [&](int i, int j) { return lattice[static_cast<std::size_t>((j % rows) * columns + (i % columns))]; };
     for (int y = 0; y < height; ++y) {
         const int j = y / spacing;
         const float fy = smoothstep(static_cast<float>(y % spacing) / static_cast<float>(spacing));
@@ -39,8 +40,7 @@ void addOctave(std::vector<float> &values, int width, int height, int spacing, f
 } // namespace
 
 NoiseTexture::NoiseTexture(std::uint64_t seed, int width, int height, int latticeSpacing)
-    : m_width(width), m_height(height), m_maskX(width - 1), m_maskY(height - 1),
-      m_values(static_cast<std::size_t>(width) * height, 0.0f)
+    : m_width(width), m_height(height), m_maskX(width - 1), m_maskY(height - 1), m_values(static_cast<std::size_t>(width) * height, 0.0f)
 {
     addOctave(m_values, width, height, latticeSpacing, 1.0f, SeededRandom::hash(seed, 1));
     if (latticeSpacing >= 4)

@@ -19,10 +19,7 @@ public:
     int height() const { return m_height; }
 
     // Nearest texel, wrapping in both directions.
-    float at(std::int64_t x, std::int64_t y) const
-    {
-        return m_values[static_cast<std::size_t>((y & m_maskY) * m_width + (x & m_maskX))];
-    }
+    float at(std::int64_t x, std::int64_t y) const { return m_values[static_cast<std::size_t>((y & m_maskY) * m_width + (x & m_maskX))]; }
     // Bilinear sample at texel coordinates u, v >= 0, wrapping: the per-pixel fast path.
     float samplePositive(float u, float v) const
     {

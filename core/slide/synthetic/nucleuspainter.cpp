@@ -28,8 +28,7 @@ NucleusPainter::NucleusPainter(const TissuePhantom &phantom)
       m_normalPitch(14.0 * m_scale), m_tumourPitch(phantom.model().tumour.pitch * m_scale),
       m_lymphocytePitch(phantom.model().lymphocyte.pitch * m_scale), m_centroblastPitch(phantom.model().centroblast.pitch * m_scale),
       m_reach(10.0 * m_scale + 2.0)
-{
-}
+{ }
 
 double NucleusPainter::pitch(Layer layer) const
 {
@@ -42,8 +41,7 @@ double NucleusPainter::pitch(Layer layer) const
     return m_normalPitch;
 }
 
-void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
-                           std::size_t stride) const
+void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride) const
 {
     if (grid.maximum(FieldGrid::Tissue) > 0.0f)
         paintLayer(Layer::Normal, grid, x0, y0, size, rgb, stride);
@@ -56,13 +54,12 @@ void NucleusPainter::paint(const FieldGrid &grid, std::int64_t x0, std::int64_t 
     }
 }
 
-void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size,
-                                std::uint8_t *rgb, std::size_t stride) const
+void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
+                                std::size_t stride) const
 {
     const double pitch = this->pitch(layer);
-    const auto first = [&](std::int64_t origin) {
-        return static_cast<std::int64_t>(std::floor((static_cast<double>(origin) - m_reach) / pitch));
-    };
+    const auto first
+        = [&](std::int64_t origin) { return static_cast<std::int64_t>(std::floor((static_cast<double>(origin) - m_reach) / pitch)); };
     const auto last = [&](std::int64_t origin) {
         return static_cast<std::int64_t>(std::floor((static_cast<double>(origin + size) + m_reach) / pitch));
     };
@@ -73,8 +70,8 @@ void NucleusPainter::paintLayer(Layer layer, const FieldGrid &grid, std::int64_t
                 splat(nucleus, x0, y0, size, rgb, stride);
 }
 
-bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t row, const FieldGrid &grid,
-                                 std::int64_t x0, std::int64_t y0, int size, Nucleus &nucleus) const
+bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t row, const FieldGrid &grid, std::int64_t x0,
+                                 std::int64_t y0, int size, Nucleus &nucleus) const
 {
     // Hash streams per layer: placement, shape, tint.
     static constexpr int kStreams[4][3] = {{1, 3, 5}, {2, 4, 6}, {11, 13, 15}, {21, 23, 25}};
@@ -87,8 +84,8 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
     const double centreX = (static_cast<double>(column) + 0.5 + 0.7 * (SeededRandom::fraction(placement, 0) - 0.5)) * pitch;
     const double centreY = (static_cast<double>(row) + 0.5 + 0.7 * (SeededRandom::fraction(placement, 1) - 0.5)) * pitch;
     // Only nuclei that can reach the tile; their centres lie inside the grid's margin.
-    if (centreX < static_cast<double>(x0) - m_reach || centreX > static_cast<double>(x0 + size) + m_reach ||
-        centreY < static_cast<double>(y0) - m_reach || centreY > static_cast<double>(y0 + size) + m_reach)
+    if (centreX < static_cast<double>(x0) - m_reach || centreX > static_cast<double>(x0 + size) + m_reach
+        || centreY < static_cast<double>(y0) - m_reach || centreY > static_cast<double>(y0 + size) + m_reach)
         return false;
     const FieldGrid::Sample fields = grid.sample(centreX, centreY);
     const std::uint64_t shape = SeededRandom::hash(m_seed, streams[1], column, row);
@@ -128,7 +125,9 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
         nucleus.blue = 170.0f - 30.0f * darkness;
     } else {
         const PresetModel &model = m_phantom.model();
-        const NucleusMorphology &m = layer == Layer::Tumour ? model.tumour : layer == Layer::Lymphocyte ? model.lymphocyte : model.centroblast;
+        const NucleusMorphology &m = layer == Layer::Tumour ? model.tumour
+            : layer == Layer::Lymphocyte                    ? model.lymphocyte
+                                                            : model.centroblast;
         bool here = false;
         if (layer == Layer::Tumour)
             here = fields.tumour > 0.0f && fields.tissue > 0.0f;
@@ -166,8 +165,7 @@ bool NucleusPainter::makeNucleus(Layer layer, std::int64_t column, std::int64_t 
     return true;
 }
 
-void NucleusPainter::splat(const Nucleus &nucleus, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb,
-                           std::size_t stride) const
+void NucleusPainter::splat(const Nucleus &nucleus, std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride) const
 {
     const auto left = std::max(x0, static_cast<std::int64_t>(std::floor(nucleus.centreX - nucleus.extent)));
     const auto right = std::min(x0 + size - 1, static_cast<std::int64_t>(std::ceil(nucleus.centreX + nucleus.extent)));

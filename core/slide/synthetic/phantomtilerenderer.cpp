@@ -25,7 +25,10 @@ constexpr float kStromaSpan[3] = {216.0f - 244.0f, 118.0f - 240.0f, 172.0f - 244
 constexpr float kTumourPaper[3] = {242.0f, 236.0f, 244.0f};
 constexpr float kTumourSpan[3] = {198.0f - 242.0f, 126.0f - 236.0f, 190.0f - 244.0f}; // amphophilic cytoplasm
 
-std::uint8_t toByte(float value) { return static_cast<std::uint8_t>(std::clamp(value + 0.5f, 0.0f, 255.0f)); }
+std::uint8_t toByte(float value)
+{
+    return static_cast<std::uint8_t>(std::clamp(value + 0.5f, 0.0f, 255.0f));
+}
 
 // Bilinear interpolation inside one grid block, walked row by row.
 struct BlockRamp {
@@ -44,11 +47,10 @@ struct BlockRamp {
 } // namespace
 
 PhantomTileRenderer::PhantomTileRenderer(const TissuePhantom &phantom)
-    : m_phantom(phantom), m_grid(phantom), m_nuclei(phantom),
-      m_margin(kStep * (static_cast<int>(m_nuclei.reach()) / kStep + 1)), m_edgeAmplitude(phantom.edgeNoiseAmplitude()),
-      m_defocus(SeededRandom::hash(phantom.seed(), 310), 1800.0 * phantom.pixelScale())
+    : m_phantom(phantom), m_grid(phantom), m_nuclei(phantom), m_margin(kStep * (static_cast<int>(m_nuclei.reach()) / kStep + 1)),
+      m_edgeAmplitude(phantom.edgeNoiseAmplitude()), m_defocus(SeededRandom::hash(phantom.seed(), 310), 1800.0 * phantom.pixelScale())
 {
-    const double along = 1.0 / (6.0 * phantom.pixelScale()); // collagen bundles ~50 um long
+    const double along = 1.0 / (6.0 * phantom.pixelScale());  // collagen bundles ~50 um long
     const double across = 1.0 / (0.7 * phantom.pixelScale()); // and a few um wide
     const double angle = phantom.fibreAngle();
     m_uPerX = static_cast<float>(std::cos(angle) * along);
@@ -77,8 +79,7 @@ void PhantomTileRenderer::render(std::int64_t x0, std::int64_t y0, int size, std
         if (row >= insideHeight)
             std::memset(line, kBackground, static_cast<std::size_t>(size) * 3);
         else if (insideWidth < size)
-            std::memset(line + static_cast<std::size_t>(insideWidth) * 3, kBackground,
-                        static_cast<std::size_t>(size - insideWidth) * 3);
+            std::memset(line + static_cast<std::size_t>(insideWidth) * 3, kBackground, static_cast<std::size_t>(size - insideWidth) * 3);
     }
 }
 
@@ -103,14 +104,14 @@ bool PhantomTileRenderer::renderPlain(std::int64_t x0, std::int64_t y0, int size
         // a tile then reads a few hundred contiguous texels from each of a few dozen rows.
         const double textureAcross = m_phantom.fibreTexture().width();
         const double textureAlong = m_phantom.fibreTexture().height();
-        const double span = static_cast<double>(size) * 2.0 * std::max(std::abs(m_uPerX) + std::abs(m_uPerY),
-                                                                       std::abs(m_vPerX) + std::abs(m_vPerY));
+        const double span
+            = static_cast<double>(size) * 2.0 * std::max(std::abs(m_uPerX) + std::abs(m_uPerY), std::abs(m_vPerX) + std::abs(m_vPerY));
         const auto x = static_cast<double>(x0);
         const auto y = static_cast<double>(y0);
-        m_uBase = static_cast<float>(std::fmod(x * m_uPerX + y * m_uPerY, textureAlong) +
-                                     textureAlong * std::ceil(span / textureAlong + 1.0));
-        m_vBase = static_cast<float>(std::fmod(x * m_vPerX + y * m_vPerY, textureAcross) +
-                                     textureAcross * std::ceil(span / textureAcross + 1.0));
+        m_uBase
+            = static_cast<float>(std::fmod(x * m_uPerX + y * m_uPerY, textureAlong) + textureAlong * std::ceil(span / textureAlong + 1.0));
+        m_vBase = static_cast<float>(std::fmod(x * m_vPerX + y * m_vPerY, textureAcross)
+                                     + textureAcross * std::ceil(span / textureAcross + 1.0));
         const int blocks = size / kStep;
         for (int row = 0; row < blocks; ++row)
             for (int column = 0; column < blocks; ++column)
@@ -132,7 +133,8 @@ void PhantomTileRenderer::defocus(std::int64_t x0, std::int64_t y0, int size, st
     float strongest = 0.0f;
     for (int row = 0; row < blocks; ++row)
         for (int column = 0; column < blocks; ++column) {
-            const float field = m_defocus.at(static_cast<double>(x0 + column * kStep + kStep / 2), static_cast<double>(y0 + row * kStep + kStep / 2));
+            const float field
+                = m_defocus.at(static_cast<double>(x0 + column * kStep + kStep / 2), static_cast<double>(y0 + row * kStep + kStep / 2));
             const float alpha = std::clamp((field - static_cast<float>(site.blurThreshold())) * 6.0f, 0.0f, 1.0f);
             m_blockAlpha[static_cast<std::size_t>(row * blocks + column)] = alpha;
             strongest = std::max(strongest, alpha);
@@ -166,8 +168,8 @@ PhantomTileRenderer::BlockKind PhantomTileRenderer::classify(int column, int row
     for (int dy = 0; dy <= 1; ++dy)
         for (int dx = 0; dx <= 1; ++dx) {
             const float tissue = m_grid.node(FieldGrid::Tissue, column + dx, row + dy);
-            const float tumour = std::max(m_grid.node(FieldGrid::Tumour, column + dx, row + dy),
-                                          m_grid.node(FieldGrid::Mimic, column + dx, row + dy));
+            const float tumour
+                = std::max(m_grid.node(FieldGrid::Tumour, column + dx, row + dy), m_grid.node(FieldGrid::Mimic, column + dx, row + dy));
             tissueLow = std::min(tissueLow, tissue);
             tissueHigh = std::max(tissueHigh, tissue);
             tumourLow = std::min(tumourLow, tumour);
@@ -190,8 +192,8 @@ void PhantomTileRenderer::fillBackground(std::int64_t x0, std::int64_t y0, int w
                     static_cast<std::size_t>(width) * 3);
 }
 
-void PhantomTileRenderer::paintBlock(BlockKind kind, int column, int row, std::int64_t x0, std::int64_t y0,
-                                     std::uint8_t *rgb, std::size_t stride) const
+void PhantomTileRenderer::paintBlock(BlockKind kind, int column, int row, std::int64_t x0, std::int64_t y0, std::uint8_t *rgb,
+                                     std::size_t stride) const
 {
     const int localX = column * kStep;
     const int localY = row * kStep;
@@ -201,15 +203,15 @@ void PhantomTileRenderer::paintBlock(BlockKind kind, int column, int row, std::i
         return;
     }
     auto ramp = [&](FieldGrid::Channel channel) {
-        return BlockRamp{{m_grid.node(channel, column, row), m_grid.node(channel, column + 1, row),
-                          m_grid.node(channel, column, row + 1), m_grid.node(channel, column + 1, row + 1)}};
+        return BlockRamp{{m_grid.node(channel, column, row), m_grid.node(channel, column + 1, row), m_grid.node(channel, column, row + 1),
+                          m_grid.node(channel, column + 1, row + 1)}};
     };
     BlockRamp tissue = ramp(FieldGrid::Tissue);
     // Tumour and its mimics (lymphoid aggregates) share the purple, cell-rich background.
     BlockRamp tumour = ramp(FieldGrid::Tumour);
     for (int corner = 0; corner < 4; ++corner)
-        tumour.corners[corner] = std::max(tumour.corners[corner],
-                                          m_grid.node(FieldGrid::Mimic, column + (corner & 1), row + (corner >> 1)));
+        tumour.corners[corner]
+            = std::max(tumour.corners[corner], m_grid.node(FieldGrid::Mimic, column + (corner & 1), row + (corner >> 1)));
     BlockRamp warp = ramp(FieldGrid::Warp);
     BlockRamp stain = ramp(FieldGrid::Stain);
     const NoiseTexture &fibres = m_phantom.fibreTexture();

@@ -37,10 +37,9 @@ private:
     bool renderPlain(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride, bool finalGlass);
     void defocus(std::int64_t x0, std::int64_t y0, int size, std::uint8_t *rgb, std::size_t stride);
 
-    void paintBlock(BlockKind kind, int blockColumn, int blockRow, std::int64_t x0, std::int64_t y0,
-                    std::uint8_t *rgb, std::size_t stride) const;
-    void fillBackground(std::int64_t x0, std::int64_t y0, int width, int height, std::uint8_t *rgb,
-                        std::size_t stride) const;
+    void paintBlock(BlockKind kind, int blockColumn, int blockRow, std::int64_t x0, std::int64_t y0, std::uint8_t *rgb,
+                    std::size_t stride) const;
+    void fillBackground(std::int64_t x0, std::int64_t y0, int width, int height, std::uint8_t *rgb, std::size_t stride) const;
     BlockKind classify(int blockColumn, int blockRow) const;
 
     const TissuePhantom &m_phantom;

@@ -7,8 +7,7 @@
 
 namespace icmil::slide {
 
-PolarBlob::PolarBlob(double centreX, double centreY, double baseRadius, const std::vector<BlobHarmonic> &harmonics,
-                     double minimumFactor)
+PolarBlob::PolarBlob(double centreX, double centreY, double baseRadius, const std::vector<BlobHarmonic> &harmonics, double minimumFactor)
     : m_centreX(centreX), m_centreY(centreY), m_baseRadius(baseRadius), m_radii(kTableSize + 1)
 {
     for (int i = 0; i < kTableSize; ++i) {

@@ -18,8 +18,7 @@ struct BlobHarmonic {
 // sqrt and a table look-up.
 class PolarBlob {
 public:
-    PolarBlob(double centreX, double centreY, double baseRadius, const std::vector<BlobHarmonic> &harmonics,
-              double minimumFactor);
+    PolarBlob(double centreX, double centreY, double baseRadius, const std::vector<BlobHarmonic> &harmonics, double minimumFactor);
 
     double centreX() const { return m_centreX; }
     double centreY() const { return m_centreY; }

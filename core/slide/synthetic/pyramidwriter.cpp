@@ -27,7 +27,10 @@ constexpr const char *kAperioLibrary = "Aperio Image Library v10.0.50";
 constexpr std::int64_t kSmallestLevelSide = 512;
 constexpr int kThumbnailSide = 1024;
 
-std::int64_t tilesAlong(std::int64_t pixels, int tileSize) { return (pixels + tileSize - 1) / tileSize; }
+std::int64_t tilesAlong(std::int64_t pixels, int tileSize)
+{
+    return (pixels + tileSize - 1) / tileSize;
+}
 
 std::string shortest(double value)
 {
@@ -36,20 +39,22 @@ std::string shortest(double value)
     return std::string(buffer, result.ptr);
 }
 
-std::string size(std::int64_t width, std::int64_t height) { return std::to_string(width) + "x" + std::to_string(height); }
+std::string size(std::int64_t width, std::int64_t height)
+{
+    return std::to_string(width) + "x" + std::to_string(height);
+}
 
 } // namespace
 
-PyramidWriter::PyramidWriter(const SyntheticSlideConfig &config, const TissuePhantom &phantom,
-                             const std::atomic_bool &cancelled, ProgressCallback progress)
+PyramidWriter::PyramidWriter(const SyntheticSlideConfig &config, const TissuePhantom &phantom, const std::atomic_bool &cancelled,
+                             ProgressCallback progress)
     : m_config(config), m_phantom(phantom), m_cancelled(cancelled), m_progress(std::move(progress)),
       m_workers(config.threads > 0 ? config.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()))),
       m_levels(levelSizes(config.width, config.height, config.levelFactor))
 {
     for (const PyramidLevelSize &level : m_levels)
-        m_totalPixels += static_cast<double>(tilesAlong(level.width, config.tileSize) *
-                                             tilesAlong(level.height, config.tileSize)) *
-                         config.tileSize * config.tileSize;
+        m_totalPixels += static_cast<double>(tilesAlong(level.width, config.tileSize) * tilesAlong(level.height, config.tileSize))
+            * config.tileSize * config.tileSize;
 }
 
 std::vector<PyramidLevelSize> PyramidWriter::levelSizes(std::int64_t width, std::int64_t height, int factor)
@@ -83,15 +88,14 @@ std::string PyramidWriter::description(int level) const
 {
     const PyramidLevelSize &base = m_levels.front();
     const std::string tile = std::to_string(m_config.tileSize);
-    std::string text = std::string(kAperioLibrary) + "\r\n" + size(base.width, base.height) + " [0,0 " + size(base.width, base.height) +
-                       "] (" + tile + "x" + tile + ")";
+    std::string text = std::string(kAperioLibrary) + "\r\n" + size(base.width, base.height) + " [0,0 " + size(base.width, base.height)
+        + "] (" + tile + "x" + tile + ")";
     if (level > 0)
         text += " -> " + size(m_levels[static_cast<std::size_t>(level)].width, m_levels[static_cast<std::size_t>(level)].height);
     text += " JPEG/RGB Q=" + std::to_string(m_config.jpegQuality);
     if (level == 0)
-        text += "|AppMag = " + std::to_string(m_config.objectivePower) + "|MPP = " + shortest(m_config.mpp) +
-                "|ScanScope ID = ICMIL-SYNTHETIC|Filename = " + m_config.slideId +
-                "|Synthetic seed = " + std::to_string(m_config.seed);
+        text += "|AppMag = " + std::to_string(m_config.objectivePower) + "|MPP = " + shortest(m_config.mpp)
+            + "|ScanScope ID = ICMIL-SYNTHETIC|Filename = " + m_config.slideId + "|Synthetic seed = " + std::to_string(m_config.seed);
     return text;
 }
 
@@ -144,8 +148,8 @@ void PyramidWriter::write(const std::filesystem::path &path)
 
     const cv::Mat thumbnail = makeThumbnail(rawLevels);
     tiff.writeStrippedImage(thumbnail.data, thumbnail.cols, thumbnail.rows,
-                            associatedDescription("thumbnail", thumbnail.cols, thumbnail.rows),
-                            AperioTiffWriter::StripCompression::Jpeg, 90);
+                            associatedDescription("thumbnail", thumbnail.cols, thumbnail.rows), AperioTiffWriter::StripCompression::Jpeg,
+                            90);
     checkCancelled();
     for (std::size_t level = 1; level < m_levels.size(); ++level)
         writeReducedLevel(tiff, static_cast<int>(level), *rawLevels[level - 1]);
@@ -213,8 +217,7 @@ void PyramidWriter::writeReducedLevel(AperioTiffWriter &tiff, int levelIndex, Ra
     steps.afterRow = [&](std::int64_t) { tilesDone(across * tileSize * tileSize); };
 
     const double downsample = static_cast<double>(m_levels.front().width) / static_cast<double>(level.width);
-    tiff.beginTiledLevel({level.width, level.height, tileSize, description(levelIndex),
-                          10000.0 / (m_config.mpp * downsample), true});
+    tiff.beginTiledLevel({level.width, level.height, tileSize, description(levelIndex), 10000.0 / (m_config.mpp * downsample), true});
     TileRowPipeline(m_workers, tileSize, m_config.jpegQuality).run(across, down, steps);
     tiff.endTiledLevel();
 }
@@ -233,8 +236,7 @@ cv::Mat PyramidWriter::makeThumbnail(std::vector<RawLevelFile *> &rawLevels) con
     if (longSide <= kThumbnailSide)
         return pixels;
     const double scale = kThumbnailSide / longSide;
-    const cv::Size size(std::max(1, static_cast<int>(pixels.cols * scale + 0.5)),
-                        std::max(1, static_cast<int>(pixels.rows * scale + 0.5)));
+    const cv::Size size(std::max(1, static_cast<int>(pixels.cols * scale + 0.5)), std::max(1, static_cast<int>(pixels.rows * scale + 0.5)));
     cv::Mat thumbnail;
     cv::resize(pixels, thumbnail, size, 0, 0, cv::INTER_AREA);
     return thumbnail;

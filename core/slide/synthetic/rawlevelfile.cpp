@@ -14,7 +14,10 @@
 namespace icmil::slide {
 
 namespace {
-[[noreturn]] void throwErrno(int error) { throw std::runtime_error(std::strerror(error)); }
+[[noreturn]] void throwErrno(int error)
+{
+    throw std::runtime_error(std::strerror(error));
+}
 } // namespace
 
 RawLevelFile::RawLevelFile(std::filesystem::path path, std::int64_t width, std::int64_t height)
@@ -51,8 +54,8 @@ void RawLevelFile::appendRow(const std::uint8_t *row)
 void RawLevelFile::rewind()
 {
     if (m_rowsWritten != m_height)
-        throw std::runtime_error("internal error: pyramid level " + std::to_string(m_width) + "x" +
-                                 std::to_string(m_height) + " received " + std::to_string(m_rowsWritten) + " rows");
+        throw std::runtime_error("internal error: pyramid level " + std::to_string(m_width) + "x" + std::to_string(m_height) + " received "
+                                 + std::to_string(m_rowsWritten) + " rows");
     m_readOffset = 0;
 }
 

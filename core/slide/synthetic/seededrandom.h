@@ -10,7 +10,7 @@ namespace icmil::slide {
 // so everything that must be byte-identical across builds draws from here instead.
 class SeededRandom {
 public:
-    explicit SeededRandom(std::uint64_t seed) : m_state(seed) {}
+    explicit SeededRandom(std::uint64_t seed) : m_state(seed) { }
 
     std::uint64_t next()
     {
@@ -40,10 +40,7 @@ public:
         return h;
     }
     // Takes 16 bits of a hash as a fraction in [0, 1); `part` 0..3 picks which 16 bits.
-    static float fraction(std::uint64_t hash, int part)
-    {
-        return static_cast<float>((hash >> (16 * part)) & 0xFFFFu) * (1.0f / 65536.0f);
-    }
+    static float fraction(std::uint64_t hash, int part) { return static_cast<float>((hash >> (16 * part)) & 0xFFFFu) * (1.0f / 65536.0f); }
 
     // A cheap 32-bit per-pixel hash (grain and background noise).
     static std::uint32_t pixelHash(std::uint32_t seed, std::int64_t x, std::int64_t y)

@@ -13,7 +13,7 @@ namespace {
 
 constexpr float kDensitySteps = 1024.0f; // intensity table entries per OD unit
 constexpr float kMaxDensity = 6.0f;
-constexpr double kEdge = 6.0;            // soft edge of folds and pen strokes, level-0 pixels
+constexpr double kEdge = 6.0; // soft edge of folds and pen strokes, level-0 pixels
 
 using Vector = std::array<double, 3>;
 
@@ -27,8 +27,8 @@ Vector normalised(Vector v)
 
 Vector turned(const Vector &v, SeededRandom &random, double amount)
 {
-    return normalised({v[0] + random.uniform(-amount, amount), v[1] + random.uniform(-amount, amount),
-                       v[2] + random.uniform(-amount, amount)});
+    return normalised(
+        {v[0] + random.uniform(-amount, amount), v[1] + random.uniform(-amount, amount), v[2] + random.uniform(-amount, amount)});
 }
 
 // Columns a, b, c -> the 3 x 3 matrix (row-major) and its inverse.
@@ -77,9 +77,9 @@ SiteAppearance::SiteAppearance(const PresetModel &model, std::uint64_t seed, con
     SeededRandom centre(SeededRandom::hash(0xCE27E5ull, m_centre));
     const Vector haematoxylin = normalised({0.650, 0.704, 0.286}); // Ruifrok and Johnston's H&E vectors
     const Vector eosin = normalised({0.072, 0.990, 0.105});
-    const Vector residual = normalised({haematoxylin[1] * eosin[2] - haematoxylin[2] * eosin[1],
-                                        haematoxylin[2] * eosin[0] - haematoxylin[0] * eosin[2],
-                                        haematoxylin[0] * eosin[1] - haematoxylin[1] * eosin[0]});
+    const Vector residual
+        = normalised({haematoxylin[1] * eosin[2] - haematoxylin[2] * eosin[1], haematoxylin[2] * eosin[0] - haematoxylin[0] * eosin[2],
+                      haematoxylin[0] * eosin[1] - haematoxylin[1] * eosin[0]});
     Vector h = turned(haematoxylin, centre, model.stainAngle);
     Vector e = turned(eosin, centre, model.stainAngle);
     double hScale = 1.0 + centre.uniform(-model.stainScale, model.stainScale);
@@ -149,7 +149,8 @@ SiteAppearance::SiteAppearance(const PresetModel &model, std::uint64_t seed, con
             static constexpr std::array<std::array<float, 3>, 3> kInks{{{0.95f, 0.5f, 0.12f}, {0.85f, 0.22f, 0.75f}, {0.9f, 0.85f, 0.8f}}};
             const float strength = static_cast<float>(slide.uniform(0.5, 1.0));
             for (int c = 0; c < 3; ++c)
-                pen.ink[static_cast<std::size_t>(c)] = kInks[static_cast<std::size_t>(slide.index(3))][static_cast<std::size_t>(c)] * strength;
+                pen.ink[static_cast<std::size_t>(c)]
+                    = kInks[static_cast<std::size_t>(slide.index(3))][static_cast<std::size_t>(c)] * strength;
             m_pens.push_back(std::move(pen));
         }
     }
@@ -184,9 +185,8 @@ std::uint8_t SiteAppearance::fromDensity(float od) const
 
 bool SiteAppearance::penTouches(double left, double top, double right, double bottom) const
 {
-    return std::any_of(m_pens.begin(), m_pens.end(), [&](const Pen &pen) {
-        return !(pen.maxX < left || pen.minX > right || pen.maxY < top || pen.minY > bottom);
-    });
+    return std::any_of(m_pens.begin(), m_pens.end(),
+                       [&](const Pen &pen) { return !(pen.maxX < left || pen.minX > right || pen.maxY < top || pen.minY > bottom); });
 }
 
 void SiteAppearance::applyStain(std::uint8_t *pixel) const
@@ -197,7 +197,8 @@ void SiteAppearance::applyStain(std::uint8_t *pixel) const
     for (int c = 0; c < 3; ++c)
         od[c] = m_density[pixel[c]];
     for (int row = 0; row < 3; ++row)
-        pixel[row] = fromDensity(m_matrix[row * 3] * od[0] + m_matrix[row * 3 + 1] * od[1] + m_matrix[row * 3 + 2] * od[2] + m_background[row]);
+        pixel[row]
+            = fromDensity(m_matrix[row * 3] * od[0] + m_matrix[row * 3 + 1] * od[1] + m_matrix[row * 3 + 2] * od[2] + m_background[row]);
 }
 
 void SiteAppearance::apply(std::int64_t x0, std::int64_t y0, int width, int height, std::uint8_t *rgb, std::size_t stride) const

@@ -29,7 +29,7 @@ public:
     bool active() const { return m_active; }
     int centre() const { return m_centre; }
     bool blurred() const { return m_blurSigma > 0.0; }
-    double blurSigma() const { return m_blurSigma; }       // level-0 pixels
+    double blurSigma() const { return m_blurSigma; }         // level-0 pixels
     double blurThreshold() const { return m_blurThreshold; } // of the defocus field (0..1)
     int penStrokes() const { return static_cast<int>(m_pens.size()); }
     int folds() const { return static_cast<int>(m_folds.size()); }
@@ -67,8 +67,8 @@ private:
     float m_background[3] = {0, 0, 0};
     std::vector<Pen> m_pens;
     std::vector<Fold> m_folds;
-    std::array<float, 256> m_density{};     // byte -> OD
-    std::vector<std::uint8_t> m_intensity;  // OD * kDensitySteps -> byte
+    std::array<float, 256> m_density{};    // byte -> OD
+    std::vector<std::uint8_t> m_intensity; // OD * kDensitySteps -> byte
 };
 
 } // namespace icmil::slide

@@ -18,8 +18,8 @@ void SmoothRandomField::prepare(double left, double top, double right, double bo
     m_lattice.resize(static_cast<std::size_t>(m_columns) * rows);
     for (int j = 0; j < rows; ++j)
         for (int i = 0; i < m_columns; ++i)
-            m_lattice[static_cast<std::size_t>(j * m_columns + i)] =
-                    SeededRandom::fraction(SeededRandom::hash(m_seed, m_firstColumn + i, m_firstRow + j), 0);
+            m_lattice[static_cast<std::size_t>(j * m_columns + i)]
+                = SeededRandom::fraction(SeededRandom::hash(m_seed, m_firstColumn + i, m_firstRow + j), 0);
 }
 
 float SmoothRandomField::at(double x, double y) const

@@ -11,7 +11,7 @@ namespace icmil::slide {
 // on a 100k-pixel slide. prepare() caches the few lattice values around one tile.
 class SmoothRandomField {
 public:
-    SmoothRandomField(std::uint64_t seed, double cellSize) : m_seed(seed), m_cellSize(cellSize) {}
+    SmoothRandomField(std::uint64_t seed, double cellSize) : m_seed(seed), m_cellSize(cellSize) { }
 
     // Caches the lattice values needed for points in [left, right] x [top, bottom].
     void prepare(double left, double top, double right, double bottom);

@@ -15,7 +15,7 @@ PresetModel easyModel()
 NucleusMorphology lymphocytes()
 {
     NucleusMorphology m;
-    m.pitch = 6.0;          // densely packed small cells
+    m.pitch = 6.0; // densely packed small cells
     m.presence = 0.9f;
     m.majorMin = 2.6f;
     m.majorMax = 3.3f;
@@ -23,7 +23,7 @@ NucleusMorphology lymphocytes()
     m.roundnessMax = 1.0f;
     m.lobeProbability = 0.0f;
     m.vesicularProbability = 0.0f;
-    m.colour[0] = 78.0f;    // as dark as tumour nuclei
+    m.colour[0] = 78.0f; // as dark as tumour nuclei
     m.colour[1] = 48.0f;
     m.colour[2] = 138.0f;
     return m;

@@ -31,14 +31,14 @@ std::vector<std::string> presetNames();
 
 // Nuclear morphology of one cell population, sizes in 0.5 um pixels (semi-axes).
 struct NucleusMorphology {
-    double pitch = 10.0;          // cell-grid spacing: smaller = more crowded
-    float presence = 0.85f;       // share of grid cells with a nucleus
-    float majorMin = 4.5f;        // semi-major axis range
+    double pitch = 10.0;    // cell-grid spacing: smaller = more crowded
+    float presence = 0.85f; // share of grid cells with a nucleus
+    float majorMin = 4.5f;  // semi-major axis range
     float majorMax = 7.0f;
-    float roundnessMin = 0.6f;    // minor / major
+    float roundnessMin = 0.6f; // minor / major
     float roundnessMax = 0.95f;
-    float lobeProbability = 0.6f; // irregular outline (a second lobe)
-    float vesicularProbability = 0.7f; // darker rim, pale centre, nucleolus
+    float lobeProbability = 0.6f;             // irregular outline (a second lobe)
+    float vesicularProbability = 0.7f;        // darker rim, pale centre, nucleolus
     float colour[3] = {80.0f, 50.0f, 140.0f}; // the palest of the range
 };
 
@@ -66,10 +66,10 @@ struct PresetModel {
     // Site variation.
     bool siteVariation = false;
     int centres = 1;
-    double stainAngle = 0.0;       // radians a stain vector may turn per centre
-    double stainScale = 0.0;       // concentration scale 1 +- this per centre
-    double slideJitter = 0.0;      // and per slide
-    double blurProbability = 0.0;  // of a slide having out-of-focus regions
+    double stainAngle = 0.0;      // radians a stain vector may turn per centre
+    double stainScale = 0.0;      // concentration scale 1 +- this per centre
+    double slideJitter = 0.0;     // and per slide
+    double blurProbability = 0.0; // of a slide having out-of-focus regions
     double penProbability = 0.0;
     double foldProbability = 0.0;
 };

@@ -35,9 +35,7 @@ std::string number(double value)
 
 void validate(const SyntheticSlideConfig &config)
 {
-    auto invalid = [](const std::string &what) {
-        throw SlideError("Invalid synthetic slide configuration: " + what);
-    };
+    auto invalid = [](const std::string &what) { throw SlideError("Invalid synthetic slide configuration: " + what); };
     const std::string size = std::to_string(config.width) + "x" + std::to_string(config.height);
     if (config.width < kMinimumSide || config.height < kMinimumSide)
         invalid("width and height must be at least 256 pixels (got " + size + ")");
@@ -47,8 +45,8 @@ void validate(const SyntheticSlideConfig &config)
         invalid("tile size must be a multiple of 16 between 16 and 4096 (got " + std::to_string(config.tileSize) + ")");
     const std::int64_t tilesAcross = (config.width + config.tileSize - 1) / std::max(config.tileSize, 1);
     if (tilesAcross * config.tileSize * config.tileSize * 6 > (std::int64_t{1} << 30)) // two bands of tiles
-        invalid("tile size " + std::to_string(config.tileSize) + " is too large for a slide " +
-                std::to_string(config.width) + " pixels wide (over 1 GiB of tile rows)");
+        invalid("tile size " + std::to_string(config.tileSize) + " is too large for a slide " + std::to_string(config.width)
+                + " pixels wide (over 1 GiB of tile rows)");
     if (config.jpegQuality < 1 || config.jpegQuality > 100)
         invalid("JPEG quality must be between 1 and 100 (got " + std::to_string(config.jpegQuality) + ")");
     if (config.levelFactor < 2 || config.levelFactor > 64)
@@ -81,12 +79,11 @@ std::vector<TumourRegion> tumourRegions(const TissuePhantom &phantom)
 
 } // namespace
 
-SyntheticSlideWriter::SyntheticSlideWriter(SyntheticSlideConfig config) : m_config(std::move(config)) {}
+SyntheticSlideWriter::SyntheticSlideWriter(SyntheticSlideConfig config) : m_config(std::move(config))
+{ }
 
-SyntheticSlideResult SyntheticSlideWriter::write(const std::filesystem::path &slidePath,
-                                                 const std::filesystem::path &maskPath,
-                                                 const std::filesystem::path &geojsonPath,
-                                                 const ProgressCallback &progress)
+SyntheticSlideResult SyntheticSlideWriter::write(const std::filesystem::path &slidePath, const std::filesystem::path &maskPath,
+                                                 const std::filesystem::path &geojsonPath, const ProgressCallback &progress)
 {
     validate(m_config);
     const auto start = std::chrono::steady_clock::now();
@@ -108,8 +105,7 @@ SyntheticSlideResult SyntheticSlideWriter::write(const std::filesystem::path &sl
         geojsonFile.touch();
         what = "synthetic slide";
         current = slidePath;
-        const int threads = m_config.threads > 0 ? m_config.threads
-                                                 : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+        const int threads = m_config.threads > 0 ? m_config.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
 
         const TissuePhantom phantom(m_config);
         const GroundTruthMask truth(phantom, m_config.maskDownsample, threads);

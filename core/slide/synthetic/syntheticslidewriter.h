@@ -14,18 +14,18 @@
 namespace icmil::slide {
 
 struct SyntheticSlideConfig {
-    std::int64_t width = 20000;     // level-0 pixels
+    std::int64_t width = 20000; // level-0 pixels
     std::int64_t height = 16000;
-    std::uint64_t seed = 1;         // same seed + same config => byte-identical files
-    bool positive = false;          // true: the slide contains tumour regions
+    std::uint64_t seed = 1;                         // same seed + same config => byte-identical files
+    bool positive = false;                          // true: the slide contains tumour regions
     SyntheticPreset preset = SyntheticPreset::Easy; // how hard (syntheticpreset.h)
-    double mpp = 0.5;               // microns per level-0 pixel (written as Aperio MPP)
-    int objectivePower = 20;        // written as Aperio AppMag
-    int tileSize = 256;             // TIFF tile edge (pixels)
+    double mpp = 0.5;                               // microns per level-0 pixel (written as Aperio MPP)
+    int objectivePower = 20;                        // written as Aperio AppMag
+    int tileSize = 256;                             // TIFF tile edge (pixels)
     int jpegQuality = 80;
-    int levelFactor = 4;            // downsample between consecutive pyramid levels
-    int maskDownsample = 32;        // ground-truth mask PNG is level-0 size / maskDownsample
-    int threads = 0;                // 0 = all hardware threads
+    int levelFactor = 4;               // downsample between consecutive pyramid levels
+    int maskDownsample = 32;           // ground-truth mask PNG is level-0 size / maskDownsample
+    int threads = 0;                   // 0 = all hardware threads
     std::string slideId = "synthetic"; // written into the Aperio description (Filename)
 };
 
@@ -37,19 +37,19 @@ struct TumourRegion {
 
 struct SyntheticSlideResult {
     std::filesystem::path slidePath;
-    std::filesystem::path maskPath;     // PNG, 8-bit, 255 = tumour, size ceil(level0 / maskDownsample)
-    std::filesystem::path geojsonPath;  // FeatureCollection of tumour polygons, level-0 coordinates
+    std::filesystem::path maskPath;    // PNG, 8-bit, 255 = tumour, size ceil(level0 / maskDownsample)
+    std::filesystem::path geojsonPath; // FeatureCollection of tumour polygons, level-0 coordinates
     int levelCount = 0;
     std::uint64_t fileBytes = 0;
     double seconds = 0.0;
-    double tissueFraction = 0.0;        // of the slide area
-    double tumourFraction = 0.0;        // of the tissue area
-    double mimicFraction = 0.0;         // lymphoid aggregates (tumour mimics), of the tissue area
-    int mimicRegions = 0;               // aggregates, of which germinalCentres have a centre
+    double tissueFraction = 0.0; // of the slide area
+    double tumourFraction = 0.0; // of the tissue area
+    double mimicFraction = 0.0;  // lymphoid aggregates (tumour mimics), of the tissue area
+    int mimicRegions = 0;        // aggregates, of which germinalCentres have a centre
     int germinalCentres = 0;
-    bool microMetastasesOnly = false;   // heavy-tailed presets: only micro-metastases
-    int centre = 0;                     // the simulated scanning centre (site variation)
-    bool blurred = false;               // has out-of-focus regions
+    bool microMetastasesOnly = false; // heavy-tailed presets: only micro-metastases
+    int centre = 0;                   // the simulated scanning centre (site variation)
+    bool blurred = false;             // has out-of-focus regions
     int penStrokes = 0;
     int folds = 0;
     std::vector<TumourRegion> tumours;
@@ -66,10 +66,8 @@ public:
     explicit SyntheticSlideWriter(SyntheticSlideConfig config);
 
     // Throws SlideError (bad config, I/O failure, disk full, cancelled) and leaves no partial files.
-    SyntheticSlideResult write(const std::filesystem::path &slidePath,
-                               const std::filesystem::path &maskPath,
-                               const std::filesystem::path &geojsonPath,
-                               const ProgressCallback &progress = {});
+    SyntheticSlideResult write(const std::filesystem::path &slidePath, const std::filesystem::path &maskPath,
+                               const std::filesystem::path &geojsonPath, const ProgressCallback &progress = {});
 
     // Safe from any thread; write() then throws SlideError ("...: cancelled") at the next tile row.
     // Sticky: a cancel that arrives before write() starts cancels it too.

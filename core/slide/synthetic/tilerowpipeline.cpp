@@ -30,8 +30,7 @@ struct SharedState {
 
 TileRowPipeline::TileRowPipeline(int workers, int tileSize, int jpegQuality)
     : m_workers(workers < 1 ? 1 : workers), m_tileSize(tileSize), m_jpegQuality(jpegQuality)
-{
-}
+{ }
 
 void TileRowPipeline::run(std::int64_t tilesAcross, std::int64_t tilesDown, const Steps &steps)
 {

@@ -18,8 +18,7 @@ public:
         // Caller thread, before the row's tiles are handed out: fill the band (may be empty).
         std::function<void(std::int64_t row, std::uint8_t *band, std::size_t stride)> prepareRow;
         // Worker thread: render the tile in place in the band (may be empty).
-        std::function<void(std::int64_t row, std::int64_t column, std::uint8_t *tile, std::size_t stride, int worker)>
-                renderTile;
+        std::function<void(std::int64_t row, std::int64_t column, std::uint8_t *tile, std::size_t stride, int worker)> renderTile;
         // Caller thread, in row-major order: store one encoded tile.
         std::function<void(std::int64_t row, std::int64_t column, const std::vector<std::uint8_t> &jpeg)> storeTile;
         // Caller thread, after all tiles of the row were stored; the band is still intact (may be empty).

@@ -15,8 +15,8 @@ namespace {
 constexpr double kTwoPi = 2.0 * std::numbers::pi;
 
 // Harmonics of orders [firstOrder, lastOrder] with amplitudes uniform in [0, maxAmplitude] / order^decay.
-void addHarmonics(std::vector<BlobHarmonic> &harmonics, SeededRandom &random, int firstOrder, int lastOrder,
-                  double minAmplitude, double maxAmplitude, double decay)
+void addHarmonics(std::vector<BlobHarmonic> &harmonics, SeededRandom &random, int firstOrder, int lastOrder, double minAmplitude,
+                  double maxAmplitude, double decay)
 {
     for (int order = firstOrder; order <= lastOrder; ++order) {
         const double falloff = std::pow(static_cast<double>(order - firstOrder + 1), decay);
@@ -41,19 +41,16 @@ double farthestCornerDistance(double x, double y, double left, double top, doubl
 
 float clampField(double value)
 {
-    return static_cast<float>(std::clamp(value, -static_cast<double>(TissuePhantom::kFieldLimit),
-                                         static_cast<double>(TissuePhantom::kFieldLimit)));
+    return static_cast<float>(
+        std::clamp(value, -static_cast<double>(TissuePhantom::kFieldLimit), static_cast<double>(TissuePhantom::kFieldLimit)));
 }
 
 } // namespace
 
 TissuePhantom::TissuePhantom(const SyntheticSlideConfig &config)
-    : m_width(config.width), m_height(config.height), m_seed(config.seed),
-      m_pixelScale(std::clamp(0.5 / config.mpp, 0.125, 8.0)),
-      m_edgeNoiseAmplitude(static_cast<float>(std::clamp(4.0 * m_pixelScale, 2.0, 16.0))),
-      m_model(&presetModel(config.preset)),
-      m_fibreTexture(SeededRandom::hash(config.seed, 101), 4096, 256, 16),
-      m_edgeTexture(SeededRandom::hash(config.seed, 102), 256, 256, 4)
+    : m_width(config.width), m_height(config.height), m_seed(config.seed), m_pixelScale(std::clamp(0.5 / config.mpp, 0.125, 8.0)),
+      m_edgeNoiseAmplitude(static_cast<float>(std::clamp(4.0 * m_pixelScale, 2.0, 16.0))), m_model(&presetModel(config.preset)),
+      m_fibreTexture(SeededRandom::hash(config.seed, 101), 4096, 256, 16), m_edgeTexture(SeededRandom::hash(config.seed, 102), 256, 256, 4)
 {
     SeededRandom grain(SeededRandom::hash(m_seed, 105));
     m_grain.resize(kGrainTableSize);
@@ -65,8 +62,8 @@ TissuePhantom::TissuePhantom(const SyntheticSlideConfig &config)
     m_glass.resize(static_cast<std::size_t>(kGrainTableSize + kGlassRun) * 3);
     for (std::uint32_t i = 0; i < kGrainTableSize + kGlassRun; ++i)
         for (int channel = 0; channel < 3; ++channel)
-            m_glass[static_cast<std::size_t>(i) * 3 + static_cast<std::size_t>(channel)] =
-                    static_cast<std::uint8_t>(kGlass[channel] + m_grain[i & (kGrainTableSize - 1)]);
+            m_glass[static_cast<std::size_t>(i) * 3 + static_cast<std::size_t>(channel)]
+                = static_cast<std::uint8_t>(kGlass[channel] + m_grain[i & (kGrainTableSize - 1)]);
     m_fibreAngle = SeededRandom(SeededRandom::hash(m_seed, 104)).uniform(0.0, std::numbers::pi);
     placeTissue(SeededRandom::hash(m_seed, 1));
     placeHoles(SeededRandom::hash(m_seed, 2));
@@ -281,7 +278,8 @@ void TissuePhantom::placeMimics(std::uint64_t seed)
         std::vector<BlobHarmonic> harmonics;
         addHarmonics(harmonics, random, 2, 5, 0.02, 0.1, 0.6);
         addHarmonics(harmonics, random, 6, 16, 0.0, 0.02, 1.0);
-        const double radius = std::exp(random.uniform(std::log(model.aggregateRadiusMin), std::log(model.aggregateRadiusMax))) * m_pixelScale;
+        const double radius
+            = std::exp(random.uniform(std::log(model.aggregateRadiusMin), std::log(model.aggregateRadiusMax))) * m_pixelScale;
         const PolarBlob shape(0.0, 0.0, radius, harmonics, 0.5);
         const bool withCentre = random.uniform() < model.germinalCentreProbability;
         const double centreFactor = random.uniform(0.45, 0.6);

@@ -78,9 +78,9 @@ PatchGrid PatchGrid::build(const SlideSource &slide, const TissueMap *tissue, co
         const double target = *params.targetMagnification;
         const double native = *grid.level0Magnification;
         if (target > native * (1.0 + 1e-9)) {
-            throw SlideError("Cannot make patches at " + magnificationText(target) + "x from '" + slide.path().string() +
-                             "': the slide's highest magnification is " + magnificationText(native) +
-                             "x and patches are never upsampled");
+            throw SlideError("Cannot make patches at " + magnificationText(target) + "x from '" + slide.path().string()
+                             + "': the slide's highest magnification is " + magnificationText(native)
+                             + "x and patches are never upsampled");
         }
         const double ratio = native / target;
         std::vector<double> downsamples;
@@ -97,18 +97,17 @@ PatchGrid PatchGrid::build(const SlideSource &slide, const TissueMap *tissue, co
     }
     grid.patchLevel = grid.readLevel;
     const LevelInfo &readInfo = slide.level(grid.readLevel);
-    grid.readSize = grid.mode == PatchGridMode::Level
-                            ? params.patchSize
-                            : std::max(1, static_cast<int>(std::lround(level0Extent / readInfo.downsample)));
+    grid.readSize = grid.mode == PatchGridMode::Level ? params.patchSize
+                                                      : std::max(1, static_cast<int>(std::lround(level0Extent / readInfo.downsample)));
     grid.level0PatchSize = std::max<std::int64_t>(1, std::llround(level0Extent));
     const double outputStep = params.step > 0 ? params.step : params.patchSize * (1.0 - params.overlap);
     grid.level0Step = std::max<std::int64_t>(1, std::llround(outputStep * level0Extent / params.patchSize));
 
     const LevelInfo &base = slide.level(0);
     if (tissue && (tissue->slideWidth() != base.width || tissue->slideHeight() != base.height)) {
-        throw SlideError("Cannot make patches for '" + slide.path().string() + "': the tissue map is for a " +
-                         std::to_string(tissue->slideWidth()) + "x" + std::to_string(tissue->slideHeight()) +
-                         " slide, not " + std::to_string(base.width) + "x" + std::to_string(base.height));
+        throw SlideError("Cannot make patches for '" + slide.path().string() + "': the tissue map is for a "
+                         + std::to_string(tissue->slideWidth()) + "x" + std::to_string(tissue->slideHeight()) + " slide, not "
+                         + std::to_string(base.width) + "x" + std::to_string(base.height));
     }
     // Positions along one axis whose patch lies inside level 0 and whose read lies inside readLevel.
     auto fitting = [&](std::int64_t level0Size, std::int64_t levelSize) -> std::int64_t {
@@ -131,8 +130,8 @@ PatchGrid PatchGrid::build(const SlideSource &slide, const TissueMap *tissue, co
         const std::int64_t y = row * grid.level0Step;
         for (std::int64_t column = 0; column < grid.columns; ++column) {
             const std::int64_t x = column * grid.level0Step;
-            if (tissue && tissue->tissueFraction(static_cast<double>(x), static_cast<double>(y), side, side) + 1e-9 <
-                                  params.minTissueFraction)
+            if (tissue
+                && tissue->tissueFraction(static_cast<double>(x), static_cast<double>(y), side, side) + 1e-9 < params.minTissueFraction)
                 continue;
             grid.coords.push_back({x, y});
         }

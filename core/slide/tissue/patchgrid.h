@@ -16,11 +16,11 @@ enum class PatchGridMode {
 };
 
 struct PatchGridParams {
-    int patchSize = 256;                             // edge of the patches handed to the model (pixels)
+    int patchSize = 256;                              // edge of the patches handed to the model (pixels)
     std::optional<double> targetMagnification = 20.0; // magnification mode when set and the slide has a magnification
-    int level = 0;                                   // level mode: patches are patchSize pixels of this level
-    double overlap = 0.0;                            // 0 <= overlap < 1, fraction of a patch shared by neighbours
-    int step = 0;                                    // > 0: step between patches in output pixels (overrides overlap)
+    int level = 0;                                    // level mode: patches are patchSize pixels of this level
+    double overlap = 0.0;                             // 0 <= overlap < 1, fraction of a patch shared by neighbours
+    int step = 0;                                     // > 0: step between patches in output pixels (overrides overlap)
     // Keep a patch when at least this fraction of its level-0 square is tissue. 0.25 mirrors CLAM's
     // "four_pt" check, which keeps a patch when one of the points at 1/4 and 3/4 of its width and
     // height lies in tissue: along a straight tissue edge that is 25% tissue.
@@ -39,15 +39,15 @@ struct PatchCoord {
 struct PatchGrid {
     PatchGridMode mode = PatchGridMode::Level;
     std::vector<PatchCoord> coords;
-    int patchSize = 256;            // output pixels
+    int patchSize = 256; // output pixels
     int readLevel = 0;
-    int readSize = 256;             // pixels read at readLevel (round(level0 extent / level downsample))
-    std::int64_t level0PatchSize = 256; // level-0 pixels a patch covers (rounded)
-    std::int64_t level0Step = 256;      // level-0 pixels between neighbouring patches
+    int readSize = 256;                        // pixels read at readLevel (round(level0 extent / level downsample))
+    std::int64_t level0PatchSize = 256;        // level-0 pixels a patch covers (rounded)
+    std::int64_t level0Step = 256;             // level-0 pixels between neighbouring patches
     std::optional<double> targetMagnification; // magnification mode only
     std::optional<double> level0Magnification; // when the slide has one
-    int patchLevel = 0;             // CLAM's "patch_level" h5 attribute (CLAM's "patch_size" is readSize)
-    std::int64_t columns = 0;       // lattice positions across and down that fit in the slide
+    int patchLevel = 0;                        // CLAM's "patch_level" h5 attribute (CLAM's "patch_size" is readSize)
+    std::int64_t columns = 0;                  // lattice positions across and down that fit in the slide
     std::int64_t rows = 0;
 
     // Throws SlideError: invalid parameters, a level that does not exist, a target magnification

@@ -36,9 +36,8 @@ double TissueContourFilter::referencePatchArea(int referencePatchSize, double do
     return std::floor(reference * reference / (downsampleX * downsampleY));
 }
 
-TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::uint8_t> &binary, int width, int height,
-                                                       double downsampleX, double downsampleY,
-                                                       const TissueDetectionParams &params)
+TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::uint8_t> &binary, int width, int height, double downsampleX,
+                                                       double downsampleY, const TissueDetectionParams &params)
 {
     // findContours copies its input; the const_cast only lets cv::Mat wrap the caller's bytes.
     const cv::Mat image(height, width, CV_8UC1, const_cast<std::uint8_t *>(binary.data()));
@@ -66,8 +65,7 @@ TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::ui
         if (hierarchy[i][3] >= 0)
             continue; // a hole; handled with its outer contour
         std::vector<int> holes = children[i];
-        const double holeSum = std::accumulate(holes.begin(), holes.end(), 0.0,
-                                               [&](double sum, int hole) { return sum + areaOf(hole); });
+        const double holeSum = std::accumulate(holes.begin(), holes.end(), 0.0, [&](double sum, int hole) { return sum + areaOf(hole); });
         const double area = areas[i] - holeSum; // CLAM subtracts every hole, kept or not
         if (area == 0.0 || !(area > minArea))
             continue;
@@ -79,8 +77,7 @@ TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::ui
     }
     // Largest first; an island inside a kept hole is smaller than the region around it, so
     // drawing in this order never erases it.
-    std::stable_sort(kept.begin(), kept.end(),
-                     [](const KeptRegion &a, const KeptRegion &b) { return a.outerArea > b.outerArea; });
+    std::stable_sort(kept.begin(), kept.end(), [](const KeptRegion &a, const KeptRegion &b) { return a.outerArea > b.outerArea; });
 
     Result result;
     result.mask.assign(binary.size(), 0);

@@ -24,8 +24,8 @@ public:
 
     // `binary` is width x height bytes, non-zero = tissue; each pixel covers downsampleX x
     // downsampleY level-0 pixels.
-    static Result apply(const std::vector<std::uint8_t> &binary, int width, int height, double downsampleX,
-                        double downsampleY, const TissueDetectionParams &params);
+    static Result apply(const std::vector<std::uint8_t> &binary, int width, int height, double downsampleX, double downsampleY,
+                        const TissueDetectionParams &params);
 
     // CLAM's scaled_ref_patch_area: int(ref^2 / (downsampleX * downsampleY)) mask pixels.
     static double referencePatchArea(int referencePatchSize, double downsampleX, double downsampleY);

@@ -88,7 +88,8 @@ void chunkSaturation(const RgbaImage &pixels, const Chunk &chunk, int reduction,
     if (reduction == 1) {
         for (int y = 0; y < chunk.height; ++y) {
             const std::uint8_t *in = pixels.scanLine(y);
-            std::uint8_t *row = out + static_cast<std::size_t>(chunk.y + y) * static_cast<std::size_t>(maskWidth) + static_cast<std::size_t>(chunk.x);
+            std::uint8_t *row
+                = out + static_cast<std::size_t>(chunk.y + y) * static_cast<std::size_t>(maskWidth) + static_cast<std::size_t>(chunk.x);
             for (int x = 0; x < chunk.width; ++x, in += 4) {
                 opaqueRgb(in, r, g, b);
                 row[x] = hsvSaturation(r, g, b);
@@ -99,7 +100,8 @@ void chunkSaturation(const RgbaImage &pixels, const Chunk &chunk, int reduction,
     const int blocksAcross = (chunk.width + reduction - 1) / reduction;
     const int blocksDown = (chunk.height + reduction - 1) / reduction;
     for (int by = 0; by < blocksDown; ++by) {
-        std::uint8_t *row = out + static_cast<std::size_t>(chunk.y / reduction + by) * static_cast<std::size_t>(maskWidth) + static_cast<std::size_t>(chunk.x / reduction);
+        std::uint8_t *row = out + static_cast<std::size_t>(chunk.y / reduction + by) * static_cast<std::size_t>(maskWidth)
+            + static_cast<std::size_t>(chunk.x / reduction);
         const int yEnd = std::min(chunk.height, (by + 1) * reduction);
         for (int bx = 0; bx < blocksAcross; ++bx) {
             const int xEnd = std::min(chunk.width, (bx + 1) * reduction);
@@ -175,15 +177,16 @@ std::vector<std::uint8_t> readSaturation(const SlideSource &slide, const TissueR
 
 } // namespace
 
-TissueDetector::TissueDetector(TissueDetectionParams params) : m_params(std::move(params)) {}
+TissueDetector::TissueDetector(TissueDetectionParams params) : m_params(std::move(params))
+{ }
 
 std::uint8_t TissueDetector::saturation(std::uint8_t r, std::uint8_t g, std::uint8_t b)
 {
     return hsvSaturation(r, g, b);
 }
 
-std::vector<std::uint8_t> TissueDetector::medianAbove(const std::vector<std::uint8_t> &image, int width, int height,
-                                                      int kernel, int threshold)
+std::vector<std::uint8_t> TissueDetector::medianAbove(const std::vector<std::uint8_t> &image, int width, int height, int kernel,
+                                                      int threshold)
 {
     // median > t  <=>  at least (k^2 + 1) / 2 of the k^2 window values are > t: a box count of a
     // binary image (replicated borders, as medianBlur) gives CLAM's median-then-threshold exactly.
@@ -214,8 +217,8 @@ TissueReadPlan TissueDetector::plan(const SlideMetadata &metadata, const TissueD
     TissueReadPlan plan;
     if (params.segLevel >= 0) {
         if (params.segLevel >= count)
-            throw SlideError("Cannot detect tissue at level " + std::to_string(params.segLevel) + ": the slide has levels 0 to " +
-                             std::to_string(count - 1));
+            throw SlideError("Cannot detect tissue at level " + std::to_string(params.segLevel) + ": the slide has levels 0 to "
+                             + std::to_string(count - 1));
         plan.level = params.segLevel;
     } else {
         std::vector<double> downsamples;
@@ -228,7 +231,7 @@ TissueReadPlan TissueDetector::plan(const SlideMetadata &metadata, const TissueD
     const LevelInfo &info = metadata.levels[static_cast<std::size_t>(plan.level)];
     auto reducedPixels = [&](std::int64_t r) { return ((info.width + r - 1) / r) * ((info.height + r - 1) / r); };
     std::int64_t reduction = std::max<std::int64_t>(
-            1, static_cast<std::int64_t>(std::sqrt(static_cast<double>(pixels(plan.level)) / static_cast<double>(params.maxMaskPixels))));
+        1, static_cast<std::int64_t>(std::sqrt(static_cast<double>(pixels(plan.level)) / static_cast<double>(params.maxMaskPixels))));
     while (reduction > 1 && reducedPixels(reduction - 1) <= params.maxMaskPixels)
         --reduction;
     while (reducedPixels(reduction) > params.maxMaskPixels)
@@ -259,8 +262,8 @@ TissueMap TissueDetector::detect(const SlideSource &slide) const
             const double otsu = cv::threshold(blurred, ignored, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
             threshold = std::max(threshold, static_cast<int>(otsu));
         }
-        std::vector<std::uint8_t> binary =
-                medianAbove(saturation, readPlan.maskWidth, readPlan.maskHeight, m_params.medianKernel, threshold);
+        std::vector<std::uint8_t> binary
+            = medianAbove(saturation, readPlan.maskWidth, readPlan.maskHeight, m_params.medianKernel, threshold);
         cv::Mat binaryImage(readPlan.maskHeight, readPlan.maskWidth, CV_8UC1, binary.data());
         if (m_params.closeKernel > 0) {
             const cv::Mat kernel = cv::Mat::ones(m_params.closeKernel, m_params.closeKernel, CV_8UC1);
@@ -269,8 +272,8 @@ TissueMap TissueDetector::detect(const SlideSource &slide) const
 
         const double downsampleX = static_cast<double>(slideWidth) / readPlan.maskWidth;
         const double downsampleY = static_cast<double>(slideHeight) / readPlan.maskHeight;
-        TissueContourFilter::Result filtered =
-                TissueContourFilter::apply(binary, readPlan.maskWidth, readPlan.maskHeight, downsampleX, downsampleY, m_params);
+        TissueContourFilter::Result filtered
+            = TissueContourFilter::apply(binary, readPlan.maskWidth, readPlan.maskHeight, downsampleX, downsampleY, m_params);
         return TissueMap(slideWidth, slideHeight, readPlan.maskWidth, readPlan.maskHeight, std::move(filtered.mask),
                          std::move(filtered.regions), readPlan.level);
     } catch (const SlideError &) {

@@ -15,7 +15,7 @@ namespace icmil::slide {
 struct TissueReadPlan {
     int level = 0;
     int reduction = 1;
-    int maskWidth = 0;  // ceil(level width / reduction)
+    int maskWidth = 0; // ceil(level width / reduction)
     int maskHeight = 0;
 };
 
@@ -46,8 +46,7 @@ public:
     // cv::medianBlur) is > threshold, else 0: CLAM's median blur + binary threshold in one step,
     // computed exactly by counting window values above the threshold (a box filter), which is
     // several times faster than the median itself. `image` is width x height bytes; kernel odd.
-    static std::vector<std::uint8_t> medianAbove(const std::vector<std::uint8_t> &image, int width, int height,
-                                                 int kernel, int threshold);
+    static std::vector<std::uint8_t> medianAbove(const std::vector<std::uint8_t> &image, int width, int height, int kernel, int threshold);
 
 private:
     TissueDetectionParams m_params;

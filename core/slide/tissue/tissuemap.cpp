@@ -9,10 +9,10 @@
 
 namespace icmil::slide {
 
-TissueMap::TissueMap(std::int64_t slideWidth, std::int64_t slideHeight, int maskWidth, int maskHeight,
-                     std::vector<std::uint8_t> mask, std::vector<TissueRegion> regions, int sourceLevel)
-    : m_slideWidth(slideWidth), m_slideHeight(slideHeight), m_maskWidth(maskWidth), m_maskHeight(maskHeight),
-      m_sourceLevel(sourceLevel), m_mask(std::move(mask)), m_regions(std::move(regions))
+TissueMap::TissueMap(std::int64_t slideWidth, std::int64_t slideHeight, int maskWidth, int maskHeight, std::vector<std::uint8_t> mask,
+                     std::vector<TissueRegion> regions, int sourceLevel)
+    : m_slideWidth(slideWidth), m_slideHeight(slideHeight), m_maskWidth(maskWidth), m_maskHeight(maskHeight), m_sourceLevel(sourceLevel),
+      m_mask(std::move(mask)), m_regions(std::move(regions))
 {
     const std::string size = std::to_string(maskWidth) + "x" + std::to_string(maskHeight);
     if (slideWidth <= 0 || slideHeight <= 0 || maskWidth <= 0 || maskHeight <= 0)
@@ -20,8 +20,7 @@ TissueMap::TissueMap(std::int64_t slideWidth, std::int64_t slideHeight, int mask
     if (static_cast<std::int64_t>(maskWidth) * maskHeight > (std::int64_t{1} << 31))
         throw SlideError("Cannot make a tissue map: the " + size + " mask is larger than 2^31 pixels");
     if (m_mask.size() != static_cast<std::size_t>(maskWidth) * static_cast<std::size_t>(maskHeight))
-        throw SlideError("Cannot make a tissue map: the mask holds " + std::to_string(m_mask.size()) +
-                         " bytes, not " + size);
+        throw SlideError("Cannot make a tissue map: the mask holds " + std::to_string(m_mask.size()) + " bytes, not " + size);
     m_downsampleX = static_cast<double>(slideWidth) / maskWidth;
     m_downsampleY = static_cast<double>(slideHeight) / maskHeight;
 

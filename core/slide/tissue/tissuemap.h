@@ -26,17 +26,17 @@ public:
     TissueMap() = default; // no slide: empty mask, every fraction 0
     // `mask` is maskWidth x maskHeight bytes, row-major; non-zero means tissue. Each mask pixel
     // covers (slideWidth / maskWidth) x (slideHeight / maskHeight) level-0 pixels.
-    TissueMap(std::int64_t slideWidth, std::int64_t slideHeight, int maskWidth, int maskHeight,
-              std::vector<std::uint8_t> mask, std::vector<TissueRegion> regions, int sourceLevel = 0);
+    TissueMap(std::int64_t slideWidth, std::int64_t slideHeight, int maskWidth, int maskHeight, std::vector<std::uint8_t> mask,
+              std::vector<TissueRegion> regions, int sourceLevel = 0);
 
-    std::int64_t slideWidth() const { return m_slideWidth; }   // level 0
+    std::int64_t slideWidth() const { return m_slideWidth; } // level 0
     std::int64_t slideHeight() const { return m_slideHeight; }
     int maskWidth() const { return m_maskWidth; }
     int maskHeight() const { return m_maskHeight; }
     const std::vector<std::uint8_t> &mask() const { return m_mask; } // 0 or 255
-    double downsampleX() const { return m_downsampleX; } // level-0 pixels per mask pixel
+    double downsampleX() const { return m_downsampleX; }             // level-0 pixels per mask pixel
     double downsampleY() const { return m_downsampleY; }
-    int sourceLevel() const { return m_sourceLevel; }    // pyramid level the mask was computed from
+    int sourceLevel() const { return m_sourceLevel; }                      // pyramid level the mask was computed from
     const std::vector<TissueRegion> &regions() const { return m_regions; } // largest first
     bool isEmpty() const { return m_tissuePixels == 0; }
 

@@ -31,18 +31,16 @@ using namespace icmil::engine;
 
 namespace {
 
-constexpr double kSlowBlasGflops = 10.0; // reference BLAS: ~3.6; OpenBLAS on one core: ~50+
+constexpr double kSlowBlasGflops = 10.0;   // reference BLAS: ~3.6; OpenBLAS on one core: ~50+
 constexpr double kTimeBudgetSeconds = 3.0; // per measurement: stop repeating after this, past 2 reps
 
-struct BenchOptions
-{
+struct BenchOptions {
     std::vector<int> sizes{1024, 2048};
     int reps = 5;
     std::string jsonPath;
 };
 
-struct MatmulFigure
-{
+struct MatmulFigure {
     std::string device;    // "cpu", "cuda:0"
     std::string precision; // "fp32", "fp16-autocast"
     int size = 0;
@@ -57,7 +55,7 @@ double secondsSince(std::chrono::steady_clock::time_point start)
 }
 
 // Best wall time of `work` over up to `reps` runs after one warm-up run.
-double bestSeconds(const std::function<void()>& work, int reps)
+double bestSeconds(const std::function<void()> &work, int reps)
 {
     work();
     double best = 1e300;
@@ -105,7 +103,7 @@ MatmulFigure measureCuda(int size, bool halfPrecision, int reps)
     return figure("cuda:0", halfPrecision ? "fp16-autocast" : "fp32", size, 0, seconds / kLaunchesPerRep);
 }
 
-std::string jsonString(const std::string& text)
+std::string jsonString(const std::string &text)
 {
     std::string quoted = "\"";
     for (const char c : text) {
@@ -124,7 +122,7 @@ std::string jsonString(const std::string& text)
 }
 
 // Write to FILE.partial, then rename over FILE: a reader never sees half a file.
-bool writeFileAtomically(const std::string& path, const std::string& content)
+bool writeFileAtomically(const std::string &path, const std::string &content)
 {
     const std::string partial = path + ".partial";
     {
@@ -139,7 +137,7 @@ bool writeFileAtomically(const std::string& path, const std::string& content)
     return !error;
 }
 
-bool parseOptions(int argc, char** argv, BenchOptions& options)
+bool parseOptions(int argc, char **argv, BenchOptions &options)
 {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -164,17 +162,17 @@ bool parseOptions(int argc, char** argv, BenchOptions& options)
     return true;
 }
 
-void printRow(const MatmulFigure& row)
+void printRow(const MatmulFigure &row)
 {
     char line[160];
-    std::snprintf(line, sizeof line, "%-8s %-14s %6d %8s %11.2f %10.1f", row.device.c_str(), row.precision.c_str(),
-                  row.size, row.threads > 0 ? std::to_string(row.threads).c_str() : "-", row.bestMs, row.gflops);
+    std::snprintf(line, sizeof line, "%-8s %-14s %6d %8s %11.2f %10.1f", row.device.c_str(), row.precision.c_str(), row.size,
+                  row.threads > 0 ? std::to_string(row.threads).c_str() : "-", row.bestMs, row.gflops);
     std::cout << line << '\n';
 }
 
 } // namespace
 
-int main(int argc, char** argv)
+int main(int argc, char **argv)
 {
     BenchOptions options;
     if (!parseOptions(argc, argv, options)) {
@@ -202,15 +200,15 @@ int main(int argc, char** argv)
     }
     configureThreads(allThreads);
     std::cout << "speed-up, " << allThreads << " threads over 1:";
-    for (const auto& [size, ratio] : speedups)
+    for (const auto &[size, ratio] : speedups)
         std::cout << "  " << size << ": " << std::to_string(ratio).substr(0, 4) << "x";
     std::cout << '\n';
 
     // The best 1-thread figure over all sizes, so one small, overhead-bound size cannot trip it.
     const bool slowBlas = singleThreadGflops < kSlowBlasGflops;
     if (slowBlas)
-        std::cout << "WARNING: 1-thread float32 matmul peaks at " << std::to_string(singleThreadGflops).substr(0, 5)
-                  << " GFLOP/s, below " << kSlowBlasGflops << ": LibTorch is on a slow (reference) BLAS. "
+        std::cout << "WARNING: 1-thread float32 matmul peaks at " << std::to_string(singleThreadGflops).substr(0, 5) << " GFLOP/s, below "
+                  << kSlowBlasGflops << ": LibTorch is on a slow (reference) BLAS. "
                   << "On Debian/Ubuntu install libopenblas0-pthread (apt install libopenblas0-pthread).\n";
 
     if (info.cudaAvailable) {
@@ -230,10 +228,10 @@ int main(int argc, char** argv)
          << ",\"blas\":" << jsonString(info.blasHint) << ",\"cuda_available\":" << (info.cudaAvailable ? "true" : "false")
          << ",\"results\":[";
     for (std::size_t i = 0; i < rows.size(); ++i) {
-        const MatmulFigure& row = rows[i];
-        json << (i > 0 ? "," : "") << "{\"device\":" << jsonString(row.device) << ",\"precision\":"
-             << jsonString(row.precision) << ",\"size\":" << row.size << ",\"threads\":" << row.threads
-             << ",\"best_ms\":" << row.bestMs << ",\"gflops\":" << row.gflops << "}";
+        const MatmulFigure &row = rows[i];
+        json << (i > 0 ? "," : "") << "{\"device\":" << jsonString(row.device) << ",\"precision\":" << jsonString(row.precision)
+             << ",\"size\":" << row.size << ",\"threads\":" << row.threads << ",\"best_ms\":" << row.bestMs << ",\"gflops\":" << row.gflops
+             << "}";
     }
     json << "],\"speedup\":[";
     for (std::size_t i = 0; i < speedups.size(); ++i)

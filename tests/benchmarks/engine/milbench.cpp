@@ -35,8 +35,7 @@ double since(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-struct Options
-{
+struct Options {
     int bags = 200;
     int patches = 2000;
     int dim = 1024;
@@ -45,7 +44,7 @@ struct Options
     std::string json;
 };
 
-Options parse(int argc, char** argv)
+Options parse(int argc, char **argv)
 {
     Options options;
     for (int i = 1; i < argc; ++i) {
@@ -75,7 +74,7 @@ Options parse(int argc, char** argv)
     return options;
 }
 
-std::vector<Bag> makeBags(const Options& options)
+std::vector<Bag> makeBags(const Options &options)
 {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
     std::vector<Bag> bags;
@@ -90,7 +89,7 @@ std::vector<Bag> makeBags(const Options& options)
 }
 
 // The two products every model does per training bag in dim_reduction: X W^T and dL/dW = G^T X.
-double blasFloorSeconds(const Options& options, torch::Device device, int repeats)
+double blasFloorSeconds(const Options &options, torch::Device device, int repeats)
 {
     const torch::Tensor x = torch::randn({options.patches, options.dim}, device);
     const torch::Tensor w = torch::randn({512, options.dim}, device);
@@ -108,16 +107,16 @@ double blasFloorSeconds(const Options& options, torch::Device device, int repeat
 
 } // namespace
 
-int main(int argc, char** argv)
+int main(int argc, char **argv)
 {
     preferPassiveOpenMpWait(argv);
     const Options options = parse(argc, argv);
     configureThreads(0);
     const torch::Device device = resolveDevice(parseDevice(options.device));
     std::cout << describe(runtimeInfo()) << '\n';
-    std::cout << "Feature set: " << options.bags << " bags of " << options.patches << " x " << options.dim << " features ("
-              << std::fixed << std::setprecision(2) << 4.0 * options.bags * options.patches * options.dim / (1 << 30) << " GiB), device "
-              << device.str() << "; " << options.epochs << " epoch(s) per model\n";
+    std::cout << "Feature set: " << options.bags << " bags of " << options.patches << " x " << options.dim << " features (" << std::fixed
+              << std::setprecision(2) << 4.0 * options.bags * options.patches * options.dim / (1 << 30) << " GiB), device " << device.str()
+              << "; " << options.epochs << " epoch(s) per model\n";
     const auto generated = Clock::now();
     const std::vector<Bag> bags = makeBags(options);
     std::cout << "Generated in " << since(generated) << " s\n\n";
@@ -143,20 +142,21 @@ int main(int argc, char** argv)
         const double trainRate = options.bags / epochSeconds;
 
         const auto predictStart = Clock::now();
-        for (const Bag& bag : bags)
+        for (const Bag &bag : bags)
             predictBag(*model, bag);
         const double predictRate = options.bags / since(predictStart);
         const double ratio = epochSeconds / (floor * options.bags);
-        std::cout << std::left << std::setw(9) << milModelTypeName(type) << std::right << std::setprecision(2) << std::setw(12) << epochSeconds
-                  << std::setprecision(1) << std::setw(14) << trainRate << std::setprecision(2) << std::setw(13) << ratio
+        std::cout << std::left << std::setw(9) << milModelTypeName(type) << std::right << std::setprecision(2) << std::setw(12)
+                  << epochSeconds << std::setprecision(1) << std::setw(14) << trainRate << std::setprecision(2) << std::setw(13) << ratio
                   << std::setprecision(1) << std::setw(16) << predictRate << std::setprecision(4) << std::setw(12)
                   << result.history.back().trainLoss << '\n';
-        json << (first ? "" : ",") << "\"" << milModelTypeName(type) << "\":{\"epoch_seconds\":" << epochSeconds << ",\"train_bags_per_s\":"
-             << trainRate << ",\"x_blas_floor\":" << ratio << ",\"predict_bags_per_s\":" << predictRate << "}";
+        json << (first ? "" : ",") << "\"" << milModelTypeName(type) << "\":{\"epoch_seconds\":" << epochSeconds
+             << ",\"train_bags_per_s\":" << trainRate << ",\"x_blas_floor\":" << ratio << ",\"predict_bags_per_s\":" << predictRate << "}";
         first = false;
     }
     json << "}}";
-    std::cout << "\nBLAS floor: " << std::setprecision(2) << floor * 1e3 << " ms per bag (dim_reduction's forward product and weight gradient)\n";
+    std::cout << "\nBLAS floor: " << std::setprecision(2) << floor * 1e3
+              << " ms per bag (dim_reduction's forward product and weight gradient)\n";
     std::cout << json.str() << '\n';
     if (!options.json.empty())
         std::ofstream(options.json) << json.str() << '\n';

@@ -53,7 +53,10 @@ struct Figures {
     double ratio() const { return pipelineRate / std::min(readRate, computeRate); }
 };
 
-double seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds(Clock::time_point start)
+{
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 std::vector<std::string> split(const std::string &text)
 {
@@ -67,8 +70,7 @@ std::vector<std::string> split(const std::string &text)
 
 // The slides (and their tiling) covering at least `wanted` patches, from the front of the list.
 std::vector<project::SlideEntry> slidesFor(const std::vector<project::SlideEntry> &all, const project::SlideTiler &tiler,
-                                           std::int64_t wanted, std::vector<slide::PatchGrid> &grids,
-                                           std::int64_t &patches)
+                                           std::int64_t wanted, std::vector<slide::PatchGrid> &grids, std::int64_t &patches)
 {
     std::vector<project::SlideEntry> chosen;
     patches = 0;
@@ -84,8 +86,7 @@ std::vector<project::SlideEntry> slidesFor(const std::vector<project::SlideEntry
     return chosen;
 }
 
-double readOnlyRate(const std::vector<project::SlideEntry> &slides, const std::vector<slide::PatchGrid> &grids,
-                    int batchSize, bool pin)
+double readOnlyRate(const std::vector<project::SlideEntry> &slides, const std::vector<slide::PatchGrid> &grids, int batchSize, bool pin)
 {
     std::int64_t patches = 0;
     const auto start = Clock::now();
@@ -210,15 +211,13 @@ int main(int argc, char **argv)
     json << "[";
     for (std::size_t i = 0; i < results.size(); ++i) {
         const Figures &f = results[i];
-        std::cout << std::left << std::setw(16) << f.embedder << ' ' << std::setw(7) << f.device << std::right
-                  << std::setw(8) << f.patches << std::fixed << std::setprecision(1) << std::setw(10) << f.readRate
-                  << "/s" << std::setw(12) << f.computeRate << "/s" << std::setw(9) << f.pipelineRate << "/s"
-                  << std::setprecision(2) << std::setw(12) << f.ratio() << (f.ratio() >= 0.85 ? "  met" : "  MISSED")
-                  << '\n';
-        json << (i ? "," : "") << "{\"embedder\":\"" << f.embedder << "\",\"device\":\"" << f.device
-             << "\",\"patches\":" << f.patches << ",\"read_only_per_s\":" << f.readRate
-             << ",\"compute_only_per_s\":" << f.computeRate << ",\"pipeline_per_s\":" << f.pipelineRate
-             << ",\"ratio\":" << f.ratio() << "}";
+        std::cout << std::left << std::setw(16) << f.embedder << ' ' << std::setw(7) << f.device << std::right << std::setw(8) << f.patches
+                  << std::fixed << std::setprecision(1) << std::setw(10) << f.readRate << "/s" << std::setw(12) << f.computeRate << "/s"
+                  << std::setw(9) << f.pipelineRate << "/s" << std::setprecision(2) << std::setw(12) << f.ratio()
+                  << (f.ratio() >= 0.85 ? "  met" : "  MISSED") << '\n';
+        json << (i ? "," : "") << "{\"embedder\":\"" << f.embedder << "\",\"device\":\"" << f.device << "\",\"patches\":" << f.patches
+             << ",\"read_only_per_s\":" << f.readRate << ",\"compute_only_per_s\":" << f.computeRate
+             << ",\"pipeline_per_s\":" << f.pipelineRate << ",\"ratio\":" << f.ratio() << "}";
     }
     json << "]";
     std::cout << json.str() << '\n';

@@ -110,27 +110,48 @@ Options parse(int argc, char **argv)
                 throw std::runtime_error("missing value after " + arg);
             return argv[++i];
         };
-        if (arg == "--preset") o.preset = value();
-        else if (arg == "--slides") o.slides = std::stoi(value());
-        else if (arg == "--size") o.size = value();
-        else if (arg == "--seeds") o.seeds = std::stoi(value());
-        else if (arg == "--iterations") o.iterations = std::stoi(value());
-        else if (arg == "--epochs") o.epochs = std::stoi(value());
-        else if (arg == "--lr") o.lr = std::stod(value());
-        else if (arg == "--finetune-epochs") o.finetuneEpochs = std::stoi(value());
-        else if (arg == "--finetune-patches") o.finetunePatches = std::stoll(value());
-        else if (arg == "--finetune-lr") o.finetuneLr = std::stod(value());
-        else if (arg == "--teacher-temperature") o.temperature = std::stod(value());
-        else if (arg == "--calibration-patches") o.calibrationPatches = std::stoll(value());
-        else if (arg == "--model") o.model = value();
-        else if (arg == "--val-fraction") o.valFraction = std::stod(value());
-        else if (arg == "--test-fraction") o.testFraction = std::stod(value());
-        else if (arg == "--device") o.device = value();
-        else if (arg == "--bn-train") o.bnTrain = true;
-        else if (arg == "--confidence") o.confidence = true;
-        else if (arg == "--resume") o.resume = true;
-        else if (arg == "--json") o.json = value();
-        else if (arg == "--dir") o.dir = value();
+        if (arg == "--preset")
+            o.preset = value();
+        else if (arg == "--slides")
+            o.slides = std::stoi(value());
+        else if (arg == "--size")
+            o.size = value();
+        else if (arg == "--seeds")
+            o.seeds = std::stoi(value());
+        else if (arg == "--iterations")
+            o.iterations = std::stoi(value());
+        else if (arg == "--epochs")
+            o.epochs = std::stoi(value());
+        else if (arg == "--lr")
+            o.lr = std::stod(value());
+        else if (arg == "--finetune-epochs")
+            o.finetuneEpochs = std::stoi(value());
+        else if (arg == "--finetune-patches")
+            o.finetunePatches = std::stoll(value());
+        else if (arg == "--finetune-lr")
+            o.finetuneLr = std::stod(value());
+        else if (arg == "--teacher-temperature")
+            o.temperature = std::stod(value());
+        else if (arg == "--calibration-patches")
+            o.calibrationPatches = std::stoll(value());
+        else if (arg == "--model")
+            o.model = value();
+        else if (arg == "--val-fraction")
+            o.valFraction = std::stod(value());
+        else if (arg == "--test-fraction")
+            o.testFraction = std::stod(value());
+        else if (arg == "--device")
+            o.device = value();
+        else if (arg == "--bn-train")
+            o.bnTrain = true;
+        else if (arg == "--confidence")
+            o.confidence = true;
+        else if (arg == "--resume")
+            o.resume = true;
+        else if (arg == "--json")
+            o.json = value();
+        else if (arg == "--dir")
+            o.dir = value();
         else
             throw std::runtime_error("unknown option " + arg);
     }
@@ -157,7 +178,8 @@ std::vector<double> instanceScores(engine::MilModel &model, const project::Slide
 
 // Logistic regression on standardised features, tumour patches weighted up to balance the
 // classes, fitted on `train`, scored (ROC AUC) on `test`. NaN when either lacks a class.
-double linearProbeAuc(const torch::Tensor &trainX, const std::vector<int> &trainY, const torch::Tensor &testX, const std::vector<int> &testY)
+double linearProbeAuc(const torch::Tensor &trainX, const std::vector<int> &trainY, const torch::Tensor &testX,
+                      const std::vector<int> &testY)
 {
     const auto positives = std::count(trainY.begin(), trainY.end(), 1);
     const auto testPositives = std::count(testY.begin(), testY.end(), 1);
@@ -211,15 +233,16 @@ std::vector<SeedFigures> measure(int seed, const project::IcmilLoopResult &resul
             if (it.test->auc)
                 f.testAuc = *it.test->auc;
         }
-        const project::LocalisationScore attention = project::localiseAttention(truth, layout.attentionDir(it.encoder, it.runDir.filename().string()), testTumour);
+        const project::LocalisationScore attention
+            = project::localiseAttention(truth, layout.attentionDir(it.encoder, it.runDir.filename().string()), testTumour);
         if (attention.slides > 0) {
             f.patchAuc = attention.patchAuc;
             f.localisation = attention.topFraction;
             f.ceiling = attention.ceiling;
         }
         // The teacher this iteration's classifier would be, on the training tumour slides.
-        const std::shared_ptr<engine::MilModel> model =
-                engine::instantiateMilModel(engine::readMilCheckpoint(it.runDir / "checkpoint.pth"), torch::kCPU);
+        const std::shared_ptr<engine::MilModel> model
+            = engine::instantiateMilModel(engine::readMilCheckpoint(it.runDir / "checkpoint.pth"), torch::kCPU);
         project::LocalisationAccumulator pseudo;
         std::vector<torch::Tensor> trainX, testX;
         std::vector<int> trainY, testY;
@@ -361,24 +384,26 @@ int main(int argc, char **argv)
 
         std::cout << "\nICMIL loop benchmark: preset " << o.preset << ", " << o.slides << " slides of " << o.size << ", " << o.seeds
                   << " seed(s); split (seed 1) " << splitText << "; tiny-cnn from random initialisation"
-                  << (o.calibrationPatches > 0 ? ", batch norm calibrated on " + std::to_string(o.calibrationPatches) + " patches" : "") << ", "
-                  << o.model << ", "
-                  << o.epochs << " classifier epochs at lr " << std::defaultfloat << o.lr << "; fine-tuning " << o.finetuneEpochs << " x "
-                  << o.finetunePatches << " patches at lr " << o.finetuneLr << ", teacher temperature " << o.temperature << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
+                  << (o.calibrationPatches > 0 ? ", batch norm calibrated on " + std::to_string(o.calibrationPatches) + " patches" : "")
+                  << ", " << o.model << ", " << o.epochs << " classifier epochs at lr " << std::defaultfloat << o.lr << "; fine-tuning "
+                  << o.finetuneEpochs << " x " << o.finetunePatches << " patches at lr " << o.finetuneLr << ", teacher temperature "
+                  << o.temperature << (o.bnTrain ? ", batch norm trained" : ", batch norm frozen")
                   << (o.confidence ? ", confidence-weighted" : "") << "; device " << device << "\n\n";
-        std::cout << "per seed:\n seed it  val AUC test AUC patch AUC top10% (ceil)  pseudo AUC probe AUC  agree   fine-tune s extract s train s\n";
+        std::cout
+            << "per seed:\n seed it  val AUC test AUC patch AUC top10% (ceil)  pseudo AUC probe AUC  agree   fine-tune s extract s train s\n";
         for (const auto &rows : perSeed)
             for (std::size_t k = 0; k < rows.size(); ++k) {
                 const SeedFigures &f = rows[k];
-                std::cout << std::setw(5) << f.seed << std::setw(3) << k << std::setw(9) << text(f.valAuc) << std::setw(9) << text(f.testAuc)
-                          << std::setw(10) << text(f.patchAuc) << std::setw(7) << text(f.localisation) << " (" << text(f.ceiling) << ")"
-                          << std::setw(11) << text(f.pseudoLabelAuc) << std::setw(10) << text(f.probeAuc) << std::setw(7)
-                          << text(f.studentAgreement) << std::setw(13) << text(f.finetuneSeconds, 1) << std::setw(10)
+                std::cout << std::setw(5) << f.seed << std::setw(3) << k << std::setw(9) << text(f.valAuc) << std::setw(9)
+                          << text(f.testAuc) << std::setw(10) << text(f.patchAuc) << std::setw(7) << text(f.localisation) << " ("
+                          << text(f.ceiling) << ")" << std::setw(11) << text(f.pseudoLabelAuc) << std::setw(10) << text(f.probeAuc)
+                          << std::setw(7) << text(f.studentAgreement) << std::setw(13) << text(f.finetuneSeconds, 1) << std::setw(10)
                           << text(f.extractSeconds, 1) << std::setw(8) << text(f.trainSeconds, 1) << "\n";
             }
 
         json iterations = json::array();
-        std::cout << "\nmean ± sd over " << o.seeds << " seed(s):\n it  val AUC      test AUC     patch AUC    top10%       pseudo AUC   probe AUC    agreement\n";
+        std::cout << "\nmean ± sd over " << o.seeds
+                  << " seed(s):\n it  val AUC      test AUC     patch AUC    top10%       pseudo AUC   probe AUC    agreement\n";
         const std::size_t count = perSeed.front().size();
         for (std::size_t k = 0; k < count; ++k) {
             std::map<std::string, std::vector<double>> columns;
@@ -400,9 +425,13 @@ int main(int argc, char **argv)
                 columns["finetune_seconds"].push_back(f.finetuneSeconds);
                 columns["extract_seconds"].push_back(f.extractSeconds);
                 columns["train_seconds"].push_back(f.trainSeconds);
-                seeds.push_back(json{{"seed", f.seed}, {"val_auc", number(f.valAuc)}, {"test_auc", number(f.testAuc)},
-                                     {"patch_auc", number(f.patchAuc)}, {"localisation", number(f.localisation)},
-                                     {"pseudo_label_auc", number(f.pseudoLabelAuc)}, {"probe_auc", number(f.probeAuc)},
+                seeds.push_back(json{{"seed", f.seed},
+                                     {"val_auc", number(f.valAuc)},
+                                     {"test_auc", number(f.testAuc)},
+                                     {"patch_auc", number(f.patchAuc)},
+                                     {"localisation", number(f.localisation)},
+                                     {"pseudo_label_auc", number(f.pseudoLabelAuc)},
+                                     {"probe_auc", number(f.probeAuc)},
                                      {"student_agreement", number(f.studentAgreement)}});
             }
             json row{{"iteration", static_cast<int>(k)}};
@@ -414,7 +443,8 @@ int main(int argc, char **argv)
             row["per_seed"] = seeds;
             iterations.push_back(row);
             std::cout << std::setw(3) << k;
-            for (const char *name : {"val_auc", "test_auc", "patch_auc", "localisation", "pseudo_label_auc", "probe_auc", "student_agreement"})
+            for (const char *name :
+                 {"val_auc", "test_auc", "patch_auc", "localisation", "pseudo_label_auc", "probe_auc", "student_agreement"})
                 std::cout << "  " << std::left << std::setw(11) << cell(meanSd(columns[name])) << std::right;
             std::cout << "\n";
         }
@@ -426,10 +456,19 @@ int main(int argc, char **argv)
                           {"size", o.size},
                           {"device", device},
                           {"settings",
-                           {{"model", o.model}, {"embedder", "tiny-cnn"}, {"iterations", o.iterations}, {"epochs", o.epochs}, {"lr", o.lr},
-                            {"finetune_epochs", o.finetuneEpochs}, {"finetune_patches", o.finetunePatches}, {"finetune_lr", o.finetuneLr},
-                            {"calibration_patches", o.calibrationPatches}, {"teacher_temperature", o.temperature},
-                            {"batch_norm_trained", o.bnTrain}, {"confidence", o.confidence}, {"val_fraction", o.valFraction},
+                           {{"model", o.model},
+                            {"embedder", "tiny-cnn"},
+                            {"iterations", o.iterations},
+                            {"epochs", o.epochs},
+                            {"lr", o.lr},
+                            {"finetune_epochs", o.finetuneEpochs},
+                            {"finetune_patches", o.finetunePatches},
+                            {"finetune_lr", o.finetuneLr},
+                            {"calibration_patches", o.calibrationPatches},
+                            {"teacher_temperature", o.temperature},
+                            {"batch_norm_trained", o.bnTrain},
+                            {"confidence", o.confidence},
+                            {"val_fraction", o.valFraction},
                             {"test_fraction", o.testFraction}}},
                           {"seconds", seconds},
                           {"iterations", iterations}};

@@ -190,9 +190,9 @@ int main(int argc, char **argv)
         const LevelInfo &level = slide->level(plan.level);
         std::printf("slide            %s (%lld x %lld, %d levels)\n", path.c_str(), static_cast<long long>(base.width),
                     static_cast<long long>(base.height), slide->levelCount());
-        std::printf("segmentation     level %d (downsample %.4g, %lld x %lld), reduction %d, mask %d x %d\n", plan.level,
-                    level.downsample, static_cast<long long>(level.width), static_cast<long long>(level.height),
-                    plan.reduction, plan.maskWidth, plan.maskHeight);
+        std::printf("segmentation     level %d (downsample %.4g, %lld x %lld), reduction %d, mask %d x %d\n", plan.level, level.downsample,
+                    static_cast<long long>(level.width), static_cast<long long>(level.height), plan.reduction, plan.maskWidth,
+                    plan.maskHeight);
         std::printf("tissue           %.1f%% of the slide, %zu regions, %zu holes kept\n", 100.0 * map.tissueFraction(),
                     map.regions().size(), [&] {
                         std::size_t holes = 0;

@@ -121,8 +121,8 @@ double rawOpenSlideMs(const fs::path &path, const icmil::ui::TileGrid &grid, con
             for (std::size_t i = next++; i < tiles.size(); i = next++) {
                 const QRect r = grid.levelRect(tiles[i]);
                 buffer.resize(static_cast<std::size_t>(r.width()) * static_cast<std::size_t>(r.height()));
-                openslide_read_region(osr, buffer.data(), grid.readX(tiles[i]), grid.readY(tiles[i]), tiles[i].level,
-                                      r.width(), r.height());
+                openslide_read_region(osr, buffer.data(), grid.readX(tiles[i]), grid.readY(tiles[i]), tiles[i].level, r.width(),
+                                      r.height());
             }
         });
     }
@@ -161,19 +161,18 @@ struct FillFigures {
         std::ostringstream out;
         out.setf(std::ios::fixed);
         out << label << ", median of " << ratios.size() << " places (" << tiles << " tiles)  " << std::setprecision(1)
-            << percentile(fillMs, 50) << " ms     raw OpenSlide " << percentile(rawMs, 50) << " ms -> ratio "
-            << std::setprecision(2) << percentile(ratios, 50) << " [" << ratioList(" ")
-            << "] (target <= 1.2; viewer read " << tilesRead << " tiles; GUI thread busy " << std::setprecision(1)
-            << percentile(guiCpuMs, 50) << " ms)\n";
+            << percentile(fillMs, 50) << " ms     raw OpenSlide " << percentile(rawMs, 50) << " ms -> ratio " << std::setprecision(2)
+            << percentile(ratios, 50) << " [" << ratioList(" ") << "] (target <= 1.2; viewer read " << tilesRead
+            << " tiles; GUI thread busy " << std::setprecision(1) << percentile(guiCpuMs, 50) << " ms)\n";
         return out.str();
     }
     std::string json(const char *prefix) const
     {
         std::ostringstream out;
-        out << ",\"" << prefix << "_ms\":" << percentile(fillMs, 50) << ",\"" << prefix
-            << "_raw_openslide_ms\":" << percentile(rawMs, 50) << ",\"" << prefix << "_ratio\":" << percentile(ratios, 50)
-            << ",\"" << prefix << "_ratios\":[" << ratioList(",") << "],\"" << prefix << "_tiles\":" << tiles << ",\""
-            << prefix << "_tiles_read\":" << tilesRead << ",\"" << prefix << "_gui_cpu_ms\":" << percentile(guiCpuMs, 50);
+        out << ",\"" << prefix << "_ms\":" << percentile(fillMs, 50) << ",\"" << prefix << "_raw_openslide_ms\":" << percentile(rawMs, 50)
+            << ",\"" << prefix << "_ratio\":" << percentile(ratios, 50) << ",\"" << prefix << "_ratios\":[" << ratioList(",") << "],\""
+            << prefix << "_tiles\":" << tiles << ",\"" << prefix << "_tiles_read\":" << tilesRead << ",\"" << prefix
+            << "_gui_cpu_ms\":" << percentile(guiCpuMs, 50);
         return out.str();
     }
 };
@@ -194,7 +193,8 @@ fs::path ensureSlide(const Options &options)
         config.seed = 77;
         config.positive = true;
         config.slideId = "bench";
-        icmil::slide::SyntheticSlideWriter(config).write(slide, dir / ("bench-" + size + "_mask.png"), dir / ("bench-" + size + ".geojson"));
+        icmil::slide::SyntheticSlideWriter(config).write(slide, dir / ("bench-" + size + "_mask.png"),
+                                                         dir / ("bench-" + size + ".geojson"));
     }
     return slide;
 }
@@ -239,8 +239,7 @@ int main(int argc, char **argv)
     {
         std::ifstream in(slidePath, std::ios::binary);
         std::vector<char> chunk(1 << 20);
-        while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
-        }
+        while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) { }
     }
 
     // Generating the slide above raised this process's peak RSS; reset the high-water mark so
@@ -275,8 +274,7 @@ int main(int argc, char **argv)
     //    overview levels are cached), then the view jumps to 20x. 2b: the viewer's cache is empty
     //    too, so it also reads the pinned coarsest level and its coarse pass first.
     const QPointF tissueCentre(source->level(0).width * 0.5, source->level(0).height * 0.5);
-    const std::vector<QPointF> fillOffsets = {{0, 0},     {-4000, 0}, {4000, 0},    {0, -2500},
-                                              {0, 2500}, {-4000, -2500}, {4000, 2500}};
+    const std::vector<QPointF> fillOffsets = {{0, 0}, {-4000, 0}, {4000, 0}, {0, -2500}, {0, 2500}, {-4000, -2500}, {4000, 2500}};
     // Each fill is timed from the moment the view is set (before setSlide for 2b, before
     // setMagnification for 2a), so every read the fill causes, the coarse pass included, falls
     // inside the timer: timing from refresh() let reads that setMagnification/centerOn had
@@ -308,8 +306,7 @@ int main(int argc, char **argv)
             viewer.refresh();
             const double fillMs = waitForCompleteFrame(viewer, fill);
             const double guiCpuMs = threadCpuMs() - guiCpuBeforeMs; // what the GUI thread took from the readers
-            const std::vector<TileKey> fillTiles =
-                icmil::ui::TilePlanner::visibleTargetTiles(viewer.grid(), viewer.transform());
+            const std::vector<TileKey> fillTiles = icmil::ui::TilePlanner::visibleTargetTiles(viewer.grid(), viewer.transform());
             figures.tilesRead += viewer.loader()->read() - readBefore;
             figures.tiles += fillTiles.size();
             waitForIdleLoader(app, viewer, true); // prefetch must not share the CPU with the baseline
@@ -349,11 +346,11 @@ int main(int argc, char **argv)
             const int phase = (step / 60) % 6; // a new gesture every second
             const QPointF mid(960, 540);
             switch (phase) {
-            case 0: viewer.zoomAt(mid, 0.97); break;          // zoom in
-            case 1: viewer.panBy(QPointF(-25, -8)); break;    // pan right/down
+            case 0: viewer.zoomAt(mid, 0.97); break;       // zoom in
+            case 1: viewer.panBy(QPointF(-25, -8)); break; // pan right/down
             case 2: viewer.zoomAt(QPointF(500, 300), 0.96); break;
             case 3: viewer.panBy(QPointF(18, -30)); break;
-            case 4: viewer.zoomAt(mid, 1.05); break;          // zoom out
+            case 4: viewer.zoomAt(mid, 1.05); break; // zoom out
             default: viewer.panBy(QPointF(30, 22)); break;
             }
             if (tour.elapsed() > options.tourSeconds * 1000)
@@ -373,9 +370,8 @@ int main(int argc, char **argv)
     std::ostringstream table;
     table.setf(std::ios::fixed);
     table.precision(1);
-    table << "ICMIL Studio viewer benchmark: " << slidePath.filename().string() << " ("
-          << source->level(0).width << " x " << source->level(0).height << ", " << source->levelCount()
-          << " levels), 1920x1080, " << threads << " loader threads\n";
+    table << "ICMIL Studio viewer benchmark: " << slidePath.filename().string() << " (" << source->level(0).width << " x "
+          << source->level(0).height << ", " << source->levelCount() << " levels), 1920x1080, " << threads << " loader threads\n";
     table << "metric                                   value          baseline / target\n";
     table << "1 first complete frame, fit to window    " << firstFrameMs << " ms\n";
     table << fillAfterOpen.row("2a cold fill at 20x after open") << fillEmpty.row("2b cold fill at 20x, empty cache")
@@ -384,17 +380,17 @@ int main(int argc, char **argv)
           << " ms   (target median <= 4 ms)\n";
     table << "4 GUI stall in " << options.tourSeconds << " s tour, p99 / max  " << percentile(stallsMs, 99) << " / "
           << percentile(stallsMs, 100) << " ms   (" << tickGapsMs.size() << " ticks; target p99 <= 16 ms)\n";
-    table << "5 peak RSS                               " << std::setprecision(0) << peakMiB << " MiB     cache budget "
-          << budgetMiB << " MiB + 200 -> " << (peakMiB <= budgetMiB + 200 ? "within" : "OVER") << " (RSS before open "
+    table << "5 peak RSS                               " << std::setprecision(0) << peakMiB << " MiB     cache budget " << budgetMiB
+          << " MiB + 200 -> " << (peakMiB <= budgetMiB + 200 ? "within" : "OVER") << " (RSS before open "
           << static_cast<double>(rssBeforeKiB) / 1024.0 << " MiB)\n";
     std::cout << table.str();
 
     std::ostringstream json;
-    json << "{\"slide\":\"" << slidePath.filename().string() << "\",\"threads\":" << threads
-         << ",\"first_frame_ms\":" << firstFrameMs << fillAfterOpen.json("fill20x") << fillEmpty.json("fill20x_empty_cache")
-         << ",\"paint_median_ms\":" << percentile(paintMs, 50) << ",\"paint_p99_ms\":" << percentile(paintMs, 99)
-         << ",\"stall_p99_ms\":" << percentile(stallsMs, 99) << ",\"stall_max_ms\":" << percentile(stallsMs, 100)
-         << ",\"peak_rss_mib\":" << peakMiB << ",\"cache_budget_mib\":" << budgetMiB << "}";
+    json << "{\"slide\":\"" << slidePath.filename().string() << "\",\"threads\":" << threads << ",\"first_frame_ms\":" << firstFrameMs
+         << fillAfterOpen.json("fill20x") << fillEmpty.json("fill20x_empty_cache") << ",\"paint_median_ms\":" << percentile(paintMs, 50)
+         << ",\"paint_p99_ms\":" << percentile(paintMs, 99) << ",\"stall_p99_ms\":" << percentile(stallsMs, 99)
+         << ",\"stall_max_ms\":" << percentile(stallsMs, 100) << ",\"peak_rss_mib\":" << peakMiB << ",\"cache_budget_mib\":" << budgetMiB
+         << "}";
     std::cout << json.str() << '\n';
     if (!options.json.empty()) {
         std::ofstream out(options.json);

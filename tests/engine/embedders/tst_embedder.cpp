@@ -29,7 +29,7 @@ using embeddertest::scratchFile;
 
 namespace {
 
-std::unique_ptr<Embedder> make(const std::string& name, std::uint64_t seed = 0, const std::filesystem::path& weights = {})
+std::unique_ptr<Embedder> make(const std::string &name, std::uint64_t seed = 0, const std::filesystem::path &weights = {})
 {
     EmbedderConfig config;
     config.name = name;
@@ -38,22 +38,22 @@ std::unique_ptr<Embedder> make(const std::string& name, std::uint64_t seed = 0, 
     return makeEmbedder(config);
 }
 
-torch::Tensor features(Embedder& embedder, const torch::Tensor& batch)
+torch::Tensor features(Embedder &embedder, const torch::Tensor &batch)
 {
     torch::NoGradGuard noGrad;
     return embedder.forward(batch);
 }
 
 // A copy of the module's state dict with tensors of their own (not views of the module's).
-StateDict ownedCopy(const StateDict& state, const std::string& prefix = {})
+StateDict ownedCopy(const StateDict &state, const std::string &prefix = {})
 {
     StateDict copy;
-    for (const auto& [key, tensor] : state.entries())
+    for (const auto &[key, tensor] : state.entries())
         copy.insert(prefix + key, tensor.clone());
     return copy;
 }
 
-std::string shapeText(const torch::Tensor& tensor)
+std::string shapeText(const torch::Tensor &tensor)
 {
     std::ostringstream text;
     text << tensor.sizes();
@@ -62,7 +62,7 @@ std::string shapeText(const torch::Tensor& tensor)
 
 std::unique_ptr<ModuleEmbedder> asModule(std::unique_ptr<Embedder> embedder)
 {
-    auto* module = dynamic_cast<ModuleEmbedder*>(embedder.get());
+    auto *module = dynamic_cast<ModuleEmbedder *>(embedder.get());
     if (!module)
         return nullptr;
     embedder.release();
@@ -117,7 +117,7 @@ ENGINE_TEST(resnet50TruncHasTorchvisionKeysShapesAndOrder)
     ResNet50Trunc model;
     std::vector<std::string> actual;
     const StateDict state = moduleStateDict(*model);
-    for (const auto& [name, tensor] : state.entries()) {
+    for (const auto &[name, tensor] : state.entries()) {
         std::string sizes;
         for (const auto size : tensor.sizes())
             sizes += (sizes.empty() ? "" : "x") + std::to_string(size);
@@ -136,7 +136,7 @@ ENGINE_TEST(tinyCnnKeys)
     std::vector<std::string> expected;
     for (int stage = 1; stage <= 4; ++stage) {
         const std::string n = std::to_string(stage);
-        for (const char* suffix : {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"}) {
+        for (const char *suffix : {"conv.weight", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"}) {
             const std::string s(suffix);
             expected.push_back(s.substr(0, s.find('.')) + n + s.substr(s.find('.')));
         }
@@ -185,8 +185,7 @@ ENGINE_TEST(forwardNormalisesWithImageNetStatistics)
 ENGINE_TEST(forwardRejectsWrongBatches)
 {
     const auto embedder = make("tiny-cnn");
-    CHECK_THROWS_MESSAGE(embedder->forward(torch::rand({2, 3, 32, 32})),
-                         "tiny-cnn expects a batch N x 3 x 64 x 64, got [2, 3, 32, 32]");
+    CHECK_THROWS_MESSAGE(embedder->forward(torch::rand({2, 3, 32, 32})), "tiny-cnn expects a batch N x 3 x 64 x 64, got [2, 3, 32, 32]");
     CHECK_THROWS_MESSAGE(embedder->forward(torch::rand({3, 64, 64})), "tiny-cnn expects a batch N x 3 x 64 x 64, got [3, 64, 64]");
     CHECK_THROWS_MESSAGE(embedder->forward(torch::zeros({1, 3, 64, 64}, torch::kByte)),
                          "tiny-cnn expects floating-point pixels in [0, 1], got Byte");
@@ -210,7 +209,7 @@ ENGINE_TEST(missingKeysAreReportedInModelOrderWithACount)
     const auto embedder = asModule(make("tiny-cnn"));
     StateDict state;
     const StateDict original = ownedCopy(embedder->stateDict());
-    for (const auto& [key, tensor] : original.entries()) {
+    for (const auto &[key, tensor] : original.entries()) {
         if (key == "bn1.weight")
             continue;
         state.insert(key, key == "conv1.weight" ? torch::zeros({16, 3, 5, 5}) : tensor);
@@ -232,7 +231,7 @@ ENGINE_TEST(missingKeysAreReportedInModelOrderWithACount)
     const std::string message = [&] {
         try {
             embedder->loadWeights(foreign, "Weights 'abmil.pth'");
-        } catch (const EngineError& error) {
+        } catch (const EngineError &error) {
             return std::string(error.what());
         }
         return std::string();
@@ -266,7 +265,7 @@ ENGINE_TEST(unexpectedKeysAndOldBatchNormFilesAreTolerated)
     const auto source = asModule(make("tiny-cnn", 1));
     StateDict state;
     const StateDict original = ownedCopy(source->stateDict());
-    for (const auto& [key, tensor] : original.entries()) {
+    for (const auto &[key, tensor] : original.entries()) {
         if (key.find("num_batches_tracked") == std::string::npos) // files from PyTorch < 0.4.1 lack them
             state.insert(key, tensor);
     }
@@ -293,7 +292,7 @@ ENGINE_TEST(cloneIsADeepCopy)
     CHECK(same(features(*copy, batch), before));
     {
         torch::NoGradGuard noGrad;
-        for (auto& parameter : copy->parameters())
+        for (auto &parameter : copy->parameters())
             parameter.add_(0.5);
     }
     CHECK(!same(features(*copy, batch), before));
@@ -302,12 +301,12 @@ ENGINE_TEST(cloneIsADeepCopy)
 
 ENGINE_TEST(trainingStepChangesParametersAndRunningStatistics)
 {
-    for (const char* name : {"tiny-cnn", "resnet50-trunc"}) {
+    for (const char *name : {"tiny-cnn", "resnet50-trunc"}) {
         const auto embedder = asModule(make(name, 8));
         const std::int64_t size = embedder->inputSize();
         const torch::Tensor batch = patches(2, size);
         std::vector<torch::Tensor> before;
-        for (const auto& parameter : embedder->parameters()) {
+        for (const auto &parameter : embedder->parameters()) {
             CHECK(parameter.requires_grad());
             before.push_back(parameter.detach().clone());
         }
@@ -342,7 +341,7 @@ ENGINE_TEST(recalibrateBatchNormEstimatesStatisticsFromTheBatches)
     const torch::Tensor std = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
     const torch::Tensor conv1 = *embedder->stateDict().find("conv1.weight");
     torch::Tensor expectedMean = torch::zeros({16}), expectedVariance = torch::zeros({16});
-    for (const torch::Tensor& batch : batches) {
+    for (const torch::Tensor &batch : batches) {
         const torch::Tensor out = torch::conv2d((batch - mean) / std, conv1, {}, 2, 1).transpose(0, 1).reshape({16, -1});
         expectedMean += out.mean(1) / 2.0;
         expectedVariance += out.var(1, /*unbiased=*/true) / 2.0;
@@ -370,17 +369,19 @@ ENGINE_TEST(recalibrateBatchNormWithoutBatchesFailsAndChangesNothing)
 
 ENGINE_TEST(unknownNameAndMissingWeightsAreClearErrors)
 {
-    CHECK_THROWS_MESSAGE(make("resnet18"),
-                         "Unknown embedder 'resnet18': expected resnet50-trunc, tiny-cnn, or a TorchScript file (.pt) with a JSON beside it");
-    CHECK_THROWS_MESSAGE(make("weights.pth"),
-                         "Unknown embedder 'weights.pth': expected resnet50-trunc, tiny-cnn, or a TorchScript file (.pt) with a JSON beside it");
+    CHECK_THROWS_MESSAGE(
+        make("resnet18"),
+        "Unknown embedder 'resnet18': expected resnet50-trunc, tiny-cnn, or a TorchScript file (.pt) with a JSON beside it");
+    CHECK_THROWS_MESSAGE(
+        make("weights.pth"),
+        "Unknown embedder 'weights.pth': expected resnet50-trunc, tiny-cnn, or a TorchScript file (.pt) with a JSON beside it");
     const std::filesystem::path absent = scratchFile("absent.pth");
     CHECK_THROWS_MESSAGE(make("tiny-cnn", 0, absent), "Weights '" + absent.string() + "' for tiny-cnn not found");
 }
 
 ENGINE_TEST(saveWritesATorchSaveFileThatLoadsBackExactly)
 {
-    for (const char* name : {"tiny-cnn", "resnet50-trunc"}) {
+    for (const char *name : {"tiny-cnn", "resnet50-trunc"}) {
         const auto embedder = make(name, 21);
         const std::int64_t size = embedder->inputSize();
         { // one training step, so running statistics and num_batches_tracked differ from a fresh model
@@ -398,7 +399,7 @@ ENGINE_TEST(saveWritesATorchSaveFileThatLoadsBackExactly)
         const StateDict written = readStateDict(file);
         const StateDict expected = asModule(embedder->clone())->stateDict();
         CHECK(written.keys() == expected.keys());
-        for (const auto& [key, tensor] : expected.entries()) {
+        for (const auto &[key, tensor] : expected.entries()) {
             CHECK_EQ(written.find(key)->scalar_type(), tensor.scalar_type());
             CHECK(torch::equal(*written.find(key), tensor));
         }

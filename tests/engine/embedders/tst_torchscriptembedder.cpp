@@ -28,27 +28,26 @@ namespace {
 constexpr int kSize = 8;
 constexpr int kDim = 4;
 
-const char* const kLinearForward = R"(
+const char *const kLinearForward = R"(
 def forward(self, x):
     pooled = x.mean(dim=[2, 3])
     return pooled.matmul(self.weight.t()) + self.bias
 )";
 
-void writeText(const std::filesystem::path& path, const std::string& text)
+void writeText(const std::filesystem::path &path, const std::string &text)
 {
     std::ofstream(path, std::ios::binary) << text;
 }
 
-std::string sidecarJson(const std::string& name, int inputSize, int featureDim)
+std::string sidecarJson(const std::string &name, int inputSize, int featureDim)
 {
-    return "{\"name\": \"" + name + "\", \"input_size\": " + std::to_string(inputSize) + ", \"feature_dim\": "
-           + std::to_string(featureDim) + ",\n \"mean\": [0.5, 0.5, 0.5], \"std\": [0.25, 0.25, 0.25], \"note\": {\"any\": [1, null]}}";
+    return "{\"name\": \"" + name + "\", \"input_size\": " + std::to_string(inputSize) + ", \"feature_dim\": " + std::to_string(featureDim)
+        + ",\n \"mean\": [0.5, 0.5, 0.5], \"std\": [0.25, 0.25, 0.25], \"note\": {\"any\": [1, null]}}";
 }
 
 // A TorchScript embedder: the per-channel mean of the normalised patch, times weight (D x 3),
 // plus bias. Saved as <stem>.pt with <stem>.json beside it (unless json is empty).
-std::filesystem::path writeScriptEmbedder(const std::string& stem, const std::string& forward = kLinearForward,
-                                          int jsonFeatureDim = kDim)
+std::filesystem::path writeScriptEmbedder(const std::string &stem, const std::string &forward = kLinearForward, int jsonFeatureDim = kDim)
 {
     torch::jit::Module module("LinearEmbedder");
     torch::manual_seed(1);
@@ -62,24 +61,24 @@ std::filesystem::path writeScriptEmbedder(const std::string& stem, const std::st
     return path;
 }
 
-std::unique_ptr<Embedder> load(const std::filesystem::path& path)
+std::unique_ptr<Embedder> load(const std::filesystem::path &path)
 {
     EmbedderConfig config;
     config.name = path.string();
     return makeEmbedder(config);
 }
 
-torch::Tensor features(Embedder& embedder, const torch::Tensor& batch)
+torch::Tensor features(Embedder &embedder, const torch::Tensor &batch)
 {
     torch::NoGradGuard noGrad;
     return embedder.forward(batch);
 }
 
-std::string errorOf(const std::function<void()>& action)
+std::string errorOf(const std::function<void()> &action)
 {
     try {
         action();
-    } catch (const EngineError& error) {
+    } catch (const EngineError &error) {
         return error.what();
     }
     return "(no EngineError)";
@@ -108,12 +107,18 @@ ENGINE_TEST(loadsAndEmbedsWithTheJsonNormalisation)
 ENGINE_TEST(wrongOutputShapeIsReportedAtLoad)
 {
     const auto path = writeScriptEmbedder("wrongdim", kLinearForward, 5);
-    CHECK_THROWS_MESSAGE(load(path), "TorchScript embedder '" + path.string() + "' returned shape [2, 4], expected [N, D] = [2, 5] "
-                                         "with D = feature_dim from '" + scratchFile("wrongdim.json").string() + "'");
+    CHECK_THROWS_MESSAGE(load(path),
+                         "TorchScript embedder '" + path.string()
+                             + "' returned shape [2, 4], expected [N, D] = [2, 5] "
+                               "with D = feature_dim from '"
+                             + scratchFile("wrongdim.json").string() + "'");
 
     const auto tuple = writeScriptEmbedder("tuple", "def forward(self, x):\n    return (x, x)\n");
-    CHECK_THROWS_MESSAGE(load(tuple), "TorchScript embedder '" + tuple.string() + "' returned a Tuple, expected [N, D] = [2, 4] "
-                                          "with D = feature_dim from '" + scratchFile("tuple.json").string() + "'");
+    CHECK_THROWS_MESSAGE(load(tuple),
+                         "TorchScript embedder '" + tuple.string()
+                             + "' returned a Tuple, expected [N, D] = [2, 4] "
+                               "with D = feature_dim from '"
+                             + scratchFile("tuple.json").string() + "'");
 }
 
 ENGINE_TEST(failingForwardIsReportedWithTheScriptError)
@@ -129,9 +134,9 @@ ENGINE_TEST(failingForwardIsReportedWithTheScriptError)
 ENGINE_TEST(missingFilesAndWeightsAreClearErrors)
 {
     const auto path = writeScriptEmbedder("nojson", kLinearForward, 0);
-    CHECK_THROWS_MESSAGE(load(path), "TorchScript embedder '" + path.string() + "' needs a JSON file beside it: '"
-                                         + scratchFile("nojson.json").string()
-                                         + "' not found (fields: name, input_size, feature_dim, mean, std)");
+    CHECK_THROWS_MESSAGE(load(path),
+                         "TorchScript embedder '" + path.string() + "' needs a JSON file beside it: '" + scratchFile("nojson.json").string()
+                             + "' not found (fields: name, input_size, feature_dim, mean, std)");
     const auto absent = scratchFile("absent.pt");
     CHECK_THROWS_MESSAGE(load(absent), "TorchScript file '" + absent.string() + "' not found");
 
@@ -144,8 +149,9 @@ ENGINE_TEST(missingFilesAndWeightsAreClearErrors)
     EmbedderConfig config;
     config.name = writeScriptEmbedder("withweights").string();
     config.weights = "w.pth";
-    CHECK_THROWS_MESSAGE(makeEmbedder(config), "TorchScript embedder '" + config.name
-                                                   + "' carries its own weights; weights 'w.pth' are only for resnet50-trunc and tiny-cnn");
+    CHECK_THROWS_MESSAGE(makeEmbedder(config),
+                         "TorchScript embedder '" + config.name
+                             + "' carries its own weights; weights 'w.pth' are only for resnet50-trunc and tiny-cnn");
 }
 
 ENGINE_TEST(badJsonFieldsAreNamed)
@@ -153,7 +159,7 @@ ENGINE_TEST(badJsonFieldsAreNamed)
     const auto path = writeScriptEmbedder("badjson", kLinearForward, 0);
     const auto json = scratchFile("badjson.json");
     const std::string prefix = "TorchScript JSON '" + json.string() + "'";
-    const auto expectError = [&](const std::string& text, const std::string& message) {
+    const auto expectError = [&](const std::string &text, const std::string &message) {
         writeText(json, text);
         return errorOf([&] { load(path); }) == prefix + message;
     };
@@ -168,7 +174,8 @@ ENGINE_TEST(badJsonFieldsAreNamed)
                       ": field \"std\" must be an array of 3 positive numbers, got [1,0,1]"));
     CHECK(expectError(R"({"name": "", "input_size": 8, "feature_dim": 4, "mean": [0,0,0], "std": [1,1,1]})",
                       ": field \"name\" must be a non-empty string, got \"\""));
-    CHECK(expectError("{\"name\": \"x\",\n \"input_size\": 8,}", " is not valid JSON: expected a field name in double quotes at line 2, column 18"));
+    CHECK(expectError("{\"name\": \"x\",\n \"input_size\": 8,}",
+                      " is not valid JSON: expected a field name in double quotes at line 2, column 18"));
     CHECK(expectError("{\"name\": \"x\", \"name\": \"y\"}", " is not valid JSON: field \"name\" appears twice at line 1, column 15"));
     CHECK(expectError("[1, 2]", " must hold a JSON object {\"name\", \"input_size\", \"feature_dim\", \"mean\", \"std\"}"));
     CHECK(expectError("", " is not valid JSON: unexpected end of file at line 1, column 1"));
@@ -187,8 +194,9 @@ ENGINE_TEST(sidecarRoundTripsThroughItsJson)
     CHECK_EQ(back.featureDim, 1024);
     CHECK(back.normalisation == sidecar.normalisation);
     CHECK(sidecar.toJson().find("[0.485, 0.456, 0.406]") != std::string::npos);
-    CHECK_EQ(TorchScriptSidecar::parse(R"({"name":"\u00e9\ud83d\ude00","input_size":1,"feature_dim":1,"mean":[0,0,0],"std":[1,1,1]})", "t").name,
-             std::string("\xc3\xa9\xf0\x9f\x98\x80"));
+    CHECK_EQ(
+        TorchScriptSidecar::parse(R"({"name":"\u00e9\ud83d\ude00","input_size":1,"feature_dim":1,"mean":[0,0,0],"std":[1,1,1]})", "t").name,
+        std::string("\xc3\xa9\xf0\x9f\x98\x80"));
     CHECK_EQ(TorchScriptSidecar::pathFor("/models/uni.v2.pt"), std::filesystem::path("/models/uni.v2.json"));
 }
 
@@ -201,7 +209,7 @@ ENGINE_TEST(trainsClonesDeeplyAndSavesWithItsJson)
     const auto teacher = embedder->clone();
     CHECK_EQ(teacher->name(), embedder->name());
     CHECK(same(features(*teacher, batch), before));
-    for (const auto& parameter : teacher->parameters()) {
+    for (const auto &parameter : teacher->parameters()) {
         CHECK(parameter.requires_grad());
         CHECK(parameter.is_leaf());
     }
@@ -209,7 +217,7 @@ ENGINE_TEST(trainsClonesDeeplyAndSavesWithItsJson)
     embedder->setTraining(true);
     std::vector<torch::Tensor> parameters = embedder->parameters();
     std::vector<torch::Tensor> old;
-    for (const auto& parameter : parameters) {
+    for (const auto &parameter : parameters) {
         CHECK(parameter.requires_grad());
         old.push_back(parameter.detach().clone());
     }

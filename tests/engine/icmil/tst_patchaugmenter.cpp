@@ -67,12 +67,14 @@ ENGINE_TEST(cropIsTheBoxResizedBilinearly)
     CHECK_EQ(draws.size(), std::size_t{2});
     namespace F = torch::nn::functional;
     for (std::size_t i = 0; i < draws.size(); ++i) {
-        const AugmentationDraw& d = draws[i];
+        const AugmentationDraw &d = draws[i];
         CHECK_EQ(d.width, 32); // round(sqrt(64 * 64 * 0.25))
         CHECK_EQ(d.height, 32);
         CHECK(d.left >= 0 && d.left + d.width <= 64 && d.top >= 0 && d.top + d.height <= 64);
-        const torch::Tensor box = input[static_cast<std::int64_t>(i)].unsqueeze(0).slice(2, d.top, d.top + d.height).slice(3, d.left, d.left + d.width);
-        const torch::Tensor resized = F::interpolate(box, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{64, 64}).mode(torch::kBilinear).align_corners(false));
+        const torch::Tensor box
+            = input[static_cast<std::int64_t>(i)].unsqueeze(0).slice(2, d.top, d.top + d.height).slice(3, d.left, d.left + d.width);
+        const torch::Tensor resized = F::interpolate(
+            box, F::InterpolateFuncOptions().size(std::vector<std::int64_t>{64, 64}).mode(torch::kBilinear).align_corners(false));
         // Interior pixels: at the box's edge grid_sample blends in the neighbouring input pixel,
         // where interpolate on the cut-out box repeats the edge.
         const torch::Tensor a = output[static_cast<std::int64_t>(i)].slice(1, 1, 63).slice(2, 1, 63);

@@ -44,15 +44,15 @@ torch::Tensor batch(std::int64_t n, std::uint64_t seed = 11)
     return torch::rand({n, 3, 64, 64}, generator);
 }
 
-std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& tensors)
+std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor> &tensors)
 {
     std::vector<torch::Tensor> copies;
-    for (const torch::Tensor& t : tensors)
+    for (const torch::Tensor &t : tensors)
         copies.push_back(t.detach().clone());
     return copies;
 }
 
-bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b)
+bool same(const std::vector<torch::Tensor> &a, const std::vector<torch::Tensor> &b)
 {
     if (a.size() != b.size())
         return false;
@@ -62,9 +62,9 @@ bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>&
     return true;
 }
 
-double kl(const std::vector<double>& studentLogits, const std::vector<double>& teacherLogits, std::size_t i)
+double kl(const std::vector<double> &studentLogits, const std::vector<double> &teacherLogits, std::size_t i)
 {
-    auto softmax = [](const std::vector<double>& x) {
+    auto softmax = [](const std::vector<double> &x) {
         double sum = 0.0;
         for (double v : x)
             sum += std::exp(v);
@@ -86,7 +86,7 @@ ENGINE_TEST(teacherIsFrozenAndStudentLearns)
     auto embedder = tinyCnn();
     auto classifier = head(MilModelType::Abmil);
     TeacherStudentDistiller distiller(*embedder, *classifier, {});
-    const auto teacherBefore = snapshot(const_cast<Embedder&>(distiller.teacher()).parameters());
+    const auto teacherBefore = snapshot(const_cast<Embedder &>(distiller.teacher()).parameters());
     const auto studentBefore = snapshot(distiller.student().parameters());
     const auto headBefore = snapshot(distiller.studentHead().parameters());
     const auto originalBefore = snapshot(embedder->parameters());
@@ -95,7 +95,7 @@ ENGINE_TEST(teacherIsFrozenAndStudentLearns)
     const DistillationLosses losses = distiller.step(batch(8));
     CHECK(std::isfinite(losses.total));
     CHECK_NEAR(losses.total, losses.student + 0.5 * losses.consistency + 0.5 * losses.embedding, 1e-6);
-    CHECK(same(teacherBefore, const_cast<Embedder&>(distiller.teacher()).parameters()));
+    CHECK(same(teacherBefore, const_cast<Embedder &>(distiller.teacher()).parameters()));
     CHECK(!same(studentBefore, distiller.student().parameters()));
     CHECK(!same(headBefore, distiller.studentHead().parameters()));
     // The embedder and the classifier it was built from are copies' sources, never changed.
@@ -109,7 +109,7 @@ ENGINE_TEST(batchNormIsFrozenUnlessAsked)
     auto embedder = tinyCnn();
     // The student's eval-mode output on a fixed probe: with the weights held still (a learning
     // rate of 1e-30), only the batch-norm running statistics can change it.
-    auto evalOutput = [](Embedder& e) {
+    auto evalOutput = [](Embedder &e) {
         torch::NoGradGuard noGrad;
         const torch::Tensor probe = torch::full({2, 3, 64, 64}, 0.5f);
         e.setTraining(false);
@@ -136,9 +136,9 @@ ENGINE_TEST(lossEqualsTheReferenceFormulaByHand)
     const std::vector<std::vector<double>> consistency{{0.1, -0.1}, {0.7, 0.2}};
     const std::vector<std::vector<double>> teacherEmbedding{{0.5, 0.1, -0.3}, {0.0, 0.2, 0.4}};
     const std::vector<std::vector<double>> consistencyEmbedding{{0.4, 0.0, -0.1}, {0.3, 0.1, 0.2}};
-    auto tensor = [](const std::vector<std::vector<double>>& rows) {
+    auto tensor = [](const std::vector<std::vector<double>> &rows) {
         std::vector<float> flat;
-        for (const auto& row : rows)
+        for (const auto &row : rows)
             for (double v : row)
                 flat.push_back(static_cast<float>(v));
         return torch::tensor(flat).reshape({static_cast<std::int64_t>(rows.size()), -1});
@@ -155,8 +155,8 @@ ENGINE_TEST(lossEqualsTheReferenceFormulaByHand)
         for (std::size_t m = 0; m < 3; ++m)
             loss2 += kl(consistencyEmbedding[n], teacherEmbedding[n], m) / 6.0;
     }
-    const DistillationTerms plain = distillationLoss(tensor(teacher), tensor(teacherEmbedding), tensor(student), tensor(consistency),
-                                                     tensor(consistencyEmbedding));
+    const DistillationTerms plain
+        = distillationLoss(tensor(teacher), tensor(teacherEmbedding), tensor(student), tensor(consistency), tensor(consistencyEmbedding));
     CHECK_NEAR(plain.student.item<double>(), loss0, 1e-7);
     CHECK_NEAR(plain.consistency.item<double>(), loss1, 1e-7);
     CHECK_NEAR(plain.embedding.item<double>(), loss2, 1e-7);
@@ -256,7 +256,7 @@ ENGINE_TEST(aNonFiniteLossStopsWithWeightsUnchanged)
     std::string message;
     try {
         distiller.step(poisoned);
-    } catch (const EngineError& error) {
+    } catch (const EngineError &error) {
         message = error.what();
     }
     CHECK_EQ(message.rfind("Fine-tuning diverged: the loss is ", 0), std::size_t{0});
@@ -295,7 +295,7 @@ ENGINE_TEST(teacherTemperatureSharpensTheTargets)
     auto classifier = head(MilModelType::Abmil);
     {
         torch::NoGradGuard noGrad;
-        for (auto& parameter : classifier->named_parameters())
+        for (auto &parameter : classifier->named_parameters())
             if (parameter.key().rfind("classifier.", 0) == 0)
                 parameter.value().mul_(20.0);
     }
@@ -349,7 +349,7 @@ ENGINE_TEST(repeatedStepsLowerTheLossOnABatch)
     auto classifier = head(MilModelType::Abmil);
     {
         torch::NoGradGuard noGrad;
-        for (auto& parameter : classifier->named_parameters())
+        for (auto &parameter : classifier->named_parameters())
             if (parameter.key().rfind("classifier.", 0) == 0)
                 parameter.value().mul_(50.0);
     }
@@ -380,4 +380,3 @@ ENGINE_TEST(errorsAreOneSentence)
     CHECK_THROWS_MESSAGE(TeacherStudentDistiller(*embedder, *head(MilModelType::Abmil), config),
                          "Fine-tuning needs a positive learning rate and teacher temperature, and a weight decay and beta >= 0");
 }
-

@@ -59,7 +59,7 @@ BagTrainerConfig trainerConfig(int epochs, double lr = 1e-3)
     return c;
 }
 
-bool sameWeights(const StateDict& a, const StateDict& b)
+bool sameWeights(const StateDict &a, const StateDict &b)
 {
     if (a.keys() != b.keys())
         return false;
@@ -69,9 +69,21 @@ bool sameWeights(const StateDict& a, const StateDict& b)
     return true;
 }
 
-const std::vector<Bag>& trainSet() { static const auto bags = syntheticBags(40, 1); return bags; }
-const std::vector<Bag>& valSet() { static const auto bags = syntheticBags(16, 2); return bags; }
-const std::vector<Bag>& testSet() { static const auto bags = syntheticBags(30, 3); return bags; }
+const std::vector<Bag> &trainSet()
+{
+    static const auto bags = syntheticBags(40, 1);
+    return bags;
+}
+const std::vector<Bag> &valSet()
+{
+    static const auto bags = syntheticBags(16, 2);
+    return bags;
+}
+const std::vector<Bag> &testSet()
+{
+    static const auto bags = syntheticBags(30, 3);
+    return bags;
+}
 
 } // namespace
 
@@ -81,14 +93,14 @@ ENGINE_TEST(learnsAnEasyTaskWithEveryModel)
         auto model = makeMilModel(config(type));
         BagTrainer trainer(model, trainerConfig(12));
         int epochsSeen = 0;
-        const TrainingResult result = trainer.train(trainSet(), valSet(), {[&](const EpochReport& r) { epochsSeen += r.epoch >= 0; }, {}});
+        const TrainingResult result = trainer.train(trainSet(), valSet(), {[&](const EpochReport &r) { epochsSeen += r.epoch >= 0; }, {}});
         CHECK_EQ(epochsSeen, 12);
         CHECK_EQ(result.history.size(), std::size_t{12});
         CHECK(result.bestEpoch >= 0);
         CHECK(result.history.back().trainLoss < result.history.front().trainLoss);
         const BagSetEvaluation test = evaluateBags(*model, testSet());
-        std::cout << "  " << milModelTypeName(type) << ": test AUC " << test.metrics.auc << ", best epoch " << result.bestEpoch + 1
-                  << ", " << result.seconds << " s" << std::endl;
+        std::cout << "  " << milModelTypeName(type) << ": test AUC " << test.metrics.auc << ", best epoch " << result.bestEpoch + 1 << ", "
+                  << result.seconds << " s" << std::endl;
         CHECK(test.metrics.auc >= 0.95);
         // The model holds the best epoch's weights.
         CHECK(sameWeights(makeMilCheckpoint(*model).weights, result.best.weights));
@@ -122,7 +134,7 @@ ENGINE_TEST(resumesExactlyFromACheckpoint)
         auto first = makeMilModel(config(type));
         BagTrainer interrupted(first, trainerConfig(4));
         TrainingCallbacks stopAfterTwo;
-        stopAfterTwo.epochFinished = [&](const EpochReport& report) {
+        stopAfterTwo.epochFinished = [&](const EpochReport &report) {
             if (report.epoch == 1)
                 interrupted.cancel();
         };
@@ -206,5 +218,6 @@ ENGINE_TEST(badInputGivesClearErrors)
     CHECK_THROWS_MESSAGE(trainer.train(wide, {}), "Slide 's2' has 33 features per patch; the model takes 32");
     CHECK_THROWS_MESSAGE(trainer.train({}, {}), "Training needs at least one training slide");
     std::vector<Bag> broken = {Bag{"s3", torch::full({4, kDim}, std::numeric_limits<float>::quiet_NaN()), 1}};
-    CHECK_THROWS_MESSAGE(trainer.train(broken, {}), "Training diverged: the loss of slide 's3' in epoch 1 is not finite; try a lower learning rate");
+    CHECK_THROWS_MESSAGE(trainer.train(broken, {}),
+                         "Training diverged: the loss of slide 's3' in epoch 1 is not finite; try a lower learning rate");
 }

@@ -27,14 +27,14 @@ namespace {
 const fs::path kFixtures = ICMIL_MIL_FIXTURES;
 const fs::path kScratch = ICMIL_MIL_SCRATCH;
 
-fs::path scratch(const std::string& name)
+fs::path scratch(const std::string &name)
 {
     fs::create_directories(kScratch);
     return kScratch / name;
 }
 
 // Compares the engine's outputs on each fixture bag with what the reference code computed.
-void compareWithReference(const std::string& name, MilModelType expectedType, int classes)
+void compareWithReference(const std::string &name, MilModelType expectedType, int classes)
 {
     const MilCheckpoint checkpoint = readMilCheckpoint(kFixtures / ("reference_" + name + ".pth"));
     CHECK(checkpoint.reference);
@@ -49,7 +49,7 @@ void compareWithReference(const std::string& name, MilModelType expectedType, in
     const StateDict expected = readStateDict(kFixtures / ("expected_" + name + ".pt"));
     for (int i = 0;; ++i) {
         const std::string prefix = "bag" + std::to_string(i) + ".";
-        const torch::Tensor* features = expected.find(prefix + "features");
+        const torch::Tensor *features = expected.find(prefix + "features");
         if (!features) {
             CHECK_EQ(i, 5);
             break;
@@ -68,10 +68,22 @@ void compareWithReference(const std::string& name, MilModelType expectedType, in
 
 } // namespace
 
-ENGINE_TEST(referenceAbmilGivesTheReferenceOutputs) { compareWithReference("abmil", MilModelType::Abmil, 2); }
-ENGINE_TEST(referenceAbmilThreeClasses) { compareWithReference("abmil3", MilModelType::Abmil, 3); }
-ENGINE_TEST(referenceMaxPoolGivesTheReferenceOutputs) { compareWithReference("maxpool", MilModelType::MaxPool, 2); }
-ENGINE_TEST(referenceDtfdGivesTheReferenceOutputs) { compareWithReference("dtfd", MilModelType::Dtfd, 2); }
+ENGINE_TEST(referenceAbmilGivesTheReferenceOutputs)
+{
+    compareWithReference("abmil", MilModelType::Abmil, 2);
+}
+ENGINE_TEST(referenceAbmilThreeClasses)
+{
+    compareWithReference("abmil3", MilModelType::Abmil, 3);
+}
+ENGINE_TEST(referenceMaxPoolGivesTheReferenceOutputs)
+{
+    compareWithReference("maxpool", MilModelType::MaxPool, 2);
+}
+ENGINE_TEST(referenceDtfdGivesTheReferenceOutputs)
+{
+    compareWithReference("dtfd", MilModelType::Dtfd, 2);
+}
 
 ENGINE_TEST(referenceTypeCanBeGiven)
 {
@@ -79,11 +91,12 @@ ENGINE_TEST(referenceTypeCanBeGiven)
     const MilCheckpoint asMaxPool = readMilCheckpoint(kFixtures / "reference_abmil.pth", MilModelType::MaxPool);
     CHECK_EQ(asMaxPool.model.type, MilModelType::MaxPool);
     // A MaxPool file read as ABMIL lacks the attention weights.
-    CHECK_THROWS_MESSAGE(readMilCheckpoint(kFixtures / "reference_maxpool.pth", MilModelType::Abmil),
-                         "Cannot read MIL checkpoint '" + (kFixtures / "reference_maxpool.pth").string()
-                             + "': Its weights do not fit the abmil model: 6 problems (6 missing keys, 0 wrong shapes): missing attention.attention_V.0.weight; "
-                               "missing attention.attention_V.0.bias; missing attention.attention_U.0.weight; missing "
-                               "attention.attention_U.0.bias; missing attention.attention_weights.weight; and 1 more");
+    CHECK_THROWS_MESSAGE(
+        readMilCheckpoint(kFixtures / "reference_maxpool.pth", MilModelType::Abmil),
+        "Cannot read MIL checkpoint '" + (kFixtures / "reference_maxpool.pth").string()
+            + "': Its weights do not fit the abmil model: 6 problems (6 missing keys, 0 wrong shapes): missing attention.attention_V.0.weight; "
+              "missing attention.attention_V.0.bias; missing attention.attention_U.0.weight; missing "
+              "attention.attention_U.0.bias; missing attention.attention_weights.weight; and 1 more");
 }
 
 ENGINE_TEST(ourCheckpointRoundTripsExactly)
@@ -165,7 +178,7 @@ ENGINE_TEST(badFilesGiveOneClearError)
     bool threw = false;
     try {
         readMilCheckpoint(text);
-    } catch (const EngineError& error) {
+    } catch (const EngineError &error) {
         threw = std::string(error.what()).rfind("Cannot read PyTorch file '" + text.string() + "'", 0) == 0;
     }
     CHECK(threw);
@@ -174,8 +187,10 @@ ENGINE_TEST(badFilesGiveOneClearError)
     StateDict state;
     state.insert("conv1.weight", torch::zeros({2, 2}));
     writeStateDict(other, state);
-    CHECK_THROWS_MESSAGE(readMilCheckpoint(other), read + other.string() + "': no dim_reduction.fc1.weight (expected the ICMIL layout: "
-                                                                          "dim_reduction, attention, classifier[, att_classifier])");
+    CHECK_THROWS_MESSAGE(readMilCheckpoint(other),
+                         read + other.string()
+                             + "': no dim_reduction.fc1.weight (expected the ICMIL layout: "
+                               "dim_reduction, attention, classifier[, att_classifier])");
 
     // A newer format than this build reads.
     c10::impl::GenericDict root(c10::StringType::get(), c10::AnyType::get());
@@ -185,14 +200,17 @@ ENGINE_TEST(badFilesGiveOneClearError)
     root.insert("icmil_studio", meta);
     const fs::path newer = scratch("newer.pth");
     writeTorchFile(newer, root);
-    CHECK_THROWS_MESSAGE(readMilCheckpoint(newer), read + newer.string() + "': format version 99 is not supported (this build reads 1 to 1); a newer ICMIL Studio wrote it");
+    CHECK_THROWS_MESSAGE(readMilCheckpoint(newer),
+                         read + newer.string()
+                             + "': format version 99 is not supported (this build reads 1 to 1); a newer ICMIL Studio wrote it");
 
     // Ours, read as another type.
     MilModelConfig config;
     config.inputDim = 4;
     const fs::path abmil = scratch("abmil.pth");
     writeMilCheckpoint(abmil, makeMilCheckpoint(*makeMilModel(config)));
-    CHECK_THROWS_MESSAGE(readMilCheckpoint(abmil, MilModelType::Dtfd), read + abmil.string() + "': it holds a model of type abmil, not dtfd");
+    CHECK_THROWS_MESSAGE(readMilCheckpoint(abmil, MilModelType::Dtfd),
+                         read + abmil.string() + "': it holds a model of type abmil, not dtfd");
 
     // Features of the wrong width.
     auto model = instantiateMilModel(readMilCheckpoint(abmil));
@@ -204,15 +222,15 @@ ENGINE_TEST(badFilesGiveOneClearError)
 // folder holding them is named by ICMIL_REFERENCE_CHECKPOINTS: they load, with the right model.
 ENGINE_TEST(publishedReferenceCheckpoints)
 {
-    const char* folder = std::getenv("ICMIL_REFERENCE_CHECKPOINTS");
+    const char *folder = std::getenv("ICMIL_REFERENCE_CHECKPOINTS");
     if (!folder)
         SKIP("set ICMIL_REFERENCE_CHECKPOINTS to a folder with the ICMIL repository's utils/*.pth");
-    const std::pair<const char*, MilModelType> files[] = {
+    const std::pair<const char *, MilModelType> files[] = {
         {"AB-MIL_model_best_resnet1024_(also_for_visualization).pth", MilModelType::Abmil},
         {"MaxPool_after_ICMIL_model_best.pth", MilModelType::MaxPool},
         {"DTFD_after_ICMIL_model_best.pth", MilModelType::Dtfd},
     };
-    for (const auto& [file, type] : files) {
+    for (const auto &[file, type] : files) {
         const MilCheckpoint checkpoint = readMilCheckpoint(fs::path(folder) / file);
         CHECK_EQ(checkpoint.model.type, type);
         CHECK_EQ(checkpoint.model.inputDim, 1024);

@@ -18,7 +18,7 @@ namespace {
 constexpr double kTolerance = 1e-12;
 
 // count x 2 probabilities with p[:, 0] = 1 - p[:, 1].
-std::vector<double> binaryProbabilities(const std::vector<double>& positive)
+std::vector<double> binaryProbabilities(const std::vector<double> &positive)
 {
     std::vector<double> rows;
     for (const double p : positive) {
@@ -178,8 +178,7 @@ ENGINE_TEST(chooseOperatingThresholdByHand)
     CHECK_EQ(chooseOperatingThreshold({1, 0, 1, 0}, binaryProbabilities({0.9, 0.8, 0.7, 0.1})), 0.9);
     CHECK_THROWS_MESSAGE(chooseOperatingThreshold({0, 1}, {0.5, 0.5, 0.5}),
                          "Choosing a threshold needs 2 probabilities per label: got 3 for 2 labels");
-    CHECK_THROWS_MESSAGE(chooseOperatingThreshold({1, 1}, binaryProbabilities({0.2, 0.7})),
-                         "ROC needs both classes: all 2 labels are 1");
+    CHECK_THROWS_MESSAGE(chooseOperatingThreshold({1, 1}, binaryProbabilities({0.2, 0.7})), "ROC needs both classes: all 2 labels are 1");
 }
 
 ENGINE_TEST(argmaxTiesGoToLowestClass)
@@ -255,11 +254,9 @@ ENGINE_TEST(classificationMetricsRejectsBadInput)
 {
     CHECK_THROWS_MESSAGE(classificationMetrics({0, 1}, {0.5, 0.5, 0.5}, 2),
                          "Classification metrics need 2 probabilities per label: got 3 for 2 labels");
-    CHECK_THROWS_MESSAGE(classificationMetrics({0, 3}, {0.2, 0.3, 0.5, 0.2, 0.3, 0.5}, 3),
-                         "Sample 1 has label 3, outside classes 0 to 2");
+    CHECK_THROWS_MESSAGE(classificationMetrics({0, 3}, {0.2, 0.3, 0.5, 0.2, 0.3, 0.5}, 3), "Sample 1 has label 3, outside classes 0 to 2");
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    CHECK_THROWS_MESSAGE(classificationMetrics({0, 1}, {0.5, 0.5, nan, 0.5}, 2),
-                         "Sample 1 has a non-finite probability for class 0");
+    CHECK_THROWS_MESSAGE(classificationMetrics({0, 1}, {0.5, 0.5, nan, 0.5}, 2), "Sample 1 has a non-finite probability for class 0");
     CHECK_THROWS_MESSAGE(classificationMetrics({0, 1, 2}, std::vector<double>(9, 0.3), 3, 0.5),
                          "An operating threshold applies to binary classification only, not to 3 classes");
     CHECK_THROWS_MESSAGE(classificationMetrics({0, 1}, {0.5, 0.5, 0.5, 0.5}, 2, nan), "The operating threshold is NaN");

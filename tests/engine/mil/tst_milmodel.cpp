@@ -54,10 +54,11 @@ ENGINE_TEST(shapesAndAttentionSums)
 ENGINE_TEST(stateDictKeysAreTheReferences)
 {
     const StateDict abmil = moduleStateDict(*makeMilModel(smallConfig(MilModelType::Abmil)));
-    CHECK_EQ(abmil.keys(), (std::vector<std::string>{"dim_reduction.fc1.weight", "classifier.fc.weight", "classifier.fc.bias",
-                                                      "attention.attention_V.0.weight", "attention.attention_V.0.bias",
-                                                      "attention.attention_U.0.weight", "attention.attention_U.0.bias",
-                                                      "attention.attention_weights.weight", "attention.attention_weights.bias"}));
+    CHECK_EQ(abmil.keys(),
+             (std::vector<std::string>{"dim_reduction.fc1.weight", "classifier.fc.weight", "classifier.fc.bias",
+                                       "attention.attention_V.0.weight", "attention.attention_V.0.bias", "attention.attention_U.0.weight",
+                                       "attention.attention_U.0.bias", "attention.attention_weights.weight",
+                                       "attention.attention_weights.bias"}));
     const StateDict maxpool = moduleStateDict(*makeMilModel(smallConfig(MilModelType::MaxPool)));
     CHECK_EQ(maxpool.size(), std::size_t{3});
     const StateDict dtfd = moduleStateDict(*makeMilModel(smallConfig(MilModelType::Dtfd)));
@@ -131,7 +132,8 @@ ENGINE_TEST(maxPoolAttentionIsTheShareOfDimensions)
     const MilOutput out = model->forward(bag);
     CHECK_NEAR(out.attentionRaw.sum().item<double>(), 16.0, 1e-6);
     const torch::Tensor h = model->embed(bag);
-    CHECK(torch::allclose(out.logits, model->named_children()["classifier"]->as<LinearClassifier>()->forward(std::get<0>(h.max(0)).unsqueeze(0))));
+    CHECK(torch::allclose(out.logits,
+                          model->named_children()["classifier"]->as<LinearClassifier>()->forward(std::get<0>(h.max(0)).unsqueeze(0))));
 }
 
 ENGINE_TEST(dtfdPseudoBagsFollowTorchChunk)
@@ -165,9 +167,9 @@ ENGINE_TEST(dtfdTier2InputIsDetached)
     const MilOutput out = model->forward(torch::randn({10, 24}));
     out.logits.sum().backward();
     const auto children = model->named_children();
-    for (const auto& p : children["dim_reduction"]->parameters())
+    for (const auto &p : children["dim_reduction"]->parameters())
         CHECK(!p.grad().defined() || p.grad().abs().sum().item<double>() == 0.0);
-    for (const auto& p : children["att_classifier"]->parameters())
+    for (const auto &p : children["att_classifier"]->parameters())
         CHECK(p.grad().defined());
 }
 

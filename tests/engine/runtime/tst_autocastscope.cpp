@@ -17,11 +17,10 @@ namespace {
 const c10::Device cpu(c10::DeviceType::CPU);
 const c10::Device cuda0(c10::DeviceType::CUDA, 0);
 
-struct AutocastState
-{
+struct AutocastState {
     bool enabled;
     c10::ScalarType dtype;
-    bool operator==(const AutocastState&) const = default;
+    bool operator==(const AutocastState &) const = default;
 };
 
 AutocastState autocastState()

@@ -32,7 +32,7 @@ bool openBlasLoaded()
     return probeBlas().description.starts_with("OpenBLAS");
 }
 
-std::string unknownDeviceMessage(const std::string& text)
+std::string unknownDeviceMessage(const std::string &text)
 {
     return "Unknown device '" + text + "': expected auto, cpu, cuda or cuda:N";
 }
@@ -99,11 +99,11 @@ ENGINE_TEST(configureThreadsRejectsNegative)
 
 ENGINE_TEST(parseDeviceAcceptsEverySpelling)
 {
-    for (const char* text : {"auto", "AUTO", "Auto"})
+    for (const char *text : {"auto", "AUTO", "Auto"})
         CHECK(parseDevice(text) == (DeviceChoice{DeviceKind::Auto, 0}));
-    for (const char* text : {"cpu", "CPU", "Cpu"})
+    for (const char *text : {"cpu", "CPU", "Cpu"})
         CHECK(parseDevice(text) == (DeviceChoice{DeviceKind::Cpu, 0}));
-    for (const char* text : {"cuda", "CUDA", "cuda:0", "CUDA:0", "cuda:00"})
+    for (const char *text : {"cuda", "CUDA", "cuda:0", "CUDA:0", "cuda:00"})
         CHECK(parseDevice(text) == (DeviceChoice{DeviceKind::Cuda, 0}));
     CHECK(parseDevice("Cuda:1") == (DeviceChoice{DeviceKind::Cuda, 1}));
     CHECK(parseDevice("cuda:12") == (DeviceChoice{DeviceKind::Cuda, 12}));
@@ -112,8 +112,8 @@ ENGINE_TEST(parseDeviceAcceptsEverySpelling)
 ENGINE_TEST(parseDeviceRejectsOthersWithExactMessage)
 {
     CHECK_THROWS_MESSAGE(parseDevice("gpu0"), "Unknown device 'gpu0': expected auto, cpu, cuda or cuda:N");
-    for (const char* text : {"", "gpu", "GPU:0", "cuda:", "cuda:-1", "cuda:+1", "cuda:x", "cuda:1 ", " cpu", "cpu:0",
-                             "cuda0", "cuda:1:2", "cuda:99999999", "mps"})
+    for (const char *text : {"", "gpu", "GPU:0", "cuda:", "cuda:-1", "cuda:+1", "cuda:x", "cuda:1 ", " cpu", "cpu:0", "cuda0", "cuda:1:2",
+                             "cuda:99999999", "mps"})
         CHECK_THROWS_MESSAGE(parseDevice(text), unknownDeviceMessage(text));
 }
 
@@ -122,7 +122,7 @@ ENGINE_TEST(parseDeviceThrowsEngineError)
     bool caught = false;
     try {
         parseDevice("tpu");
-    } catch (const EngineError&) {
+    } catch (const EngineError &) {
         caught = true;
     }
     CHECK(caught);
@@ -133,7 +133,7 @@ ENGINE_TEST(formatDeviceRoundTrips)
     CHECK_EQ(formatDevice({DeviceKind::Auto, 0}), std::string("auto"));
     CHECK_EQ(formatDevice({DeviceKind::Cpu, 0}), std::string("cpu"));
     CHECK_EQ(formatDevice({DeviceKind::Cuda, 3}), std::string("cuda:3"));
-    for (const char* text : {"auto", "cpu", "cuda", "cuda:2"})
+    for (const char *text : {"auto", "cpu", "cuda", "cuda:2"})
         CHECK(parseDevice(formatDevice(parseDevice(text))) == parseDevice(text));
 }
 
@@ -170,9 +170,9 @@ ENGINE_TEST(resolveCudaIndexChecksRange)
     const int count = static_cast<int>(torch::cuda::device_count());
     CHECK(resolveDevice(parseDevice("cuda")) == c10::Device(c10::DeviceType::CUDA, 0));
     CHECK(resolveDevice({DeviceKind::Cuda, count - 1}) == c10::Device(c10::DeviceType::CUDA, static_cast<c10::DeviceIndex>(count - 1)));
-    const std::string visible = count == 1 ? "only 1 CUDA device is visible (cuda:0)"
-                                           : "only " + std::to_string(count) + " CUDA devices are visible (cuda:0 to cuda:"
-            + std::to_string(count - 1) + ")";
+    const std::string visible = count == 1
+        ? "only 1 CUDA device is visible (cuda:0)"
+        : "only " + std::to_string(count) + " CUDA devices are visible (cuda:0 to cuda:" + std::to_string(count - 1) + ")";
     CHECK_THROWS_MESSAGE(resolveDevice({DeviceKind::Cuda, count}),
                          "CUDA device cuda:" + std::to_string(count) + " was requested but " + visible);
 }
@@ -194,8 +194,7 @@ ENGINE_TEST(runtimeInfoDescribesThisProcess)
     CHECK(line.find(info.blasHint) != std::string::npos);
     CHECK(line.find('\n') == std::string::npos);
     CHECK(line.find(info.cudaAvailable ? "CUDA: " + std::to_string(info.cudaDeviceCount) + " device"
-                                       : std::string(info.cudaBuilt ? "CUDA: built in, no usable device"
-                                                                    : "CUDA: not in this build"))
+                                       : std::string(info.cudaBuilt ? "CUDA: built in, no usable device" : "CUDA: not in this build"))
           != std::string::npos);
 }
 

@@ -32,22 +32,33 @@ using namespace torchfilefixtures;
 namespace {
 
 const std::vector<Expected> kSmallNet{
-    {"conv.weight", {3, 2, 3, 3}}, {"conv.bias", {3}}, {"bn.weight", {3}}, {"bn.bias", {3}},
-    {"bn.running_mean", {3}}, {"bn.running_var", {3}}, {"bn.num_batches_tracked", {}, torch::kLong},
-    {"fc.weight", {2, 4}}, {"fc.bias", {2}},
+    {"conv.weight", {3, 2, 3, 3}},
+    {"conv.bias", {3}},
+    {"bn.weight", {3}},
+    {"bn.bias", {3}},
+    {"bn.running_mean", {3}},
+    {"bn.running_var", {3}},
+    {"bn.num_batches_tracked", {}, torch::kLong},
+    {"fc.weight", {2, 4}},
+    {"fc.bias", {2}},
 };
 
 const std::vector<c10::ScalarType> kDtypes{torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16, torch::kChar,
-                                           torch::kShort, torch::kInt, torch::kLong, torch::kByte, torch::kBool};
-const std::vector<std::string> kDtypeNames{"float32", "float64", "float16", "bfloat16", "int8",
-                                           "int16", "int32", "int64", "uint8", "bool"};
+                                           torch::kShort, torch::kInt,    torch::kLong, torch::kByte,     torch::kBool};
+const std::vector<std::string> kDtypeNames{"float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool"};
 
 } // namespace
 
 // ---- files torch.save wrote ---------------------------------------------------------------------
 
-ENGINE_TEST(stateDictZip) { CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_zip.pt")), kSmallNet), ""); }
-ENGINE_TEST(stateDictLegacy) { CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_legacy.pt")), kSmallNet), ""); }
+ENGINE_TEST(stateDictZip)
+{
+    CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_zip.pt")), kSmallNet), "");
+}
+ENGINE_TEST(stateDictLegacy)
+{
+    CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_legacy.pt")), kSmallNet), "");
+}
 ENGINE_TEST(stateDictProtocol4Zip)
 {
     CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_protocol4_zip.pt")), kSmallNet), "");
@@ -56,9 +67,18 @@ ENGINE_TEST(stateDictProtocol4Legacy)
 {
     CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_protocol4_legacy.pt")), kSmallNet), "");
 }
-ENGINE_TEST(stateDictZip64) { CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_zip64.pt")), kSmallNet), ""); }
-ENGINE_TEST(cudaStoragesZip) { CHECK_EQ(stateDictDifference(readStateDict(fixture("cuda_zip.pt")), kSmallNet), ""); }
-ENGINE_TEST(cudaStoragesLegacy) { CHECK_EQ(stateDictDifference(readStateDict(fixture("cuda_legacy.pt")), kSmallNet), ""); }
+ENGINE_TEST(stateDictZip64)
+{
+    CHECK_EQ(stateDictDifference(readStateDict(fixture("state_dict_zip64.pt")), kSmallNet), "");
+}
+ENGINE_TEST(cudaStoragesZip)
+{
+    CHECK_EQ(stateDictDifference(readStateDict(fixture("cuda_zip.pt")), kSmallNet), "");
+}
+ENGINE_TEST(cudaStoragesLegacy)
+{
+    CHECK_EQ(stateDictDifference(readStateDict(fixture("cuda_legacy.pt")), kSmallNet), "");
+}
 
 ENGINE_TEST(orderedDictKeepsOrderAndDropsMetadata)
 {
@@ -72,7 +92,7 @@ ENGINE_TEST(orderedDictKeepsOrderAndDropsMetadata)
 
 ENGINE_TEST(everyDtype)
 {
-    for (const char* name : {"dtypes_zip.pt", "dtypes_legacy.pt"}) {
+    for (const char *name : {"dtypes_zip.pt", "dtypes_legacy.pt"}) {
         const StateDict dict = readStateDict(fixture(name));
         std::vector<Expected> expected;
         for (std::size_t i = 0; i < kDtypes.size(); ++i)
@@ -83,7 +103,7 @@ ENGINE_TEST(everyDtype)
 
 ENGINE_TEST(viewsKeepStridesOffsetsAndSharedStorage)
 {
-    for (const char* name : {"views_zip.pt", "views_legacy.pt"}) {
+    for (const char *name : {"views_zip.pt", "views_legacy.pt"}) {
         const StateDict dict = readStateDict(fixture(name));
         CHECK_EQ(dict.keys(), (std::vector<std::string>{"base", "transposed", "sliced", "strided", "expanded"}));
         torch::Tensor base = *dict.find("base");
@@ -115,42 +135,48 @@ ENGINE_TEST(viewsKeepStridesOffsetsAndSharedStorage)
 ENGINE_TEST(icmilClassifierNestedDicts)
 {
     const StateDict dict = readStateDict(fixture("icmil_classifier.pth"));
-    CHECK_EQ(dict.keys(), (std::vector<std::string>{
-        "dim_reduction.0.weight", "dim_reduction.0.bias", "attention.attention_a.weight", "attention.attention_a.bias",
-        "attention.attention_b.weight", "attention.attention_b.bias", "attention.attention_c.weight",
-        "attention.attention_c.bias", "classifier.weight", "classifier.bias", "att_classifier.weight",
-        "att_classifier.bias"}));
+    CHECK_EQ(dict.keys(),
+             (std::vector<std::string>{"dim_reduction.0.weight", "dim_reduction.0.bias", "attention.attention_a.weight",
+                                       "attention.attention_a.bias", "attention.attention_b.weight", "attention.attention_b.bias",
+                                       "attention.attention_c.weight", "attention.attention_c.bias", "classifier.weight", "classifier.bias",
+                                       "att_classifier.weight", "att_classifier.bias"}));
     CHECK_EQ(stateDictDifference(dict.withPrefix("dim_reduction."), {{"0.weight", {4, 8}}, {"0.bias", {4}}}), "");
     CHECK_EQ(stateDictDifference(dict.withPrefix("attention."),
-                                 {{"attention_a.weight", {3, 4}}, {"attention_a.bias", {3}}, {"attention_b.weight", {3, 4}},
-                                  {"attention_b.bias", {3}}, {"attention_c.weight", {1, 3}}, {"attention_c.bias", {1}}}), "");
+                                 {{"attention_a.weight", {3, 4}},
+                                  {"attention_a.bias", {3}},
+                                  {"attention_b.weight", {3, 4}},
+                                  {"attention_b.bias", {3}},
+                                  {"attention_c.weight", {1, 3}},
+                                  {"attention_c.bias", {1}}}),
+             "");
     CHECK_EQ(stateDictDifference(dict.withPrefix("classifier."), {{"weight", {2, 4}}, {"bias", {2}}}), "");
     const PickleValue root = readTorchFile(fixture("icmil_classifier.pth"));
     CHECK(root.isDict() && !root.isOrderedDict());
-    const PickleValue* empty = root.find("instance_classifiers");
+    const PickleValue *empty = root.find("instance_classifiers");
     CHECK(empty != nullptr && empty->isOrderedDict() && empty->entries().empty());
 }
 
 ENGINE_TEST(huggingFacePlainDict)
 {
     const StateDict dict = readStateDict(fixture("pytorch_model.bin"));
-    const std::vector<Expected> expected{
-        {"embeddings.patch_embeddings.projection.weight", {4, 3, 2, 2}}, {"embeddings.cls_token", {1, 1, 4}},
-        {"encoder.layer.0.attention.attention.query.weight", {4, 4}, torch::kHalf},
-        {"encoder.layer.0.attention.attention.query.bias", {4}, torch::kHalf}, {"layernorm.weight", {4}, torch::kBFloat16}};
+    const std::vector<Expected> expected{{"embeddings.patch_embeddings.projection.weight", {4, 3, 2, 2}},
+                                         {"embeddings.cls_token", {1, 1, 4}},
+                                         {"encoder.layer.0.attention.attention.query.weight", {4, 4}, torch::kHalf},
+                                         {"encoder.layer.0.attention.attention.query.bias", {4}, torch::kHalf},
+                                         {"layernorm.weight", {4}, torch::kBFloat16}};
     CHECK_EQ(stateDictDifference(dict, expected), "");
     CHECK(!readTorchFile(fixture("pytorch_model.bin")).isOrderedDict());
 }
 
 ENGINE_TEST(parameters)
 {
-    for (const char* name : {"parameters_zip.pt", "parameters_legacy.pt"})
+    for (const char *name : {"parameters_zip.pt", "parameters_legacy.pt"})
         CHECK_EQ(stateDictDifference(readStateDict(fixture(name)), {{"weight", {3, 2}}, {"frozen", {2}, torch::kDouble}}), "");
 }
 
 ENGINE_TEST(checkpointWithNonTensorLeaves)
 {
-    for (const char* name : {"checkpoint_zip.pt", "checkpoint_legacy.pt"}) {
+    for (const char *name : {"checkpoint_zip.pt", "checkpoint_legacy.pt"}) {
         const PickleValue root = readTorchFile(fixture(name));
         CHECK_EQ(root.find("epoch")->toInt(), 7);
         CHECK_EQ(root.find("arch")->toStringRef(), "abmil");
@@ -158,24 +184,26 @@ ENGINE_TEST(checkpointWithNonTensorLeaves)
         CHECK_EQ(root.find("lr")->toDouble(), 1e-4);
         CHECK(root.find("best")->isNone());
         CHECK_EQ(root.find("done")->toBool(), true);
-        const auto& history = root.find("history")->items();
+        const auto &history = root.find("history")->items();
         CHECK(history.size() == 4 && history[0].toDouble() == 0.5 && history[2].isNone() && history[3].toStringRef() == "x");
         std::vector<std::int64_t> ints;
-        for (const PickleValue& value : root.find("ints")->items())
+        for (const PickleValue &value : root.find("ints")->items())
             ints.push_back(value.toInt());
-        CHECK_EQ(ints, (std::vector<std::int64_t>{0, 255, 256, 65535, 65536, -1, 2147483648LL, -2147483649LL,
-                                                  INT64_MAX, INT64_MIN}));
+        CHECK_EQ(ints, (std::vector<std::int64_t>{0, 255, 256, 65535, 65536, -1, 2147483648LL, -2147483649LL, INT64_MAX, INT64_MIN}));
         CHECK_EQ(root.find("huge")->toDouble(), 1180591620717411303424.0); // 2**70, beyond int64
         CHECK(root.find("raw")->kind() == PickleValue::Kind::Bytes);
-        CHECK_EQ(root.find("raw")->toStringRef(), std::string("\x00\xff" "ab", 4));
-        const PickleValue* shape = root.find("shape");
+        CHECK_EQ(root.find("raw")->toStringRef(),
+                 std::string("\x00\xff"
+                             "ab",
+                             4));
+        const PickleValue *shape = root.find("shape");
         CHECK(shape->kind() == PickleValue::Kind::Tuple && shape->items().size() == 2 && shape->items()[1].toInt() == 3);
         std::vector<std::int64_t> tags;
-        for (const PickleValue& value : root.find("tags")->items())
+        for (const PickleValue &value : root.find("tags")->items())
             tags.push_back(value.toInt());
         std::sort(tags.begin(), tags.end());
         CHECK_EQ(tags, (std::vector<std::int64_t>{1, 2, 3}));
-        const PickleValue* pair = root.find("nested")->find("pair");
+        const PickleValue *pair = root.find("nested")->find("pair");
         CHECK(pair->items().size() == 3 && pair->items()[1].toStringRef() == "a" && pair->items()[2].toDouble() == 2.5);
         // Only tensors reachable through dicts; int keys in decimal.
         const StateDict dict = readStateDict(fixture(name));
@@ -207,9 +235,13 @@ ENGINE_TEST(libtorchPickleSaveRoundTrip)
     weights.insert("mask", pattern({5}, torch::kBool, 4));
     const std::vector<char> bytes = torch::pickle_save(c10::IValue(weights));
     const fs::path path = written("pickle_save.pt", std::string(bytes.begin(), bytes.end()));
-    CHECK_EQ(stateDictDifference(readStateDict(path), {{"stem.weight", {4, 3, 2, 2}}, {"stem.bias", {4}},
-                                                       {"head.weight", {2, 4}, torch::kHalf}, {"head.steps", {}, torch::kLong},
-                                                       {"mask", {5}, torch::kBool}}), "");
+    CHECK_EQ(stateDictDifference(readStateDict(path),
+                                 {{"stem.weight", {4, 3, 2, 2}},
+                                  {"stem.bias", {4}},
+                                  {"head.weight", {2, 4}, torch::kHalf},
+                                  {"head.steps", {}, torch::kLong},
+                                  {"mask", {5}, torch::kBool}}),
+             "");
     // A view saved through pickle_save keeps its values.
     c10::Dict<std::string, at::Tensor> views;
     views.insert("transposed", pattern({3, 2}, torch::kFloat, 0).t());
@@ -225,9 +257,13 @@ ENGINE_TEST(libtorchPickleSaveRoundTrip)
     const fs::path genericPath = written("pickle_save_generic.pt", std::string(genericBytes.begin(), genericBytes.end()));
     const StateDict nested = readStateDict(genericPath);
     CHECK_EQ(nested.size(), 5u);
-    CHECK_EQ(stateDictDifference(nested.withPrefix("encoder."), {{"stem.weight", {4, 3, 2, 2}}, {"stem.bias", {4}},
-                                                                 {"head.weight", {2, 4}, torch::kHalf}, {"head.steps", {}, torch::kLong},
-                                                                 {"mask", {5}, torch::kBool}}), "");
+    CHECK_EQ(stateDictDifference(nested.withPrefix("encoder."),
+                                 {{"stem.weight", {4, 3, 2, 2}},
+                                  {"stem.bias", {4}},
+                                  {"head.weight", {2, 4}, torch::kHalf},
+                                  {"head.steps", {}, torch::kLong},
+                                  {"mask", {5}, torch::kBool}}),
+             "");
     const PickleValue root = readTorchFile(genericPath);
     CHECK(root.find("config")->kind() == PickleValue::Kind::List && root.find("config")->items()[1].toInt() == 2);
     CHECK(root.find("extra")->items()[0].isTensor());
@@ -260,8 +296,10 @@ ENGINE_TEST(emptyAndTextFiles)
 ENGINE_TEST(compressedZipEntryIsRefused)
 {
     const fs::path path = fixture("state_dict_deflated.pt");
-    CHECK_THROWS_MESSAGE(readStateDict(path), prefixFor(path) + "ZIP entry 'state_dict_zip/data.pkl' is compressed "
-                                                                "(method 8), but torch.save stores its entries uncompressed (was the file re-zipped?)");
+    CHECK_THROWS_MESSAGE(readStateDict(path),
+                         prefixFor(path)
+                             + "ZIP entry 'state_dict_zip/data.pkl' is compressed "
+                               "(method 8), but torch.save stores its entries uncompressed (was the file re-zipped?)");
 }
 
 ENGINE_TEST(torchScriptArchiveIsNamed)
@@ -294,7 +332,8 @@ ENGINE_TEST(forbiddenGlobalsAreRefused)
     CHECK_THROWS_MESSAGE(readStateDict(legacy), prefixFor(legacy) + "refusing to load 'os.system" + refusal);
     const fs::path zip = written("evil.pt", zipTorchFile(call));
     CHECK_THROWS_MESSAGE(readStateDict(zip), prefixFor(zip) + "refusing to load 'os.system" + refusal);
-    const std::string stackGlobal = PickleBytes().proto(4).str("builtins").str("eval").op('\x93').str("1").op('\x85').reduce().stop().bytes();
+    const std::string stackGlobal
+        = PickleBytes().proto(4).str("builtins").str("eval").op('\x93').str("1").op('\x85').reduce().stop().bytes();
     const fs::path viaStack = written("evil-stack.pt", zipTorchFile(stackGlobal));
     CHECK_THROWS_MESSAGE(readStateDict(viaStack), prefixFor(viaStack) + "refusing to load 'builtins.eval" + refusal);
     // A whitelisted module with another name is still refused.
@@ -317,7 +356,8 @@ ENGINE_TEST(nestingCyclesAndSharingAreBounded)
 
     const std::string cycle = PickleBytes().proto().emptyList().put(0).get(0).op('a').stop().bytes();
     const fs::path cyclic = written("cycle.pt", zipTorchFile(cycle));
-    CHECK_THROWS_MESSAGE(readTorchFile(cyclic), prefixFor(cyclic) + "the pickle holds a container that contains itself (a reference cycle)");
+    CHECK_THROWS_MESSAGE(readTorchFile(cyclic),
+                         prefixFor(cyclic) + "the pickle holds a container that contains itself (a reference cycle)");
 
     // d_k = {'a': d_(k-1), 'b': d_(k-1)}: 2^40 paths, 41 objects. Reading shares; walking is bounded.
     PickleBytes shared;
@@ -340,9 +380,9 @@ ENGINE_TEST(nestingCyclesAndSharingAreBounded)
 ENGINE_TEST(hugeDeclaredSizesAreRefused)
 {
     const auto tensorFile = [](std::int64_t numel, std::vector<std::int64_t> sizes, std::vector<std::int64_t> strides,
-                               const std::string& data, bool legacy) {
-        const std::string pickle = PickleBytes().proto().emptyDict().str("w")
-                                       .tensor("FloatStorage", "0", numel, 0, sizes, strides).setItem().stop().bytes();
+                               const std::string &data, bool legacy) {
+        const std::string pickle
+            = PickleBytes().proto().emptyDict().str("w").tensor("FloatStorage", "0", numel, 0, sizes, strides).setItem().stop().bytes();
         return legacy ? legacyFile(pickle, {{"0", data}}, {static_cast<std::uint64_t>(data.size() / 4)})
                       : zipTorchFile(pickle, {{"0", data}});
     };
@@ -356,17 +396,22 @@ ENGINE_TEST(hugeDeclaredSizesAreRefused)
     CHECK_THROWS_MESSAGE(readStateDict(overflow),
                          prefixFor(overflow) + "storage '0' declares 4611686018427387904 elements, too many to address");
     const fs::path outside = written("outside.pt", tensorFile(4, {3, 3}, {3, 1}, sixteen, false));
-    CHECK_THROWS_MESSAGE(readStateDict(outside), prefixFor(outside)
-                         + "a tensor of shape [3, 3], stride [3, 1] and offset 0 does not fit in its storage of 4 elements");
+    CHECK_THROWS_MESSAGE(readStateDict(outside),
+                         prefixFor(outside)
+                             + "a tensor of shape [3, 3], stride [3, 1] and offset 0 does not fit in its storage of 4 elements");
     const fs::path product = written("product.pt", tensorFile(4, {std::int64_t{1} << 40, std::int64_t{1} << 40}, {0, 0}, sixteen, true));
-    CHECK_THROWS_MESSAGE(readStateDict(product), prefixFor(product)
-                         + "a tensor of shape [1099511627776, 1099511627776], stride [0, 0] and offset 0 does not fit in its storage of 4 elements");
+    CHECK_THROWS_MESSAGE(
+        readStateDict(product),
+        prefixFor(product)
+            + "a tensor of shape [1099511627776, 1099511627776], stride [0, 0] and offset 0 does not fit in its storage of 4 elements");
     const fs::path repeated = written("repeated.pt", tensorFile(4, {std::int64_t{1} << 20, std::int64_t{1} << 20}, {0, 1}, sixteen, false));
-    CHECK_THROWS_MESSAGE(readStateDict(repeated), prefixFor(repeated)
-                         + "a tensor of shape [1048576, 1048576], stride [0, 1] and offset 0 does not fit in its storage of 4 elements");
+    CHECK_THROWS_MESSAGE(
+        readStateDict(repeated),
+        prefixFor(repeated) + "a tensor of shape [1048576, 1048576], stride [0, 1] and offset 0 does not fit in its storage of 4 elements");
     const fs::path expanded = written("expanded.pt", tensorFile(4, {std::int64_t{1} << 20, std::int64_t{1} << 20}, {0, 0}, sixteen, false));
-    CHECK_THROWS_MESSAGE(readStateDict(expanded), prefixFor(expanded)
-                         + "a tensor of shape [1048576, 1048576] repeats the 4 elements of its storage more than a weights file would");
+    CHECK_THROWS_MESSAGE(readStateDict(expanded),
+                         prefixFor(expanded)
+                             + "a tensor of shape [1048576, 1048576] repeats the 4 elements of its storage more than a weights file would");
     const fs::path negative = written("negative.pt", tensorFile(4, {2}, {-1}, sixteen, false));
     CHECK_THROWS_MESSAGE(readStateDict(negative), prefixFor(negative) + "a tensor's stride entry is negative (-1)");
     const fs::path fits = written("fits.pt", tensorFile(4, {2, 2}, {2, 1}, sixteen, true));
@@ -375,19 +420,25 @@ ENGINE_TEST(hugeDeclaredSizesAreRefused)
 
 ENGINE_TEST(damagedStoragesAndPickles)
 {
-    const std::string pickle = PickleBytes().proto().emptyDict().str("w").tensor("FloatStorage", "7", 4, 0, {4}, {1}, "cuda:1")
-                                   .setItem().stop().bytes();
+    const std::string pickle
+        = PickleBytes().proto().emptyDict().str("w").tensor("FloatStorage", "7", 4, 0, {4}, {1}, "cuda:1").setItem().stop().bytes();
     const fs::path noEntry = written("no-entry.pt", zipTorchFile(pickle));
-    CHECK_THROWS_MESSAGE(readStateDict(noEntry), prefixFor(noEntry) + "the archive has no entry 'archive/data/7' for storage '7' (damaged file?)");
+    CHECK_THROWS_MESSAGE(readStateDict(noEntry),
+                         prefixFor(noEntry) + "the archive has no entry 'archive/data/7' for storage '7' (damaged file?)");
     const fs::path count = written("count.pt", legacyFile(pickle, {{"7", std::string(16, '\0')}}, {3}));
-    CHECK_THROWS_MESSAGE(readStateDict(count), prefixFor(count) + "storage '7' should hold 4 elements, but the file says 3 (damaged file?)");
+    CHECK_THROWS_MESSAGE(readStateDict(count),
+                         prefixFor(count) + "storage '7' should hold 4 elements, but the file says 3 (damaged file?)");
 
     const std::string suffix = " of the pickle data (the file is corrupted or not a torch.save file)";
     const fs::path opcode = written("opcode.pt", zipTorchFile(std::string("\x80\x02I1\n.", 6)));
     CHECK_THROWS_MESSAGE(readStateDict(opcode), prefixFor(opcode) + "unsupported pickle opcode 0x49 ('I') at byte 2" + suffix);
     const fs::path memo = written("memo.pt", zipTorchFile(std::string("\x80\x02h\x05.", 5)));
-    CHECK_THROWS_MESSAGE(readStateDict(memo), prefixFor(memo) + "the pickle refers to memo entry 5, which it never stored at byte 2" + suffix);
-    const fs::path underflow = written("underflow.pt", zipTorchFile(std::string("\x80\x02" "a.", 4)));
+    CHECK_THROWS_MESSAGE(readStateDict(memo),
+                         prefixFor(memo) + "the pickle refers to memo entry 5, which it never stored at byte 2" + suffix);
+    const fs::path underflow = written("underflow.pt",
+                                       zipTorchFile(std::string("\x80\x02"
+                                                                "a.",
+                                                                4)));
     CHECK_THROWS_MESSAGE(readStateDict(underflow), prefixFor(underflow) + "the pickle pops from an empty stack at byte 2" + suffix);
 }
 
@@ -396,7 +447,7 @@ ENGINE_TEST(damagedStoragesAndPickles)
 ENGINE_TEST(truncatedAnywhereGivesAnError)
 {
     int reads = 0;
-    for (const fs::path& source : allFixtures()) {
+    for (const fs::path &source : allFixtures()) {
         const std::string bytes = readFile(source);
         const fs::path path = scratch("truncated" + source.extension().string());
         const std::size_t step = std::max<std::size_t>(1, bytes.size() / 100);
@@ -414,7 +465,7 @@ ENGINE_TEST(truncatedAnywhereGivesAnError)
 ENGINE_TEST(changedBytesGiveValuesOrAnError)
 {
     int reads = 0;
-    for (const fs::path& source : allFixtures()) {
+    for (const fs::path &source : allFixtures()) {
         const std::string original = readFile(source);
         const fs::path path = scratch("changed" + source.extension().string());
         const std::size_t step = std::max<std::size_t>(1, original.size() / 150);
@@ -436,10 +487,9 @@ ENGINE_TEST(changedBytesGiveValuesOrAnError)
 namespace {
 
 // Storages for the unpickler fuzz: zeros, any size up to 64 Ki elements.
-class ZeroStorages : public icmil::engine::TorchStorageLoader
-{
+class ZeroStorages : public icmil::engine::TorchStorageLoader {
 public:
-    torch::Tensor loadStorage(const std::string&, c10::ScalarType dtype, std::int64_t numel, const std::string&) override
+    torch::Tensor loadStorage(const std::string &, c10::ScalarType dtype, std::int64_t numel, const std::string &) override
     {
         if (numel > (1 << 16))
             throw EngineError("too large for the test");
@@ -447,7 +497,7 @@ public:
     }
 };
 
-std::string unpickleError(const std::string& pickle)
+std::string unpickleError(const std::string &pickle)
 {
     return errorOf([&] {
         using namespace icmil::engine;
@@ -466,7 +516,7 @@ ENGINE_TEST(everyPickleByteChangedOrCut)
 {
     // data.pkl is CRC-checked inside a ZIP, so the unpickler itself is fed the changed bytes here.
     int runs = 0;
-    for (const char* name : {"state_dict_zip.pt", "state_dict_protocol4_zip.pt", "checkpoint_zip.pt", "views_zip.pt"}) {
+    for (const char *name : {"state_dict_zip.pt", "state_dict_protocol4_zip.pt", "checkpoint_zip.pt", "views_zip.pt"}) {
         const icmil::engine::RandomAccessFile file(fixture(name));
         const icmil::engine::StoredZipArchive archive(file);
         const std::string stem = fs::path(name).stem().string();

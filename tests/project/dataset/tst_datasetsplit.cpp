@@ -47,8 +47,7 @@ std::map<std::string, Split> caseSplits(const DatasetSplit &d, bool *straddles)
     return out;
 }
 
-template <typename F>
-QString errorOf(F &&f)
+template <typename F> QString errorOf(F &&f)
 {
     try {
         f();
@@ -296,7 +295,9 @@ private Q_SLOTS:
 
     void errors()
     {
-        QCOMPARE(errorOf([] { assignSplits(makeTable({{"tumor", 10}}), SplitConfig{}); }),
+        QCOMPARE(errorOf([] {
+                     assignSplits(makeTable({{"tumor", 10}}), SplitConfig{});
+                 }),
                  QStringLiteral("labels.csv has only one class ('tumor'); training needs at least two"));
         QCOMPARE(errorOf([] { assignSplits(LabelsTable(), SplitConfig{}); }),
                  QStringLiteral("labels.csv has no labelled slides; training needs at least two classes"));
@@ -314,14 +315,12 @@ private Q_SLOTS:
         };
         QCOMPARE(withConfig(0.5, 0.5, 1, 0),
                  QStringLiteral("Split fractions val 0.5 and test 0.5 are out of range: each must be at least 0 and together less than 1"));
-        QCOMPARE(withConfig(-0.1, 0.2, 1, 0),
-                 QStringLiteral("Split fractions val -0.1 and test 0.2 are out of range: each must be at least 0 and together less than 1"));
-        QCOMPARE(withConfig(0.1, 0.1, 0, 0),
-                 QStringLiteral("Cannot make 0 folds: the number of folds must be at least 1"));
-        QCOMPARE(withConfig(0.1, 0.1, 3, 3),
-                 QStringLiteral("Fold 3 is out of range: with 3 folds it must be from 0 to 2"));
-        QCOMPARE(withConfig(0.1, 0.1, 3, -1),
-                 QStringLiteral("Fold -1 is out of range: with 3 folds it must be from 0 to 2"));
+        QCOMPARE(
+            withConfig(-0.1, 0.2, 1, 0),
+            QStringLiteral("Split fractions val -0.1 and test 0.2 are out of range: each must be at least 0 and together less than 1"));
+        QCOMPARE(withConfig(0.1, 0.1, 0, 0), QStringLiteral("Cannot make 0 folds: the number of folds must be at least 1"));
+        QCOMPARE(withConfig(0.1, 0.1, 3, 3), QStringLiteral("Fold 3 is out of range: with 3 folds it must be from 0 to 2"));
+        QCOMPARE(withConfig(0.1, 0.1, 3, -1), QStringLiteral("Fold -1 is out of range: with 3 folds it must be from 0 to 2"));
         QCOMPARE(withConfig(0.1, 0.1, 1, 1), QStringLiteral("Fold 1 is out of range: with 1 fold it must be 0"));
         QCOMPARE(withConfig(0.1, 0.1, 5, 0), QStringLiteral("Cannot make 5 folds: class 'normal' has only 4 cases"));
         QCOMPARE(withConfig(0.1, 0.1, 4, 0), QStringLiteral("<no error>"));

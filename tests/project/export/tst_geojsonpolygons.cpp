@@ -45,8 +45,9 @@ private Q_SLOTS:
         QCOMPARE(icmil::test::projectErrorOf([&] { readGeoJsonPolygons(dir / "bad.geojson"); }).toStdString(),
                  "Cannot read polygons from '" + (dir / "bad.geojson").string() + "': a position is not [x, y]");
         std::ofstream(dir / "broken.geojson") << "{";
-        QVERIFY(icmil::test::projectErrorOf([&] { readGeoJsonPolygons(dir / "broken.geojson"); })
-                    .startsWith(QStringLiteral("Cannot read polygons from")));
+        QVERIFY(icmil::test::projectErrorOf([&] {
+                    readGeoJsonPolygons(dir / "broken.geojson");
+                }).startsWith(QStringLiteral("Cannot read polygons from")));
     }
 };
 

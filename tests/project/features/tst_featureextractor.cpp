@@ -97,8 +97,7 @@ private Q_SLOTS:
         const fs::path partial = m_dir / "partial";
         fs::create_directories(partial / "slides");
         fs::copy_file(m_slides[0].path, partial / "slides" / m_slides[0].path.filename(), fs::copy_options::overwrite_existing);
-        std::ofstream(partial / "labels.csv") << "case_id,slide_id,label\nc0," << m_slides[0].slideId
-                                              << ",normal\nc9,ghost,tumor\n";
+        std::ofstream(partial / "labels.csv") << "case_id,slide_id,label\nc0," << m_slides[0].slideId << ",normal\nc9,ghost,tumor\n";
         const project::SlideListing labelled = project::listSlides(partial);
         QCOMPARE(labelled.slides.size(), std::size_t{1});
         QCOMPARE(labelled.problems.size(), std::size_t{1});
@@ -109,8 +108,9 @@ private Q_SLOTS:
             project::listSlides(m_dir / "nowhere");
         } catch (const project::ProjectError &e) {
             threw = true;
-            QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("Cannot list slides in '%1': it does not exist")
-                                                      .arg(QString::fromStdString((m_dir / "nowhere").string())));
+            QCOMPARE(
+                QString::fromUtf8(e.what()),
+                QStringLiteral("Cannot list slides in '%1': it does not exist").arg(QString::fromStdString((m_dir / "nowhere").string())));
         }
         QVERIFY(threw);
     }
@@ -157,8 +157,7 @@ private Q_SLOTS:
         project::PatchBatchReader reader(source, grid, {});
         QString error;
         try {
-            while (reader.next()) {
-            }
+            while (reader.next()) { }
         } catch (const slide::SlideError &e) {
             error = QString::fromUtf8(e.what());
         }
@@ -202,8 +201,8 @@ private Q_SLOTS:
                 p[k + 3] = rgba.pixels[k + 3];
             }
             const torch::Tensor expected = embedder->forward(engine::patchesToModelInput(patch, embedder->inputSize(), torch::kCPU));
-            const torch::Tensor got = torch::from_blob(const_cast<float *>(stored.features.data()) + i * stored.dim,
-                                                       {1, stored.dim}, torch::kFloat32);
+            const torch::Tensor got
+                = torch::from_blob(const_cast<float *>(stored.features.data()) + i * stored.dim, {1, stored.dim}, torch::kFloat32);
             QVERIFY2(torch::allclose(expected, got, 1e-4, 1e-5),
                      qPrintable(QStringLiteral("patch %1 differs by %2").arg(i).arg((expected - got).abs().max().item<float>())));
         }
@@ -265,9 +264,11 @@ private Q_SLOTS:
         const fs::path empty = layout.featureFile("tiny-cnn", id);
         const QString why = QString::fromStdString(project::noPatchesMessage(id, empty, project::readFeatureFile(empty).attributes));
         QVERIFY2(why.startsWith(QStringLiteral("Slide '%1' has no patches in '%2': tissue detection (preset default) kept no patch "
-                                               "with at least 25% tissue. ").arg(QString::fromStdString(id), QString::fromStdString(empty.string()))),
+                                               "with at least 25% tissue. ")
+                                    .arg(QString::fromStdString(id), QString::fromStdString(empty.string()))),
                  qPrintable(why));
-        QVERIFY2(why.contains(QStringLiteral("choose the tissue preset bwh_biopsy")) && why.contains(QStringLiteral("--min-tissue")), qPrintable(why));
+        QVERIFY2(why.contains(QStringLiteral("choose the tissue preset bwh_biopsy")) && why.contains(QStringLiteral("--min-tissue")),
+                 qPrintable(why));
 
         config.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
         const project::ExtractionReport biopsy = project::FeatureExtractor(config).run({m_slides[0]});
@@ -277,7 +278,8 @@ private Q_SLOTS:
         QVERIFY(fs::exists(layout.tissueMaskFile(id)));
 
         // The same settings again: nothing is redone.
-        QCOMPARE(int(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].status), int(project::SlideExtraction::Status::Skipped));
+        QCOMPARE(int(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].status),
+                 int(project::SlideExtraction::Status::Skipped));
 
         // A stricter minimum tissue per patch keeps fewer patches.
         config.tiling.grid.minTissueFraction = 0.95;
@@ -302,8 +304,7 @@ private Q_SLOTS:
             std::ofstream(broken, std::ios::binary) << bytes.substr(0, bytes.size() / 3);
         }
         const fs::path projectDir = freshDir(m_dir / "withbroken");
-        const project::ExtractionReport report =
-            project::FeatureExtractor(configFor(projectDir)).run({{"broken", broken}, m_slides[2]});
+        const project::ExtractionReport report = project::FeatureExtractor(configFor(projectDir)).run({{"broken", broken}, m_slides[2]});
         QCOMPARE(report.slides.size(), std::size_t{2});
         QCOMPARE(int(report.slides[0].status), int(project::SlideExtraction::Status::Failed));
         QVERIFY2(QString::fromStdString(report.slides[0].message).startsWith(QStringLiteral("Cannot open slide")),

@@ -26,8 +26,7 @@ fs::path freshDir(const std::string &name)
     return dir;
 }
 
-template <typename Call>
-QString errorOf(Call &&call)
+template <typename Call> QString errorOf(Call &&call)
 {
     return icmil::test::projectErrorOf(std::forward<Call>(call));
 }

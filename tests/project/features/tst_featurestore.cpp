@@ -25,8 +25,7 @@ fs::path scratch(const std::string &name)
     return scratchDir("tst_featurestore") / name;
 }
 
-template <typename Call>
-QString errorOf(Call &&call)
+template <typename Call> QString errorOf(Call &&call)
 {
     return icmil::test::projectErrorOf(std::forward<Call>(call));
 }
@@ -130,9 +129,9 @@ private Q_SLOTS:
         writeFeatureFile(path, sampleSlide(5, 8));
         const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
         QVERIFY(file >= 0);
-        for (const char *name : {"patch_size", "patch_level", "downsample", "downsampled_level_dim", "level_dim", "name",
-                                 "save_path", "custom_downsample", "patch_size_level0", "level0_magnification",
-                                 "target_magnification", "overlap", "savetodir", "level0_width", "level0_height"})
+        for (const char *name :
+             {"patch_size", "patch_level", "downsample", "downsampled_level_dim", "level_dim", "name", "save_path", "custom_downsample",
+              "patch_size_level0", "level0_magnification", "target_magnification", "overlap", "savetodir", "level0_width", "level0_height"})
             QVERIFY2(hasAttribute(file, "coords", name), name);
         for (const char *name : {"name", "savetodir", "encoder"})
             QVERIFY2(hasAttribute(file, "features", name), name);
@@ -469,8 +468,7 @@ private Q_SLOTS:
                         try {
                             readFeatureFile(scratch("thread-missing.h5"));
                             ++failures;
-                        } catch (const ProjectError &) {
-                        }
+                        } catch (const ProjectError &) { }
                     }
                 } catch (...) {
                     ++failures;

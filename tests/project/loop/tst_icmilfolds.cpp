@@ -84,8 +84,10 @@ void compareAggregates(const std::vector<FoldIterationAggregate> &a, const std::
         QCOMPARE(a[i].folds, b[i].folds);
         QCOMPARE(a[i].valAucUndefined, b[i].valAucUndefined);
         QCOMPARE(a[i].testAucUndefined, b[i].testAucUndefined);
-        const std::vector<std::pair<MeanSd, MeanSd>> pairs = {
-            {a[i].valAuc, b[i].valAuc}, {a[i].testAuc, b[i].testAuc}, {a[i].valAccuracy, b[i].valAccuracy}, {a[i].testAccuracy, b[i].testAccuracy}};
+        const std::vector<std::pair<MeanSd, MeanSd>> pairs = {{a[i].valAuc, b[i].valAuc},
+                                                              {a[i].testAuc, b[i].testAuc},
+                                                              {a[i].valAccuracy, b[i].valAccuracy},
+                                                              {a[i].testAccuracy, b[i].testAccuracy}};
         for (const auto &[x, y] : pairs) {
             QCOMPARE(x.n, y.n);
             QCOMPARE(x.mean, y.mean);
@@ -238,7 +240,8 @@ private Q_SLOTS:
     {
         FoldedIcmilLoopConfig c = config("one-fold");
         c.folds = 1;
-        QCOMPARE(test::projectErrorOf([&] { FoldedIcmilLoop(c).run(); }), QStringLiteral("The ICMIL loop on folds needs at least 2 folds, not 1"));
+        QCOMPARE(test::projectErrorOf([&] { FoldedIcmilLoop(c).run(); }),
+                 QStringLiteral("The ICMIL loop on folds needs at least 2 folds, not 1"));
         QVERIFY(!fs::exists(c.loop.projectRoot / "icmil"));
     }
 

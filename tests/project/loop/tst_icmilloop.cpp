@@ -78,10 +78,7 @@ void writeWhiteBmp(const fs::path &path, int width, int height)
 }
 
 struct CrashAfter : std::runtime_error {
-    CrashAfter()
-        : std::runtime_error("injected crash")
-    {
-    }
+    CrashAfter() : std::runtime_error("injected crash") { }
 };
 
 } // namespace
@@ -212,13 +209,15 @@ private Q_SLOTS:
         c.trainer.epochs = 4;
         c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("tcga");
         const QString tissue = test::projectErrorOf([&] { IcmilLoop(c).run(); });
-        QVERIFY2(tissue.contains(QStringLiteral("(tissue.preset was bwh_biopsy, now tcga, tissue.close_kernel was 2, now 4, ")), qPrintable(tissue));
+        QVERIFY2(tissue.contains(QStringLiteral("(tissue.preset was bwh_biopsy, now tcga, tissue.close_kernel was 2, now 4, ")),
+                 qPrintable(tissue));
         c.extraction.tiling.tissue = slide::TissueDetectionParams::preset("bwh_biopsy");
         c.extraction.tiling.tissue.useOtsu = true;
         QVERIFY(test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("(tissue.otsu was false, now true)")));
         c.extraction.tiling.tissue.useOtsu = false;
         c.extraction.tiling.grid.minTissueFraction = 0.5;
-        QVERIFY(test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("(tissue.min_tissue_per_patch was 0.25, now 0.5)")));
+        QVERIFY(
+            test::projectErrorOf([&] { IcmilLoop(c).run(); }).contains(QStringLiteral("(tissue.min_tissue_per_patch was 0.25, now 0.5)")));
         QCOMPARE(readText(result.stateFile), stateBefore);
         m_reference = c.projectRoot;
     }
@@ -253,8 +252,9 @@ private Q_SLOTS:
         QCOMPARE(back.calibrationPatches, std::int64_t{123});
         QCOMPARE(test::projectErrorOf([] { loopConfigFromSettings("{\"model\": {\"type\": \"transmil\"}}", IcmilLoopConfig{}); }),
                  QStringLiteral("Cannot read the saved loop's settings: Unknown MIL model 'transmil': expected abmil, maxpool or dtfd"));
-        QVERIFY(test::projectErrorOf([] { loopConfigFromSettings("{not json", IcmilLoopConfig{}); })
-                    .startsWith(QStringLiteral("Cannot read the saved loop's settings: ")));
+        QVERIFY(test::projectErrorOf([] {
+                    loopConfigFromSettings("{not json", IcmilLoopConfig{});
+                }).startsWith(QStringLiteral("Cannot read the saved loop's settings: ")));
     }
 
     void calibratesOnlyARandomlyInitialisedBuiltIn()
@@ -299,8 +299,10 @@ private Q_SLOTS:
         const IcmilLoopResult resumed = IcmilLoop(c).run();
         QCOMPARE(resumed.resumedAt, 1);
         QCOMPARE(QString::fromStdString(resumed.resumedPhase), QStringLiteral("extract"));
-        QCOMPARE(resultsOf(resumed.iterationsCsv), resultsOf(reference / "icmil" / "icmil" / "iterations.csv").substr(0, resultsOf(resumed.iterationsCsv).size()));
-        QCOMPARE(readText(c.projectRoot / "runs" / "icmil-it1" / "predictions.csv"), readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
+        QCOMPARE(resultsOf(resumed.iterationsCsv),
+                 resultsOf(reference / "icmil" / "icmil" / "iterations.csv").substr(0, resultsOf(resumed.iterationsCsv).size()));
+        QCOMPARE(readText(c.projectRoot / "runs" / "icmil-it1" / "predictions.csv"),
+                 readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
 
         // A cancel in the middle of fine-tuning: that phase is not recorded and runs again.
         IcmilLoopConfig d = config("cancel", 1);
@@ -316,7 +318,8 @@ private Q_SLOTS:
         const IcmilLoopResult finished = IcmilLoop(d).run();
         QCOMPARE(finished.resumedAt, 1);
         QCOMPARE(QString::fromStdString(finished.resumedPhase), QStringLiteral("finetune"));
-        QCOMPARE(readText(d.projectRoot / "runs" / "icmil-it1" / "predictions.csv"), readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
+        QCOMPARE(readText(d.projectRoot / "runs" / "icmil-it1" / "predictions.csv"),
+                 readText(reference / "runs" / "icmil-it1" / "predictions.csv"));
     }
 
     void fineTuningNeverOpensATestSlide()

@@ -79,8 +79,8 @@ private Q_SLOTS:
         const LoopDurationEstimate e = LoopDurationEstimator::estimate(tenSlides(), fixedTimings("cpu"));
         QCOMPARE(e.patches, std::int64_t{10000});
         QCOMPARE(e.bagSize, std::int64_t{1000});
-        QCOMPARE(e.tilingSeconds, 4.0);                               // 2 untiled x 2 s
-        QCOMPARE(e.extractionSeconds, 3 * 10000 * (0.001 + 0.004));   // 3 iterations x patches
+        QCOMPARE(e.tilingSeconds, 4.0);                             // 2 untiled x 2 s
+        QCOMPARE(e.extractionSeconds, 3 * 10000 * (0.001 + 0.004)); // 3 iterations x patches
         // 2 rounds x (3 epochs x 2000 patches x (read + step) + 4 validations x 500 held out x (read + 2 forwards))
         QCOMPARE(e.fineTuningSeconds, 2 * (3 * 2000 * (0.001 + 0.02) + 4 * 500 * (0.001 + 0.008)));
         // 3 iterations x (50 epochs x (8 steps + 1 forward) + 10 forwards)
@@ -161,7 +161,8 @@ private Q_SLOTS:
             estimator.run();
             QFAIL("no exception");
         } catch (const ProjectError &e) {
-            QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("No slides in '%1': nothing to estimate").arg(QString::fromStdString((m_dir / "empty").string())));
+            QCOMPARE(QString::fromUtf8(e.what()),
+                     QStringLiteral("No slides in '%1': nothing to estimate").arg(QString::fromStdString((m_dir / "empty").string())));
         }
     }
 
@@ -194,9 +195,10 @@ private Q_SLOTS:
         clock.start();
         LoopDurationEstimator estimator(config);
         const LoopDurationEstimate e = estimator.run();
-        qInfo("probe %.2f s (%lld ms with set-up): read %.3f ms, embed %.3f ms, distil %.3f ms, bag step %.3f ms; total %.0f s for %lld patches",
-              e.timings.seconds, clock.elapsed(), e.timings.readPerPatch * 1e3, e.timings.embedPerPatch * 1e3, e.timings.distillPerPatch * 1e3,
-              e.timings.bagStep * 1e3, e.totalSeconds, static_cast<long long>(e.patches));
+        qInfo(
+            "probe %.2f s (%lld ms with set-up): read %.3f ms, embed %.3f ms, distil %.3f ms, bag step %.3f ms; total %.0f s for %lld patches",
+            e.timings.seconds, clock.elapsed(), e.timings.readPerPatch * 1e3, e.timings.embedPerPatch * 1e3,
+            e.timings.distillPerPatch * 1e3, e.timings.bagStep * 1e3, e.totalSeconds, static_cast<long long>(e.patches));
         QVERIFY(!estimator.cancelled());
         QCOMPARE(e.timings.device, std::string("cpu"));
         QCOMPARE(e.workload.slides, 2);
@@ -206,7 +208,7 @@ private Q_SLOTS:
                          e.timings.bagStep, e.timings.bagForward, e.totalSeconds})
             QVERIFY(std::isfinite(t) && t > 0.0);
         QVERIFY2(clock.elapsed() < 20000, "the probe is bounded"); // ~3 s of measuring; generous for a loaded machine
-        QVERIFY(fs::is_empty(project)); // nothing tiled or written
+        QVERIFY(fs::is_empty(project));                            // nothing tiled or written
 
         // A slide that cannot be opened (the loop leaves it out) is passed over for the probe.
         const fs::path broken = m_dir / "broken.svs";
@@ -220,7 +222,8 @@ private Q_SLOTS:
             LoopDurationEstimator(config, {SlideEntry{"broken", broken}}).run();
             QFAIL("no error for a dataset of which no slide opens");
         } catch (const ProjectError &e) {
-            QVERIFY2(QString::fromUtf8(e.what()).startsWith(QStringLiteral("No slide of the dataset can be opened: Cannot open slide '")), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).startsWith(QStringLiteral("No slide of the dataset can be opened: Cannot open slide '")),
+                     e.what());
         }
 
         LoopDurationEstimator cancelled(config);

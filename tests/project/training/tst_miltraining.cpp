@@ -240,7 +240,8 @@ private Q_SLOTS:
         // Duplicate slide and a row with too few fields: both listed with their lines.
         writeText(root / "labels.csv", good + "case0,s0,normal\nc,s1\n");
         QCOMPARE(projectErrorOf([&] { BagDataset::load(config.data); }),
-                 QStringLiteral("labels.csv has 2 problems: line 14: duplicate slide_id 's0' (first on line 2); line 15: expected 3 fields, found 2"));
+                 QStringLiteral(
+                     "labels.csv has 2 problems: line 14: duplicate slide_id 's0' (first on line 2); line 15: expected 3 fields, found 2"));
 
         // A label outside the given classes.
         writeText(root / "labels.csv", good);
@@ -269,7 +270,8 @@ private Q_SLOTS:
         narrow.features.assign(16, 0.5f);
         narrow.coords = {{0, 0}, {256, 0}};
         writeFeatureFile(ProjectLayout(root).featureFile("toy", "s3"), narrow);
-        QCOMPARE(projectErrorOf([&] { BagDataset::load(config.data); }), QStringLiteral("Slide 's3' has 8 features per patch, slide 's0' 16"));
+        QCOMPARE(projectErrorOf([&] { BagDataset::load(config.data); }),
+                 QStringLiteral("Slide 's3' has 8 features per patch, slide 's0' 16"));
 
         // A labels file that does not exist.
         config.data.labelsCsv = root / "nope.csv";
@@ -291,9 +293,10 @@ private Q_SLOTS:
         const fs::path dir = fs::path(qEnvironmentVariable("ICMIL_TEST_SCRATCH").toStdString());
         fs::create_directories(dir);
         writePredictionsCsv(dir / "p.csv", table);
-        QCOMPARE(readText(dir / "p.csv"), std::string("slide_id,case_id,label,split,p_0,p_1,predicted\n"
-                                                      "\"a,1\",\"c\"\"1\",tumor,test,0.6,0.4,tumor\n"
-                                                      "b,c2,,,0.9,0.1,normal\n"));
+        QCOMPARE(readText(dir / "p.csv"),
+                 std::string("slide_id,case_id,label,split,p_0,p_1,predicted\n"
+                             "\"a,1\",\"c\"\"1\",tumor,test,0.6,0.4,tumor\n"
+                             "b,c2,,,0.9,0.1,normal\n"));
         writeClamFoldCsv(dir / "f.csv", table);
         QCOMPARE(readText(dir / "f.csv"), std::string("slide_id,Y,Y_hat,p_0,p_1\n\"a,1\",1,1,0.6,0.4\n"));
         writePredictionsJson(dir / "p.json", table);
@@ -302,8 +305,9 @@ private Q_SLOTS:
         QCOMPARE(back.rows[0].caseId, std::string("c\"1"));
         QCOMPARE(back.threshold.value_or(0.0), 0.3);
         writeText(dir / "broken.json", "{\"rows\": [");
-        QVERIFY(projectErrorOf([&] { readPredictionsJson(dir / "broken.json"); })
-                    .startsWith(QStringLiteral("Cannot read predictions from '%1': ").arg(icmil::test::q(dir / "broken.json"))));
+        QVERIFY(projectErrorOf([&] {
+                    readPredictionsJson(dir / "broken.json");
+                }).startsWith(QStringLiteral("Cannot read predictions from '%1': ").arg(icmil::test::q(dir / "broken.json"))));
     }
 };
 

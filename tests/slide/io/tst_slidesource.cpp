@@ -25,8 +25,7 @@ using namespace icmil::slide;
 namespace {
 
 // The message of the SlideError that `f` throws, or "<no error>".
-template <typename F>
-QString errorOf(F &&f)
+template <typename F> QString errorOf(F &&f)
 {
     try {
         f();
@@ -157,8 +156,7 @@ private Q_SLOTS:
         m_source->readRegionArgb(1, 400, 800, 97, 61, argb.data());
         for (std::size_t i = 0; i < argb.size(); ++i) {
             const std::uint8_t *p = rgba.pixels.data() + 4 * i;
-            const std::uint32_t expected = (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[0]} << 16)
-                | (std::uint32_t{p[1]} << 8) | p[2];
+            const std::uint32_t expected = (std::uint32_t{p[3]} << 24) | (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
             QCOMPARE(argb[i], expected);
         }
         QCOMPARE(errorOf([&] { m_source->readRegionArgb(0, 4000, 0, 256, 256, argb.data()); }),
@@ -268,21 +266,25 @@ private Q_SLOTS:
         const QString file = QString::fromStdString(m_slide.string());
         QCOMPARE(errorOf([&] { m_source->readRegion(0, 4000, 0, 256, 256); }),
                  QStringLiteral("Cannot read region (x=4000, y=0, w=256, h=256) at level 0 of '%1': outside the "
-                                "level's 4096x3072 pixels").arg(file));
+                                "level's 4096x3072 pixels")
+                     .arg(file));
         QCOMPARE(errorOf([&] { m_source->readRegion(1, -4, 0, 16, 16); }),
                  QStringLiteral("Cannot read region (x=-4, y=0, w=16, h=16) at level 1 of '%1': outside the "
-                                "level's 1024x768 pixels").arg(file));
+                                "level's 1024x768 pixels")
+                     .arg(file));
         QCOMPARE(errorOf([&] { m_source->readRegion(2, 0, 2048, 256, 129); }),
                  QStringLiteral("Cannot read region (x=0, y=2048, w=256, h=129) at level 2 of '%1': outside the "
-                                "level's 256x192 pixels").arg(file));
+                                "level's 256x192 pixels")
+                     .arg(file));
         QCOMPARE(errorOf([&] { m_source->readRegion(3, 0, 0, 16, 16); }),
                  QStringLiteral("Cannot read region (x=0, y=0, w=16, h=16) at level 3 of '%1': the slide has levels "
-                                "0 to 2").arg(file));
+                                "0 to 2")
+                     .arg(file));
         QCOMPARE(errorOf([&] { m_source->readRegion(0, 0, 0, 0, 16); }),
                  QStringLiteral("Cannot read region (x=0, y=0, w=0, h=16) at level 0 of '%1': width and height must "
-                                "be positive").arg(file));
-        QCOMPARE(errorOf([&] { m_source->level(7); }),
-                 QStringLiteral("Level 7 does not exist in '%1' (it has 3 levels)").arg(file));
+                                "be positive")
+                     .arg(file));
+        QCOMPARE(errorOf([&] { m_source->level(7); }), QStringLiteral("Level 7 does not exist in '%1' (it has 3 levels)").arg(file));
         // The last pixel row and column are readable: bounds are inclusive of the level's edge.
         QCOMPARE(m_source->readRegion(2, 255 * 16, 191 * 16, 1, 1).width, 1);
     }
@@ -294,8 +296,7 @@ private Q_SLOTS:
                  QStringLiteral("Cannot open slide '%1': file does not exist").arg(QString::fromStdString(missing.string())));
 
         QCOMPARE(errorOf([&] { SlideSource::open(m_dir); }),
-                 QStringLiteral("Cannot open slide '%1': it is a directory, not a file")
-                     .arg(QString::fromStdString(m_dir.string())));
+                 QStringLiteral("Cannot open slide '%1': it is a directory, not a file").arg(QString::fromStdString(m_dir.string())));
 
         const fs::path empty = m_dir / "empty.svs";
         writeBytes(empty, "");
@@ -306,7 +307,8 @@ private Q_SLOTS:
         writeBytes(text, "case_id,slide_id,label\nthis is not a slide\n");
         QCOMPARE(errorOf([&] { SlideSource::open(text); }),
                  QStringLiteral("Cannot open slide '%1': not a whole-slide image or an image format this build can "
-                                "read").arg(QString::fromStdString(text.string())));
+                                "read")
+                     .arg(QString::fromStdString(text.string())));
     }
 
     void formatsItWouldMisreadAreRefusedByName()
@@ -329,9 +331,10 @@ private Q_SLOTS:
                      .arg(QString::fromStdString(qptiff.string())));
         const fs::path stack = m_dir / "stack.tif";
         writeGreyPlanes(stack, 2, {});
-        QVERIFY(errorOf([&] { SlideSource::open(stack); }).endsWith(QStringLiteral(": a multichannel fluorescence image (2 channels); "
-                                                                                     "ICMIL Studio reads brightfield RGB slides (H&E, IHC), "
-                                                                                     "and would show only the first channel in grey")));
+        QVERIFY(errorOf([&] { SlideSource::open(stack); })
+                    .endsWith(QStringLiteral(": a multichannel fluorescence image (2 channels); "
+                                             "ICMIL Studio reads brightfield RGB slides (H&E, IHC), "
+                                             "and would show only the first channel in grey")));
 
         // One grey plane is an ordinary image; its resolution, when a microscope's, is its mpp,
         // and it does not pretend to be an OpenSlide slide.
@@ -355,7 +358,8 @@ private Q_SLOTS:
         writeBytes(truncated, bytes.substr(0, bytes.size() / 2));
         QCOMPARE(errorOf([&] { SlideSource::open(truncated); }),
                  QStringLiteral("Cannot open slide '%1': damaged or truncated file (neither OpenSlide nor the image "
-                                "decoders can read it)").arg(QString::fromStdString(truncated.string())));
+                                "decoders can read it)")
+                     .arg(QString::fromStdString(truncated.string())));
     }
 
     void damagedTileFailsAndHandleStaysFailed()

@@ -48,8 +48,8 @@ QByteArray fileBytes(const fs::path &path)
 }
 
 struct ColourStats {
-    double green = 0.0;      // mean green (eosin absorbs green: lower = more purple/darker)
-    double darkShare = 0.0;  // share of pixels darker than 140 in green (nuclear chromatin)
+    double green = 0.0;     // mean green (eosin absorbs green: lower = more purple/darker)
+    double darkShare = 0.0; // share of pixels darker than 140 in green (nuclear chromatin)
     double pixels = 0.0;
 };
 
@@ -177,7 +177,8 @@ void TstSyntheticPresets::mimicsExistInNormalSlides()
             QCOMPARE(cv::countNonZero(truth.tumourMask()), 0);
             QVERIFY2(phantom.aggregates().size() >= static_cast<std::size_t>(presetModel(preset).aggregatesMin),
                      qPrintable(QStringLiteral("seed %1: %2 aggregates").arg(seed).arg(phantom.aggregates().size())));
-            QVERIFY2(truth.mimicFraction() > 0.002, qPrintable(QStringLiteral("seed %1 mimic fraction %2").arg(seed).arg(truth.mimicFraction())));
+            QVERIFY2(truth.mimicFraction() > 0.002,
+                     qPrintable(QStringLiteral("seed %1 mimic fraction %2").arg(seed).arg(truth.mimicFraction())));
             QVERIFY(cv::countNonZero(truth.mimicMask()) > 0);
             withCentre += phantom.germinalCentres().empty() ? 0 : 1;
         }
@@ -197,8 +198,8 @@ void TstSyntheticPresets::mimicColourOverlapsTumour()
     for (std::uint64_t s = 1; s < 200 && seed == 0; ++s) {
         const TissuePhantom phantom(config(SyntheticPreset::Camelyon, s, true, 6144, 5120));
         SyntheticSlideConfig c = config(SyntheticPreset::Camelyon, s, true, 6144, 5120);
-        if (!phantom.microMetastasesOnly() && phantom.aggregates().size() >= 2 && !phantom.site().blurred() && phantom.site().penStrokes() == 0
-            && phantom.site().folds() == 0)
+        if (!phantom.microMetastasesOnly() && phantom.aggregates().size() >= 2 && !phantom.site().blurred()
+            && phantom.site().penStrokes() == 0 && phantom.site().folds() == 0)
             seed = s;
     }
     QVERIFY(seed != 0);
@@ -236,8 +237,12 @@ void TstSyntheticPresets::mimicColourOverlapsTumour()
         s->darkShare /= s->pixels;
     }
     const QString figures = QStringLiteral("green tumour %1 mimic %2 stroma %3; dark share tumour %4 mimic %5 stroma %6")
-                                    .arg(tumour.green).arg(mimic.green).arg(stroma.green)
-                                    .arg(tumour.darkShare).arg(mimic.darkShare).arg(stroma.darkShare);
+                                .arg(tumour.green)
+                                .arg(mimic.green)
+                                .arg(stroma.green)
+                                .arg(tumour.darkShare)
+                                .arg(mimic.darkShare)
+                                .arg(stroma.darkShare);
     qInfo().noquote() << figures;
     QVERIFY2(std::abs(tumour.green - mimic.green) < 0.4 * std::abs(tumour.green - stroma.green), qPrintable(figures));
     QVERIFY2(std::abs(tumour.darkShare - mimic.darkShare) < 0.5 * std::abs(tumour.darkShare - stroma.darkShare), qPrintable(figures));

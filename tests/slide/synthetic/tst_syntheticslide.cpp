@@ -39,7 +39,7 @@ struct Rgb {
 // A small owner of an OpenSlide handle that fails the test on any OpenSlide error.
 class OpenSlide {
 public:
-    explicit OpenSlide(const fs::path &path) : m_slide(openslide_open(path.c_str())) {}
+    explicit OpenSlide(const fs::path &path) : m_slide(openslide_open(path.c_str())) { }
     ~OpenSlide()
     {
         if (m_slide)
@@ -151,8 +151,7 @@ private Q_SLOTS:
 
 private:
     fs::path scratch(const std::string &name) const { return m_scratch / name; }
-    SyntheticSlideResult writeSlide(const SyntheticSlideConfig &config, const std::string &stem,
-                                    std::vector<double> *progress = nullptr);
+    SyntheticSlideResult writeSlide(const SyntheticSlideConfig &config, const std::string &stem, std::vector<double> *progress = nullptr);
 
     QTemporaryDir m_temporary;
     fs::path m_scratch;
@@ -165,18 +164,16 @@ SyntheticSlideResult TstSyntheticSlide::writeSlide(const SyntheticSlideConfig &c
                                                    std::vector<double> *progress)
 {
     SyntheticSlideWriter writer(config);
-    return writer.write(scratch(stem + ".svs"), scratch(stem + "_mask.png"), scratch(stem + ".geojson"),
-                        [progress](double fraction) {
-                            if (progress)
-                                progress->push_back(fraction);
-                        });
+    return writer.write(scratch(stem + ".svs"), scratch(stem + "_mask.png"), scratch(stem + ".geojson"), [progress](double fraction) {
+        if (progress)
+            progress->push_back(fraction);
+    });
 }
 
 void TstSyntheticSlide::initTestCase()
 {
     const QString fromEnvironment = qEnvironmentVariable("ICMIL_TEST_SCRATCH");
-    m_scratch = fromEnvironment.isEmpty() ? fs::path(m_temporary.path().toStdString())
-                                          : fs::path(fromEnvironment.toStdString());
+    m_scratch = fromEnvironment.isEmpty() ? fs::path(m_temporary.path().toStdString()) : fs::path(fromEnvironment.toStdString());
     fs::remove_all(m_scratch);
     fs::create_directories(m_scratch);
 
@@ -356,9 +353,8 @@ void TstSyntheticSlide::positiveGroundTruthMatchesPolygons()
             const std::uint8_t value = mask.at<std::uint8_t>(y, x);
             QVERIFY(value == 0 || value == 255);
             const double cx = (x + 0.5) * 32.0, cy = (y + 0.5) * 32.0;
-            const bool inside = std::any_of(rings.begin(), rings.end(), [&](const QJsonArray &ring) {
-                return insidePolygon(ring, cx, cy);
-            });
+            const bool inside
+                = std::any_of(rings.begin(), rings.end(), [&](const QJsonArray &ring) { return insidePolygon(ring, cx, cy); });
             if (value == 255) {
                 ++tumourPixels;
                 insidePolygons += inside ? 1 : 0;
@@ -468,7 +464,8 @@ void TstSyntheticSlide::invalidConfigIsRejected_data()
     QTest::newRow("mpp") << 4 << 0.0 << prefix + QStringLiteral("microns per pixel must be a positive number (got 0)");
     QTest::newRow("negative mpp") << 4 << -0.25 << prefix + QStringLiteral("microns per pixel must be a positive number (got -0.25)");
     QTest::newRow("band memory") << 6 << 4096.0
-                                 << prefix + QStringLiteral("tile size 4096 is too large for a slide 200000 pixels wide (over 1 GiB of tile rows)");
+                                 << prefix
+            + QStringLiteral("tile size 4096 is too large for a slide 200000 pixels wide (over 1 GiB of tile rows)");
     QTest::newRow("slide id") << 5 << 0.0 << prefix + QStringLiteral("slide id must not contain '|' or line breaks");
 }
 
@@ -485,7 +482,10 @@ void TstSyntheticSlide::invalidConfigIsRejected()
     case 3: config.levelFactor = static_cast<int>(value); break;
     case 4: config.mpp = value; break;
     case 5: config.slideId = "a|b"; break;
-    case 6: config.tileSize = static_cast<int>(value); config.width = 200000; break;
+    case 6:
+        config.tileSize = static_cast<int>(value);
+        config.width = 200000;
+        break;
     }
     const fs::path directory = scratch("invalid");
     fs::create_directories(directory);
@@ -524,9 +524,9 @@ void TstSyntheticSlide::missingDirectoryIsReported()
         SyntheticSlideWriter(smallConfig(1, false)).write(slide, scratch("x.png"), scratch("x.geojson"));
         QFAIL("no error");
     } catch (const SlideError &error) {
-        QCOMPARE(QString::fromStdString(error.what()),
-                 QStringLiteral("Cannot write synthetic slide '%1': No such file or directory")
-                         .arg(QString::fromStdString(slide.string())));
+        QCOMPARE(
+            QString::fromStdString(error.what()),
+            QStringLiteral("Cannot write synthetic slide '%1': No such file or directory").arg(QString::fromStdString(slide.string())));
     }
     QVERIFY(!fs::exists(scratch("x.png")) && !fs::exists(scratch("x.png.partial")));
 }

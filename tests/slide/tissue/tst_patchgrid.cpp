@@ -168,13 +168,13 @@ void TstPatchGrid::refusesUpsampling()
     QCOMPARE(message([&] { PatchGrid::build(*source, nullptr, params); }),
              QStringLiteral("Cannot make patches at 40x from '%1': the slide's highest magnification is 20x and patches are "
                             "never upsampled")
-                     .arg(QString::fromStdString(m_slides.at(QStringLiteral("20x")).string())));
+                 .arg(QString::fromStdString(m_slides.at(QStringLiteral("20x")).string())));
     const std::unique_ptr<SlideSource> forty = SlideSource::open(m_slides.at(QStringLiteral("40x/2")));
     params.targetMagnification = 40.5;
     QCOMPARE(message([&] { PatchGrid::build(*forty, nullptr, params); }),
              QStringLiteral("Cannot make patches at 40.5x from '%1': the slide's highest magnification is 40x and patches are "
                             "never upsampled")
-                     .arg(QString::fromStdString(m_slides.at(QStringLiteral("40x/2")).string())));
+                 .arg(QString::fromStdString(m_slides.at(QStringLiteral("40x/2")).string())));
 }
 
 void TstPatchGrid::levelMode()
@@ -201,7 +201,7 @@ void TstPatchGrid::levelMode()
     params.level = 3;
     QCOMPARE(message([&] { PatchGrid::build(*source, nullptr, params); }),
              QStringLiteral("Level 3 does not exist in '%1' (it has 3 levels)")
-                     .arg(QString::fromStdString(m_slides.at(QStringLiteral("20x")).string())));
+                 .arg(QString::fromStdString(m_slides.at(QStringLiteral("20x")).string())));
 }
 
 void TstPatchGrid::plainImageUsesLevelMode()
@@ -324,7 +324,7 @@ void TstPatchGrid::errorsAreReported()
     const TissueMap other(400, 200, 4, 2, std::vector<std::uint8_t>(8, 255), {});
     QCOMPARE(message([&] { PatchGrid::build(*source, &other, PatchGridParams{}); }),
              QStringLiteral("Cannot make patches for '%1': the tissue map is for a 400x200 slide, not 4096x3072")
-                     .arg(QString::fromStdString(path.string())));
+                 .arg(QString::fromStdString(path.string())));
     PatchGridParams params;
     params.overlap = 1.0;
     QCOMPARE(message([&] { PatchGrid::build(*source, nullptr, params); }),

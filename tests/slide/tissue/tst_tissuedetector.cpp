@@ -134,7 +134,7 @@ private Q_SLOTS:
 
 private:
     fs::path m_scratch;
-    std::map<std::uint64_t, fs::path> m_phantoms; // seed -> slide
+    std::map<std::uint64_t, fs::path> m_phantoms;   // seed -> slide
     std::map<std::uint64_t, PhantomTruth> m_truths; // seed -> truth on the 500 x 375 mask grid
 };
 
@@ -220,9 +220,9 @@ void TstTissueDetector::saturationIsOpenCvs()
     QCOMPARE(TissueDetector::saturation(0, 0, 0), std::uint8_t{0});
     QCOMPARE(TissueDetector::saturation(255, 255, 255), std::uint8_t{0});
     QCOMPARE(TissueDetector::saturation(255, 0, 0), std::uint8_t{255});
-    QCOMPARE(TissueDetector::saturation(242, 242, 244), std::uint8_t{2}); // the synthetic glass
+    QCOMPARE(TissueDetector::saturation(242, 242, 244), std::uint8_t{2});   // the synthetic glass
     QCOMPARE(TissueDetector::saturation(200, 100, 150), std::uint8_t{127}); // 127.5: OpenCV's fixed point rounds it down
-    QCOMPARE(TissueDetector::saturation(10, 9, 9), std::uint8_t{26});      // 25.5 -> 26
+    QCOMPARE(TissueDetector::saturation(10, 9, 9), std::uint8_t{26});       // 25.5 -> 26
 }
 
 void TstTissueDetector::medianAboveIsMedianThenThreshold()
@@ -244,14 +244,15 @@ void TstTissueDetector::medianAboveIsMedianThenThreshold()
                     window.clear();
                     for (int dy = -kernel / 2; dy <= kernel / 2; ++dy)
                         for (int dx = -kernel / 2; dx <= kernel / 2; ++dx)
-                            window.push_back(image[static_cast<std::size_t>(std::clamp(y + dy, 0, height - 1) * width +
-                                                                            std::clamp(x + dx, 0, width - 1))]);
+                            window.push_back(image[static_cast<std::size_t>(std::clamp(y + dy, 0, height - 1) * width
+                                                                            + std::clamp(x + dx, 0, width - 1))]);
                     std::nth_element(window.begin(), window.begin() + static_cast<std::ptrdiff_t>(window.size() / 2), window.end());
                     const std::uint8_t expected = window[window.size() / 2] > threshold ? 255 : 0;
                     mismatches += fast[static_cast<std::size_t>(y * width + x)] != expected;
                 }
             }
-            QVERIFY2(mismatches == 0, qPrintable(QStringLiteral("kernel %1 threshold %2: %3 pixels differ").arg(kernel).arg(threshold).arg(mismatches)));
+            QVERIFY2(mismatches == 0,
+                     qPrintable(QStringLiteral("kernel %1 threshold %2: %3 pixels differ").arg(kernel).arg(threshold).arg(mismatches)));
         }
     }
 }
@@ -313,9 +314,8 @@ void TstTissueDetector::phantomTissueIsFound()
     const Agreement agreement = compare(map, m_truths.at(seed));
     qInfo("seed %llu %s: recall %.4f precision %.4f; against the hole-free outlines %.4f, farthest %.0f px outside "
           "(truth %lld mask pixels, %zu regions)",
-          static_cast<unsigned long long>(seed), qPrintable(preset), agreement.recall, agreement.precision,
-          agreement.outlinePrecision, agreement.farthestOutside, static_cast<long long>(agreement.truthPixels),
-          map.regions().size());
+          static_cast<unsigned long long>(seed), qPrintable(preset), agreement.recall, agreement.precision, agreement.outlinePrecision,
+          agreement.farthestOutside, static_cast<long long>(agreement.truthPixels), map.regions().size());
     // Measured on seeds 31-33 (bwh_biopsy / tcga): recall 0.998 / 1.000, precision 0.959-0.962 /
     // 0.937-0.940, outline precision 0.973-0.974 / 0.950-0.952, farthest detected pixel 57-63 /
     // 95-112 level-0 px outside an outline. What precision loses is small holes filled on purpose
@@ -348,8 +348,8 @@ void TstTissueDetector::chunkedReductionFindsTheSameTissue()
     QCOMPARE(map.maskHeight(), 750);
     QCOMPARE(map.downsampleX(), 8.0);
     const Agreement agreement = compare(map, phantomTruth(phantomConfig(31, true), 1000, 750, 8.0));
-    qInfo("seed 31 bwh_biopsy, level 1 shrunk by 2: recall %.4f precision %.4f; outlines %.4f, farthest %.0f px outside",
-          agreement.recall, agreement.precision, agreement.outlinePrecision, agreement.farthestOutside);
+    qInfo("seed 31 bwh_biopsy, level 1 shrunk by 2: recall %.4f precision %.4f; outlines %.4f, farthest %.0f px outside", agreement.recall,
+          agreement.precision, agreement.outlinePrecision, agreement.farthestOutside);
     QVERIFY(agreement.recall >= 0.98);
     QVERIFY(agreement.precision >= 0.90);
     QVERIFY(agreement.outlinePrecision >= 0.93);

@@ -134,13 +134,13 @@ void TstTissueMap::contourFilterKeepsClamsRegionsAndHoles()
     // Contour areas: an outer contour runs through the boundary pixel centres (side n - 1); a
     // hole's runs through the tissue pixels around it, cutting its four corners (side n + 1,
     // minus 4 half-pixel triangles).
-    fill(10, 10, 150, 150, 255);  // big region, contour area 139^2 = 19321
-    fill(20, 20, 60, 60, 0);      // hole A: 41^2 - 2 = 1679 > 1024
-    fill(80, 20, 120, 50, 0);     // hole B: 41 x 31 - 2 = 1269 > 1024
-    fill(20, 90, 40, 110, 0);     // hole C: 21^2 - 2 = 439 < 1024 (below a_h = 1)
-    fill(80, 80, 130, 130, 0);    // hole D: 51^2 - 2 = 2599, the largest
-    fill(95, 95, 115, 115, 255);  // island inside D: 19^2 = 361 (below a_t = 1)
-    fill(200, 20, 245, 65, 255);  // separate region: 44^2 = 1936 > 1024
+    fill(10, 10, 150, 150, 255);   // big region, contour area 139^2 = 19321
+    fill(20, 20, 60, 60, 0);       // hole A: 41^2 - 2 = 1679 > 1024
+    fill(80, 20, 120, 50, 0);      // hole B: 41 x 31 - 2 = 1269 > 1024
+    fill(20, 90, 40, 110, 0);      // hole C: 21^2 - 2 = 439 < 1024 (below a_h = 1)
+    fill(80, 80, 130, 130, 0);     // hole D: 51^2 - 2 = 2599, the largest
+    fill(95, 95, 115, 115, 255);   // island inside D: 19^2 = 361 (below a_t = 1)
+    fill(200, 20, 245, 65, 255);   // separate region: 44^2 = 1936 > 1024
     fill(200, 120, 220, 140, 255); // speck: 19^2 = 361, dropped
 
     TissueDetectionParams params;
@@ -254,7 +254,8 @@ void TstTissueMap::geoJsonIsValidAndLevelZero()
             const double px = (x + 0.5) * map.downsampleX(), py = (y + 0.5) * map.downsampleY();
             bool inside = false;
             for (const QJsonValue &feature : features) {
-                const QJsonArray rings = feature.toObject().value(QStringLiteral("geometry")).toObject().value(QStringLiteral("coordinates")).toArray();
+                const QJsonArray rings
+                    = feature.toObject().value(QStringLiteral("geometry")).toObject().value(QStringLiteral("coordinates")).toArray();
                 bool here = insideRing(rings[0].toArray(), px, py);
                 for (qsizetype h = 1; h < rings.size() && here; ++h)
                     here = !insideRing(rings[h].toArray(), px, py);
@@ -266,7 +267,8 @@ void TstTissueMap::geoJsonIsValidAndLevelZero()
     }
     QVERIFY(checked > 100);
     // The hole's centre is tissue-free in the polygons too.
-    const QJsonArray first = features[0].toObject().value(QStringLiteral("geometry")).toObject().value(QStringLiteral("coordinates")).toArray();
+    const QJsonArray first
+        = features[0].toObject().value(QStringLiteral("geometry")).toObject().value(QStringLiteral("coordinates")).toArray();
     QVERIFY(insideRing(first[0].toArray(), 1300.0, 1000.0));
     QVERIFY(insideRing(first[1].toArray(), 1300.0, 1000.0));
 }
@@ -297,16 +299,18 @@ void TstTissueMap::writeErrorsAreReported()
         TissueGeoJson::write(map, missing);
         QFAIL("writing into a missing folder succeeded");
     } catch (const SlideError &error) {
-        QCOMPARE(QString::fromUtf8(error.what()),
-                 QStringLiteral("Cannot write tissue GeoJSON '%1': No such file or directory").arg(QString::fromStdString(missing.string())));
+        QCOMPARE(
+            QString::fromUtf8(error.what()),
+            QStringLiteral("Cannot write tissue GeoJSON '%1': No such file or directory").arg(QString::fromStdString(missing.string())));
     }
     const fs::path missingPng = m_scratch / "no-such-folder" / "mask.png";
     try {
         TissueMaskPng::write(map, missingPng);
         QFAIL("writing into a missing folder succeeded");
     } catch (const SlideError &error) {
-        QCOMPARE(QString::fromUtf8(error.what()),
-                 QStringLiteral("Cannot write tissue mask '%1': No such file or directory").arg(QString::fromStdString(missingPng.string())));
+        QCOMPARE(
+            QString::fromUtf8(error.what()),
+            QStringLiteral("Cannot write tissue mask '%1': No such file or directory").arg(QString::fromStdString(missingPng.string())));
     }
     QVERIFY(!fs::exists(m_scratch / "no-such-folder"));
 }

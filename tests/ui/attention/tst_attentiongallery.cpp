@@ -32,8 +32,8 @@ private Q_SLOTS:
         AttentionGallery gallery;
         gallery.resize(400, 300);
         gallery.show();
-        std::vector<AttentionGallery::Patch> patches = {
-            {QRectF(2048, 1536, 256, 256), 1.0, 3.5}, {QRectF(0, 0, 256, 256), 0.5, 1.2}, {QRectF(1024, 512, 512, 512), 0.25, 0.1}};
+        std::vector<AttentionGallery::Patch> patches
+            = {{QRectF(2048, 1536, 256, 256), 1.0, 3.5}, {QRectF(0, 0, 256, 256), 0.5, 1.2}, {QRectF(1024, 512, 512, 512), 0.25, 0.1}};
         gallery.setPatches(source, patches);
         QCOMPARE(gallery.count(), 3);
         QCOMPARE(gallery.item(0)->text(), QStringLiteral("#1  1.000"));
@@ -45,7 +45,8 @@ private Q_SLOTS:
         const QColor expected(region.pixels[0], region.pixels[1], region.pixels[2]);
         const QColor centre = icon.pixelColor(icon.width() / 2, icon.height() / 2);
         QVERIFY2(std::abs(centre.red() - expected.red()) + std::abs(centre.green() - expected.green())
-                         + std::abs(centre.blue() - expected.blue()) < 120,
+                         + std::abs(centre.blue() - expected.blue())
+                     < 120,
                  qPrintable(QStringLiteral("%1 vs %2").arg(centre.name(), expected.name())));
 
         QSignalSpy activated(&gallery, &AttentionGallery::patchActivated);

@@ -112,8 +112,7 @@ private Q_SLOTS:
         QCOMPARE(model->index(3, SlideTableModel::Prediction).data().toString(), QStringLiteral("tumor"));
         QCOMPARE(model->index(3, SlideTableModel::Probability).data().toString(), QStringLiteral("0.800"));
         QCOMPARE(model->index(0, SlideTableModel::Probability).data().toString(), QStringLiteral("0.200")); // P(tumor)
-        QCOMPARE(model->headerData(SlideTableModel::Probability, Qt::Horizontal, Qt::DisplayRole).toString(),
-                 QStringLiteral("P(tumor)"));
+        QCOMPARE(model->headerData(SlideTableModel::Probability, Qt::Horizontal, Qt::DisplayRole).toString(), QStringLiteral("P(tumor)"));
         // The run's validation-chosen threshold is what its predictions use: the header says so.
         QCOMPARE(model->index(2, SlideTableModel::Prediction).data().toString(), QStringLiteral("normal")); // 0.6 < 0.7
         QCOMPARE(model->headerData(SlideTableModel::Prediction, Qt::Horizontal, Qt::DisplayRole).toString(),
@@ -177,15 +176,15 @@ private Q_SLOTS:
         QSignalSpy failed(&panel, &ProjectPanel::projectFailed);
         panel.openProject(q(m_root / "nope"));
         QVERIFY(failed.wait(kTimeoutMs));
-        QCOMPARE(failed[0][1].toString(),
-                 QStringLiteral("The project folder '%1' does not exist").arg(q(m_root / "nope")));
+        QCOMPARE(failed[0][1].toString(), QStringLiteral("The project folder '%1' does not exist").arg(q(m_root / "nope")));
     }
 
     void newProjectListsCsvProblemsRowByRow()
     {
         const fs::path csv = m_root / "bad-labels.csv";
         const auto first = readAll(m_root / "labels.csv");
-        std::ofstream(csv) << first << "cX,slide_missing,tumor,train\n" << "cY,slide_000,tumour,train\n";
+        std::ofstream(csv) << first << "cX,slide_missing,tumor,train\n"
+                           << "cY,slide_000,tumour,train\n";
         NewProjectDialog dialog;
         QSignalSpy checked(&dialog, &NewProjectDialog::checked);
         dialog.setProjectFolder(q(m_root / "gui-project"));
@@ -304,7 +303,8 @@ private Q_SLOTS:
         QCOMPARE(dialog.issues().size(), std::size_t{1});
         QCOMPARE(dialog.issues()[0].line, 4);
         QVERIFY(!dialog.issues()[0].blocking);
-        QVERIFY2(dialog.issues()[0].message.starts_with("slide 'broken' cannot be read: Cannot open slide '"), dialog.issues()[0].message.c_str());
+        QVERIFY2(dialog.issues()[0].message.starts_with("slide 'broken' cannot be read: Cannot open slide '"),
+                 dialog.issues()[0].message.c_str());
         QVERIFY(dialog.canCreate());
         const QList<QLabel *> labels = dialog.findChildren<QLabel *>();
         QVERIFY(std::any_of(labels.begin(), labels.end(), [](const QLabel *label) {
@@ -329,8 +329,10 @@ private Q_SLOTS:
         QCOMPARE(model->index(row, SlideTableModel::Prediction).data().toString(), QStringLiteral("cannot be read"));
         QCOMPARE(model->index(row, SlideTableModel::Slide).data(Qt::ForegroundRole).value<QColor>(), QColor(0xc6, 0x28, 0x28));
         QVERIFY(!model->index(row, SlideTableModel::Thumbnail).data(Qt::DecorationRole).value<QIcon>().isNull());
-        QVERIFY(model->index(row, SlideTableModel::Slide).data(Qt::ToolTipRole).toString().startsWith(
-            QStringLiteral("This slide cannot be read; training leaves it out: Cannot open slide '")));
+        QVERIFY(model->index(row, SlideTableModel::Slide)
+                    .data(Qt::ToolTipRole)
+                    .toString()
+                    .startsWith(QStringLiteral("This slide cannot be read; training leaves it out: Cannot open slide '")));
         QCOMPARE(model->index(0, SlideTableModel::Prediction).data().toString(), QString());
     }
 };

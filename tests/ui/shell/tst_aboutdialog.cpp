@@ -47,8 +47,9 @@ private Q_SLOTS:
         QCOMPARE(versionOf(components, QStringLiteral("LibTorch")), QStringLiteral(TORCH_VERSION));
         QCOMPARE(versionOf(components, QStringLiteral("OpenSlide")), QString::fromLatin1(openslide_get_version()));
         QCOMPARE(versionOf(components, QStringLiteral("OpenCV")), QStringLiteral(CV_VERSION));
-        QVERIFY2(QString::fromLatin1(TIFFGetVersion()).contains(QStringLiteral("Version ") + versionOf(components, QStringLiteral("libtiff"))),
-                 TIFFGetVersion());
+        QVERIFY2(
+            QString::fromLatin1(TIFFGetVersion()).contains(QStringLiteral("Version ") + versionOf(components, QStringLiteral("libtiff"))),
+            TIFFGetVersion());
         QVERIFY(versionOf(components, QStringLiteral("libtiff")).contains(QRegularExpression(QStringLiteral("^[0-9]+\\.[0-9]+"))));
         const engine::RuntimeInfo info = engine::runtimeInfo();
         const QString cuda = versionOf(components, QStringLiteral("CUDA"));
@@ -60,10 +61,11 @@ private Q_SLOTS:
 
     void reportIsOneLinePerComponentThenTheLicence()
     {
-        const QString report = ui::versionReport({{QStringLiteral("ICMIL Studio"), QStringLiteral("0.1.0")},
-                                                  {QStringLiteral("Qt"), QStringLiteral("6.4.2")}});
-        QCOMPARE(report, QStringLiteral("ICMIL Studio 0.1.0\nQt 6.4.2\nFree software under the GNU General Public License, "
-                                        "version 3 or later (GPL-3.0-or-later); no warranty.\n"));
+        const QString report = ui::versionReport(
+            {{QStringLiteral("ICMIL Studio"), QStringLiteral("0.1.0")}, {QStringLiteral("Qt"), QStringLiteral("6.4.2")}});
+        QCOMPARE(report,
+                 QStringLiteral("ICMIL Studio 0.1.0\nQt 6.4.2\nFree software under the GNU General Public License, "
+                                "version 3 or later (GPL-3.0-or-later); no warranty.\n"));
     }
 
     void dialogShowsAndCopiesThem()
@@ -86,7 +88,8 @@ private Q_SLOTS:
         // The licence travels with the versions (a bug report, --version) and is in the dialog.
         QVERIFY(dialog.versionText().endsWith(QStringLiteral("(GPL-3.0-or-later); no warranty.\n")));
         const QList<QLabel *> labels = dialog.findChildren<QLabel *>();
-        QVERIFY(std::any_of(labels.begin(), labels.end(), [](const QLabel *l) { return l->text().contains(QStringLiteral("GPL-3.0-or-later")); }));
+        QVERIFY(std::any_of(labels.begin(), labels.end(),
+                            [](const QLabel *l) { return l->text().contains(QStringLiteral("GPL-3.0-or-later")); }));
         QVERIFY(copy->isEnabled());
         QTest::mouseClick(copy, Qt::LeftButton);
         QCOMPARE(QApplication::clipboard()->text(), dialog.versionText());

@@ -50,8 +50,7 @@ project::SyntheticDatasetConfig smallDataset(const fs::path &dir, int slides = 2
 }
 
 // The child named `name` once it exists (nullptr after 5 s).
-template <typename T>
-T *waitForChild(QWidget &parent, const QString &name)
+template <typename T> T *waitForChild(QWidget &parent, const QString &name)
 {
     QDeadlineTimer deadline(5000);
     T *child = nullptr;
@@ -146,8 +145,7 @@ private Q_SLOTS:
         QVERIFY(fs::exists(dir / "labels.csv"));
         QCOMPARE(workspace->projectPanel()->catalog().slides.size(), std::size_t{2});
         QTRY_VERIFY_WITH_TIMEOUT(shown.count() == 1 || shown.wait(kTimeoutMs), kTimeoutMs);
-        QCOMPARE(fs::path(shown.front().front().toString().toStdString()),
-                 workspace->projectPanel()->catalog().slides.front().path);
+        QCOMPARE(fs::path(shown.front().front().toString().toStdString()), workspace->projectPanel()->catalog().slides.front().path);
         QVERIFY(!window.isWelcomeShown());
         QTRY_VERIFY(window.findChild<QProgressDialog *>(QStringLiteral("demoProgress")) == nullptr);
         auto *box = waitForChild<QMessageBox>(window, QStringLiteral("demoWelcome"));
@@ -195,8 +193,8 @@ private Q_SLOTS:
         QSignalSpy failed(window.workspace()->demoBuilder(), &ui::DemoProjectBuilder::failed);
         window.workspace()->tryDemo(smallDataset(file / "demo"));
         QVERIFY(failed.wait(kTimeoutMs));
-        const QString expected = QStringLiteral("Cannot create folder '%1': Not a directory")
-                                     .arg(QString::fromStdString((file / "demo" / "slides").string()));
+        const QString expected
+            = QStringLiteral("Cannot create folder '%1': Not a directory").arg(QString::fromStdString((file / "demo" / "slides").string()));
         QCOMPARE(failed.front().front().toString(), expected);
         QMessageBox *box = nullptr;
         QTRY_VERIFY((box = window.findChild<QMessageBox *>()) != nullptr);
@@ -213,8 +211,11 @@ private Q_SLOTS:
         project::SyntheticDataset(smallDataset(dir)).generate();
         const project::DemoRecipe recipe = project::demoRecipe(dir);
         nlohmann::json manifest = nlohmann::json::parse(std::ifstream(dir / "dataset.json"));
-        manifest["config"] = {{"slides", recipe.dataset.slides}, {"seed", recipe.dataset.seed}, {"width", recipe.dataset.width},
-                              {"height", recipe.dataset.height}, {"positive_fraction", recipe.dataset.positiveFraction},
+        manifest["config"] = {{"slides", recipe.dataset.slides},
+                              {"seed", recipe.dataset.seed},
+                              {"width", recipe.dataset.width},
+                              {"height", recipe.dataset.height},
+                              {"positive_fraction", recipe.dataset.positiveFraction},
                               {"preset", slide::presetName(recipe.dataset.preset)}};
         std::ofstream(dir / "dataset.json") << manifest.dump(2);
         QVERIFY(project::isDemoDataset(dir));

@@ -208,7 +208,8 @@ private Q_SLOTS:
             tabs->setCurrentIndex(i);
             QWidget *page = tabs->currentWidget();
             QCOMPARE(page->objectName(), QStringLiteral("fittedPicture"));
-            QVERIFY2(page->width() <= 320 && page->height() <= 240, qPrintable(QStringLiteral("%1x%2").arg(page->width()).arg(page->height())));
+            QVERIFY2(page->width() <= 320 && page->height() <= 240,
+                     qPrintable(QStringLiteral("%1x%2").arg(page->width()).arg(page->height())));
             QCOMPARE(page->childrenRect(), QRect()); // drawn, not a child label that could overflow
         }
     }
@@ -221,8 +222,8 @@ private Q_SLOTS:
         const QString path = QString::fromStdString((m_dir / "labels.csv").string());
         window.openSlide(path);
         QVERIFY(failed.wait(20000));
-        const QString expected =
-            QStringLiteral("Cannot open slide '%1': not a whole-slide image or an image format this build can read").arg(path);
+        const QString expected
+            = QStringLiteral("Cannot open slide '%1': not a whole-slide image or an image format this build can read").arg(path);
         QCOMPARE(failed.takeFirst().at(1).toString(), expected);
         auto *box = window.findChild<QMessageBox *>();
         QVERIFY(box != nullptr);

@@ -212,7 +212,7 @@ private Q_SLOTS:
                                                    "fine-tuning epoch (now 5000)")),
                  qPrintable(warning));
         QVERIFY2(warning.contains(QStringLiteral("fewer ICMIL iterations")), qPrintable(warning)); // extraction, 20%
-        QVERIFY2(!warning.contains(QStringLiteral("classifier epochs")), qPrintable(warning));   // 10%: not worth naming
+        QVERIFY2(!warning.contains(QStringLiteral("classifier epochs")), qPrintable(warning));     // 10%: not worth naming
     }
 
     void noWarningOnCudaAndSettingsChangesAskAgain()
@@ -275,7 +275,7 @@ private Q_SLOTS:
         });
         // The demo's loop as `icmil demo` runs it: the estimate names the device, nothing follows it.
         project::DemoRecipe recipe;
-        recipe.fineTuneEpochs = 5;             // = `icmil run`'s default, which would otherwise follow
+        recipe.fineTuneEpochs = 5; // = `icmil run`'s default, which would otherwise follow
         recipe.fineTunePatches = 10000;
         project::IcmilLoopConfig base = TrainingSettings::defaultLoopConfig();
         TrainingSettings s = panel.settings();

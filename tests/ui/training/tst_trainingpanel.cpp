@@ -191,8 +191,9 @@ private Q_SLOTS:
         const QString best = finished.at(0).at(0).toString();
         QVERIFY2(best == QStringLiteral("icmil-it0") || best == QStringLiteral("icmil-it1"), qPrintable(best));
         // The log says which threshold the table's predictions use (not the epochs' 0.5).
-        static const QRegularExpression threshold(QStringLiteral("Iteration 1 predictions \\(the project's table\\): tumor when "
-                                                                 "P\\(tumor\\) >= [01]\\.[0-9]{3}, the threshold chosen on the validation slides"));
+        static const QRegularExpression threshold(
+            QStringLiteral("Iteration 1 predictions \\(the project's table\\): tumor when "
+                           "P\\(tumor\\) >= [01]\\.[0-9]{3}, the threshold chosen on the validation slides"));
         QVERIFY2(panel.logText().contains(threshold), qPrintable(panel.logText().right(3000)));
 
         const TrainingCharts &charts = *panel.charts();
@@ -214,11 +215,13 @@ private Q_SLOTS:
         for (const QList<QVariant> &signal : iterations) {
             const auto r = signal.at(0).value<IterationResult>();
             QVERIFY2(r.hasLocalisation() && r.localisedSlides > 0 && r.patchAuc >= 0.0 && r.patchAuc <= 1.0,
-                     qPrintable(QStringLiteral("iteration %1: %2 slides, patch AUC %3").arg(r.iteration).arg(r.localisedSlides).arg(r.patchAuc)));
+                     qPrintable(
+                         QStringLiteral("iteration %1: %2 slides, patch AUC %3").arg(r.iteration).arg(r.localisedSlides).arg(r.patchAuc)));
             QVERIFY(r.topFraction >= 0.0 && r.topFraction <= r.topFractionCeiling + 1e-9);
             QVERIFY(!r.hasFolds());
         }
-        QCOMPARE(charts.table()->text(0, IterationTable::PatchAuc), IterationTable::figure(iterations.at(0).at(0).value<IterationResult>().patchAuc));
+        QCOMPARE(charts.table()->text(0, IterationTable::PatchAuc),
+                 IterationTable::figure(iterations.at(0).at(0).value<IterationResult>().patchAuc));
         // ROC of the best iteration by validation AUC: from (0, 0) to (1, 1), its AUC the test AUC.
         QCOMPARE(QStringLiteral("icmil-it%1").arg(charts.rocIteration()), best);
         const std::vector<QPointF> roc = charts.rocPoints();
@@ -266,7 +269,8 @@ private Q_SLOTS:
         QCOMPARE(panel.findChild<QComboBox *>(QStringLiteral("tissuePreset"))->currentText(), QStringLiteral("bwh_biopsy"));
         QCOMPARE(shown.iterations, 2); // the form's, not fewer than the loop has done
         const project::LoopState saved = project::readLoopState(root / "icmil" / "icmil" / "state.json");
-        const std::vector<std::string> changes = project::loopSettingsChanges(saved.settings, project::IcmilLoop(panel.loopConfig()).settingsJson());
+        const std::vector<std::string> changes
+            = project::loopSettingsChanges(saved.settings, project::IcmilLoop(panel.loopConfig()).settingsJson());
         QVERIFY2(changes.empty(), changes.empty() ? "" : changes.front().c_str());
 
         QTRY_VERIFY(panel.canResume());
@@ -379,7 +383,9 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
         const QString message = failed.at(0).at(0).toString();
         qInfo("failed: %s", qPrintable(message));
-        QCOMPARE(message, QStringLiteral("Weights '%1' for tiny-cnn not found").arg(QString::fromStdString((m_dir / "no-such-weights.pth").string())));
+        QCOMPARE(
+            message,
+            QStringLiteral("Weights '%1' for tiny-cnn not found").arg(QString::fromStdString((m_dir / "no-such-weights.pth").string())));
         QVERIFY(panel.logText().contains(QStringLiteral("Training failed: ") + message));
         QVERIFY(panel.progressText().startsWith(QStringLiteral("Failed: ")));
         QCOMPARE(cancelled.count(), 0);
@@ -479,7 +485,7 @@ private Q_SLOTS:
         panel.train();
         QVERIFY(panel.isRunning());
         QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 60000); // under way, not just queued
-        QVERIFY(!panel.confirmStopOnClose()); // "no": keep running
+        QVERIFY(!panel.confirmStopOnClose());                  // "no": keep running
         QCOMPARE(asked, QStringLiteral("A training run is in progress. Stop it and close?"));
         QVERIFY(panel.isRunning());
         answer = true;

@@ -24,11 +24,11 @@ QString describe(const project::IcmilLoopConfig &c)
     std::string text = loop.settingsJson();
     text += "\nname " + c.name + " iterations " + std::to_string(c.iterations) + " device " + c.device;
     text += "\nproject " + c.projectRoot.string() + " slides " + c.slides.string() + " labels " + c.labelsCsv.string();
-    text += "\nextraction " + c.extraction.projectDir.string() + " " + c.extraction.device + " batch " + std::to_string(c.extraction.batchSize)
-        + " readers " + std::to_string(c.extraction.readerThreads) + " embedder " + c.extraction.embedder.name + " preset "
-        + c.extraction.tiling.tissue.presetName;
-    text += "\nfine-tuning readers " + std::to_string(c.fineTuning.readerThreads) + " mixed " + std::to_string(c.fineTuning.distillation.mixedPrecision)
-        + " distiller seed " + std::to_string(c.fineTuning.distillation.seed);
+    text += "\nextraction " + c.extraction.projectDir.string() + " " + c.extraction.device + " batch "
+        + std::to_string(c.extraction.batchSize) + " readers " + std::to_string(c.extraction.readerThreads) + " embedder "
+        + c.extraction.embedder.name + " preset " + c.extraction.tiling.tissue.presetName;
+    text += "\nfine-tuning readers " + std::to_string(c.fineTuning.readerThreads) + " mixed "
+        + std::to_string(c.fineTuning.distillation.mixedPrecision) + " distiller seed " + std::to_string(c.fineTuning.distillation.seed);
     text += "\ncalibration " + std::to_string(c.calibrationPatches) + " overwrite " + std::to_string(c.overwrite) + " strict "
         + std::to_string(c.strict) + " shared it0 '" + c.iteration0Encoder + "'";
     return QString::fromStdString(text);

@@ -49,8 +49,9 @@ private Q_SLOTS:
     void failsWithTheCoreMessageOnItsThread()
     {
         QString threadName;
-        const QMetaObject::Connection watch = connect(m_worker, &TrainingWorker::started, m_worker,
-                [&threadName] { threadName = QThread::currentThread()->objectName(); }, Qt::DirectConnection);
+        const QMetaObject::Connection watch = connect(
+            m_worker, &TrainingWorker::started, m_worker, [&threadName] { threadName = QThread::currentThread()->objectName(); },
+            Qt::DirectConnection);
         QSignalSpy failed(m_worker, &TrainingWorker::failed);
         QSignalSpy finished(m_worker, &TrainingWorker::finished);
         QSignalSpy cancelled(m_worker, &TrainingWorker::cancelled);
@@ -60,7 +61,8 @@ private Q_SLOTS:
         settings.device = "cpu";
         // Hold the worker's thread so the run stays queued while start() is checked.
         QSemaphore gate;
-        QMetaObject::invokeMethod(m_worker, [&gate] { gate.acquire(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            m_worker, [&gate] { gate.acquire(); }, Qt::QueuedConnection);
         QVERIFY(m_worker->start(settings.loopConfig()));
         QVERIFY(m_worker->isRunning());
         QVERIFY(!m_worker->start(settings.loopConfig())); // one run at a time
@@ -68,8 +70,9 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
         const QString message = failed.at(0).at(0).toString();
         qInfo("failed: %s", qPrintable(message));
-        QCOMPARE(message, QStringLiteral("No labels CSV at '%1': the ICMIL loop needs case_id,slide_id,label[,split]")
-                              .arg(QString::fromStdString((m_dir / "empty" / "labels.csv").string())));
+        QCOMPARE(message,
+                 QStringLiteral("No labels CSV at '%1': the ICMIL loop needs case_id,slide_id,label[,split]")
+                     .arg(QString::fromStdString((m_dir / "empty" / "labels.csv").string())));
         QVERIFY(!message.contains(QStringLiteral("Exception raised from"))); // no c10 backtrace
         QTest::qWait(50);
         QCOMPARE(finished.count(), 0);

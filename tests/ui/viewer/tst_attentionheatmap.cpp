@@ -96,8 +96,8 @@ private Q_SLOTS:
             QCOMPARE(image.pixel(1, 0), colormap.at(0.25)); // patch 2, raw 1
             QCOMPARE(image.pixel(2, 0), colormap.at(0.5));
             QCOMPARE(image.pixel(0, 1), colormap.at(0.75));
-            QCOMPARE(image.pixel(2, 1), colormap.at(1.0));  // patch 0, raw 4
-            QCOMPARE(image.pixel(1, 1), QRgb(0));           // no patch: fully transparent
+            QCOMPARE(image.pixel(2, 1), colormap.at(1.0)); // patch 0, raw 4
+            QCOMPARE(image.pixel(1, 1), QRgb(0));          // no patch: fully transparent
             QCOMPARE(qAlpha(image.pixel(2, 1)), 255);
         }
     }
@@ -106,9 +106,9 @@ private Q_SLOTS:
     {
         const AttentionHeatmap map = gridHeatmap(settingsWith(HeatmapNormalisation::MinMax, 0.5));
         const QImage &image = map.cellImage();
-        QCOMPARE(image.pixel(0, 0), QRgb(0));                 // 0.0
-        QCOMPARE(image.pixel(1, 0), QRgb(0));                 // 0.25
-        QCOMPARE(image.pixel(2, 0), Colormap().at(0.5));      // at the threshold: drawn
+        QCOMPARE(image.pixel(0, 0), QRgb(0));            // 0.0
+        QCOMPARE(image.pixel(1, 0), QRgb(0));            // 0.25
+        QCOMPARE(image.pixel(2, 0), Colormap().at(0.5)); // at the threshold: drawn
         QCOMPARE(image.pixel(2, 1), Colormap().at(1.0));
         const auto hidden = map.hitAt(QPointF(105, 55));
         QVERIFY(hidden && !hidden->shown);
@@ -161,24 +161,37 @@ private Q_SLOTS:
 
     void badInputIsRefusedClearly()
     {
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}, {10, 0}}, 10, {1.0f}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}, {10, 0}}, 10, {1.0f});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: there are 1 scores for 2 patches"));
         QCOMPARE(errorOf([] { AttentionHeatmap({}, 10, {}); }), QStringLiteral("Cannot draw the attention heatmap: there are no patches"));
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}}, 0, {1.0f}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}}, 0, {1.0f});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: the patch size is 0 level-0 pixels"));
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}, {15, 0}}, 10, {1.0f, 2.0f}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}, {15, 0}}, 10, {1.0f, 2.0f});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: patch 1 at (15, 0) is not on the 10-pixel grid of patch 0 at (0, 0)"));
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}, {10, 0}, {0, 0}}, 10, {1.0f, 2.0f, 3.0f}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}, {10, 0}, {0, 0}}, 10, {1.0f, 2.0f, 3.0f});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: patches 0 and 2 are both at (0, 0)"));
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}}, 10, {std::nanf("")}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}}, 10, {std::nanf("")});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: the score of patch 0 is not a number"));
-        QCOMPARE(errorOf([] { AttentionHeatmap({{0, 0}, {1000000, 1000000}}, 10, {1.0f, 2.0f}); }),
+        QCOMPARE(errorOf([] {
+                     AttentionHeatmap({{0, 0}, {1000000, 1000000}}, 10, {1.0f, 2.0f});
+                 }),
                  QStringLiteral("Cannot draw the attention heatmap: the patches span 100001 x 100001 cells"));
     }
 
     void colormapsByName()
     {
-        QCOMPARE(Colormap::names(), (QStringList{QStringLiteral("viridis"), QStringLiteral("turbo"), QStringLiteral("jet"), QStringLiteral("coolwarm")}));
+        QCOMPARE(Colormap::names(),
+                 (QStringList{QStringLiteral("viridis"), QStringLiteral("turbo"), QStringLiteral("jet"), QStringLiteral("coolwarm")}));
         QCOMPARE(Colormap().name(), QStringLiteral("viridis"));
         QCOMPARE(Colormap::byName(QStringLiteral("Turbo"))->name(), QStringLiteral("turbo"));
         QVERIFY(!Colormap::byName(QStringLiteral("magma")));

@@ -85,7 +85,7 @@ public:
     int others = 0;
     bool begin(QPaintDevice *) override { return true; }
     bool end() override { return true; }
-    void updateState(const QPaintEngineState &) override {}
+    void updateState(const QPaintEngineState &) override { }
     void drawPixmap(const QRectF &, const QPixmap &, const QRectF &) override { ++others; }
     void drawImage(const QRectF &, const QImage &, const QRectF &, Qt::ImageConversionFlags) override { ++images; }
     void drawRects(const QRectF *, int) override { ++others; }
@@ -104,21 +104,15 @@ protected:
     int metric(PaintDeviceMetric metric) const override
     {
         switch (metric) {
-        case PdmWidth:
-            return kViewWidth;
-        case PdmHeight:
-            return kViewHeight;
+        case PdmWidth: return kViewWidth;
+        case PdmHeight: return kViewHeight;
         case PdmDpiX:
         case PdmDpiY:
         case PdmPhysicalDpiX:
-        case PdmPhysicalDpiY:
-            return 96;
-        case PdmDevicePixelRatio:
-            return 1;
-        case PdmDevicePixelRatioScaled:
-            return static_cast<int>(devicePixelRatioFScale());
-        default:
-            return 32;
+        case PdmPhysicalDpiY: return 96;
+        case PdmDevicePixelRatio: return 1;
+        case PdmDevicePixelRatioScaled: return static_cast<int>(devicePixelRatioFScale());
+        default: return 32;
         }
     }
 };
@@ -181,22 +175,26 @@ private:
         // overlays in its corners (magnification, scale bar).
         const int clear = static_cast<int>(80 * dpr);
         const int first = std::max(clear, static_cast<int>(std::ceil(horizontal ? start.x() : start.y())));
-        const int last = std::min((horizontal ? shot.width() : shot.height()) - 1 - clear, static_cast<int>(std::floor(horizontal ? end.x() : end.y())));
+        const int last = std::min((horizontal ? shot.width() : shot.height()) - 1 - clear,
+                                  static_cast<int>(std::floor(horizontal ? end.x() : end.y())));
         QVERIFY2(across >= 0 && across < (horizontal ? shot.height() : shot.width()), where);
         QVERIFY2(first + 2 < edge && edge < last - 2, where);
         std::optional<int> boundary;
         for (int i = first; i <= last; ++i) {
             const QRgb pixel = (horizontal ? shot.pixel(i, across) : shot.pixel(across, i)) & 0xffffffu;
-            QVERIFY2(pixel == fromColour || pixel == toColour,
-                     qPrintable(QStringLiteral("%1: pixel %2 is %3, neither cell colour").arg(QLatin1String(where)).arg(i).arg(QColor(pixel).name())));
+            QVERIFY2(
+                pixel == fromColour || pixel == toColour,
+                qPrintable(
+                    QStringLiteral("%1: pixel %2 is %3, neither cell colour").arg(QLatin1String(where)).arg(i).arg(QColor(pixel).name())));
             if (pixel == toColour && !boundary)
                 boundary = i;
             if (boundary)
                 QVERIFY2(pixel == toColour, where); // one boundary only
         }
         QVERIFY2(boundary, where);
-        QVERIFY2(std::abs(*boundary - edge) <= 1.0,
-                 qPrintable(QStringLiteral("%1: colour changes at %2, patch edge at %3").arg(QLatin1String(where)).arg(*boundary).arg(edge)));
+        QVERIFY2(
+            std::abs(*boundary - edge) <= 1.0,
+            qPrintable(QStringLiteral("%1: colour changes at %2, patch edge at %3").arg(QLatin1String(where)).arg(*boundary).arg(edge)));
     }
 
     void checkAlignment(const char *where)
@@ -269,7 +267,11 @@ private Q_SLOTS:
             double scale;
             int level;
             const char *name;
-        } zooms[] = {{1.0, 0, "level 0 (1:1)"}, {3.0, 1, "level 1 (1:3)"}, {4.7, 1, "level 1 (1:4.7)"}, {9.0, 2, "level 2 (1:9)"}, {12.5, 2, "level 2 (1:12.5)"}};
+        } zooms[] = {{1.0, 0, "level 0 (1:1)"},
+                     {3.0, 1, "level 1 (1:3)"},
+                     {4.7, 1, "level 1 (1:4.7)"},
+                     {9.0, 2, "level 2 (1:9)"},
+                     {12.5, 2, "level 2 (1:12.5)"}};
         for (const auto &zoom : zooms) {
             QVERIFY(alignedAt(m_thirds, zoom.scale, corner, zoom.name));
             QCOMPARE(m_viewer->grid().level(zoom.level).downsample, std::pow(3.0, zoom.level));
@@ -330,7 +332,8 @@ private Q_SLOTS:
         const QRectF bar = m_layer->legendBarRect(QRectF(0, 0, kViewWidth, kViewHeight));
         const double mark = std::round(bar.left() + 0.5 * (bar.width() - 1));
         QCOMPARE(rgbAt(view, QPointF(mark - 0.5, bar.center().y())), QRgb(0xffffffu));
-        QCOMPARE(rgbAt(view, QPointF(mark - 8.5, bar.center().y())), Colormap().at((mark - 9 - bar.left()) / (bar.width() - 1)) & 0xffffffu);
+        QCOMPARE(rgbAt(view, QPointF(mark - 8.5, bar.center().y())),
+                 Colormap().at((mark - 9 - bar.left()) / (bar.width() - 1)) & 0xffffffu);
         m_layer->setHeatmap(m_heatmap);
     }
 
@@ -356,9 +359,11 @@ private Q_SLOTS:
         for (const QPointF p : {centre, centre + QPointF(-60, 40), centre + QPointF(50, -70)}) {
             const QRgb base = rgbAt(without, p);
             const QRgb mixed = rgbAt(blended, p);
-            QVERIFY2(std::abs(qRed(mixed) - (qRed(base) + qRed(lut)) / 2) <= 2 && std::abs(qGreen(mixed) - (qGreen(base) + qGreen(lut)) / 2) <= 2 &&
-                         std::abs(qBlue(mixed) - (qBlue(base) + qBlue(lut)) / 2) <= 2,
-                     qPrintable(QStringLiteral("%1 over %2 at half opacity gave %3").arg(QColor(lut).name(), QColor(base).name(), QColor(mixed).name())));
+            QVERIFY2(std::abs(qRed(mixed) - (qRed(base) + qRed(lut)) / 2) <= 2
+                         && std::abs(qGreen(mixed) - (qGreen(base) + qGreen(lut)) / 2) <= 2
+                         && std::abs(qBlue(mixed) - (qBlue(base) + qBlue(lut)) / 2) <= 2,
+                     qPrintable(QStringLiteral("%1 over %2 at half opacity gave %3")
+                                    .arg(QColor(lut).name(), QColor(base).name(), QColor(mixed).name())));
         }
         QSignalSpy changed(m_layer.get(), &icmil::ui::ViewLayer::changed);
         m_layer->setOpacity(0.5);
@@ -370,7 +375,7 @@ private Q_SLOTS:
 
     void aPaintOnlyDrawsTheCellImage()
     {
-        QCOMPARE(HeatmapLayer::cellsPerDraw(16.0), 128);  // 128 * 16^2 / 65536 = 0.5 px of drift
+        QCOMPARE(HeatmapLayer::cellsPerDraw(16.0), 128); // 128 * 16^2 / 65536 = 0.5 px of drift
         QCOMPARE(HeatmapLayer::cellsPerDraw(71.1), 6);
         QCOMPARE(HeatmapLayer::cellsPerDraw(181.0), 1);
         QCOMPARE(HeatmapLayer::cellsPerDraw(5000.0), 1);
@@ -433,7 +438,10 @@ private Q_SLOTS:
             for (int i = 0; i < kPaints; ++i)
                 layer.paint(painter, view, QRectF(target.rect()));
             const double ms = static_cast<double>(timer.nsecsElapsed()) / 1e6 / kPaints;
-            report += QStringLiteral(" %1 px/cell %2 ms (%3 cells/draw);").arg(kPatch / scale, 0, 'f', 1).arg(ms, 0, 'f', 2).arg(HeatmapLayer::cellsPerDraw(kPatch / scale));
+            report += QStringLiteral(" %1 px/cell %2 ms (%3 cells/draw);")
+                          .arg(kPatch / scale, 0, 'f', 1)
+                          .arg(ms, 0, 'f', 2)
+                          .arg(HeatmapLayer::cellsPerDraw(kPatch / scale));
             QVERIFY2(ms < 100.0, qPrintable(report)); // generous: a paint is a few ms on a 2-core machine
         }
         qInfo().noquote() << report;

@@ -215,7 +215,7 @@ private Q_SLOTS:
             }
         }
         QCOMPARE(holes, 0);
-        QVERIFY(fallback != sharp);                     // blurrier...
+        QVERIFY(fallback != sharp);                         // blurrier...
         QVERIFY(meanAbsDifference(fallback, sharp) < 30.0); // ...but the same picture
 
         // With the budget back, the sharp frame returns.
@@ -287,8 +287,8 @@ private Q_SLOTS:
         const QPointF under = std::as_const(*m_viewer).transform().viewToSlide(cursor);
         QSignalSpy changed(m_viewer.get(), &SlideViewer::viewChanged);
         for (int i = 0; i < 2; ++i) { // two quick notches accumulate into one eased zoom
-            QWheelEvent wheel(cursor, m_viewer->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton,
-                              Qt::NoModifier, Qt::NoScrollPhase, false);
+            QWheelEvent wheel(cursor, m_viewer->mapToGlobal(cursor), QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier,
+                              Qt::NoScrollPhase, false);
             QCoreApplication::sendEvent(m_viewer.get(), &wheel);
         }
         const double target = 2.0 / (SlideViewer::kWheelStep * SlideViewer::kWheelStep);
@@ -337,7 +337,7 @@ private Q_SLOTS:
         }
         send(QEvent::MouseButtonRelease, pos, Qt::LeftButton, Qt::NoButton);
         const double atRelease = view.center().x();
-        QCOMPARE(atRelease, 2000.0 - 160.0); // the content followed the pointer exactly
+        QCOMPARE(atRelease, 2000.0 - 160.0);                                  // the content followed the pointer exactly
         QTRY_VERIFY_WITH_TIMEOUT(view.center().x() < atRelease - 50.0, 2000); // and glides on
         const double gliding = view.center().x();
         QTest::qWait(icmil::ui::ViewAnimator::kGlideMs + 100);
@@ -422,9 +422,10 @@ private Q_SLOTS:
         m_viewer->centerOn(QPointF(edge, edge));        // view top left: (edge - 80, edge - 60)
         QTRY_VERIFY_WITH_TIMEOUT(m_viewer->isFrameComplete() && m_viewer->loader()->isIdle(), kSettleMs);
         QTRY_VERIFY_WITH_TIMEOUT((grab(*m_viewer), !m_viewer->isFrameRough()), kSettleMs);
-        const QImage expected = toImage(m_source->readRegion(0, static_cast<std::int64_t>(edge) - 80, static_cast<std::int64_t>(edge) - 60, 160, 120))
-                                    .scaled(kViewWidth, kViewHeight, Qt::IgnoreAspectRatio, Qt::FastTransformation)
-                                    .convertToFormat(QImage::Format_RGB32);
+        const QImage expected
+            = toImage(m_source->readRegion(0, static_cast<std::int64_t>(edge) - 80, static_cast<std::int64_t>(edge) - 60, 160, 120))
+                  .scaled(kViewWidth, kViewHeight, Qt::IgnoreAspectRatio, Qt::FastTransformation)
+                  .convertToFormat(QImage::Format_RGB32);
         QCOMPARE(mismatches(grab(*m_viewer), comparedArea(), expected.copy(comparedArea())), 0); // clear of the scale bar
     }
 

@@ -70,13 +70,13 @@ private Q_SLOTS:
         cache.insert(a, tile());
         cache.insert(b, tile());
         cache.insert(c, tile());
-        QVERIFY(cache.find(a) != nullptr);    // a is now the most recent: b is the oldest
-        QVERIFY(cache.contains(b));           // contains() does not touch
+        QVERIFY(cache.find(a) != nullptr); // a is now the most recent: b is the oldest
+        QVERIFY(cache.contains(b));        // contains() does not touch
         cache.insert(d, tile());
         QVERIFY(!cache.contains(b));
         QVERIFY(cache.contains(a));
         QVERIFY(cache.contains(c));
-        cache.insert(e, tile());              // then c
+        cache.insert(e, tile()); // then c
         QVERIFY(!cache.contains(c));
         QVERIFY(cache.contains(a) && cache.contains(d) && cache.contains(e));
         QCOMPARE(cache.find(b), nullptr);
@@ -118,7 +118,7 @@ private Q_SLOTS:
             cache.insert(TileKey{0, i, 0}, tile());
         QVERIFY(cache.contains(TileKey{3, 0, 0}));
         QVERIFY(cache.contains(TileKey{3, 1, 0}));
-        QCOMPARE(cache.count(), 4);          // pinned tiles count towards the budget
+        QCOMPARE(cache.count(), 4); // pinned tiles count towards the budget
         QCOMPARE(cache.bytes(), 4 * kTileBytes);
         QVERIFY(cache.contains(TileKey{0, 9, 0}));
         QVERIFY(cache.contains(TileKey{0, 8, 0}));
@@ -148,7 +148,7 @@ private Q_SLOTS:
         QCOMPARE(cache.evictions(), std::uint64_t{40});
         for (int i = 40; i < 50; ++i)
             QVERIFY(cache.contains(TileKey{0, i, 0})); // the most recent ten stay
-        cache.setBudget(100 * kTileBytes); // raising evicts nothing
+        cache.setBudget(100 * kTileBytes);             // raising evicts nothing
         QCOMPARE(cache.count(), 10);
         cache.setBudget(0);
         QCOMPARE(cache.count(), 0);
@@ -176,7 +176,10 @@ private Q_SLOTS:
         TileCache cache(64 * kTileBytes);
         cache.setPinnedLevel(4);
         std::uint32_t state = 12345;
-        auto next = [&state] { state = state * 1664525u + 1013904223u; return state >> 8; };
+        auto next = [&state] {
+            state = state * 1664525u + 1013904223u;
+            return state >> 8;
+        };
         for (int step = 0; step < 20000; ++step) {
             const TileKey key{static_cast<int>(next() % 5), static_cast<int>(next() % 20), static_cast<int>(next() % 20)};
             if (next() % 3 == 0) {

@@ -15,7 +15,6 @@
 
 #include <QtTest>
 
-
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -81,10 +80,7 @@ TileKey keyOf(const QList<QVariant> &signalArguments)
 // queue's state at each request is known exactly. Pixels encode the read position.
 class ScriptedSource : public SlideSource {
 public:
-    explicit ScriptedSource(std::vector<LevelInfo> levels)
-        : SlideSource("scripted.svs", metadataOf(std::move(levels)))
-    {
-    }
+    explicit ScriptedSource(std::vector<LevelInfo> levels) : SlideSource("scripted.svs", metadataOf(std::move(levels))) { }
 
     std::string backendName() const override { return "scripted"; }
 
@@ -158,8 +154,8 @@ class TstTileLoader : public QObject {
     Q_OBJECT
 private:
     fs::path m_dir;
-    fs::path m_slide;        // 4096 x 3072, levels 4x apart
-    fs::path m_oddSlide;     // 3001 x 2003, levels 3x apart (odd downsamples)
+    fs::path m_slide;    // 4096 x 3072, levels 4x apart
+    fs::path m_oddSlide; // 3001 x 2003, levels 3x apart (odd downsamples)
 
     static fs::path writeSlide(const fs::path &dir, const std::string &name, std::int64_t w, std::int64_t h, int factor)
     {
@@ -432,8 +428,7 @@ private Q_SLOTS:
         QCOMPARE(messages.value(QStringLiteral("L0 c2 r0")),
                  QStringLiteral("Cannot read region (x=512, y=0, w=256, h=256) at level 0 of 'scripted.svs': "
                                 "scripted failure"));
-        QCOMPARE(messages.value(QStringLiteral("L7 c0 r0")),
-                 QStringLiteral("Tile (level 7, column 0, row 0) is outside the slide"));
+        QCOMPARE(messages.value(QStringLiteral("L7 c0 r0")), QStringLiteral("Tile (level 7, column 0, row 0) is outside the slide"));
         // A failed tile may be asked for again (the viewer decides whether to retry).
         loader.request({TileKey{0, 2, 0}});
         QTRY_COMPARE(failed.count(), 3);

@@ -28,8 +28,8 @@ std::vector<LevelInfo> pyramid(std::int64_t width, std::int64_t height, int fact
         const LevelInfo &last = levels.back();
         const std::int64_t w = (last.width + factor - 1) / factor;
         const std::int64_t h = (last.height + factor - 1) / factor;
-        const double ds = (static_cast<double>(width) / static_cast<double>(w)
-                           + static_cast<double>(height) / static_cast<double>(h)) / 2.0;
+        const double ds
+            = (static_cast<double>(width) / static_cast<double>(w) + static_cast<double>(height) / static_cast<double>(h)) / 2.0;
         levels.push_back({w, h, ds});
     }
     return levels;
@@ -76,8 +76,8 @@ private Q_SLOTS:
                 view.setCenter(QPointF(31234.25 + level * 999.5, 40111.75 - level * 1234.0));
                 QCOMPARE(TilePlanner::targetLevel(grid, view), level);
                 const double ds = grid.level(level).downsample;
-                for (const QPointF viewPos : {QPointF(0, 0), QPointF(200, 150), QPointF(399.5, 299.25),
-                                              QPointF(17.125, 201.0), QPointF(-50, 500)}) {
+                for (const QPointF viewPos :
+                     {QPointF(0, 0), QPointF(200, 150), QPointF(399.5, 299.25), QPointF(17.125, 201.0), QPointF(-50, 500)}) {
                     const QPointF slidePos = view.viewToSlide(viewPos);
                     QVERIFY2(near(view.slideToView(slidePos), viewPos, 1e-7), qPrintable(str(viewPos)));
                     // A level pixel (slidePos / ds) maps back to the same view point.
@@ -285,14 +285,21 @@ private Q_SLOTS:
                     const double x0 = r.x() * info.downsample;
                     const double y0 = r.y() * info.downsample;
                     const bool ok = x >= 0 && y >= 0 && lx + r.width() <= info.width && ly + r.height() <= info.height
-                        && static_cast<double>(x) <= x0 + 1e-9 && static_cast<double>(x) > x0 - 1.0
-                        && static_cast<double>(y) <= y0 + 1e-9 && static_cast<double>(y) > y0 - 1.0
+                        && static_cast<double>(x) <= x0 + 1e-9 && static_cast<double>(x) > x0 - 1.0 && static_cast<double>(y) <= y0 + 1e-9
+                        && static_cast<double>(y) > y0 - 1.0
                         && static_cast<double>(x) / info.downsample + r.width() <= static_cast<double>(info.width) + 1e-9
                         && static_cast<double>(y) / info.downsample + r.height() <= static_cast<double>(info.height) + 1e-9;
                     if (!ok) { // the message only when needed: this runs for ~150k tiles
                         QFAIL(qPrintable(QStringLiteral("%1: read (%2, %3) for level rect (%4, %5, %6 x %7), level %8 x %9")
-                                             .arg(str(key)).arg(x).arg(y).arg(r.x()).arg(r.y()).arg(r.width())
-                                             .arg(r.height()).arg(info.width).arg(info.height)));
+                                             .arg(str(key))
+                                             .arg(x)
+                                             .arg(y)
+                                             .arg(r.x())
+                                             .arg(r.y())
+                                             .arg(r.width())
+                                             .arg(r.height())
+                                             .arg(info.width)
+                                             .arg(info.height)));
                     }
                     ++checked;
                 }
@@ -442,8 +449,7 @@ private Q_SLOTS:
         QSet<TileKey> cached;
         for (std::size_t k = 0; k < full.size(); k += 3)
             cached.insert(full[k]);
-        const std::vector<TileKey> plan
-            = TilePlanner::plan(grid, view, [&](const TileKey &key) { return cached.contains(key); });
+        const std::vector<TileKey> plan = TilePlanner::plan(grid, view, [&](const TileKey &key) { return cached.contains(key); });
         std::vector<TileKey> expected;
         for (const TileKey &key : full) {
             if (!cached.contains(key))
