@@ -140,7 +140,14 @@ step "e. installed binaries and files"
   cd /
   /usr/bin/icmil --version || fail "/usr/bin/icmil --version failed"
   /usr/bin/icmil-studio --version || fail "/usr/bin/icmil-studio --version failed (without a display)"
+  # --version loads the LibTorch module, the installed one (it is looked for there first).
+  /usr/bin/icmil-studio --version | grep -q '^LibTorch [0-9]' \
+    || fail "/usr/bin/icmil-studio --version did not load the LibTorch module from /usr/lib/*/icmil/"
 )
+module="$(ls /usr/lib/*/icmil/libicmil_torch.so 2>/dev/null | head -n 1)"
+[ -n "$module" ] || fail "the icmil-studio package installed no /usr/lib/<multiarch>/icmil/libicmil_torch.so"
+if ldd "$module" | grep 'not found'; then fail "ldd $module: libraries not found (above)"; fi
+echo "ldd $module: $(ldd "$module" | wc -l) libraries, none missing"
 for bin in /usr/bin/icmil /usr/bin/icmil-studio; do
   if ldd "$bin" | grep 'not found'; then fail "ldd $bin: libraries not found (above)"; fi
   echo "ldd $bin: $(ldd "$bin" | wc -l) libraries, none missing"

@@ -126,7 +126,7 @@ project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const 
     config.trainer.noSchedule = o.noSchedule;
     config.trainer.seed = o.seed;
     config.trainer.earlyStoppingPatience = o.patience;
-    config.trainer.device = engine::resolveDevice(engine::parseDevice(o.device));
+    config.trainer.device = engine::resolveDevice(engine::parseDevice(o.device)).str();
     config.initCheckpoint = o.init;
     if (!o.initType.empty())
         config.initType = engine::parseMilModelType(o.initType);
@@ -147,7 +147,7 @@ int runTrain(const TrainOptions &options)
     project::MilTrainingConfig config = milTrainingConfig(o, labels, encoder);
 
     std::cout << "Training " << engine::milModelTypeName(type) << " on '" << encoder << "' features of " << o.projectDir.string() << " ("
-              << config.trainer.device.str() << ", seed " << o.seed << ")\n";
+              << config.trainer.device << ", seed " << o.seed << ")\n";
     ProgressBar bar;
     project::MilTrainingEvents events;
     events.progress = [&](const std::string &phase, int done, int total) { bar.update(done - 1, total, 1.0, phase); };

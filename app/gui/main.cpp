@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-studio: the desktop application. main() and argument parsing only.
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
+#include "project/backend/torchbackend.h"
 #include "ui/shell/componentversions.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/shell/preferences.h"
+#include "ui/viewer/slideviewer.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 
 namespace {
@@ -25,6 +29,25 @@ bool onlyPrints(int argc, char **argv)
         }
     }
     return false;
+}
+
+// ICMIL_STARTUP_REPORT=1: one line on stderr when the first slide frame is complete, with
+// CLOCK_MONOTONIC then, so that a launcher (icmil-startup-bench) measures start to first frame.
+void reportFirstFrame(icmil::ui::MainWindow &window)
+{
+    const char *flag = std::getenv("ICMIL_STARTUP_REPORT");
+    if (flag == nullptr || std::strcmp(flag, "1") != 0)
+        return;
+    auto *connection = new QMetaObject::Connection;
+    *connection = QObject::connect(window.viewer(), &icmil::ui::SlideViewer::frameCompleted, &window, [connection] {
+        timespec now{};
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        std::fprintf(stderr, "icmil-studio: first frame at %lld ns (CLOCK_MONOTONIC)\n",
+                     static_cast<long long>(now.tv_sec) * 1000000000LL + now.tv_nsec);
+        std::fflush(stderr);
+        QObject::disconnect(*connection);
+        delete connection;
+    });
 }
 
 } // namespace
@@ -52,12 +75,13 @@ int main(int argc, char **argv)
     parser.addPositionalArgument(QStringLiteral("slide"), QStringLiteral("Slide to open"), QStringLiteral("[slide]"));
     parser.process(*app);
     if (parser.isSet(versionOption)) {
-        icmil::engine::configureThreads(icmil::ui::Preferences::load().computeThreads); // as the app would run
+        icmil::project::setComputeThreads(icmil::ui::Preferences::load().computeThreads); // as the app would run
         std::fputs(qPrintable(icmil::ui::versionReport(icmil::ui::componentVersions())), stdout);
         return 0;
     }
 
     icmil::ui::MainWindow window; // applies the preferences: LibTorch's threads among them
+    reportFirstFrame(window);
     window.show();
     if (parser.isSet(projectOption))
         window.openProject(parser.value(projectOption));

@@ -6,7 +6,7 @@
 // either opens in the app with the settings it was trained with (and Resume works there).
 
 #include "project/dataset/syntheticdataset.h"
-#include "project/loop/icmilloop.h"
+#include "project/loop/icmilloopconfig.h"
 
 #include <cstdint>
 #include <filesystem>

@@ -2,7 +2,8 @@
 #include "ui/shell/componentversions.h"
 
 #include "common/licence.h"
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
+#include "project/backend/torchbackend.h"
 #include "slide/io/slidelibraries.h"
 
 #include <QStringList>
@@ -12,14 +13,30 @@ namespace icmil::ui {
 
 QList<ComponentVersion> componentVersions()
 {
-    const engine::RuntimeInfo torch = engine::runtimeInfo();
     const auto qs = [](const std::string &text) { return QString::fromStdString(text); };
+    engine::RuntimeInfo torch;
+    QString unavailable; // why LibTorch could not be loaded
+    try {
+        torch = project::torchBackend().runtimeInfo(); // loads LibTorch (its first use, unless training ran)
+    } catch (const std::exception &e) {
+        unavailable = qs(e.what());
+    }
     QString qt = QString::fromLatin1(qVersion());
     if (qt != QLatin1String(QT_VERSION_STR))
         qt += QStringLiteral(" (built with %1)").arg(QLatin1String(QT_VERSION_STR));
     QString blas = qs(torch.blasHint);
     if (torch.blasThreads > 0)
         blas += QStringLiteral(" (%1 threads)").arg(torch.blasThreads);
+    if (!unavailable.isEmpty()) {
+        return {
+            {QStringLiteral("ICMIL Studio"), QStringLiteral(ICMIL_VERSION)},
+            {QStringLiteral("Qt"), qt},
+            {QStringLiteral("LibTorch"), unavailable},
+            {QStringLiteral("OpenSlide"), qs(slide::openSlideVersion())},
+            {QStringLiteral("OpenCV"), qs(slide::openCvVersion())},
+            {QStringLiteral("libtiff"), qs(slide::libTiffVersion())},
+        };
+    }
     return {
         {QStringLiteral("ICMIL Studio"), QStringLiteral(ICMIL_VERSION)},
         {QStringLiteral("Qt"), qt},

@@ -3,7 +3,7 @@
 #include "common/partialfile.h"
 
 #include "slide/io/slidesource.h"
-#include "engine/runtime/runtime.h"
+#include "project/backend/torchbackend.h"
 #include "ui/shell/aboutdialog.h"
 #include "ui/shell/associatedimagesdialog.h"
 #include "ui/shell/keyvaluetable.h"
@@ -189,7 +189,7 @@ void MainWindow::applyPreferences(const Preferences &preferences)
 {
     m_viewer->setCacheBudget(static_cast<std::int64_t>(preferences.tileCacheMiB) << 20);
     m_viewer->setLoaderThreads(preferences.loaderThreads);
-    engine::configureThreads(preferences.computeThreads); // a training worker adopts it at its next run
+    project::setComputeThreads(preferences.computeThreads); // LibTorch gets it when loaded; a training worker adopts it at its next run
     m_workspace->applyPreferences(preferences);
 }
 

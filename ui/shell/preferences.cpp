@@ -2,7 +2,7 @@
 #include "ui/shell/preferences.h"
 
 #include "engine/engineerror.h"
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
 #include "ui/viewer/colormap.h"
 
 #include <QSettings>

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/shell/preferencesdialog.h"
 
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
+#include "project/backend/torchbackend.h"
 #include "ui/viewer/colormap.h"
 
 #include <QComboBox>
@@ -90,8 +91,12 @@ PreferencesDialog::PreferencesDialog(const Preferences &current, QWidget *parent
     setPreferences(current);
     connect(&m_cudaWatcher, &QFutureWatcher<Cuda>::finished, this, &PreferencesDialog::showCuda);
     m_cudaWatcher.setFuture(QtConcurrent::run([] {
-        const engine::RuntimeInfo info = engine::runtimeInfo();
-        return Cuda{info.cudaAvailable ? info.cudaDeviceCount : 0, QString::fromStdString(engine::describeCuda(info))};
+        try {
+            const engine::RuntimeInfo info = project::torchBackend().runtimeInfo(); // loads LibTorch, off the GUI thread
+            return Cuda{info.cudaAvailable ? info.cudaDeviceCount : 0, QString::fromStdString(engine::describeCuda(info))};
+        } catch (const std::exception &e) {
+            return Cuda{0, QString::fromStdString(e.what())};
+        }
     }));
 }
 

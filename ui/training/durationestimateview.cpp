@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training/durationestimateview.h"
 
+#include <QHBoxLayout>
 #include <QLabel>
+#include <QPushButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -28,9 +30,18 @@ DurationEstimateView::DurationEstimateView(QWidget *parent) : QWidget(parent)
     m_warning->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_warning->setStyleSheet(QStringLiteral("QLabel { color: #8a4b00; background: #fff3cd; border: 1px solid #e0b44c; padding: 4px; }"));
     m_warning->hide();
+    m_request = new QPushButton(tr("Estimate"));
+    m_request->setObjectName(QStringLiteral("estimateDuration"));
+    m_request->setToolTip(tr("Times a short probe of the run on its device (loads LibTorch the first time, about a second)"));
+    m_request->hide();
+    connect(m_request, &QPushButton::clicked, this, &DurationEstimateView::estimateRequested);
+    auto *line = new QHBoxLayout;
+    line->setContentsMargins(0, 0, 0, 0);
+    line->addWidget(m_estimate, 1);
+    line->addWidget(m_request);
     auto *layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(m_estimate);
+    layout->addLayout(line);
     layout->addWidget(m_detail);
     layout->addWidget(m_warning);
     showUnavailable(tr("no project"));
@@ -48,6 +59,16 @@ QString DurationEstimateView::approximately(double seconds)
 void DurationEstimateView::showPending()
 {
     m_estimate->setText(tr("Estimating the duration…"));
+    m_request->hide();
+    m_detail->clear();
+    m_detail->hide();
+    m_warning->hide();
+}
+
+void DurationEstimateView::showOnRequest()
+{
+    m_estimate->setText(tr("Estimated duration: not measured yet"));
+    m_request->show();
     m_detail->clear();
     m_detail->hide();
     m_warning->hide();
@@ -56,6 +77,7 @@ void DurationEstimateView::showPending()
 void DurationEstimateView::showUnavailable(const QString &why)
 {
     m_estimate->setText(tr("Estimated duration: unknown (%1)").arg(why));
+    m_request->hide();
     m_detail->clear();
     m_detail->hide();
     m_warning->hide();
@@ -65,6 +87,7 @@ void DurationEstimateView::showEstimate(const DurationEstimateInfo &info, const 
 {
     const project::LoopDurationEstimate &e = info.estimate;
     m_estimate->setText(tr("Estimated duration: %1 on %2").arg(approximately(e.totalSeconds), info.device));
+    m_request->hide();
     QStringList phases;
     if (e.tilingSeconds > 0.0)
         phases << tr("tiling %1").arg(approximately(e.tilingSeconds));

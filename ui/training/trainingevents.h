@@ -5,7 +5,7 @@
 // threads). Plain copies of the core's events, with Qt strings; NaN stands for "not defined"
 // (an AUC with a class missing, a split without slides).
 
-#include "project/loop/loopdurationestimate.h"
+#include "project/loop/loopduration.h"
 
 #include <QMetaType>
 #include <QPointF>

@@ -6,7 +6,8 @@
 #include "ui/training/trainingsettingsform.h"
 #include "ui/training/trainingworker.h"
 
-#include "project/training/bagdataset.h"
+#include "common/listtext.h"
+#include "project/backend/torchbackend.h"
 #include "project/loop/icmilloopstate.h"
 
 #include <QDateTime>
@@ -140,6 +141,10 @@ TrainingPanel::TrainingPanel(QWidget *parent) : QWidget(parent), m_worker(new Tr
     connect(m_form, &TrainingSettingsForm::settingsChanged, this, &TrainingPanel::scheduleEstimate);
     connect(m_form, &TrainingSettingsForm::defaultsRequested, this, [this] { m_form->applyDeviceDefaults(chosenDeviceIsCpu()); });
     connect(&m_estimateTimer, &QTimer::timeout, this, &TrainingPanel::requestEstimate);
+    connect(m_duration, &DurationEstimateView::estimateRequested, this, [this] {
+        m_duration->showPending();
+        requestEstimate();
+    });
     connect(m_worker, &TrainingWorker::durationEstimated, this, &TrainingPanel::onEstimate);
     connect(m_worker, &TrainingWorker::progressChanged, this, &TrainingPanel::onProgress);
     connect(m_worker, &TrainingWorker::messageLogged, this, &TrainingPanel::appendLog);
@@ -215,6 +220,11 @@ void TrainingPanel::scheduleEstimate()
     if (m_project.isEmpty()) {
         m_estimateTimer.stop();
         m_duration->showUnavailable(tr("no project"));
+        return;
+    }
+    if (!project::torchBackendLoaded()) {
+        m_estimateTimer.stop();
+        m_duration->showOnRequest(); // the probe would load LibTorch: only when asked
         return;
     }
     m_duration->showPending();
@@ -517,11 +527,10 @@ void TrainingPanel::onState(const LoopStateInfo &state)
             m_base = saved;
             m_settings = s;
             m_form->setSettings(s);
-            const std::vector<std::string> unshown
-                = project::loopSettingsChanges(state.settings, project::IcmilLoop(loopConfig()).settingsJson());
+            const std::vector<std::string> unshown = project::loopSettingsChanges(state.settings, project::loopSettingsJson(loopConfig()));
             appendLog(unshown.empty() ? tr("Loaded the settings of the saved loop '%1'").arg(QString::fromStdString(s.name))
                                       : tr("Loaded the settings of the saved loop '%1', except: %2")
-                                            .arg(QString::fromStdString(s.name), QString::fromStdString(project::listSome(unshown, 6))));
+                                            .arg(QString::fromStdString(s.name), QString::fromStdString(listSome(unshown, 6))));
             scheduleEstimate();
         } catch (const std::exception &e) {
             appendLog(tr("The saved loop's settings cannot be shown: %1").arg(QString::fromUtf8(e.what())));

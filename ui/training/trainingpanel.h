@@ -27,7 +27,7 @@
 // (no saved loop, not the demo's recipe) the form's device-sized fields still at their defaults
 // then follow it (TrainingSettings::deviceDefaults, followDevice).
 
-#include "project/loop/icmilloop.h"
+#include "project/loop/icmilloopconfig.h"
 #include "ui/training/trainingevents.h"
 #include "ui/training/trainingsettings.h"
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training/trainingsettings.h"
 
-#include "engine/mil/milmodel.h"
+#include "engine/mil/milconfig.h"
 #include "slide/tissue/tissuedetectionparams.h"
 
 namespace icmil::ui {

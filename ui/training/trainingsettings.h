@@ -14,9 +14,9 @@
 // defaults (tiny-cnn with the CUDA set's epochs and patches): every default below is read from
 // project::loopDefaults(), the one source the command line also reads.
 
-#include "engine/mil/milmodel.h"
+#include "engine/mil/milconfig.h"
 #include "project/demorecipe.h"
-#include "project/loop/icmilloop.h"
+#include "project/loop/icmilloopconfig.h"
 #include "project/loop/loopdefaults.h"
 
 #include <cstdint>

@@ -2,15 +2,14 @@
 #include "ui/training/trainingworker.h"
 
 #include "engine/mil/milmetrics.h"
-#include "engine/runtime/runtime.h"
 #include "project/loop/icmilloopstate.h"
 #include "project/training/predictiontable.h"
 #include "project/projectlayout.h"
 #include "project/export/tumourgroundtruth.h"
 
-#include <c10/util/Exception.h>
-
+#include <QImageReader>
 #include <QMetaObject>
+#include <QVariantAnimation>
 
 #include <chrono>
 #include <exception>
@@ -36,6 +35,52 @@ void copyFigures(const std::optional<project::IterationSplitFigures> &figures, d
     f1 = figures->f1;
 }
 
+// Publishes a job under way in `slot` (for cancel(), under `mutex`) for as long as it lives:
+// declared after the job, it withdraws it before the job is destroyed, however the run ends.
+template <typename Job> class Published {
+public:
+    Published(std::mutex &mutex, Job *&slot, Job *job) : m_mutex(mutex), m_slot(slot)
+    {
+        const std::lock_guard lock(m_mutex);
+        m_slot = job;
+    }
+    ~Published()
+    {
+        const std::lock_guard lock(m_mutex);
+        m_slot = nullptr;
+    }
+    Published(const Published &) = delete;
+    Published &operator=(const Published &) = delete;
+
+private:
+    std::mutex &m_mutex;
+    Job *&m_slot;
+};
+
+// The LibTorch module, loaded on first use (project/backend/torchbackend.h). Loading it holds the
+// dynamic loader's lock for about half a second (LibTorch's relocations and static initialisers),
+// and a GUI thread that needs the loader meanwhile waits as long. A paint needs it the first time
+// it reads a pixmap (Qt loads its image-format plugins then; Fusion's check boxes read one) and
+// the first time it creates a thread_local with a destructor (__cxa_thread_atexit takes the lock;
+// Qt's animation timer is one, created when a busy progress bar first animates): on a freshly
+// shown training panel each stalled the GUI for ~540 ms when Train was pressed. So Qt loads its
+// image plugins here first, off the GUI thread, and the worker's constructor, on the GUI thread,
+// creates the animation timer (warmGuiThread).
+project::TorchBackend &loadedBackend()
+{
+    static std::once_flag warmed;
+    std::call_once(warmed, [] { QImageReader::supportedImageFormats(); });
+    return project::torchBackend();
+}
+
+void warmGuiThread()
+{
+    QVariantAnimation animation; // QUnifiedTimer's thread_local, created now rather than mid-load
+    animation.setDuration(1);
+    animation.start();
+    animation.stop();
+}
+
 } // namespace
 
 TrainingWorker::TrainingWorker(QObject *parent) : QObject(parent)
@@ -47,6 +92,7 @@ TrainingWorker::TrainingWorker(QObject *parent) : QObject(parent)
     qRegisterMetaType<TrainingOutcome>();
     qRegisterMetaType<LoopStateInfo>();
     qRegisterMetaType<DurationEstimateInfo>();
+    warmGuiThread(); // constructed on the GUI thread (moveToNamedThread moves it later)
 }
 
 TrainingWorker::~TrainingWorker() = default;
@@ -134,34 +180,22 @@ void TrainingWorker::runEstimate(const project::IcmilLoopConfig &config, int req
         const std::lock_guard lock(m_mutex);
         fake = m_fakeEstimator;
     }
-    project::LoopDurationEstimator estimator(config);
-    struct Forget {
-        TrainingWorker *worker;
-        ~Forget()
-        {
-            const std::lock_guard lock(worker->m_mutex);
-            worker->m_estimator = nullptr;
-        }
-    } forget{this};
     try {
-        engine::adoptConfiguredThreads();
-        const c10::Device device = engine::resolveDevice(engine::parseDevice(config.device));
-        info.device = qs(device.str());
-        info.cpu = device.is_cpu();
+        project::TorchBackend &backend = loadedBackend();
+        backend.adoptConfiguredThreads();
+        const std::string device = backend.resolveDevice(config.device);
+        info.device = qs(device);
+        info.cpu = device.rfind("cpu", 0) == 0;
         if (fake) {
             info.estimate = fake(config);
         } else {
-            {
-                const std::lock_guard lock(m_mutex);
-                m_estimator = &estimator;
-            }
+            const std::unique_ptr<project::DurationProbe> estimator = backend.makeDurationProbe(config);
+            const Published published(m_mutex, m_estimator, estimator.get());
             if (request != m_latestEstimate)
-                estimator.cancel();
-            info.estimate = estimator.run();
-            info.cancelled = estimator.cancelled();
+                estimator->cancel();
+            info.estimate = estimator->run();
+            info.cancelled = estimator->cancelled();
         }
-    } catch (const c10::Error &e) {
-        info.error = qs(e.what_without_backtrace());
     } catch (const std::exception &e) {
         info.error = qs(e.what());
     }
@@ -187,19 +221,12 @@ void TrainingWorker::run(const project::IcmilLoopConfig &config)
     Q_EMIT started();
     QString error;
     try {
-        engine::adoptConfiguredThreads(); // Preferences > threads may have changed since the last run
         runLoop(config);
         return;
-    } catch (const c10::Error &e) {
-        error = qs(e.what_without_backtrace());
     } catch (const std::exception &e) {
         error = qs(e.what());
     } catch (...) {
         error = QStringLiteral("Training stopped on an unknown error");
-    }
-    {
-        const std::lock_guard lock(m_mutex);
-        m_loop = nullptr;
     }
     setRunning(false);
     Q_EMIT failed(error);
@@ -207,13 +234,12 @@ void TrainingWorker::run(const project::IcmilLoopConfig &config)
 
 void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
 {
-    project::IcmilLoop loop(config);
-    {
-        const std::lock_guard lock(m_mutex);
-        m_loop = &loop;
-    }
+    project::TorchBackend &backend = loadedBackend(); // loads LibTorch on the first run
+    backend.adoptConfiguredThreads();                 // Preferences > threads may have changed since the last run
+    const std::unique_ptr<project::LoopRunner> loop = backend.makeLoop(config);
+    const Published published(m_mutex, m_loop, loop.get());
     if (m_cancelRequested)
-        loop.cancel();
+        loop->cancel();
     m_sinceProgress.start();
     m_lastPhase.clear();
     m_lastIteration = -1;
@@ -252,11 +278,7 @@ void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
     events.iterationFinished
         = [this, &config](const project::IterationSummary &summary) { Q_EMIT iterationFinished(iterationResult(config, summary)); };
 
-    const project::IcmilLoopResult result = loop.run(events);
-    {
-        const std::lock_guard lock(m_mutex);
-        m_loop = nullptr;
-    }
+    const project::IcmilLoopResult result = loop->run(events);
     TrainingOutcome outcome;
     for (const project::IterationSummary &summary : result.iterations)
         outcome.iterations.push_back(iterationResult(config, summary));

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// Runs the ICMIL loop (project::IcmilLoop) off the GUI thread: a thin QObject over the plain core
+// Runs the ICMIL loop (project::IcmilLoop, through the LibTorch module: project/backend/torchbackend.h,
+// loaded by the first run or estimate) off the GUI thread: a thin QObject over the plain core
 // object (docs/ARCHITECTURE.md, "Long jobs"). Lives on a QThread named "icmil-training" (moveToNamedThread).
 // The loop's events come out as queued signals carrying values (trainingevents.h); progress at
 // most every ~100 ms (and at each phase's first and last step). Every run ends with exactly one
-// of finished(), cancelled() or failed(message): ProjectError, EngineError, SlideError,
-// c10::Error and any other std::exception become failed() with their one sentence.
+// of finished(), cancelled() or failed(message): ProjectError (LibTorch cannot be loaded among
+// them), EngineError, SlideError and any other std::exception become failed() with their one sentence.
 //
 // From the GUI thread: start(config) queues a run; cancel() (thread-safe) stops it within a
 // batch, a bag or a step; stopAndWait(ms) cancels and blocks until the run has returned (for a
@@ -19,7 +20,8 @@
 // synthetic dataset with tumour masks (project/export/tumourgroundtruth.h), computed here, off the GUI
 // thread, when an iteration finishes and when a saved loop is read.
 
-#include "project/loop/icmilloop.h"
+#include "project/backend/torchbackend.h"
+#include "project/loop/icmilloopconfig.h"
 #include "ui/training/trainingevents.h"
 
 #include <QElapsedTimer>
@@ -97,12 +99,12 @@ private:
 
     mutable std::mutex m_mutex;
     std::condition_variable m_idle;
-    bool m_running = false;               // guarded by m_mutex
-    project::IcmilLoop *m_loop = nullptr; // guarded by m_mutex; the loop under way
+    bool m_running = false;                // guarded by m_mutex
+    project::LoopRunner *m_loop = nullptr; // guarded by m_mutex; the loop under way
     std::atomic_bool m_cancelRequested{false};
-    std::atomic_int m_latestEstimate{0};                   // the request to answer; 0: none
-    project::LoopDurationEstimator *m_estimator = nullptr; // guarded by m_mutex; the probe under way
-    DurationEstimator m_fakeEstimator;                     // guarded by m_mutex
+    std::atomic_int m_latestEstimate{0};           // the request to answer; 0: none
+    project::DurationProbe *m_estimator = nullptr; // guarded by m_mutex; the probe under way
+    DurationEstimator m_fakeEstimator;             // guarded by m_mutex
     QElapsedTimer m_sinceProgress;
     QString m_lastPhase;
     int m_lastIteration = -1;

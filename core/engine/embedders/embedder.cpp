@@ -15,8 +15,8 @@ namespace icmil::engine {
 
 namespace {
 
-constexpr const char *kResNet50Trunc = "resnet50-trunc";
-constexpr const char *kTinyCnn = "tiny-cnn";
+constexpr const char *kResNet50Trunc = kResNet50TruncName;
+constexpr const char *kTinyCnn = kTinyCnnName;
 
 ModuleEmbedder::Spec resnet50TruncSpec()
 {
@@ -85,11 +85,6 @@ std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig &config)
     }
     throw EngineError("Unknown embedder '" + config.name
                       + "': expected resnet50-trunc, tiny-cnn, or a TorchScript file (.pt) with a JSON beside it");
-}
-
-std::vector<std::string> builtInEmbedderNames()
-{
-    return {kResNet50Trunc, kTinyCnn};
 }
 
 } // namespace icmil::engine

@@ -4,6 +4,8 @@
 // Patch embedders: a batch of RGB patches in, one feature vector per patch out. ICMIL fine-tunes
 // them (teacher-student), so every embedder is trainable, also one loaded from TorchScript.
 
+#include "engine/embedders/embedderconfig.h"
+
 #include <torch/types.h>
 
 #include <array>
@@ -20,17 +22,6 @@ struct Normalisation {
     std::array<float, 3> mean{0.485f, 0.456f, 0.406f}; // ImageNet
     std::array<float, 3> std{0.229f, 0.224f, 0.225f};
     bool operator==(const Normalisation &) const = default;
-};
-
-// What to build. `name` is a built-in ("resnet50-trunc", "tiny-cnn") or the path of a TorchScript
-// file (".pt"/".ts"/".torchscript") with a JSON beside it (same stem + ".json") giving
-// {"name", "input_size", "feature_dim", "mean": [3], "std": [3]}.
-struct EmbedderConfig {
-    std::string name = "tiny-cnn";
-    // Optional weights for a built-in: a torch.save file (torchvision names for resnet50-trunc),
-    // or a file written by Embedder::save(). Empty: random initialisation seeded by `seed`.
-    std::filesystem::path weights;
-    std::uint64_t seed = 0;
 };
 
 class Embedder {
@@ -80,8 +71,5 @@ public:
 // shapes), a TorchScript file without its JSON, a bad JSON field, or a TorchScript module whose
 // output on a probe batch is not N x feature_dim.
 std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig &config);
-
-// The built-in names, for --help texts and the GUI's list.
-std::vector<std::string> builtInEmbedderNames();
 
 } // namespace icmil::engine

@@ -7,6 +7,8 @@
 // its own flips and crop box, drawn as torchvision draws them, and one affine grid_sample
 // (bilinear) applies all of it at once. Seeded by the caller's CPU generator, so a run repeats.
 
+#include "engine/icmil/distillationconfig.h"
+
 #include <torch/types.h>
 
 #include <ATen/core/Generator.h>
@@ -14,15 +16,6 @@
 #include <vector>
 
 namespace icmil::engine {
-
-struct AugmentationConfig {
-    double horizontalFlipProbability = 0.5;
-    double verticalFlipProbability = 0.5;
-    double minScale = 0.5; // crop area as a fraction of the patch
-    double maxScale = 1.0;
-    double minRatio = 3.0 / 4.0; // crop width / height
-    double maxRatio = 4.0 / 3.0;
-};
 
 // One patch's draw: its crop box in input pixels and its flips.
 struct AugmentationDraw {

@@ -20,6 +20,7 @@
 // One Adam (lr 1e-5, weight decay 1e-4) over the student's embedder and head; the head's
 // dim_reduction and classifier gradients are clipped to norm 5 each, as in the reference.
 
+#include "engine/icmil/distillationconfig.h"
 #include "engine/embedders/embedder.h"
 #include "engine/mil/milmodel.h"
 #include "engine/icmil/patchaugmenter.h"
@@ -36,36 +37,6 @@ class Adam;
 }
 
 namespace icmil::engine {
-
-struct DistillationConfig {
-    double learningRate = 1e-5;
-    double weightDecay = 1e-4;
-    double gradientClip = 5.0;       // per head submodule (dim_reduction, classifier); <= 0: off
-    bool confidenceWeighted = false; // the confidence_based branch's per-patch weight
-    double confidenceBeta = 0.0;     // 0: the reference's (ABMIL 6, DTFD-MIL 2)
-    AugmentationConfig augmentation;
-    std::uint64_t seed = 0;      // the augmentation draws
-    bool mixedPrecision = false; // CUDA only: forward passes under bfloat16 autocast
-    // Keep the student's batch-norm layers in eval mode. The reference trains them (train mode,
-    // batch statistics), which suits an ImageNet-calibrated ResNet-50 and batches of 100; for an
-    // embedder whose running statistics do not describe these patches (randomly initialised,
-    // or small batches) train mode makes the student a different function from the teacher it
-    // copies: on the demo the held-out disagreement rose from 0.002 to 0.85 in one epoch.
-    bool freezeBatchNorm = true;
-    // The teacher's instance logits are divided by this before the softmax that makes the
-    // targets (loss0 and loss1) and the held-out comparison: 1 is the reference's soft targets;
-    // below 1 sharpens them towards the teacher's pseudo-labels. A student that starts as a copy
-    // of its teacher gets almost no gradient from soft targets (only the augmentation differs).
-    double teacherTemperature = 1.0;
-};
-
-// The three terms of one step (or their means over several), and the total.
-struct DistillationLosses {
-    double total = 0.0;
-    double student = 0.0;     // loss0: the student's prediction vs the teacher's
-    double consistency = 0.0; // loss1: the student head on the teacher's embedding
-    double embedding = 0.0;   // loss2: the dim_reduction outputs
-};
 
 // Agreement of student and teacher on held-out patches (the reference's TestModel): mean
 // absolute difference of the class probabilities, and how often their argmax agrees.

@@ -86,7 +86,7 @@ BagTrainer::BagTrainer(std::shared_ptr<MilModel> model, BagTrainerConfig config)
         throw EngineError("Training needs at least 1 epoch and a start epoch within them");
     if (m_config.learningRate < 0.0 || m_config.weightDecay < 0.0 || !(m_config.lrDecay > 0.0))
         throw EngineError("Training needs a learning rate and weight decay >= 0 and a decay factor > 0");
-    m_model->to(m_config.device);
+    m_model->to(torch::Device(m_config.device));
     const auto children = m_model->named_children();
     for (const auto &submodules : m_model->optimiserGroups()) {
         Optimisers::Group group;
@@ -189,7 +189,7 @@ TrainingResult BagTrainer::train(const std::vector<Bag> &train, const std::vecto
     double bestLoss = std::numeric_limits<double>::infinity();
     int sinceBest = 0;
     const bool dtfd = m_model->config().type == MilModelType::Dtfd;
-    const torch::Device device = m_config.device;
+    const torch::Device device(m_config.device);
 
     for (int epoch = m_config.startEpoch; epoch < m_config.epochs; ++epoch) {
         const Clock::time_point epochStarted = Clock::now();

@@ -12,60 +12,6 @@
 
 namespace icmil::engine {
 
-namespace {
-
-std::string lowered(std::string text)
-{
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
-} // namespace
-
-std::string milModelTypeName(MilModelType type)
-{
-    switch (type) {
-    case MilModelType::Abmil: return "abmil";
-    case MilModelType::MaxPool: return "maxpool";
-    case MilModelType::Dtfd: return "dtfd";
-    }
-    return "unknown";
-}
-
-MilModelType parseMilModelType(const std::string &name)
-{
-    const std::string key = lowered(name);
-    if (key == "abmil" || key == "ab-mil")
-        return MilModelType::Abmil;
-    if (key == "maxpool" || key == "max-pool")
-        return MilModelType::MaxPool;
-    if (key == "dtfd" || key == "dtfd-mil" || key == "dtfdmil")
-        return MilModelType::Dtfd;
-    throw EngineError("Unknown MIL model '" + name + "': expected abmil, maxpool or dtfd");
-}
-
-std::string dtfdDistillationName(DtfdDistillation distillation)
-{
-    switch (distillation) {
-    case DtfdDistillation::Afs: return "AFS";
-    case DtfdDistillation::MaxS: return "MaxS";
-    case DtfdDistillation::MaxMinS: return "MaxMinS";
-    }
-    return "unknown";
-}
-
-DtfdDistillation parseDtfdDistillation(const std::string &name)
-{
-    const std::string key = lowered(name);
-    if (key == "afs")
-        return DtfdDistillation::Afs;
-    if (key == "maxs")
-        return DtfdDistillation::MaxS;
-    if (key == "maxmins")
-        return DtfdDistillation::MaxMinS;
-    throw EngineError("Unknown DTFD distillation '" + name + "': expected AFS, MaxS or MaxMinS");
-}
-
 MilModel::MilModel(MilModelConfig config) : m_config(config)
 {
     m_dimReduction = register_module("dim_reduction", DimReduction(config.inputDim, config.embedDim, config.residualBlocks));

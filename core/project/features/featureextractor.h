@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/embedders/embedder.h"
+#include "project/features/extractionconfig.h"
 #include "project/projectlayout.h"
 #include "project/dataset/slidelist.h"
 #include "project/features/slidetiler.h"
@@ -13,50 +14,6 @@
 #include <vector>
 
 namespace icmil::project {
-
-struct ExtractionConfig {
-    std::filesystem::path projectDir; // outputs go where ProjectLayout says
-    engine::EmbedderConfig embedder;
-    std::string encoderName;     // features/<encoderName>/ and the files' encoder attribute; empty: the embedder's name
-    std::string device = "auto"; // "auto", "cpu", "cuda", "cuda:N"
-    int batchSize = 64;
-    int readerThreads = 0;      // 0: every hardware thread
-    int batchesAhead = 4;       // read-ahead per slide, in batches
-    bool halfPrecision = false; // CUDA only: run the model under autocast (float16)
-    bool overwrite = false;     // re-extract slides whose feature file exists
-    TilingConfig tiling;
-};
-
-struct ExtractionProgress {
-    int slideIndex = 0; // 0-based, of slideCount
-    int slideCount = 0;
-    std::string slideId;
-    std::string phase;            // "tiling", "extracting", "skipped", "done"
-    std::int64_t patchesDone = 0; // in this slide
-    std::int64_t patchesTotal = 0;
-    double patchesPerSecond = 0.0; // over the run's extracted patches so far
-    double etaSeconds = -1.0;      // of the whole run; -1 while unknown
-};
-
-struct SlideExtraction {
-    enum class Status { Extracted, Skipped, Failed };
-    std::string slideId;
-    Status status = Status::Failed;
-    std::string message; // why it was skipped or failed
-    std::int64_t patches = 0;
-    double seconds = 0.0;
-    std::filesystem::path featureFile;
-};
-
-struct ExtractionReport {
-    std::vector<SlideExtraction> slides;
-    bool cancelled = false;
-    std::int64_t patches = 0; // extracted in this run
-    double seconds = 0.0;
-    std::string embedderName;
-    std::string device; // as resolved, e.g. "cpu" or "cuda:0"
-    int failed() const;
-};
 
 // Step 0 of ICMIL for a list of slides: tissue, patch grid, and features from an embedder,
 // written per slide into the project (one HDF5 file each, atomically). Reader threads fill

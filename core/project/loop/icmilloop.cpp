@@ -127,72 +127,7 @@ void IcmilLoop::cancel()
 
 std::string IcmilLoop::settingsJson() const
 {
-    const IcmilLoopConfig &c = m_config;
-    const engine::DistillationConfig &d = c.fineTuning.distillation;
-    const slide::PatchGridParams &grid = c.extraction.tiling.grid;
-    const json settings = {{"embedder",
-                            {{"name", c.embedder.name},
-                             {"weights", c.embedder.weights.string()},
-                             {"seed", c.embedder.seed},
-                             {"calibration_patches", calibratesEmbedder() ? c.calibrationPatches : 0}}},
-                           {"patches",
-                            {{"patch_size", grid.patchSize},
-                             {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
-                             {"level", grid.level},
-                             {"overlap", grid.overlap},
-                             {"step", grid.step}}},
-                           {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
-                           {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
-                           {"model",
-                            {{"type", engine::milModelTypeName(c.model.type)},
-                             {"embed_dim", c.model.embedDim},
-                             {"attention_dim", c.model.attentionDim},
-                             {"residual_blocks", c.model.residualBlocks},
-                             {"dropout", c.model.dropout},
-                             {"pseudo_bags", c.model.pseudoBags},
-                             {"distillation", engine::dtfdDistillationName(c.model.distillation)},
-                             {"seed", c.model.seed}}},
-                           {"trainer",
-                            {{"epochs", c.trainer.epochs},
-                             {"lr", c.trainer.learningRate},
-                             {"weight_decay", c.trainer.weightDecay},
-                             {"grad_clipping", c.trainer.gradientClip},
-                             {"milestones", c.trainer.lrMilestones},
-                             {"no_schedule", c.trainer.noSchedule},
-                             {"lr_decay", c.trainer.lrDecay},
-                             {"seed", c.trainer.seed},
-                             {"patience", c.trainer.earlyStoppingPatience}}},
-                           {"split",
-                            {{"val_fraction", c.split.valFraction},
-                             {"test_fraction", c.split.testFraction},
-                             {"seed", c.split.seed},
-                             {"folds", c.split.folds},
-                             {"fold", c.split.fold},
-                             {"use_csv_split", c.split.useCsvSplit},
-                             {"classes", c.classNames}}},
-                           {"finetune",
-                            {{"epochs", c.fineTuning.epochs},
-                             {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
-                             {"validation_fraction", c.fineTuning.validationFraction},
-                             {"max_validation_patches", c.fineTuning.maxValidationPatches},
-                             {"batch_size", c.fineTuning.batchSize},
-                             {"seed", c.fineTuning.seed},
-                             {"lr", d.learningRate},
-                             {"weight_decay", d.weightDecay},
-                             {"grad_clipping", d.gradientClip},
-                             {"confidence", d.confidenceWeighted},
-                             {"beta", d.confidenceBeta},
-                             {"freeze_batch_norm", d.freezeBatchNorm},
-                             {"teacher_temperature", d.teacherTemperature},
-                             {"augmentation",
-                              {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
-                               d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
-    return settings.dump();
-}
-
-bool IcmilLoop::calibratesEmbedder() const
-{
-    return m_config.calibrationPatches > 0 && m_config.embedder.weights.empty() && isBuiltIn(m_config.embedder.name);
+    return loopSettingsJson(m_config);
 }
 
 engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) const
@@ -200,7 +135,7 @@ engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) 
     // Iteration 0 names the user's embedder (or its calibrated copy in the loop folder); later
     // ones name files in the loop folder, kept relative so a project can move.
     engine::EmbedderConfig config = m_config.embedder;
-    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder();
+    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder(m_config);
     config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (m_loopDir / iteration.embedderName).string() : iteration.embedderName;
     config.weights = inLoopDir && !iteration.embedderWeights.empty() ? m_loopDir / iteration.embedderWeights : iteration.embedderWeights;
     return config;
@@ -299,7 +234,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             fresh.encoder = k == 0 && !m_config.iteration0Encoder.empty() ? m_config.iteration0Encoder : iterationEncoder(m_config.name, k);
             if (k == 0) {
                 fresh.embedderName = m_config.embedder.name;
-                fresh.embedderWeights = calibratesEmbedder() ? fs::path("embedder-it0.pth") : m_config.embedder.weights;
+                fresh.embedderWeights = calibratesEmbedder(m_config) ? fs::path("embedder-it0.pth") : m_config.embedder.weights;
             } else {
                 const bool builtIn = isBuiltIn(m_config.embedder.name);
                 const std::string weights = "embedder-it" + std::to_string(k) + (builtIn ? ".pth" : ".pt");
@@ -315,10 +250,10 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         }
         if (resuming && result.resumedAt < 0) {
             result.resumedAt = k;
-            result.resumedPhase = k > 0 && !iteration.completed("finetune")           ? "finetune"
-                : k == 0 && calibratesEmbedder() && !iteration.completed("calibrate") ? "calibrate"
-                : !iteration.completed("extract")                                     ? "extract"
-                                                                                      : "train";
+            result.resumedPhase = k > 0 && !iteration.completed("finetune")                   ? "finetune"
+                : k == 0 && calibratesEmbedder(m_config) && !iteration.completed("calibrate") ? "calibrate"
+                : !iteration.completed("extract")                                             ? "extract"
+                                                                                              : "train";
             say("Resuming the ICMIL loop '" + m_config.name + "' at iteration " + std::to_string(k) + ", phase " + result.resumedPhase);
         }
         const std::vector<std::pair<std::string, std::function<void()>>> phases = {
@@ -332,7 +267,8 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             {"train", [&] { runTrain(iteration, events); }},
         };
         for (const auto &[phase, work] : phases) {
-            if ((phase == "finetune" && k == 0) || (phase == "calibrate" && (k > 0 || !calibratesEmbedder())) || iteration.completed(phase))
+            if ((phase == "finetune" && k == 0) || (phase == "calibrate" && (k > 0 || !calibratesEmbedder(m_config)))
+                || iteration.completed(phase))
                 continue;
             if (!m_cancelled)
                 work();
@@ -518,7 +454,7 @@ void IcmilLoop::runTrain(IterationSummary &iteration, const IcmilLoopEvents &eve
     config.run = iterationEncoder(m_config.name, iteration.iteration); // the encoder's name unless iteration 0's features are shared
     config.model = m_config.model;
     config.trainer = m_config.trainer;
-    config.trainer.device = m_device;
+    config.trainer.device = m_device.str();
     config.overwrite = true; // a run folder left by a killed run of this phase is redone
     config.settingsJson = settingsJson();
     MilTrainingJob job(config);

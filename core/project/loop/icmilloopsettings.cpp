@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// loopConfigFromSettings: a saved loop's settings (IcmilLoop::settingsJson) read back into a
-// config, kept beside nothing else so icmilloop.cpp stays the loop itself. Keep it in step with
-// settingsJson: tst_icmilloop's savedSettingsReadBackAsTheyWereSaved round-trips every group.
-#include "project/loop/icmilloop.h"
+// loopSettingsJson, a loop's settings as saved in its state, and loopConfigFromSettings, the
+// same read back into a config: no LibTorch, so the app compares and restores a saved loop's
+// settings without loading it. Keep the two in step: tst_icmilloop's
+// savedSettingsReadBackAsTheyWereSaved round-trips every group.
+#include "project/loop/icmilloopconfig.h"
 
 #include "project/projecterror.h"
 #include "slide/tissue/tissuedetectionparams.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -17,6 +19,77 @@
 namespace icmil::project {
 
 using json = nlohmann::json;
+
+bool calibratesEmbedder(const IcmilLoopConfig &config)
+{
+    const std::vector<std::string> builtIns = engine::builtInEmbedderNames();
+    return config.calibrationPatches > 0 && config.embedder.weights.empty()
+        && std::find(builtIns.begin(), builtIns.end(), config.embedder.name) != builtIns.end();
+}
+
+std::string loopSettingsJson(const IcmilLoopConfig &c)
+{
+    const engine::DistillationConfig &d = c.fineTuning.distillation;
+    const slide::PatchGridParams &grid = c.extraction.tiling.grid;
+    const json settings = {{"embedder",
+                            {{"name", c.embedder.name},
+                             {"weights", c.embedder.weights.string()},
+                             {"seed", c.embedder.seed},
+                             {"calibration_patches", calibratesEmbedder(c) ? c.calibrationPatches : 0}}},
+                           {"patches",
+                            {{"patch_size", grid.patchSize},
+                             {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
+                             {"level", grid.level},
+                             {"overlap", grid.overlap},
+                             {"step", grid.step}}},
+                           {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
+                           {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
+                           {"model",
+                            {{"type", engine::milModelTypeName(c.model.type)},
+                             {"embed_dim", c.model.embedDim},
+                             {"attention_dim", c.model.attentionDim},
+                             {"residual_blocks", c.model.residualBlocks},
+                             {"dropout", c.model.dropout},
+                             {"pseudo_bags", c.model.pseudoBags},
+                             {"distillation", engine::dtfdDistillationName(c.model.distillation)},
+                             {"seed", c.model.seed}}},
+                           {"trainer",
+                            {{"epochs", c.trainer.epochs},
+                             {"lr", c.trainer.learningRate},
+                             {"weight_decay", c.trainer.weightDecay},
+                             {"grad_clipping", c.trainer.gradientClip},
+                             {"milestones", c.trainer.lrMilestones},
+                             {"no_schedule", c.trainer.noSchedule},
+                             {"lr_decay", c.trainer.lrDecay},
+                             {"seed", c.trainer.seed},
+                             {"patience", c.trainer.earlyStoppingPatience}}},
+                           {"split",
+                            {{"val_fraction", c.split.valFraction},
+                             {"test_fraction", c.split.testFraction},
+                             {"seed", c.split.seed},
+                             {"folds", c.split.folds},
+                             {"fold", c.split.fold},
+                             {"use_csv_split", c.split.useCsvSplit},
+                             {"classes", c.classNames}}},
+                           {"finetune",
+                            {{"epochs", c.fineTuning.epochs},
+                             {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
+                             {"validation_fraction", c.fineTuning.validationFraction},
+                             {"max_validation_patches", c.fineTuning.maxValidationPatches},
+                             {"batch_size", c.fineTuning.batchSize},
+                             {"seed", c.fineTuning.seed},
+                             {"lr", d.learningRate},
+                             {"weight_decay", d.weightDecay},
+                             {"grad_clipping", d.gradientClip},
+                             {"confidence", d.confidenceWeighted},
+                             {"beta", d.confidenceBeta},
+                             {"freeze_batch_norm", d.freezeBatchNorm},
+                             {"teacher_temperature", d.teacherTemperature},
+                             {"augmentation",
+                              {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
+                               d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    return settings.dump();
+}
 
 IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoopConfig c)
 {

@@ -7,7 +7,7 @@
 // recipe over it (applyDemoRecipe in project/demorecipe.h). tests/ui/training/tst_trainingsettings
 // checks that the panel's untouched settings and `icmil run`'s are the same loop.
 
-#include "project/loop/icmilloop.h"
+#include "project/loop/icmilloopconfig.h"
 
 namespace icmil::project {
 

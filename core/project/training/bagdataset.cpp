@@ -14,16 +14,6 @@ namespace icmil::project {
 
 namespace fs = std::filesystem;
 
-std::string listSome(const std::vector<std::string> &items, std::size_t limit)
-{
-    std::string text;
-    for (std::size_t i = 0; i < items.size() && i < limit; ++i)
-        text += (i ? ", " : "") + items[i];
-    if (items.size() > limit)
-        text += ", and " + std::to_string(items.size() - limit) + " more";
-    return text;
-}
-
 std::string missingFeaturesMessage(const std::vector<std::string> &missing, std::size_t total, const fs::path &featuresDir)
 {
     return "No features for " + std::to_string(missing.size()) + " of " + std::to_string(total) + " slides in '" + featuresDir.string()

@@ -6,6 +6,7 @@
 // one clear error listing what is wrong (bad CSV rows, unknown labels, missing feature files,
 // features of different widths, a single class).
 
+#include "common/listtext.h"
 #include "engine/mil/bagevaluation.h"
 #include "project/dataset/datasetsplit.h"
 
@@ -80,8 +81,5 @@ std::string missingFeaturesMessage(const std::vector<std::string> &missing, std:
 // Throws ProjectError "labels.csv has 2 problems: line 4: ...; line 7: ..." (up to 5, then "and N
 // more") when the table has row problems; returns otherwise.
 void throwOnLabelsIssues(const LabelsTable &table, const std::filesystem::path &labelsCsv);
-
-// Lists up to `limit` items as "a, b, c" then ", and N more".
-std::string listSome(const std::vector<std::string> &items, std::size_t limit = 5);
 
 } // namespace icmil::project

@@ -157,7 +157,7 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
         if (init->model.classes != classes)
             throw ProjectError("Checkpoint '" + m_config.initCheckpoint.string() + "' has " + std::to_string(init->model.classes)
                                + " classes; the labels have " + std::to_string(classes));
-        model = engine::instantiateMilModel(*init, m_config.trainer.device);
+        model = engine::instantiateMilModel(*init, torch::Device(m_config.trainer.device));
     } else {
         engine::MilModelConfig modelConfig = m_config.model;
         modelConfig.inputDim = dataset.featureDim();

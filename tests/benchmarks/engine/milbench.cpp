@@ -135,7 +135,7 @@ int main(int argc, char **argv)
         auto model = makeMilModel(config);
         BagTrainerConfig trainerConfig;
         trainerConfig.epochs = options.epochs;
-        trainerConfig.device = device;
+        trainerConfig.device = device.str();
         BagTrainer trainer(model, trainerConfig);
         const TrainingResult result = trainer.train(bags, {});
         const double epochSeconds = result.seconds / options.epochs;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The About dialog and `icmil-studio --version`'s report: the versions of Qt, LibTorch,
 // OpenSlide, OpenCV and libtiff as the libraries themselves report them, and the CUDA line.
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
+#include "project/backend/torchbackend.h"
 #include "ui/shell/aboutdialog.h"
 #include "ui/shell/componentversions.h"
 #include "ui/shell/keyvaluetable.h"
@@ -51,7 +52,7 @@ private Q_SLOTS:
             QString::fromLatin1(TIFFGetVersion()).contains(QStringLiteral("Version ") + versionOf(components, QStringLiteral("libtiff"))),
             TIFFGetVersion());
         QVERIFY(versionOf(components, QStringLiteral("libtiff")).contains(QRegularExpression(QStringLiteral("^[0-9]+\\.[0-9]+"))));
-        const engine::RuntimeInfo info = engine::runtimeInfo();
+        const engine::RuntimeInfo info = project::torchBackend().runtimeInfo();
         const QString cuda = versionOf(components, QStringLiteral("CUDA"));
         if (info.cudaAvailable)
             QVERIFY(cuda.startsWith(QString::number(info.cudaDeviceCount) + QStringLiteral(" device")));

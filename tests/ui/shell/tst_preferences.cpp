@@ -3,7 +3,8 @@
 // back to their defaults; the dialog shows, edits, restores and saves them and lists CUDA as the
 // engine sees it; the window applies them to the viewer, LibTorch's threads, training's device
 // and the heatmap colours.
-#include "engine/runtime/runtime.h"
+#include "engine/runtime/runtimeinfo.h"
+#include "project/backend/torchbackend.h"
 #include "ui/attention/heatmappanel.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/shell/preferences.h"
@@ -51,7 +52,7 @@ private Q_SLOTS:
     }
 
     void init() { QSettings().clear(); }
-    void cleanup() { engine::configureThreads(0); }
+    void cleanup() { project::setComputeThreads(0); }
 
     void defaultsWhenNothingIsStored()
     {
@@ -93,7 +94,7 @@ private Q_SLOTS:
         dialog.show();
         QSignalSpy cuda(&dialog, &ui::PreferencesDialog::cudaShown);
         QVERIFY(cuda.wait(20000));
-        const engine::RuntimeInfo info = engine::runtimeInfo();
+        const engine::RuntimeInfo info = project::torchBackend().runtimeInfo();
         QCOMPARE(dialog.findChild<QLabel *>(QStringLiteral("cudaStatus"))->text(),
                  QStringLiteral("CUDA: ") + QString::fromStdString(engine::describeCuda(info)));
         auto *device = dialog.findChild<QComboBox *>(QStringLiteral("device"));
@@ -132,7 +133,7 @@ private Q_SLOTS:
         ui::MainWindow window; // applies the stored preferences when it is made
         QCOMPARE(window.viewer()->cacheBudget(), std::int64_t{1024} << 20);
         QCOMPARE(window.viewer()->loaderThreads(), 3);
-        QCOMPARE(engine::runtimeInfo().intraOpThreads, 1);
+        QCOMPARE(project::torchBackend().runtimeInfo().intraOpThreads, 1);
         QCOMPARE(window.workspace()->heatmapPanel()->settings().colormap.name(), QStringLiteral("turbo"));
         QCOMPARE(window.workspace()->trainingPanel()->settings().device, std::string("cpu"));
 
@@ -143,7 +144,7 @@ private Q_SLOTS:
         changed.colormap = QStringLiteral("jet");
         window.applyPreferences(changed);
         QCOMPARE(window.viewer()->cacheBudget(), std::int64_t{256} << 20);
-        QCOMPARE(engine::runtimeInfo().intraOpThreads, std::max(1, QThread::idealThreadCount()));
+        QCOMPARE(project::torchBackend().runtimeInfo().intraOpThreads, std::max(1, QThread::idealThreadCount()));
         QCOMPARE(window.workspace()->heatmapPanel()->settings().colormap.name(), QStringLiteral("jet"));
         QCOMPARE(window.workspace()->trainingPanel()->settings().device, std::string("cuda:1"));
     }

@@ -9,6 +9,7 @@
 #include "common/slidetestsupport.h"
 
 #include "project/demorecipe.h"
+#include "project/backend/torchbackend.h"
 #include "ui/training/durationestimateview.h"
 #include "ui/training/iterationtable.h"
 #include "ui/training/trainingcharts.h"
@@ -23,6 +24,7 @@
 #include <QtTest>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 
 using namespace icmil;
@@ -92,6 +94,43 @@ private Q_SLOTS:
     {
         m_dir = test::scratchDir("tst_trainingcharts");
         fs::create_directories(m_dir / "project");
+    }
+
+    // Every function but the first runs as after a first training run: LibTorch loaded, so the
+    // panel estimates by itself (the first function checks the panel before LibTorch is loaded).
+    void init()
+    {
+        if (std::strcmp(QTest::currentTestFunction(), "estimatesOnlyWhenAskedUntilLibTorchIsLoaded") != 0)
+            project::torchBackend();
+    }
+
+    void estimatesOnlyWhenAskedUntilLibTorchIsLoaded()
+    {
+        QVERIFY2(!project::torchBackendLoaded(), "this function must run first, before anything loads LibTorch");
+        std::atomic<double> minutes{30.0};
+        std::atomic_int calls{0};
+        TrainingPanel panel;
+        const DurationEstimateView &view = *panel.durationEstimate();
+        prepare(panel, minutes, calls, "cpu");
+        QCOMPARE(view.estimateText(), QStringLiteral("Estimated duration: not measured yet"));
+        QVERIFY(!view.estimateButton()->isHidden());
+        QTest::qWait(3 * TrainingPanel::kEstimateDelayMs); // no probe starts by itself
+        QCOMPARE(calls.load(), 0);
+        QVERIFY(!project::torchBackendLoaded());
+
+        view.estimateButton()->click(); // the probe loads LibTorch
+        QTRY_COMPARE(view.estimateText(), QStringLiteral("Estimated duration: about 30 min on cpu"));
+        QVERIFY(calls.load() >= 1); // the first answer names the device's kind, which may ask again
+        QVERIFY(project::torchBackendLoaded());
+        QVERIFY(view.estimateButton()->isHidden());
+        QTest::qWait(3 * TrainingPanel::kEstimateDelayMs);
+
+        // From now on a change is estimated by itself, as before.
+        const int before = calls;
+        minutes = 12.0;
+        panel.form()->findChild<QSpinBox *>(QStringLiteral("fineTunePatches"))->setValue(4000);
+        QTRY_COMPARE(view.estimateText(), QStringLiteral("Estimated duration: about 12 min on cpu"));
+        QCOMPARE(calls.load(), before + 1);
     }
 
     void tableListsEachIteration()

@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "engine/embedders/embedderconfig.h"
+
+namespace icmil::engine {
+
+std::vector<std::string> builtInEmbedderNames()
+{
+    return {kResNet50TruncName, kTinyCnnName};
+}
+
+} // namespace icmil::engine
