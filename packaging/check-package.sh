@@ -142,10 +142,10 @@ step "e. installed binaries and files"
   /usr/bin/icmil-studio --version || fail "/usr/bin/icmil-studio --version failed (without a display)"
   # --version loads the LibTorch module, the installed one (it is looked for there first).
   /usr/bin/icmil-studio --version | grep -q '^LibTorch [0-9]' \
-    || fail "/usr/bin/icmil-studio --version did not load the LibTorch module from /usr/lib/*/icmil/"
+    || fail "/usr/bin/icmil-studio --version did not load the installed LibTorch module"
 )
-module="$(ls /usr/lib/*/icmil/libicmil_torch.so 2>/dev/null | head -n 1)"
-[ -n "$module" ] || fail "the icmil-studio package installed no /usr/lib/<multiarch>/icmil/libicmil_torch.so"
+module="$(dpkg -L icmil-studio | grep '/libicmil_torch\.so$' | head -n 1)"
+[ -n "$module" ] && [ -f "$module" ] || fail "the icmil-studio package installed no libicmil_torch.so"
 if ldd "$module" | grep 'not found'; then fail "ldd $module: libraries not found (above)"; fi
 echo "ldd $module: $(ldd "$module" | wc -l) libraries, none missing"
 for bin in /usr/bin/icmil /usr/bin/icmil-studio; do

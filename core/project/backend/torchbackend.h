@@ -74,7 +74,7 @@ TorchBackend &torchBackend();
 bool torchBackendLoaded();
 
 // Where the module is looked for, in order: $ICMIL_TORCH_MODULE when set (alone); beside an
-// installed program (<prefix>/lib/<multiarch>/icmil/libicmil_torch.so for <prefix>/bin/<program>);
+// installed program (<prefix>/<libdir>/icmil/libicmil_torch.so for <prefix>/bin/<program>: /usr/lib/icmil/);
 // the build tree's.
 std::vector<std::filesystem::path> torchModuleCandidates();
 
