@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/embedders/embedder.h"
+#include "common/asciicase.h"
 
 #include "engine/engineerror.h"
 #include "engine/embedders/moduleembedder.h"
@@ -41,9 +42,7 @@ ModuleEmbedder::Spec tinyCnnSpec()
 
 bool isTorchScriptName(const std::filesystem::path &path)
 {
-    std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string extension = asciiLower(path.extension().string());
     return extension == ".pt" || extension == ".ts" || extension == ".torchscript";
 }
 

@@ -1,22 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/mil/milconfig.h"
 
+#include "common/asciicase.h"
 #include "engine/engineerror.h"
 
 #include <algorithm>
 #include <cctype>
 
 namespace icmil::engine {
-
-namespace {
-
-std::string lowered(std::string text)
-{
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
-} // namespace
 
 std::string milModelTypeName(MilModelType type)
 {
@@ -30,7 +21,7 @@ std::string milModelTypeName(MilModelType type)
 
 MilModelType parseMilModelType(const std::string &name)
 {
-    const std::string key = lowered(name);
+    const std::string key = asciiLower(name);
     if (key == "abmil" || key == "ab-mil")
         return MilModelType::Abmil;
     if (key == "maxpool" || key == "max-pool")
@@ -52,7 +43,7 @@ std::string dtfdDistillationName(DtfdDistillation distillation)
 
 DtfdDistillation parseDtfdDistillation(const std::string &name)
 {
-    const std::string key = lowered(name);
+    const std::string key = asciiLower(name);
     if (key == "afs")
         return DtfdDistillation::Afs;
     if (key == "maxs")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/runtime/runtimeinfo.h"
 
+#include "common/asciicase.h"
 #include "engine/engineerror.h"
 
 #include <algorithm>
@@ -16,19 +17,9 @@
 
 namespace icmil::engine {
 
-namespace {
-
-std::string lowercase(std::string text)
-{
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return text;
-}
-
-} // namespace
-
 DeviceChoice parseDevice(const std::string &text)
 {
-    const std::string spelling = lowercase(text);
+    const std::string spelling = asciiLower(text);
     if (spelling == "auto")
         return {DeviceKind::Auto, 0};
     if (spelling == "cpu")

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/dataset/labelstable.h"
+#include "common/asciicase.h"
 
 #include "project/atomicfile.h"
 #include "project/projecterror.h"
@@ -23,12 +24,6 @@ std::string trimmed(const std::string &s)
         return {};
     const auto last = s.find_last_not_of(" \t\r\n");
     return s.substr(first, last - first + 1);
-}
-
-std::string lowered(std::string s)
-{
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 // Splits one CSV line (RFC 4180 quoting within the line). Returns false on an unclosed quote.
@@ -101,7 +96,7 @@ LabelsTable LabelsTable::parse(const std::string &text, const std::string &sourc
             continue;
         splitCsvLine(line, fields);
         for (std::size_t i = 0; i < fields.size(); ++i)
-            column.emplace(lowered(fields[i]), i);
+            column.emplace(asciiLower(fields[i]), i);
         break;
     }
     if (column.empty())
@@ -135,7 +130,7 @@ LabelsTable LabelsTable::parse(const std::string &text, const std::string &sourc
         row.slideId = fields[column["slide_id"]];
         row.label = fields[column["label"]];
         if (table.m_hasSplitColumn)
-            row.split = lowered(fields[column["split"]]);
+            row.split = asciiLower(fields[column["split"]]);
 
         if (row.slideId.empty()) {
             issue("empty slide_id");
@@ -185,7 +180,7 @@ namespace {
 // Whether two labels differ only by letter case or by one inserted, deleted or changed letter.
 bool closeLabels(const std::string &a, const std::string &b)
 {
-    const std::string x = lowered(a), y = lowered(b);
+    const std::string x = asciiLower(a), y = asciiLower(b);
     if (x == y)
         return true;
     const std::string &shorter = x.size() <= y.size() ? x : y;

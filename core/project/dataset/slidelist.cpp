@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/dataset/slidelist.h"
+#include "common/asciicase.h"
 
 #include "project/dataset/labelstable.h"
 #include "project/projecterror.h"
@@ -19,9 +20,7 @@ bool hasSlideExtension(const fs::path &path)
 {
     static constexpr std::array<std::string_view, 15> kExtensions
         = {".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".svslide", ".bif", ".dcm", ".png", ".jpg", ".jpeg", ".bmp"};
-    std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string extension = asciiLower(path.extension().string());
     return std::find(kExtensions.begin(), kExtensions.end(), extension) != kExtensions.end();
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/io/plainimagesource.h"
+#include "common/asciicase.h"
 
 #include "slide/slideerror.h"
 #include "slide/io/slideformat.h"
@@ -59,9 +60,7 @@ std::unique_ptr<PlainImageSource> PlainImageSource::openFile(const fs::path &pat
     SlideMetadata metadata;
     metadata.vendor = "image";
     metadata.levels.push_back(LevelInfo{rgba.cols, rgba.rows, 1.0});
-    std::string extension = path.extension().string();
-    std::transform(extension.begin(), extension.end(), extension.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string extension = asciiLower(path.extension().string());
     metadata.properties["image.format"] = extension.empty() ? std::string("unknown") : extension.substr(1);
     metadata.properties["image.channels"] = std::to_string(decoded.channels());
     metadata.properties["image.bits-per-sample"] = std::to_string(bitDepth);
