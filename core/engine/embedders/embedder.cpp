@@ -10,19 +10,15 @@
 #include "engine/embedders/torchscriptembedder.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace icmil::engine {
 
 namespace {
 
-constexpr const char *kResNet50Trunc = kResNet50TruncName;
-constexpr const char *kTinyCnn = kTinyCnnName;
-
 ModuleEmbedder::Spec resnet50TruncSpec()
 {
     ModuleEmbedder::Spec spec;
-    spec.name = kResNet50Trunc;
+    spec.name = kResNet50TruncName;
     spec.inputSize = ResNet50TruncImpl::kInputSize;
     spec.featureDim = ResNet50TruncImpl::kFeatureDim;
     spec.ignoredWeightPrefixes = {"layer4.", "fc."}; // a full torchvision ResNet-50 file
@@ -33,7 +29,7 @@ ModuleEmbedder::Spec resnet50TruncSpec()
 ModuleEmbedder::Spec tinyCnnSpec()
 {
     ModuleEmbedder::Spec spec;
-    spec.name = kTinyCnn;
+    spec.name = kTinyCnnName;
     spec.inputSize = TinyCnnImpl::kInputSize;
     spec.featureDim = TinyCnnImpl::kFeatureDim;
     spec.build = [](std::uint64_t seed) { return torch::nn::AnyModule(TinyCnn(TinyCnnOptions{seed})); };
@@ -71,9 +67,9 @@ std::unique_ptr<Embedder> makeBuiltIn(ModuleEmbedder::Spec spec, const EmbedderC
 
 std::unique_ptr<Embedder> makeEmbedder(const EmbedderConfig &config)
 {
-    if (config.name == kResNet50Trunc)
+    if (config.name == kResNet50TruncName)
         return makeBuiltIn(resnet50TruncSpec(), config);
-    if (config.name == kTinyCnn)
+    if (config.name == kTinyCnnName)
         return makeBuiltIn(tinyCnnSpec(), config);
     if (isTorchScriptName(config.name)) {
         if (!config.weights.empty()) {

@@ -4,9 +4,6 @@
 #include "common/asciicase.h"
 #include "engine/engineerror.h"
 
-#include <algorithm>
-#include <cctype>
-
 namespace icmil::engine {
 
 std::string milModelTypeName(MilModelType type)

@@ -7,7 +7,6 @@
 #include "engine/mil/maxpoolmil.h"
 
 #include <algorithm>
-#include <cctype>
 #include <limits>
 
 namespace icmil::engine {

@@ -12,17 +12,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <charconv>
 #include <exception>
-#include <sstream>
 #include <string_view>
 #include <thread>
-
-#include <cstdlib>
-#if defined(__linux__)
-#include <unistd.h>
-#endif
 
 namespace icmil::engine {
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// The engine's run-time set-up: threads, device choice, a description of the LibTorch in use,
-// and seeding. Light on purpose: only c10 headers, so every layer can include it cheaply.
+// The engine's run-time set-up that needs LibTorch: threads, device resolution, the runtime's
+// figures, seeding. Device names and the runtime's description need no LibTorch and live in
+// runtimeinfo.h, which the layers above include instead.
 
 #include "engine/runtime/runtimeinfo.h"
 
