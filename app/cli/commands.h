@@ -41,6 +41,10 @@ struct TileOptions {
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
     std::string preset = project::loopDefaults().extraction.tiling.tissue.presetName;    // tissue detection preset (CLAM's)
     bool otsu = false;
+    double minTissueArea = -1.0;  // mm2; < 0: the preset's
+    double minHoleArea = -1.0;    // mm2; < 0: the preset's
+    int saturationThreshold = -1; // < 0: the preset's
+    bool strict = false;          // tile, extract: a slide without patches fails the command
 };
 
 struct ExtractOptions {
@@ -94,6 +98,7 @@ struct TrainOptions {
     int attentionDim = project::loopDefaults().model.attentionDim;
     double dropout = project::loopDefaults().model.dropout;
     bool overwrite = false;
+    bool strict = false; // a slide whose features have no patches fails instead of being left out
 };
 
 // `icmil predict`: slide probabilities and attention from a checkpoint (ours or the reference's).

@@ -71,6 +71,14 @@ int runCli(int argc, char **argv)
             ->capture_default_str();
         cmd->add_option("--preset", o.preset, "Tissue detection preset (CLAM's)")->capture_default_str();
         cmd->add_flag("--otsu", o.otsu, "Otsu threshold instead of the fixed saturation threshold");
+        cmd->add_option("--saturation-threshold", o.saturationThreshold, "Tissue where the saturation is above this (default: the preset's)")
+            ->check(CLI::Range(0, 254));
+        cmd->add_option("--min-tissue-area", o.minTissueArea, "Smallest piece of tissue kept, in mm2 (default: the preset's)")
+            ->check(CLI::NonNegativeNumber);
+        cmd->add_option("--min-hole-area", o.minHoleArea, "Smallest hole kept in the tissue, in mm2 (default: the preset's)")
+            ->check(CLI::NonNegativeNumber);
+        if (slidesAndOut)
+            cmd->add_flag("--strict", o.strict, "Fail (exit 1) when a slide has no patches, instead of a warning");
     };
 
     icmil::cli::TileOptions tile;
@@ -138,6 +146,7 @@ int runCli(int argc, char **argv)
     trainCmd->add_option("--init", train.init, "Start from this checkpoint (ours or an ICMIL reference .pth)");
     trainCmd->add_option("--init-type", train.initType, "Model type of a reference --init checkpoint (default: from its keys)");
     trainCmd->add_flag("--overwrite", train.overwrite, "Replace an existing run of the same name");
+    trainCmd->add_flag("--strict", train.strict, "Fail when a slide's features have no patches, instead of leaving it out");
 
     icmil::cli::RunOptions run;
     CLI::App *runCmd

@@ -5,6 +5,7 @@
 #include "interruptguard.h"
 #include "progressbar.h"
 
+#include "common/listtext.h"
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
 #include "project/training/milprediction.h"
@@ -103,6 +104,7 @@ project::MilTrainingConfig milTrainingConfig(const TrainOptions &options, const 
     config.data.split.folds = o.folds;
     config.data.split.fold = o.fold;
     config.data.split.useCsvSplit = !o.ignoreCsvSplit;
+    config.data.leaveOutWithoutPatches = !o.strict;
     config.run = o.run;
     config.model.type = type;
     config.model.embedDim = o.embedDim;
@@ -170,6 +172,9 @@ int runTrain(const TrainOptions &options)
     bar.finish();
 
     std::cout << "Split: " << summary.splitDescription << '\n';
+    if (!summary.withoutPatches.empty())
+        std::cerr << "warning: left out " << summary.withoutPatches.size() << " slide(s) whose features have no patches: "
+                  << listSome(summary.withoutPatches, 10) << " (--strict to fail instead)\n";
     if (summary.bestEpoch < 0) {
         std::cout << "Cancelled before the first epoch finished; nothing was saved.\n";
         return 130;

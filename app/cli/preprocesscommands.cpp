@@ -36,6 +36,21 @@ std::vector<project::SlideEntry> slidesOf(const fs::path &location)
     return listing.slides;
 }
 
+// Slides without patches: one warning each (why, what to change) and a summary line; with
+// `strict` they are errors. True when they fail the command.
+bool warnNoPatches(const std::vector<std::pair<std::string, std::string>> &empty, bool strict)
+{
+    if (empty.empty())
+        return false;
+    const char *kind = strict ? "error: " : "warning: ";
+    for (const auto &[slideId, why] : empty)
+        std::cerr << kind << slideId << " has no patches: " << why << '\n';
+    std::cerr << kind << empty.size() << (empty.size() == 1 ? " slide has" : " slides have")
+              << " no patches and no features"
+              << (strict ? " (--strict)" : "; training and the ICMIL loop leave them out (--strict to fail instead)") << '\n';
+    return strict;
+}
+
 } // namespace
 
 project::TilingConfig tilingConfig(const TileOptions &options)
@@ -44,6 +59,12 @@ project::TilingConfig tilingConfig(const TileOptions &options)
     config.tissue = slide::TissueDetectionParams::preset(options.preset);
     if (options.otsu)
         config.tissue.useOtsu = true;
+    if (options.saturationThreshold >= 0)
+        config.tissue.saturationThreshold = options.saturationThreshold;
+    if (options.minTissueArea >= 0.0)
+        config.tissue.minTissueAreaMm2 = options.minTissueArea;
+    if (options.minHoleArea >= 0.0)
+        config.tissue.minHoleAreaMm2 = options.minHoleArea;
     config.grid.patchSize = options.patchSize;
     config.grid.overlap = options.overlap;
     config.grid.minTissueFraction = options.minTissue;
@@ -80,6 +101,7 @@ int runTile(const TileOptions &options)
     const project::SlideTiler tiler(project::ProjectLayout(options.projectDir), tilingConfig(options));
     int failed = 0;
     std::int64_t total = 0;
+    std::vector<std::pair<std::string, std::string>> empty; // slide, why
     const auto start = std::chrono::steady_clock::now();
     for (const project::SlideEntry &entry : slides) {
         const auto slideStart = std::chrono::steady_clock::now();
@@ -95,6 +117,8 @@ int runTile(const TileOptions &options)
                 std::cout << "reused the existing patch file\n";
             else
                 std::cout << "tissue " << fixed(100.0 * tiling.tissueFraction, 1) << "%, " << fixed(seconds, 2) << " s\n";
+            if (tiling.grid.coords.empty())
+                empty.emplace_back(entry.slideId, tiling.noPatches);
         } catch (const std::exception &e) {
             ++failed;
             std::cerr << "error: " << entry.slideId << ": " << e.what() << '\n';
@@ -104,7 +128,8 @@ int runTile(const TileOptions &options)
     std::cout << "Tiled " << slides.size() - static_cast<std::size_t>(failed) << " of " << slides.size() << " slides, " << total
               << " patches, in " << fixed(seconds, 2) << " s -> " << project::ProjectLayout(options.projectDir).patchesDir().string()
               << '\n';
-    return failed == 0 ? 0 : 1;
+    const bool emptyFails = warnNoPatches(empty, options.strict);
+    return failed == 0 && !emptyFails ? 0 : 1;
 }
 
 int runExtract(const ExtractOptions &options)
@@ -141,9 +166,11 @@ int runExtract(const ExtractOptions &options)
         std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches << " patches  ";
         switch (s.status) {
         case project::SlideExtraction::Status::Extracted:
-            std::cout << fixed(s.seconds, 2) << " s" << (s.message.empty() ? "" : "  (" + s.message + ")") << '\n';
+            std::cout << fixed(s.seconds, 2) << " s" << (s.patches == 0 ? "  (no patches)" : "") << '\n';
             break;
-        case project::SlideExtraction::Status::Skipped: std::cout << "skipped (" << s.message << ")\n"; break;
+        case project::SlideExtraction::Status::Skipped:
+            std::cout << "skipped (already extracted" << (s.patches == 0 ? ", no patches" : "") << ")\n";
+            break;
         case project::SlideExtraction::Status::Failed: std::cout << "FAILED: " << s.message << '\n'; break;
         }
     }
@@ -155,7 +182,12 @@ int runExtract(const ExtractOptions &options)
         std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
     if (report.cancelled)
         return 130;
-    return report.failed() == 0 ? 0 : 1;
+    std::vector<std::pair<std::string, std::string>> empty;
+    for (const project::SlideExtraction &s : report.slides)
+        if (s.status != project::SlideExtraction::Status::Failed && s.patches == 0)
+            empty.emplace_back(s.slideId, s.message);
+    const bool emptyFails = warnNoPatches(empty, options.tile.strict);
+    return report.failed() == 0 && !emptyFails ? 0 : 1;
 }
 
 int runImport(const ImportOptions &options)

@@ -111,7 +111,7 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
                 && existing.attributes.tissueSettings == tissueSettingsKey(m_config.tiling)) {
                 outcome.status = SlideExtraction::Status::Skipped;
                 outcome.patches = existing.count;
-                outcome.message = "already extracted";
+                outcome.message = existing.count > 0 ? "already extracted" : noTissueAdvice(m_config.tiling);
                 progress.phase = "skipped";
                 progress.patchesDone = progress.patchesTotal = existing.count;
                 report(progress, true);
@@ -198,7 +198,7 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         outcome.status = SlideExtraction::Status::Extracted;
         outcome.patches = patches;
         if (patches == 0)
-            outcome.message = "no tissue found: the feature file has no patches";
+            outcome.message = tiling.noPatches; // why, and what to change
     } catch (const std::exception &e) {
         outcome.status = SlideExtraction::Status::Failed;
         outcome.message = e.what();

@@ -11,6 +11,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <iomanip>
+#include <sstream>
 #include <utility>
 
 namespace icmil::project {
@@ -55,14 +57,16 @@ std::string tissueSettingsKey(const TilingConfig &config)
                                 {"seg_level", t.segLevel},
                                 {"target_downsample", t.targetDownsample},
                                 {"max_mask_pixels", t.maxMaskPixels},
+                                {"white_balance", t.whiteBalance},
                                 {"saturation_threshold", t.saturationThreshold},
                                 {"otsu", t.useOtsu},
                                 {"median_kernel", t.medianKernel},
                                 {"close_kernel", t.closeKernel},
-                                {"min_tissue_area", t.minTissueArea},
-                                {"min_hole_area", t.minHoleArea},
+                                {"min_tissue_area_mm2", t.minTissueAreaMm2},
+                                {"min_hole_area_mm2", t.minHoleAreaMm2},
                                 {"max_holes", t.maxHoles},
-                                {"reference_patch_size", t.referencePatchSize},
+                                {"max_area_fraction", t.maxAreaFraction},
+                                {"assumed_mpp", t.assumedMpp},
                                 {"min_tissue_per_patch", config.grid.minTissueFraction}};
     return key.dump();
 }
@@ -73,17 +77,54 @@ std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissu
     std::string advice = "tissue detection (preset " + preset + (otsu ? ", Otsu" : "") + ") kept no patch with at least "
         + std::to_string(percent) + "% tissue.";
     if (preset != "bwh_biopsy")
-        advice += " Presets default, tcga and bwh_resection leave out tissue pieces smaller than 16-100 patches of 512 px:"
-                  " for a small slide, biopsy or crop choose the tissue preset bwh_biopsy (icmil run --preset bwh_biopsy;"
-                  " Tissue preset in the app's Training dock)";
+        advice += " The slide may hold no tissue, faint tissue or only small pieces: choose the tissue preset bwh_biopsy, which"
+                  " keeps pieces from 0.016 mm2 and fainter stain (icmil run --preset bwh_biopsy; Tissue preset in the app's"
+                  " Training dock), lower the minimum tissue area (--min-tissue-area, mm2) or the saturation threshold"
+                  " (--saturation-threshold)";
     else
-        advice += " The slide may hold no tissue, or only faint tissue: look at it";
+        advice += " The slide may hold no tissue, or only faint tissue: look at it, or lower the saturation threshold"
+                  " (--saturation-threshold)";
     return advice + (percent > 10 ? ", or lower the minimum tissue per patch (--min-tissue; Minimum tissue in the Training dock)." : ".");
 }
 
 std::string noTissueAdvice(const TilingConfig &config)
 {
     return noTissueAdvice(config.tissue.presetName, config.tissue.useOtsu, config.grid.minTissueFraction);
+}
+
+std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &config)
+{
+    const slide::TissueDetectionStats &stats = tissue.stats();
+    auto percent = [](double fraction) {
+        std::ostringstream out;
+        out << std::fixed << std::setprecision(fraction < 0.01 ? 2 : 1) << 100.0 * fraction << '%';
+        return out.str();
+    };
+    auto number = [](double value) {
+        std::ostringstream out;
+        out << std::setprecision(3) << value;
+        return out.str();
+    };
+    const std::string preset = "tissue detection (preset " + config.tissue.presetName + (config.tissue.useOtsu ? ", Otsu" : "") + ")";
+    if (!tissue.isEmpty()) {
+        const int wanted = static_cast<int>(std::lround(100.0 * config.grid.minTissueFraction));
+        return preset + " found " + percent(tissue.tissueFraction()) + " of the slide as tissue, but no patch has at least "
+            + std::to_string(wanted) + "% tissue: lower the minimum tissue per patch (--min-tissue; Minimum tissue in the"
+            " Training dock) or the patch size.";
+    }
+    if (stats.candidateFraction >= 0.001)
+        return preset + ": " + percent(stats.candidateFraction) + " of the slide has the saturation of tissue (above "
+            + std::to_string(stats.threshold) + "), but no piece of it is larger than the minimum tissue area of "
+            + number(stats.minTissueAreaMm2) + " mm2 (at " + number(stats.mppX) + " um/px, " + stats.mppSource
+            + "): lower it (--min-tissue-area, mm2) or choose the tissue preset bwh_biopsy (Tissue preset in the app's"
+              " Training dock).";
+    if (stats.otsuThreshold > 0 && stats.otsuThreshold < stats.threshold && stats.otsuFraction >= 0.005 && stats.otsuFraction <= 0.95)
+        return preset + ": no part of the slide has a saturation above " + std::to_string(stats.threshold) + ", but "
+            + percent(stats.otsuFraction) + " of it stands out above " + std::to_string(stats.otsuThreshold)
+            + " (Otsu's threshold): if that is faint tissue, lower the saturation threshold (--saturation-threshold "
+            + std::to_string(stats.otsuThreshold) + ").";
+    return preset + ": the slide looks blank (no part of it has a saturation above " + std::to_string(stats.threshold)
+        + ", and none stands out from the rest).";
 }
 
 SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config) : m_layout(std::move(layout)), m_config(std::move(config))
@@ -107,6 +148,8 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
             tiling.grid = std::move(grid);
             tiling.attributes = stored.attributes;
             tiling.reused = true;
+            if (tiling.grid.coords.empty())
+                tiling.noPatches = noTissueAdvice(m_config);
             return tiling;
         }
     }
@@ -115,6 +158,9 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
     SlideTiling tiling;
     tiling.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
     tiling.tissueFraction = tissue.tissueFraction();
+    tiling.tissueStats = tissue.stats();
+    if (tiling.grid.coords.empty())
+        tiling.noPatches = noPatchesAdvice(tissue, m_config);
 
     fs::create_directories(m_layout.tissueDir(), ec);
     fs::create_directories(m_layout.patchesDir(), ec);

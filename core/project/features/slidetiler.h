@@ -5,6 +5,7 @@
 #include "project/projectlayout.h"
 #include "slide/tissue/patchgrid.h"
 #include "slide/tissue/tissuedetectionparams.h"
+#include "slide/tissue/tissuemap.h"
 
 #include <string>
 
@@ -30,12 +31,20 @@ std::string tissueSettingsKey(const TilingConfig &config);
 std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch);
 std::string noTissueAdvice(const TilingConfig &config);
 
+// The same for one slide, from what its tissue detection saw (TissueMap::stats()): tissue found
+// but no patch with enough of it; tissue-like pixels in pieces all below the minimum area; only
+// faint saturation that Otsu's threshold would separate (and the threshold to use); or a blank
+// slide. One or two sentences that name the setting to change.
+std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &config);
+
 // One slide's tiling, as `icmil tile` and the extractor use it.
 struct SlideTiling {
     slide::PatchGrid grid;       // coords + how to read them
     PatchAttributes attributes;  // as written to (or read from) the patch file
     double tissueFraction = 0.0; // of the whole slide
     bool reused = false;         // read from an existing patch file instead of computed
+    slide::TissueDetectionStats tissueStats; // what detection used (not for a reused patch file)
+    std::string noPatches;                   // no patch: why, and what to change (noPatchesAdvice)
 };
 
 // Step 0a for one slide: tissue detection and the patch grid, written to the project

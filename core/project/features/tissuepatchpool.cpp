@@ -22,6 +22,8 @@ TissuePatchPool collectTissuePatches(const ProjectLayout &layout, const TilingCo
         pool.slides.push_back({source, tiled.grid.readLevel, tiled.grid.readSize});
         for (const slide::PatchCoord &coord : tiled.grid.coords)
             pool.samples.push_back({index, coord});
+        if (tiled.grid.coords.empty() && pool.noPatches.empty())
+            pool.noPatches = tiled.noPatches;
     }
     return pool;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace icmil::project {
@@ -20,6 +21,10 @@ class ProjectLayout;
 struct TissuePatchPool {
     std::vector<SampledSlide> slides;
     std::vector<PatchSample> samples; // slide by slide, in grid order
+    std::string noPatches;            // why the first slide without patches has none (SlideTiling::noPatches)
+
+    // For a message about too few patches: the first empty slide's reason, else noTissueAdvice.
+    std::string noPatchesAdvice(const TilingConfig &tiling) const { return noPatches.empty() ? noTissueAdvice(tiling) : noPatches; }
 };
 
 // Opens and tiles each slide in turn; `keepGoing(i)` is asked before slide i and stops the

@@ -78,7 +78,7 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     std::vector<PatchSample> validation;
     if (training.size() < 2)
         throw ProjectError("Fine-tuning needs at least 2 tissue patches in the training slides, found " + std::to_string(training.size())
-                           + ": " + noTissueAdvice(m_config.tiling));
+                           + ": " + pool.noPatchesAdvice(m_config.tiling));
     shuffleSamples(training, m_config.seed);
     const auto total = static_cast<std::int64_t>(training.size());
     const std::int64_t held = std::clamp<std::int64_t>(std::llround(m_config.validationFraction * static_cast<double>(total)), 1,

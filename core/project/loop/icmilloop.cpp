@@ -364,7 +364,7 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
         return;
     if (pool.samples.size() < 2)
         throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
-                           + std::to_string(pool.samples.size()) + ": " + noTissueAdvice(m_config.extraction.tiling));
+                           + std::to_string(pool.samples.size()) + ": " + pool.noPatchesAdvice(m_config.extraction.tiling));
     shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
     pool.samples.resize(
         static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
@@ -416,23 +416,26 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
         return;
     // What extraction could not use is left out (unless strict), named in the log and the state.
     std::vector<LeftOutSlide> failed, empty;
+    std::string advice; // the first slide without patches says why (the others are alike, or listed)
     for (const SlideExtraction &slide : report.slides) {
-        if (slide.status == SlideExtraction::Status::Failed)
+        if (slide.status == SlideExtraction::Status::Failed) {
             failed.push_back({slide.slideId, slide.message});
-        else if (slide.patches == 0)
+        } else if (slide.patches == 0) {
             empty.push_back({slide.slideId, "no tissue patches"});
+            if (advice.empty())
+                advice = slide.message.empty() ? noTissueAdvice(m_config.extraction.tiling) : slide.message;
+        }
     }
     if (!failed.empty() && (m_config.strict || failed.size() == slides.size()))
         throw ProjectError("Feature extraction failed for " + std::to_string(failed.size()) + " slide(s): " + describeLeftOut(failed));
     if (!empty.empty() && (m_config.strict || failed.size() + empty.size() == slides.size()))
-        throw ProjectError(std::to_string(empty.size()) + " slide(s) have no patches (" + listSome(idsOf(empty), 3)
-                           + "): " + noTissueAdvice(m_config.extraction.tiling));
+        throw ProjectError(std::to_string(empty.size()) + " slide(s) have no patches (" + listSome(idsOf(empty), 3) + "): " + advice);
     if (!failed.empty() && events.message)
         events.message("Leaving out " + std::to_string(failed.size())
                        + " slide(s) whose features could not be extracted: " + describeLeftOut(failed));
     if (!empty.empty() && events.message)
         events.message("Leaving out " + std::to_string(empty.size()) + " slide(s) without tissue patches (" + listSome(idsOf(empty), 5)
-                       + "): " + noTissueAdvice(m_config.extraction.tiling));
+                       + "): " + advice);
     iteration.leftOut = m_unreadable;
     iteration.leftOut.insert(iteration.leftOut.end(), failed.begin(), failed.end());
     iteration.leftOut.insert(iteration.leftOut.end(), empty.begin(), empty.end());

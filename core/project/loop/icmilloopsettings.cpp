@@ -128,10 +128,12 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
         read("tissue", "otsu", t.useOtsu);
         read("tissue", "median_kernel", t.medianKernel);
         read("tissue", "close_kernel", t.closeKernel);
-        read("tissue", "min_tissue_area", t.minTissueArea);
-        read("tissue", "min_hole_area", t.minHoleArea);
+        read("tissue", "white_balance", t.whiteBalance);
+        read("tissue", "min_tissue_area_mm2", t.minTissueAreaMm2);
+        read("tissue", "min_hole_area_mm2", t.minHoleAreaMm2);
         read("tissue", "max_holes", t.maxHoles);
-        read("tissue", "reference_patch_size", t.referencePatchSize);
+        read("tissue", "max_area_fraction", t.maxAreaFraction);
+        read("tissue", "assumed_mpp", t.assumedMpp);
         read("tissue", "min_tissue_per_patch", grid.minTissueFraction);
         read("extraction", "half_precision", c.extraction.halfPrecision);
 

@@ -88,8 +88,14 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
         }
         DatasetSlide &slide = dataset.m_slides[static_cast<std::size_t>(i)];
         SlideFeatures features = readFeatureFile(slide.featureFile);
-        if (features.count < 1)
-            throw ProjectError(noPatchesMessage(slide.slideId, slide.featureFile, features.attributes));
+        if (features.count < 1) {
+            if (!config.leaveOutWithoutPatches)
+                throw ProjectError(noPatchesMessage(slide.slideId, slide.featureFile, features.attributes));
+            dataset.m_withoutPatches.push_back(slide.slideId);
+            if (progress)
+                progress(i + 1, total);
+            continue;
+        }
         if (dataset.m_featureDim == 0) {
             dataset.m_featureDim = features.dim;
             firstSlide = slide.slideId;
@@ -103,6 +109,15 @@ BagDataset BagDataset::load(const BagDatasetConfig &config, const Progress &prog
         dataset.m_bags.push_back(engine::Bag{slide.slideId, std::move(tensor), slide.classIndex});
         if (progress)
             progress(i + 1, total);
+    }
+    if (!dataset.m_withoutPatches.empty()) {
+        // m_bags holds the others in order: dropping these keeps slides and bags aligned.
+        const std::set<std::string> empty(dataset.m_withoutPatches.begin(), dataset.m_withoutPatches.end());
+        std::erase_if(dataset.m_slides, [&](const DatasetSlide &slide) { return empty.contains(slide.slideId); });
+        std::erase_if(dataset.m_split.slides, [&](const SlideSplit &slide) { return empty.contains(slide.slideId); });
+        if (dataset.m_slides.empty())
+            throw ProjectError("No slide of '" + config.labelsCsv.string() + "' has patches in '"
+                               + layout.featuresDir(config.encoder).string() + "': " + listSome(dataset.m_withoutPatches));
     }
     return dataset;
 }

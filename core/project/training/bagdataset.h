@@ -31,6 +31,9 @@ struct BagDatasetConfig {
     // Slides to leave out (unreadable, no tissue): dropped after the split is drawn, so the
     // others keep the split they have with every slide.
     std::vector<std::string> leftOut;
+    // A slide whose feature file has no patches (tissue detection found none) is left out too,
+    // named in BagDataset::withoutPatches(), instead of failing the load; false: it fails.
+    bool leaveOutWithoutPatches = false;
 };
 
 struct DatasetSlide {
@@ -61,6 +64,8 @@ public:
     const DatasetSplit &split() const { return m_split; }
     std::int64_t featureDim() const { return m_featureDim; }
     bool cancelled() const { return m_cancelled; }
+    // Slides left out because their features have no patches (leaveOutWithoutPatches).
+    const std::vector<std::string> &withoutPatches() const { return m_withoutPatches; }
 
     // The bags of one split (tensors shared, not copied), in the labels CSV's order.
     std::vector<engine::Bag> bags(Split split) const;
@@ -73,6 +78,7 @@ private:
     DatasetSplit m_split;
     std::int64_t m_featureDim = 0;
     bool m_cancelled = false;
+    std::vector<std::string> m_withoutPatches;
 };
 
 // "No features for 2 of 20 slides in '<dir>': s1, s7 (run icmil extract first)".

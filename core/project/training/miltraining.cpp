@@ -142,6 +142,7 @@ MilRunSummary MilTrainingJob::run(const MilTrainingEvents &events)
     summary.splitDescription = describeSplit(dataset.split());
     summary.classNames = dataset.classNames();
     summary.featureDim = dataset.featureDim();
+    summary.withoutPatches = dataset.withoutPatches();
     if (dataset.cancelled()) {
         summary.cancelled = true;
         return summary;

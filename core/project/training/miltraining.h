@@ -60,6 +60,7 @@ struct MilRunSummary {
     bool cancelled = false;
     bool stoppedEarly = false;
     std::optional<double> threshold;
+    std::vector<std::string> withoutPatches; // left out: features without patches (BagDatasetConfig)
     SplitMetrics train, val, test;
     double seconds = 0.0;
 };

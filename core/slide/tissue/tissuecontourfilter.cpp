@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "slide/tissue/tissuecontourfilter.h"
 
-#include "slide/tissue/tissuedetectionparams.h"
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -30,14 +28,8 @@ TissueRing toLevelZero(const std::vector<cv::Point> &contour, double downsampleX
 
 } // namespace
 
-double TissueContourFilter::referencePatchArea(int referencePatchSize, double downsampleX, double downsampleY)
-{
-    const double reference = static_cast<double>(referencePatchSize);
-    return std::floor(reference * reference / (downsampleX * downsampleY));
-}
-
 TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::uint8_t> &binary, int width, int height, double downsampleX,
-                                                       double downsampleY, const TissueDetectionParams &params)
+                                                       double downsampleY, const Limits &limits)
 {
     // findContours copies its input; the const_cast only lets cv::Mat wrap the caller's bytes.
     const cv::Mat image(height, width, CV_8UC1, const_cast<std::uint8_t *>(binary.data()));
@@ -55,9 +47,9 @@ TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::ui
             children[static_cast<std::size_t>(hierarchy[i][3])].push_back(static_cast<int>(i));
     }
 
-    const double unit = referencePatchArea(params.referencePatchSize, downsampleX, downsampleY);
-    const double minArea = params.minTissueArea * unit;
-    const double minHoleArea = params.minHoleArea * unit;
+    const double pixelArea = downsampleX * downsampleY; // level-0 pixels per mask pixel
+    const double minArea = limits.minTissueArea / pixelArea;
+    const double minHoleArea = limits.minHoleArea / pixelArea;
     auto areaOf = [&areas](int index) { return areas[static_cast<std::size_t>(index)]; };
 
     std::vector<KeptRegion> kept;
@@ -70,8 +62,8 @@ TissueContourFilter::Result TissueContourFilter::apply(const std::vector<std::ui
         if (area == 0.0 || !(area > minArea))
             continue;
         std::stable_sort(holes.begin(), holes.end(), [&](int a, int b) { return areaOf(a) > areaOf(b); });
-        if (holes.size() > static_cast<std::size_t>(params.maxHoles))
-            holes.resize(static_cast<std::size_t>(params.maxHoles));
+        if (holes.size() > static_cast<std::size_t>(limits.maxHoles))
+            holes.resize(static_cast<std::size_t>(limits.maxHoles));
         std::erase_if(holes, [&](int hole) { return !(areaOf(hole) > minHoleArea); });
         kept.push_back({static_cast<int>(i), std::move(holes), areas[i]});
     }

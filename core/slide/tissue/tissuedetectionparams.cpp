@@ -25,8 +25,8 @@ TissueDetectionParams clamRow(int sthresh, int mthresh, int close, double aT, do
     params.medianKernel = mthresh;
     params.closeKernel = close;
     params.useOtsu = false;
-    params.minTissueArea = aT;
-    params.minHoleArea = aH;
+    params.minTissueAreaMm2 = aT * TissueDetectionParams::kClamReferencePatchMm2;
+    params.minHoleAreaMm2 = aH * TissueDetectionParams::kClamReferencePatchMm2;
     params.maxHoles = maxHoles;
     return params;
 }
@@ -75,14 +75,16 @@ void TissueDetectionParams::validate() const
         invalid("median kernel must be an odd number between 1 and 255 (got " + std::to_string(medianKernel) + ")");
     if (closeKernel < 0 || closeKernel > 255)
         invalid("closing kernel must be between 0 and 255 (got " + std::to_string(closeKernel) + ")");
-    if (!(minTissueArea >= 0.0) || !std::isfinite(minTissueArea))
-        invalid("minimum tissue area must not be negative (got " + number(minTissueArea) + ")");
-    if (!(minHoleArea >= 0.0) || !std::isfinite(minHoleArea))
-        invalid("minimum hole area must not be negative (got " + number(minHoleArea) + ")");
+    if (!(minTissueAreaMm2 >= 0.0) || !std::isfinite(minTissueAreaMm2))
+        invalid("minimum tissue area must not be negative (got " + number(minTissueAreaMm2) + " mm2)");
+    if (!(minHoleAreaMm2 >= 0.0) || !std::isfinite(minHoleAreaMm2))
+        invalid("minimum hole area must not be negative (got " + number(minHoleAreaMm2) + " mm2)");
     if (maxHoles < 0)
         invalid("maximum hole count must not be negative (got " + std::to_string(maxHoles) + ")");
-    if (referencePatchSize < 1)
-        invalid("reference patch size must be positive (got " + std::to_string(referencePatchSize) + ")");
+    if (!(maxAreaFraction > 0.0 && maxAreaFraction <= 1.0))
+        invalid("the largest area threshold as a fraction of the slide must be in (0, 1] (got " + number(maxAreaFraction) + ")");
+    if (!(assumedMpp > 0.0) || !std::isfinite(assumedMpp))
+        invalid("the assumed microns per pixel must be positive (got " + number(assumedMpp) + ")");
 }
 
 } // namespace icmil::slide

@@ -80,19 +80,21 @@ struct Chunk {
     int height = 0;
 };
 
-// Saturation of one chunk into `out` (mask-sized, row stride maskWidth), box-averaging
-// reduction x reduction blocks of RGB first when reduction > 1.
-void chunkSaturation(const RgbaImage &pixels, const Chunk &chunk, int reduction, int maskWidth, std::uint8_t *out)
+// One chunk's RGB into `out` (mask-sized, 3 bytes per pixel, row stride 3 * maskWidth),
+// box-averaging reduction x reduction blocks first when reduction > 1.
+void chunkRgb(const RgbaImage &pixels, const Chunk &chunk, int reduction, int maskWidth, std::uint8_t *out)
 {
+    const auto stride = static_cast<std::size_t>(maskWidth) * 3;
     int r = 0, g = 0, b = 0;
     if (reduction == 1) {
         for (int y = 0; y < chunk.height; ++y) {
             const std::uint8_t *in = pixels.scanLine(y);
-            std::uint8_t *row
-                = out + static_cast<std::size_t>(chunk.y + y) * static_cast<std::size_t>(maskWidth) + static_cast<std::size_t>(chunk.x);
-            for (int x = 0; x < chunk.width; ++x, in += 4) {
+            std::uint8_t *row = out + static_cast<std::size_t>(chunk.y + y) * stride + static_cast<std::size_t>(chunk.x) * 3;
+            for (int x = 0; x < chunk.width; ++x, in += 4, row += 3) {
                 opaqueRgb(in, r, g, b);
-                row[x] = hsvSaturation(r, g, b);
+                row[0] = static_cast<std::uint8_t>(r);
+                row[1] = static_cast<std::uint8_t>(g);
+                row[2] = static_cast<std::uint8_t>(b);
             }
         }
         return;
@@ -100,10 +102,9 @@ void chunkSaturation(const RgbaImage &pixels, const Chunk &chunk, int reduction,
     const int blocksAcross = (chunk.width + reduction - 1) / reduction;
     const int blocksDown = (chunk.height + reduction - 1) / reduction;
     for (int by = 0; by < blocksDown; ++by) {
-        std::uint8_t *row = out + static_cast<std::size_t>(chunk.y / reduction + by) * static_cast<std::size_t>(maskWidth)
-            + static_cast<std::size_t>(chunk.x / reduction);
+        std::uint8_t *row = out + static_cast<std::size_t>(chunk.y / reduction + by) * stride + static_cast<std::size_t>(chunk.x / reduction) * 3;
         const int yEnd = std::min(chunk.height, (by + 1) * reduction);
-        for (int bx = 0; bx < blocksAcross; ++bx) {
+        for (int bx = 0; bx < blocksAcross; ++bx, row += 3) {
             const int xEnd = std::min(chunk.width, (bx + 1) * reduction);
             std::int64_t sum[3] = {0, 0, 0};
             for (int y = by * reduction; y < yEnd; ++y) {
@@ -116,14 +117,14 @@ void chunkSaturation(const RgbaImage &pixels, const Chunk &chunk, int reduction,
                 }
             }
             const std::int64_t count = static_cast<std::int64_t>(yEnd - by * reduction) * (xEnd - bx * reduction);
-            auto mean = [count](std::int64_t total) { return static_cast<int>((total + count / 2) / count); };
-            row[bx] = hsvSaturation(mean(sum[0]), mean(sum[1]), mean(sum[2]));
+            for (int c = 0; c < 3; ++c)
+                row[c] = static_cast<std::uint8_t>((sum[c] + count / 2) / count);
         }
     }
 }
 
-// Reads the planned level chunk by chunk on `threads` threads into a mask-sized saturation image.
-std::vector<std::uint8_t> readSaturation(const SlideSource &slide, const TissueReadPlan &plan, int threads)
+// Reads the planned level chunk by chunk on `threads` threads into a mask-sized RGB image.
+std::vector<std::uint8_t> readRgb(const SlideSource &slide, const TissueReadPlan &plan, int threads)
 {
     const LevelInfo &info = slide.level(plan.level);
     const int levelWidth = static_cast<int>(info.width);
@@ -139,7 +140,7 @@ std::vector<std::uint8_t> readSaturation(const SlideSource &slide, const TissueR
                 chunks.push_back({x, y, std::min(columns, levelWidth - x), std::min(rows, levelHeight - y)});
     }
 
-    std::vector<std::uint8_t> saturation(static_cast<std::size_t>(plan.maskWidth) * static_cast<std::size_t>(plan.maskHeight), 0);
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(plan.maskWidth) * static_cast<std::size_t>(plan.maskHeight) * 3, 255);
     std::atomic<std::size_t> next{0};
     std::atomic_bool failed{false};
     std::exception_ptr error;
@@ -150,7 +151,7 @@ std::vector<std::uint8_t> readSaturation(const SlideSource &slide, const TissueR
                 const Chunk &chunk = chunks[i];
                 const RgbaImage pixels = slide.readRegion(plan.level, toLevelZero(chunk.x, info.downsample),
                                                           toLevelZero(chunk.y, info.downsample), chunk.width, chunk.height);
-                chunkSaturation(pixels, chunk, plan.reduction, plan.maskWidth, saturation.data());
+                chunkRgb(pixels, chunk, plan.reduction, plan.maskWidth, rgb.data());
             } catch (...) {
                 const std::lock_guard lock(errorMutex);
                 if (!error)
@@ -172,7 +173,82 @@ std::vector<std::uint8_t> readSaturation(const SlideSource &slide, const TissueR
         thread.join();
     if (error)
         std::rethrow_exception(error);
+    return rgb;
+}
+
+// The glass colour: the most common light colour (every channel >= 180; 8-level bins per channel)
+// when at least 5% of the pixels have it, refined to the mean of the pixels in its bin and the
+// bins next to it. Its brightest pixels would not do: pale tissue and fat can be brighter than
+// tinted glass. White (no correction) when no light colour is that common, or when the glass
+// is white already (every channel >= 250).
+std::array<int, 3> estimateWhitePoint(const std::vector<std::uint8_t> &rgb)
+{
+    const std::size_t pixels = rgb.size() / 3;
+    std::vector<std::uint32_t> histogram(32 * 32 * 32, 0);
+    auto binOf = [](const std::uint8_t *p) { return (std::size_t{p[0]} >> 3) << 10 | (std::size_t{p[1]} >> 3) << 5 | (std::size_t{p[2]} >> 3); };
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t *p = &rgb[3 * i];
+        if (std::min({p[0], p[1], p[2]}) >= 180)
+            ++histogram[binOf(p)];
+    }
+    const auto mode = static_cast<std::size_t>(std::max_element(histogram.begin(), histogram.end()) - histogram.begin());
+    std::array<int, 3> white{255, 255, 255};
+    if (histogram[mode] < pixels / 20 || histogram[mode] == 0)
+        return white;
+    const int modeChannel[3] = {static_cast<int>(mode >> 10), static_cast<int>((mode >> 5) & 31), static_cast<int>(mode & 31)};
+    std::int64_t sum[3] = {0, 0, 0};
+    std::int64_t count = 0;
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t *p = &rgb[3 * i];
+        bool near = true;
+        for (int c = 0; c < 3 && near; ++c)
+            near = std::abs((p[c] >> 3) - modeChannel[c]) <= 1;
+        if (near) {
+            for (int c = 0; c < 3; ++c)
+                sum[c] += p[c];
+            ++count;
+        }
+    }
+    std::array<int, 3> mean{};
+    for (int c = 0; c < 3; ++c)
+        mean[static_cast<std::size_t>(c)] = static_cast<int>((sum[c] + count / 2) / count);
+    const int lowest = std::min({mean[0], mean[1], mean[2]});
+    if (lowest < 180 || lowest >= 250)
+        return white;
+    return mean;
+}
+
+// HSV saturation of every pixel, each channel first scaled so that `white` becomes 255.
+std::vector<std::uint8_t> saturationOf(const std::vector<std::uint8_t> &rgb, const std::array<int, 3> &white)
+{
+    std::array<std::array<std::uint8_t, 256>, 3> scale{};
+    for (std::size_t c = 0; c < 3; ++c)
+        for (int v = 0; v < 256; ++v)
+            scale[c][static_cast<std::size_t>(v)] = static_cast<std::uint8_t>(std::min(255, (v * 255 + white[c] / 2) / white[c]));
+    const std::size_t pixels = rgb.size() / 3;
+    std::vector<std::uint8_t> saturation(pixels);
+    for (std::size_t i = 0; i < pixels; ++i) {
+        const std::uint8_t *p = &rgb[3 * i];
+        saturation[i] = hsvSaturation(scale[0][p[0]], scale[1][p[1]], scale[2][p[2]]);
+    }
     return saturation;
+}
+
+// Microns per level-0 pixel: the slide's, else 10 / objective power, else the assumed value.
+void physicalScale(const SlideMetadata &metadata, double assumedMpp, TissueDetectionStats &stats)
+{
+    if (metadata.mppX && metadata.mppY && *metadata.mppX > 0.0 && *metadata.mppY > 0.0 && std::isfinite(*metadata.mppX)
+        && std::isfinite(*metadata.mppY)) {
+        stats.mppX = *metadata.mppX;
+        stats.mppY = *metadata.mppY;
+        stats.mppSource = "slide";
+    } else if (metadata.objectivePower && *metadata.objectivePower > 0.0 && std::isfinite(*metadata.objectivePower)) {
+        stats.mppX = stats.mppY = 10.0 / *metadata.objectivePower;
+        stats.mppSource = "objective power";
+    } else {
+        stats.mppX = stats.mppY = assumedMpp;
+        stats.mppSource = "assumed";
+    }
 }
 
 } // namespace
@@ -250,18 +326,32 @@ TissueMap TissueDetector::detect(const SlideSource &slide) const
     const std::int64_t slideHeight = slide.level(0).height;
     const int threads = m_params.threads > 0 ? m_params.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
     try {
-        std::vector<std::uint8_t> saturation = readSaturation(slide, readPlan, threads);
-
-        int threshold = m_params.saturationThreshold;
-        if (m_params.useOtsu) { // Otsu needs the blurred image's histogram; the fixed threshold does not
-            const cv::Mat image(readPlan.maskHeight, readPlan.maskWidth, CV_8UC1, saturation.data());
+        TissueDetectionStats stats;
+        std::vector<std::uint8_t> saturation;
+        {
+            const std::vector<std::uint8_t> rgb = readRgb(slide, readPlan, threads);
+            if (m_params.whiteBalance)
+                stats.whitePoint = estimateWhitePoint(rgb);
+            saturation = saturationOf(rgb, stats.whitePoint);
+        }
+        const cv::Mat image(readPlan.maskHeight, readPlan.maskWidth, CV_8UC1, saturation.data());
+        // Otsu's threshold of the blurred saturation: applied with useOtsu; else computed only to
+        // advise when nothing is found.
+        auto otsu = [&] {
             cv::Mat blurred = image;
             if (m_params.medianKernel > 1)
                 cv::medianBlur(image, blurred, m_params.medianKernel);
-            cv::Mat ignored;
-            const double otsu = cv::threshold(blurred, ignored, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-            threshold = std::max(threshold, static_cast<int>(otsu));
+            cv::Mat above;
+            stats.otsuThreshold = static_cast<int>(cv::threshold(blurred, above, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU));
+            stats.otsuFraction = static_cast<double>(cv::countNonZero(above)) / static_cast<double>(above.total());
+        };
+
+        int threshold = m_params.saturationThreshold;
+        if (m_params.useOtsu) {
+            otsu();
+            threshold = std::max(threshold, stats.otsuThreshold);
         }
+        stats.threshold = threshold;
         std::vector<std::uint8_t> binary
             = medianAbove(saturation, readPlan.maskWidth, readPlan.maskHeight, m_params.medianKernel, threshold);
         cv::Mat binaryImage(readPlan.maskHeight, readPlan.maskWidth, CV_8UC1, binary.data());
@@ -269,13 +359,29 @@ TissueMap TissueDetector::detect(const SlideSource &slide) const
             const cv::Mat kernel = cv::Mat::ones(m_params.closeKernel, m_params.closeKernel, CV_8UC1);
             cv::morphologyEx(binaryImage, binaryImage, cv::MORPH_CLOSE, kernel);
         }
+        stats.candidateFraction = static_cast<double>(cv::countNonZero(binaryImage)) / static_cast<double>(binaryImage.total());
+
+        // Areas: mm^2 -> level-0 pixels, never above the cap by the slide's own area.
+        physicalScale(slide.metadata(), m_params.assumedMpp, stats);
+        const double pixelMm2 = stats.mppX * stats.mppY * 1e-6;
+        const double slideMm2 = static_cast<double>(slideWidth) * static_cast<double>(slideHeight) * pixelMm2;
+        stats.minTissueAreaMm2 = std::min(m_params.minTissueAreaMm2, m_params.maxAreaFraction * slideMm2);
+        stats.minHoleAreaMm2 = std::min(m_params.minHoleAreaMm2, m_params.maxAreaFraction * slideMm2);
+        TissueContourFilter::Limits limits;
+        limits.minTissueArea = stats.minTissueAreaMm2 / pixelMm2;
+        limits.minHoleArea = stats.minHoleAreaMm2 / pixelMm2;
+        limits.maxHoles = m_params.maxHoles;
 
         const double downsampleX = static_cast<double>(slideWidth) / readPlan.maskWidth;
         const double downsampleY = static_cast<double>(slideHeight) / readPlan.maskHeight;
         TissueContourFilter::Result filtered
-            = TissueContourFilter::apply(binary, readPlan.maskWidth, readPlan.maskHeight, downsampleX, downsampleY, m_params);
-        return TissueMap(slideWidth, slideHeight, readPlan.maskWidth, readPlan.maskHeight, std::move(filtered.mask),
-                         std::move(filtered.regions), readPlan.level);
+            = TissueContourFilter::apply(binary, readPlan.maskWidth, readPlan.maskHeight, downsampleX, downsampleY, limits);
+        TissueMap map(slideWidth, slideHeight, readPlan.maskWidth, readPlan.maskHeight, std::move(filtered.mask),
+                      std::move(filtered.regions), readPlan.level);
+        if (map.isEmpty() && !m_params.useOtsu)
+            otsu();
+        map.setStats(std::move(stats));
+        return map;
     } catch (const SlideError &) {
         throw;
     } catch (const std::bad_alloc &) {

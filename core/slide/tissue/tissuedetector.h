@@ -19,9 +19,12 @@ struct TissueReadPlan {
     int maskHeight = 0;
 };
 
-// Finds tissue the CLAM way on a low-resolution level: RGB -> HSV saturation, median blur,
-// threshold (fixed or Otsu), morphological closing, contours with holes filtered by area (see
-// TissueDetectionParams and TissueContourFilter). A level of up to 16 MP is read in one call
+// Finds tissue the CLAM way on a low-resolution level: RGB (white-balanced, see
+// TissueDetectionParams::whiteBalance) -> HSV saturation, median blur, threshold (fixed or Otsu),
+// morphological closing, contours with holes filtered by physical area (mm^2, capped by the
+// slide's own area; see TissueDetectionParams and TissueContourFilter). The map's stats() say
+// which white point, mpp and thresholds were used and, when nothing was found, what the
+// saturation looked like. A level of up to 16 MP is read in one call
 // (OpenSlide's fast path); larger ones, which are shrunk while reading, in chunks of at most
 // 4096 x 256 pixels on a few threads, so memory stays near the mask size.
 class TissueDetector {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -16,6 +18,20 @@ struct TissueRegion {
     TissueRing outer;
     std::vector<TissueRing> holes;
     double areaPixels = 0.0; // level-0 pixels: outline area minus the holes' areas
+};
+
+// What the detector saw and what it used, for reports and for advice when it found nothing.
+struct TissueDetectionStats {
+    double mppX = 0.0; // microns per level-0 pixel used for the areas
+    double mppY = 0.0;
+    std::string mppSource;         // "slide", "objective power" or "assumed"
+    double minTissueAreaMm2 = 0.0; // the area thresholds applied (after the cap by the slide's area)
+    double minHoleAreaMm2 = 0.0;
+    std::array<int, 3> whitePoint{255, 255, 255}; // RGB scaled to white before saturation; 255s: none
+    int threshold = 0;                            // the saturation threshold applied
+    double candidateFraction = 0.0; // of the mask above the threshold (after median and closing), before area filtering
+    int otsuThreshold = 0;          // Otsu's threshold of the (white-balanced) saturation
+    double otsuFraction = 0.0;      // of the mask whose median-blurred saturation is above it
 };
 
 // Where the tissue is on one slide: a coarse binary mask (255 tissue, 0 background; already
@@ -39,6 +55,8 @@ public:
     int sourceLevel() const { return m_sourceLevel; }                      // pyramid level the mask was computed from
     const std::vector<TissueRegion> &regions() const { return m_regions; } // largest first
     bool isEmpty() const { return m_tissuePixels == 0; }
+    const TissueDetectionStats &stats() const { return m_stats; } // set by TissueDetector
+    void setStats(TissueDetectionStats stats) { m_stats = std::move(stats); }
 
     // Fraction (0..1) of the level-0 rectangle covered by tissue; parts outside the slide count
     // as background. Mask pixels cut by the rectangle count pro rata, so the answer is exact for
@@ -62,6 +80,7 @@ private:
     std::vector<TissueRegion> m_regions;
     std::vector<std::uint32_t> m_integral; // (maskWidth + 1) x (maskHeight + 1) tissue-pixel counts
     std::uint64_t m_tissuePixels = 0;
+    TissueDetectionStats m_stats;
 };
 
 } // namespace icmil::slide

@@ -248,16 +248,25 @@ private Q_SLOTS:
 
     void otherTissueSettingsTileAndExtractAgain()
     {
-        // A rerun with another tissue preset or minimum tissue per patch must not reuse the patches
-        // (and features) the first settings chose: with CLAM's default preset these small slides
-        // have no tissue at all, with the biopsy preset they have plenty.
+        // A rerun with other tissue settings or minimum tissue per patch must not reuse the patches
+        // (and features) the first settings chose: with a minimum tissue area larger than the
+        // slide (and no cap) nothing is kept, with the biopsy preset plenty.
         const fs::path projectDir = freshDir(m_dir / "retile");
         const project::ProjectLayout layout(projectDir);
         const std::string id = m_slides[0].slideId;
         project::ExtractionConfig config = configFor(projectDir);
-        config.tiling.tissue = slide::TissueDetectionParams::preset("default");
+        slide::TissueDetectionParams nothing = slide::TissueDetectionParams::preset("default");
+        nothing.minTissueAreaMm2 = 1000.0;
+        nothing.maxAreaFraction = 1.0;
+        config.tiling.tissue = nothing;
         const project::ExtractionReport none = project::FeatureExtractor(config).run({m_slides[0]});
         QCOMPARE(none.slides[0].patches, std::int64_t{0});
+        // The slide's own advice: tissue-like pixels were there, every piece below the minimum area
+        // (the slide's own area here: 1000 mm2 capped at 100% of it).
+        const QString advice = QString::fromStdString(none.slides[0].message);
+        QVERIFY2(advice.startsWith(QStringLiteral("tissue detection (preset default): ")) && advice.contains(QStringLiteral("of the slide has the saturation of tissue"))
+                     && advice.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of")) && advice.contains(QStringLiteral("--min-tissue-area")),
+                 qPrintable(advice));
         QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
         QVERIFY(project::readPatchFile(layout.patchFile(id)).attributes.tissueSettings.find("\"preset\":\"default\"") != std::string::npos);
         // Training on it later says why there are no patches and what to change.
@@ -288,8 +297,8 @@ private Q_SLOTS:
         QVERIFY(strict.slides[0].patches < biopsy.slides[0].patches);
         QCOMPARE(project::readFeatureFile(layout.featureFile("tiny-cnn", id)).count, strict.slides[0].patches);
 
-        // Back to CLAM's default: no tissue, and the mask and contours of the biopsy tiling are gone.
-        config.tiling.tissue = slide::TissueDetectionParams::preset("default");
+        // Back to the first settings: no tissue, and the mask and contours of the biopsy tiling are gone.
+        config.tiling.tissue = nothing;
         QCOMPARE(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].patches, std::int64_t{0});
         QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
         QVERIFY(!fs::exists(layout.tissueGeoJsonFile(id)));

@@ -310,11 +310,13 @@ void TstPatchGrid::detectedTissueFilter()
         const double side = static_cast<double>(grid.level0PatchSize);
         QVERIFY(map.tissueFraction(static_cast<double>(c.x), static_cast<double>(c.y), side, side) >= 0.25 - 1e-9);
     }
-    // The kept patches cover about the detected tissue area (within a patch-wide band at the edges).
+    // The kept patches cover about the detected tissue area (within a patch-wide band at the edges:
+    // 21 patches of 512 px over one region of 3.9 Mpx, 1.40 times its area since the white balance
+    // took the JPEG colour fringe off the mask, 1.38 before).
     const double covered = static_cast<double>(grid.coords.size()) * static_cast<double>(grid.level0PatchSize * grid.level0PatchSize);
     const double tissue = map.tissueFraction() * 4096.0 * 3072.0;
     qInfo("%zu patches cover %.0f px; tissue %.0f px", grid.coords.size(), covered, tissue);
-    QVERIFY(covered > 0.6 * tissue && covered < 1.4 * tissue);
+    QVERIFY(covered > 0.6 * tissue && covered < 1.5 * tissue);
 }
 
 void TstPatchGrid::errorsAreReported()

@@ -122,9 +122,10 @@ void TstTissueMap::tissueFractionIsExactOnTheMask()
 
 void TstTissueMap::contourFilterKeepsClamsRegionsAndHoles()
 {
-    // Mask pixels of 16 x 16 level-0 pixels: one reference patch (512^2) is 1024 mask pixels.
+    // Mask pixels of 16 x 16 level-0 pixels: one CLAM reference patch (512^2 level-0 pixels) is
+    // 1024 mask pixels.
     const int width = 300, height = 200;
-    QCOMPARE(TissueContourFilter::referencePatchArea(512, 16.0, 16.0), 1024.0);
+    const double reference = 512.0 * 512.0;
     std::vector<std::uint8_t> binary(static_cast<std::size_t>(width * height), 0);
     auto fill = [&](int x0, int y0, int x1, int y1, std::uint8_t value) {
         for (int y = y0; y < y1; ++y)
@@ -143,9 +144,9 @@ void TstTissueMap::contourFilterKeepsClamsRegionsAndHoles()
     fill(200, 20, 245, 65, 255);   // separate region: 44^2 = 1936 > 1024
     fill(200, 120, 220, 140, 255); // speck: 19^2 = 361, dropped
 
-    TissueDetectionParams params;
-    params.minTissueArea = 1.0;
-    params.minHoleArea = 1.0;
+    TissueContourFilter::Limits params;
+    params.minTissueArea = reference;
+    params.minHoleArea = reference;
     params.maxHoles = 2; // keeps D and A (the two largest); B is above a_h but beyond max_n_holes
     const TissueContourFilter::Result result = TissueContourFilter::apply(binary, width, height, 16.0, 16.0, params);
     auto at = [&](int x, int y) { return result.mask[static_cast<std::size_t>(y * width + x)]; };
@@ -183,9 +184,9 @@ void TstTissueMap::contourFilterKeepsClamsRegionsAndHoles()
 
     // CLAM's a_t counts the region minus ALL its holes: 19321 - 1679 - 1269 - 439 - 2599 = 13335
     // mask pixels = 13.022 reference patches. a_t = 13.02 keeps it, a_t = 13.03 drops it.
-    params.minTissueArea = 13.02;
+    params.minTissueArea = 13.02 * reference;
     QCOMPARE(TissueContourFilter::apply(binary, width, height, 16.0, 16.0, params).regions.size(), std::size_t{1});
-    params.minTissueArea = 13.03;
+    params.minTissueArea = 13.03 * reference;
     QCOMPARE(TissueContourFilter::apply(binary, width, height, 16.0, 16.0, params).regions.size(), std::size_t{0});
 }
 

@@ -239,10 +239,10 @@ private Q_SLOTS:
         const slide::TissueDetectionParams tissue = slide::TissueDetectionParams::preset(recipe.tissuePreset);
         const slide::TissueDetectionParams &used = loop.extraction.tiling.tissue;
         QCOMPARE(used.saturationThreshold, tissue.saturationThreshold);
-        QCOMPARE(used.minTissueArea, tissue.minTissueArea);
-        QCOMPARE(used.minHoleArea, tissue.minHoleArea);
+        QCOMPARE(used.minTissueAreaMm2, tissue.minTissueAreaMm2);
+        QCOMPARE(used.minHoleAreaMm2, tissue.minHoleAreaMm2);
         QCOMPARE(used.closeKernel, tissue.closeKernel);
-        QVERIFY(used.minTissueArea != slide::TissueDetectionParams::preset("default").minTissueArea); // the preset matters
+        QVERIFY(used.minTissueAreaMm2 != slide::TissueDetectionParams::preset("default").minTissueAreaMm2); // the preset matters
         QCOMPARE(loop.trainer.epochs, recipe.epochs);
 
         // An ordinary project starts from `icmil run`'s settings, then follows the device's

@@ -434,25 +434,34 @@ private Q_SLOTS:
         QTRY_COMPARE(log->verticalScrollBar()->value(), log->verticalScrollBar()->maximum());
     }
 
-    void aDatasetTheDefaultPresetMissesTrainsWithTheBiopsyPreset()
+    void tissueSettingsThatKeepNothingSayWhatToChange()
     {
-        // CLAM's default preset finds no tissue on these small slides: the failure says why and
-        // what to change, the user changes the Tissue preset in the form, and Train then works.
+        // Settings that keep no tissue (the default preset with a minimum tissue area larger than
+        // the slides, as a command line can set it): the failure says why and what to change, the
+        // user changes the Tissue preset in the form, and Train then works.
         TrainingPanel panel;
         configure(panel, "tissue");
+        project::IcmilLoopConfig base = panel.loopConfig();
+        base.extraction.tiling.tissue = slide::TissueDetectionParams::preset("default");
+        base.extraction.tiling.tissue.minTissueAreaMm2 = 1000.0;
+        base.extraction.tiling.tissue.maxAreaFraction = 1.0;
+        panel.setBaseConfig(base);
         TrainingSettings s = panel.settings();
         s.iterations = 0;
+        s.tissuePreset = "default";
         panel.setSettings(s);
         auto *preset = panel.findChild<QComboBox *>(QStringLiteral("tissuePreset"));
         QVERIFY(preset != nullptr);
-        preset->setCurrentText(QStringLiteral("default"));
+        QCOMPARE(preset->currentText(), QStringLiteral("default"));
         QCOMPARE(panel.loopConfig().extraction.tiling.tissue.presetName, std::string("default"));
+        QCOMPARE(panel.loopConfig().extraction.tiling.tissue.minTissueAreaMm2, 1000.0);
         QSignalSpy failed(&panel, &TrainingPanel::runFailed);
         QSignalSpy finished(&panel, &TrainingPanel::runFinished);
         panel.train();
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
         const QString message = failed.at(0).at(0).toString();
-        QVERIFY2(message.contains(QStringLiteral("tissue detection (preset default) kept no patch")), qPrintable(message));
+        QVERIFY2(message.contains(QStringLiteral("tissue detection (preset default): ")) && message.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of")),
+                 qPrintable(message));
         QVERIFY2(message.contains(QStringLiteral("Tissue preset in the app's Training dock")), qPrintable(message));
         // The message, several sentences long, wraps instead of widening the panel's left side.
         auto *phase = panel.findChild<QLabel *>(QStringLiteral("phase"));
