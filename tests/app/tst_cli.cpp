@@ -10,6 +10,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <QImage>
 #include <QProcess>
 #include <QtTest>
 
@@ -49,6 +50,7 @@ private Q_SLOTS:
     void interruptGuardCancelsOnceAndRestoresTheHandlers_data();
     void interruptGuardCancelsOnceAndRestoresTheHandlers();
     void ctrlCStopsExtractionAndKeepsWhatItHas();
+    void slidesWithoutPatchesAreWarningsUnlessStrict();
 };
 
 void TestCli::errorBoundaryPrintsOneLineForEveryException()
@@ -137,8 +139,7 @@ void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
     QVERIFY(synth.waitForFinished(120000));
     QCOMPARE(synth.exitCode(), 0);
 
-    // resnet50-trunc on the CPU: ~15 s per slide, so the signal lands while it works (bwh_biopsy:
-    // the default preset finds no tissue on slides this small).
+    // resnet50-trunc on the CPU: ~15 s per slide, so the signal lands while it works.
     QProcess extract;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("ICMIL_PROGRESS_SECONDS"), QStringLiteral("0"));
@@ -146,8 +147,7 @@ void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
     extract.start(icmil,
                   {QStringLiteral("extract"), QStringLiteral("--slides"), QString::fromStdString((dir / "data").string()),
                    QStringLiteral("--out"), QString::fromStdString((dir / "project").string()), QStringLiteral("--embedder"),
-                   QStringLiteral("resnet50-trunc"), QStringLiteral("--batch-size"), QStringLiteral("8"), QStringLiteral("--preset"),
-                   QStringLiteral("bwh_biopsy")});
+                   QStringLiteral("resnet50-trunc"), QStringLiteral("--batch-size"), QStringLiteral("8")});
     QVERIFY(extract.waitForStarted());
     QByteArray out;
     bool interrupted = false;
@@ -170,6 +170,46 @@ void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
     QCOMPARE(extract.exitCode(), 130);
     QVERIFY2(out.contains("Cancelled after"), (out + err).constData());
     QVERIFY2(!err.contains("error:"), err.constData());
+}
+
+void TestCli::slidesWithoutPatchesAreWarningsUnlessStrict()
+{
+    // A folder with a small synthetic slide (6000 x 4800, 3 x 2.4 mm: the default preset keeps its
+    // tissue) and bare glass.
+    const fs::path dir = test::scratchDir("tst_cli") / "nopatches";
+    fs::remove_all(dir);
+    const QString icmil = QStringLiteral(ICMIL_CLI);
+    QProcess synth;
+    synth.start(icmil, {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
+                        QStringLiteral("--slides"), QStringLiteral("1"), QStringLiteral("--size"), QStringLiteral("6000x4800")});
+    QVERIFY(synth.waitForFinished(120000));
+    QCOMPARE(synth.exitCode(), 0);
+    fs::create_directories(dir / "slides");
+    fs::copy_file(dir / "data" / "slides" / "slide_000.svs", dir / "slides" / "slide_000.svs");
+    QImage glass(1600, 1200, QImage::Format_RGB32);
+    glass.fill(qRgb(245, 245, 245));
+    QVERIFY(glass.save(QString::fromStdString((dir / "slides" / "glass.png").string())));
+
+    auto tile = [&](const QStringList &extra, QByteArray &err) {
+        QProcess process;
+        process.start(icmil, QStringList{QStringLiteral("tile"), QStringLiteral("--slides"), QString::fromStdString((dir / "slides").string()),
+                                         QStringLiteral("--out"), QString::fromStdString((dir / "project").string())}
+                                 + extra);
+        process.waitForFinished(120000);
+        err = process.readAllStandardError();
+        const QByteArray out = process.readAllStandardOutput();
+        if (!out.contains("slide_000"))
+            qWarning("%s", (out + err).constData());
+        return process.exitCode();
+    };
+    QByteArray err;
+    QCOMPARE(tile({}, err), 0);
+    QVERIFY2(err.contains("warning: glass has no patches: tissue detection (preset default): the slide looks blank"), err.constData());
+    QVERIFY2(err.contains("warning: 1 slide has no patches and no features; training and the ICMIL loop leave them out"), err.constData());
+    QVERIFY2(!err.contains("slide_000"), err.constData());
+    QCOMPARE(tile({QStringLiteral("--strict")}, err), 1);
+    QVERIFY2(err.contains("error: glass has no patches: tissue detection (preset default): the slide looks blank"), err.constData());
+    QVERIFY2(err.contains("error: 1 slide has no patches and no features (--strict)"), err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

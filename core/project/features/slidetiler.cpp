@@ -97,6 +97,8 @@ std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &
     const slide::TissueDetectionStats &stats = tissue.stats();
     auto percent = [](double fraction) {
         std::ostringstream out;
+        if (fraction < 0.0001)
+            return std::string("under 0.01%");
         out << std::fixed << std::setprecision(fraction < 0.01 ? 2 : 1) << 100.0 * fraction << '%';
         return out.str();
     };
@@ -112,13 +114,15 @@ std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &
             + std::to_string(wanted) + "% tissue: lower the minimum tissue per patch (--min-tissue; Minimum tissue in the"
             " Training dock) or the patch size.";
     }
-    if (stats.candidateFraction >= 0.001)
+    if (stats.candidateFraction > 0.0)
         return preset + ": " + percent(stats.candidateFraction) + " of the slide has the saturation of tissue (above "
             + std::to_string(stats.threshold) + "), but no piece of it is larger than the minimum tissue area of "
             + number(stats.minTissueAreaMm2) + " mm2 (at " + number(stats.mppX) + " um/px, " + stats.mppSource
-            + "): lower it (--min-tissue-area, mm2) or choose the tissue preset bwh_biopsy (Tissue preset in the app's"
-              " Training dock).";
-    if (stats.otsuThreshold > 0 && stats.otsuThreshold < stats.threshold && stats.otsuFraction >= 0.005 && stats.otsuFraction <= 0.95)
+            + "): lower it (--min-tissue-area, mm2)"
+            + (stats.minTissueAreaMm2 > slide::TissueDetectionParams::preset("bwh_biopsy").minTissueAreaMm2
+                   ? " or choose the tissue preset bwh_biopsy (Tissue preset in the app's Training dock)."
+                   : ", if those pieces are tissue.");
+    if (stats.otsuThreshold < stats.threshold && stats.otsuFraction >= 0.005 && stats.otsuFraction <= 0.95)
         return preset + ": no part of the slide has a saturation above " + std::to_string(stats.threshold) + ", but "
             + percent(stats.otsuFraction) + " of it stands out above " + std::to_string(stats.otsuThreshold)
             + " (Otsu's threshold): if that is faint tissue, lower the saturation threshold (--saturation-threshold "
@@ -148,8 +152,8 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
             tiling.grid = std::move(grid);
             tiling.attributes = stored.attributes;
             tiling.reused = true;
-            if (tiling.grid.coords.empty())
-                tiling.noPatches = noTissueAdvice(m_config);
+            if (tiling.grid.coords.empty()) // why: detection again (cheap), nothing rewritten
+                tiling.noPatches = noPatchesAdvice(slide::TissueDetector(m_config.tissue).detect(source), m_config);
             return tiling;
         }
     }

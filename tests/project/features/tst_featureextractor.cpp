@@ -13,10 +13,14 @@
 #include "project/projecterror.h"
 #include "project/dataset/slidelist.h"
 #include "project/dataset/syntheticdataset.h"
+#include "project/features/slidetiler.h"
 #include "slide/slideerror.h"
 #include "slide/io/slidesource.h"
 
 #include <torch/torch.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include <QtTest>
 
@@ -302,6 +306,52 @@ private Q_SLOTS:
         QCOMPARE(project::FeatureExtractor(config).run({m_slides[0]}).slides[0].patches, std::int64_t{0});
         QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
         QVERIFY(!fs::exists(layout.tissueGeoJsonFile(id)));
+    }
+
+    void slidesWithoutPatchesSayWhy()
+    {
+        // Plain images as slides: bare glass, and stain too faint for the saturation threshold
+        // (every channel within 7 of the glass's: saturation 7 < 8).
+        const fs::path dir = freshDir(m_dir / "odd");
+        fs::create_directories(dir);
+        cv::Mat glass(1500, 2000, CV_8UC3, cv::Scalar(245, 245, 245));
+        cv::Mat faint(1500, 2000, CV_8UC3, cv::Scalar(248, 248, 248));
+        cv::ellipse(faint, cv::Point(1000, 750), cv::Size(600, 400), 0.0, 0.0, 360.0, cv::Scalar(241, 236, 243), cv::FILLED); // BGR
+        QVERIFY(cv::imwrite((dir / "glass.png").string(), glass));
+        QVERIFY(cv::imwrite((dir / "faint.png").string(), faint));
+        const project::ProjectLayout layout(dir / "project");
+        project::TilingConfig config;
+        auto tile = [&](const std::string &name, const project::TilingConfig &settings) {
+            const auto source = slide::SlideSource::open(dir / (name + ".png"));
+            return project::SlideTiler(layout, settings).tile(*source, name);
+        };
+
+        const project::SlideTiling blank = tile("glass", config);
+        QVERIFY(blank.grid.coords.empty());
+        QCOMPARE(QString::fromStdString(blank.noPatches),
+                 QStringLiteral("tissue detection (preset default): the slide looks blank (no part of it has a saturation above 8, "
+                                "and none stands out from the rest)."));
+        // The patch file is reused the second time, and the advice is the same.
+        const project::SlideTiling again = tile("glass", config);
+        QVERIFY(again.reused);
+        QCOMPARE(again.noPatches, blank.noPatches);
+
+        const project::SlideTiling pale = tile("faint", config);
+        QVERIFY(pale.grid.coords.empty());
+        const QString advice = QString::fromStdString(pale.noPatches);
+        const int otsu = pale.tissueStats.otsuThreshold;
+        QVERIFY2(otsu >= 0 && otsu < 8, qPrintable(advice));
+        QVERIFY2(advice.contains(QStringLiteral("no part of the slide has a saturation above 8, but "))
+                     && advice.endsWith(QStringLiteral("(Otsu's threshold): if that is faint tissue, lower the saturation threshold "
+                                                       "(--saturation-threshold %1).")
+                                            .arg(otsu)),
+                 qPrintable(advice));
+        // Following the advice finds the tissue (the ellipse: about 25% of the slide).
+        config.tissue.saturationThreshold = otsu;
+        const project::SlideTiling found = tile("faint", config);
+        QVERIFY(!found.grid.coords.empty());
+        QVERIFY2(std::abs(found.tissueFraction - 0.2513) < 0.02, qPrintable(QString::number(found.tissueFraction)));
+        QVERIFY(found.noPatches.empty());
     }
 
     void badSlideIsReportedAndTheRunGoesOn()

@@ -278,6 +278,62 @@ private Q_SLOTS:
         QVERIFY(projectErrorOf([&] { BagDataset::load(config.data); }).contains(QStringLiteral("nope.csv")));
     }
 
+    void slidesWithoutPatchesAreLeftOutUnlessStrict()
+    {
+        // Two slides whose tiling found no tissue: their feature files exist but hold no patch.
+        const fs::path root = makeProject("empty", 12);
+        for (const char *id : {"s4", "s7"}) {
+            SlideFeatures empty;
+            empty.slideId = id;
+            empty.dim = kDim;
+            writeFeatureFile(ProjectLayout(root).featureFile("toy", id), empty);
+        }
+        MilTrainingConfig config = trainingConfig(root, "empty");
+        // Strict (the default of the library): the first one fails the load, naming it.
+        QVERIFY2(projectErrorOf([&] { BagDataset::load(config.data); }).startsWith(QStringLiteral("Slide 's4' has no patches in")),
+                 qPrintable(projectErrorOf([&] { BagDataset::load(config.data); })));
+
+        config.data.leaveOutWithoutPatches = true;
+        const BagDataset dataset = BagDataset::load(config.data);
+        QCOMPARE(dataset.withoutPatches(), (std::vector<std::string>{"s4", "s7"}));
+        QCOMPARE(dataset.slides().size(), std::size_t{10});
+        for (const DatasetSlide &slide : dataset.slides())
+            QVERIFY(slide.slideId != "s4" && slide.slideId != "s7");
+        // Slides and bags stay aligned: each bag is its slide's, with its patches.
+        std::size_t bags = 0;
+        for (Split split : {Split::Train, Split::Val, Split::Test}) {
+            for (const engine::Bag &bag : dataset.bags(split)) {
+                const auto slide = std::find_if(dataset.slides().begin(), dataset.slides().end(),
+                                                [&](const DatasetSlide &s) { return s.slideId == bag.id; });
+                QVERIFY(slide != dataset.slides().end());
+                QCOMPARE(bag.features.size(0), slide->patches);
+                QCOMPARE(slide->split, split);
+                ++bags;
+            }
+        }
+        QCOMPARE(bags, std::size_t{10});
+        // The others keep the split they have with every slide.
+        config.data.leaveOutWithoutPatches = false;
+        config.data.leftOut = {"s4", "s7"};
+        const BagDataset without = BagDataset::load(config.data);
+        for (std::size_t i = 0; i < without.slides().size(); ++i)
+            QCOMPARE(dataset.slides()[i].split, without.slides()[i].split);
+
+        // A training run says which it left out.
+        config.data.leftOut.clear();
+        config.data.leaveOutWithoutPatches = true;
+        const MilRunSummary summary = MilTrainingJob(config).run();
+        QCOMPARE(summary.withoutPatches, (std::vector<std::string>{"s4", "s7"}));
+        QVERIFY(summary.bestEpoch >= 0);
+
+        // When no slide has patches, one error names them.
+        writeText(root / "labels.csv", "case_id,slide_id,label\nc4,s4,normal\nc7,s7,tumor\n");
+        config.data.split.valFraction = 0.0;
+        config.data.split.testFraction = 0.0;
+        QVERIFY2(projectErrorOf([&] { BagDataset::load(config.data); }).startsWith(QStringLiteral("No slide of '")),
+                 qPrintable(projectErrorOf([&] { BagDataset::load(config.data); })));
+    }
+
     void predictionTableFormats()
     {
         PredictionTable table;
