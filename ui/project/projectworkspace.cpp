@@ -6,6 +6,7 @@
 #include "ui/shell/preferences.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
+#include "ui/training/tissuepreview.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettings.h"
 #include "ui/attention/attentiongallery.h"
@@ -132,6 +133,20 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window) : QObject(&window), m_win
             m_window.statusBar()->showMessage(contours.error, 10000);
         Q_EMIT overlaysLoaded(contours.slideId);
     });
+    // The Training dock's "Preview tissue": what its tissue settings keep on the shown slide.
+    m_tissuePreviewLayer = new ContourLayer(this);
+    m_tissuePreviewLayer->setColor(QColor(0x29, 0xb6, 0xf6));
+    window.viewer()->addLayer(m_tissuePreviewLayer);
+    m_tissuePreview = new TissuePreview(m_tissuePreviewLayer, this);
+    connect(m_training, &TrainingPanel::tissuePreviewToggled, this, [this](bool on) {
+        m_tissuePreview->setTiling(m_training->loopConfig().extraction.tiling);
+        m_tissuePreview->setSlide(m_window.viewer()->slide());
+        m_tissuePreview->setActive(on);
+    });
+    connect(m_training, &TrainingPanel::settingsEdited, this,
+            [this] { m_tissuePreview->setTiling(m_training->loopConfig().extraction.tiling); });
+    connect(window.viewer(), &SlideViewer::slideChanged, this, [this] { m_tissuePreview->setSlide(m_window.viewer()->slide()); });
+    connect(m_tissuePreview, &TissuePreview::textChanged, m_training, &TrainingPanel::setTissuePreviewText);
     m_heatmap = new HeatmapLayer(this);
     window.viewer()->addLayer(m_heatmap);
     m_heatmapPanel = new HeatmapPanel(m_heatmap, &window);

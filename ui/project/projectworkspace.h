@@ -31,6 +31,7 @@ class HeatmapPanel;
 class MainWindow;
 class ProjectPanel;
 class TrainingPanel;
+class TissuePreview;
 struct Preferences;
 
 // Everything the main window shows for a project, kept out of MainWindow: the project dock
@@ -62,6 +63,7 @@ public:
     // Whether the window may close now: asks to stop a training run under way (and stops it).
     bool confirmClose();
     ContourLayer *contourLayer() const { return m_contours; }
+    TissuePreview *tissuePreview() const { return m_tissuePreview; }
     HighlightLayer *highlightLayer() const { return m_highlight; }
     HeatmapLayer *heatmapLayer() const { return m_heatmap; }
     HeatmapPanel *heatmapPanel() const { return m_heatmapPanel; }
@@ -116,6 +118,8 @@ private:
     QString m_shownPath;  // the slide in the viewer
     QString m_loadedRoot; // the project loaded last
     ContourLayer *m_contours = nullptr;
+    ContourLayer *m_tissuePreviewLayer = nullptr;
+    TissuePreview *m_tissuePreview = nullptr;
     HighlightLayer *m_highlight = nullptr;
     QString m_slideId;
     QFutureWatcher<Contours> m_contourWatcher;

@@ -10,6 +10,7 @@
 #include "project/backend/torchbackend.h"
 #include "project/loop/icmilloopstate.h"
 
+#include <QCheckBox>
 #include <QDateTime>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -107,6 +108,18 @@ TrainingPanel::TrainingPanel(QWidget *parent) : QWidget(parent), m_worker(new Tr
     auto *settingsLayout = new QVBoxLayout(settings);
     settingsLayout->setContentsMargins(0, 0, 0, 0);
     settingsLayout->addWidget(m_form);
+    // What the tissue settings keep on the shown slide, before anything is extracted.
+    m_tissuePreview = new QCheckBox(tr("Preview tissue on the shown slide"));
+    m_tissuePreview->setObjectName(QStringLiteral("tissuePreview"));
+    m_tissuePreview->setToolTip(tr("Outline the tissue that the tissue preset and patch settings above keep on the slide in the "
+                                   "viewer, and count its patches; it follows the settings as you change them"));
+    m_tissuePreviewText = new QLabel;
+    m_tissuePreviewText->setObjectName(QStringLiteral("tissuePreviewText"));
+    m_tissuePreviewText->setWordWrap(true);
+    m_tissuePreviewText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_tissuePreviewText->hide();
+    settingsLayout->addWidget(m_tissuePreview);
+    settingsLayout->addWidget(m_tissuePreviewText);
     settingsLayout->addWidget(m_duration);
     auto *scroll = new QScrollArea;
     scroll->setObjectName(QStringLiteral("settingsScroll"));
@@ -139,6 +152,11 @@ TrainingPanel::TrainingPanel(QWidget *parent) : QWidget(parent), m_worker(new Tr
     connect(m_resumeButton, &QPushButton::clicked, this, &TrainingPanel::resume);
     connect(m_form, &TrainingSettingsForm::iterationsChanged, this, &TrainingPanel::updateButtons);
     connect(m_form, &TrainingSettingsForm::settingsChanged, this, &TrainingPanel::scheduleEstimate);
+    connect(m_form, &TrainingSettingsForm::settingsChanged, this, &TrainingPanel::settingsEdited);
+    connect(m_tissuePreview, &QCheckBox::toggled, this, [this](bool on) {
+        m_tissuePreviewText->setVisible(on && !m_tissuePreviewText->text().isEmpty());
+        Q_EMIT tissuePreviewToggled(on);
+    });
     connect(m_form, &TrainingSettingsForm::defaultsRequested, this, [this] { m_form->applyDeviceDefaults(chosenDeviceIsCpu()); });
     connect(&m_estimateTimer, &QTimer::timeout, this, &TrainingPanel::requestEstimate);
     connect(m_duration, &DurationEstimateView::estimateRequested, this, [this] {
@@ -162,6 +180,22 @@ TrainingPanel::TrainingPanel(QWidget *parent) : QWidget(parent), m_worker(new Tr
     connect(m_worker, &TrainingWorker::stateInspected, this, &TrainingPanel::onState);
     m_worker->moveToNamedThread(&m_thread);
     updateButtons();
+}
+
+bool TrainingPanel::tissuePreviewRequested() const
+{
+    return m_tissuePreview->isChecked();
+}
+
+void TrainingPanel::setTissuePreviewText(const QString &text)
+{
+    m_tissuePreviewText->setText(text);
+    m_tissuePreviewText->setVisible(m_tissuePreview->isChecked() && !text.isEmpty());
+}
+
+QString TrainingPanel::tissuePreviewText() const
+{
+    return m_tissuePreviewText->text();
 }
 
 TrainingPanel::~TrainingPanel()

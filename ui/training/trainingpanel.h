@@ -38,6 +38,7 @@
 
 #include <functional>
 
+class QCheckBox;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
@@ -84,6 +85,11 @@ public:
     TrainingCharts *charts() const { return m_charts; }
     DurationEstimateView *durationEstimate() const { return m_duration; }
     TrainingSettingsForm *form() const { return m_form; }
+    // "Preview tissue": whether the user asked to see what the tissue settings keep on the shown
+    // slide, and the line that says it (set by whoever computes it, e.g. TissuePreview).
+    bool tissuePreviewRequested() const;
+    void setTissuePreviewText(const QString &text);
+    QString tissuePreviewText() const;
     QString progressText() const;
     QString logText() const;
     TrainingWorker *worker() const { return m_worker; }
@@ -104,6 +110,8 @@ Q_SIGNALS:
     // with its first progress), or an iteration's classifier run was written. The project's
     // table and heatmap reload on it.
     void projectOutputsChanged();
+    void tissuePreviewToggled(bool on);
+    void settingsEdited(); // any setting of the form changed (loopConfig() has the new values)
 
 private:
     void start(bool overwrite);
@@ -153,6 +161,8 @@ private:
     TrainingCharts *m_charts = nullptr;
     bool m_logFollows = true; // the log shows its newest line (the user has not scrolled up)
     DurationEstimateView *m_duration = nullptr;
+    QCheckBox *m_tissuePreview = nullptr;
+    QLabel *m_tissuePreviewText = nullptr;
 };
 
 } // namespace icmil::ui

@@ -13,6 +13,7 @@
 #include "ui/attention/heatmappanel.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/project/projectworkspace.h"
+#include "ui/training/tissuepreview.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettings.h"
 #include "ui/project/projectpanel.h"
@@ -22,8 +23,12 @@
 #include "ui/viewer/slideviewer.h"
 
 #include "common/slidetestsupport.h"
+#include "slide/io/slidesource.h"
 
 #include <QAbstractButton>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QLabel>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -183,6 +188,98 @@ private Q_SLOTS:
         QVERIFY(workspace->heatmapLayer()->heatmap() == nullptr);
         QCOMPARE(workspace->heatmapPanel()->gallery()->count(), 0);
         QVERIFY(workspace->highlightLayer()->rect().isEmpty()); // the outline belonged to the other slide
+    }
+
+    void tissuePreviewFollowsTheSettingsAndTheSlide()
+    {
+        // Training dock > Preview tissue: the shown slide's tissue under the form's settings,
+        // outlined in the viewer and counted, before anything is extracted; it follows the
+        // tissue preset as the user changes it, and the slide as another is shown.
+        ui::MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        ui::ProjectWorkspace *workspace = window.workspace();
+        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(m_root.string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        window.openSlide(m_slide);
+        QTRY_VERIFY_WITH_TIMEOUT(window.viewer()->slide() != nullptr, kTimeoutMs);
+
+        ui::TrainingPanel *panel = workspace->trainingPanel();
+        auto *toggle = panel->findChild<QCheckBox *>(QStringLiteral("tissuePreview"));
+        auto *text = panel->findChild<QLabel *>(QStringLiteral("tissuePreviewText"));
+        auto *preset = panel->findChild<QComboBox *>(QStringLiteral("tissuePreset"));
+        QVERIFY(toggle && text && preset);
+        ui::TissuePreview *preview = workspace->tissuePreview();
+        QVERIFY(!preview->isActive());
+        QSignalSpy previewed(preview, &ui::TissuePreview::previewed);
+        preset->setCurrentText(QStringLiteral("default"));
+        toggle->setChecked(true);
+        QVERIFY(previewed.wait(kTimeoutMs));
+        QVERIFY2(panel->tissuePreviewText().startsWith(QStringLiteral("Tissue ")), qPrintable(panel->tissuePreviewText()));
+        QVERIFY2(panel->tissuePreviewText().contains(QStringLiteral("(preset default;")), qPrintable(panel->tissuePreviewText()));
+        QVERIFY(text->isVisibleTo(panel));
+        // The outlines are in the viewer, over the synthetic slide's tissue (4096 x 3072, 0.5 um/px:
+        // the default preset keeps it now that areas are physical and capped by the slide's).
+        ui::ContourLayer *outline = nullptr;
+        for (ui::ViewLayer *layer : window.viewer()->layers())
+            if (auto *contours = qobject_cast<ui::ContourLayer *>(layer);
+                contours && contours != workspace->contourLayer() && contours->isVisible() && contours->polygonCount() > 0)
+                outline = contours;
+        QVERIFY(outline != nullptr);
+
+        previewed.clear();
+        preset->setCurrentText(QStringLiteral("bwh_biopsy"));
+        QVERIFY(previewed.wait(kTimeoutMs));
+        QVERIFY2(panel->tissuePreviewText().contains(QStringLiteral("(preset bwh_biopsy;")), qPrintable(panel->tissuePreviewText()));
+
+        // Another slide: its own preview.
+        previewed.clear();
+        window.openSlide(QString::fromStdString((m_root / "slides" / "slide_001.svs").string()));
+        QVERIFY(previewed.wait(kTimeoutMs));
+        QVERIFY2(panel->tissuePreviewText().startsWith(QStringLiteral("Tissue ")), qPrintable(panel->tissuePreviewText()));
+
+        toggle->setChecked(false);
+        QVERIFY(!outline->isVisible());
+        QVERIFY(!text->isVisibleTo(panel));
+    }
+
+    void tissuePreviewSaysWhyThereAreNoPatches()
+    {
+        ui::ContourLayer layer;
+        ui::TissuePreview preview(&layer);
+        QSignalSpy previewed(&preview, &ui::TissuePreview::previewed);
+        preview.setSlide(slide::SlideSource::open(m_slide.toStdString()));
+        QVERIFY(!preview.busy()); // inactive: nothing computed
+        QVERIFY(preview.text().isEmpty());
+        project::TilingConfig nothing;
+        nothing.tissue.minTissueAreaMm2 = 1000.0; // larger than the slide, and not capped
+        nothing.tissue.maxAreaFraction = 1.0;
+        preview.setTiling(nothing);
+        preview.setActive(true);
+        QVERIFY(layer.isVisible());
+        QVERIFY(previewed.wait(kTimeoutMs));
+        QVERIFY2(preview.text().startsWith(QStringLiteral("No patches: tissue detection (preset default): ")), qPrintable(preview.text()));
+        QVERIFY2(preview.text().contains(QStringLiteral("--min-tissue-area")), qPrintable(preview.text()));
+        QCOMPARE(layer.polygonCount(), 0);
+
+        // Two requests in a row: the first's result is not shown, the second's is.
+        previewed.clear();
+        preview.setTiling(project::TilingConfig{});
+        preview.setTiling(nothing);
+        preview.setTiling(project::TilingConfig{});
+        QVERIFY(previewed.wait(kTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!preview.busy(), kTimeoutMs);
+        QCOMPARE(previewed.count(), 1);
+        QVERIFY2(preview.text().startsWith(QStringLiteral("Tissue ")), qPrintable(preview.text()));
+        QVERIFY(layer.polygonCount() > 0);
+
+        preview.setSlide(nullptr);
+        QCOMPARE(preview.text(), QStringLiteral("Open a slide to preview the tissue these settings keep."));
+        QCOMPARE(layer.polygonCount(), 0);
+        preview.setActive(false);
+        QVERIFY(!layer.isVisible());
+        QVERIFY(preview.text().isEmpty());
     }
 
     void aProjectWithoutItsSlidesAsksForTheirFolder()
