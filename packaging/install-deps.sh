@@ -15,7 +15,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libopenslide-dev openslide-tools
   libopencv-dev libtiff-dev libjpeg-dev
-  libhdf5-dev nlohmann-json3-dev libcli11-dev
+  libhdf5-dev nlohmann-json3-dev libcli11-dev libxml2-dev
   xvfb xauth
   ccache clang-format
   dpkg-dev file man-db desktop-file-utils appstream

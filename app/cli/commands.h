@@ -41,6 +41,8 @@ struct TileOptions {
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
     std::string preset = project::loopDefaults().extraction.tiling.tissue.presetName;    // tissue detection preset (CLAM's)
     bool otsu = false;
+    std::string roi;              // comma-separated annotation classes: keep patches inside them
+    std::string exclude;          // comma-separated annotation classes: drop patches touching them
     double minTissueArea = -1.0;  // mm2; < 0: the preset's
     double minHoleArea = -1.0;    // mm2; < 0: the preset's
     int saturationThreshold = -1; // < 0: the preset's
@@ -162,6 +164,14 @@ int runExport(const ExportOptions &options);
 int runTile(const TileOptions &options);
 int runExtract(const ExtractOptions &options);
 int runImport(const ImportOptions &options);
+
+// `icmil annotations import`: QuPath GeoJSON / ASAP XML annotations into a project.
+struct AnnotationImportOptions {
+    std::filesystem::path projectDir;
+    std::filesystem::path source; // a file or a folder of files
+    std::filesystem::path slides; // default: the project's slides (icmil-project.json, else the project)
+};
+int runAnnotationImport(const AnnotationImportOptions &options);
 int runSynth(const SynthOptions &options);
 int runInfo(const std::filesystem::path &slidePath);
 int runSummary(const std::filesystem::path &datasetDir);

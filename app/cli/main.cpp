@@ -77,6 +77,8 @@ int runCli(int argc, char **argv)
             ->check(CLI::NonNegativeNumber);
         cmd->add_option("--min-hole-area", o.minHoleArea, "Smallest hole kept in the tissue, in mm2 (default: the preset's)")
             ->check(CLI::NonNegativeNumber);
+        cmd->add_option("--roi", o.roi, "Keep only patches inside annotations of these classes, e.g. Tumor (icmil annotations import)");
+        cmd->add_option("--exclude", o.exclude, "Drop patches touching annotations of these classes, e.g. Pen,Fold");
         if (slidesAndOut)
             cmd->add_flag("--strict", o.strict, "Fail (exit 1) when a slide has no patches, instead of a warning");
     };
@@ -97,6 +99,15 @@ int runCli(int argc, char **argv)
     extractCmd->add_flag("--half", extract.half, "Half precision on CUDA");
     extractCmd->add_flag("--overwrite", extract.overwrite, "Extract again slides that already have features");
     extractCmd->add_option("--seed", extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
+
+    icmil::cli::AnnotationImportOptions annotationImport;
+    CLI::App *annotationsCmd = app.add_subcommand("annotations", "Pathologists' annotations (QuPath GeoJSON, ASAP XML) in a project");
+    annotationsCmd->require_subcommand(1);
+    CLI::App *annotationImportCmd = annotationsCmd->add_subcommand("import", "Import annotation files, matched to slides by file name");
+    annotationImportCmd->add_option("--project", annotationImport.projectDir, "Project folder")->required();
+    annotationImportCmd->add_option("--from", annotationImport.source, "A .geojson/.json (QuPath) or .xml (ASAP) file, or a folder of them")
+        ->required();
+    annotationImportCmd->add_option("--slides", annotationImport.slides, "The slides (default: the project's)");
 
     icmil::cli::ImportOptions import;
     CLI::App *importCmd = app.add_subcommand("import", "Import CLAM or TRIDENT feature files into a project");
@@ -262,6 +273,8 @@ int runCli(int argc, char **argv)
         return icmil::cli::runExtract(extract);
     if (*importCmd)
         return icmil::cli::runImport(import);
+    if (*annotationImportCmd)
+        return icmil::cli::runAnnotationImport(annotationImport);
     if (*trainCmd)
         return icmil::cli::runTrain(train);
     if (*runCmd) {

@@ -6,7 +6,9 @@
 #include "progressbar.h"
 
 #include "engine/engineerror.h"
+#include "project/annotations/annotationimport.h"
 #include "project/features/featureextractor.h"
+#include "project/projectcatalog.h"
 #include "project/features/featureimport.h"
 #include "project/projecterror.h"
 #include "project/dataset/slidelist.h"
@@ -65,6 +67,8 @@ project::TilingConfig tilingConfig(const TileOptions &options)
         config.tissue.minTissueAreaMm2 = options.minTissueArea;
     if (options.minHoleArea >= 0.0)
         config.tissue.minHoleAreaMm2 = options.minHoleArea;
+    config.roiClasses = project::classList(options.roi);
+    config.excludeClasses = project::classList(options.exclude);
     config.grid.patchSize = options.patchSize;
     config.grid.overlap = options.overlap;
     config.grid.minTissueFraction = options.minTissue;
@@ -188,6 +192,31 @@ int runExtract(const ExtractOptions &options)
             empty.emplace_back(s.slideId, s.message);
     const bool emptyFails = warnNoPatches(empty, options.tile.strict);
     return report.failed() == 0 && !emptyFails ? 0 : 1;
+}
+
+int runAnnotationImport(const AnnotationImportOptions &options)
+{
+    fs::path slidesLocation = options.slides;
+    if (slidesLocation.empty())
+        slidesLocation = project::readProjectSettings(options.projectDir).slides;
+    const std::vector<project::SlideEntry> slides = slidesOf(slidesLocation);
+    if (slides.empty())
+        return 1;
+    const project::AnnotationImportReport report = project::importAnnotations(options.projectDir, options.source, slides);
+    for (const project::AnnotationImportEntry &e : report.entries) {
+        if (e.imported) {
+            std::string classes;
+            for (const std::string &name : e.classNames)
+                classes += (classes.empty() ? "" : ", ") + name;
+            std::cout << std::left << std::setw(16) << e.slideId << ' ' << e.annotations << " annotation(s)"
+                      << (classes.empty() ? "" : " (" + classes + ")") << " from " << e.file.filename().string() << '\n';
+        } else {
+            std::cerr << "error: " << e.file.filename().string() << ": " << e.reason << '\n';
+        }
+    }
+    std::cout << "Imported annotations for " << report.importedCount() << " of " << report.entries.size() << " file(s) -> "
+              << (options.projectDir / "annotations").string() << '\n';
+    return report.importedCount() == report.entries.size() ? 0 : 1;
 }
 
 int runImport(const ImportOptions &options)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/features/slidetiler.h"
 
+#include "common/listtext.h"
+#include "project/annotations/annotationimport.h"
 #include "project/features/featurestore.h"
 #include "slide/io/slidesource.h"
 #include "slide/tissue/tissuedetector.h"
@@ -68,7 +70,13 @@ std::string tissueSettingsKey(const TilingConfig &config)
                                 {"max_area_fraction", t.maxAreaFraction},
                                 {"assumed_mpp", t.assumedMpp},
                                 {"min_tissue_per_patch", config.grid.minTissueFraction}};
-    return key.dump();
+    // Only when set, so that the key of a project without annotations stays what it was.
+    nlohmann::json withAnnotations = key;
+    if (!config.roiClasses.empty())
+        withAnnotations["roi"] = config.roiClasses;
+    if (!config.excludeClasses.empty())
+        withAnnotations["exclude"] = config.excludeClasses;
+    return withAnnotations.dump();
 }
 
 std::string noTissueAdvice(const std::string &preset, bool otsu, double minTissuePerPatch)
@@ -131,6 +139,35 @@ std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &
         + ", and none stands out from the rest).";
 }
 
+void SlideTiler::limitToAnnotations(SlideTiling &tiling, const std::string &slideId) const
+{
+    const std::filesystem::path file = annotationFile(m_layout.root(), slideId);
+    std::error_code ec;
+    AnnotationSet set;
+    if (fs::exists(file, ec))
+        set = readProjectAnnotations(file);
+    else if (!m_config.roiClasses.empty()) {
+        tiling.grid.coords.clear();
+        tiling.noPatches = "the slide has no annotations, and patches are limited to annotations of " + listSome(m_config.roiClasses)
+            + " (--roi): import them (icmil annotations import) or leave --roi out.";
+        return;
+    }
+    const AnnotationPatchFilter filter(set, m_config.roiClasses, m_config.excludeClasses);
+    const auto size = static_cast<double>(tiling.grid.level0PatchSize);
+    std::erase_if(tiling.grid.coords, [&](const slide::PatchCoord &c) {
+        return !filter.keeps(static_cast<double>(c.x), static_cast<double>(c.y), size);
+    });
+    if (tiling.grid.coords.empty()) {
+        std::string classes = set.classNames().empty() ? std::string("none") : listSome(set.classNames());
+        tiling.noPatches = "no tissue patch "
+            + (!m_config.roiClasses.empty() ? "has its centre in an annotation of " + listSome(m_config.roiClasses) + " (--roi)" : std::string())
+            + (!m_config.roiClasses.empty() && !m_config.excludeClasses.empty() ? " without touching " : "")
+            + (m_config.roiClasses.empty() ? "is clear of annotations of " : "")
+            + (!m_config.excludeClasses.empty() ? listSome(m_config.excludeClasses) + " (--exclude)" : std::string())
+            + "; the slide's annotation classes: " + classes + ".";
+    }
+}
+
 SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config) : m_layout(std::move(layout)), m_config(std::move(config))
 { }
 
@@ -152,8 +189,14 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
             tiling.grid = std::move(grid);
             tiling.attributes = stored.attributes;
             tiling.reused = true;
-            if (tiling.grid.coords.empty()) // why: detection again (cheap), nothing rewritten
-                tiling.noPatches = noPatchesAdvice(slide::TissueDetector(m_config.tissue).detect(source), m_config);
+            if (tiling.grid.coords.empty()) { // why: detection again (cheap), nothing rewritten
+                const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
+                SlideTiling fresh;
+                fresh.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
+                if (!fresh.grid.coords.empty())
+                    limitToAnnotations(fresh, slideId);
+                tiling.noPatches = fresh.grid.coords.empty() && !fresh.noPatches.empty() ? fresh.noPatches : noPatchesAdvice(tissue, m_config);
+            }
             return tiling;
         }
     }
@@ -165,6 +208,8 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
     tiling.tissueStats = tissue.stats();
     if (tiling.grid.coords.empty())
         tiling.noPatches = noPatchesAdvice(tissue, m_config);
+    else if (!m_config.roiClasses.empty() || !m_config.excludeClasses.empty())
+        limitToAnnotations(tiling, slideId);
 
     fs::create_directories(m_layout.tissueDir(), ec);
     fs::create_directories(m_layout.patchesDir(), ec);

@@ -8,6 +8,7 @@
 #include "slide/tissue/tissuemap.h"
 
 #include <string>
+#include <vector>
 
 namespace icmil::slide {
 class SlideSource;
@@ -18,6 +19,10 @@ namespace icmil::project {
 struct TilingConfig {
     slide::TissueDetectionParams tissue;
     slide::PatchGridParams grid;
+    // Patching limited by the slide's imported annotations (annotations/annotationimport.h):
+    // keep patches whose centre lies in one of these classes; drop those touching these.
+    std::vector<std::string> roiClasses;
+    std::vector<std::string> excludeClasses;
 };
 
 // The settings that decide which patches a grid keeps (every tissue detector setting that changes
@@ -62,6 +67,8 @@ public:
     const TilingConfig &config() const { return m_config; }
 
 private:
+    void limitToAnnotations(SlideTiling &tiling, const std::string &slideId) const;
+
     ProjectLayout m_layout;
     TilingConfig m_config;
 };

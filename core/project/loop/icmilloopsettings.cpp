@@ -135,6 +135,8 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
         read("tissue", "max_area_fraction", t.maxAreaFraction);
         read("tissue", "assumed_mpp", t.assumedMpp);
         read("tissue", "min_tissue_per_patch", grid.minTissueFraction);
+        read("tissue", "roi", c.extraction.tiling.roiClasses);
+        read("tissue", "exclude", c.extraction.tiling.excludeClasses);
         read("extraction", "half_precision", c.extraction.halfPrecision);
 
         text = engine::milModelTypeName(c.model.type);
