@@ -4,6 +4,7 @@
 #include "ui/shell/demoproject.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/shell/preferences.h"
+#include "ui/project/annotationpanel.h"
 #include "ui/project/newprojectdialog.h"
 #include "ui/project/projectpanel.h"
 #include "ui/training/tissuepreview.h"
@@ -13,6 +14,7 @@
 #include "ui/viewer/highlightlayer.h"
 #include "ui/attention/heatmappanel.h"
 #include "ui/viewer/attentionheatmap.h"
+#include "ui/viewer/annotationlayer.h"
 #include "ui/viewer/contourlayer.h"
 #include "ui/viewer/heatmaplayer.h"
 #include "ui/viewer/slideviewer.h"
@@ -133,10 +135,40 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window) : QObject(&window), m_win
             m_window.statusBar()->showMessage(contours.error, 10000);
         Q_EMIT overlaysLoaded(contours.slideId);
     });
+    // Imported annotations of the shown slide (PROJECT/annotations), their dock, and the class
+    // under the mouse in the status bar.
+    m_annotations = new AnnotationLayer(this); // added over the heatmap, below
+    m_annotationPanel = new AnnotationPanel(m_annotations, &window);
+    m_annotationDock = new QDockWidget(tr("Annotations"), &window);
+    m_annotationDock->setObjectName(QStringLiteral("annotationDock"));
+    m_annotationDock->setWidget(m_annotationPanel);
+    window.addDockWidget(Qt::RightDockWidgetArea, m_annotationDock);
+    m_annotationDock->hide(); // shown with a project
+    connect(window.viewer(), &SlideViewer::cursorMoved, this, [this](QPointF level0) {
+        const QString cls = m_annotations->isVisible() && level0.x() >= 0 ? m_annotations->classAt(level0) : QString();
+        if (cls == m_hoveredClass)
+            return;
+        m_hoveredClass = cls;
+        if (cls.isEmpty())
+            m_window.statusBar()->clearMessage();
+        else
+            m_window.statusBar()->showMessage(tr("Annotation: %1").arg(cls));
+    });
+    connect(m_annotationPanel, &AnnotationPanel::importFinished, this, [this](const QString &summary, const QStringList &lines, bool all) {
+        m_window.statusBar()->showMessage(summary, 15000);
+        auto *box = new QMessageBox(all ? QMessageBox::Information : QMessageBox::Warning, tr("Import annotations"),
+                                    summary + QLatin1Char('.'), QMessageBox::Ok, &m_window);
+        box->setObjectName(QStringLiteral("annotationImportReport"));
+        box->setInformativeText(lines.mid(0, 8).join(QLatin1Char('\n')));
+        if (lines.size() > 8)
+            box->setDetailedText(lines.join(QLatin1Char('\n')));
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+    });
+
     // The Training dock's "Preview tissue": what its tissue settings keep on the shown slide.
     m_tissuePreviewLayer = new ContourLayer(this);
-    m_tissuePreviewLayer->setColor(QColor(0x29, 0xb6, 0xf6));
-    window.viewer()->addLayer(m_tissuePreviewLayer);
+    m_tissuePreviewLayer->setColor(QColor(0x29, 0xb6, 0xf6)); // added over the heatmap, below
     m_tissuePreview = new TissuePreview(m_tissuePreviewLayer, this);
     connect(m_training, &TrainingPanel::tissuePreviewToggled, this, [this](bool on) {
         m_tissuePreview->setTiling(m_training->loopConfig().extraction.tiling);
@@ -149,6 +181,9 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window) : QObject(&window), m_win
     connect(m_tissuePreview, &TissuePreview::textChanged, m_training, &TrainingPanel::setTissuePreviewText);
     m_heatmap = new HeatmapLayer(this);
     window.viewer()->addLayer(m_heatmap);
+    // Outlines a user looks for stay visible over the heatmap.
+    window.viewer()->addLayer(m_annotations);
+    window.viewer()->addLayer(m_tissuePreviewLayer);
     m_heatmapPanel = new HeatmapPanel(m_heatmap, &window);
     m_heatmapDock = new QDockWidget(tr("Attention"), &window);
     m_heatmapDock->setObjectName(QStringLiteral("heatmapDock"));
@@ -216,6 +251,17 @@ void ProjectWorkspace::addFileActions(QMenu *file)
     file->addAction(tr("&New project..."), this, &ProjectWorkspace::newProject);
     file->addAction(tr("Open &project..."), QKeySequence(tr("Ctrl+Shift+O")), this, &ProjectWorkspace::chooseProject);
     file->addAction(tr("Export heatmap as &GeoJSON (QuPath)..."), this, &ProjectWorkspace::chooseGeoJsonPath);
+    file->addAction(tr("Import &annotations (QuPath, ASAP)..."), this, [this] {
+        if (projectRoot().isEmpty()) {
+            showError(tr("Import annotations"), tr("Open a project first: annotations are imported into a project, matched to its slides "
+                                                   "by file name."));
+            return;
+        }
+        const QStringList files = QFileDialog::getOpenFileNames(&m_window, tr("Import annotations"), QString(),
+                                                                tr("Annotations (*.geojson *.json *.xml);;All files (*)"));
+        if (!files.isEmpty())
+            importAnnotations(files);
+    });
 }
 
 void ProjectWorkspace::addViewActions(QMenu *view)
@@ -229,6 +275,9 @@ void ProjectWorkspace::addViewActions(QMenu *view)
     QAction *attention = m_heatmapDock->toggleViewAction();
     attention->setText(tr("&Attention"));
     view->addAction(attention);
+    QAction *annotations = m_annotationDock->toggleViewAction();
+    annotations->setText(tr("A&nnotations"));
+    view->addAction(annotations);
     view->addSeparator();
     QAction *contours = view->addAction(tr("&Tissue contours"));
     contours->setObjectName(QStringLiteral("tissueContoursAction"));
@@ -250,6 +299,7 @@ void ProjectWorkspace::onSlideShown(const QString &path)
         }
     }
     m_contours->clear();
+    m_annotationPanel->setSlide(projectRoot(), m_slideId);
     m_heatmap->setHeatmap(nullptr);
     m_heatmapPanel->gallery()->setPatches(nullptr, {});
     loadOverlays();
@@ -316,6 +366,16 @@ void ProjectWorkspace::loadOverlays()
         }
         return contours;
     }));
+}
+
+void ProjectWorkspace::importAnnotations(const QStringList &files)
+{
+    std::vector<project::SlideEntry> slides;
+    for (const project::CatalogSlide &slide : m_panel->catalog().slides)
+        if (!slide.path.empty())
+            slides.push_back({slide.slideId, slide.path});
+    m_window.statusBar()->showMessage(tr("Importing annotations..."));
+    m_annotationPanel->importFiles(projectRoot(), files, slides);
 }
 
 QString ProjectWorkspace::projectRoot() const
@@ -487,6 +547,7 @@ void ProjectWorkspace::onProjectLoaded(const QString &root)
     if (root != std::exchange(m_loadedRoot, root)) { // another project, not a reload: show its docks
         m_dock->show();
         m_heatmapDock->show();
+        m_annotationDock->show();
         if (m_trainingDock->isHidden()) {
             m_trainingDock->show();
             m_window.resizeDocks({m_trainingDock}, {m_window.height() * 2 / 5}, Qt::Vertical);

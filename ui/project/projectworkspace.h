@@ -22,6 +22,8 @@ class QProgressDialog;
 
 namespace icmil::ui {
 
+class AnnotationLayer;
+class AnnotationPanel;
 class AttentionHeatmap;
 class ContourLayer;
 class HighlightLayer;
@@ -64,6 +66,10 @@ public:
     bool confirmClose();
     ContourLayer *contourLayer() const { return m_contours; }
     TissuePreview *tissuePreview() const { return m_tissuePreview; }
+    AnnotationLayer *annotationLayer() const { return m_annotations; }
+    AnnotationPanel *annotationPanel() const { return m_annotationPanel; }
+    // File > Import annotations...: these files (or folders) into the open project.
+    void importAnnotations(const QStringList &files);
     HighlightLayer *highlightLayer() const { return m_highlight; }
     HeatmapLayer *heatmapLayer() const { return m_heatmap; }
     HeatmapPanel *heatmapPanel() const { return m_heatmapPanel; }
@@ -119,6 +125,10 @@ private:
     QString m_loadedRoot; // the project loaded last
     ContourLayer *m_contours = nullptr;
     ContourLayer *m_tissuePreviewLayer = nullptr;
+    AnnotationLayer *m_annotations = nullptr;
+    AnnotationPanel *m_annotationPanel = nullptr;
+    QDockWidget *m_annotationDock = nullptr;
+    QString m_hoveredClass;
     TissuePreview *m_tissuePreview = nullptr;
     HighlightLayer *m_highlight = nullptr;
     QString m_slideId;

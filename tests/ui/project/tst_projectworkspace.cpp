@@ -13,7 +13,9 @@
 #include "ui/attention/heatmappanel.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/project/projectworkspace.h"
+#include "ui/project/annotationpanel.h"
 #include "ui/training/tissuepreview.h"
+#include "ui/viewer/annotationlayer.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettings.h"
 #include "ui/project/projectpanel.h"
@@ -29,6 +31,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
+#include <QListWidget>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
@@ -242,6 +245,99 @@ private Q_SLOTS:
         toggle->setChecked(false);
         QVERIFY(!outline->isVisible());
         QVERIFY(!text->isVisibleTo(panel));
+    }
+
+    void importedAnnotationsShowOverTheirTissue()
+    {
+        // File > Import annotations: a QuPath export for slide_000 (a Tumor region with a hole),
+        // an ASAP file for slide_001 and one for a slide the project does not have.
+        const fs::path from = m_root / "annotations-in";
+        fs::remove_all(from);
+        fs::remove_all(m_root / "annotations"); // an earlier run's import
+        fs::create_directories(from);
+        std::ofstream(from / "slide_000.svs.geojson")
+            << R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[)"
+               R"([[1000,800],[3000,800],[3000,2200],[1000,2200],[1000,800]],[[1800,1300],[2200,1300],[2200,1700],[1800,1700],[1800,1300]]]},)"
+               R"("properties":{"objectType":"annotation","classification":{"name":"Tumor","color":[255,0,0]}}}]})";
+        const std::string asap = R"(<ASAP_Annotations><Annotations><Annotation Name="pen" Type="Rectangle" PartOfGroup="Pen" Color="#0000FF">)"
+                                 R"(<Coordinates><Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="90" Y="10"/>)"
+                                 R"(<Coordinate Order="2" X="90" Y="90"/><Coordinate Order="3" X="10" Y="90"/></Coordinates></Annotation>)"
+                                 R"(</Annotations></ASAP_Annotations>)";
+        std::ofstream(from / "slide_001.xml") << asap;
+        std::ofstream(from / "slide_009.xml") << asap;
+
+        ui::MainWindow window;
+        window.resize(1400, 900);
+        window.show();
+        ui::ProjectWorkspace *workspace = window.workspace();
+        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(m_root.string()));
+        QVERIFY(opened.wait(kTimeoutMs));
+        ui::AnnotationPanel *panel = workspace->annotationPanel();
+        QSignalSpy loaded(panel, &ui::AnnotationPanel::loaded);
+        window.openSlide(m_slide);
+        QVERIFY(loaded.wait(kTimeoutMs));
+        QCOMPARE(workspace->annotationLayer()->shapeCount(), 0);
+        QVERIFY2(panel->status().startsWith(QStringLiteral("No annotations for slide_000")), qPrintable(panel->status()));
+
+        QSignalSpy imported(panel, &ui::AnnotationPanel::importFinished);
+        loaded.clear();
+        workspace->importAnnotations({QString::fromStdString(from.string())});
+        QVERIFY(imported.wait(kTimeoutMs));
+        QCOMPARE(imported[0][0].toString(), QStringLiteral("Imported annotations from 2 of 3 file(s)"));
+        QCOMPARE(imported[0][2].toBool(), false);
+        const QStringList lines = imported[0][1].toStringList();
+        QVERIFY2(lines.contains(QStringLiteral("slide_009.xml: no slide 'slide_009' in the project")), qPrintable(lines.join(QLatin1Char('|'))));
+        auto *report = window.findChild<QMessageBox *>(QStringLiteral("annotationImportReport"));
+        QVERIFY(report != nullptr);
+        QCOMPARE(report->icon(), QMessageBox::Warning);
+        report->close();
+        if (loaded.isEmpty())
+            QVERIFY(loaded.wait(kTimeoutMs));
+        ui::AnnotationLayer *layer = workspace->annotationLayer();
+        QCOMPARE(layer->shapeCount(), 1);
+        QCOMPARE(layer->classNames(), QStringList{QStringLiteral("Tumor")});
+        QCOMPARE(layer->classAt(QPointF(1500, 1500)), QStringLiteral("Tumor"));
+        QCOMPARE(layer->classAt(QPointF(2000, 1500)), QString()); // the hole
+        QCOMPARE(layer->classAt(QPointF(500, 500)), QString());
+
+        // Over the right tissue at every zoom: filled, the screen pixel over the region is redder
+        // than without the annotations, the hole and the outside are unchanged.
+        workspace->heatmapLayer()->setVisible(false);
+        auto *filled = panel->findChild<QCheckBox *>(QStringLiteral("annotationsFilled"));
+        QVERIFY(filled);
+        filled->setChecked(true);
+        ui::SlideViewer *viewer = window.viewer();
+        for (const double scale : {1.5, 4.0, 12.0}) {
+            viewer->setScale(scale);
+            viewer->centerOn(QPointF(2000, 1500));
+            QTRY_VERIFY_WITH_TIMEOUT(viewer->isFrameComplete(), kTimeoutMs);
+            layer->setVisible(true);
+            const QImage with = viewer->renderView();
+            layer->setVisible(false);
+            const QImage without = viewer->renderView();
+            layer->setVisible(true);
+            auto pixel = [&](const QImage &image, QPointF level0) {
+                return image.pixelColor((viewer->transform().slideToView(level0) * viewer->devicePixelRatioF()).toPoint());
+            };
+            auto onScreen = [&](QPointF level0) {
+                return QRectF(QPointF(0, 0), QSizeF(with.size()) / viewer->devicePixelRatioF()).adjusted(4, 4, -4, -4).contains(viewer->transform().slideToView(level0));
+            };
+            const QPointF inside(1700, 1500), hole(2000, 1500), outside(2000, 600);
+            QVERIFY(onScreen(inside));
+            const QColor a = pixel(with, inside), b = pixel(without, inside);
+            QVERIFY2(a.red() - a.green() > b.red() - b.green() + 20,
+                     qPrintable(QStringLiteral("scale %1: %2 vs %3").arg(scale).arg(a.name(), b.name())));
+            QCOMPARE(pixel(with, hole), pixel(without, hole));
+            if (onScreen(outside))
+                QCOMPARE(pixel(with, outside), pixel(without, outside));
+        }
+        // Unticking the class hides it.
+        auto *classes = panel->findChild<QListWidget *>(QStringLiteral("annotationClasses"));
+        QVERIFY(classes && classes->count() == 1);
+        classes->item(0)->setCheckState(Qt::Unchecked);
+        QVERIFY(!layer->classVisible(QStringLiteral("Tumor")));
+        QCOMPARE(layer->classAt(QPointF(1500, 1500)), QString());
     }
 
     void tissuePreviewSaysWhyThereAreNoPatches()
