@@ -8,6 +8,7 @@
 #include "common/listtext.h"
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
+#include "project/annotations/annotationimport.h"
 #include "project/training/milprediction.h"
 #include "project/training/miltraining.h"
 #include "project/training/predictiontable.h"
@@ -256,8 +257,17 @@ int runPredict(const PredictOptions &options)
         std::cout << "Cancelled after " << table.rows.size() << " slides; no tables written.\n";
         return 130;
     }
-    std::cout << "Predictions: " << (result.runDir / "predictions.csv").string()
-              << "; attention: " << project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run).string() << '\n';
+    const fs::path attentionDir = project::ProjectLayout(options.projectDir).attentionDir(table.encoder, table.run);
+    std::cout << "Predictions: " << (result.runDir / "predictions.csv").string() << "; attention: " << attentionDir.string() << '\n';
+    // Pathologists' annotations of a positive class (imported with icmil annotations import): does
+    // the attention find them?
+    for (std::size_t k = 1; k < table.classNames.size(); ++k) {
+        const project::LocalisationScore score = project::localiseAgainstAnnotations(options.projectDir, attentionDir, table.classNames[k]);
+        if (score.slides > 0)
+            std::cout << "Attention against the '" << table.classNames[k] << "' annotations: " << score.slides << " slide(s), patch AUC "
+                      << fixed(score.patchAuc, 3) << ", top-10% in them " << fixed(score.topFraction, 3) << " (of at most "
+                      << fixed(score.ceiling, 3) << ")\n";
+    }
     return 0;
 }
 

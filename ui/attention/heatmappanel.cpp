@@ -101,6 +101,11 @@ void HeatmapPanel::apply()
     Q_EMIT settingsChanged();
 }
 
+QString HeatmapPanel::status() const
+{
+    return m_status->text();
+}
+
 void HeatmapPanel::setStatus(const QString &text)
 {
     m_status->setText(text);

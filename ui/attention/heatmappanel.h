@@ -27,6 +27,7 @@ public:
     AttentionGallery *gallery() const { return m_gallery; }
     HeatmapSettings settings() const;
     void setStatus(const QString &text); // e.g. "run icmil-it2: 812 patches" or why there is none
+    QString status() const;
     // Test hooks: the same as the user changing the controls.
     void setColormapName(const QString &name);
     void setOpacityPercent(int percent);

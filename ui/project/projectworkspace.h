@@ -109,6 +109,7 @@ private:
         std::shared_ptr<const AttentionHeatmap> heatmap;
         QString file;   // the attention file read
         QString status; // what the panel says: the run and patch count, or why there is none
+        QString localisation; // against the slide's imported annotations of a positive class, or ""
     };
     struct Contours {
         QString slideId;
@@ -128,7 +129,6 @@ private:
     AnnotationLayer *m_annotations = nullptr;
     AnnotationPanel *m_annotationPanel = nullptr;
     QDockWidget *m_annotationDock = nullptr;
-    QString m_hoveredClass;
     TissuePreview *m_tissuePreview = nullptr;
     HighlightLayer *m_highlight = nullptr;
     QString m_slideId;

@@ -3,6 +3,7 @@
 
 #include "common/asciicase.h"
 #include "project/features/featurestore.h"
+#include "project/training/attentionstore.h"
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 #include "slide/io/slidesource.h"
@@ -109,6 +110,81 @@ std::size_t AnnotationImportReport::importedCount() const
 fs::path annotationFile(const fs::path &projectRoot, const std::string &slideId)
 {
     return projectRoot / "annotations" / (slideId + ".geojson");
+}
+
+namespace {
+
+// "tumor" and "tumour" name the same class.
+std::string canonicalClass(const std::string &name)
+{
+    std::string lower = asciiLower(name);
+    if (lower == "tumour")
+        lower = "tumor";
+    return lower;
+}
+
+} // namespace
+
+bool hasAnnotationClass(const AnnotationSet &set, const std::string &className)
+{
+    const std::string wanted = canonicalClass(className);
+    return std::any_of(set.annotations.begin(), set.annotations.end(), [&](const Annotation &a) {
+        return a.kind != Annotation::Kind::Exclusion && canonicalClass(a.className) == wanted && !a.polygons.empty();
+    });
+}
+
+std::vector<int> annotatedPatchLabels(const AnnotationSet &set, const std::string &className,
+                                      const std::vector<std::array<std::int64_t, 2>> &coords, std::int64_t patchSizeLevel0)
+{
+    const std::string wanted = canonicalClass(className);
+    std::vector<std::pair<const PolygonRings *, std::array<double, 4>>> positive, excluded;
+    for (const Annotation &a : set.annotations)
+        for (const PolygonRings &polygon : a.polygons) {
+            if (a.kind == Annotation::Kind::Exclusion)
+                excluded.push_back({&polygon, boundsOf(polygon)});
+            else if (canonicalClass(a.className) == wanted)
+                positive.push_back({&polygon, boundsOf(polygon)});
+        }
+    auto inAny = [](const auto &shapes, double x, double y) {
+        return std::any_of(shapes.begin(), shapes.end(), [&](const auto &shape) {
+            const auto &b = shape.second;
+            return x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] && polygonContains(*shape.first, x, y);
+        });
+    };
+    std::vector<int> labels;
+    labels.reserve(coords.size());
+    const double half = static_cast<double>(patchSizeLevel0) / 2.0;
+    for (const auto &c : coords) {
+        const double x = static_cast<double>(c[0]) + half, y = static_cast<double>(c[1]) + half;
+        labels.push_back(inAny(positive, x, y) && !inAny(excluded, x, y) ? 1 : 0);
+    }
+    return labels;
+}
+
+LocalisationScore localiseAgainstAnnotations(const fs::path &projectRoot, const fs::path &attentionDir, const std::string &className,
+                                             const std::vector<std::string> &slideIds)
+{
+    std::vector<std::string> ids = slideIds;
+    std::error_code ec;
+    if (ids.empty())
+        for (const fs::directory_entry &entry : fs::directory_iterator(projectRoot / "annotations", ec))
+            if (entry.path().extension() == ".geojson")
+                ids.push_back(entry.path().stem().string());
+    std::sort(ids.begin(), ids.end());
+    LocalisationAccumulator accumulator;
+    for (const std::string &slideId : ids) {
+        const fs::path annotations = annotationFile(projectRoot, slideId);
+        const fs::path attention = attentionDir / (slideId + ".h5");
+        if (!fs::exists(annotations, ec) || !fs::exists(attention, ec))
+            continue;
+        const AnnotationSet set = readProjectAnnotations(annotations);
+        if (!hasAnnotationClass(set, className))
+            continue;
+        const SlideAttention scores = readAttentionFile(attention);
+        accumulator.add(annotatedPatchLabels(set, className, scores.coords, scores.patchSizeLevel0.value_or(256)),
+                        std::vector<double>(scores.attention.begin(), scores.attention.end()));
+    }
+    return accumulator.score();
 }
 
 std::vector<std::string> classList(const std::string &text)

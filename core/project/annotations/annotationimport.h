@@ -19,7 +19,10 @@
 
 #include "project/annotations/annotationset.h"
 #include "project/dataset/slidelist.h"
+#include "project/export/tumourgroundtruth.h"
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -47,6 +50,20 @@ AnnotationImportReport importAnnotations(const std::filesystem::path &projectRoo
 
 // PROJECT/annotations/<slide>.geojson
 std::filesystem::path annotationFile(const std::filesystem::path &projectRoot, const std::string &slideId);
+
+// 1 where the centre of the patch (level-0 top-left corner, level-0 size) lies in an annotation
+// of `className` (ASCII case-insensitive; "tumor" also matches "Tumour") and not in an
+// Exclusion, else 0. Detections count like annotations.
+std::vector<int> annotatedPatchLabels(const AnnotationSet &set, const std::string &className,
+                                      const std::vector<std::array<std::int64_t, 2>> &coords, std::int64_t patchSizeLevel0);
+// Whether the set has an annotation of that class (as annotatedPatchLabels matches it).
+bool hasAnnotationClass(const AnnotationSet &set, const std::string &className);
+
+// The attention of one run (features/<encoder>/attention/<run>/) against the project's imported
+// annotations of `className`, over the slides that have both (patch AUC and top-10% as
+// tumourgroundtruth.h defines them). `slideIds` empty: every slide with annotations.
+LocalisationScore localiseAgainstAnnotations(const std::filesystem::path &projectRoot, const std::filesystem::path &attentionDir,
+                                             const std::string &className, const std::vector<std::string> &slideIds = {});
 
 // Comma-separated class names -> list (trimmed, empty items dropped).
 std::vector<std::string> classList(const std::string &text);

@@ -10,6 +10,7 @@
 #include "project/features/slidetiler.h"
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
+#include "project/training/attentionstore.h"
 #include "project/dataset/slidelist.h"
 #include "slide/io/slidesource.h"
 
@@ -275,6 +276,45 @@ private Q_SLOTS:
         // The settings differ, so each of these re-tiled (the key names the classes).
         QVERIFY(tissueSettingsKey(config).find("\"roi\":[\"Lymph node\"]") != std::string::npos);
         QVERIFY(tissueSettingsKey(TilingConfig{}).find("roi") == std::string::npos);
+    }
+
+    void attentionIsScoredAgainstAnnotations()
+    {
+        // case_b's Tumor (_0 minus the _2 exclusion), imported above; an attention map over its
+        // 8 x 6 grid that is high exactly on the patches centred in tumour scores patch AUC 1.
+        const fs::path root = m_dir / "project";
+        const AnnotationSet set = readProjectAnnotations(annotationFile(root, "case_b"));
+        QVERIFY(hasAnnotationClass(set, "tumor")); // case-insensitive
+        QVERIFY(hasAnnotationClass(set, "Tumour"));
+        QVERIFY(!hasAnnotationClass(set, "Exclusion")); // exclusions are not a class to find
+        SlideAttention attention;
+        attention.slideId = "case_b";
+        attention.patchSizeLevel0 = 256;
+        attention.classNames = {"normal", "tumor"};
+        for (std::int64_t y = 0; y < 1536; y += 256)
+            for (std::int64_t x = 0; x < 2048; x += 256)
+                attention.coords.push_back({x, y});
+        const std::vector<int> labels = annotatedPatchLabels(set, "Tumor", attention.coords, 256);
+        QCOMPARE(std::count(labels.begin(), labels.end(), 1), 11L); // 4 x 3 minus the excluded one
+        for (int label : labels)
+            attention.attention.push_back(label ? 0.9f : 0.1f);
+        attention.attentionRaw = attention.attention;
+        const fs::path dir = m_dir / "attention";
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        writeAttentionFile(dir / "case_b.h5", attention);
+        LocalisationScore score = localiseAgainstAnnotations(root, dir, "tumor");
+        QCOMPARE(score.slides, 1); // case_a's Tumor annotations have no attention file here
+        QCOMPARE(score.patchAuc, 1.0);
+        QCOMPARE(score.topFraction, 1.0);
+        // Inverted attention: AUC 0.
+        for (float &a : attention.attention)
+            a = 1.0f - a;
+        writeAttentionFile(dir / "case_b.h5", attention);
+        score = localiseAgainstAnnotations(root, dir, "tumor");
+        QCOMPARE(score.patchAuc, 0.0);
+        // A class nobody annotated: nothing scored.
+        QCOMPARE(localiseAgainstAnnotations(root, dir, "necrosis").slides, 0);
     }
 };
 

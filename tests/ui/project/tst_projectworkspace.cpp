@@ -281,9 +281,14 @@ private Q_SLOTS:
         QVERIFY2(panel->status().startsWith(QStringLiteral("No annotations for slide_000")), qPrintable(panel->status()));
 
         QSignalSpy imported(panel, &ui::AnnotationPanel::importFinished);
+        QSignalSpy heatmapLoaded(workspace, &ui::ProjectWorkspace::heatmapLoaded);
         loaded.clear();
         workspace->importAnnotations({QString::fromStdString(from.string())});
         QVERIFY(imported.wait(kTimeoutMs));
+        // The attention panel scores the slide's heatmap against its new tumour annotations.
+        QVERIFY(heatmapLoaded.wait(kTimeoutMs));
+        QVERIFY2(workspace->heatmapPanel()->status().contains(QStringLiteral("Against the tumor annotations: patch AUC ")),
+                 qPrintable(workspace->heatmapPanel()->status()));
         QCOMPARE(imported[0][0].toString(), QStringLiteral("Imported annotations from 2 of 3 file(s)"));
         QCOMPARE(imported[0][2].toBool(), false);
         const QStringList lines = imported[0][1].toStringList();
