@@ -123,6 +123,8 @@ struct ExportOptions {
     std::filesystem::path out;  // predictions.csv layout
     std::filesystem::path clam; // CLAM's fold_<k>.csv layout
     std::string split;          // only this split ("train", "val", "test")
+    std::filesystem::path regions; // a folder: each slide's most attended regions as QuPath annotations
+    double regionThreshold = 0.9;  // attention percentile rank of the patches in those regions
 };
 
 // `icmil run`: the ICMIL loop (iterations of fine-tune embedder, re-extract, retrain classifier).

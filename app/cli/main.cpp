@@ -249,6 +249,12 @@ int runCli(int argc, char **argv)
     exportCmd->add_option("--out", exportOptions.out, "slide_id,case_id,label,split,p_0..,predicted");
     exportCmd->add_option("--clam", exportOptions.clam, "CLAM's layout: slide_id,Y,Y_hat,p_0..");
     exportCmd->add_option("--split", exportOptions.split, "Only this split: train, val or test");
+    exportCmd->add_option("--regions", exportOptions.regions,
+                          "Folder for each slide's most attended regions as QuPath annotations (<slide>_attention_regions.geojson)");
+    exportCmd->add_option("--region-threshold", exportOptions.regionThreshold,
+                          "Attention percentile rank a patch needs to be in a region (0.9: the top 10%)")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
 
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and run the ICMIL loop on it (CPU: a few minutes)");
     demoCmd->add_option("--out", demoPath, "Output folder")->capture_default_str();

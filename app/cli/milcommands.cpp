@@ -9,6 +9,8 @@
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
 #include "project/annotations/annotationimport.h"
+#include "project/export/attentionregions.h"
+#include "project/training/attentionstore.h"
 #include "project/training/milprediction.h"
 #include "project/training/miltraining.h"
 #include "project/training/predictiontable.h"
@@ -273,8 +275,8 @@ int runPredict(const PredictOptions &options)
 
 int runExport(const ExportOptions &options)
 {
-    if (options.out.empty() && options.clam.empty())
-        throw project::ProjectError("Nothing to export: give --out FILE.csv and/or --clam FILE.csv");
+    if (options.out.empty() && options.clam.empty() && options.regions.empty())
+        throw project::ProjectError("Nothing to export: give --out FILE.csv, --clam FILE.csv and/or --regions DIR");
     if (!options.split.empty() && options.split != "train" && options.split != "val" && options.split != "test")
         throw project::ProjectError("Unknown split '" + options.split + "': expected train, val or test");
     const project::ProjectLayout layout(options.projectDir);
@@ -292,6 +294,24 @@ int runExport(const ExportOptions &options)
     if (!options.clam.empty()) {
         project::writeClamFoldCsv(options.clam, table);
         std::cout << "Wrote the labelled slides in CLAM's layout to " << options.clam.string() << '\n';
+    }
+    if (!options.regions.empty()) {
+        const fs::path attentionDir = layout.attentionDir(table.encoder, table.run);
+        std::size_t slides = 0, regions = 0;
+        for (const auto &row : table.rows) {
+            const fs::path file = attentionDir / (row.slideId + ".h5");
+            if (!fs::exists(file))
+                continue;
+            const project::SlideAttention attention = project::readAttentionFile(file);
+            const std::int64_t patch = attention.patchSizeLevel0.value_or(256);
+            const std::size_t count = project::writeAttentionRegionsGeoJson(
+                options.regions / (row.slideId + "_attention_regions.geojson"), attention, patch, options.regionThreshold);
+            std::cout << std::left << std::setw(16) << row.slideId << ' ' << count << " region(s)\n";
+            ++slides;
+            regions += count;
+        }
+        std::cout << "Wrote " << regions << " attention region(s) of " << slides << " slide(s) (patches at or above rank "
+                  << fixed(options.regionThreshold, 2) << ") to " << options.regions.string() << '\n';
     }
     return 0;
 }

@@ -6,6 +6,7 @@
 #include "common/slidetestsupport.h"
 #include "project/annotations/annotationimport.h"
 #include "project/annotations/annotationset.h"
+#include "project/export/attentionregions.h"
 #include "project/features/featurestore.h"
 #include "project/features/slidetiler.h"
 #include "project/projecterror.h"
@@ -315,6 +316,65 @@ private Q_SLOTS:
         QCOMPARE(score.patchAuc, 0.0);
         // A class nobody annotated: nothing scored.
         QCOMPARE(localiseAgainstAnnotations(root, dir, "necrosis").slides, 0);
+    }
+
+    void attentionRegionsMergeTouchingPatches()
+    {
+        // A 10 x 6 lattice of 256-px patches. High attention (1) on: a 3 x 3 ring around one low
+        // patch (a region with a hole), an L of 3 patches, and one patch alone; 0 elsewhere.
+        SlideAttention slide;
+        slide.slideId = "lattice";
+        std::set<std::pair<int, int>> high;
+        for (int x = 1; x <= 3; ++x)
+            for (int y = 1; y <= 3; ++y)
+                if (!(x == 2 && y == 2))
+                    high.insert({x, y});
+        high.insert({6, 1});
+        high.insert({6, 2});
+        high.insert({7, 2});
+        high.insert({9, 5});
+        for (int y = 0; y < 6; ++y)
+            for (int x = 0; x < 10; ++x) {
+                slide.coords.push_back({x * 256, y * 256});
+                slide.attentionRaw.push_back(high.contains({x, y}) ? 1.0f : 0.0f);
+            }
+        slide.attention = slide.attentionRaw;
+        // Every high patch ranks above every low one: rank >= 0.9 selects exactly the 12 of them.
+        const AnnotationSet regions = attentionRegions(slide, 256, 0.9);
+        QCOMPARE(regions.annotations.size(), std::size_t{3});
+        auto area = [](const Ring &ring) {
+            double twice = 0.0;
+            for (std::size_t i = 0, n = ring.size(); i < n; ++i)
+                twice += ring[i][0] * ring[(i + 1) % n][1] - ring[(i + 1) % n][0] * ring[i][1];
+            return std::abs(twice) / 2.0;
+        };
+        std::vector<std::pair<std::size_t, double>> shapes; // holes, area minus holes in patches
+        for (const Annotation &a : regions.annotations) {
+            QCOMPARE(a.className, std::string("High attention"));
+            QCOMPARE(a.polygons.size(), std::size_t{1});
+            double patches = area(a.polygons[0][0]);
+            for (std::size_t h = 1; h < a.polygons[0].size(); ++h)
+                patches -= area(a.polygons[0][h]);
+            shapes.push_back({a.polygons[0].size() - 1, patches / (256.0 * 256.0)});
+        }
+        std::sort(shapes.begin(), shapes.end(), [](const auto &a, const auto &b) { return a.second < b.second; });
+        // Outlines run 1/32 of a patch inside the patch edges: areas within 13% of the patch counts.
+        QCOMPARE(shapes[0].first, std::size_t{0});
+        QVERIFY(std::abs(shapes[0].second - 1.0) < 0.13);
+        QCOMPARE(shapes[1].first, std::size_t{0});
+        QVERIFY(std::abs(shapes[1].second - 3.0) < 0.3);
+        QCOMPARE(shapes[2].first, std::size_t{1}); // the ring keeps its hole
+        QVERIFY2(std::abs(shapes[2].second - 8.0) < 0.8, qPrintable(QString::number(shapes[2].second)));
+        // The centre of the hole is outside the ring's polygon, the ring's patches inside.
+        const auto ring = std::find_if(regions.annotations.begin(), regions.annotations.end(),
+                                       [](const Annotation &a) { return a.polygons[0].size() == 2; });
+        QVERIFY(!polygonContains(ring->polygons[0], 2 * 256 + 128, 2 * 256 + 128));
+        QVERIFY(polygonContains(ring->polygons[0], 1 * 256 + 128, 1 * 256 + 128));
+
+        // Written as QuPath GeoJSON, read back the same.
+        const fs::path file = m_dir / "regions.geojson";
+        QCOMPARE(writeAttentionRegionsGeoJson(file, slide, 256, 0.9), std::size_t{3});
+        QCOMPARE(readProjectAnnotations(file).polygonCount(), std::size_t{3});
     }
 };
 
