@@ -57,6 +57,8 @@ TrainingSettings TrainingSettings::fromLoopConfig(const project::IcmilLoopConfig
     s.magnification = config.extraction.tiling.grid.targetMagnification.value_or(0.0);
     s.patchSize = config.extraction.tiling.grid.patchSize;
     s.minTissue = config.extraction.tiling.grid.minTissueFraction;
+    s.roiClasses = config.extraction.tiling.roiClasses;
+    s.excludeClasses = config.extraction.tiling.excludeClasses;
     s.followDevice = false;
     return s;
 }
@@ -78,6 +80,8 @@ project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig b
     grid.targetMagnification = magnification > 0.0 ? std::optional<double>(magnification) : std::nullopt;
     grid.patchSize = patchSize;
     grid.minTissueFraction = minTissue;
+    config.extraction.tiling.roiClasses = roiClasses;
+    config.extraction.tiling.excludeClasses = excludeClasses;
     config.extraction.projectDir = projectRoot;
     config.extraction.device = device;
     config.model.type = engine::parseMilModelType(model);

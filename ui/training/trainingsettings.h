@@ -53,13 +53,14 @@ struct TrainingSettings {
     std::string device = project::loopDefaults().device;                               // "auto", "cpu", "cuda:N" (Preferences > Device)
     bool confidenceWeighted = project::loopDefaults().fineTuning.distillation.confidenceWeighted; // confidence-based fine-tuning
     // Tissue and patches, with `icmil run`'s defaults and names (--preset, --magnification,
-    // --patch-size, --min-tissue): CLAM's default preset misses the tissue of a small slide, a
-    // biopsy or a crop, where bwh_biopsy finds it.
+    // --patch-size, --min-tissue, --roi, --exclude).
     std::string tissuePreset = project::loopDefaults().extraction.tiling.tissue.presetName; // slide::TissueDetectionParams::presetNames()
     // of the patches; 0: the slide's level 0 (native resolution)
     double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0);
     int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize;            // pixels at that magnification
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
+    std::vector<std::string> roiClasses;     // imported annotation classes patches must lie in
+    std::vector<std::string> excludeClasses; // imported annotation classes patches must not touch
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for
     // the demo's recipe and a project with a saved loop, whose settings are kept as they are.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training/trainingsettingsform.h"
 
+#include "project/annotations/annotationimport.h"
+
 #include "slide/tissue/tissuedetectionparams.h"
 
 #include <QCheckBox>
@@ -101,9 +103,19 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     for (const std::string &preset : slide::TissueDetectionParams::presetNames())
         m_tissuePreset->addItem(QString::fromStdString(preset));
     m_tissuePreset->setCurrentText(QString::fromStdString(defaults.tissuePreset));
-    m_tissuePreset->setToolTip(tr("CLAM's tissue detection presets. default, tcga and bwh_resection leave out tissue pieces "
-                                  "smaller than 16-100 patches of 512 px; bwh_biopsy keeps the tissue of small slides, "
-                                  "biopsies and crops (icmil run --preset)"));
+    m_tissuePreset->setToolTip(tr("CLAM's tissue detection presets, areas in mm\u00b2: default and bwh_resection keep pieces of "
+                                  "tissue over 1.64 mm\u00b2, tcga over 0.26, bwh_biopsy over 0.016 (and fainter stain); never "
+                                  "more than 1% of the slide, so small slides keep their tissue (icmil run --preset)"));
+    m_roiClasses = new QLineEdit;
+    m_roiClasses->setObjectName(QStringLiteral("roiClasses"));
+    m_roiClasses->setPlaceholderText(tr("all tissue, e.g. Tumor"));
+    m_roiClasses->setToolTip(tr("Keep only patches whose centre lies in imported annotations of these classes, comma-separated "
+                                "(File > Import annotations; icmil run --roi)"));
+    m_excludeClasses = new QLineEdit;
+    m_excludeClasses->setObjectName(QStringLiteral("excludeClasses"));
+    m_excludeClasses->setPlaceholderText(tr("none, e.g. Pen,Fold"));
+    m_excludeClasses->setToolTip(tr("Leave out patches that touch imported annotations of these classes, comma-separated "
+                                    "(icmil run --exclude)"));
     m_magnification = new QDoubleSpinBox;
     m_magnification->setObjectName(QStringLiteral("magnification"));
     m_magnification->setRange(0.0, 100.0);
@@ -140,6 +152,8 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     form->addRow(tr("Patch magnification"), m_magnification);
     form->addRow(tr("Patch size"), m_patchSize);
     form->addRow(tr("Minimum tissue"), m_minTissue);
+    form->addRow(tr("Inside annotations"), m_roiClasses);
+    form->addRow(tr("Leave out annotations"), m_excludeClasses);
     form->addRow(tr("Device"), m_device);
     auto *defaultsButton = new QPushButton(tr("Defaults for this device"));
     defaultsButton->setObjectName(QStringLiteral("deviceDefaults"));
@@ -154,6 +168,8 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     connect(m_model, &QComboBox::currentIndexChanged, this, changed);
     connect(m_embedder, &QComboBox::currentTextChanged, this, changed);
     connect(m_weights, &QLineEdit::textChanged, this, changed);
+    connect(m_roiClasses, &QLineEdit::textChanged, this, changed);
+    connect(m_excludeClasses, &QLineEdit::textChanged, this, changed);
     connect(m_tissuePreset, &QComboBox::currentIndexChanged, this, changed);
     for (QSpinBox *box : {m_iterations, m_epochs, m_fineTuneEpochs, m_fineTunePatches, m_patchSize})
         connect(box, &QSpinBox::valueChanged, this, changed);
@@ -232,6 +248,8 @@ TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
     s.magnification = m_magnification->value();
     s.patchSize = m_patchSize->value();
     s.minTissue = m_minTissue->value();
+    s.roiClasses = project::classList(m_roiClasses->text().toStdString());
+    s.excludeClasses = project::classList(m_excludeClasses->text().toStdString());
     s.followDevice = m_followDevice;
     return s;
 }
@@ -256,6 +274,14 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
     m_magnification->setValue(s.magnification);
     m_patchSize->setValue(s.patchSize);
     m_minTissue->setValue(s.minTissue);
+    auto joined = [](const std::vector<std::string> &classes) {
+        QStringList names;
+        for (const std::string &name : classes)
+            names << QString::fromStdString(name);
+        return names.join(QStringLiteral(", "));
+    };
+    m_roiClasses->setText(joined(s.roiClasses));
+    m_excludeClasses->setText(joined(s.excludeClasses));
     m_followDevice = s.followDevice;
 }
 

@@ -68,6 +68,8 @@ private:
     QSpinBox *m_fineTunePatches = nullptr;
     QComboBox *m_device = nullptr;
     QComboBox *m_tissuePreset = nullptr;
+    QLineEdit *m_roiClasses = nullptr;
+    QLineEdit *m_excludeClasses = nullptr;
     QDoubleSpinBox *m_magnification = nullptr;
     QSpinBox *m_patchSize = nullptr;
     QDoubleSpinBox *m_minTissue = nullptr;

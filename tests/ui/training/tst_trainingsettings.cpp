@@ -50,7 +50,30 @@ class TestTrainingSettings : public QObject {
 private Q_SLOTS:
     void panelDefaultsAreIcmilRunDefaults();
     void demoLoopIsTheSameInTheAppAndTheCli();
+    void annotationLimitsAreTheSameInTheAppAndTheCli();
 };
+
+void TestTrainingSettings::annotationLimitsAreTheSameInTheAppAndTheCli()
+{
+    // `icmil run --roi "Tumor, Lymph node" --exclude Pen` and the Training dock's two fields.
+    const fs::path root = "/data/project";
+    cli::RunOptions options = runOptions(root);
+    options.extract.tile.roi = "Tumor, Lymph node";
+    options.extract.tile.exclude = "Pen";
+    const project::IcmilLoopConfig fromCli = cli::loopConfig(options);
+    QCOMPARE(fromCli.extraction.tiling.roiClasses, (std::vector<std::string>{"Tumor", "Lymph node"}));
+    ui::TrainingSettings panel;
+    panel.projectRoot = root;
+    panel.roiClasses = {"Tumor", "Lymph node"};
+    panel.excludeClasses = {"Pen"};
+    QCOMPARE(describe(panel.loopConfig()), describe(fromCli));
+    // A saved loop's limits come back into the form's settings.
+    const ui::TrainingSettings back = ui::TrainingSettings::fromLoopConfig(fromCli, ui::TrainingSettings{});
+    QCOMPARE(back.roiClasses, fromCli.extraction.tiling.roiClasses);
+    QCOMPARE(back.excludeClasses, fromCli.extraction.tiling.excludeClasses);
+    // And the loop's saved settings name them (so a changed limit is a changed loop).
+    QVERIFY(describe(fromCli).contains(QStringLiteral("\"roi\":[\"Tumor\",\"Lymph node\"]")));
+}
 
 void TestTrainingSettings::panelDefaultsAreIcmilRunDefaults()
 {
