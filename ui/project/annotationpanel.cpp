@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/project/annotationpanel.h"
 
+#include "ui/project/qtpolygons.h"
+
 #include "project/annotations/annotationimport.h"
 #include "project/annotations/annotationset.h"
 
@@ -27,17 +29,7 @@ std::vector<AnnotationLayer::Shape> shapesOf(const project::AnnotationSet &set)
         if (a.colour)
             shape.colour = QColor((*a.colour)[0], (*a.colour)[1], (*a.colour)[2]);
         shape.exclusion = a.kind == project::Annotation::Kind::Exclusion;
-        for (const project::PolygonRings &polygon : a.polygons) {
-            std::vector<QPolygonF> rings;
-            for (const project::Ring &ring : polygon) {
-                QPolygonF points;
-                points.reserve(static_cast<qsizetype>(ring.size()));
-                for (const auto &[x, y] : ring)
-                    points << QPointF(x, y);
-                rings.push_back(points);
-            }
-            shape.polygons.push_back(std::move(rings));
-        }
+        shape.polygons = toQtPolygons(a.polygons);
         shapes.push_back(std::move(shape));
     }
     return shapes;

@@ -6,6 +6,7 @@
 #include "ui/shell/preferences.h"
 #include "ui/project/annotationpanel.h"
 #include "ui/project/newprojectdialog.h"
+#include "ui/project/qtpolygons.h"
 #include "ui/project/projectpanel.h"
 #include "ui/training/tissuepreview.h"
 #include "ui/training/trainingpanel.h"
@@ -50,23 +51,6 @@ namespace {
 
 const QString kLastProjectKey = QStringLiteral("project/last");
 
-std::vector<std::vector<QPolygonF>> toPolygons(const std::vector<project::PolygonRings> &polygons)
-{
-    std::vector<std::vector<QPolygonF>> out;
-    out.reserve(polygons.size());
-    for (const project::PolygonRings &rings : polygons) {
-        std::vector<QPolygonF> qrings;
-        for (const project::Ring &ring : rings) {
-            QPolygonF polygon;
-            polygon.reserve(static_cast<qsizetype>(ring.size()));
-            for (const auto &[x, y] : ring)
-                polygon << QPointF(x, y);
-            qrings.push_back(polygon);
-        }
-        out.push_back(std::move(qrings));
-    }
-    return out;
-}
 
 constexpr std::size_t kGalleryPatches = 16;
 
@@ -390,7 +374,7 @@ void ProjectWorkspace::loadOverlays()
         if (!std::filesystem::exists(file, error))
             return contours; // not preprocessed: nothing to outline
         try {
-            contours.polygons = toPolygons(project::readGeoJsonPolygons(file));
+            contours.polygons = toQtPolygons(project::readGeoJsonPolygons(file));
         } catch (const std::exception &e) {
             contours.error = QString::fromStdString(e.what());
         }
