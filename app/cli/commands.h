@@ -120,9 +120,9 @@ struct PredictOptions {
 struct ExportOptions {
     std::filesystem::path projectDir;
     std::string run;
-    std::filesystem::path out;  // predictions.csv layout
-    std::filesystem::path clam; // CLAM's fold_<k>.csv layout
-    std::string split;          // only this split ("train", "val", "test")
+    std::filesystem::path out;     // predictions.csv layout
+    std::filesystem::path clam;    // CLAM's fold_<k>.csv layout
+    std::string split;             // only this split ("train", "val", "test")
     std::filesystem::path regions; // a folder: each slide's most attended regions as QuPath annotations
     double regionThreshold = 0.9;  // attention percentile rank of the patches in those regions
 };

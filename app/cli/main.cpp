@@ -71,7 +71,8 @@ int runCli(int argc, char **argv)
             ->capture_default_str();
         cmd->add_option("--preset", o.preset, "Tissue detection preset (CLAM's)")->capture_default_str();
         cmd->add_flag("--otsu", o.otsu, "Otsu threshold instead of the fixed saturation threshold");
-        cmd->add_option("--saturation-threshold", o.saturationThreshold, "Tissue where the saturation is above this (default: the preset's)")
+        cmd->add_option("--saturation-threshold", o.saturationThreshold,
+                        "Tissue where the saturation is above this (default: the preset's)")
             ->check(CLI::Range(0, 254));
         cmd->add_option("--min-tissue-area", o.minTissueArea, "Smallest piece of tissue kept, in mm2 (default: the preset's)")
             ->check(CLI::NonNegativeNumber);
@@ -251,8 +252,9 @@ int runCli(int argc, char **argv)
     exportCmd->add_option("--split", exportOptions.split, "Only this split: train, val or test");
     exportCmd->add_option("--regions", exportOptions.regions,
                           "Folder for each slide's most attended regions as QuPath annotations (<slide>_attention_regions.geojson)");
-    exportCmd->add_option("--region-threshold", exportOptions.regionThreshold,
-                          "Attention percentile rank a patch needs to be in a region (0.9: the top 10%)")
+    exportCmd
+        ->add_option("--region-threshold", exportOptions.regionThreshold,
+                     "Attention percentile rank a patch needs to be in a region (0.9: the top 10%)")
         ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
 

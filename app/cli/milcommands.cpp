@@ -176,8 +176,9 @@ int runTrain(const TrainOptions &options)
 
     std::cout << "Split: " << summary.splitDescription << '\n';
     if (!summary.withoutPatches.empty())
-        std::cerr << "warning: left out " << summary.withoutPatches.size() << " slide(s) whose features have no patches: "
-                  << listSome(summary.withoutPatches, 10) << " (--strict to fail instead)\n";
+        std::cerr << "warning: left out " << summary.withoutPatches.size()
+                  << " slide(s) whose features have no patches: " << listSome(summary.withoutPatches, 10)
+                  << " (--strict to fail instead)\n";
     if (summary.bestEpoch < 0) {
         std::cout << "Cancelled before the first epoch finished; nothing was saved.\n";
         return 130;
@@ -304,8 +305,8 @@ int runExport(const ExportOptions &options)
                 continue;
             const project::SlideAttention attention = project::readAttentionFile(file);
             const std::int64_t patch = attention.patchSizeLevel0.value_or(256);
-            const std::size_t count = project::writeAttentionRegionsGeoJson(
-                options.regions / (row.slideId + "_attention_regions.geojson"), attention, patch, options.regionThreshold);
+            const std::size_t count = project::writeAttentionRegionsGeoJson(options.regions / (row.slideId + "_attention_regions.geojson"),
+                                                                            attention, patch, options.regionThreshold);
             std::cout << std::left << std::setw(16) << row.slideId << ' ' << count << " region(s)\n";
             ++slides;
             regions += count;

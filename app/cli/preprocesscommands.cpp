@@ -47,8 +47,7 @@ bool warnNoPatches(const std::vector<std::pair<std::string, std::string>> &empty
     const char *kind = strict ? "error: " : "warning: ";
     for (const auto &[slideId, why] : empty)
         std::cerr << kind << slideId << " has no patches: " << why << '\n';
-    std::cerr << kind << empty.size() << (empty.size() == 1 ? " slide has" : " slides have")
-              << " no patches and no features"
+    std::cerr << kind << empty.size() << (empty.size() == 1 ? " slide has" : " slides have") << " no patches and no features"
               << (strict ? " (--strict)" : "; training and the ICMIL loop leave them out (--strict to fail instead)") << '\n';
     return strict;
 }

@@ -180,8 +180,9 @@ void TestCli::slidesWithoutPatchesAreWarningsUnlessStrict()
     fs::remove_all(dir);
     const QString icmil = QStringLiteral(ICMIL_CLI);
     QProcess synth;
-    synth.start(icmil, {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
-                        QStringLiteral("--slides"), QStringLiteral("1"), QStringLiteral("--size"), QStringLiteral("6000x4800")});
+    synth.start(icmil,
+                {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
+                 QStringLiteral("--slides"), QStringLiteral("1"), QStringLiteral("--size"), QStringLiteral("6000x4800")});
     QVERIFY(synth.waitForFinished(120000));
     QCOMPARE(synth.exitCode(), 0);
     fs::create_directories(dir / "slides");
@@ -192,9 +193,10 @@ void TestCli::slidesWithoutPatchesAreWarningsUnlessStrict()
 
     auto tile = [&](const QStringList &extra, QByteArray &err) {
         QProcess process;
-        process.start(icmil, QStringList{QStringLiteral("tile"), QStringLiteral("--slides"), QString::fromStdString((dir / "slides").string()),
-                                         QStringLiteral("--out"), QString::fromStdString((dir / "project").string())}
-                                 + extra);
+        process.start(icmil,
+                      QStringList{QStringLiteral("tile"), QStringLiteral("--slides"), QString::fromStdString((dir / "slides").string()),
+                                  QStringLiteral("--out"), QString::fromStdString((dir / "project").string())}
+                          + extra);
         process.waitForFinished(120000);
         err = process.readAllStandardError();
         const QByteArray out = process.readAllStandardOutput();

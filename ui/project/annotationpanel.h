@@ -44,7 +44,7 @@ public:
         QString status;
     };
     struct Imported {
-        QStringList lines;  // one per file: what was imported, or why not
+        QStringList lines; // one per file: what was imported, or why not
         int imported = 0;
         int failed = 0;
     };

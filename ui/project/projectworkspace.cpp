@@ -51,10 +51,7 @@ namespace {
 
 const QString kLastProjectKey = QStringLiteral("project/last");
 
-
 constexpr std::size_t kGalleryPatches = 16;
-
-
 
 // The patch side in level-0 pixels: as stored, else the smallest step between patch corners.
 std::int64_t patchSizeOf(const project::SlideAttention &attention)
@@ -264,8 +261,9 @@ void ProjectWorkspace::addFileActions(QMenu *file)
     file->addAction(tr("Export heatmap as &GeoJSON (QuPath)..."), this, &ProjectWorkspace::chooseGeoJsonPath);
     file->addAction(tr("Import &annotations (QuPath, ASAP)..."), this, [this] {
         if (projectRoot().isEmpty()) {
-            showError(tr("Import annotations"), tr("Open a project first: annotations are imported into a project, matched to its slides "
-                                                   "by file name."));
+            showError(tr("Import annotations"),
+                      tr("Open a project first: annotations are imported into a project, matched to its slides "
+                         "by file name."));
             return;
         }
         const QStringList files = QFileDialog::getOpenFileNames(&m_window, tr("Import annotations"), QString(),
@@ -491,7 +489,8 @@ void ProjectWorkspace::onHeatmapLoaded()
     const Attention attention = m_attentionWatcher.result();
     if (attention.slideId != m_slideId)
         return; // another slide is shown by now
-    m_heatmapPanel->setStatus(attention.localisation.isEmpty() ? attention.status : attention.status + QLatin1Char(' ') + attention.localisation);
+    m_heatmapPanel->setStatus(attention.localisation.isEmpty() ? attention.status
+                                                               : attention.status + QLatin1Char(' ') + attention.localisation);
     m_attentionFile = attention.heatmap ? attention.file : QString();
     // Settings may have changed while reading: apply the panel's current ones (one recompute).
     m_heatmap->setHeatmap(attention.heatmap ? attention.heatmap->withSettings(m_heatmapPanel->settings()) : nullptr);

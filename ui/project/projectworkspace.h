@@ -107,8 +107,8 @@ private:
     struct Attention {
         QString slideId;
         std::shared_ptr<const AttentionHeatmap> heatmap;
-        QString file;   // the attention file read
-        QString status; // what the panel says: the run and patch count, or why there is none
+        QString file;         // the attention file read
+        QString status;       // what the panel says: the run and patch count, or why there is none
         QString localisation; // against the slide's imported annotations of a positive class, or ""
     };
     struct Contours {

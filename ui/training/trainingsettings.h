@@ -59,7 +59,7 @@ struct TrainingSettings {
     double magnification = project::loopDefaults().extraction.tiling.grid.targetMagnification.value_or(0.0);
     int patchSize = project::loopDefaults().extraction.tiling.grid.patchSize;            // pixels at that magnification
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
-    std::vector<std::string> roiClasses;     // imported annotation classes patches must lie in
+    std::vector<std::string> roiClasses;                                                 // imported annotation classes patches must lie in
     std::vector<std::string> excludeClasses; // imported annotation classes patches must not touch
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for

@@ -65,7 +65,8 @@ std::array<double, 4> boundsOf(const PolygonRings &polygon)
 // Whether segments p1-p2 and q1-q2 cross (proper or touching).
 bool segmentsMeet(double ax, double ay, double bx, double by, double cx, double cy, double dx, double dy)
 {
-    auto cross = [](double ox, double oy, double px, double py, double qx, double qy) { return (px - ox) * (qy - oy) - (py - oy) * (qx - ox); };
+    auto cross
+        = [](double ox, double oy, double px, double py, double qx, double qy) { return (px - ox) * (qy - oy) - (py - oy) * (qx - ox); };
     const double d1 = cross(cx, cy, dx, dy, ax, ay), d2 = cross(cx, cy, dx, dy, bx, by);
     const double d3 = cross(ax, ay, bx, by, cx, cy), d4 = cross(ax, ay, bx, by, dx, dy);
     if (((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)))
@@ -104,7 +105,8 @@ bool touches(const PolygonRings &polygon, const std::array<double, 4> &bounds, d
 
 std::size_t AnnotationImportReport::importedCount() const
 {
-    return static_cast<std::size_t>(std::count_if(entries.begin(), entries.end(), [](const AnnotationImportEntry &e) { return e.imported; }));
+    return static_cast<std::size_t>(
+        std::count_if(entries.begin(), entries.end(), [](const AnnotationImportEntry &e) { return e.imported; }));
 }
 
 fs::path annotationFile(const fs::path &projectRoot, const std::string &slideId)

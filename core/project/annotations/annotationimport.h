@@ -31,7 +31,7 @@ namespace icmil::project {
 
 struct AnnotationImportEntry {
     std::filesystem::path file;
-    std::string slideId;  // "" when no slide matched
+    std::string slideId; // "" when no slide matched
     bool imported = false;
     std::size_t annotations = 0;
     std::vector<std::string> classNames;

@@ -37,7 +37,8 @@ void checkInside(const Annotation &annotation, std::size_t index, const Annotati
     for (const PolygonRings &polygon : annotation.polygons)
         for (const Ring &ring : polygon)
             for (const auto &[x, y] : ring)
-                if (!(x >= -1.0 && y >= -1.0 && x <= static_cast<double>(frame.width) + 1.0 && y <= static_cast<double>(frame.height) + 1.0))
+                if (!(x >= -1.0 && y >= -1.0 && x <= static_cast<double>(frame.width) + 1.0
+                      && y <= static_cast<double>(frame.height) + 1.0))
                     throw ProjectError("annotation " + std::to_string(index + 1)
                                        + (annotation.name.empty() ? "" : " ('" + annotation.name + "')") + " has the point (" + number(x)
                                        + ", " + number(y) + "), outside the slide's " + std::to_string(frame.width) + " x "
@@ -296,9 +297,11 @@ AnnotationSet readAsapXml(const std::filesystem::path &path, const AnnotationFra
                         if (!named(point, "Coordinate"))
                             continue;
                         const std::string order = attribute(point, "Order");
-                        const long index = order.empty() ? static_cast<long>(points.size())
-                                                         : static_cast<long>(coordinate(order, label + "'s Order"));
-                        points.push_back({index, {coordinate(attribute(point, "X"), label + "'s X"), coordinate(attribute(point, "Y"), label + "'s Y")}});
+                        const long index
+                            = order.empty() ? static_cast<long>(points.size()) : static_cast<long>(coordinate(order, label + "'s Order"));
+                        points.push_back(
+                            {index,
+                             {coordinate(attribute(point, "X"), label + "'s X"), coordinate(attribute(point, "Y"), label + "'s Y")}});
                     }
                 }
                 std::stable_sort(points.begin(), points.end(), [](const auto &a, const auto &b) { return a.first < b.first; });

@@ -57,7 +57,8 @@ AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSi
     std::int64_t step = patchSizeLevel0;
     for (std::size_t i = 1; i < slide.coords.size(); ++i)
         for (int axis = 0; axis < 2; ++axis) {
-            const std::int64_t d = std::abs(slide.coords[i][static_cast<std::size_t>(axis)] - slide.coords[i - 1][static_cast<std::size_t>(axis)]);
+            const std::int64_t d
+                = std::abs(slide.coords[i][static_cast<std::size_t>(axis)] - slide.coords[i - 1][static_cast<std::size_t>(axis)]);
             if (d > 0)
                 step = std::min(step, d);
         }

@@ -119,8 +119,9 @@ std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &
     if (!tissue.isEmpty()) {
         const int wanted = static_cast<int>(std::lround(100.0 * config.grid.minTissueFraction));
         return preset + " found " + percent(tissue.tissueFraction()) + " of the slide as tissue, but no patch has at least "
-            + std::to_string(wanted) + "% tissue: lower the minimum tissue per patch (--min-tissue; Minimum tissue in the"
-            " Training dock) or the patch size.";
+            + std::to_string(wanted)
+            + "% tissue: lower the minimum tissue per patch (--min-tissue; Minimum tissue in the"
+              " Training dock) or the patch size.";
     }
     if (stats.candidateFraction > 0.0)
         return preset + ": " + percent(stats.candidateFraction) + " of the slide has the saturation of tissue (above "
@@ -154,13 +155,13 @@ void SlideTiler::limitToAnnotations(SlideTiling &tiling, const std::string &slid
     }
     const AnnotationPatchFilter filter(set, m_config.roiClasses, m_config.excludeClasses);
     const auto size = static_cast<double>(tiling.grid.level0PatchSize);
-    std::erase_if(tiling.grid.coords, [&](const slide::PatchCoord &c) {
-        return !filter.keeps(static_cast<double>(c.x), static_cast<double>(c.y), size);
-    });
+    std::erase_if(tiling.grid.coords,
+                  [&](const slide::PatchCoord &c) { return !filter.keeps(static_cast<double>(c.x), static_cast<double>(c.y), size); });
     if (tiling.grid.coords.empty()) {
         std::string classes = set.classNames().empty() ? std::string("none") : listSome(set.classNames());
         tiling.noPatches = "no tissue patch "
-            + (!m_config.roiClasses.empty() ? "has its centre in an annotation of " + listSome(m_config.roiClasses) + " (--roi)" : std::string())
+            + (!m_config.roiClasses.empty() ? "has its centre in an annotation of " + listSome(m_config.roiClasses) + " (--roi)"
+                                            : std::string())
             + (!m_config.roiClasses.empty() && !m_config.excludeClasses.empty() ? " without touching " : "")
             + (m_config.roiClasses.empty() ? "is clear of annotations of " : "")
             + (!m_config.excludeClasses.empty() ? listSome(m_config.excludeClasses) + " (--exclude)" : std::string())
@@ -195,7 +196,8 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
                 fresh.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
                 if (!fresh.grid.coords.empty())
                     limitToAnnotations(fresh, slideId);
-                tiling.noPatches = fresh.grid.coords.empty() && !fresh.noPatches.empty() ? fresh.noPatches : noPatchesAdvice(tissue, m_config);
+                tiling.noPatches
+                    = fresh.grid.coords.empty() && !fresh.noPatches.empty() ? fresh.noPatches : noPatchesAdvice(tissue, m_config);
             }
             return tiling;
         }

@@ -44,10 +44,10 @@ std::string noPatchesAdvice(const slide::TissueMap &tissue, const TilingConfig &
 
 // One slide's tiling, as `icmil tile` and the extractor use it.
 struct SlideTiling {
-    slide::PatchGrid grid;       // coords + how to read them
-    PatchAttributes attributes;  // as written to (or read from) the patch file
-    double tissueFraction = 0.0; // of the whole slide
-    bool reused = false;         // read from an existing patch file instead of computed
+    slide::PatchGrid grid;                   // coords + how to read them
+    PatchAttributes attributes;              // as written to (or read from) the patch file
+    double tissueFraction = 0.0;             // of the whole slide
+    bool reused = false;                     // read from an existing patch file instead of computed
     slide::TissueDetectionStats tissueStats; // what detection used (not for a reused patch file)
     std::string noPatches;                   // no patch: why, and what to change (noPatchesAdvice)
 };

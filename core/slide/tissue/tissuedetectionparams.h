@@ -45,8 +45,8 @@ struct TissueDetectionParams {
     double minTissueAreaMm2 = 100 * kClamReferencePatchMm2; // [a_t] keep a region when (outer - holes) area > this
     double minHoleAreaMm2 = 16 * kClamReferencePatchMm2;    // [a_h] keep a hole when its area > this
     int maxHoles = 8;                                       // [max_n_holes] largest holes kept per region; the rest count as tissue
-    double maxAreaFraction = 0.01; // neither area threshold exceeds this fraction of the slide's level-0 area
-    double assumedMpp = 0.25;      // um per level-0 pixel when the slide has neither mpp nor objective power
+    double maxAreaFraction = 0.01;                          // neither area threshold exceeds this fraction of the slide's level-0 area
+    double assumedMpp = 0.25;                               // um per level-0 pixel when the slide has neither mpp nor objective power
 
     // The preset these settings started from (the defaults above are CLAM's "default"), for
     // messages and saved settings; settings changed afterwards are named on their own.

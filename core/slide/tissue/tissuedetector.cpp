@@ -102,7 +102,8 @@ void chunkRgb(const RgbaImage &pixels, const Chunk &chunk, int reduction, int ma
     const int blocksAcross = (chunk.width + reduction - 1) / reduction;
     const int blocksDown = (chunk.height + reduction - 1) / reduction;
     for (int by = 0; by < blocksDown; ++by) {
-        std::uint8_t *row = out + static_cast<std::size_t>(chunk.y / reduction + by) * stride + static_cast<std::size_t>(chunk.x / reduction) * 3;
+        std::uint8_t *row
+            = out + static_cast<std::size_t>(chunk.y / reduction + by) * stride + static_cast<std::size_t>(chunk.x / reduction) * 3;
         const int yEnd = std::min(chunk.height, (by + 1) * reduction);
         for (int bx = 0; bx < blocksAcross; ++bx, row += 3) {
             const int xEnd = std::min(chunk.width, (bx + 1) * reduction);
@@ -185,7 +186,8 @@ std::array<int, 3> estimateWhitePoint(const std::vector<std::uint8_t> &rgb)
 {
     const std::size_t pixels = rgb.size() / 3;
     std::vector<std::uint32_t> histogram(32 * 32 * 32, 0);
-    auto binOf = [](const std::uint8_t *p) { return (std::size_t{p[0]} >> 3) << 10 | (std::size_t{p[1]} >> 3) << 5 | (std::size_t{p[2]} >> 3); };
+    auto binOf
+        = [](const std::uint8_t *p) { return (std::size_t{p[0]} >> 3) << 10 | (std::size_t{p[1]} >> 3) << 5 | (std::size_t{p[2]} >> 3); };
     for (std::size_t i = 0; i < pixels; ++i) {
         const std::uint8_t *p = &rgb[3 * i];
         if (std::min({p[0], p[1], p[2]}) >= 180)

@@ -29,9 +29,9 @@ struct TissueDetectionStats {
     double minHoleAreaMm2 = 0.0;
     std::array<int, 3> whitePoint{255, 255, 255}; // RGB scaled to white before saturation; 255s: none
     int threshold = 0;                            // the saturation threshold applied
-    double candidateFraction = 0.0; // of the mask above the threshold (after median and closing), before area filtering
-    int otsuThreshold = 0;          // Otsu's threshold of the (white-balanced) saturation
-    double otsuFraction = 0.0;      // of the mask whose median-blurred saturation is above it
+    double candidateFraction = 0.0;               // of the mask above the threshold (after median and closing), before area filtering
+    int otsuThreshold = 0;                        // Otsu's threshold of the (white-balanced) saturation
+    double otsuFraction = 0.0;                    // of the mask whose median-blurred saturation is above it
 };
 
 // Where the tissue is on one slide: a coarse binary mask (255 tissue, 0 background; already

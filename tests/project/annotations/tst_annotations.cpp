@@ -126,7 +126,7 @@ private Q_SLOTS:
         QCOMPARE(set.polygonCount(), std::size_t{4});
         const Annotation &tumour = set.annotations[0];
         QCOMPARE(tumour.name, std::string("tumour 1"));
-        QCOMPARE(tumour.polygons[0].size(), std::size_t{2}); // outer ring and its hole
+        QCOMPARE(tumour.polygons[0].size(), std::size_t{2});    // outer ring and its hole
         QCOMPARE(tumour.polygons[0][0].size(), std::size_t{4}); // closed ring stored open
         QVERIFY((tumour.colour == std::array<int, 3>{200, 0, 0}));
         QVERIFY((set.annotations[1].colour == std::array<int, 3>{0, 128, 0})); // -16744448 = 0xFF008000
@@ -135,7 +135,8 @@ private Q_SLOTS:
         QVERIFY(!polygonContains(tumour.polygons[0], 500, 500)); // in the hole
 
         // An array of features and an offset (QuPath's coordinates of a slide cropped to its bounds).
-        writeText(file, R"([{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,0]]]},"properties":{}}])");
+        writeText(file,
+                  R"([{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[10,0],[10,10],[0,0]]]},"properties":{}}])");
         const AnnotationSet moved = readQuPathGeoJson(file, AnnotationFrame{2048, 1536, {100.0, 50.0}});
         QCOMPARE(moved.annotations[0].polygons[0][0][1][0], 110.0);
         QCOMPARE(moved.annotations[0].polygons[0][0][1][1], 50.0);
@@ -156,7 +157,7 @@ private Q_SLOTS:
         writeText(file, kAsap);
         const AnnotationSet set = readAsapXml(file, AnnotationFrame{2048, 1536, {0.0, 0.0}});
         QCOMPARE(set.annotations.size(), std::size_t{3});
-        QCOMPARE(set.annotations[0].className, std::string("Tumor")); // Camelyon16's _0
+        QCOMPARE(set.annotations[0].className, std::string("Tumor"));     // Camelyon16's _0
         QCOMPARE(set.annotations[1].className, std::string("Exclusion")); // _2
         QCOMPARE(int(set.annotations[1].kind), int(Annotation::Kind::Exclusion));
         QCOMPARE(set.annotations[2].className, std::string("Pen"));
@@ -174,24 +175,38 @@ private Q_SLOTS:
         const AnnotationFrame frame{2048, 1536, {0.0, 0.0}};
         const fs::path xml = m_dir / "broken.xml";
         writeText(xml, "<ASAP_Annotations><Annotations><Annotation Name=\"x\"></Annotations>");
-        QVERIFY2(errorOf([&] { readAsapXml(xml, frame); }).startsWith(QStringLiteral("Cannot read annotations from '%1': not valid XML (line 1: ")
-                                                                         .arg(QString::fromStdString(xml.string()))),
-                 qPrintable(errorOf([&] { readAsapXml(xml, frame); })));
+        QVERIFY2(
+            errorOf([&] { readAsapXml(xml, frame); })
+                .startsWith(
+                    QStringLiteral("Cannot read annotations from '%1': not valid XML (line 1: ").arg(QString::fromStdString(xml.string()))),
+            qPrintable(errorOf([&] { readAsapXml(xml, frame); })));
         writeText(xml, "<Annotations/>");
-        QVERIFY(errorOf([&] { readAsapXml(xml, frame); }).endsWith(QStringLiteral("not an ASAP annotation file (its root element is not ASAP_Annotations)")));
+        QVERIFY(errorOf([&] {
+                    readAsapXml(xml, frame);
+                }).endsWith(QStringLiteral("not an ASAP annotation file (its root element is not ASAP_Annotations)")));
         writeText(xml, R"(<ASAP_Annotations><Annotations><Annotation Name="d" Type="Dot" PartOfGroup="None"><Coordinates>
             <Coordinate Order="0" X="1" Y="1"/></Coordinates></Annotation></Annotations></ASAP_Annotations>)");
-        QVERIFY(errorOf([&] { readAsapXml(xml, frame); }).endsWith(QStringLiteral("annotation 1 ('d') is a Dot; only Polygon, Rectangle and Spline annotations bound patches")));
+        QVERIFY(errorOf([&] {
+                    readAsapXml(xml, frame);
+                }).endsWith(QStringLiteral("annotation 1 ('d') is a Dot; only Polygon, Rectangle and Spline annotations bound patches")));
         writeText(xml, R"(<ASAP_Annotations><Annotations><Annotation Name="a" Type="Polygon" PartOfGroup="_0"><Coordinates>
             <Coordinate Order="0" X="1" Y="1"/><Coordinate Order="1" X="1x" Y="1"/><Coordinate Order="2" X="5" Y="9"/></Coordinates></Annotation></Annotations></ASAP_Annotations>)");
         QVERIFY(errorOf([&] { readAsapXml(xml, frame); }).endsWith(QStringLiteral("annotation 1 ('a')'s X is not a number ('1x')")));
 
         const fs::path json = m_dir / "bad.geojson";
-        writeText(json, R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[5,5]},"properties":{"name":"p"}}]})");
-        QVERIFY(errorOf([&] { readQuPathGeoJson(json, frame); }).endsWith(QStringLiteral("feature 1 ('p') is a Point; only Polygon and MultiPolygon annotations bound patches")));
-        writeText(json, R"({"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[4000,0],[4000,10],[0,0]]]},"properties":{}})");
-        QVERIFY2(errorOf([&] { readQuPathGeoJson(json, frame); }).endsWith(QStringLiteral("annotation 1 has the point (4000, 0), outside the slide's 2048 x 1536 pixels: are these annotations of another slide?")),
-                 qPrintable(errorOf([&] { readQuPathGeoJson(json, frame); })));
+        writeText(
+            json,
+            R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[5,5]},"properties":{"name":"p"}}]})");
+        QVERIFY(errorOf([&] {
+                    readQuPathGeoJson(json, frame);
+                }).endsWith(QStringLiteral("feature 1 ('p') is a Point; only Polygon and MultiPolygon annotations bound patches")));
+        writeText(json,
+                  R"({"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[4000,0],[4000,10],[0,0]]]},"properties":{}})");
+        QVERIFY2(
+            errorOf([&] { readQuPathGeoJson(json, frame); })
+                .endsWith(QStringLiteral(
+                    "annotation 1 has the point (4000, 0), outside the slide's 2048 x 1536 pixels: are these annotations of another slide?")),
+            qPrintable(errorOf([&] { readQuPathGeoJson(json, frame); })));
         writeText(json, "{\"type\": ");
         QVERIFY(errorOf([&] { readQuPathGeoJson(json, frame); }).contains(QStringLiteral("parse error")));
     }
@@ -205,7 +220,7 @@ private Q_SLOTS:
         fs::create_directories(from);
         writeText(from / "case_a.png.geojson", kQuPath); // QuPath's name for an image's export
         writeText(from / "case_b.xml", kAsap);
-        writeText(from / "case_c.xml", kAsap); // no such slide
+        writeText(from / "case_c.xml", kAsap);                   // no such slide
         writeText(from / "notes.txt", "not an annotation file"); // not looked at
         const SlideListing listing = listSlides(m_slides);
         // A patch file made before: importing removes it, so the next tiling uses the annotations.
@@ -226,7 +241,9 @@ private Q_SLOTS:
         QVERIFY(fs::exists(annotationFile(root, "case_b")));
         QVERIFY(!fs::exists(ProjectLayout(root).patchFile("case_b")));
 
-        QVERIFY(errorOf([&] { importAnnotations(root, m_dir / "nothing-here", listing.slides); }).contains(QStringLiteral("no such file or folder")));
+        QVERIFY(errorOf([&] {
+                    importAnnotations(root, m_dir / "nothing-here", listing.slides);
+                }).contains(QStringLiteral("no such file or folder")));
     }
 
     void roiAndExcludeKeepTheExpectedPatches()
@@ -270,10 +287,11 @@ private Q_SLOTS:
         config.roiClasses = {"Lymph node"};
         const SlideTiling none = SlideTiler(layout, config).tile(*source, "case_b");
         QVERIFY(none.grid.coords.empty());
-        QVERIFY2(none.noPatches.find("no tissue patch has its centre in an annotation of Lymph node (--roi); the slide's annotation classes: "
-                                     "Exclusion, Pen, Tumor.")
-                     != std::string::npos,
-                 none.noPatches.c_str());
+        QVERIFY2(
+            none.noPatches.find("no tissue patch has its centre in an annotation of Lymph node (--roi); the slide's annotation classes: "
+                                "Exclusion, Pen, Tumor.")
+                != std::string::npos,
+            none.noPatches.c_str());
         // The settings differ, so each of these re-tiled (the key names the classes).
         QVERIFY(tissueSettingsKey(config).find("\"roi\":[\"Lymph node\"]") != std::string::npos);
         QVERIFY(tissueSettingsKey(TilingConfig{}).find("roi") == std::string::npos);

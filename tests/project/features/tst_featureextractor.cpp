@@ -268,8 +268,10 @@ private Q_SLOTS:
         // The slide's own advice: tissue-like pixels were there, every piece below the minimum area
         // (the slide's own area here: 1000 mm2 capped at 100% of it).
         const QString advice = QString::fromStdString(none.slides[0].message);
-        QVERIFY2(advice.startsWith(QStringLiteral("tissue detection (preset default): ")) && advice.contains(QStringLiteral("of the slide has the saturation of tissue"))
-                     && advice.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of")) && advice.contains(QStringLiteral("--min-tissue-area")),
+        QVERIFY2(advice.startsWith(QStringLiteral("tissue detection (preset default): "))
+                     && advice.contains(QStringLiteral("of the slide has the saturation of tissue"))
+                     && advice.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of"))
+                     && advice.contains(QStringLiteral("--min-tissue-area")),
                  qPrintable(advice));
         QVERIFY(!fs::exists(layout.tissueMaskFile(id)));
         QVERIFY(project::readPatchFile(layout.patchFile(id)).attributes.tissueSettings.find("\"preset\":\"default\"") != std::string::npos);

@@ -118,7 +118,6 @@ SlideMetadata levels(const std::vector<std::pair<std::int64_t, std::int64_t>> &s
     return metadata;
 }
 
-
 // A small scan as a scanner hands it out: one tiled, JPEG-compressed TIFF level (256-px tiles),
 // with an Aperio description when mpp or the objective power is known (MPP, AppMag; each only
 // when > 0), else a generic TIFF without resolution.
@@ -585,7 +584,6 @@ void TstTissueDetector::plainImageWithReduction()
     QVERIFY2(std::abs(map.regions()[0].areaPixels / area - 1.0) < 0.01, qPrintable(QString::number(map.regions()[0].areaPixels)));
 }
 
-
 void TstTissueDetector::smallScansAreFoundWithDefaults_data()
 {
     // Biopsies, needle cores and crops as scanners write them: single-level tiled TIFFs of a few
@@ -597,7 +595,7 @@ void TstTissueDetector::smallScansAreFoundWithDefaults_data()
     QTest::addColumn<bool>("whiteBalanced");
     for (const char *name : {"biopsy", "needle cores", "pale stain", "bluish glass", "yellowish glass"})
         QTest::addRow("%s", name) << QString::fromLatin1(name) << 0.499 << QStringLiteral("slide") << 20.0
-                                   << (std::string_view(name).ends_with("glass"));
+                                  << (std::string_view(name).ends_with("glass"));
     QTest::addRow("crop, objective power only") << QStringLiteral("crop") << 0.0 << QStringLiteral("objective power") << 20.0 << false;
     QTest::addRow("crop without mpp or objective") << QStringLiteral("crop") << 0.0 << QStringLiteral("assumed") << 0.0 << false;
 }
@@ -628,14 +626,16 @@ void TstTissueDetector::smallScansAreFoundWithDefaults()
         scan = paintScan(3000, 2400, QColor(222, 232, 247), {ellipse(1100, 1100, 700, 500, 15), ellipse(2200, 1500, 500, 600, -20)},
                          QColor(206, 160, 200), QColor(110, 70, 160), 4);
     else if (name == QLatin1String("yellowish glass"))
-        scan = paintScan(3000, 2400, QColor(247, 240, 222), {ellipse(1100, 1100, 700, 500, 15), ellipse(2200, 1500, 500, 600, -20)},
-                         stroma, nucleus, 5);
+        scan = paintScan(3000, 2400, QColor(247, 240, 222), {ellipse(1100, 1100, 700, 500, 15), ellipse(2200, 1500, 500, 600, -20)}, stroma,
+                         nucleus, 5);
     else // a 4443 x 3567 crop, 64% tissue running off its edges, no mpp
         scan = paintScan(4443, 3567, white,
-                         {ellipse(1300, 1200, 1500, 1100, 20), ellipse(3400, 2500, 1400, 1300, -30), ellipse(700, 3200, 900, 600, 0)}, stroma,
-                         nucleus, 6);
+                         {ellipse(1300, 1200, 1500, 1100, 20), ellipse(3400, 2500, 1400, 1300, -30), ellipse(700, 3200, 900, 600, 0)},
+                         stroma, nucleus, 6);
 
-    const fs::path path = m_scratch / (QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('_')).remove(QLatin1Char(',')).toStdString() + ".tif");
+    const fs::path path = m_scratch
+        / (QString::fromLatin1(QTest::currentDataTag()).replace(QLatin1Char(' '), QLatin1Char('_')).remove(QLatin1Char(',')).toStdString()
+           + ".tif");
     QVERIFY(writeScan(path, scan.image, mpp, objective));
     const std::unique_ptr<SlideSource> slide = SlideSource::open(path);
     const TissueMap map = TissueDetector().detect(*slide); // defaults: CLAM's "default" preset
@@ -661,7 +661,9 @@ void TstTissueDetector::smallScansAreFoundWithDefaults()
     const QColor glass = scan.image.pixelColor(2, 2);
     if (whiteBalanced)
         for (int c = 0; c < 3; ++c)
-            QVERIFY2(std::abs(stats.whitePoint[static_cast<std::size_t>(c)] - std::array{glass.red(), glass.green(), glass.blue()}[static_cast<std::size_t>(c)]) <= 3,
+            QVERIFY2(std::abs(stats.whitePoint[static_cast<std::size_t>(c)]
+                              - std::array{glass.red(), glass.green(), glass.blue()}[static_cast<std::size_t>(c)])
+                         <= 3,
                      qPrintable(QStringLiteral("white point channel %1: %2").arg(c).arg(stats.whitePoint[static_cast<std::size_t>(c)])));
 
     // Without the white balance, tinted glass counts as tissue.
@@ -689,8 +691,8 @@ void TstTissueDetector::areasArePhysicalAndCapped()
     TissueDetectionParams params;
     params.minTissueAreaMm2 = 0.05; // under the cap at 1 um/px only
     TissueMap map = TissueDetector(params).detect(*atHalf);
-    QCOMPARE(map.stats().minTissueAreaMm2, 0.03); // capped: 1% of the slide's 3 mm2
-    QVERIFY(map.isEmpty());                       // 0.0225 < 0.03
+    QCOMPARE(map.stats().minTissueAreaMm2, 0.03);   // capped: 1% of the slide's 3 mm2
+    QVERIFY(map.isEmpty());                         // 0.0225 < 0.03
     QVERIFY(map.stats().candidateFraction > 0.005); // tissue-like pixels were there
     map = TissueDetector(params).detect(*atOne);
     QCOMPARE(map.stats().minTissueAreaMm2, 0.05); // 0.05 < 0.12: the setting itself

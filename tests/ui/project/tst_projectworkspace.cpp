@@ -259,10 +259,11 @@ private Q_SLOTS:
             << R"({"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[)"
                R"([[1000,800],[3000,800],[3000,2200],[1000,2200],[1000,800]],[[1800,1300],[2200,1300],[2200,1700],[1800,1700],[1800,1300]]]},)"
                R"("properties":{"objectType":"annotation","classification":{"name":"Tumor","color":[255,0,0]}}}]})";
-        const std::string asap = R"(<ASAP_Annotations><Annotations><Annotation Name="pen" Type="Rectangle" PartOfGroup="Pen" Color="#0000FF">)"
-                                 R"(<Coordinates><Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="90" Y="10"/>)"
-                                 R"(<Coordinate Order="2" X="90" Y="90"/><Coordinate Order="3" X="10" Y="90"/></Coordinates></Annotation>)"
-                                 R"(</Annotations></ASAP_Annotations>)";
+        const std::string asap
+            = R"(<ASAP_Annotations><Annotations><Annotation Name="pen" Type="Rectangle" PartOfGroup="Pen" Color="#0000FF">)"
+              R"(<Coordinates><Coordinate Order="0" X="10" Y="10"/><Coordinate Order="1" X="90" Y="10"/>)"
+              R"(<Coordinate Order="2" X="90" Y="90"/><Coordinate Order="3" X="10" Y="90"/></Coordinates></Annotation>)"
+              R"(</Annotations></ASAP_Annotations>)";
         std::ofstream(from / "slide_001.xml") << asap;
         std::ofstream(from / "slide_009.xml") << asap;
 
@@ -292,7 +293,8 @@ private Q_SLOTS:
         QCOMPARE(imported[0][0].toString(), QStringLiteral("Imported annotations from 2 of 3 file(s)"));
         QCOMPARE(imported[0][2].toBool(), false);
         const QStringList lines = imported[0][1].toStringList();
-        QVERIFY2(lines.contains(QStringLiteral("slide_009.xml: no slide 'slide_009' in the project")), qPrintable(lines.join(QLatin1Char('|'))));
+        QVERIFY2(lines.contains(QStringLiteral("slide_009.xml: no slide 'slide_009' in the project")),
+                 qPrintable(lines.join(QLatin1Char('|'))));
         auto *report = window.findChild<QMessageBox *>(QStringLiteral("annotationImportReport"));
         QVERIFY(report != nullptr);
         QCOMPARE(report->icon(), QMessageBox::Warning);
@@ -326,7 +328,9 @@ private Q_SLOTS:
                 return image.pixelColor((viewer->transform().slideToView(level0) * viewer->devicePixelRatioF()).toPoint());
             };
             auto onScreen = [&](QPointF level0) {
-                return QRectF(QPointF(0, 0), QSizeF(with.size()) / viewer->devicePixelRatioF()).adjusted(4, 4, -4, -4).contains(viewer->transform().slideToView(level0));
+                return QRectF(QPointF(0, 0), QSizeF(with.size()) / viewer->devicePixelRatioF())
+                    .adjusted(4, 4, -4, -4)
+                    .contains(viewer->transform().slideToView(level0));
             };
             const QPointF inside(1700, 1500), hole(2000, 1500), outside(2000, 600);
             QVERIFY(onScreen(inside));

@@ -460,7 +460,8 @@ private Q_SLOTS:
         panel.train();
         QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
         const QString message = failed.at(0).at(0).toString();
-        QVERIFY2(message.contains(QStringLiteral("tissue detection (preset default): ")) && message.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of")),
+        QVERIFY2(message.contains(QStringLiteral("tissue detection (preset default): "))
+                     && message.contains(QStringLiteral("but no piece of it is larger than the minimum tissue area of")),
                  qPrintable(message));
         QVERIFY2(message.contains(QStringLiteral("Tissue preset in the app's Training dock")), qPrintable(message));
         // The message, several sentences long, wraps instead of widening the panel's left side.
