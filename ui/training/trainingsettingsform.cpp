@@ -5,7 +5,10 @@
 
 #include "slide/tissue/tissuedetectionparams.h"
 
+#include <QAbstractSpinBox>
 #include <QCheckBox>
+#include <QCoreApplication>
+#include <QEvent>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -52,6 +55,19 @@ QWidget *withButton(QWidget *field, QToolButton *button)
 }
 
 } // namespace
+
+bool TrainingSettingsForm::eventFilter(QObject *watched, QEvent *event)
+{
+    if (event->type() == QEvent::Wheel) {
+        auto *field = qobject_cast<QWidget *>(watched);
+        if (field && !field->hasFocus()) {
+            // To the form (and on up to the scroll area around it), not to the field.
+            QCoreApplication::sendEvent(this, event);
+            return true;
+        }
+    }
+    return QGroupBox::eventFilter(watched, event);
+}
 
 TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMIL loop"), parent)
 {
@@ -161,6 +177,13 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
                                   "CUDA: resnet50-trunc, 200 epochs, 5 fine-tuning epochs of 10000 patches."));
     form->addRow(m_confidence);
     form->addRow(defaultsButton);
+    // The form scrolls: a wheel turned over a field the user has not clicked scrolls the form
+    // instead of changing the field (it changed the embedder under a scrolling mouse).
+    for (QWidget *field : findChildren<QWidget *>())
+        if (qobject_cast<QComboBox *>(field) || qobject_cast<QAbstractSpinBox *>(field)) {
+            field->setFocusPolicy(Qt::StrongFocus);
+            field->installEventFilter(this);
+        }
     m_applied = defaults.deviceSized();
     connect(defaultsButton, &QPushButton::clicked, this, &TrainingSettingsForm::defaultsRequested);
     connect(m_iterations, &QSpinBox::valueChanged, this, &TrainingSettingsForm::iterationsChanged);

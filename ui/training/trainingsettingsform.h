@@ -44,6 +44,9 @@ public:
     // Where the file dialogs start.
     void setBrowseFolder(const QString &folder) { m_browseFolder = folder; }
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 Q_SIGNALS:
     void iterationsChanged(int iterations);
     void settingsChanged(); // any field, by the user or by setSettings

@@ -194,7 +194,7 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
                 const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
                 SlideTiling fresh;
                 fresh.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
-                if (!fresh.grid.coords.empty())
+                if (!fresh.grid.coords.empty() && (!m_config.roiClasses.empty() || !m_config.excludeClasses.empty()))
                     limitToAnnotations(fresh, slideId);
                 tiling.noPatches
                     = fresh.grid.coords.empty() && !fresh.noPatches.empty() ? fresh.noPatches : noPatchesAdvice(tissue, m_config);

@@ -28,6 +28,7 @@
 #include <QScrollBar>
 #include <QSignalSpy>
 #include <QTimer>
+#include <QWheelEvent>
 #include <QtTest>
 
 #include <cmath>
@@ -432,6 +433,43 @@ private Q_SLOTS:
         QVERIFY(log->height() >= 80); // several lines, not a sliver
         QTRY_VERIFY(log->verticalScrollBar()->maximum() > 0);
         QTRY_COMPARE(log->verticalScrollBar()->value(), log->verticalScrollBar()->maximum());
+    }
+
+    void aWheelOverAFieldNotClickedScrollsInsteadOfChangingIt()
+    {
+        // The form scrolls in the dock: turning the wheel over a combo box or spin box the user
+        // has not clicked must not change it (it changed the embedder under a scrolling mouse).
+        TrainingPanel panel;
+        panel.resize(900, 400);
+        panel.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&panel));
+        auto *preset = panel.findChild<QComboBox *>(QStringLiteral("tissuePreset"));
+        auto *embedder = panel.findChild<QComboBox *>(QStringLiteral("embedder"));
+        QVERIFY(preset != nullptr);
+        QVERIFY(!preset->hasFocus());
+        const int before = preset->currentIndex();
+        const QString embedderBefore = embedder ? embedder->currentText() : QString();
+        for (const int delta : {-120, 120, -120}) {
+            QWheelEvent wheel(QPointF(5, 5), preset->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, delta), Qt::NoButton, Qt::NoModifier,
+                              Qt::NoScrollPhase, false);
+            QCoreApplication::sendEvent(preset, &wheel);
+            if (embedder) {
+                QWheelEvent overEmbedder(QPointF(5, 5), embedder->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, delta), Qt::NoButton,
+                                         Qt::NoModifier, Qt::NoScrollPhase, false);
+                QCoreApplication::sendEvent(embedder, &overEmbedder);
+            }
+        }
+        QCOMPARE(preset->currentIndex(), before);
+        if (embedder)
+            QCOMPARE(embedder->currentText(), embedderBefore);
+        // Clicked (focused), the field takes the wheel as before.
+        preset->setFocus();
+        if (preset->hasFocus()) {
+            QWheelEvent wheel(QPointF(5, 5), preset->mapToGlobal(QPointF(5, 5)), QPoint(), QPoint(0, -120), Qt::NoButton, Qt::NoModifier,
+                              Qt::NoScrollPhase, false);
+            QCoreApplication::sendEvent(preset, &wheel);
+            QVERIFY(preset->currentIndex() != before);
+        }
     }
 
     void tissueSettingsThatKeepNothingSayWhatToChange()
