@@ -74,7 +74,6 @@ public:
 
     // The patch [x, x + size) x [y, y + size) in level-0 pixels.
     bool keeps(double x, double y, double size) const;
-    bool active() const { return !m_roiClasses.empty() || !m_excludeClasses.empty(); }
 
 private:
     struct Shape {

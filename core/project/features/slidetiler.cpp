@@ -169,6 +169,20 @@ void SlideTiler::limitToAnnotations(SlideTiling &tiling, const std::string &slid
     }
 }
 
+SlideTiling SlideTiler::computeTiling(const slide::SlideSource &source, const std::string &slideId, slide::TissueMap &tissue) const
+{
+    tissue = slide::TissueDetector(m_config.tissue).detect(source);
+    SlideTiling tiling;
+    tiling.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
+    tiling.tissueFraction = tissue.tissueFraction();
+    tiling.tissueStats = tissue.stats();
+    if (!tiling.grid.coords.empty() && m_config.limitedByAnnotations())
+        limitToAnnotations(tiling, slideId);
+    if (tiling.grid.coords.empty() && tiling.noPatches.empty())
+        tiling.noPatches = noPatchesAdvice(tissue, m_config);
+    return tiling;
+}
+
 SlideTiler::SlideTiler(ProjectLayout layout, TilingConfig config) : m_layout(std::move(layout)), m_config(std::move(config))
 { }
 
@@ -190,28 +204,17 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
             tiling.grid = std::move(grid);
             tiling.attributes = stored.attributes;
             tiling.reused = true;
-            if (tiling.grid.coords.empty()) { // why: detection again (cheap), nothing rewritten
-                const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
-                SlideTiling fresh;
-                fresh.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
-                if (!fresh.grid.coords.empty() && (!m_config.roiClasses.empty() || !m_config.excludeClasses.empty()))
-                    limitToAnnotations(fresh, slideId);
-                tiling.noPatches
-                    = fresh.grid.coords.empty() && !fresh.noPatches.empty() ? fresh.noPatches : noPatchesAdvice(tissue, m_config);
+            if (tiling.grid.coords.empty()) { // why: the tiling again (cheap), nothing rewritten
+                slide::TissueMap tissue;
+                const SlideTiling fresh = computeTiling(source, slideId, tissue);
+                tiling.noPatches = fresh.noPatches.empty() ? noPatchesAdvice(tissue, m_config) : fresh.noPatches;
             }
             return tiling;
         }
     }
 
-    const slide::TissueMap tissue = slide::TissueDetector(m_config.tissue).detect(source);
-    SlideTiling tiling;
-    tiling.grid = slide::PatchGrid::build(source, &tissue, m_config.grid);
-    tiling.tissueFraction = tissue.tissueFraction();
-    tiling.tissueStats = tissue.stats();
-    if (tiling.grid.coords.empty())
-        tiling.noPatches = noPatchesAdvice(tissue, m_config);
-    else if (!m_config.roiClasses.empty() || !m_config.excludeClasses.empty())
-        limitToAnnotations(tiling, slideId);
+    slide::TissueMap tissue;
+    SlideTiling tiling = computeTiling(source, slideId, tissue);
 
     fs::create_directories(m_layout.tissueDir(), ec);
     fs::create_directories(m_layout.patchesDir(), ec);

@@ -23,6 +23,8 @@ struct TilingConfig {
     // keep patches whose centre lies in one of these classes; drop those touching these.
     std::vector<std::string> roiClasses;
     std::vector<std::string> excludeClasses;
+
+    bool limitedByAnnotations() const { return !roiClasses.empty() || !excludeClasses.empty(); }
 };
 
 // The settings that decide which patches a grid keeps (every tissue detector setting that changes
@@ -67,6 +69,9 @@ public:
     const TilingConfig &config() const { return m_config; }
 
 private:
+    // Detection, the grid, the annotation limits and why nothing is left when nothing is: what
+    // tile() writes, and what it tells again for a reused patch file without patches.
+    SlideTiling computeTiling(const slide::SlideSource &source, const std::string &slideId, slide::TissueMap &tissue) const;
     void limitToAnnotations(SlideTiling &tiling, const std::string &slideId) const;
 
     ProjectLayout m_layout;
