@@ -138,28 +138,19 @@ bool hasAnnotationClass(const AnnotationSet &set, const std::string &className)
 std::vector<int> annotatedPatchLabels(const AnnotationSet &set, const std::string &className,
                                       const std::vector<std::array<std::int64_t, 2>> &coords, std::int64_t patchSizeLevel0)
 {
+    // The set's own spellings of the class (tumor / Tumour ...): --roi with them is exactly this.
     const std::string wanted = canonicalClass(className);
-    std::vector<std::pair<const PolygonRings *, std::array<double, 4>>> positive, excluded;
+    std::vector<std::string> spellings;
     for (const Annotation &a : set.annotations)
-        for (const PolygonRings &polygon : a.polygons) {
-            if (a.kind == Annotation::Kind::Exclusion)
-                excluded.push_back({&polygon, boundsOf(polygon)});
-            else if (canonicalClass(a.className) == wanted)
-                positive.push_back({&polygon, boundsOf(polygon)});
-        }
-    auto inAny = [](const auto &shapes, double x, double y) {
-        return std::any_of(shapes.begin(), shapes.end(), [&](const auto &shape) {
-            const auto &b = shape.second;
-            return x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3] && polygonContains(*shape.first, x, y);
-        });
-    };
-    std::vector<int> labels;
-    labels.reserve(coords.size());
-    const double half = static_cast<double>(patchSizeLevel0) / 2.0;
-    for (const auto &c : coords) {
-        const double x = static_cast<double>(c[0]) + half, y = static_cast<double>(c[1]) + half;
-        labels.push_back(inAny(positive, x, y) && !inAny(excluded, x, y) ? 1 : 0);
-    }
+        if (canonicalClass(a.className) == wanted && std::find(spellings.begin(), spellings.end(), a.className) == spellings.end())
+            spellings.push_back(a.className);
+    std::vector<int> labels(coords.size(), 0);
+    if (spellings.empty())
+        return labels;
+    const AnnotationPatchFilter inside(set, spellings, {});
+    const auto size = static_cast<double>(patchSizeLevel0);
+    for (std::size_t i = 0; i < coords.size(); ++i)
+        labels[i] = inside.keeps(static_cast<double>(coords[i][0]), static_cast<double>(coords[i][1]), size) ? 1 : 0;
     return labels;
 }
 
