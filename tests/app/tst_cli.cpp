@@ -126,18 +126,27 @@ void TestCli::interruptGuardCancelsOnceAndRestoresTheHandlers()
     ::sigaction(signalNumber, &testlibs, nullptr);
 }
 
+namespace {
+
+// `icmil synth` of `slides` 6000 x 4800 slides into `out`; true when it succeeded.
+bool synthesise(const fs::path &out, int slides, const QStringList &extra = {})
+{
+    QProcess synth;
+    synth.start(QStringLiteral(ICMIL_CLI),
+                QStringList{QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString(out.string()),
+                            QStringLiteral("--slides"), QString::number(slides), QStringLiteral("--size"), QStringLiteral("6000x4800")}
+                    + extra);
+    return synth.waitForFinished(120000) && synth.exitStatus() == QProcess::NormalExit && synth.exitCode() == 0;
+}
+
+} // namespace
+
 void TestCli::ctrlCStopsExtractionAndKeepsWhatItHas()
 {
     const fs::path dir = test::scratchDir("tst_cli") / "extract";
     fs::remove_all(dir);
     const QString icmil = QStringLiteral(ICMIL_CLI);
-    QProcess synth;
-    synth.start(icmil,
-                {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
-                 QStringLiteral("--slides"), QStringLiteral("2"), QStringLiteral("--size"), QStringLiteral("6000x4800"),
-                 QStringLiteral("--seed"), QStringLiteral("3")});
-    QVERIFY(synth.waitForFinished(120000));
-    QCOMPARE(synth.exitCode(), 0);
+    QVERIFY(synthesise(dir / "data", 2, {QStringLiteral("--seed"), QStringLiteral("3")}));
 
     // resnet50-trunc on the CPU: ~15 s per slide, so the signal lands while it works.
     QProcess extract;
@@ -179,12 +188,7 @@ void TestCli::slidesWithoutPatchesAreWarningsUnlessStrict()
     const fs::path dir = test::scratchDir("tst_cli") / "nopatches";
     fs::remove_all(dir);
     const QString icmil = QStringLiteral(ICMIL_CLI);
-    QProcess synth;
-    synth.start(icmil,
-                {QStringLiteral("synth"), QStringLiteral("--out"), QString::fromStdString((dir / "data").string()),
-                 QStringLiteral("--slides"), QStringLiteral("1"), QStringLiteral("--size"), QStringLiteral("6000x4800")});
-    QVERIFY(synth.waitForFinished(120000));
-    QCOMPARE(synth.exitCode(), 0);
+    QVERIFY(synthesise(dir / "data", 1));
     fs::create_directories(dir / "slides");
     fs::copy_file(dir / "data" / "slides" / "slide_000.svs", dir / "slides" / "slide_000.svs");
     QImage glass(1600, 1200, QImage::Format_RGB32);

@@ -57,6 +57,16 @@ private:
     fs::path m_root;
     QString m_slide;
 
+    // The main window at a fixed size, shown, with the test project open; false when it did not open.
+    bool openTheProject(ui::MainWindow &window) const
+    {
+        window.resize(1400, 900);
+        window.show();
+        QSignalSpy opened(window.workspace(), &ui::ProjectWorkspace::projectOpened);
+        window.openProject(QString::fromStdString(m_root.string()));
+        return opened.wait(kTimeoutMs);
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -117,12 +127,8 @@ private Q_SLOTS:
     void aProjectSlideShowsItsAttention()
     {
         ui::MainWindow window;
-        window.resize(1400, 900);
-        window.show();
+        QVERIFY(openTheProject(window));
         ui::ProjectWorkspace *workspace = window.workspace();
-        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
-        window.openProject(QString::fromStdString(m_root.string()));
-        QVERIFY(opened.wait(kTimeoutMs));
         QCOMPARE(workspace->projectPanel()->catalog().predictionRun, std::string("run1"));
 
         QSignalSpy heatmapLoaded(workspace, &ui::ProjectWorkspace::heatmapLoaded);
@@ -199,12 +205,8 @@ private Q_SLOTS:
         // outlined in the viewer and counted, before anything is extracted; it follows the
         // tissue preset as the user changes it, and the slide as another is shown.
         ui::MainWindow window;
-        window.resize(1400, 900);
-        window.show();
+        QVERIFY(openTheProject(window));
         ui::ProjectWorkspace *workspace = window.workspace();
-        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
-        window.openProject(QString::fromStdString(m_root.string()));
-        QVERIFY(opened.wait(kTimeoutMs));
         window.openSlide(m_slide);
         QTRY_VERIFY_WITH_TIMEOUT(window.viewer()->slide() != nullptr, kTimeoutMs);
 
@@ -268,12 +270,8 @@ private Q_SLOTS:
         std::ofstream(from / "slide_009.xml") << asap;
 
         ui::MainWindow window;
-        window.resize(1400, 900);
-        window.show();
+        QVERIFY(openTheProject(window));
         ui::ProjectWorkspace *workspace = window.workspace();
-        QSignalSpy opened(workspace, &ui::ProjectWorkspace::projectOpened);
-        window.openProject(QString::fromStdString(m_root.string()));
-        QVERIFY(opened.wait(kTimeoutMs));
         ui::AnnotationPanel *panel = workspace->annotationPanel();
         QSignalSpy loaded(panel, &ui::AnnotationPanel::loaded);
         window.openSlide(m_slide);
