@@ -17,6 +17,9 @@ struct AugmentationConfig {
     double maxScale = 1.0;
     double minRatio = 3.0 / 4.0; // crop width / height
     double maxRatio = 4.0 / 3.0;
+    // HED stain jitter strength (engine/stain/stainnormaliser.h, jitterStains): each stain's
+    // amount scaled by [1 - s, 1 + s] and shifted by [-s, s] OD per patch. 0: off.
+    double stainJitter = 0.0;
 };
 
 struct DistillationConfig {

@@ -2,6 +2,7 @@
 #include "engine/icmil/patchaugmenter.h"
 
 #include "engine/engineerror.h"
+#include "engine/stain/stainnormaliser.h"
 
 #include <torch/nn/functional/vision.h>
 
@@ -28,9 +29,10 @@ void checkConfig(const AugmentationConfig &c)
         && c.verticalFlipProbability <= 1.0;
     const bool scales = c.minScale > 0.0 && c.minScale <= c.maxScale && c.maxScale <= 1.0;
     const bool ratios = c.minRatio > 0.0 && c.minRatio <= c.maxRatio;
-    if (!probabilities || !scales || !ratios)
-        throw EngineError(
-            "Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1 and 0 < min ratio <= max ratio");
+    const bool stain = c.stainJitter >= 0.0 && c.stainJitter <= 1.0;
+    if (!probabilities || !scales || !ratios || !stain)
+        throw EngineError("Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1, 0 < min ratio <= max "
+                          "ratio and a stain jitter in [0, 1]");
 }
 
 } // namespace
@@ -96,7 +98,10 @@ torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfi
     namespace F = torch::nn::functional;
     const torch::Tensor input = batch.to(torch::kFloat);
     const torch::Tensor grid = F::affine_grid(theta.to(batch.device()), {n, batch.size(1), side, side}, /*align_corners=*/false);
-    return F::grid_sample(input, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    const torch::Tensor cropped
+        = F::grid_sample(input, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
+    // The stains after the geometry (its draws come after the patches' crops and flips).
+    return config.stainJitter > 0.0 && batch.size(1) == 3 ? jitterStains(cropped, config.stainJitter, generator) : cropped;
 }
 
 } // namespace icmil::engine

@@ -5,7 +5,8 @@
 // RandomPatchDistillationDataset: RandomHorizontalFlip, RandomVerticalFlip,
 // RandomResizedCrop(scale 0.5-1)), done on the batch's device with tensor ops: each patch gets
 // its own flips and crop box, drawn as torchvision draws them, and one affine grid_sample
-// (bilinear) applies all of it at once. Seeded by the caller's CPU generator, so a run repeats.
+// (bilinear) applies all of it at once; then, when AugmentationConfig::stainJitter is set, HED
+// stain jitter (engine/stain). Seeded by the caller's CPU generator, so a run repeats.
 
 #include "engine/icmil/distillationconfig.h"
 

@@ -128,7 +128,8 @@ ENGINE_TEST(badInput)
     AugmentationConfig bad;
     bad.minScale = 0.0;
     CHECK_THROWS_MESSAGE(drawAugmentation(64, bad, generator),
-                         "Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1 and 0 < min ratio <= max ratio");
+                         "Augmentation needs flip probabilities in [0, 1], 0 < min scale <= max scale <= 1, 0 < min ratio <= max ratio "
+                         "and a stain jitter in [0, 1]");
     CHECK_THROWS_MESSAGE(augmentPatches(torch::zeros({2, 3, 8, 9}), AugmentationConfig{}, generator),
                          "Augmentation needs a batch of square patches, N x C x S x S");
 }
