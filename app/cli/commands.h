@@ -59,6 +59,8 @@ struct ExtractOptions {
     bool half = project::loopDefaults().extraction.halfPrecision;
     bool overwrite = false;
     std::uint64_t seed = project::loopDefaults().embedder.seed;
+    std::string stainNorm = engine::stainMethodName(project::loopDefaults().extraction.stain.method); // none, macenko, reinhard
+    std::string stainReference = "built-in";                                                          // or SLIDE@X,Y,W,H
 };
 
 // Feature files made elsewhere (CLAM's h5_files/, TRIDENT's features_<encoder>/).
@@ -146,6 +148,7 @@ struct RunOptions {
     bool batchNormTraining
         = !project::loopDefaults().fineTuning.distillation.freezeBatchNorm; // the reference's train-mode batch norm in the student
     double teacherTemperature = project::loopDefaults().fineTuning.distillation.teacherTemperature;
+    double stainJitter = project::loopDefaults().fineTuning.distillation.augmentation.stainJitter; // HED jitter strength, 0: off
     std::int64_t calibrationPatches = project::loopDefaults().calibrationPatches;
     bool strict = project::loopDefaults().strict; // stop at an unusable slide instead of leaving it out
     bool allFolds = false;                        // train.folds >= 2 and no --fold: the loop on every fold, then mean ± sd

@@ -52,6 +52,16 @@ int runCli(int argc, char **argv)
     CLI::App *summaryCmd = app.add_subcommand("summary", "Check and summarise a dataset folder (labels.csv + slides)");
     summaryCmd->add_option("dataset", summaryPath, "Dataset folder")->required();
 
+    // Stain normalisation, shared by extract and run.
+    auto addStainOptions = [](CLI::App *cmd, icmil::cli::ExtractOptions &o) {
+        cmd->add_option("--stain-norm", o.stainNorm, "Map each slide's stain to a reference before the embedder: none, macenko or reinhard")
+            ->check(CLI::IsMember(icmil::engine::stainMethodNames(), CLI::ignore_case))
+            ->capture_default_str();
+        cmd->add_option("--stain-reference", o.stainReference,
+                        "The reference stain: built-in (H&E), or SLIDE@X,Y,W,H, a level-0 rectangle of a slide")
+            ->capture_default_str();
+    };
+
     // Options shared by tile and extract.
     auto addTileOptions = [](CLI::App *cmd, icmil::cli::TileOptions &o, bool slidesAndOut = true) {
         if (slidesAndOut) {
@@ -100,6 +110,7 @@ int runCli(int argc, char **argv)
     extractCmd->add_flag("--half", extract.half, "Half precision on CUDA");
     extractCmd->add_flag("--overwrite", extract.overwrite, "Extract again slides that already have features");
     extractCmd->add_option("--seed", extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
+    addStainOptions(extractCmd, extract);
 
     icmil::cli::AnnotationImportOptions annotationImport;
     CLI::App *annotationsCmd = app.add_subcommand("annotations", "Pathologists' annotations (QuPath GeoJSON, ASAP XML) in a project");
@@ -210,6 +221,13 @@ int runCli(int argc, char **argv)
         ->add_option("--teacher-temperature", run.teacherTemperature,
                      "Fine-tuning: divide the teacher's instance logits by this (1 = the reference's soft targets, < 1 sharpens them)")
         ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    addStainOptions(runCmd, run.extract);
+    runCmd
+        ->add_option("--stain-jitter", run.stainJitter,
+                     "Fine-tuning: HED stain augmentation of the student's view, each stain scaled by 1 +- this and shifted by +- this "
+                     "optical density (0 = off; 0.05 light, 0.2 strong)")
+        ->check(CLI::Range(0.0, 1.0))
         ->capture_default_str();
     runCmd
         ->add_option("--calibration-patches", run.calibrationPatches,

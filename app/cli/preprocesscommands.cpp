@@ -10,6 +10,7 @@
 #include "project/features/featureextractor.h"
 #include "project/projectcatalog.h"
 #include "project/features/featureimport.h"
+#include "project/features/slidestain.h"
 #include "project/projecterror.h"
 #include "project/dataset/slidelist.h"
 #include "project/features/slidetiler.h"
@@ -93,6 +94,7 @@ project::ExtractionConfig extractionConfig(const ExtractOptions &options)
     config.halfPrecision = options.half;
     config.overwrite = options.overwrite;
     config.tiling = tilingConfig(options.tile);
+    config.stain = project::resolveStainNormalisation(engine::parseStainMethod(options.stainNorm), options.stainReference);
     return config;
 }
 
@@ -146,6 +148,11 @@ int runExtract(const ExtractOptions &options)
     std::cout << "Embedder " << extractor.embedder().name() << " (" << extractor.embedder().featureDim() << " features, input "
               << extractor.embedder().inputSize() << " px) on " << extractor.embedder().device().str() << ", " << slides.size()
               << " slides\n";
+    if (config.stain.active())
+        std::cout << "Stain normalisation " << engine::stainMethodName(config.stain.method) << " to the "
+                  << (config.stain.referenceSource == "built-in" ? std::string("built-in H&E reference")
+                                                                 : "reference from " + config.stain.referenceSource)
+                  << " (each slide's stain estimated from " << project::kStainSamplePatches << " of its patches)\n";
     ProgressBar bar;
     extractor.setProgressCallback([&](const project::ExtractionProgress &p) {
         const double fraction = p.patchesTotal > 0 ? static_cast<double>(p.patchesDone) / p.patchesTotal : 0.0;

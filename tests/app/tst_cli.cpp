@@ -51,6 +51,7 @@ private Q_SLOTS:
     void interruptGuardCancelsOnceAndRestoresTheHandlers();
     void ctrlCStopsExtractionAndKeepsWhatItHas();
     void slidesWithoutPatchesAreWarningsUnlessStrict();
+    void stainNormalisationFromTheCommandLine();
 };
 
 void TestCli::errorBoundaryPrintsOneLineForEveryException()
@@ -216,6 +217,46 @@ void TestCli::slidesWithoutPatchesAreWarningsUnlessStrict()
     QCOMPARE(tile({QStringLiteral("--strict")}, err), 1);
     QVERIFY2(err.contains("error: glass has no patches: tissue detection (preset default): the slide looks blank"), err.constData());
     QVERIFY2(err.contains("error: 1 slide has no patches and no features (--strict)"), err.constData());
+}
+
+void TestCli::stainNormalisationFromTheCommandLine()
+{
+    const fs::path dir = test::scratchDir("tst_cli") / "stain";
+    fs::remove_all(dir);
+    QVERIFY(synthesise(dir / "data", 1, {QStringLiteral("--preset"), QStringLiteral("camelyon")}));
+    const QString slide = QString::fromStdString((dir / "data" / "slides" / "slide_000.svs").string());
+    auto extract = [&](const QStringList &extra, QByteArray &out) {
+        QProcess process;
+        process.start(QStringLiteral(ICMIL_CLI),
+                      QStringList{QStringLiteral("extract"), QStringLiteral("--slides"), QString::fromStdString((dir / "data").string()),
+                                  QStringLiteral("--out"), QString::fromStdString((dir / "project").string())}
+                          + extra);
+        process.waitForFinished(120000);
+        out = process.readAllStandardOutput() + process.readAllStandardError();
+        return process.exitCode();
+    };
+    QByteArray out;
+    // The reference from a region of the slide: estimated, named, and recorded with the features.
+    const QStringList region{QStringLiteral("--stain-norm"), QStringLiteral("macenko"), QStringLiteral("--stain-reference"),
+                             slide + QStringLiteral("@0,0,6000,4800")};
+    QCOMPARE(extract(region, out), 0);
+    QVERIFY2(out.contains("Stain normalisation macenko to the reference from " + slide.toUtf8() + "@0,0,6000,4800"), out.constData());
+    QCOMPARE(extract(region, out), 0);
+    QVERIFY2(out.contains("skipped (already extracted)"), out.constData());
+    // Other stain settings are other features.
+    QCOMPARE(extract({QStringLiteral("--stain-norm"), QStringLiteral("reinhard")}, out), 0);
+    QVERIFY2(out.contains("Stain normalisation reinhard to the built-in H&E reference") && !out.contains("already extracted"),
+             out.constData());
+    QCOMPARE(extract({}, out), 0);
+    QVERIFY2(!out.contains("Stain normalisation") && !out.contains("already extracted"), out.constData());
+    // A reference that is not one: one line, status 1.
+    QCOMPARE(extract({QStringLiteral("--stain-norm"), QStringLiteral("macenko"), QStringLiteral("--stain-reference"),
+                      QStringLiteral("nonsense")},
+                     out),
+             1);
+    QVERIFY2(out.contains("error: A stain reference is built-in or SLIDE@X,Y,W,H (a level-0 rectangle), not 'nonsense'"), out.constData());
+    QCOMPARE(extract({QStringLiteral("--stain-norm"), QStringLiteral("vahadane")}, out), 105); // CLI11: a value outside its set
+    QVERIFY2(out.contains("--stain-norm"), out.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

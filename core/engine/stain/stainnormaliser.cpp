@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 namespace icmil::engine {
 
@@ -174,6 +175,43 @@ StainProfile estimateStainProfile(const torch::Tensor &rgb)
     profile.labMean = column(lab.to(torch::kDouble).mean(1));
     profile.labStd = column(lab.to(torch::kDouble).std(1, /*unbiased=*/false));
     return profile;
+}
+
+StainProfile estimateStainProfileOfPatches(const torch::Tensor &rgb, int *leftOut)
+{
+    checkBatch(rgb, "Stain estimation");
+    if (leftOut)
+        *leftOut = 0;
+    std::vector<std::int64_t> usable;
+    std::vector<torch::Tensor> hVectors, eVectors;
+    for (std::int64_t i = 0; i < rgb.size(0); ++i) {
+        try {
+            const StainProfile own = estimateStainProfile(rgb.slice(0, i, i + 1));
+            usable.push_back(i);
+            hVectors.push_back(fromArray(own.haematoxylin));
+            eVectors.push_back(fromArray(own.eosin));
+        } catch (const EngineError &) {
+            // too little stain in this patch alone: it still counts in the pooled estimate
+        }
+    }
+    if (usable.size() < 3)
+        return estimateStainProfile(rgb);
+    const torch::Tensor h = torch::stack(hVectors), e = torch::stack(eVectors); // P x 3
+    auto median = [](const torch::Tensor &vectors) {
+        const torch::Tensor m = std::get<0>(vectors.median(0));
+        return m / m.norm();
+    };
+    const double cosine = std::cos(kOutlierDegrees * std::acos(-1.0) / 180.0);
+    const torch::Tensor agree = torch::matmul(h, median(h)).ge(cosine).logical_and(torch::matmul(e, median(e)).ge(cosine));
+    std::vector<std::int64_t> kept;
+    for (std::size_t k = 0; k < usable.size(); ++k)
+        if (agree[static_cast<std::int64_t>(k)].item<bool>())
+            kept.push_back(usable[k]);
+    if (kept.empty())
+        return estimateStainProfile(rgb);
+    if (leftOut)
+        *leftOut = static_cast<int>(usable.size() - kept.size());
+    return estimateStainProfile(rgb.index_select(0, torch::tensor(kept, torch::kLong).to(rgb.device())));
 }
 
 StainNormaliser::StainNormaliser(StainNormalisation settings) : m_settings(std::move(settings))

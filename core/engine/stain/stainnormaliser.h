@@ -29,6 +29,14 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
 // Throws EngineError when fewer than kMinStainedPixels pixels are stained.
 StainProfile estimateStainProfile(const torch::Tensor &rgb);
 
+// A slide's stain from several of its patches, robust to a minority of patches with something
+// else on them (pen ink, a fold): each patch with enough stain is estimated alone, patches whose
+// haematoxylin or eosin vector is more than kOutlierDegrees from the median of all patches'
+// vectors are left out (their number in `leftOut`), and the rest are estimated together. With
+// fewer than 3 patches that have enough stain alone, all are pooled. Throws as estimateStainProfile.
+inline constexpr double kOutlierDegrees = 12.0;
+StainProfile estimateStainProfileOfPatches(const torch::Tensor &rgb, int *leftOut = nullptr);
+
 class StainNormaliser {
 public:
     explicit StainNormaliser(StainNormalisation settings);

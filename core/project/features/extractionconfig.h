@@ -5,6 +5,7 @@
 // LibTorch, so that the app holds them without loading it (docs/ARCHITECTURE.md, "LibTorch on demand").
 
 #include "engine/embedders/embedderconfig.h"
+#include "engine/stain/stainconfig.h"
 #include "project/features/slidetiler.h"
 
 #include <cstdint>
@@ -25,6 +26,8 @@ struct ExtractionConfig {
     bool halfPrecision = false; // CUDA only: run the model under autocast (float16)
     bool overwrite = false;     // re-extract slides whose feature file exists
     TilingConfig tiling;
+    // Each slide's patches mapped to a reference stain before the embedder (slidestain.h).
+    engine::StainNormalisation stain;
 };
 
 struct ExtractionProgress {

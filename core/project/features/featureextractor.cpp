@@ -7,6 +7,7 @@
 #include "engine/runtime/runtime.h"
 #include "project/features/featurestore.h"
 #include "project/features/patchbatchreader.h"
+#include "project/features/slidestain.h"
 #include "slide/io/slidesource.h"
 
 #include <torch/torch.h>
@@ -43,7 +44,7 @@ FeatureExtractor::FeatureExtractor(ExtractionConfig config) : FeatureExtractor(c
 { }
 
 FeatureExtractor::FeatureExtractor(ExtractionConfig config, std::unique_ptr<engine::Embedder> embedder)
-    : m_config(std::move(config)), m_layout(m_config.projectDir), m_embedder(std::move(embedder))
+    : m_config(std::move(config)), m_layout(m_config.projectDir), m_embedder(std::move(embedder)), m_stain(m_config.stain)
 {
     if (!m_embedder)
         throw engine::EngineError("Feature extraction needs an embedder");
@@ -108,7 +109,8 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
             // Made by this encoder from patches the same tissue settings chose (another preset
             // keeps other patches: extract again).
             if (existing.attributes.encoder == encoderName() && existing.dim == m_embedder->featureDim()
-                && existing.attributes.tissueSettings == tissueSettingsKey(m_config.tiling)) {
+                && existing.attributes.tissueSettings == tissueSettingsKey(m_config.tiling)
+                && existing.attributes.stainSettings == stainSettingsKey(m_config.stain)) {
                 outcome.status = SlideExtraction::Status::Skipped;
                 outcome.patches = existing.count;
                 outcome.message = existing.count > 0 ? "already extracted" : noTissueAdvice(m_config.tiling);
@@ -141,6 +143,13 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
             features.coords.push_back({c.x, c.y});
 
         const c10::Device device = m_embedder->device();
+        torch::Tensor stainMap; // the slide's map to the reference stain
+        if (m_stain.active() && patches > 0) {
+            const engine::StainProfile profile
+                = estimateSlideStain(*source, tiling.grid.readLevel, tiling.grid.readSize, tiling.grid.coords, m_embedder->inputSize());
+            stainMap = m_stain.slideTransform(profile);
+            features.attributes.stainProfile = stainProfileJson(profile);
+        }
         PatchBatchReader::Options options;
         options.batchSize = m_config.batchSize;
         options.threads
@@ -160,7 +169,9 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
                 outcome.message = "cancelled";
                 return outcome;
             }
-            const torch::Tensor input = engine::patchesToModelInput(batch->bgra, m_embedder->inputSize(), device);
+            torch::Tensor input = engine::patchesToModelInput(batch->bgra, m_embedder->inputSize(), device);
+            if (stainMap.defined())
+                input = m_stain.apply(input, stainMap);
             std::vector<torch::Tensor> parts;
             engine::runInChunks(
                 input.size(0), m_modelBatch,
@@ -191,8 +202,11 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         }
         m_runSeconds += secondsSince(extractStart);
 
+        const std::string stainProfile = features.attributes.stainProfile;
         features.attributes = tiling.attributes;
         features.attributes.encoder = encoderName();
+        features.attributes.stainSettings = stainSettingsKey(m_config.stain);
+        features.attributes.stainProfile = stainProfile;
         fs::create_directories(outcome.featureFile.parent_path(), ec);
         writeFeatureFile(outcome.featureFile, features);
         outcome.status = SlideExtraction::Status::Extracted;

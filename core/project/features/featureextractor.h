@@ -2,6 +2,7 @@
 #pragma once
 
 #include "engine/embedders/embedder.h"
+#include "engine/stain/stainnormaliser.h"
 #include "project/features/extractionconfig.h"
 #include "project/projectlayout.h"
 #include "project/dataset/slidelist.h"
@@ -20,7 +21,9 @@ namespace icmil::project {
 // batches while the model runs (PatchBatchReader); on CUDA batches are pinned and copied
 // asynchronously, optionally in half precision. Resumable: a slide whose feature file already
 // exists for this encoder (and the same patch count) is skipped, so a killed run continues
-// where it stopped. A slide that fails (damaged file) is reported and the run goes on.
+// where it stopped. A slide that fails (damaged file) is reported and the run goes on. With stain
+// normalisation each slide's stain is estimated from its own patches first (slidestain.h) and
+// every batch is mapped to the reference on the model's device.
 // Cancellation (cancel(), from any thread) is answered between batches.
 class FeatureExtractor {
 public:
@@ -49,6 +52,7 @@ private:
     ExtractionConfig m_config;
     ProjectLayout m_layout;
     std::unique_ptr<engine::Embedder> m_embedder;
+    engine::StainNormaliser m_stain;
     std::string m_deviceName;
     ProgressCallback m_progress;
     std::function<void(const std::string &)> m_message;

@@ -93,6 +93,10 @@ void write(Hdf5File &file, const std::string &kind, const PatchAttributes &a, co
     // Ours only.
     if (!a.tissueSettings.empty())
         file.setStringAttribute(kCoords, "icmil_tissue_settings", a.tissueSettings);
+    if (!a.stainSettings.empty())
+        file.setStringAttribute(kCoords, "icmil_stain_normalisation", a.stainSettings);
+    if (!a.stainProfile.empty())
+        file.setStringAttribute(kCoords, "icmil_stain_profile", a.stainProfile);
 
     if (file.hasDataset(kFeatures)) { // TRIDENT's extract_patch_features
         file.setStringAttribute(kFeatures, "name", slideId);
@@ -122,6 +126,8 @@ PatchAttributes read(const Hdf5File &file)
         a.level0Dimensions = std::array<std::int64_t, 2>{*width, *height};
     a.encoder = known(file.stringAttribute(kFeatures, "encoder"));
     a.tissueSettings = known(file.stringAttribute(kCoords, "icmil_tissue_settings"));
+    a.stainSettings = known(file.stringAttribute(kCoords, "icmil_stain_normalisation"));
+    a.stainProfile = known(file.stringAttribute(kCoords, "icmil_stain_profile"));
 
     if (file.hasAttribute("/", "icmil_format"))
         a.sourceFormat = "icmil";

@@ -40,6 +40,11 @@ struct PatchAttributes {
     // ICMIL Studio's own: the tissue detector's settings and the minimum tissue per patch that
     // chose these patches (tissueSettingsKey, JSON); empty when the file does not say.
     std::string tissueSettings;
+    // Feature files only: the stain normalisation the patches had before the encoder
+    // (stainSettingsKey, JSON; empty: none) and the slide's own stain it mapped from
+    // (stainProfileJson; empty: none).
+    std::string stainSettings;
+    std::string stainProfile;
 
     // The level-0 footprint of a patch: patchSizeLevel0, else derived from patchSize and the
     // magnifications (TRIDENT) or the level downsample (CLAM); nullopt when nothing says.

@@ -29,10 +29,13 @@ PatchSampleReader::Batch PatchSampleReader::readBatch(std::int64_t index, const 
     Batch batch;
     batch.first = first;
     batch.patches = torch::zeros({count, 3, m_inputSize, m_inputSize});
+    batch.slides = torch::empty({count}, torch::kLong);
+    auto slideOf = batch.slides.accessor<std::int64_t, 1>();
     torch::Tensor pixels;
     for (std::int64_t i = 0; i < count && !stopping; ++i) {
         const PatchSample &sample = m_samples[static_cast<std::size_t>(first + i)];
         const SampledSlide &slide = m_slides.at(static_cast<std::size_t>(sample.slide));
+        slideOf[i] = sample.slide;
         if (!pixels.defined() || pixels.size(1) != slide.readSize)
             pixels = torch::empty({1, slide.readSize, slide.readSize, 4}, torch::kUInt8);
         slide.source->readRegionArgb(slide.readLevel, sample.coord.x, sample.coord.y, slide.readSize, slide.readSize,

@@ -40,6 +40,7 @@ public:
     struct Batch {
         std::int64_t first = 0; // index of the batch's first sample
         torch::Tensor patches;
+        torch::Tensor slides; // B int64: each patch's slide (PatchSample::slide)
     };
 
     struct Options {

@@ -3,6 +3,7 @@
 
 #include "engine/runtime/runtime.h"
 #include "project/projectlayout.h"
+#include "project/features/slidestain.h"
 #include "project/features/tissuepatchpool.h"
 #include "project/projecterror.h"
 
@@ -74,6 +75,17 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         result.cancelled = true;
         return result;
     }
+    const int inputSize = m_distiller.student().inputSize();
+    const torch::Device device = m_distiller.student().device();
+    // Each training slide's stain, estimated as extraction estimates it.
+    const PoolStainMaps stain(m_config.stain, pool, inputSize, [&](std::size_t i) {
+        report({"estimating stain", 0, 0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(pool.slides.size())}, false);
+        return !m_cancelled;
+    });
+    if (m_cancelled) {
+        result.cancelled = true;
+        return result;
+    }
     std::vector<PatchSample> training = pool.samples;
     std::vector<PatchSample> validation;
     if (training.size() < 2)
@@ -89,7 +101,6 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     result.validationPatches = held;
 
     const int threads = m_config.readerThreads > 0 ? m_config.readerThreads : std::max(1u, std::thread::hardware_concurrency());
-    const int inputSize = m_distiller.student().inputSize();
     const std::int64_t perEpoch = std::min(m_config.patchesPerEpoch, result.trainingPatches);
     std::int64_t trainedPatches = 0;
     double validationSeconds = 0.0;
@@ -114,7 +125,7 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled)
                 return std::nullopt;
-            inChunks(batch->patches, [&](const torch::Tensor &chunk) { m_distiller.evaluate(chunk, generator, agreement); });
+            inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk) { m_distiller.evaluate(chunk, generator, agreement); });
             report({"validating", 0, 0, agreement.patches, held}, false);
         }
         validationSeconds += secondsSince(began);
@@ -145,7 +156,7 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
                 result.seconds = secondsSince(start);
                 return result;
             }
-            inChunks(batch->patches, [&](const torch::Tensor &chunk) {
+            inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk) {
                 const engine::DistillationLosses losses = m_distiller.step(chunk);
                 record.loss.total += losses.total;
                 record.loss.student += losses.student;

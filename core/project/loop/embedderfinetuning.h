@@ -6,7 +6,8 @@
 // grids, never from validation or test slides. A fixed held-out share of those patches measures
 // how well the student agrees with the teacher (mean absolute error of the class
 // probabilities, the reference's TestModel) after every epoch; the epoch with the lowest error is
-// the one kept, written with Embedder::save (atomically).
+// the one kept, written with Embedder::save (atomically). Patches get the stain normalisation
+// extraction gives them (FineTuningConfig::stain), before the student's augmentation.
 
 #include "engine/embedders/embedder.h"
 #include "project/loop/finetuningconfig.h"

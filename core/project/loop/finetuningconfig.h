@@ -5,6 +5,7 @@
 // LibTorch, so that the app holds them without loading it (docs/ARCHITECTURE.md, "LibTorch on demand").
 
 #include "engine/icmil/distillationconfig.h"
+#include "engine/stain/stainconfig.h"
 #include "project/dataset/slidelist.h"
 #include "project/features/slidetiler.h"
 
@@ -19,6 +20,7 @@ struct FineTuningConfig {
     std::filesystem::path projectRoot; // patch grids come from (or go to) its patches/
     std::vector<SlideEntry> slides;    // the training slides only
     TilingConfig tiling;               // as extraction used, so the same patch files serve
+    engine::StainNormalisation stain;  // as extraction normalised, so the student sees those colours
     engine::DistillationConfig distillation;
     int epochs = 1;
     std::int64_t patchesPerEpoch = 10000; // drawn afresh each epoch from the training patches
@@ -32,7 +34,7 @@ struct FineTuningConfig {
 };
 
 struct FineTuningProgress {
-    std::string phase; // "sampling", "training", "validating"
+    std::string phase; // "sampling", "estimating stain", "training", "validating"
     int epoch = 0;     // 0-based
     int epochs = 0;
     std::int64_t done = 0; // patches in this phase and epoch

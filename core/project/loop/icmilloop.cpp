@@ -9,6 +9,7 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 #include "project/dataset/slidelist.h"
+#include "project/features/slidestain.h"
 #include "project/features/slidetiler.h"
 #include "project/features/tissuepatchpool.h"
 
@@ -306,6 +307,7 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     config.projectRoot = m_config.projectRoot;
     config.slides = trainSlides;
     config.tiling = m_config.extraction.tiling;
+    config.stain = m_config.extraction.stain;
     const engine::EmbedderConfig target = embedderOf(iteration);
     config.output = target.weights.empty() ? fs::path(target.name) : target.weights;
     // Each iteration draws its own patches and augmentations, reproducibly.
@@ -372,6 +374,12 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
 
     std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(m_config.embedder);
     embedder->to(m_device);
+    const PoolStainMaps stain(m_config.extraction.stain, pool, embedder->inputSize(), [&](std::size_t i) {
+        report("estimating stain", static_cast<std::int64_t>(i), static_cast<std::int64_t>(pool.slides.size()));
+        return !m_cancelled;
+    });
+    if (m_cancelled)
+        return;
     const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4});
     std::int64_t done = 0;
@@ -381,7 +389,7 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
             return {};
         done += batch->patches.size(0);
         report("patches", done, patches);
-        return batch->patches.to(m_device);
+        return stain.apply(*batch, m_device);
     });
     if (m_cancelled)
         return;

@@ -5,6 +5,7 @@
 // savedSettingsReadBackAsTheyWereSaved round-trips every group.
 #include "project/loop/icmilloopconfig.h"
 
+#include "project/features/stainsettings.h"
 #include "project/projecterror.h"
 #include "slide/tissue/tissuedetectionparams.h"
 
@@ -27,67 +28,80 @@ bool calibratesEmbedder(const IcmilLoopConfig &config)
         && std::find(builtIns.begin(), builtIns.end(), config.embedder.name) != builtIns.end();
 }
 
+namespace {
+
+// The stain settings key as JSON (null for none).
+json stainJson(const engine::StainNormalisation &stain)
+{
+    const std::string key = stainSettingsKey(stain);
+    return key.empty() ? json(nullptr) : json::parse(key);
+}
+
+} // namespace
+
 std::string loopSettingsJson(const IcmilLoopConfig &c)
 {
     const engine::DistillationConfig &d = c.fineTuning.distillation;
     const slide::PatchGridParams &grid = c.extraction.tiling.grid;
-    const json settings = {{"embedder",
-                            {{"name", c.embedder.name},
-                             {"weights", c.embedder.weights.string()},
-                             {"seed", c.embedder.seed},
-                             {"calibration_patches", calibratesEmbedder(c) ? c.calibrationPatches : 0}}},
-                           {"patches",
-                            {{"patch_size", grid.patchSize},
-                             {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
-                             {"level", grid.level},
-                             {"overlap", grid.overlap},
-                             {"step", grid.step}}},
-                           {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
-                           {"extraction", {{"half_precision", c.extraction.halfPrecision}}},
-                           {"model",
-                            {{"type", engine::milModelTypeName(c.model.type)},
-                             {"embed_dim", c.model.embedDim},
-                             {"attention_dim", c.model.attentionDim},
-                             {"residual_blocks", c.model.residualBlocks},
-                             {"dropout", c.model.dropout},
-                             {"pseudo_bags", c.model.pseudoBags},
-                             {"distillation", engine::dtfdDistillationName(c.model.distillation)},
-                             {"seed", c.model.seed}}},
-                           {"trainer",
-                            {{"epochs", c.trainer.epochs},
-                             {"lr", c.trainer.learningRate},
-                             {"weight_decay", c.trainer.weightDecay},
-                             {"grad_clipping", c.trainer.gradientClip},
-                             {"milestones", c.trainer.lrMilestones},
-                             {"no_schedule", c.trainer.noSchedule},
-                             {"lr_decay", c.trainer.lrDecay},
-                             {"seed", c.trainer.seed},
-                             {"patience", c.trainer.earlyStoppingPatience}}},
-                           {"split",
-                            {{"val_fraction", c.split.valFraction},
-                             {"test_fraction", c.split.testFraction},
-                             {"seed", c.split.seed},
-                             {"folds", c.split.folds},
-                             {"fold", c.split.fold},
-                             {"use_csv_split", c.split.useCsvSplit},
-                             {"classes", c.classNames}}},
-                           {"finetune",
-                            {{"epochs", c.fineTuning.epochs},
-                             {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
-                             {"validation_fraction", c.fineTuning.validationFraction},
-                             {"max_validation_patches", c.fineTuning.maxValidationPatches},
-                             {"batch_size", c.fineTuning.batchSize},
-                             {"seed", c.fineTuning.seed},
-                             {"lr", d.learningRate},
-                             {"weight_decay", d.weightDecay},
-                             {"grad_clipping", d.gradientClip},
-                             {"confidence", d.confidenceWeighted},
-                             {"beta", d.confidenceBeta},
-                             {"freeze_batch_norm", d.freezeBatchNorm},
-                             {"teacher_temperature", d.teacherTemperature},
-                             {"augmentation",
-                              {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
-                               d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    const json settings
+        = {{"embedder",
+            {{"name", c.embedder.name},
+             {"weights", c.embedder.weights.string()},
+             {"seed", c.embedder.seed},
+             {"calibration_patches", calibratesEmbedder(c) ? c.calibrationPatches : 0}}},
+           {"patches",
+            {{"patch_size", grid.patchSize},
+             {"magnification", grid.targetMagnification ? json(*grid.targetMagnification) : json(nullptr)},
+             {"level", grid.level},
+             {"overlap", grid.overlap},
+             {"step", grid.step}}},
+           {"tissue", json::parse(tissueSettingsKey(c.extraction.tiling))},
+           {"extraction", {{"half_precision", c.extraction.halfPrecision}, {"stain_normalisation", stainJson(c.extraction.stain)}}},
+           {"model",
+            {{"type", engine::milModelTypeName(c.model.type)},
+             {"embed_dim", c.model.embedDim},
+             {"attention_dim", c.model.attentionDim},
+             {"residual_blocks", c.model.residualBlocks},
+             {"dropout", c.model.dropout},
+             {"pseudo_bags", c.model.pseudoBags},
+             {"distillation", engine::dtfdDistillationName(c.model.distillation)},
+             {"seed", c.model.seed}}},
+           {"trainer",
+            {{"epochs", c.trainer.epochs},
+             {"lr", c.trainer.learningRate},
+             {"weight_decay", c.trainer.weightDecay},
+             {"grad_clipping", c.trainer.gradientClip},
+             {"milestones", c.trainer.lrMilestones},
+             {"no_schedule", c.trainer.noSchedule},
+             {"lr_decay", c.trainer.lrDecay},
+             {"seed", c.trainer.seed},
+             {"patience", c.trainer.earlyStoppingPatience}}},
+           {"split",
+            {{"val_fraction", c.split.valFraction},
+             {"test_fraction", c.split.testFraction},
+             {"seed", c.split.seed},
+             {"folds", c.split.folds},
+             {"fold", c.split.fold},
+             {"use_csv_split", c.split.useCsvSplit},
+             {"classes", c.classNames}}},
+           {"finetune",
+            {{"epochs", c.fineTuning.epochs},
+             {"patches_per_epoch", c.fineTuning.patchesPerEpoch},
+             {"validation_fraction", c.fineTuning.validationFraction},
+             {"max_validation_patches", c.fineTuning.maxValidationPatches},
+             {"batch_size", c.fineTuning.batchSize},
+             {"seed", c.fineTuning.seed},
+             {"lr", d.learningRate},
+             {"weight_decay", d.weightDecay},
+             {"grad_clipping", d.gradientClip},
+             {"confidence", d.confidenceWeighted},
+             {"beta", d.confidenceBeta},
+             {"freeze_batch_norm", d.freezeBatchNorm},
+             {"teacher_temperature", d.teacherTemperature},
+             {"stain_jitter", d.augmentation.stainJitter},
+             {"augmentation",
+              {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
+               d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
     return settings.dump();
 }
 
@@ -138,6 +152,10 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
         read("tissue", "roi", c.extraction.tiling.roiClasses);
         read("tissue", "exclude", c.extraction.tiling.excludeClasses);
         read("extraction", "half_precision", c.extraction.halfPrecision);
+        if (s.contains("extraction") && s.at("extraction").contains("stain_normalisation")) {
+            const json &stain = s.at("extraction").at("stain_normalisation");
+            c.extraction.stain = stainNormalisationFromKey(stain.is_null() ? std::string() : stain.dump());
+        }
 
         text = engine::milModelTypeName(c.model.type);
         read("model", "type", text);
@@ -190,8 +208,9 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
             const auto a = s.at("finetune").at("augmentation").get<std::vector<double>>();
             if (a.size() != 6)
                 throw ProjectError("finetune.augmentation has " + std::to_string(a.size()) + " values, not 6");
-            d.augmentation = {a[0], a[1], a[2], a[3], a[4], a[5]};
+            d.augmentation = {a[0], a[1], a[2], a[3], a[4], a[5], d.augmentation.stainJitter};
         }
+        read("finetune", "stain_jitter", d.augmentation.stainJitter);
         return c;
     } catch (const json::exception &e) {
         throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());

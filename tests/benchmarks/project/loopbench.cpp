@@ -22,7 +22,10 @@
 //                    [--calibration-patches 2000]
 //                    [--model abmil]
 //                    [--val-fraction 0.2] [--test-fraction 0.2] [--device auto] [--bn-train]
-//                    [--confidence] [--json FILE] [--dir DIR] [--resume]
+//                    [--confidence] [--stain-norm none|macenko|reinhard] [--stain-jitter S]
+//                    [--json FILE] [--dir DIR] [--dataset DIR] [--resume]
+// (--dataset: where the synthetic slides are, default DIR/dataset, so that several settings
+// share one dataset.)
 //
 // The JSON: {"preset", "seeds", "slides", "settings": {...}, "iterations": [{"iteration",
 // "test_auc_mean", "test_auc_sd", "val_auc_mean", "val_auc_sd", "patch_auc_mean", ...,
@@ -85,9 +88,12 @@ struct Options {
     std::string device = "auto";
     bool bnTrain = false;
     bool confidence = false;
+    std::string stainNorm = "none";
+    double stainJitter = 0.0;
     bool resume = false;
     std::string json;
     fs::path dir = fs::temp_directory_path() / "icmil-loop-bench";
+    fs::path dataset; // empty: dir / "dataset"
 };
 
 // One seed's figures for one iteration; NaN = not defined.
@@ -146,6 +152,12 @@ Options parse(int argc, char **argv)
             o.bnTrain = true;
         else if (arg == "--confidence")
             o.confidence = true;
+        else if (arg == "--stain-norm")
+            o.stainNorm = value();
+        else if (arg == "--stain-jitter")
+            o.stainJitter = std::stod(value());
+        else if (arg == "--dataset")
+            o.dataset = value();
         else if (arg == "--resume")
             o.resume = true;
         else if (arg == "--json")
@@ -316,7 +328,7 @@ int main(int argc, char **argv)
         const auto started = std::chrono::steady_clock::now();
 
         project::SyntheticDatasetConfig synth;
-        synth.outputDir = o.dir / "dataset";
+        synth.outputDir = o.dataset.empty() ? o.dir / "dataset" : o.dataset;
         synth.slides = o.slides;
         synth.seed = 2026;
         synth.preset = *slide::parsePreset(o.preset);
@@ -360,6 +372,8 @@ int main(int argc, char **argv)
             c.fineTuning.distillation.teacherTemperature = o.temperature;
             c.fineTuning.distillation.freezeBatchNorm = !o.bnTrain;
             c.fineTuning.distillation.confidenceWeighted = o.confidence;
+            c.fineTuning.distillation.augmentation.stainJitter = o.stainJitter;
+            c.extraction.stain.method = engine::parseStainMethod(o.stainNorm);
             c.overwrite = !o.resume;
 
             std::map<int, std::pair<double, double>> agreement; // iteration -> best epoch's (agreement, MAE)
@@ -468,6 +482,8 @@ int main(int argc, char **argv)
                             {"teacher_temperature", o.temperature},
                             {"batch_norm_trained", o.bnTrain},
                             {"confidence", o.confidence},
+                            {"stain_normalisation", o.stainNorm},
+                            {"stain_jitter", o.stainJitter},
                             {"val_fraction", o.valFraction},
                             {"test_fraction", o.testFraction}}},
                           {"seconds", seconds},

@@ -72,6 +72,31 @@ ENGINE_TEST(macenkoRecoversKnownStainVectors)
     CHECK(profile.pixels > 8 * 64 * 64 / 2);
 }
 
+ENGINE_TEST(patchesWithPenInkAreLeftOutOfASlidesEstimate)
+{
+    // Ten patches of a slide, two of them crossed by a cyan marker (red absorbed, on glass and
+    // tissue alike): pooled, the ink's extreme angle takes the haematoxylin's place.
+    torch::Tensor c = concentrations(10, 48, 9);
+    torch::Tensor od
+        = c.select(1, 0).unsqueeze(1) * kSourceH.view({1, 3, 1, 1}) + c.select(1, 1).unsqueeze(1) * kSourceE.view({1, 3, 1, 1});
+    const torch::Tensor ink = torch::tensor({1.4, 0.15, 0.2}, torch::kDouble).view({1, 3, 1, 1});
+    od.slice(0, 3, 4).add_(ink);
+    od.slice(0, 7, 8).add_(ink);
+    const torch::Tensor rgb = (od.neg().exp() * 255.0).round().div(255.0).to(torch::kFloat);
+    const StainProfile pooled = estimateStainProfile(rgb);
+    int leftOut = -1;
+    const StainProfile robust = estimateStainProfileOfPatches(rgb, &leftOut);
+    std::cout << "  haematoxylin pooled off by " << degreesBetween(pooled.haematoxylin, kSourceH) << " degrees, without outliers "
+              << degreesBetween(robust.haematoxylin, kSourceH) << "\n";
+    CHECK(degreesBetween(pooled.haematoxylin, kSourceH) > 10.0);
+    CHECK_EQ(leftOut, 2);
+    CHECK(degreesBetween(robust.haematoxylin, kSourceH) < 2.0);
+    CHECK(degreesBetween(robust.eosin, kSourceE) < 2.0);
+    // Clean patches lose none.
+    estimateStainProfileOfPatches(render(c, kSourceH, kSourceE), &leftOut);
+    CHECK_EQ(leftOut, 0);
+}
+
 ENGINE_TEST(macenkoMapsASlideOntoTheReferenceStain)
 {
     const torch::Tensor c = concentrations(6, 48, 2);

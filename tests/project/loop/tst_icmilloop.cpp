@@ -243,6 +243,10 @@ private Q_SLOTS:
         c.fineTuning.distillation.confidenceWeighted = true;
         c.fineTuning.distillation.augmentation.minScale = 0.7;
         c.calibrationPatches = 123;
+        c.extraction.stain.method = engine::StainMethod::Reinhard;
+        c.extraction.stain.reference.labMean = {-0.7, 0.03, 0.01};
+        c.extraction.stain.referenceSource = "reference.tiff@10,20,300,400";
+        c.fineTuning.distillation.augmentation.stainJitter = 0.05;
         const std::string saved = IcmilLoop(c).settingsJson();
         const IcmilLoopConfig back = loopConfigFromSettings(saved, IcmilLoopConfig{});
         const std::vector<std::string> changes = loopSettingsChanges(saved, IcmilLoop(back).settingsJson());
@@ -250,6 +254,8 @@ private Q_SLOTS:
         QCOMPARE(back.extraction.tiling.tissue.presetName, std::string("tcga"));
         QVERIFY(back.extraction.tiling.tissue.useOtsu);
         QCOMPARE(back.calibrationPatches, std::int64_t{123});
+        QVERIFY(back.extraction.stain == c.extraction.stain);
+        QCOMPARE(back.fineTuning.distillation.augmentation.stainJitter, 0.05);
         QCOMPARE(test::projectErrorOf([] { loopConfigFromSettings("{\"model\": {\"type\": \"transmil\"}}", IcmilLoopConfig{}); }),
                  QStringLiteral("Cannot read the saved loop's settings: Unknown MIL model 'transmil': expected abmil, maxpool or dtfd"));
         QVERIFY(test::projectErrorOf([] {
