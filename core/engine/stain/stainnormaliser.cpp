@@ -60,13 +60,6 @@ void checkBatch(const torch::Tensor &rgb, const char *what)
                           + (rgb.defined() ? shapeText(rgb) : std::string("nothing")));
 }
 
-// 3 x 3 matrices (3 x 3 or N x 3 x 3) applied to every pixel of x (N x 3 x H x W).
-torch::Tensor perPixel(const torch::Tensor &matrices, const torch::Tensor &x)
-{
-    const auto sizes = x.sizes().vec();
-    return torch::matmul(matrices, x.reshape({sizes[0], 3, -1})).view(sizes);
-}
-
 // The nearest-rank percentile of a 1-D tensor.
 double percentile(const torch::Tensor &values, double p)
 {
@@ -102,22 +95,28 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
     const torch::Tensor each3x4 = (shared ? transforms.unsqueeze(0).expand({n, 3, 4}) : transforms).to(torch::kDouble).cpu();
     torch::Tensor a = each3x4.narrow(-1, 0, 3);
     torch::Tensor b = each3x4.narrow(-1, 3, 1);
-    const torch::Tensor x = rgb.to(torch::kFloat).clamp(kDarkest, 1.0);
+    // Both spaces are a natural logarithm away from linear light, so the map is carried out as
+    // u = ln(C x), u' = A u + b, x' = C^-1 exp(u'), with C the identity (OD) or RGB -> LMS:
+    //   OD = -u, so OD' = A OD + b becomes u' = A u - b;
+    //   l-alpha-beta is P log10(LMS) = P u / ln 10, so its map becomes P^-1 A P and ln(10) P^-1 b.
+    const bool lab = space == ColourSpace::LabReinhard;
+    if (lab) {
+        const torch::Tensor p = logLmsToLab();
+        const torch::Tensor pInverse = torch::inverse(p);
+        a = torch::matmul(torch::matmul(pInverse, a), p);
+        b = torch::matmul(pInverse, b) * std::log(10.0);
+    } else {
+        b = -b;
+    }
     const auto device = rgb.device();
     auto onDevice = [&](const torch::Tensor &t) { return t.to(device, torch::kFloat); };
-    if (space == ColourSpace::OpticalDensity) {
-        const torch::Tensor od = perPixel(onDevice(a), x.log().neg_()).add_(onDevice(b).unsqueeze(-1));
-        return od.neg_().exp_().clamp_(0.0, 1.0);
-    }
-    // l-alpha-beta: y = P log10(M x). The affine map there is P^-1 A P, P^-1 b in log10(LMS),
-    // so each pixel needs two colour matrices and the map, not four.
-    const torch::Tensor p = logLmsToLab();
-    const torch::Tensor pInverse = torch::inverse(p);
-    a = torch::matmul(torch::matmul(pInverse, a), p);
-    b = torch::matmul(pInverse, b);
-    const torch::Tensor lms = perPixel(onDevice(rgbToLms()), x).clamp_min_(1e-6).log10_();
-    const torch::Tensor mapped = perPixel(onDevice(a), lms).add_(onDevice(b).unsqueeze(-1));
-    return perPixel(onDevice(torch::inverse(rgbToLms())), torch::pow(10.0, mapped)).clamp_(0.0, 1.0);
+    const auto sizes = rgb.sizes().vec();
+    torch::Tensor x = rgb.to(torch::kFloat).reshape({n, 3, -1});
+    x = lab ? torch::matmul(onDevice(rgbToLms()), x.clamp(kDarkest, 1.0)).clamp_min_(1e-6) : x.clamp(kDarkest, 1.0);
+    torch::Tensor mapped = torch::baddbmm(onDevice(b), onDevice(a), x.log_()).exp_();
+    if (lab)
+        mapped = torch::matmul(onDevice(torch::inverse(rgbToLms())), mapped);
+    return mapped.clamp_(0.0, 1.0).view(sizes);
 }
 
 StainProfile estimateStainProfile(const torch::Tensor &rgb)

@@ -2,9 +2,12 @@
 // icmil-extract-bench: how fast feature extraction runs, against its two limits measured in the
 // same run on the same patches: reading alone (reader threads, no model) and computing alone (the
 // model on random patches of the same shape). Target: pipeline >= 0.85 x min(read, compute).
+// With --stain, the pipeline again with each stain normalisation (the slide's estimate included)
+// against the plain pipeline, measured before and after it. Target: >= 0.9 x plain (at most 10%
+// slower).
 //
 //   icmil-extract-bench [--embedders tiny-cnn,resnet50-trunc] [--device auto] [--batch-size 64]
-//                       [--max-patches N] [--json FILE] [--dir DIR]
+//                       [--max-patches N] [--stain macenko,reinhard] [--json FILE] [--dir DIR]
 //
 // The dataset (4 synthetic 12000 x 9600 slides, 20x) is generated once into DIR (default
 // /tmp/icmil-extract-bench) and tiled once; every measurement then reads the same patches.
@@ -40,7 +43,8 @@ struct Options {
     std::vector<std::string> embedders{"tiny-cnn", "resnet50-trunc"};
     std::string device = "auto";
     int batchSize = 64;
-    std::int64_t maxPatches = 0; // 0: tiny-cnn all, resnet50-trunc 512 (CPU) per measurement
+    std::int64_t maxPatches = 0;     // 0: tiny-cnn all, resnet50-trunc 512 (CPU) per measurement
+    std::vector<std::string> stains; // stain normalisations to compare with the plain pipeline
     std::string json;
     fs::path dir = fs::temp_directory_path() / "icmil-extract-bench";
 };
@@ -51,6 +55,9 @@ struct Figures {
     std::int64_t patches = 0;
     double readRate = 0, computeRate = 0, pipelineRate = 0;
     double ratio() const { return pipelineRate / std::min(readRate, computeRate); }
+    double plainAfterRate = 0;                              // the plain pipeline again, after the stain runs
+    std::vector<std::pair<std::string, double>> stainRates; // method, pipeline patches/s
+    double plainRate() const { return plainAfterRate > 0 ? 0.5 * (pipelineRate + plainAfterRate) : pipelineRate; }
 };
 
 double seconds(Clock::time_point start)
@@ -142,13 +149,15 @@ int main(int argc, char **argv)
             options.batchSize = std::stoi(argv[++i]);
         else if (a == "--max-patches" && hasValue)
             options.maxPatches = std::stoll(argv[++i]);
+        else if (a == "--stain" && hasValue)
+            options.stains = split(argv[++i]);
         else if (a == "--json" && hasValue)
             options.json = argv[++i];
         else if (a == "--dir" && hasValue)
             options.dir = argv[++i];
         else {
             std::cerr << "usage: icmil-extract-bench [--embedders a,b] [--device auto] [--batch-size N] "
-                         "[--max-patches N] [--json FILE] [--dir DIR]\n";
+                         "[--max-patches N] [--stain macenko,reinhard] [--json FILE] [--dir DIR]\n";
             return 2;
         }
     }
@@ -169,41 +178,54 @@ int main(int argc, char **argv)
     const project::SlideTiler tiler(project::ProjectLayout(projectDir), tiling);
 
     std::vector<Figures> results;
-    for (const std::string &name : options.embedders) {
-        engine::EmbedderConfig embedderConfig;
-        embedderConfig.name = name;
-        std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderConfig);
-        const torch::Device device = engine::resolveDevice(engine::parseDevice(options.device));
-        embedder->to(device);
-        embedder->setTraining(false);
-        const bool cuda = device.is_cuda();
-        std::int64_t wanted = options.maxPatches;
-        if (wanted == 0 && name == "resnet50-trunc" && !cuda)
-            wanted = 512; // ~15-25 patches/s on 2 cores: keep each measurement under a minute
+    try {
+        for (const std::string &name : options.embedders) {
+            engine::EmbedderConfig embedderConfig;
+            embedderConfig.name = name;
+            std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderConfig);
+            const torch::Device device = engine::resolveDevice(engine::parseDevice(options.device));
+            embedder->to(device);
+            embedder->setTraining(false);
+            const bool cuda = device.is_cuda();
+            std::int64_t wanted = options.maxPatches;
+            if (wanted == 0 && name == "resnet50-trunc" && !cuda)
+                wanted = 512; // ~15-25 patches/s on 2 cores: keep each measurement under a minute
 
-        std::vector<slide::PatchGrid> grids;
-        Figures f;
-        f.embedder = name;
-        f.device = device.str();
-        const std::vector<project::SlideEntry> slides = slidesFor(all, tiler, wanted, grids, f.patches);
-        f.readRate = readOnlyRate(slides, grids, options.batchSize, cuda);
-        f.computeRate = computeOnlyRate(*embedder, f.patches, grids.front().readSize, options.batchSize, false);
+            std::vector<slide::PatchGrid> grids;
+            Figures f;
+            f.embedder = name;
+            f.device = device.str();
+            const std::vector<project::SlideEntry> slides = slidesFor(all, tiler, wanted, grids, f.patches);
+            f.readRate = readOnlyRate(slides, grids, options.batchSize, cuda);
+            f.computeRate = computeOnlyRate(*embedder, f.patches, grids.front().readSize, options.batchSize, false);
 
-        project::ExtractionConfig config;
-        config.projectDir = projectDir;
-        config.embedder = embedderConfig;
-        config.device = options.device;
-        config.batchSize = options.batchSize;
-        config.overwrite = true;
-        config.tiling = tiling;
-        project::FeatureExtractor extractor(config, std::move(embedder));
-        const project::ExtractionReport report = extractor.run(slides);
-        if (report.failed() > 0) {
-            std::cerr << "extraction failed: " << report.slides.front().message << '\n';
-            return 1;
+            project::ExtractionConfig config;
+            config.projectDir = projectDir;
+            config.embedder = embedderConfig;
+            config.device = options.device;
+            config.batchSize = options.batchSize;
+            config.overwrite = true;
+            config.tiling = tiling;
+            // The whole pipeline; a fresh copy of the embedder for each run.
+            auto pipeline = [&](engine::StainMethod method) -> double {
+                config.stain.method = method;
+                std::unique_ptr<engine::Embedder> copy = embedder->clone();
+                project::FeatureExtractor extractor(config, std::move(copy));
+                const project::ExtractionReport report = extractor.run(slides);
+                if (report.failed() > 0)
+                    throw std::runtime_error("extraction failed: " + report.slides.front().message);
+                return static_cast<double>(report.patches) / report.seconds;
+            };
+            f.pipelineRate = pipeline(engine::StainMethod::None);
+            for (const std::string &stain : options.stains)
+                f.stainRates.emplace_back(stain, pipeline(engine::parseStainMethod(stain)));
+            if (!options.stains.empty())
+                f.plainAfterRate = pipeline(engine::StainMethod::None);
+            results.push_back(f);
         }
-        f.pipelineRate = static_cast<double>(report.patches) / report.seconds;
-        results.push_back(f);
+    } catch (const std::exception &e) {
+        std::cerr << e.what() << '\n';
+        return 1;
     }
 
     std::cout << "\nembedder         device  patches   read-only   compute-only   pipeline   pipeline / min  (target >= 0.85)\n";
@@ -217,7 +239,20 @@ int main(int argc, char **argv)
                   << (f.ratio() >= 0.85 ? "  met" : "  MISSED") << '\n';
         json << (i ? "," : "") << "{\"embedder\":\"" << f.embedder << "\",\"device\":\"" << f.device << "\",\"patches\":" << f.patches
              << ",\"read_only_per_s\":" << f.readRate << ",\"compute_only_per_s\":" << f.computeRate
-             << ",\"pipeline_per_s\":" << f.pipelineRate << ",\"ratio\":" << f.ratio() << "}";
+             << ",\"pipeline_per_s\":" << f.pipelineRate << ",\"ratio\":" << f.ratio();
+        for (const auto &[method, rate] : f.stainRates)
+            json << ",\"" << method << "_per_s\":" << rate << ",\"" << method << "_vs_plain\":" << rate / f.plainRate();
+        json << "}";
+    }
+    for (const Figures &f : results) {
+        if (f.stainRates.empty())
+            continue;
+        std::cout << f.embedder << ": plain pipeline " << std::fixed << std::setprecision(1) << f.pipelineRate << "/s before, "
+                  << f.plainAfterRate << "/s after";
+        for (const auto &[method, rate] : f.stainRates)
+            std::cout << "; " << method << ' ' << rate << "/s = " << std::setprecision(2) << rate / f.plainRate() << std::setprecision(1)
+                      << " x plain" << (rate / f.plainRate() >= 0.9 ? " (met)" : " (MISSED)");
+        std::cout << "  (target >= 0.90)\n";
     }
     json << "]";
     std::cout << json.str() << '\n';
