@@ -11,6 +11,7 @@
 #include "ui/training/tissuepreview.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettings.h"
+#include "ui/training/trainingsettingsform.h"
 #include "ui/attention/attentiongallery.h"
 #include "ui/viewer/highlightlayer.h"
 #include "ui/attention/heatmappanel.h"
@@ -41,6 +42,7 @@
 #include <QStatusBar>
 #include <QtConcurrent>
 
+#include <cmath>
 #include <exception>
 #include <filesystem>
 #include <utility>
@@ -187,6 +189,21 @@ ProjectWorkspace::ProjectWorkspace(MainWindow &window) : QObject(&window), m_win
             [this] { m_tissuePreview->setTiling(m_training->loopConfig().extraction.tiling); });
     connect(window.viewer(), &SlideViewer::slideChanged, this, [this] { m_tissuePreview->setSlide(m_window.viewer()->slide()); });
     connect(m_tissuePreview, &TissuePreview::textChanged, m_training, &TrainingPanel::setTissuePreviewText);
+    // The stain reference's "Shown view": the part of the shown slide in the viewer.
+    connect(m_training->form(), &TrainingSettingsForm::stainReferenceFromViewRequested, this, [this] {
+        const SlideViewer *viewer = m_window.viewer();
+        if (!viewer->slide()) {
+            m_window.statusBar()->showMessage(tr("Open a slide to take its stain as the reference"), 5000);
+            return;
+        }
+        const QRectF shown = viewer->transform().visibleSlideRect().intersected(QRectF(QPointF(0, 0), viewer->transform().slideSize()));
+        m_training->form()->setStainReference(QStringLiteral("%1@%2,%3,%4,%5")
+                                                  .arg(QString::fromStdString(viewer->slide()->path().string()))
+                                                  .arg(std::llround(shown.left()))
+                                                  .arg(std::llround(shown.top()))
+                                                  .arg(std::max<long long>(1, std::llround(shown.width())))
+                                                  .arg(std::max<long long>(1, std::llround(shown.height()))));
+    });
     m_heatmap = new HeatmapLayer(this);
     window.viewer()->addLayer(m_heatmap);
     // Outlines a user looks for stay visible over the heatmap.

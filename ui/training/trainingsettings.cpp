@@ -59,6 +59,10 @@ TrainingSettings TrainingSettings::fromLoopConfig(const project::IcmilLoopConfig
     s.minTissue = config.extraction.tiling.grid.minTissueFraction;
     s.roiClasses = config.extraction.tiling.roiClasses;
     s.excludeClasses = config.extraction.tiling.excludeClasses;
+    s.stainMethod = engine::stainMethodName(config.extraction.stain.method);
+    s.stainReference = config.extraction.stain.referenceSource;
+    s.stainReferenceProfile = config.extraction.stain.reference;
+    s.stainJitter = config.fineTuning.distillation.augmentation.stainJitter;
     s.followDevice = false;
     return s;
 }
@@ -82,6 +86,10 @@ project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig b
     grid.minTissueFraction = minTissue;
     config.extraction.tiling.roiClasses = roiClasses;
     config.extraction.tiling.excludeClasses = excludeClasses;
+    config.extraction.stain.method = engine::parseStainMethod(stainMethod);
+    config.extraction.stain.referenceSource = stainReference.empty() ? std::string("built-in") : stainReference;
+    config.extraction.stain.reference = stainReferenceProfile;
+    config.fineTuning.distillation.augmentation.stainJitter = stainJitter;
     config.extraction.projectDir = projectRoot;
     config.extraction.device = device;
     config.model.type = engine::parseMilModelType(model);

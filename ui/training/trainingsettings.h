@@ -61,6 +61,13 @@ struct TrainingSettings {
     double minTissue = project::loopDefaults().extraction.tiling.grid.minTissueFraction; // fraction of a patch that must be tissue
     std::vector<std::string> roiClasses;                                                 // imported annotation classes patches must lie in
     std::vector<std::string> excludeClasses; // imported annotation classes patches must not touch
+    // Stain normalisation (icmil run --stain-norm, --stain-reference, --stain-jitter): the method,
+    // the reference ("built-in" or SLIDE@X,Y,W,H) and, when known, that reference's profile (a
+    // saved loop's); a region whose profile is not known yet is estimated when the run starts.
+    std::string stainMethod = engine::stainMethodName(project::loopDefaults().extraction.stain.method);
+    std::string stainReference = project::loopDefaults().extraction.stain.referenceSource;
+    engine::StainProfile stainReferenceProfile = project::loopDefaults().extraction.stain.reference;
+    double stainJitter = project::loopDefaults().fineTuning.distillation.augmentation.stainJitter; // HED jitter in fine-tuning
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for
     // the demo's recipe and a project with a saved loop, whose settings are kept as they are.

@@ -151,6 +151,30 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     m_minTissue->setSingleStep(0.05);
     m_minTissue->setValue(defaults.minTissue);
     m_minTissue->setToolTip(tr("Keep a patch when at least this fraction of it is tissue (icmil run --min-tissue)"));
+    m_stainMethod = new QComboBox;
+    m_stainMethod->setObjectName(QStringLiteral("stainMethod"));
+    m_stainMethod->addItem(tr("none"), QStringLiteral("none"));
+    m_stainMethod->addItem(tr("Macenko"), QStringLiteral("macenko"));
+    m_stainMethod->addItem(tr("Reinhard"), QStringLiteral("reinhard"));
+    m_stainMethod->setToolTip(tr("Map each slide's stain to a reference before the embedder, in extraction and fine-tuning: "
+                                 "Macenko (H&E stain vectors) or Reinhard (colour statistics) (icmil run --stain-norm)"));
+    m_stainReference = new QLineEdit(QStringLiteral("built-in"));
+    m_stainReference->setObjectName(QStringLiteral("stainReference"));
+    m_stainReference->setPlaceholderText(tr("built-in, or SLIDE@X,Y,W,H"));
+    m_stainReference->setToolTip(tr("The reference stain: built-in H&E, or a level-0 rectangle of a slide; \"Shown view\" takes "
+                                    "the part of the shown slide in the viewer (icmil run --stain-reference)"));
+    auto *stainFromView = new QToolButton;
+    stainFromView->setObjectName(QStringLiteral("stainFromView"));
+    stainFromView->setText(tr("Shown view"));
+    m_stainJitter = new QDoubleSpinBox;
+    m_stainJitter->setObjectName(QStringLiteral("stainJitter"));
+    m_stainJitter->setRange(0.0, 1.0);
+    m_stainJitter->setDecimals(2);
+    m_stainJitter->setSingleStep(0.01);
+    m_stainJitter->setSpecialValueText(tr("off"));
+    m_stainJitter->setValue(defaults.stainJitter);
+    m_stainJitter->setToolTip(tr("Fine-tuning: HED stain augmentation of the student's view, each stain scaled by 1 \u00b1 this and "
+                                 "shifted by \u00b1 this optical density; 0.05 light, 0.2 strong (icmil run --stain-jitter)"));
     m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
     m_confidence->setChecked(defaults.confidenceWeighted);
 
@@ -170,6 +194,9 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     form->addRow(tr("Minimum tissue"), m_minTissue);
     form->addRow(tr("Inside annotations"), m_roiClasses);
     form->addRow(tr("Leave out annotations"), m_excludeClasses);
+    form->addRow(tr("Stain normalisation"), m_stainMethod);
+    form->addRow(tr("Stain reference"), withButton(m_stainReference, stainFromView));
+    form->addRow(tr("Stain augmentation"), m_stainJitter);
     form->addRow(tr("Device"), m_device);
     auto *defaultsButton = new QPushButton(tr("Defaults for this device"));
     defaultsButton->setObjectName(QStringLiteral("deviceDefaults"));
@@ -193,10 +220,13 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     connect(m_weights, &QLineEdit::textChanged, this, changed);
     connect(m_roiClasses, &QLineEdit::textChanged, this, changed);
     connect(m_excludeClasses, &QLineEdit::textChanged, this, changed);
+    connect(m_stainMethod, &QComboBox::currentIndexChanged, this, changed);
+    connect(m_stainReference, &QLineEdit::textChanged, this, changed);
+    connect(stainFromView, &QToolButton::clicked, this, &TrainingSettingsForm::stainReferenceFromViewRequested);
     connect(m_tissuePreset, &QComboBox::currentIndexChanged, this, changed);
     for (QSpinBox *box : {m_iterations, m_epochs, m_fineTuneEpochs, m_fineTunePatches, m_patchSize})
         connect(box, &QSpinBox::valueChanged, this, changed);
-    for (QDoubleSpinBox *box : {m_learningRate, m_fineTuneLearningRate, m_magnification, m_minTissue})
+    for (QDoubleSpinBox *box : {m_learningRate, m_fineTuneLearningRate, m_magnification, m_minTissue, m_stainJitter})
         connect(box, &QDoubleSpinBox::valueChanged, this, changed);
     connect(m_confidence, &QCheckBox::toggled, this, changed);
     connect(m_device, &QComboBox::currentTextChanged, this, [this] {
@@ -273,6 +303,13 @@ TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
     s.minTissue = m_minTissue->value();
     s.roiClasses = project::classList(m_roiClasses->text().toStdString());
     s.excludeClasses = project::classList(m_excludeClasses->text().toStdString());
+    s.stainMethod = m_stainMethod->currentData().toString().toStdString();
+    s.stainReference = m_stainReference->text().trimmed().toStdString();
+    if (s.stainReference.empty())
+        s.stainReference = "built-in";
+    // A reference typed or taken from the view since: its profile is estimated when the run starts.
+    s.stainReferenceProfile = s.stainReference == m_stainProfileSource ? m_stainProfile : engine::builtInStainReference();
+    s.stainJitter = m_stainJitter->value();
     s.followDevice = m_followDevice;
     return s;
 }
@@ -305,7 +342,17 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
     };
     m_roiClasses->setText(joined(s.roiClasses));
     m_excludeClasses->setText(joined(s.excludeClasses));
+    m_stainMethod->setCurrentIndex(std::max(0, m_stainMethod->findData(QString::fromStdString(s.stainMethod))));
+    m_stainProfile = s.stainReferenceProfile;
+    m_stainProfileSource = s.stainReference;
+    m_stainReference->setText(QString::fromStdString(s.stainReference));
+    m_stainJitter->setValue(s.stainJitter);
     m_followDevice = s.followDevice;
+}
+
+void TrainingSettingsForm::setStainReference(const QString &reference)
+{
+    m_stainReference->setText(reference);
 }
 
 int TrainingSettingsForm::iterations() const

@@ -43,6 +43,8 @@ public:
     void applyDeviceDefaults(bool cpu);
     // Where the file dialogs start.
     void setBrowseFolder(const QString &folder) { m_browseFolder = folder; }
+    // The stain reference field's text ("built-in" or SLIDE@X,Y,W,H).
+    void setStainReference(const QString &reference);
 
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
@@ -51,7 +53,8 @@ Q_SIGNALS:
     void iterationsChanged(int iterations);
     void settingsChanged(); // any field, by the user or by setSettings
     void deviceChanged();
-    void defaultsRequested(); // the "Defaults for this device" button
+    void defaultsRequested();               // the "Defaults for this device" button
+    void stainReferenceFromViewRequested(); // the stain reference's "Shown view" button
 
 private:
     DeviceDefaults deviceSized() const;
@@ -77,6 +80,12 @@ private:
     QSpinBox *m_patchSize = nullptr;
     QDoubleSpinBox *m_minTissue = nullptr;
     QCheckBox *m_confidence = nullptr;
+    QComboBox *m_stainMethod = nullptr;
+    QLineEdit *m_stainReference = nullptr;
+    QDoubleSpinBox *m_stainJitter = nullptr;
+    // The profile of the reference last set (not shown), and the text it belongs to.
+    engine::StainProfile m_stainProfile = engine::builtInStainReference();
+    std::string m_stainProfileSource = "built-in";
 };
 
 } // namespace icmil::ui

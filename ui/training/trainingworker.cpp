@@ -236,7 +236,13 @@ void TrainingWorker::runLoop(const project::IcmilLoopConfig &config)
 {
     project::TorchBackend &backend = loadedBackend(); // loads LibTorch on the first run
     backend.adoptConfiguredThreads();                 // Preferences > threads may have changed since the last run
-    const std::unique_ptr<project::LoopRunner> loop = backend.makeLoop(config);
+    project::IcmilLoopConfig resolved = config;
+    engine::StainNormalisation &stain = resolved.extraction.stain;
+    if (stain.active() && stain.referenceSource != "built-in") { // a slide region: its stain, estimated here (deterministic)
+        Q_EMIT messageLogged(QStringLiteral("Estimating the reference stain from %1").arg(qs(stain.referenceSource)));
+        stain = backend.resolveStainNormalisation(stain.method, stain.referenceSource);
+    }
+    const std::unique_ptr<project::LoopRunner> loop = backend.makeLoop(resolved);
     const Published published(m_mutex, m_loop, loop.get());
     if (m_cancelRequested)
         loop->cancel();

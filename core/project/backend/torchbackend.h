@@ -63,6 +63,8 @@ public:
     // engine::configureThreads and engine::adoptConfiguredThreads.
     virtual int configureThreads(int requested) = 0;
     virtual int adoptConfiguredThreads() = 0;
+    // As resolveStainNormalisation (features/slidestain.h): a region reference estimated now.
+    virtual engine::StainNormalisation resolveStainNormalisation(engine::StainMethod method, const std::string &reference) = 0;
 };
 
 // The process's backend, loading the module on the first call (thread-safe; ~1 s and ~100 MiB

@@ -4,6 +4,7 @@
 
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
+#include "project/features/slidestain.h"
 #include "project/loop/icmilloop.h"
 #include "project/loop/loopdurationestimate.h"
 
@@ -74,6 +75,10 @@ public:
     int adoptConfiguredThreads() override
     {
         return withoutBacktrace([] { return engine::adoptConfiguredThreads(); });
+    }
+    engine::StainNormalisation resolveStainNormalisation(engine::StainMethod method, const std::string &reference) override
+    {
+        return withoutBacktrace([&] { return project::resolveStainNormalisation(method, reference); });
     }
 };
 

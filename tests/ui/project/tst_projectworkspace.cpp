@@ -6,6 +6,7 @@
 // shows none.
 #include "project/training/attentionstore.h"
 #include "project/training/predictiontable.h"
+#include "project/features/stainsettings.h"
 #include "project/projectlayout.h"
 #include "project/dataset/syntheticdataset.h"
 #include "ui/attention/attentiongallery.h"
@@ -31,11 +32,13 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListWidget>
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QToolButton>
 #include <QtTest>
 
 #include <nlohmann/json.hpp>
@@ -247,6 +250,35 @@ private Q_SLOTS:
         toggle->setChecked(false);
         QVERIFY(!outline->isVisible());
         QVERIFY(!text->isVisibleTo(panel));
+    }
+
+    void stainReferenceIsTheShownView()
+    {
+        // Training dock > Stain reference > "Shown view": the shown slide and the level-0
+        // rectangle the viewer shows, clipped to the slide, as --stain-reference takes it.
+        ui::MainWindow window;
+        QVERIFY(openTheProject(window));
+        ui::TrainingPanel *panel = window.workspace()->trainingPanel();
+        auto *button = panel->findChild<QToolButton *>(QStringLiteral("stainFromView"));
+        auto *reference = panel->findChild<QLineEdit *>(QStringLiteral("stainReference"));
+        QVERIFY(button && reference);
+        QCOMPARE(reference->text(), QStringLiteral("built-in"));
+        button->click(); // no slide shown: nothing changes
+        QCOMPARE(reference->text(), QStringLiteral("built-in"));
+        window.openSlide(m_slide);
+        QTRY_VERIFY_WITH_TIMEOUT(window.viewer()->slide() != nullptr, kTimeoutMs);
+        window.viewer()->fitToWindow();
+        button->click();
+        const project::StainRegion whole = project::parseStainRegion(reference->text().toStdString());
+        QCOMPARE(QString::fromStdString(whole.slide.string()), m_slide);
+        QCOMPARE(whole.x, std::int64_t{0});
+        QCOMPARE(whole.width, std::int64_t{4096}); // the whole slide fits: clipped to it
+        window.viewer()->showRegion(QRectF(1000, 800, 256, 256));
+        QCoreApplication::processEvents();
+        button->click();
+        const project::StainRegion zoomed = project::parseStainRegion(reference->text().toStdString());
+        QVERIFY(zoomed.x > 0 && zoomed.width < 4096 && zoomed.x <= 1000 && zoomed.x + zoomed.width >= 1256);
+        QCOMPARE(panel->loopConfig().extraction.stain.referenceSource, reference->text().toStdString());
     }
 
     void importedAnnotationsShowOverTheirTissue()

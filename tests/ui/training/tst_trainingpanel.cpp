@@ -18,6 +18,7 @@
 #include "ui/training/iterationtable.h"
 #include "ui/training/trainingcharts.h"
 #include "ui/training/trainingpanel.h"
+#include "ui/training/trainingsettingsform.h"
 #include "ui/training/trainingworker.h"
 
 #include <QComboBox>
@@ -125,6 +126,26 @@ private:
     }
 
 private Q_SLOTS:
+    void stainReferenceProfileStaysWithItsReference()
+    {
+        // The form shows the stain reference's name, not its profile: a saved loop's profile
+        // stays with its reference, and a reference typed since is estimated when the run starts
+        // (the built-in profile until then).
+        ui::TrainingSettings saved;
+        saved.stainMethod = "macenko";
+        saved.stainReference = "/slides/a.svs@1,2,300,400";
+        saved.stainReferenceProfile.labMean = {-0.5, 0.02, 0.01};
+        saved.stainJitter = 0.05;
+        ui::TrainingSettingsForm form;
+        form.setSettings(saved);
+        QVERIFY(form.settings().stainReferenceProfile == saved.stainReferenceProfile);
+        QCOMPARE(form.settings().stainMethod, std::string("macenko"));
+        QCOMPARE(form.settings().stainJitter, 0.05);
+        form.setStainReference(QStringLiteral("/slides/b.svs@0,0,10,10"));
+        QCOMPARE(form.settings().stainReference, std::string("/slides/b.svs@0,0,10,10"));
+        QVERIFY(form.settings().stainReferenceProfile == engine::builtInStainReference());
+    }
+
     void initTestCase()
     {
         // As after a first run: LibTorch loaded (docs/ARCHITECTURE.md, "LibTorch on demand"). The

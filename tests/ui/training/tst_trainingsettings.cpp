@@ -51,7 +51,33 @@ private Q_SLOTS:
     void panelDefaultsAreIcmilRunDefaults();
     void demoLoopIsTheSameInTheAppAndTheCli();
     void annotationLimitsAreTheSameInTheAppAndTheCli();
+    void stainSettingsAreTheSameInTheAppAndTheCli();
 };
+
+void TestTrainingSettings::stainSettingsAreTheSameInTheAppAndTheCli()
+{
+    // `icmil run --stain-norm reinhard --stain-jitter 0.05` and the Training dock's fields.
+    const fs::path root = "/data/project";
+    cli::RunOptions options = runOptions(root);
+    options.extract.stainNorm = "reinhard";
+    options.stainJitter = 0.05;
+    const project::IcmilLoopConfig fromCli = cli::loopConfig(options);
+    QCOMPARE(fromCli.extraction.stain.method, engine::StainMethod::Reinhard);
+    ui::TrainingSettings panel;
+    panel.projectRoot = root;
+    panel.stainMethod = "reinhard";
+    panel.stainJitter = 0.05;
+    QCOMPARE(describe(panel.loopConfig()), describe(fromCli));
+    // A saved loop's reference (a region, with its estimated profile) comes back whole, so the
+    // same settings resume it.
+    project::IcmilLoopConfig saved = fromCli;
+    saved.extraction.stain.referenceSource = "/slides/a.svs@1,2,300,400";
+    saved.extraction.stain.reference.labMean = {-0.5, 0.02, 0.01};
+    const ui::TrainingSettings back = ui::TrainingSettings::fromLoopConfig(saved, ui::TrainingSettings{});
+    QCOMPARE(back.stainReference, saved.extraction.stain.referenceSource);
+    QVERIFY(back.loopConfig(saved).extraction.stain == saved.extraction.stain);
+    QVERIFY(describe(fromCli).contains(QStringLiteral("\"stain_jitter\":0.05")));
+}
 
 void TestTrainingSettings::annotationLimitsAreTheSameInTheAppAndTheCli()
 {

@@ -88,6 +88,26 @@ private Q_SLOTS:
         QCOMPARE(failed.at(1).at(0).toString(), message);
     }
 
+    void stainReferenceRegionIsEstimatedOnTheWorkersThread()
+    {
+        // A stain reference typed as a slide region is estimated when the run starts, on the
+        // worker's thread: a slide that is not there fails the run with the slide's message.
+        QSignalSpy failed(m_worker, &TrainingWorker::failed);
+        QSignalSpy logged(m_worker, &TrainingWorker::messageLogged);
+        TrainingSettings settings;
+        settings.projectRoot = m_dir / "empty";
+        settings.device = "cpu";
+        settings.stainMethod = "macenko";
+        settings.stainReference = (m_dir / "missing.svs").string() + "@0,0,100,100";
+        QVERIFY(m_worker->start(settings.loopConfig()));
+        QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+        QVERIFY2(failed.at(0).at(0).toString().contains(QStringLiteral("missing.svs")), qPrintable(failed.at(0).at(0).toString()));
+        QVERIFY(!failed.at(0).at(0).toString().contains(QStringLiteral("labels")));
+        QVERIFY(logged.count() >= 1);
+        QCOMPARE(logged.at(0).at(0).toString(),
+                 QStringLiteral("Estimating the reference stain from %1").arg(QString::fromStdString(settings.stainReference)));
+    }
+
     void unknownModelFailsBeforeAnyThreadWork()
     {
         TrainingSettings settings;
