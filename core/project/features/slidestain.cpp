@@ -2,6 +2,7 @@
 #include "project/features/slidestain.h"
 
 #include "engine/embedders/patchinput.h"
+#include "engine/engineerror.h"
 #include "project/projecterror.h"
 #include "slide/io/slidesource.h"
 
@@ -101,8 +102,16 @@ PoolStainMaps::PoolStainMaps(const engine::StainNormalisation &settings, const T
         if (coords[i].empty())
             continue;
         const SampledSlide &slide = pool.slides[i];
-        m_transforms[static_cast<std::int64_t>(i)].copy_(
-            m_normaliser.slideTransform(estimateSlideStain(*slide.source, slide.readLevel, slide.readSize, coords[i], inputSize)));
+        try {
+            m_transforms[static_cast<std::int64_t>(i)].copy_(
+                m_normaliser.slideTransform(estimateSlideStain(*slide.source, slide.readLevel, slide.readSize, coords[i], inputSize)));
+        } catch (const ProjectError &e) {
+            m_transforms[static_cast<std::int64_t>(i)].narrow(1, 0, 3).copy_(torch::eye(3, torch::kDouble));
+            m_failures.emplace_back(static_cast<int>(i), e.what());
+        } catch (const engine::EngineError &e) {
+            m_transforms[static_cast<std::int64_t>(i)].narrow(1, 0, 3).copy_(torch::eye(3, torch::kDouble));
+            m_failures.emplace_back(static_cast<int>(i), e.what());
+        }
     }
 }
 

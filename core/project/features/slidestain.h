@@ -44,16 +44,21 @@ engine::StainNormalisation resolveStainNormalisation(engine::StainMethod method,
 class PoolStainMaps {
 public:
     // Estimates each slide of `pool` that has samples; `keepGoing(i)` is asked before slide i and
-    // stops the estimates when it answers false (cancelled: do not apply). Throws as
-    // estimateSlideStain does. Method none estimates nothing.
+    // stops the estimates when it answers false (cancelled: do not apply). A slide whose stain
+    // cannot be estimated (too little stain) is in failures() with the reason, and its patches
+    // would pass unchanged: leave them out. Throws SlideError for a read that fails. Method none
+    // estimates nothing.
     PoolStainMaps(const engine::StainNormalisation &settings, const TissuePatchPool &pool, int inputSize,
                   const std::function<bool(std::size_t)> &keepGoing = {});
 
     bool active() const { return m_normaliser.active(); }
     // The batch's patches on `device`, each mapped with its own slide's map.
     torch::Tensor apply(const PatchSampleReader::Batch &batch, torch::Device device) const;
+    // The slides (indices into the pool) left unmapped, and why.
+    const std::vector<std::pair<int, std::string>> &failures() const { return m_failures; }
 
 private:
+    std::vector<std::pair<int, std::string>> m_failures;
     engine::StainNormaliser m_normaliser;
     torch::Tensor m_transforms; // slides x 3 x 4
 };

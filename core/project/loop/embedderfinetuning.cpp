@@ -86,6 +86,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         result.cancelled = true;
         return result;
     }
+    if (!stain.failures().empty()) // extraction could not estimate it either: not a training slide
+        throw ProjectError(stain.failures().front().second);
     std::vector<PatchSample> training = pool.samples;
     std::vector<PatchSample> validation;
     if (training.size() < 2)

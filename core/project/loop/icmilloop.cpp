@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <vector>
 #include <chrono>
 #include <map>
 #include <regex>
@@ -367,19 +368,30 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
     if (pool.samples.size() < 2)
         throw ProjectError("Batch-norm calibration of " + m_config.embedder.name + " needs at least 2 tissue patches in the dataset, found "
                            + std::to_string(pool.samples.size()) + ": " + pool.noPatchesAdvice(m_config.extraction.tiling));
-    shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
-    pool.samples.resize(
-        static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
-    const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
-
     std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(m_config.embedder);
     embedder->to(m_device);
+    // Each slide's stain from its grid (before the shuffle), as extraction estimates it; a slide
+    // whose stain cannot be estimated is left out here as extraction will leave it out.
     const PoolStainMaps stain(m_config.extraction.stain, pool, embedder->inputSize(), [&](std::size_t i) {
         report("estimating stain", static_cast<std::int64_t>(i), static_cast<std::int64_t>(pool.slides.size()));
         return !m_cancelled;
     });
     if (m_cancelled)
         return;
+    for (const auto &[index, reason] : stain.failures()) {
+        std::erase_if(pool.samples, [index = index](const PatchSample &sample) { return sample.slide == index; });
+        if (events.message)
+            events.message("Batch-norm calibration leaves out a slide: " + reason);
+    }
+    if (pool.samples.size() < 2)
+        throw ProjectError("Batch-norm calibration of " + m_config.embedder.name
+                           + " needs at least 2 tissue patches whose stain can be "
+                             "estimated, found "
+                           + std::to_string(pool.samples.size()));
+    shuffleSamples(pool.samples, m_config.embedder.seed ^ 0xCA11B8A7Eull);
+    pool.samples.resize(
+        static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
+    const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
     const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4});
     std::int64_t done = 0;

@@ -12,6 +12,7 @@
 #include "engine/mil/milcheckpoint.h"
 #include "project/loop/embedderfinetuning.h"
 #include "project/features/featurestore.h"
+#include "project/features/stainsettings.h"
 #include "project/loop/icmilloop.h"
 #include "project/projectlayout.h"
 #include "project/dataset/slidelist.h"
@@ -261,6 +262,45 @@ private Q_SLOTS:
         QVERIFY(test::projectErrorOf([] {
                     loopConfigFromSettings("{not json", IcmilLoopConfig{});
                 }).startsWith(QStringLiteral("Cannot read the saved loop's settings: ")));
+    }
+
+    void stainNormalisationReachesEveryPhase()
+    {
+        // Macenko in calibration, extraction and fine-tuning (with HED jitter): every phase runs,
+        // every iteration's features record it, and the calibrated embedder saw normalised
+        // patches (its statistics differ from an unnormalised loop's).
+        IcmilLoopConfig c = config("stain", 1);
+        c.name = "stain";
+        c.extraction.stain.method = engine::StainMethod::Macenko;
+        c.fineTuning.distillation.augmentation.stainJitter = 0.05;
+        std::vector<std::string> phases;
+        IcmilLoopEvents events;
+        events.phaseFinished = [&](int k, const std::string &phase) { phases.push_back(std::to_string(k) + phase); };
+        const IcmilLoopResult result = IcmilLoop(c).run(events);
+        QCOMPARE(phases, (std::vector<std::string>{"0calibrate", "0extract", "0train", "1finetune", "1extract", "1train"}));
+        QCOMPARE(result.iterations.size(), std::size_t{2});
+        const std::string key = stainSettingsKey(c.extraction.stain);
+        for (const char *encoder : {"stain-it0", "stain-it1"}) {
+            int files = 0;
+            for (const fs::directory_entry &file : fs::directory_iterator(m_dir / "stain" / "features" / encoder)) {
+                if (file.path().extension() != ".h5")
+                    continue; // attention/
+                const FeatureFileSummary summary = describeFeatureFile(file.path());
+                QCOMPARE(summary.attributes.stainSettings, key);
+                QVERIFY(!summary.attributes.stainProfile.empty());
+                ++files;
+            }
+            QCOMPARE(files, 8);
+        }
+        IcmilLoopConfig plain = config("stain-plain", 0);
+        plain.name = "stain-plain";
+        IcmilLoop(plain).run();
+        auto bytes = [](const fs::path &file) {
+            std::ifstream in(file, std::ios::binary);
+            return std::string(std::istreambuf_iterator<char>(in), {});
+        };
+        QVERIFY(bytes(m_dir / "stain" / "icmil" / "stain" / "embedder-it0.pth")
+                != bytes(m_dir / "stain-plain" / "icmil" / "stain-plain" / "embedder-it0.pth"));
     }
 
     void calibratesOnlyARandomlyInitialisedBuiltIn()
