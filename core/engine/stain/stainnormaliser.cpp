@@ -110,12 +110,30 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
     }
     const auto device = rgb.device();
     auto onDevice = [&](const torch::Tensor &t) { return t.to(device, torch::kFloat); };
+    // y_c = m_c0 x_0 + m_c1 x_1 + m_c2 x_2 (+ t_c) per pixel, m and t per patch (N x 3 x 3, N x 3 x 1)
+    // or shared (3 x 3): elementwise in a fixed order, so a pixel's result never depends on the batch
+    // (a matrix product's kernel may sum differently by position), and faster than a batched
+    // product of 3 x 3 by 3 x HW matrices on a CPU.
+    auto perPixel = [&](const torch::Tensor &m, const torch::Tensor &in, const torch::Tensor &t) {
+        const torch::Tensor mm = m.dim() == 2 ? m.unsqueeze(0) : m; // N' x 3 x 3, N' = 1 or N
+        torch::Tensor out = torch::empty_like(in);
+        for (std::int64_t c = 0; c < 3; ++c) {
+            torch::Tensor channel = out.select(1, c);
+            auto weight = [&](std::int64_t k) { return mm.select(1, c).select(1, k).unsqueeze(-1); }; // N' x 1
+            torch::mul_out(channel, in.select(1, 0), weight(0));
+            channel.addcmul_(in.select(1, 1), weight(1));
+            channel.addcmul_(in.select(1, 2), weight(2));
+            if (t.defined())
+                channel.add_(t.select(1, c)); // N x 1
+        }
+        return out;
+    };
     const auto sizes = rgb.sizes().vec();
     torch::Tensor x = rgb.to(torch::kFloat).reshape({n, 3, -1});
-    x = lab ? torch::matmul(onDevice(rgbToLms()), x.clamp(kDarkest, 1.0)).clamp_min_(1e-6) : x.clamp(kDarkest, 1.0);
-    torch::Tensor mapped = torch::baddbmm(onDevice(b), onDevice(a), x.log_()).exp_();
+    x = lab ? perPixel(onDevice(rgbToLms()), x.clamp(kDarkest, 1.0), {}).clamp_min_(1e-6) : x.clamp(kDarkest, 1.0);
+    torch::Tensor mapped = perPixel(onDevice(a), x.log_(), onDevice(b)).exp_();
     if (lab)
-        mapped = torch::matmul(onDevice(torch::inverse(rgbToLms())), mapped);
+        mapped = perPixel(onDevice(torch::inverse(rgbToLms())), mapped, {});
     return mapped.clamp_(0.0, 1.0).view(sizes);
 }
 
