@@ -90,11 +90,10 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
     if (!shared && !each)
         throw EngineError("Stain transforms must be 3 x 4 or " + std::to_string(n) + " x 3 x 4, got " + shapeText(transforms));
     torch::NoGradGuard noGrad;
-    // One map per patch even when all share it: a batched product per patch gives a patch the
-    // same bits in a batch of any size.
-    const torch::Tensor each3x4 = (shared ? transforms.unsqueeze(0).expand({n, 3, 4}) : transforms).to(torch::kDouble).cpu();
-    torch::Tensor a = each3x4.narrow(-1, 0, 3);
-    torch::Tensor b = each3x4.narrow(-1, 3, 1);
+    // 1 x 3 x 4 (shared, broadcast over the patches) or N x 3 x 4.
+    const torch::Tensor maps = (shared ? transforms.unsqueeze(0) : transforms).to(torch::kDouble).cpu();
+    torch::Tensor a = maps.narrow(-1, 0, 3);
+    torch::Tensor b = maps.narrow(-1, 3, 1);
     // Both spaces are a natural logarithm away from linear light, so the map is carried out as
     // u = ln(C x), u' = A u + b, x' = C^-1 exp(u'), with C the identity (OD) or RGB -> LMS:
     //   OD = -u, so OD' = A OD + b becomes u' = A u - b;
@@ -110,10 +109,10 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
     }
     const auto device = rgb.device();
     auto onDevice = [&](const torch::Tensor &t) { return t.to(device, torch::kFloat); };
-    // y_c = m_c0 x_0 + m_c1 x_1 + m_c2 x_2 (+ t_c) per pixel, m and t per patch (N x 3 x 3, N x 3 x 1)
-    // or shared (3 x 3): elementwise in a fixed order, so a pixel's result never depends on the batch
-    // (a matrix product's kernel may sum differently by position), and faster than a batched
-    // product of 3 x 3 by 3 x HW matrices on a CPU.
+    // y_c = m_c0 x_0 + m_c1 x_1 + m_c2 x_2 (+ t_c) per pixel, with m and t per patch (N x 3 x 3,
+    // N x 3 x 1) or shared (3 x 3, 1 x 3 x 3, 1 x 3 x 1): elementwise in a fixed order, so a
+    // pixel's result never depends on the batch (a matrix product's kernel may sum differently
+    // by position); on this CPU no slower than a batched 3 x 3 by 3 x HW product.
     auto perPixel = [&](const torch::Tensor &m, const torch::Tensor &in, const torch::Tensor &t) {
         const torch::Tensor mm = m.dim() == 2 ? m.unsqueeze(0) : m; // N' x 3 x 3, N' = 1 or N
         torch::Tensor out = torch::empty_like(in);
@@ -124,7 +123,7 @@ torch::Tensor mapColours(const torch::Tensor &rgb, ColourSpace space, const torc
             channel.addcmul_(in.select(1, 1), weight(1));
             channel.addcmul_(in.select(1, 2), weight(2));
             if (t.defined())
-                channel.add_(t.select(1, c)); // N x 1
+                channel.add_(t.select(1, c)); // N' x 1
         }
         return out;
     };

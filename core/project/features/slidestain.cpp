@@ -102,16 +102,17 @@ PoolStainMaps::PoolStainMaps(const engine::StainNormalisation &settings, const T
         if (coords[i].empty())
             continue;
         const SampledSlide &slide = pool.slides[i];
+        std::string failure; // too little stain (ProjectError), or a degenerate estimate (EngineError)
         try {
             m_transforms[static_cast<std::int64_t>(i)].copy_(
                 m_normaliser.slideTransform(estimateSlideStain(*slide.source, slide.readLevel, slide.readSize, coords[i], inputSize)));
+            continue;
         } catch (const ProjectError &e) {
-            m_transforms[static_cast<std::int64_t>(i)].narrow(1, 0, 3).copy_(torch::eye(3, torch::kDouble));
-            m_failures.emplace_back(static_cast<int>(i), e.what());
+            failure = e.what();
         } catch (const engine::EngineError &e) {
-            m_transforms[static_cast<std::int64_t>(i)].narrow(1, 0, 3).copy_(torch::eye(3, torch::kDouble));
-            m_failures.emplace_back(static_cast<int>(i), e.what());
+            failure = e.what();
         }
+        m_failures.emplace_back(static_cast<int>(i), failure);
     }
 }
 

@@ -45,8 +45,8 @@ class PoolStainMaps {
 public:
     // Estimates each slide of `pool` that has samples; `keepGoing(i)` is asked before slide i and
     // stops the estimates when it answers false (cancelled: do not apply). A slide whose stain
-    // cannot be estimated (too little stain) is in failures() with the reason, and its patches
-    // would pass unchanged: leave them out. Throws SlideError for a read that fails. Method none
+    // cannot be estimated (too little stain) is in failures() with the reason and has no map:
+    // leave its patches out. Throws SlideError for a read that fails. Method none
     // estimates nothing.
     PoolStainMaps(const engine::StainNormalisation &settings, const TissuePatchPool &pool, int inputSize,
                   const std::function<bool(std::size_t)> &keepGoing = {});
