@@ -251,8 +251,7 @@ torch::Tensor StainNormaliser::slideTransform(const StainProfile &source) const
             {target.maxConcentration[0] / source.maxConcentration[0], target.maxConcentration[1] / source.maxConcentration[1]},
             torch::kDouble));
         transform.narrow(1, 0, 3).copy_(torch::matmul(torch::matmul(to, scale), torch::pinverse(from)));
-    } else if (m_settings.method == StainMethod::Reinhard) {
-        transform.zero_();
+    } else if (m_settings.method == StainMethod::Reinhard) { // a diagonal gain and an offset per channel
         for (int c = 0; c < 3; ++c) {
             const auto i = static_cast<std::size_t>(c);
             if (!(source.labStd[i] > 1e-9))

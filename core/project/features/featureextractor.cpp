@@ -143,12 +143,13 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
             features.coords.push_back({c.x, c.y});
 
         const c10::Device device = m_embedder->device();
-        torch::Tensor stainMap; // the slide's map to the reference stain
+        torch::Tensor stainMap;   // the slide's map to the reference stain
+        std::string stainProfile; // and the slide's own stain, for the file
         if (m_stain.active() && patches > 0) {
             const engine::StainProfile profile
                 = estimateSlideStain(*source, tiling.grid.readLevel, tiling.grid.readSize, tiling.grid.coords, m_embedder->inputSize());
             stainMap = m_stain.slideTransform(profile);
-            features.attributes.stainProfile = stainProfileJson(profile);
+            stainProfile = stainProfileJson(profile);
         }
         PatchBatchReader::Options options;
         options.batchSize = m_config.batchSize;
@@ -202,7 +203,6 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         }
         m_runSeconds += secondsSince(extractStart);
 
-        const std::string stainProfile = features.attributes.stainProfile;
         features.attributes = tiling.attributes;
         features.attributes.encoder = encoderName();
         features.attributes.stainSettings = stainSettingsKey(m_config.stain);

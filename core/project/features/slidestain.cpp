@@ -28,12 +28,10 @@ torch::Tensor opaqueRgb(const torch::Tensor &bgra)
 
 } // namespace
 
-engine::StainProfile estimateSlideStain(const slide::SlideSource &source, int readLevel, int readSize,
-                                        const std::vector<slide::PatchCoord> &coords, int inputSize)
+torch::Tensor stainSamplePatches(const slide::SlideSource &source, int readLevel, int readSize,
+                                 const std::vector<slide::PatchCoord> &coords, int inputSize)
 {
     const auto count = static_cast<std::int64_t>(coords.size());
-    if (count == 0)
-        throw ProjectError("Cannot estimate the stain of '" + source.path().filename().string() + "': it has no tissue patches");
     const std::int64_t samples = std::min<std::int64_t>(count, kStainSamplePatches);
     torch::Tensor pixels = torch::empty({1, readSize, readSize, 4}, torch::kUInt8);
     std::vector<torch::Tensor> patches;
@@ -42,8 +40,17 @@ engine::StainProfile estimateSlideStain(const slide::SlideSource &source, int re
         source.readRegionArgb(readLevel, c.x, c.y, readSize, readSize, reinterpret_cast<std::uint32_t *>(pixels.data_ptr<std::uint8_t>()));
         patches.push_back(engine::patchesToModelInput(pixels, inputSize, torch::kCPU));
     }
+    return patches.empty() ? torch::empty({0, 3, inputSize, inputSize}) : torch::cat(patches);
+}
+
+engine::StainProfile estimateSlideStain(const slide::SlideSource &source, int readLevel, int readSize,
+                                        const std::vector<slide::PatchCoord> &coords, int inputSize)
+{
+    if (coords.empty())
+        throw ProjectError("Cannot estimate the stain of '" + source.path().filename().string() + "': it has no tissue patches");
+    const torch::Tensor patches = stainSamplePatches(source, readLevel, readSize, coords, inputSize);
     try {
-        return engine::estimateStainProfileOfPatches(torch::cat(patches));
+        return engine::estimateStainProfileOfPatches(patches);
     } catch (const std::exception &e) {
         throw ProjectError("Cannot estimate the stain of '" + source.path().filename().string() + "': " + e.what());
     }

@@ -22,10 +22,14 @@ namespace icmil::project {
 // Patches a slide's stain is estimated from: evenly spaced through its grid.
 inline constexpr int kStainSamplePatches = 16;
 
-// A slide's stain from up to kStainSamplePatches of `coords` (grid order, evenly spaced: the
-// first, then every count/16-th), read at readLevel x readSize and made model input of side
-// `inputSize` as extraction makes it, then engine::estimateStainProfileOfPatches (patches with pen
-// ink or a fold left out). The same grid gives the same profile, whatever the batch size. Throws ProjectError "Cannot estimate the stain of 'FILE': ..." (too little stain, or no
+// The patches a slide's stain is estimated from: up to kStainSamplePatches of `coords` (grid
+// order, evenly spaced: the first, then every count/16-th), read at readLevel x readSize and made
+// model input of side `inputSize` as extraction makes it. K x 3 x inputSize x inputSize on the CPU.
+torch::Tensor stainSamplePatches(const slide::SlideSource &source, int readLevel, int readSize,
+                                 const std::vector<slide::PatchCoord> &coords, int inputSize);
+
+// A slide's stain: engine::estimateStainProfileOfPatches (patches with pen ink or a fold left
+// out) on stainSamplePatches. The same grid gives the same profile, whatever the batch size. Throws ProjectError "Cannot estimate the stain of 'FILE': ..." (too little stain, or no
 // patches) and SlideError for a read that fails.
 engine::StainProfile estimateSlideStain(const slide::SlideSource &source, int readLevel, int readSize,
                                         const std::vector<slide::PatchCoord> &coords, int inputSize);

@@ -188,17 +188,9 @@ private Q_SLOTS:
                 = project::estimateSlideStain(*source, grid.grid.readLevel, grid.grid.readSize, grid.grid.coords, 64);
             before.push_back(profile);
             // The same 16 patches, normalised, estimated again.
-            std::vector<torch::Tensor> patches;
-            torch::Tensor pixels = torch::empty({1, grid.grid.readSize, grid.grid.readSize, 4}, torch::kUInt8);
-            const auto count = static_cast<std::int64_t>(grid.grid.coords.size());
-            for (std::int64_t i = 0; i < std::min<std::int64_t>(count, project::kStainSamplePatches); ++i) {
-                const slide::PatchCoord &c = grid.grid.coords[static_cast<std::size_t>(i * count / std::min<std::int64_t>(count, 16))];
-                source->readRegionArgb(grid.grid.readLevel, c.x, c.y, grid.grid.readSize, grid.grid.readSize,
-                                       reinterpret_cast<std::uint32_t *>(pixels.data_ptr<std::uint8_t>()));
-                patches.push_back(engine::patchesToModelInput(pixels, 64, torch::kCPU));
-            }
-            after.push_back(
-                engine::estimateStainProfileOfPatches(normaliser.apply(torch::cat(patches), normaliser.slideTransform(profile))));
+            const torch::Tensor patches
+                = project::stainSamplePatches(*source, grid.grid.readLevel, grid.grid.readSize, grid.grid.coords, 64);
+            after.push_back(engine::estimateStainProfileOfPatches(normaliser.apply(patches, normaliser.slideTransform(profile))));
         }
         const engine::StainProfile reference = engine::builtInStainReference();
         qInfo("H spread between slides %.1f -> %.1f degrees, E %.1f -> %.1f", spread(before, false), spread(after, false),
