@@ -6,6 +6,7 @@
 #include "project/loop/icmilloop.h"
 #include "project/loop/loopdefaults.h"
 #include "project/training/miltraining.h"
+#include "project/training/predictiontable.h"
 #include "project/features/slidetiler.h"
 
 #include <cstdint>
@@ -114,19 +115,60 @@ struct PredictOptions {
     std::string run;
     std::filesystem::path labels; // default: <project>/labels.csv when present
     std::string classes;
-    std::string slides; // "s1,s2"; default: every slide with features
+    std::string slides; // "s1,s2"; default: every slide with features. With `model`: FILE|DIR|LIST
     std::string device = "auto";
+    // One step with a model bundle (icmil export-model): slides in, predictions out.
+    std::filesystem::path model;
+    std::filesystem::path out; // becomes a project
+    bool heatmaps = false;
+    double heatmapDownsample = 32.0;
+    int batchSize = project::loopDefaults().extraction.batchSize;
+    int readers = project::loopDefaults().extraction.readerThreads;
+    bool half = false;
+};
+
+// `icmil export-model`: a run's or an ICMIL loop iteration's model as one bundle file.
+struct ExportModelOptions {
+    std::filesystem::path projectDir;
+    std::string run;
+    std::string loop;
+    int iteration = -1;   // < 0: the loop's last trained iteration
+    std::string embedder; // a run outside a loop: the embedder that made its features
+    std::filesystem::path weights;
+    std::uint64_t seed = project::loopDefaults().embedder.seed;
+    std::filesystem::path slides; // the project's slides, for the check
+    std::filesystem::path out;
 };
 
 // `icmil export`: a run's predictions as CSV (ours and CLAM's layout).
 struct ExportOptions {
     std::filesystem::path projectDir;
     std::string run;
-    std::filesystem::path out;     // predictions.csv layout
-    std::filesystem::path clam;    // CLAM's fold_<k>.csv layout
-    std::string split;             // only this split ("train", "val", "test")
-    std::filesystem::path regions; // a folder: each slide's most attended regions as QuPath annotations
-    double regionThreshold = 0.9;  // attention percentile rank of the patches in those regions
+    std::filesystem::path out;           // predictions.csv layout
+    std::filesystem::path clam;          // CLAM's fold_<k>.csv layout
+    std::string split;                   // only this split ("train", "val", "test")
+    std::filesystem::path regions;       // a folder: each slide's most attended regions as QuPath annotations
+    double regionThreshold = 0.9;        // attention percentile rank (instance map: probability) of the patches in those regions
+    std::string regionMap = "attention"; // what the regions outline: "attention" or "instance" (the instance view)
+};
+
+// `icmil heatmap`: a run's whole-slide heatmaps to take away (PNG, pyramidal TIFF), one per slide
+// with an attention map (project/export/runheatmapexport.h).
+struct HeatmapOptions {
+    std::filesystem::path projectDir;
+    std::string run;
+    std::string slides;              // "s1,s2"; default: every slide of the run with an attention map
+    std::filesystem::path slidesDir; // default: the project's slides (icmil-project.json)
+    std::filesystem::path out;
+    double downsample = 16.0; // level-0 pixels per heatmap pixel
+    bool overlay = false;     // over the slide image, else the cells alone
+    double opacity = 0.5;     // of the cells over the slide
+    bool white = false;       // alone: the PNG over white instead of transparent
+    std::string colormap = "viridis";
+    std::string map = "attention"; // or instance: a class's probability per patch (the instance view)
+    std::string className;         // instance: the class; default: the last
+    std::string normalisation;     // percentile-rank, min-max or probability; default: attention by rank, instance as probability
+    std::string format = "png";    // png, tiff or both
 };
 
 // `icmil run`: the ICMIL loop (iterations of fine-tune embedder, re-extract, retrain classifier).
@@ -165,7 +207,12 @@ int runTrain(const TrainOptions &options);
 int runLoop(const RunOptions &options, const std::function<void(project::IcmilLoopConfig &)> &adjust = {});
 project::IcmilLoopConfig loopConfig(const RunOptions &options);
 int runPredict(const PredictOptions &options);
+int runPredictModel(const PredictOptions &options);
+int runExportModel(const ExportModelOptions &options);
+// The predictions as a table on stdout, and the metrics of the labelled rows.
+void printPredictionTable(const project::PredictionTable &table);
 int runExport(const ExportOptions &options);
+int runHeatmap(const HeatmapOptions &options);
 int runTile(const TileOptions &options);
 int runExtract(const ExtractOptions &options);
 int runImport(const ImportOptions &options);

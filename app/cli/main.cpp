@@ -250,30 +250,100 @@ int runCli(int argc, char **argv)
     runFold->description("k-fold cross-validation: run the loop on this fold only (0-based)");
 
     icmil::cli::PredictOptions predict;
-    CLI::App *predictCmd = app.add_subcommand("predict", "Slide probabilities and attention from a checkpoint");
-    predictCmd->add_option("--project", predict.projectDir, "Project folder")->required();
-    predictCmd->add_option("--checkpoint", predict.checkpoint, "Our checkpoint.pth or an ICMIL reference .pth")->required();
+    CLI::App *predictCmd = app.add_subcommand(
+        "predict", "Slide probabilities and attention: from a checkpoint on a project's features, or in one step from a model bundle");
+    predictCmd->add_option("--project", predict.projectDir, "Project folder");
+    predictCmd->add_option("--checkpoint", predict.checkpoint, "Our checkpoint.pth or an ICMIL reference .pth");
     predictCmd->add_option("--model-type", predict.modelType, "abmil, maxpool or dtfd for a reference checkpoint (default: from its keys)");
     predictCmd->add_option("--encoder", predict.encoder, "Feature folder (default: the only one)");
     predictCmd->add_option("--run", predict.run, "Name of the output run (default: the checkpoint's)");
-    predictCmd->add_option("--labels", predict.labels, "Labels CSV for the table (default: PROJECT/labels.csv when present)");
+    predictCmd->add_option("--labels", predict.labels, "Labels CSV for the table and metrics (default: PROJECT/labels.csv when present)");
     predictCmd->add_option("--classes", predict.classes, "Class names of a reference checkpoint, e.g. normal,tumor");
-    predictCmd->add_option("--slides", predict.slides, "Only these slide ids, comma-separated");
+    predictCmd->add_option("--slides", predict.slides,
+                           "Only these slide ids, comma-separated; with --model: a slide file, a folder of slides or a list file "
+                           "(.txt, one path per line)");
     predictCmd->add_option("--device", predict.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    predictCmd->add_option("--model", predict.model,
+                           "A model bundle (icmil export-model): tissue, patches, features, prediction and attention for every slide");
+    predictCmd->add_option("--out", predict.out, "With --model: the output folder (a project; a rerun goes on where it stopped)");
+    predictCmd->add_flag("--heatmaps", predict.heatmaps, "With --model: a whole-slide attention heatmap PNG per slide (OUT/heatmaps)");
+    predictCmd->add_option("--heatmap-downsample", predict.heatmapDownsample, "With --heatmaps: level-0 pixels per heatmap pixel")
+        ->check(CLI::Range(1.0, 4096.0))
+        ->capture_default_str();
+    predictCmd->add_option("--batch-size", predict.batchSize, "With --model: patches per batch")
+        ->check(CLI::Range(1, 4096))
+        ->capture_default_str();
+    predictCmd->add_option("--readers", predict.readers, "With --model: patch reader threads (0 = all cores)")
+        ->check(CLI::NonNegativeNumber);
+    predictCmd->add_flag("--half", predict.half, "With --model: float16 extraction on CUDA");
+
+    icmil::cli::ExportModelOptions exportModel;
+    CLI::App *exportModelCmd
+        = app.add_subcommand("export-model", "Write a trained model (embedder, classifier, preprocessing, provenance) as one bundle file");
+    exportModelCmd->add_option("--project", exportModel.projectDir, "Project folder")->required();
+    exportModelCmd->add_option("--run", exportModel.run, "A classifier run (PROJECT/runs/RUN; a loop's run brings its loop's embedder)");
+    exportModelCmd->add_option("--loop", exportModel.loop, "An ICMIL loop (PROJECT/icmil/LOOP)");
+    exportModelCmd->add_option("--iteration", exportModel.iteration, "The loop's iteration (default: its last trained)")
+        ->check(CLI::NonNegativeNumber);
+    exportModelCmd->add_option("--embedder", exportModel.embedder,
+                               "A run outside a loop: the embedder that made its features (default: their encoder, if built in)");
+    exportModelCmd->add_option("--weights", exportModel.weights, "... and its weights (torch.save file)");
+    exportModelCmd->add_option("--embedder-seed", exportModel.seed, "... or the seed of a randomly initialised one")->capture_default_str();
+    exportModelCmd->add_option("--slides", exportModel.slides, "The project's slides, to check the embedder (default: the project's)");
+    exportModelCmd->add_option("--out", exportModel.out, "The bundle to write, e.g. model.icmil")->required();
 
     icmil::cli::ExportOptions exportOptions;
     CLI::App *exportCmd = app.add_subcommand("export", "Write a run's predictions as CSV (ours and CLAM's layout)");
     exportCmd->add_option("--project", exportOptions.projectDir, "Project folder")->required();
     exportCmd->add_option("--run", exportOptions.run, "Run name (PROJECT/runs/RUN)")->required();
-    exportCmd->add_option("--out", exportOptions.out, "slide_id,case_id,label,split,p_0..,predicted");
+    exportCmd->add_option("--out", exportOptions.out, "slide_id,case_id,label,split,p_0..,predicted,patches,above_threshold");
     exportCmd->add_option("--clam", exportOptions.clam, "CLAM's layout: slide_id,Y,Y_hat,p_0..");
     exportCmd->add_option("--split", exportOptions.split, "Only this split: train, val or test");
     exportCmd->add_option("--regions", exportOptions.regions,
                           "Folder for each slide's most attended regions as QuPath annotations (<slide>_attention_regions.geojson)");
     exportCmd
-        ->add_option("--region-threshold", exportOptions.regionThreshold,
-                     "Attention percentile rank a patch needs to be in a region (0.9: the top 10%)")
+        ->add_option(
+            "--region-threshold", exportOptions.regionThreshold,
+            "Attention percentile rank a patch needs to be in a region (0.9: the top 10%); with --map instance, its instance score")
         ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    exportCmd
+        ->add_option(
+            "--map", exportOptions.regionMap,
+            "What --regions outlines: attention, or instance (the instance view: each patch's probability of the last class; files "
+            "<slide>_instance_regions.geojson)")
+        ->check(CLI::IsMember({"attention", "instance"}))
+        ->capture_default_str();
+
+    icmil::cli::HeatmapOptions heatmap;
+    CLI::App *heatmapCmd = app.add_subcommand("heatmap", "Write a run's whole-slide attention heatmaps as PNG and/or pyramidal TIFF");
+    heatmapCmd->add_option("--project", heatmap.projectDir, "Project folder")->required();
+    heatmapCmd->add_option("--run", heatmap.run, "Run name (PROJECT/runs/RUN)")->required();
+    heatmapCmd->add_option("--slides", heatmap.slides, "Only these slide ids, comma-separated (default: every slide with attention)");
+    heatmapCmd->add_option("--slides-dir", heatmap.slidesDir, "Where the slide files are (default: the project's slides)");
+    heatmapCmd->add_option("--out", heatmap.out, "Output folder: <slide>_heatmap.png/.tif and <slide>_legend.png")->required();
+    heatmapCmd->add_option("--downsample", heatmap.downsample, "Level-0 pixels per heatmap pixel")
+        ->check(CLI::Range(1.0, 65536.0))
+        ->capture_default_str();
+    heatmapCmd->add_flag("--overlay", heatmap.overlay, "Blend the heatmap over the slide image (default: the heatmap alone)");
+    heatmapCmd->add_option("--opacity", heatmap.opacity, "Opacity of the heatmap over the slide")
+        ->check(CLI::Range(0.0, 1.0))
+        ->capture_default_str();
+    heatmapCmd->add_flag("--white", heatmap.white, "Without --overlay: the PNG over white instead of transparent");
+    heatmapCmd->add_option("--colormap", heatmap.colormap, "viridis, turbo, jet or coolwarm")
+        ->check(CLI::IsMember({"viridis", "turbo", "jet", "coolwarm"}, CLI::ignore_case))
+        ->capture_default_str();
+    heatmapCmd->add_option("--map", heatmap.map, "attention, or instance: the instance view's probability of --class per patch")
+        ->check(CLI::IsMember({"attention", "instance"}, CLI::ignore_case))
+        ->capture_default_str();
+    heatmapCmd->add_option("--class", heatmap.className, "With --map instance: the class (default: the last)");
+    heatmapCmd
+        ->add_option("--normalisation", heatmap.normalisation,
+                     "How scores become colours: percentile-rank, min-max or probability (as they are) (default: attention by "
+                     "percentile rank as the app, instance as probability)")
+        ->check(CLI::IsMember({"percentile-rank", "min-max", "probability"}, CLI::ignore_case));
+    heatmapCmd->add_option("--format", heatmap.format, "png, tiff (tiled pyramidal, for QuPath, ASAP, OpenSlide) or both")
+        ->check(CLI::IsMember({"png", "tiff", "both"}, CLI::ignore_case))
         ->capture_default_str();
 
     CLI::App *demoCmd = app.add_subcommand("demo", "Generate the demo dataset and run the ICMIL loop on it (CPU: a few minutes)");
@@ -311,8 +381,12 @@ int runCli(int argc, char **argv)
     }
     if (*predictCmd)
         return icmil::cli::runPredict(predict);
+    if (*exportModelCmd)
+        return icmil::cli::runExportModel(exportModel);
     if (*exportCmd)
         return icmil::cli::runExport(exportOptions);
+    if (*heatmapCmd)
+        return icmil::cli::runHeatmap(heatmap);
     if (*demoCmd)
         return icmil::cli::runDemo(demoPath, !demoNoGui);
     std::cout << app.help();

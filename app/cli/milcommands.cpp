@@ -9,6 +9,7 @@
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
 #include "project/annotations/annotationimport.h"
+#include "project/annotations/qupathoffset.h"
 #include "project/export/attentionregions.h"
 #include "project/training/attentionstore.h"
 #include "project/training/milprediction.h"
@@ -21,8 +22,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <array>
 #include <iomanip>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 namespace icmil::cli {
@@ -205,30 +209,8 @@ int runTrain(const TrainOptions &options)
     return summary.cancelled ? 130 : 0;
 }
 
-int runPredict(const PredictOptions &options)
+void printPredictionTable(const project::PredictionTable &table)
 {
-    project::MilPredictionConfig config;
-    config.projectRoot = options.projectDir;
-    config.checkpoint = options.checkpoint;
-    if (!options.modelType.empty())
-        config.type = engine::parseMilModelType(options.modelType);
-    config.encoder = project::chooseEncoder(options.projectDir, options.encoder);
-    config.run = options.run;
-    config.labelsCsv = defaultLabels(options.projectDir, options.labels, false);
-    config.classNames = splitList(options.classes);
-    config.slideIds = splitList(options.slides);
-    config.device = engine::resolveDevice(engine::parseDevice(options.device));
-
-    ProgressBar bar;
-    project::MilPredictionJob job(config);
-    project::MilPredictionResult result;
-    {
-        const InterruptGuard guard([&job] { job.cancel(); });
-        result = job.run([&](int done, int total, const std::string &slideId) { bar.update(done - 1, total, 1.0, slideId); });
-    }
-    bar.finish();
-
-    const project::PredictionTable &table = result.table;
     std::cout << std::left << std::setw(20) << "slide_id" << std::setw(12) << "label" << std::setw(12) << "predicted";
     for (const std::string &name : table.classNames)
         std::cout << std::setw(10) << ("p(" + name + ")");
@@ -256,6 +238,42 @@ int runPredict(const PredictOptions &options)
                       << fixed(m.thresholdF1, 3);
         std::cout << '\n';
     }
+}
+
+int runPredict(const PredictOptions &options)
+{
+    if (!options.model.empty())
+        return runPredictModel(options);
+    if (options.projectDir.empty() || options.checkpoint.empty())
+        throw project::ProjectError("icmil predict needs --project and --checkpoint, or --model with --slides and --out");
+    project::MilPredictionConfig config;
+    config.projectRoot = options.projectDir;
+    config.checkpoint = options.checkpoint;
+    if (!options.modelType.empty())
+        config.type = engine::parseMilModelType(options.modelType);
+    config.encoder = project::chooseEncoder(options.projectDir, options.encoder);
+    config.run = options.run;
+    config.labelsCsv = defaultLabels(options.projectDir, options.labels, false);
+    config.classNames = splitList(options.classes);
+    config.slideIds = splitList(options.slides);
+    config.device = engine::resolveDevice(engine::parseDevice(options.device));
+
+    ProgressBar bar;
+    project::MilPredictionJob job(config);
+    project::MilPredictionResult result;
+    {
+        const InterruptGuard guard([&job] { job.cancel(); });
+        result = job.run([&](int done, int total, const std::string &slideId) { bar.update(done - 1, total, 1.0, slideId); });
+    }
+    bar.finish();
+
+    const project::PredictionTable &table = result.table;
+    printPredictionTable(table);
+    for (const project::SkippedSlide &slide : result.skipped)
+        std::cerr << "warning: not predicted: " << slide.slideId << ": " << slide.reason << '\n';
+    const auto labelled = std::count_if(table.rows.begin(), table.rows.end(), [](const auto &row) { return row.labelIndex >= 0; });
+    std::cout << "Predicted " << table.rows.size() << " slide(s) (" << labelled << " labelled, "
+              << table.rows.size() - static_cast<std::size_t>(labelled) << " unlabelled); skipped " << result.skipped.size() << '\n';
     if (result.cancelled) {
         std::cout << "Cancelled after " << table.rows.size() << " slides; no tables written.\n";
         return 130;
@@ -297,7 +315,18 @@ int runExport(const ExportOptions &options)
         std::cout << "Wrote the labelled slides in CLAM's layout to " << options.clam.string() << '\n';
     }
     if (!options.regions.empty()) {
+        const bool instance = options.regionMap == "instance";
         const fs::path attentionDir = layout.attentionDir(table.encoder, table.run);
+        // QuPath places a slide cropped to its bounds at their corner: each slide's offset, from
+        // the slide file the project's settings lead to.
+        std::map<std::string, fs::path> slideFiles;
+        std::string slidesProblem;
+        try {
+            slideFiles = project::projectSlideFiles(options.projectDir);
+        } catch (const std::exception &e) {
+            slidesProblem = std::string(" (") + e.what() + ")";
+        }
+        std::vector<std::string> withoutOffset;
         std::size_t slides = 0, regions = 0;
         for (const auto &row : table.rows) {
             const fs::path file = attentionDir / (row.slideId + ".h5");
@@ -305,14 +334,26 @@ int runExport(const ExportOptions &options)
                 continue;
             const project::SlideAttention attention = project::readAttentionFile(file);
             const std::int64_t patch = attention.patchSizeLevel0.value_or(256);
-            const std::size_t count = project::writeAttentionRegionsGeoJson(options.regions / (row.slideId + "_attention_regions.geojson"),
-                                                                            attention, patch, options.regionThreshold);
+            const auto slideFile = slideFiles.find(row.slideId);
+            const std::optional<std::array<double, 2>> offset
+                = slideFile == slideFiles.end() ? std::nullopt : project::quPathOffsetOfFile(slideFile->second);
+            if (!offset)
+                withoutOffset.push_back(row.slideId);
+            const std::size_t count = project::writeAttentionRegionsGeoJson(
+                options.regions / (row.slideId + (instance ? "_instance_regions.geojson" : "_attention_regions.geojson")), attention, patch,
+                options.regionThreshold, offset.value_or(std::array<double, 2>{0.0, 0.0}),
+                instance ? project::RegionMap::InstanceScore : project::RegionMap::Attention);
             std::cout << std::left << std::setw(16) << row.slideId << ' ' << count << " region(s)\n";
             ++slides;
             regions += count;
         }
-        std::cout << "Wrote " << regions << " attention region(s) of " << slides << " slide(s) (patches at or above rank "
-                  << fixed(options.regionThreshold, 2) << ") to " << options.regions.string() << '\n';
+        if (!withoutOffset.empty())
+            std::cerr << "warning: no slide file found for " << listSome(withoutOffset) << slidesProblem
+                      << ": their regions are in level-0 coordinates, without the slide's bounds offset (QuPath shifts them on slides "
+                         "cropped to their bounds, such as MIRAX)\n";
+        std::cout << "Wrote " << regions << (instance ? " instance score" : " attention") << " region(s) of " << slides
+                  << " slide(s) (patches at or above " << (instance ? "instance score " : "rank ") << fixed(options.regionThreshold, 2)
+                  << ") to " << options.regions.string() << '\n';
     }
     return 0;
 }

@@ -6,7 +6,12 @@
 
 #include "app/cli/errorboundary.h"
 #include "app/cli/interruptguard.h"
+#include "common/colormaptable.h"
 #include "common/slidetestsupport.h"
+#include "project/projectcatalog.h"
+#include "project/projectlayout.h"
+#include "project/training/attentionstore.h"
+#include "project/training/predictiontable.h"
 
 #include <c10/util/Exception.h>
 
@@ -52,6 +57,8 @@ private Q_SLOTS:
     void ctrlCStopsExtractionAndKeepsWhatItHas();
     void slidesWithoutPatchesAreWarningsUnlessStrict();
     void stainNormalisationFromTheCommandLine();
+    void exportRegionsFindTheirSlides();
+    void heatmapsOfARun();
 };
 
 void TestCli::errorBoundaryPrintsOneLineForEveryException()
@@ -257,6 +264,151 @@ void TestCli::stainNormalisationFromTheCommandLine()
     QVERIFY2(out.contains("error: A stain reference is built-in or SLIDE@X,Y,W,H (a level-0 rectangle), not 'nonsense'"), out.constData());
     QCOMPARE(extract({QStringLiteral("--stain-norm"), QStringLiteral("vahadane")}, out), 105); // CLI11: a value outside its set
     QVERIFY2(out.contains("--stain-norm"), out.constData());
+}
+
+void TestCli::heatmapsOfARun()
+{
+    // A run's predictions and attention made here: slide_000 and slide_001 exist, slide_002 has
+    // attention but no slide file (reported, the others go on, status 1).
+    const fs::path dir = test::scratchDir("tst_cli") / "heatmap";
+    fs::remove_all(dir);
+    QVERIFY(synthesise(dir / "data", 2));
+    const fs::path root = dir / "project";
+    project::writeProjectSettings(root, {dir / "data", dir / "data" / "labels.csv", {}});
+    const project::ProjectLayout layout(root);
+    fs::create_directories(layout.attentionDir("enc", "r1"));
+    project::PredictionTable table;
+    table.run = "r1";
+    table.encoder = "enc";
+    table.classNames = {"normal", "tumor"};
+    for (const std::string id : {"slide_000", "slide_001", "slide_002"}) {
+        project::SlideAttention attention;
+        attention.slideId = id;
+        for (std::int64_t y = 0; y + 512 <= 4800; y += 512)
+            for (std::int64_t x = 0; x + 512 <= 6000; x += 512) {
+                attention.coords.push_back({x, y});
+                attention.attentionRaw.push_back(static_cast<float>(x + y));
+            }
+        attention.attention = attention.attentionRaw;
+        attention.probabilities = {0.5, 0.5};
+        attention.classNames = {"normal", "tumor"};
+        for (const auto &corner : attention.coords) { // the instance view: tumour on the left
+            const float tumour = corner[0] < 3000 ? 0.8f : 0.2f;
+            attention.instanceScores.push_back(1.0f - tumour);
+            attention.instanceScores.push_back(tumour);
+        }
+        attention.patchSizeLevel0 = 512;
+        project::writeAttentionFile(layout.attentionFile("enc", "r1", id), attention);
+        table.rows.push_back({id, id, "", "", -1, {0.5, 0.5}, 0, 0});
+    }
+    fs::create_directories(layout.runDir("r1"));
+    project::writePredictionsJson(layout.runDir("r1") / "predictions.json", table);
+
+    auto heatmap = [&](const QStringList &extra, QByteArray &out) {
+        QProcess process;
+        process.start(QStringLiteral(ICMIL_CLI),
+                      QStringList{QStringLiteral("heatmap"), QStringLiteral("--project"), QString::fromStdString(root.string()),
+                                  QStringLiteral("--run"), QStringLiteral("r1"), QStringLiteral("--out"),
+                                  QString::fromStdString((dir / "out").string())}
+                          + extra);
+        process.waitForFinished(120000);
+        out = process.readAllStandardOutput() + process.readAllStandardError();
+        return process.exitCode();
+    };
+    QByteArray out;
+    QCOMPARE(heatmap({QStringLiteral("--format"), QStringLiteral("both"), QStringLiteral("--overlay")}, out), 1);
+    QVERIFY2(out.contains("slide_000        375 x 300 px  slide_000_heatmap.png, slide_000_heatmap.tif (1 level), slide_000_legend.png"),
+             out.constData());
+    QVERIFY2(out.contains("error: slide_002: No slide file for 'slide_002'"), out.constData());
+    QVERIFY2(out.contains("Wrote the heatmaps of 2 slides") && out.contains("error: 1 slide failed"), out.constData());
+    const QImage png(QString::fromStdString((dir / "out" / "slide_001_heatmap.png").string()));
+    QCOMPARE(png.size(), QSize(375, 300));
+    QVERIFY(fs::exists(dir / "out" / "slide_001_heatmap.tif") && fs::exists(dir / "out" / "slide_001_legend.png"));
+    QVERIFY(!fs::exists(dir / "out" / "slide_002_heatmap.png"));
+    // Named slides only, a TIFF with several levels.
+    QCOMPARE(heatmap({QStringLiteral("--slides"), QStringLiteral("slide_001"), QStringLiteral("--format"), QStringLiteral("tiff"),
+                      QStringLiteral("--downsample"), QStringLiteral("4"), QStringLiteral("--colormap"), QStringLiteral("turbo")},
+                     out),
+             0);
+    QVERIFY2(out.contains("slide_001        1500 x 1200 px  slide_001_heatmap.tif (3 levels), slide_001_legend.png"), out.constData());
+    QVERIFY2(!out.contains("slide_000") && out.contains("Wrote the heatmaps of 1 slide to"), out.constData());
+    // The instance view of a class, drawn as the probability it is.
+    const QStringList instance{QStringLiteral("--slides"), QStringLiteral("slide_000"), QStringLiteral("--map"), QStringLiteral("instance"),
+                               QStringLiteral("--white")};
+    QCOMPARE(heatmap(instance + QStringList{QStringLiteral("--class"), QStringLiteral("tumour")}, out), 1);
+    QVERIFY2(out.contains("error: Run 'r1' has no class 'tumour' (its classes: normal, tumor)"), out.constData());
+    QCOMPARE(heatmap(instance + QStringList{QStringLiteral("--class"), QStringLiteral("normal")}, out), 0);
+    QVERIFY2(out.contains("Instance-score heatmaps of run r1 at downsample 16 (viridis, probability)"), out.constData());
+    const QImage normal(QString::fromStdString((dir / "out" / "slide_000_heatmap.png").string()));
+    const ColormapTable &viridis = colormapTable("viridis");
+    const auto rgb = [](const ColormapTable::Rgb &c) { return qRgb(c[0], c[1], c[2]); };
+    QCOMPARE(normal.pixel(1000 / 16, 1000 / 16), rgb(viridis.at(0.2))); // left: normal 0.2
+    QCOMPARE(normal.pixel(4000 / 16, 1000 / 16), rgb(viridis.at(0.8))); // right: normal 0.8
+}
+
+void TestCli::exportRegionsFindTheirSlides()
+{
+    // A run with attention (and instance scores) for two slides; only s1's file is in the
+    // project's slides folder, so s2's regions go out without the bounds offset, said once.
+    const fs::path root = test::scratchDir("tst_cli") / "regions";
+    fs::remove_all(root);
+    fs::create_directories(root / "slides");
+    QImage tissue(1024, 1024, QImage::Format_RGB32);
+    tissue.fill(qRgb(220, 160, 200));
+    QVERIFY(tissue.save(QString::fromStdString((root / "slides" / "s1.png").string())));
+    const project::ProjectLayout layout(root);
+    project::PredictionTable table;
+    table.run = "run1";
+    table.encoder = "enc";
+    table.classNames = {"normal", "tumor"};
+    fs::create_directories(layout.attentionDir("enc", "run1"));
+    for (const std::string id : {"s1", "s2"}) {
+        project::SlideAttention attention;
+        attention.slideId = id;
+        attention.patchSizeLevel0 = 256;
+        attention.probabilities = {0.4, 0.6};
+        for (int i = 0; i < 16; ++i) {
+            attention.coords.push_back({256 * (i % 4), 256 * (i / 4)});
+            attention.attentionRaw.push_back(static_cast<float>(i));
+            attention.instanceScores.push_back(i < 8 ? 0.9f : 0.1f);
+            attention.instanceScores.push_back(i < 8 ? 0.1f : 0.9f);
+        }
+        attention.attention = attention.attentionRaw;
+        project::writeAttentionFile(layout.attentionFile("enc", "run1", id), attention);
+        project::SlidePredictionRow row;
+        row.slideId = id;
+        row.probabilities = attention.probabilities;
+        table.rows.push_back(row);
+    }
+    fs::create_directories(layout.runDir("run1"));
+    project::writePredictionsJson(layout.runDir("run1") / "predictions.json", table);
+
+    auto exportRegions = [&](const QStringList &extra, QByteArray &out, QByteArray &err) {
+        QProcess process;
+        process.start(QStringLiteral(ICMIL_CLI),
+                      QStringList{QStringLiteral("export"), QStringLiteral("--project"), QString::fromStdString(root.string()),
+                                  QStringLiteral("--run"), QStringLiteral("run1"), QStringLiteral("--regions"),
+                                  QString::fromStdString((root / "out").string())}
+                          + extra);
+        process.waitForFinished(60000);
+        out = process.readAllStandardOutput();
+        err = process.readAllStandardError();
+        return process.exitCode();
+    };
+    QByteArray out, err;
+    QCOMPARE(exportRegions({}, out, err), 0);
+    QVERIFY(fs::exists(root / "out" / "s1_attention_regions.geojson"));
+    QVERIFY(fs::exists(root / "out" / "s2_attention_regions.geojson"));
+    QVERIFY2(err.contains("warning: no slide file found for s2: their regions are in level-0 coordinates"), (out + err).constData());
+    QCOMPARE(err.count("warning:"), 1);
+    QVERIFY2(!err.contains("s1"), err.constData());
+    QCOMPARE(
+        exportRegions({QStringLiteral("--map"), QStringLiteral("instance"), QStringLiteral("--region-threshold"), QStringLiteral("0.5")},
+                      out, err),
+        0);
+    QVERIFY2(out.contains("Wrote 2 instance score region(s) of 2 slide(s) (patches at or above instance score 0.50)"), out.constData());
+    QVERIFY(fs::exists(root / "out" / "s1_instance_regions.geojson"));
+    QCOMPARE(exportRegions({QStringLiteral("--map"), QStringLiteral("nonsense")}, out, err), 105); // CLI11: not in its set
 }
 
 QTEST_GUILESS_MAIN(TestCli)

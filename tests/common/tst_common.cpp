@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // core/common: the one atomic file write, the one number formatter, the one GeoJSON polygon writer.
 
+#include "common/colormaptable.h"
 #include "common/geojsonpolygonwriter.h"
 #include "common/numberformat.h"
 #include "common/partialfile.h"
@@ -11,6 +12,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <sys/stat.h>
 
@@ -37,6 +41,7 @@ private Q_SLOTS:
     void atomicWriteReplacesWholeOrNotAtAll();
     void partialFileIsRemovedUnlessCommitted();
     void geoJsonPolygonsAreClosedWithHolesAfterTheOuterRing();
+    void colormapsAreTablesFoundByName();
 };
 
 void TestCommon::numbersAreFormattedOneWay()
@@ -125,6 +130,27 @@ void TestCommon::geoJsonPolygonsAreClosedWithHolesAfterTheOuterRing()
                          "[[[0,0],[10,0],[10,10],[0,0]],[[2,2],[3.5,2],[3,3],[2,2]]]},\"properties\":{\"name\":\"a\"}},\n"
                          "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Polygon\",\"coordinates\":"
                          "[[[2,2],[3.5,2],[3,3],[2,2]]]},\"properties\":{\"name\":\"b\"}}\n]}\n"));
+}
+
+void TestCommon::colormapsAreTablesFoundByName()
+{
+    QCOMPARE(colormapNames(), (std::vector<std::string>{"viridis", "turbo", "jet", "coolwarm"}));
+    const ColormapTable &viridis = colormapTable("Viridis");
+    QCOMPARE(viridis.at(0.0), (ColormapTable::Rgb{68, 1, 84})); // matplotlib's ends
+    QCOMPARE(viridis.at(1.0), (ColormapTable::Rgb{253, 231, 37}));
+    QCOMPARE(ColormapTable::indexOf(0.5), 128); // round(127.5)
+    QCOMPARE(ColormapTable::indexOf(-1.0), 0);
+    QCOMPARE(ColormapTable::indexOf(std::numeric_limits<double>::quiet_NaN()), 0);
+    QCOMPARE(ColormapTable::indexOf(2.0), 255);
+    QCOMPARE(colormapTable("coolwarm").rgb.front(), (ColormapTable::Rgb{59, 76, 192})); // Moreland's blue to red
+    QCOMPARE(colormapTable("coolwarm").rgb.back(), (ColormapTable::Rgb{180, 4, 38}));
+    QVERIFY(findColormapTable("rainbow") == nullptr);
+    try {
+        colormapTable("rainbow");
+        QFAIL("no error");
+    } catch (const std::invalid_argument &e) {
+        QCOMPARE(QString::fromUtf8(e.what()), QStringLiteral("Unknown colormap 'rainbow' (known: viridis, turbo, jet, coolwarm)"));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCommon)

@@ -15,6 +15,7 @@
 #include "ui/attention/attentiongallery.h"
 #include "ui/viewer/highlightlayer.h"
 #include "ui/attention/heatmappanel.h"
+#include "ui/attention/heatmapexportdialog.h"
 #include "ui/viewer/attentionheatmap.h"
 #include "ui/viewer/annotationlayer.h"
 #include "ui/viewer/contourlayer.h"
@@ -22,7 +23,9 @@
 #include "ui/viewer/slideviewer.h"
 
 #include "project/annotations/annotationimport.h"
+#include "project/annotations/qupathoffset.h"
 #include "project/export/attentiongeojson.h"
+#include "project/export/wholeslideheatmap.h"
 #include "project/training/attentionstore.h"
 #include "project/demorecipe.h"
 #include "project/export/geojsonpolygons.h"
@@ -53,24 +56,6 @@ namespace {
 
 const QString kLastProjectKey = QStringLiteral("project/last");
 
-constexpr std::size_t kGalleryPatches = 16;
-
-// The patch side in level-0 pixels: as stored, else the smallest step between patch corners.
-std::int64_t patchSizeOf(const project::SlideAttention &attention)
-{
-    if (attention.patchSizeLevel0 && *attention.patchSizeLevel0 > 0)
-        return *attention.patchSizeLevel0;
-    std::int64_t step = 0;
-    for (std::size_t i = 1; i < attention.coords.size(); ++i) {
-        for (int axis = 0; axis < 2; ++axis) {
-            const std::int64_t d = std::abs(attention.coords[i][axis] - attention.coords[i - 1][axis]);
-            if (d > 0 && (step == 0 || d < step))
-                step = d;
-        }
-    }
-    return step > 0 ? step : 256;
-}
-
 // "Against the Tumor annotations: patch AUC 0.93, top-10% in them 0.81 (of at most 0.95)." for
 // the first class after the first (the positive one of normal/tumour) that the slide's imported
 // annotations have; "" when none (or the annotations cannot be read).
@@ -86,7 +71,8 @@ QString localisationAgainstAnnotations(const std::filesystem::path &root, const 
             if (!project::hasAnnotationClass(set, slide.classNames[k]))
                 continue;
             project::LocalisationAccumulator accumulator;
-            const std::vector<int> labels = project::annotatedPatchLabels(set, slide.classNames[k], slide.coords, patchSizeOf(slide));
+            const std::vector<int> labels
+                = project::annotatedPatchLabels(set, slide.classNames[k], slide.coords, project::attentionPatchSize(slide));
             if (!accumulator.add(labels, std::vector<double>(slide.attention.begin(), slide.attention.end())))
                 return QObject::tr("The %1 annotations cover none or all of the patches: no localisation score.")
                     .arg(QString::fromStdString(slide.classNames[k]));
@@ -276,6 +262,12 @@ void ProjectWorkspace::addFileActions(QMenu *file)
     file->addAction(tr("&New project..."), this, &ProjectWorkspace::newProject);
     file->addAction(tr("Open &project..."), QKeySequence(tr("Ctrl+Shift+O")), this, &ProjectWorkspace::chooseProject);
     file->addAction(tr("Export heatmap as &GeoJSON (QuPath)..."), this, &ProjectWorkspace::chooseGeoJsonPath);
+    file->addAction(tr("Export &whole-slide heatmap..."), this, [this] {
+        const bool instance = m_heatmapPanel->map() == HeatmapMap::InstanceScore;
+        const HeatmapSettings colours = m_heatmapPanel->settings();
+        HeatmapExportDialog::showFor(HeatmapExportDialog::contextOf(m_panel->catalog(), m_slideId, colours, instance, m_heatmap->opacity()),
+                                     &m_window);
+    });
     file->addAction(tr("Import &annotations (QuPath, ASAP)..."), this, [this] {
         if (projectRoot().isEmpty()) {
             showError(tr("Import annotations"),
@@ -326,8 +318,7 @@ void ProjectWorkspace::onSlideShown(const QString &path)
     }
     m_contours->clear();
     m_annotationPanel->setSlide(projectRoot(), m_slideId);
-    m_heatmap->setHeatmap(nullptr);
-    m_heatmapPanel->gallery()->setPatches(nullptr, {});
+    m_heatmapPanel->setMaps(nullptr, nullptr, nullptr);
     loadOverlays();
 }
 
@@ -363,9 +354,9 @@ void ProjectWorkspace::loadOverlays()
                     attention.status = tr("Run %1 has no patches for %2.").arg(run, id);
                     return attention;
                 }
-                std::vector<AttentionHeatmap::Coord> coords(slide.coords.begin(), slide.coords.end());
-                attention.heatmap = std::make_shared<const AttentionHeatmap>(
-                    std::move(coords), patchSizeOf(slide), slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw, settings);
+                const HeatmapPanel::Maps maps = HeatmapPanel::mapsOf(slide, project::attentionPatchSize(slide), settings);
+                attention.heatmap = maps.attention;
+                attention.instance = maps.instance;
                 // Pathologists' annotations of a positive class on this slide: does the attention find them?
                 attention.localisation = localisationAgainstAnnotations(root, id.toStdString(), slide);
                 attention.status = tr("Run %1: %2 patches, predicted %3.")
@@ -509,14 +500,8 @@ void ProjectWorkspace::onHeatmapLoaded()
     m_heatmapPanel->setStatus(attention.localisation.isEmpty() ? attention.status
                                                                : attention.status + QLatin1Char(' ') + attention.localisation);
     m_attentionFile = attention.heatmap ? attention.file : QString();
-    // Settings may have changed while reading: apply the panel's current ones (one recompute).
-    m_heatmap->setHeatmap(attention.heatmap ? attention.heatmap->withSettings(m_heatmapPanel->settings()) : nullptr);
-    std::vector<AttentionGallery::Patch> patches;
-    if (const std::shared_ptr<const AttentionHeatmap> &heatmap = m_heatmap->heatmap()) {
-        for (const std::size_t index : heatmap->topK(kGalleryPatches))
-            patches.push_back({heatmap->patchRect(index), heatmap->scores()[index], heatmap->rawScores()[index]});
-    }
-    m_heatmapPanel->gallery()->setPatches(m_window.viewer()->slide(), std::move(patches));
+    // The chosen map with the panel's current settings (they may have changed while reading), and its gallery.
+    m_heatmapPanel->setMaps(attention.heatmap, attention.instance, m_window.viewer()->slide());
     Q_EMIT heatmapLoaded(attention.slideId);
 }
 
@@ -531,16 +516,12 @@ void ProjectWorkspace::onCursorMoved(QPointF level0)
     if (!hit) { // off the heatmap (or another slide, or none shown): no stale readout
         if (!annotationText.isEmpty())
             m_window.statusBar()->showMessage(annotationText);
-        else if (m_window.statusBar()->currentMessage().startsWith(tr("Attention "))
+        else if (HeatmapPanel::isReadout(m_window.statusBar()->currentMessage())
                  || m_window.statusBar()->currentMessage().startsWith(tr("Annotation: ")))
             m_window.statusBar()->clearMessage();
         return;
     }
-    m_window.statusBar()->showMessage(tr("Attention %1 (raw %2), patch at x %3, y %4")
-                                          .arg(hit->score, 0, 'f', 3)
-                                          .arg(static_cast<double>(hit->raw), 0, 'g', 4)
-                                          .arg(static_cast<qint64>(hit->rect.x()))
-                                          .arg(static_cast<qint64>(hit->rect.y()))
+    m_window.statusBar()->showMessage(HeatmapPanel::readout(*heatmap, *hit)
                                       + (annotationText.isEmpty() ? QString() : QStringLiteral("; ") + annotationText));
 }
 
@@ -567,10 +548,13 @@ void ProjectWorkspace::exportHeatmapGeoJson(const QString &path)
         return;
     }
     const std::string attentionFile = m_attentionFile.toStdString();
-    m_geoJsonWatcher.setFuture(QtConcurrent::run([attentionFile, out = path.toStdString()] {
+    // In QuPath's coordinates: a slide cropped to its bounds starts at their corner.
+    const std::array<double, 2> offset
+        = m_window.viewer()->slide() ? project::quPathOffset(*m_window.viewer()->slide()) : std::array<double, 2>{};
+    m_geoJsonWatcher.setFuture(QtConcurrent::run([attentionFile, offset, out = path.toStdString()] {
         try {
             const project::SlideAttention slide = project::readAttentionFile(attentionFile);
-            project::writeAttentionGeoJson(out, slide, patchSizeOf(slide));
+            project::writeAttentionGeoJson(out, slide, project::attentionPatchSize(slide), offset);
             return QString();
         } catch (const std::exception &e) {
             return QString::fromStdString(e.what());

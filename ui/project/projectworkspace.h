@@ -110,6 +110,8 @@ private:
         QString file;         // the attention file read
         QString status;       // what the panel says: the run and patch count, or why there is none
         QString localisation; // against the slide's imported annotations of a positive class, or ""
+        // The instance view, when the file has instance scores.
+        std::shared_ptr<const AttentionHeatmap> instance;
     };
     struct Contours {
         QString slideId;

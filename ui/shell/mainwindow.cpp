@@ -4,11 +4,14 @@
 
 #include "slide/io/slidesource.h"
 #include "project/backend/torchbackend.h"
+#include "project/model/bundlepredictionconfig.h"
 #include "ui/shell/aboutdialog.h"
 #include "ui/shell/associatedimagesdialog.h"
 #include "ui/shell/keyvaluetable.h"
 #include "ui/shell/preferences.h"
 #include "ui/shell/preferencesdialog.h"
+#include "ui/project/applymodeldialog.h"
+#include "ui/project/projectpanel.h"
 #include "ui/project/projectworkspace.h"
 #include "ui/shell/recentfiles.h"
 #include "ui/shell/welcomepage.h"
@@ -18,6 +21,7 @@
 #include <QApplication>
 #include <QBuffer>
 #include <QCloseEvent>
+#include <QDir>
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
@@ -34,7 +38,9 @@
 #include <QStatusBar>
 #include <QtConcurrent/QtConcurrentRun>
 
+#include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
 
@@ -139,6 +145,7 @@ void MainWindow::createMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
     m_workspace->addFileActions(file);
+    file->addAction(tr("Apply &model to slides..."), this, &MainWindow::showApplyModel);
     file->addSeparator();
     file->addAction(tr("&Open slide..."), QKeySequence::Open, this, &MainWindow::chooseSlide);
     m_recentMenu = file->addMenu(tr("Open &Recent"));
@@ -209,6 +216,45 @@ void MainWindow::showAbout()
     auto *dialog = new AboutDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->open();
+}
+
+void MainWindow::showApplyModel()
+{
+    if (!m_applyModel) {
+        m_applyModel = new ApplyModelDialog(this);
+        m_applyModel->setAttribute(Qt::WA_DeleteOnClose);
+        connect(m_applyModel, &ApplyModelDialog::projectReady, this, &MainWindow::openPredictions);
+    }
+    m_applyModel->show();
+    m_applyModel->raise();
+    m_applyModel->activateWindow();
+}
+
+ApplyModelDialog *MainWindow::applyModelDialog() const
+{
+    return m_applyModel;
+}
+
+void MainWindow::openPredictions(const QString &root, const QString &slide)
+{
+    ProjectPanel *panel = m_workspace->projectPanel();
+    const QString absolute = QDir(root).absolutePath();
+    auto loaded = std::make_shared<QMetaObject::Connection>();
+    *loaded = connect(panel, &ProjectPanel::projectLoaded, this, [this, panel, loaded, absolute, slide](const QString &opened) {
+        if (opened != absolute)
+            return;
+        disconnect(*loaded);
+        const project::ProjectCatalog &catalog = panel->catalog();
+        const bool hasModelRun = std::any_of(catalog.runs.begin(), catalog.runs.end(),
+                                             [](const project::ProjectRun &run) { return run.name == project::kBundlePredictionRun; });
+        // A project with other runs may show another (the best by validation): show runs/model/.
+        const bool shown = catalog.predictionsFile.parent_path().filename() == project::kBundlePredictionRun;
+        if (hasModelRun && !shown)
+            panel->showRun(QString::fromLatin1(project::kBundlePredictionRun));
+        if (!slide.isEmpty())
+            openSlide(slide);
+    });
+    openProject(absolute);
 }
 
 bool MainWindow::isWelcomeShown() const

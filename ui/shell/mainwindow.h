@@ -6,6 +6,7 @@
 #include <QFutureWatcher>
 #include <QMainWindow>
 #include <QPointF>
+#include <QPointer>
 
 class QAction;
 class QDockWidget;
@@ -16,6 +17,7 @@ class QTableWidget;
 
 namespace icmil::ui {
 
+class ApplyModelDialog;
 class KeyValueTable;
 class MinimapWidget;
 class ProjectWorkspace;
@@ -46,6 +48,12 @@ public:
     void applyPreferences(const Preferences &preferences);
     void showPreferences();
     void showAbout();
+    // File > Apply model to slides: the dialog (one at a time; shown again while it is open).
+    void showApplyModel();
+    ApplyModelDialog *applyModelDialog() const;
+    // Opens a folder of predictions as a project showing run "model" (a bundle's predictions),
+    // and `slide` (when given) in the viewer with its heatmap once the project is read.
+    void openPredictions(const QString &root, const QString &slide);
 
     const SlideInfoLoader &loader() const { return m_loader; }
     SlideViewer *viewer() const { return m_viewer; }
@@ -97,6 +105,7 @@ private:
     QString m_slidePath;
     QFutureWatcher<QString> m_exportWatcher; // the error message, empty on success
     QString m_exportPath;
+    QPointer<ApplyModelDialog> m_applyModel;
 };
 
 } // namespace icmil::ui

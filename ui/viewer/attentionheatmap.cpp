@@ -34,13 +34,14 @@ QString normalisationName(HeatmapNormalisation normalisation)
     switch (normalisation) {
     case HeatmapNormalisation::MinMax: return QStringLiteral("min-max");
     case HeatmapNormalisation::PercentileRank: return QStringLiteral("percentile rank");
+    case HeatmapNormalisation::Probability: return QStringLiteral("probability");
     }
     return {};
 }
 
 AttentionHeatmap::AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores,
-                                   HeatmapSettings settings)
-    : AttentionHeatmap(makeData(std::move(coords), patchSizeLevel0, std::move(rawScores)), std::move(settings))
+                                   HeatmapSettings settings, QString scoreName)
+    : AttentionHeatmap(makeData(std::move(coords), patchSizeLevel0, std::move(rawScores), std::move(scoreName)), std::move(settings))
 { }
 
 AttentionHeatmap::AttentionHeatmap(std::shared_ptr<const Data> data, HeatmapSettings settings)
@@ -51,6 +52,10 @@ AttentionHeatmap::AttentionHeatmap(std::shared_ptr<const Data> data, HeatmapSett
     const Data &d = *m_data;
     if (m_settings.normalisation == HeatmapNormalisation::PercentileRank) {
         m_scores = d.percentileRanks;
+    } else if (m_settings.normalisation == HeatmapNormalisation::Probability) {
+        m_scores.reserve(d.raw.size());
+        for (const float raw : d.raw)
+            m_scores.push_back(std::clamp(static_cast<double>(raw), 0.0, 1.0));
     } else {
         const double range = static_cast<double>(d.rawMax) - static_cast<double>(d.rawMin);
         m_scores.reserve(d.raw.size());
@@ -61,7 +66,7 @@ AttentionHeatmap::AttentionHeatmap(std::shared_ptr<const Data> data, HeatmapSett
 }
 
 std::shared_ptr<const AttentionHeatmap::Data> AttentionHeatmap::makeData(std::vector<Coord> coords, std::int64_t patchSize,
-                                                                         std::vector<float> raw)
+                                                                         std::vector<float> raw, QString scoreName)
 {
     if (coords.size() != raw.size())
         invalid("there are " + std::to_string(raw.size()) + " scores for " + std::to_string(coords.size()) + " patches");
@@ -108,6 +113,7 @@ std::shared_ptr<const AttentionHeatmap::Data> AttentionHeatmap::makeData(std::ve
     data->percentileRanks = percentileRanks(raw);
     data->coords = std::move(coords);
     data->raw = std::move(raw);
+    data->scoreName = std::move(scoreName);
     return data;
 }
 
@@ -176,7 +182,7 @@ std::vector<std::size_t> AttentionHeatmap::topK(std::size_t k) const
     std::vector<std::size_t> order(patchCount());
     std::iota(order.begin(), order.end(), std::size_t{0});
     k = std::min(k, order.size());
-    // The raw score orders exactly as both normalisations do (both are monotone in it).
+    // The raw score orders exactly as every normalisation does (each is monotone in it).
     const std::vector<float> &raw = m_data->raw;
     std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
                       [&](std::size_t a, std::size_t b) { return raw[a] != raw[b] ? raw[a] > raw[b] : a < b; });

@@ -20,6 +20,7 @@ namespace icmil::ui {
 enum class HeatmapNormalisation {
     MinMax,         // (raw - min) / (max - min)
     PercentileRank, // rank / (n - 1) over the raw scores, ties share their average rank (CLAM)
+    Probability,    // the raw scores as they are, clamped to [0, 1] (the instance view's probabilities)
 };
 
 struct HeatmapSettings {
@@ -28,13 +29,15 @@ struct HeatmapSettings {
     Colormap colormap;               // viridis
 };
 
-QString normalisationName(HeatmapNormalisation normalisation); // "min-max", "percentile rank"
+QString normalisationName(HeatmapNormalisation normalisation); // "min-max", "percentile rank", "probability"
 
 // A slide's attention as a picture, computed once: the patches' scores normalised and coloured
 // into a QImage with ONE pixel per patch cell (the cell grid starts at the smallest coordinate
 // and steps by the patch size), transparent where there is no patch or the score is under the
 // threshold. Immutable: other settings make another heatmap (withSettings), which shares the
 // patch data. Built from plain data, so the viewer needs nothing from the project layer.
+// `scoreName` says what the scores are ("Attention", "Instance score (tumor)"): the legend's and
+// the readout's name for them.
 class AttentionHeatmap {
 public:
     using Coord = std::array<std::int64_t, 2>; // level-0 top-left corner
@@ -49,11 +52,13 @@ public:
 
     // Throws std::invalid_argument: sizes that disagree, no patches, a patch size < 1, a raw
     // score that is not finite, a coordinate off the grid of the first one, two patches in one cell.
-    AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores, HeatmapSettings settings = {});
+    AttentionHeatmap(std::vector<Coord> coords, std::int64_t patchSizeLevel0, std::vector<float> rawScores, HeatmapSettings settings = {},
+                     QString scoreName = QStringLiteral("Attention"));
 
     std::shared_ptr<const AttentionHeatmap> withSettings(const HeatmapSettings &settings) const;
 
     const HeatmapSettings &settings() const { return m_settings; }
+    const QString &scoreName() const { return m_data->scoreName; }
     std::size_t patchCount() const { return m_data->coords.size(); }
     std::int64_t patchSize() const { return m_data->patchSize; }
     const std::vector<Coord> &coords() const { return m_data->coords; }
@@ -84,10 +89,12 @@ private:
         float rawMin = 0.0f;
         float rawMax = 0.0f;
         std::vector<double> percentileRanks;
+        QString scoreName;
     };
 
     AttentionHeatmap(std::shared_ptr<const Data> data, HeatmapSettings settings);
-    static std::shared_ptr<const Data> makeData(std::vector<Coord> coords, std::int64_t patchSize, std::vector<float> raw);
+    static std::shared_ptr<const Data> makeData(std::vector<Coord> coords, std::int64_t patchSize, std::vector<float> raw,
+                                                QString scoreName);
     void paintCells();
 
     std::shared_ptr<const Data> m_data;

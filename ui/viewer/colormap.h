@@ -12,8 +12,9 @@ namespace icmil::ui {
 
 // A 256-colour lookup table for drawing scores in [0, 1]: viridis (perceptually uniform, the
 // default), turbo (rainbow without jet's bands), jet (for comparison with older papers) and
-// coolwarm (Moreland's diverging map, white in the middle). A value type: it refers to one of
-// the tables built once per process, so copying it is free and at() is one table read.
+// coolwarm (Moreland's diverging map, white in the middle): common/colormaptable.h's colours, the
+// ones exported heatmaps have. A value type: it refers to one of the tables built once per
+// process, so copying it is free and at() is one table read.
 class Colormap {
 public:
     static constexpr int kSize = 256;

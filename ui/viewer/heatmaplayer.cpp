@@ -141,7 +141,8 @@ void HeatmapLayer::paintCells(QPainter &painter, const ViewTransform &view, cons
 QString HeatmapLayer::title() const
 {
     const HeatmapSettings &settings = m_heatmap->settings();
-    return QStringLiteral("Attention, %1 \u00b7 %2").arg(normalisationName(settings.normalisation), settings.colormap.name());
+    return QStringLiteral("%1, %2 \u00b7 %3")
+        .arg(m_heatmap->scoreName(), normalisationName(settings.normalisation), settings.colormap.name());
 }
 
 std::array<QString, 3> HeatmapLayer::tickLabels() const

@@ -29,19 +29,25 @@ template <typename T> std::vector<T> toVector(const torch::Tensor &tensor)
 
 } // namespace
 
-BagPrediction predictBag(MilModel &model, const Bag &bag)
+BagPrediction predictBag(MilModel &model, const Bag &bag, bool instances)
 {
     checkBagFits(model, bag);
     const bool wasTraining = model.is_training();
     model.eval();
     torch::NoGradGuard noGrad;
-    const MilOutput output = model.forward(bag.features.to(model.device(), torch::kFloat));
+    const torch::Tensor features = bag.features.to(model.device(), torch::kFloat);
+    const MilOutput output = model.forward(features);
+    torch::Tensor instanceLogits;
+    if (instances)
+        instanceLogits = model.instanceLogits(features);
     if (wasTraining)
         model.train();
     BagPrediction prediction;
     prediction.probabilities = toVector<double>(torch::softmax(output.logits.to(torch::kFloat), 1));
     prediction.attention = toVector<float>(output.attention);
     prediction.attentionRaw = toVector<float>(output.attentionRaw);
+    if (instances)
+        prediction.instanceProbabilities = toVector<float>(torch::softmax(instanceLogits.to(torch::kFloat), 1));
     if (bag.label >= 0) {
         const torch::Tensor target = torch::full({1}, bag.label, torch::TensorOptions(torch::kLong).device(output.logits.device()));
         prediction.loss = torch::nn::functional::cross_entropy(output.logits.to(torch::kFloat), target).item<double>();
@@ -58,7 +64,7 @@ BagSetEvaluation evaluateBags(MilModel &model, const std::vector<Bag> &bags, std
     for (const Bag &bag : bags) {
         if (bag.label < 0)
             throw EngineError("Slide '" + bag.id + "' has no label to evaluate against");
-        const BagPrediction prediction = predictBag(model, bag);
+        const BagPrediction prediction = predictBag(model, bag, false);
         evaluation.labels.push_back(bag.label);
         evaluation.probabilities.insert(evaluation.probabilities.end(), prediction.probabilities.begin(), prediction.probabilities.end());
         lossSum += prediction.loss;

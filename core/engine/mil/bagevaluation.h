@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// Running a bag classifier on slides: one bag's probabilities and attention, and a labelled set's
-// loss and metrics (what validation and testing need).
+// Running a bag classifier on slides: one bag's probabilities, attention and instance scores, and
+// a labelled set's loss and metrics (what validation and testing need).
 
 #include "engine/mil/milmetrics.h"
 #include "engine/mil/milmodel.h"
@@ -24,7 +24,10 @@ struct BagPrediction {
     std::vector<double> probabilities; // C, softmax of the slide logits
     std::vector<float> attention;      // N, normalised (sums to 1)
     std::vector<float> attentionRaw;   // N, before normalisation
-    double loss = 0.0;                 // cross-entropy against the bag's label (0 when unknown)
+    // N x C row-major: softmax of the model's instance head on each patch (MilModel::instanceLogits,
+    // ICMIL's instance view); each row sums to 1. Empty when not asked for.
+    std::vector<float> instanceProbabilities;
+    double loss = 0.0; // cross-entropy against the bag's label (0 when unknown)
 };
 
 // Throws EngineError when `bag` cannot go through `model`: no patches ("Slide 's1' has no patch
@@ -33,9 +36,11 @@ struct BagPrediction {
 void checkBagFits(const MilModel &model, const Bag &bag);
 
 // model.eval(), no gradients, features moved to the model's device. Restores the model's
-// training mode afterwards. Throws EngineError for an empty bag or a feature width the model
-// does not take ("Slide 's1' has 768 features per patch; the model takes 1024").
-BagPrediction predictBag(MilModel &model, const Bag &bag);
+// training mode afterwards. `instances`: also the per-patch instance probabilities (a second pass
+// of the patches through dim_reduction and the instance classifier; evaluation leaves it out).
+// Throws EngineError for an empty bag or a feature width the model does not take ("Slide 's1'
+// has 768 features per patch; the model takes 1024").
+BagPrediction predictBag(MilModel &model, const Bag &bag, bool instances = true);
 
 struct BagSetEvaluation {
     std::vector<int> labels;

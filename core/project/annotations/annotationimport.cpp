@@ -2,6 +2,7 @@
 #include "project/annotations/annotationimport.h"
 
 #include "common/asciicase.h"
+#include "project/annotations/qupathoffset.h"
 #include "project/features/featurestore.h"
 #include "project/training/attentionstore.h"
 #include "project/projecterror.h"
@@ -23,19 +24,6 @@ bool isAnnotationFile(const fs::path &path)
 {
     const std::string extension = asciiLower(path.extension().string());
     return extension == ".geojson" || extension == ".json" || extension == ".xml";
-}
-
-double property(const slide::SlideSource &source, const char *name)
-{
-    const auto &properties = source.metadata().properties;
-    const auto found = properties.find(name);
-    if (found == properties.end())
-        return 0.0;
-    try {
-        return std::stod(found->second);
-    } catch (const std::exception &) {
-        return 0.0;
-    }
 }
 
 // Whether a feature file's patches were chosen by annotations (its tissue settings name classes).
@@ -247,7 +235,7 @@ AnnotationImportReport importAnnotations(const fs::path &projectRoot, const fs::
             frame.width = opened->level(0).width;
             frame.height = opened->level(0).height;
             if (asciiLower(file.extension().string()) != ".xml")
-                frame.offset = {property(*opened, "openslide.bounds-x"), property(*opened, "openslide.bounds-y")};
+                frame.offset = quPathOffset(*opened);
             const AnnotationSet set = readAnnotationFile(file, frame);
             if (set.annotations.empty())
                 throw ProjectError("Cannot read annotations from '" + file.string() + "': it holds no annotations");

@@ -333,7 +333,7 @@ AnnotationSet readAnnotationFile(const std::filesystem::path &path, const Annota
     throw ProjectError("Cannot read annotations from '" + path.string() + "': not a .geojson, .json (QuPath) or .xml (ASAP) file");
 }
 
-void writeProjectAnnotations(const std::filesystem::path &path, const AnnotationSet &set)
+void writeProjectAnnotations(const std::filesystem::path &path, const AnnotationSet &set, const std::array<double, 2> &offset)
 {
     json features = json::array();
     for (const Annotation &a : set.annotations) {
@@ -348,14 +348,14 @@ void writeProjectAnnotations(const std::filesystem::path &path, const Annotation
         }
         if (a.kind == Annotation::Kind::Exclusion)
             properties["icmil_kind"] = "exclusion";
-        auto rings = [](const PolygonRings &polygon) {
+        auto rings = [&offset](const PolygonRings &polygon) {
             json out = json::array();
             for (const Ring &ring : polygon) {
                 json points = json::array();
                 for (const auto &[x, y] : ring)
-                    points.push_back({x, y});
+                    points.push_back({x - offset[0], y - offset[1]});
                 if (!ring.empty())
-                    points.push_back({ring.front()[0], ring.front()[1]}); // GeoJSON rings are closed
+                    points.push_back({ring.front()[0] - offset[0], ring.front()[1] - offset[1]}); // GeoJSON rings are closed
                 out.push_back(points);
             }
             return out;

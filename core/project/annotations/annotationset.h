@@ -69,7 +69,9 @@ AnnotationSet readAnnotationFile(const std::filesystem::path &path, const Annota
 // The project's copy (PROJECT/annotations/<slide>.geojson): QuPath-compatible GeoJSON (a
 // FeatureCollection, objectType, classification {name, color}), level-0 coordinates, an
 // Exclusion's kind in properties.icmil_kind. Written atomically; read back with readProjectAnnotations.
-void writeProjectAnnotations(const std::filesystem::path &path, const AnnotationSet &set);
+// `offset` is subtracted from every point: a file for QuPath of a slide cropped to its bounds
+// (qupathoffset.h) has QuPath's coordinates; the project's copy has none.
+void writeProjectAnnotations(const std::filesystem::path &path, const AnnotationSet &set, const std::array<double, 2> &offset = {0.0, 0.0});
 AnnotationSet readProjectAnnotations(const std::filesystem::path &path);
 
 // Even-odd point-in-polygon over all rings of one polygon (holes cut out).

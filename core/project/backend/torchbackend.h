@@ -21,6 +21,8 @@
 #include "engine/runtime/runtimeinfo.h"
 #include "project/loop/icmilloopconfig.h"
 #include "project/loop/loopduration.h"
+#include "project/model/bundlepredictionconfig.h"
+#include "project/model/modelbundleinfo.h"
 
 #include <filesystem>
 #include <memory>
@@ -50,6 +52,16 @@ public:
     virtual bool cancelled() const = 0;
 };
 
+// One application of a model bundle to slides (model/bundleprediction.h).
+class BundlePredictionRunner {
+public:
+    virtual ~BundlePredictionRunner() = default;
+    // As BundlePredictionJob::run.
+    virtual BundlePredictionResult run(const BundlePredictionEvents &events) = 0;
+    // Thread-safe, as BundlePredictionJob::cancel.
+    virtual void cancel() = 0;
+};
+
 class TorchBackend {
 public:
     virtual ~TorchBackend() = default;
@@ -65,6 +77,11 @@ public:
     virtual int adoptConfiguredThreads() = 0;
     // As resolveStainNormalisation (features/slidestain.h): a region reference estimated now.
     virtual engine::StainNormalisation resolveStainNormalisation(engine::StainMethod method, const std::string &reference) = 0;
+    // Model bundles (model/modelbundle.h): one applied to slides (model/bundleprediction.h), and
+    // its model.json alone (readModelBundleInfo: ProjectError with one sentence naming the file
+    // when it is not a bundle this program reads).
+    virtual std::unique_ptr<BundlePredictionRunner> makeBundlePrediction(BundlePredictionConfig config) = 0;
+    virtual ModelBundleInfo readModelBundleInfo(const std::filesystem::path &bundle) = 0;
 };
 
 // The process's backend, loading the module on the first call (thread-safe; ~1 s and ~100 MiB

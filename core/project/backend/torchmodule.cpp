@@ -7,6 +7,8 @@
 #include "project/features/slidestain.h"
 #include "project/loop/icmilloop.h"
 #include "project/loop/loopdurationestimate.h"
+#include "project/model/bundleprediction.h"
+#include "project/model/modelbundle.h"
 
 #include <c10/util/Exception.h>
 
@@ -53,12 +55,33 @@ private:
     LoopDurationEstimator m_estimator;
 };
 
+class ModuleBundlePrediction final : public BundlePredictionRunner {
+public:
+    explicit ModuleBundlePrediction(BundlePredictionConfig config) : m_job(std::move(config)) { }
+    BundlePredictionResult run(const BundlePredictionEvents &events) override
+    {
+        return withoutBacktrace([&] { return m_job.run(events); });
+    }
+    void cancel() override { m_job.cancel(); }
+
+private:
+    BundlePredictionJob m_job;
+};
+
 class ModuleBackend final : public TorchBackend {
 public:
     std::unique_ptr<LoopRunner> makeLoop(IcmilLoopConfig config) override { return std::make_unique<ModuleLoopRunner>(std::move(config)); }
     std::unique_ptr<DurationProbe> makeDurationProbe(IcmilLoopConfig config) override
     {
         return std::make_unique<ModuleDurationProbe>(std::move(config));
+    }
+    std::unique_ptr<BundlePredictionRunner> makeBundlePrediction(BundlePredictionConfig config) override
+    {
+        return std::make_unique<ModuleBundlePrediction>(std::move(config));
+    }
+    ModelBundleInfo readModelBundleInfo(const std::filesystem::path &bundle) override
+    {
+        return withoutBacktrace([&] { return project::readModelBundleInfo(bundle); });
     }
     engine::RuntimeInfo runtimeInfo() override
     {

@@ -48,40 +48,55 @@ std::string problemWith(const SlideAttention &slide, std::int64_t patchSize)
     return {};
 }
 
+// A level-0 coordinate moved by the offset: an integer while the offset is whole (as OpenSlide's
+// bounds are).
+nlohmann::json shifted(std::int64_t value, double offset)
+{
+    if (offset == std::floor(offset) && std::abs(offset) < 9.0e15)
+        return value - static_cast<std::int64_t>(offset);
+    return static_cast<double>(value) - offset;
+}
+
 } // namespace
 
-std::string formatAttentionGeoJson(const SlideAttention &slide, std::int64_t patchSizeLevel0)
+std::string formatAttentionGeoJson(const SlideAttention &slide, std::int64_t patchSizeLevel0, const std::array<double, 2> &offset)
 {
     if (const std::string problem = problemWith(slide, patchSizeLevel0); !problem.empty())
         throw std::invalid_argument(problem);
+    if (!std::isfinite(offset[0]) || !std::isfinite(offset[1]))
+        throw std::invalid_argument("the slide's bounds offset is not a number");
     const std::vector<double> ranks = percentileRanks(slide.attentionRaw);
+    const std::vector<float> instance
+        = slide.probabilities.empty() ? std::vector<float>() : instanceScoresOfClass(slide, slide.probabilities.size() - 1);
     nlohmann::json features = nlohmann::json::array();
     for (std::size_t i = 0; i < slide.coords.size(); ++i) {
         const std::int64_t x = slide.coords[i][0];
         const std::int64_t y = slide.coords[i][1];
         const std::int64_t s = patchSizeLevel0;
-        nlohmann::json ring = nlohmann::json::array({{x, y}, {x + s, y}, {x + s, y + s}, {x, y + s}, {x, y}});
+        const nlohmann::json left = shifted(x, offset[0]), right = shifted(x + s, offset[0]);
+        const nlohmann::json top = shifted(y, offset[1]), bottom = shifted(y + s, offset[1]);
+        nlohmann::json ring = nlohmann::json::array({{left, top}, {right, top}, {right, bottom}, {left, bottom}, {left, top}});
+        nlohmann::json measurements
+            = {{"attention", decimal(slide.attention[i])}, {"attention_raw", decimal(slide.attentionRaw[i])}, {"attention_rank", ranks[i]}};
+        if (!instance.empty())
+            measurements["instance_score"] = decimal(instance[i]);
         features.push_back({
             {"type", "Feature"},
             {"geometry", {{"type", "Polygon"}, {"coordinates", nlohmann::json::array({std::move(ring)})}}},
             {"properties",
-             {{"objectType", "detection"},
-              {"name", "Patch " + std::to_string(i)},
-              {"measurements",
-               {{"attention", decimal(slide.attention[i])},
-                {"attention_raw", decimal(slide.attentionRaw[i])},
-                {"attention_rank", ranks[i]}}}}},
+             {{"objectType", "detection"}, {"name", "Patch " + std::to_string(i)}, {"measurements", std::move(measurements)}}},
         });
     }
     const nlohmann::json collection = {{"type", "FeatureCollection"}, {"features", std::move(features)}};
     return collection.dump() + "\n";
 }
 
-void writeAttentionGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0)
+void writeAttentionGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0,
+                           const std::array<double, 2> &offset)
 {
     std::string text;
     try {
-        text = formatAttentionGeoJson(slide, patchSizeLevel0);
+        text = formatAttentionGeoJson(slide, patchSizeLevel0, offset);
     } catch (const std::invalid_argument &e) {
         throw ProjectError("Cannot write '" + path.string() + "': " + e.what());
     }

@@ -37,17 +37,12 @@ std::vector<double> percentileRanks(const std::vector<float> &raw)
     return ranks;
 }
 
-} // namespace
-
-AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, double threshold, const std::string &className,
-                               std::array<int, 3> colour)
+// The selected patches (selected[i] for slide.coords[i]) merged where they touch into polygons.
+AnnotationSet patchRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, const std::vector<bool> &selected,
+                           const std::string &className, std::array<int, 3> colour)
 {
     if (patchSizeLevel0 <= 0)
         throw ProjectError("The patch size must be positive to outline attention regions");
-    const std::vector<float> &raw = slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw;
-    if (raw.size() != slide.coords.size())
-        throw ProjectError("Slide '" + slide.slideId + "' has " + std::to_string(slide.coords.size()) + " patches but "
-                           + std::to_string(raw.size()) + " attention scores");
     AnnotationSet set;
     set.source = "icmil-geojson";
     if (slide.coords.empty())
@@ -75,10 +70,9 @@ AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSi
     if (static_cast<double>(width) * height > 4.0e8)
         throw ProjectError("Slide '" + slide.slideId + "': its patch lattice is too large to outline");
     cv::Mat mask = cv::Mat::zeros(height, width, CV_8UC1);
-    const std::vector<double> ranks = percentileRanks(raw);
     const int side = static_cast<int>(std::lround(static_cast<double>(patchSizeLevel0) / pixel));
     for (std::size_t i = 0; i < slide.coords.size(); ++i) {
-        if (ranks[i] < threshold)
+        if (!selected[i])
             continue;
         const int x = 1 + static_cast<int>(std::lround(static_cast<double>(slide.coords[i][0] - minX) / pixel));
         const int y = 1 + static_cast<int>(std::lround(static_cast<double>(slide.coords[i][1] - minY) / pixel));
@@ -112,11 +106,42 @@ AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSi
     return set;
 }
 
-std::size_t writeAttentionRegionsGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0,
-                                         double threshold)
+} // namespace
+
+AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, double threshold, const std::string &className,
+                               std::array<int, 3> colour)
 {
-    const AnnotationSet set = attentionRegions(slide, patchSizeLevel0, threshold);
-    writeProjectAnnotations(path, set);
+    const std::vector<float> &raw = slide.attentionRaw.empty() ? slide.attention : slide.attentionRaw;
+    if (raw.size() != slide.coords.size())
+        throw ProjectError("Slide '" + slide.slideId + "' has " + std::to_string(slide.coords.size()) + " patches but "
+                           + std::to_string(raw.size()) + " attention scores");
+    const std::vector<double> ranks = percentileRanks(raw);
+    std::vector<bool> selected(ranks.size());
+    for (std::size_t i = 0; i < ranks.size(); ++i)
+        selected[i] = ranks[i] >= threshold;
+    return patchRegions(slide, patchSizeLevel0, selected, className, colour);
+}
+
+AnnotationSet instanceScoreRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, double threshold,
+                                   const std::string &className, std::array<int, 3> colour)
+{
+    const std::vector<float> scores
+        = slide.probabilities.empty() ? std::vector<float>() : instanceScoresOfClass(slide, slide.probabilities.size() - 1);
+    if (scores.empty() && !slide.coords.empty())
+        throw ProjectError("Slide '" + slide.slideId
+                           + "' has no instance scores (its attention file was written before them: predict again)");
+    std::vector<bool> selected(scores.size());
+    for (std::size_t i = 0; i < scores.size(); ++i)
+        selected[i] = static_cast<double>(scores[i]) >= threshold;
+    return patchRegions(slide, patchSizeLevel0, selected, className, colour);
+}
+
+std::size_t writeAttentionRegionsGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0,
+                                         double threshold, const std::array<double, 2> &offset, RegionMap map)
+{
+    const AnnotationSet set = map == RegionMap::InstanceScore ? instanceScoreRegions(slide, patchSizeLevel0, threshold)
+                                                              : attentionRegions(slide, patchSizeLevel0, threshold);
+    writeProjectAnnotations(path, set, offset);
     return set.annotations.size();
 }
 

@@ -4,6 +4,7 @@
 #include "project/annotations/annotationset.h"
 #include "project/training/attentionstore.h"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -18,8 +19,23 @@ namespace icmil::project {
 AnnotationSet attentionRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, double threshold,
                                const std::string &className = "High attention", std::array<int, 3> colour = {255, 140, 0});
 
-// The same, written as a QuPath GeoJSON FeatureCollection (atomic). Returns the region count.
+// The instance view's regions: the patches whose instance score (the probability of the last
+// class, the positive one of normal/tumour) is at least `threshold`, merged the same way. Throws
+// ProjectError when the slide has patches but no instance scores (an attention file written
+// before them).
+AnnotationSet instanceScoreRegions(const SlideAttention &slide, std::int64_t patchSizeLevel0, double threshold,
+                                   const std::string &className = "High instance score", std::array<int, 3> colour = {220, 20, 60});
+
+enum class RegionMap {
+    Attention,     // attentionRegions: `threshold` is a percentile rank
+    InstanceScore, // instanceScoreRegions: `threshold` is a probability
+};
+
+// The regions of `map`, written as a QuPath GeoJSON FeatureCollection (atomic) with `offset` (the
+// slide's bounds offset, qupathoffset.h) subtracted from every point, as QuPath places them.
+// Returns the region count.
 std::size_t writeAttentionRegionsGeoJson(const std::filesystem::path &path, const SlideAttention &slide, std::int64_t patchSizeLevel0,
-                                         double threshold);
+                                         double threshold, const std::array<double, 2> &offset = {0.0, 0.0},
+                                         RegionMap map = RegionMap::Attention);
 
 } // namespace icmil::project

@@ -132,14 +132,12 @@ std::string IcmilLoop::settingsJson() const
     return loopSettingsJson(m_config);
 }
 
-engine::EmbedderConfig IcmilLoop::embedderOf(const IterationSummary &iteration) const
+engine::EmbedderConfig loopIterationEmbedder(const IcmilLoopConfig &loop, const fs::path &loopDir, const IterationSummary &iteration)
 {
-    // Iteration 0 names the user's embedder (or its calibrated copy in the loop folder); later
-    // ones name files in the loop folder, kept relative so a project can move.
-    engine::EmbedderConfig config = m_config.embedder;
-    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder(m_config);
-    config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (m_loopDir / iteration.embedderName).string() : iteration.embedderName;
-    config.weights = inLoopDir && !iteration.embedderWeights.empty() ? m_loopDir / iteration.embedderWeights : iteration.embedderWeights;
+    engine::EmbedderConfig config = loop.embedder;
+    const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder(loop);
+    config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (loopDir / iteration.embedderName).string() : iteration.embedderName;
+    config.weights = inLoopDir && !iteration.embedderWeights.empty() ? loopDir / iteration.embedderWeights : iteration.embedderWeights;
     return config;
 }
 
@@ -298,7 +296,7 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
                             const IcmilLoopEvents &events)
 {
     const Clock::time_point start = Clock::now();
-    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderOf(previous));
+    std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(loopIterationEmbedder(m_config, m_loopDir, previous));
     embedder->to(m_device);
     const fs::path teacherRun = ProjectLayout(m_config.projectRoot).runDir(iterationEncoder(m_config.name, previous.iteration));
     const engine::MilCheckpoint checkpoint = engine::readMilCheckpoint(teacherRun / "checkpoint.pth");
@@ -309,7 +307,7 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     config.slides = trainSlides;
     config.tiling = m_config.extraction.tiling;
     config.stain = m_config.extraction.stain;
-    const engine::EmbedderConfig target = embedderOf(iteration);
+    const engine::EmbedderConfig target = loopIterationEmbedder(m_config, m_loopDir, iteration);
     config.output = target.weights.empty() ? fs::path(target.name) : target.weights;
     // Each iteration draws its own patches and augmentations, reproducibly.
     config.seed += static_cast<std::uint64_t>(iteration.iteration);
@@ -405,7 +403,7 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
     });
     if (m_cancelled)
         return;
-    embedder->save(embedderOf(iteration).weights);
+    embedder->save(loopIterationEmbedder(m_config, m_loopDir, iteration).weights);
     iteration.extractSeconds += secondsSince(start);
     if (events.message)
         events.message("Estimated the batch-norm statistics of the randomly initialised " + m_config.embedder.name + " on "
@@ -417,7 +415,7 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
     const Clock::time_point start = Clock::now();
     ExtractionConfig config = m_config.extraction;
     config.projectDir = m_config.projectRoot;
-    config.embedder = embedderOf(iteration);
+    config.embedder = loopIterationEmbedder(m_config, m_loopDir, iteration);
     config.encoderName = iteration.encoder;
     config.device = m_device.str();
     config.overwrite = false; // files of this encoder come only from this iteration's embedder

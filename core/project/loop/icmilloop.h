@@ -40,6 +40,12 @@
 
 namespace icmil::project {
 
+// The embedder of a loop's iteration (engine::EmbedderConfig name + weights): iteration 0 names
+// the user's embedder (or its calibrated copy in the loop folder), later ones files in the loop
+// folder `loopDir` (icmil/<name>), which the state names relative to it so a project can move.
+engine::EmbedderConfig loopIterationEmbedder(const IcmilLoopConfig &config, const std::filesystem::path &loopDir,
+                                             const IterationSummary &iteration);
+
 class IcmilLoop {
 public:
     explicit IcmilLoop(IcmilLoopConfig config);
@@ -64,7 +70,6 @@ private:
     void runCalibrate(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
     void runExtract(IterationSummary &iteration, const std::vector<SlideEntry> &slides, const IcmilLoopEvents &events);
     void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events);
-    engine::EmbedderConfig embedderOf(const IterationSummary &iteration) const;
     // Runs `work` with cancel() forwarded to `job` (cleared again however work ends).
     template <typename Job, typename Work> auto runAsCurrent(Job &job, Work &&work);
 

@@ -37,6 +37,18 @@ std::vector<std::string> splitNames(const std::string &text)
 
 } // namespace
 
+std::vector<float> instanceScoresOfClass(const SlideAttention &slide, std::size_t classIndex)
+{
+    const std::size_t n = slide.coords.size();
+    const std::size_t classes = slide.probabilities.size();
+    if (classIndex >= classes || slide.instanceScores.empty() || slide.instanceScores.size() != n * classes)
+        return {};
+    std::vector<float> column(n);
+    for (std::size_t i = 0; i < n; ++i)
+        column[i] = slide.instanceScores[i * classes + classIndex];
+    return column;
+}
+
 void writeAttentionFile(const std::filesystem::path &path, const SlideAttention &slide)
 {
     const std::string prefix = "Cannot write attention to '" + path.string() + "': ";
@@ -44,8 +56,12 @@ void writeAttentionFile(const std::filesystem::path &path, const SlideAttention 
     if (slide.attention.size() != n || slide.attentionRaw.size() != n)
         throw ProjectError(prefix + "there are " + std::to_string(slide.attention.size()) + " attention values for " + std::to_string(n)
                            + " patches");
+    const std::size_t classes = slide.probabilities.size();
+    if (!slide.instanceScores.empty() && slide.instanceScores.size() != n * classes)
+        throw ProjectError(prefix + "there are " + std::to_string(slide.instanceScores.size()) + " instance scores for " + std::to_string(n)
+                           + " patches of " + std::to_string(classes) + " classes");
     try {
-        writeHdf5Atomically(path, n * 24 + 64, [&](Hdf5File &file) {
+        writeHdf5Atomically(path, n * (24 + 4 * classes) + 64, [&](Hdf5File &file) {
             const std::int64_t count = static_cast<std::int64_t>(n);
             const std::vector<std::int64_t> flat = flattenCoords(slide.coords);
             file.writeIntegers("coords", {count, 2}, flat.data());
@@ -53,6 +69,8 @@ void writeAttentionFile(const std::filesystem::path &path, const SlideAttention 
             file.writeFloats("attention_raw", {count}, slide.attentionRaw.data());
             const std::vector<float> probabilities(slide.probabilities.begin(), slide.probabilities.end());
             file.writeFloats("probabilities", {static_cast<std::int64_t>(probabilities.size())}, probabilities.data());
+            if (!slide.instanceScores.empty())
+                file.writeFloats("instance_scores", {count, static_cast<std::int64_t>(classes)}, slide.instanceScores.data());
             file.setStringAttribute("/", "slide_id", slide.slideId);
             file.setStringAttribute("/", "model_type", slide.modelType);
             file.setStringAttribute("/", "run", slide.run);
@@ -83,6 +101,13 @@ SlideAttention readAttentionFile(const std::filesystem::path &path)
         slide.probabilities.assign(probabilities.begin(), probabilities.end());
         if (slide.attention.size() != slide.coords.size() || slide.attentionRaw.size() != slide.coords.size())
             throw ProjectError(prefix + "its attention and coordinates disagree in length");
+        if (file.hasDataset("instance_scores")) {
+            const std::vector<std::int64_t> expected{static_cast<std::int64_t>(slide.coords.size()),
+                                                     static_cast<std::int64_t>(slide.probabilities.size())};
+            if (file.shape("instance_scores") != expected)
+                throw ProjectError(prefix + "its instance scores disagree with its coordinates and classes in size");
+            slide.instanceScores = file.readFloats("instance_scores");
+        }
         slide.slideId = file.stringAttribute("/", "slide_id").value_or(path.stem().string());
         slide.modelType = file.stringAttribute("/", "model_type").value_or("");
         slide.run = file.stringAttribute("/", "run").value_or("");

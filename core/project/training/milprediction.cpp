@@ -11,6 +11,7 @@
 #include "project/projectlayout.h"
 
 #include <algorithm>
+#include <set>
 
 namespace icmil::project {
 
@@ -58,6 +59,7 @@ PredictionTable predictSlides(engine::MilModel &model, const std::vector<Predict
         attention.attention = std::move(prediction.attention);
         attention.attentionRaw = std::move(prediction.attentionRaw);
         attention.probabilities = row.probabilities;
+        attention.instanceScores = std::move(prediction.instanceProbabilities);
         attention.classNames = output.classNames;
         attention.predicted = row.predicted;
         attention.modelType = table.modelType;
@@ -144,18 +146,32 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
     if (!m_config.labelsCsv.empty())
         labels = LabelsTable::read(m_config.labelsCsv);
 
+    // Every slide with features, labelled or not (labels only annotate the table); labelled
+    // slides without features are reported, as are slides whose features have no patches.
+    MilPredictionResult result;
     std::vector<std::string> slideIds = m_config.slideIds;
-    if (slideIds.empty()) {
+    const bool everySlide = slideIds.empty();
+    if (everySlide) {
+        std::vector<std::string> withFeatures;
+        for (const auto &entry : fs::directory_iterator(layout.featuresDir(encoder)))
+            if (entry.is_regular_file() && entry.path().extension() == ".h5")
+                withFeatures.push_back(entry.path().stem().string());
+        std::sort(withFeatures.begin(), withFeatures.end());
+        // The labelled slides in the labels' order, then the unlabelled ones by name.
+        std::set<std::string> labelled;
         if (labels) {
-            for (const auto &row : labels->rows())
-                if (fs::exists(layout.featureFile(encoder, row.slideId)))
+            for (const auto &row : labels->rows()) {
+                if (!labelled.insert(row.slideId).second)
+                    continue;
+                if (std::binary_search(withFeatures.begin(), withFeatures.end(), row.slideId))
                     slideIds.push_back(row.slideId);
-        } else {
-            for (const auto &entry : fs::directory_iterator(layout.featuresDir(encoder)))
-                if (entry.is_regular_file() && entry.path().extension() == ".h5")
-                    slideIds.push_back(entry.path().stem().string());
-            std::sort(slideIds.begin(), slideIds.end());
+                else
+                    result.skipped.push_back({row.slideId, "labelled, but has no features of encoder '" + encoder + "'"});
+            }
         }
+        for (const std::string &id : withFeatures)
+            if (!labelled.count(id))
+                slideIds.push_back(id);
     }
     if (slideIds.empty())
         throw ProjectError("No slides with features of encoder '" + encoder + "' to predict");
@@ -167,8 +183,14 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
         target.slideId = id;
         target.caseId = id;
         target.featureFile = layout.featureFile(encoder, id);
-        if (!fs::exists(target.featureFile))
+        if (!fs::exists(target.featureFile)) {
             missing.push_back(id);
+            continue;
+        }
+        if (describeFeatureFile(target.featureFile).count < 1) {
+            result.skipped.push_back({id, "its features have no patches"});
+            continue;
+        }
         if (labels) {
             if (const auto row = labels->find(id)) {
                 target.caseId = row->caseId;
@@ -182,8 +204,10 @@ MilPredictionResult MilPredictionJob::run(const PredictionProgress &progress)
     }
     if (!missing.empty())
         throw ProjectError(missingFeaturesMessage(missing, slideIds.size(), layout.featuresDir(encoder)));
+    if (targets.empty())
+        throw ProjectError("None of the " + std::to_string(slideIds.size()) + " slides with features of encoder '" + encoder
+                           + "' has patches to predict");
 
-    MilPredictionResult result;
     // Default run name: the checkpoint's; for a run's own checkpoint.pth / last.pth, the run's.
     std::string run = m_config.run;
     if (run.empty()) {

@@ -7,6 +7,7 @@
 
 #include "engine/mil/milcheckpoint.h"
 #include "project/training/predictiontable.h"
+#include "project/training/skippedslide.h"
 
 #include <atomic>
 #include <filesystem>
@@ -56,12 +57,14 @@ struct MilPredictionConfig {
     std::string run;                          // empty: the checkpoint's file name without extension
     std::filesystem::path labelsCsv;          // optional: labels, cases and splits for the table
     std::vector<std::string> classNames;      // for a reference checkpoint (default: "0", "1", ...)
-    std::vector<std::string> slideIds;        // empty: every slide with features
+    std::vector<std::string> slideIds;        // empty: every slide with features, labelled or not
     torch::Device device = torch::kCPU;
 };
 
 struct MilPredictionResult {
     PredictionTable table;
+    // Not predicted: labelled slides without features, slides whose features have no patches.
+    std::vector<SkippedSlide> skipped;
     std::filesystem::path runDir;
     bool cancelled = false;
 };

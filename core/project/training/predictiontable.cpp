@@ -79,10 +79,15 @@ int decideClass(const std::vector<double> &probabilities, std::optional<double> 
 
 void writePredictionsCsv(const std::filesystem::path &path, const PredictionTable &table)
 {
-    std::string out = "slide_id,case_id,label,split" + probabilityHeader(classCount(table)) + ",predicted\n";
-    for (const auto &row : table.rows)
+    std::string out = "slide_id,case_id,label,split" + probabilityHeader(classCount(table)) + ",predicted,patches,above_threshold\n";
+    for (const auto &row : table.rows) {
+        // yes / no against the operating threshold on p_1; empty without one.
+        const std::string above
+            = table.threshold && row.probabilities.size() == 2 ? (row.probabilities[1] >= *table.threshold ? "yes" : "no") : "";
         out += csvField(row.slideId) + "," + csvField(row.caseId) + "," + csvField(row.label) + "," + csvField(row.split)
-            + probabilityFields(row) + "," + csvField(className(table, row.predicted)) + "\n";
+            + probabilityFields(row) + "," + csvField(className(table, row.predicted)) + "," + std::to_string(row.patches) + "," + above
+            + "\n";
+    }
     writeFileAtomically(path, out);
 }
 

@@ -2,7 +2,8 @@
 #pragma once
 
 // Slide-level predictions of a run and the files they are exported to:
-//   predictions.csv   slide_id,case_id,label,split,p_0..p_{C-1},predicted   (predicted: class name)
+//   predictions.csv   slide_id,case_id,label,split,p_0..p_{C-1},predicted,patches,above_threshold
+//                     (predicted: class name; above_threshold: yes/no on p_1, empty without a threshold)
 //   fold_<k>.csv      CLAM's eval layout: slide_id,Y,Y_hat,p_0..p_{C-1}     (labelled slides only)
 //   predictions.json  everything, read back by `icmil export`
 

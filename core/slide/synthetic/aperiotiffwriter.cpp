@@ -161,10 +161,13 @@ void AperioTiffWriter::beginTiledLevel(const TiledLevel &level)
     setField(TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_JPEG), "Compression");
     setField(TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_YCBCR), "Photometric");
     setField(TIFFSetField(t, TIFFTAG_YCBCRSUBSAMPLING, 2, 2), "YCbCrSubsampling");
-    setField(TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, level.description.c_str()), "ImageDescription");
-    setField(TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER), "ResolutionUnit");
-    setField(TIFFSetField(t, TIFFTAG_XRESOLUTION, level.pixelsPerCentimetre), "XResolution");
-    setField(TIFFSetField(t, TIFFTAG_YRESOLUTION, level.pixelsPerCentimetre), "YResolution");
+    if (!level.description.empty())
+        setField(TIFFSetField(t, TIFFTAG_IMAGEDESCRIPTION, level.description.c_str()), "ImageDescription");
+    if (level.pixelsPerCentimetre > 0.0) {
+        setField(TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_CENTIMETER), "ResolutionUnit");
+        setField(TIFFSetField(t, TIFFTAG_XRESOLUTION, level.pixelsPerCentimetre), "XResolution");
+        setField(TIFFSetField(t, TIFFTAG_YRESOLUTION, level.pixelsPerCentimetre), "YResolution");
+    }
 }
 
 void AperioTiffWriter::writeTile(std::uint32_t index, const std::vector<std::uint8_t> &jpeg)

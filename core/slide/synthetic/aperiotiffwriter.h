@@ -10,8 +10,9 @@ struct tiff; // libtiff's TIFF handle
 
 namespace icmil::slide {
 
-// Writes the directories of an Aperio-style SVS with libtiff: tiled levels whose tiles arrive as
-// ready-made JPEG streams (TIFFWriteRawTile), and stripped associated images encoded by libtiff.
+// Writes the directories of an Aperio-style SVS (or of any tiled pyramidal TIFF) with libtiff:
+// tiled levels whose tiles arrive as ready-made JPEG streams (TIFFWriteRawTile), and stripped
+// associated images encoded by libtiff.
 // I/O goes through our own file procedures so the real cause of a failure (errno) is kept.
 // Errors throw std::runtime_error whose message is the cause only ("No space left on device").
 class AperioTiffWriter {
@@ -20,9 +21,9 @@ public:
         std::int64_t width = 0;
         std::int64_t height = 0;
         int tileSize = 256;
-        std::string description;
-        double pixelsPerCentimetre = 0.0;
-        bool reduced = false; // NewSubfileType: a reduced-resolution copy of level 0
+        std::string description;          // empty: no ImageDescription
+        double pixelsPerCentimetre = 0.0; // 0: no resolution tags (the size of a pixel is unknown)
+        bool reduced = false;             // NewSubfileType: a reduced-resolution copy of level 0
     };
     enum class StripCompression { Jpeg, Lzw };
 

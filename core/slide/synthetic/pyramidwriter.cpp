@@ -2,17 +2,16 @@
 #include "slide/synthetic/pyramidwriter.h"
 
 #include "slide/synthetic/aperiotiffwriter.h"
-#include "slide/synthetic/areadownsampler.h"
 #include "slide/synthetic/glassslidepainter.h"
 #include "slide/synthetic/phantomtilerenderer.h"
 #include "slide/synthetic/rawlevelfile.h"
+#include "slide/synthetic/reducedlevelchain.h"
 #include "slide/synthetic/syntheticslidewriter.h"
 #include "slide/synthetic/tilerowpipeline.h"
 #include "slide/synthetic/tissuephantom.h"
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <thread>
@@ -115,36 +114,11 @@ void PyramidWriter::write(const std::filesystem::path &path)
     const bool bigTiff = static_cast<double>(base.width) * static_cast<double>(base.height) * 3.0 > 4294967296.0;
     AperioTiffWriter tiff(path, bigTiff);
 
-    // Raw files for levels 1.. (at least level 1, which also feeds the thumbnail of a one-level slide),
-    // each fed by a downsampler chained to the previous level.
-    const std::size_t rawCount = std::max<std::size_t>(1, m_levels.size() - 1);
-    std::vector<std::unique_ptr<RawLevelFile>> rawFiles;
-    std::vector<std::unique_ptr<AreaDownsampler>> shrinkers(rawCount);
-    std::vector<RawLevelFile *> rawLevels;
-    PyramidLevelSize source = base;
-    for (std::size_t k = 0; k < rawCount; ++k) {
-        const std::filesystem::path rawPath = path.string() + ".level" + std::to_string(k + 1) + ".raw";
-        const PyramidLevelSize next{(source.width + m_config.levelFactor - 1) / m_config.levelFactor,
-                                    (source.height + m_config.levelFactor - 1) / m_config.levelFactor};
-        rawFiles.push_back(std::make_unique<RawLevelFile>(rawPath, next.width, next.height));
-        rawLevels.push_back(rawFiles.back().get());
-        source = next;
-    }
-    source = base;
-    for (std::size_t k = 0; k < rawCount; ++k) {
-        RawLevelFile *raw = rawLevels[k];
-        shrinkers[k] = std::make_unique<AreaDownsampler>(source.width, source.height, m_config.levelFactor,
-                                                         [raw, k, &shrinkers](const std::uint8_t *row) {
-                                                             raw->appendRow(row);
-                                                             if (k + 1 < shrinkers.size())
-                                                                 shrinkers[k + 1]->addRow(row);
-                                                         });
-        source = {raw->width(), raw->height()};
-    }
-
-    writeLevelZero(tiff, *shrinkers.front());
-    for (RawLevelFile *raw : rawLevels)
-        raw->rewind();
+    // Raw files for levels 1.. (at least level 1, which also feeds the thumbnail of a one-level slide).
+    ReducedLevelChain reduced(path, base.width, base.height, m_config.levelFactor, std::max<std::size_t>(1, m_levels.size() - 1));
+    writeLevelZero(tiff, reduced);
+    reduced.rewind();
+    std::vector<RawLevelFile *> rawLevels = reduced.files();
 
     const cv::Mat thumbnail = makeThumbnail(rawLevels);
     tiff.writeStrippedImage(thumbnail.data, thumbnail.cols, thumbnail.rows,
@@ -152,7 +126,7 @@ void PyramidWriter::write(const std::filesystem::path &path)
                             90);
     checkCancelled();
     for (std::size_t level = 1; level < m_levels.size(); ++level)
-        writeReducedLevel(tiff, static_cast<int>(level), *rawLevels[level - 1]);
+        writeReducedLevel(tiff, static_cast<int>(level), reduced);
 
     const cv::Mat label = GlassSlidePainter::label(m_config.slideId, m_config.seed);
     tiff.writeStrippedImage(label.data, label.cols, label.rows, associatedDescription("label", label.cols, label.rows),
@@ -164,7 +138,7 @@ void PyramidWriter::write(const std::filesystem::path &path)
     tiff.close();
 }
 
-void PyramidWriter::writeLevelZero(AperioTiffWriter &tiff, AreaDownsampler &shrinker)
+void PyramidWriter::writeLevelZero(AperioTiffWriter &tiff, ReducedLevelChain &reduced)
 {
     const int tileSize = m_config.tileSize;
     const PyramidLevelSize &level = m_levels.front();
@@ -184,7 +158,7 @@ void PyramidWriter::writeLevelZero(AperioTiffWriter &tiff, AreaDownsampler &shri
     steps.finishRow = [&](std::int64_t row, const std::uint8_t *band, std::size_t stride) {
         const std::int64_t rows = std::min<std::int64_t>(tileSize, level.height - row * tileSize);
         for (std::int64_t y = 0; y < rows; ++y)
-            shrinker.addRow(band + static_cast<std::size_t>(y) * stride);
+            reduced.addRow(band + static_cast<std::size_t>(y) * stride);
     };
     steps.afterRow = [&](std::int64_t) { tilesDone(across * tileSize * tileSize); };
 
@@ -193,33 +167,16 @@ void PyramidWriter::writeLevelZero(AperioTiffWriter &tiff, AreaDownsampler &shri
     tiff.endTiledLevel();
 }
 
-void PyramidWriter::writeReducedLevel(AperioTiffWriter &tiff, int levelIndex, RawLevelFile &raw)
+void PyramidWriter::writeReducedLevel(AperioTiffWriter &tiff, int levelIndex, const ReducedLevelChain &reduced)
 {
     const int tileSize = m_config.tileSize;
     const PyramidLevelSize &level = m_levels[static_cast<std::size_t>(levelIndex)];
     const std::int64_t across = tilesAlong(level.width, tileSize);
-    const std::int64_t down = tilesAlong(level.height, tileSize);
-    const std::size_t rowBytes = static_cast<std::size_t>(level.width) * 3;
-
-    TileRowPipeline::Steps steps;
-    steps.prepareRow = [&](std::int64_t row, std::uint8_t *band, std::size_t stride) {
-        const std::int64_t rows = std::min<std::int64_t>(tileSize, level.height - row * tileSize);
-        raw.readRows(band, stride, rows);
-        for (std::int64_t y = 0; y < tileSize; ++y) { // pad with flat background beyond the level
-            std::uint8_t *line = band + static_cast<std::size_t>(y) * stride;
-            const std::size_t keep = y < rows ? rowBytes : 0;
-            std::memset(line + keep, PhantomTileRenderer::kBackground, stride - keep);
-        }
-    };
-    steps.storeTile = [&](std::int64_t row, std::int64_t column, const std::vector<std::uint8_t> &jpeg) {
-        tiff.writeTile(static_cast<std::uint32_t>(row * across + column), jpeg);
-    };
-    steps.afterRow = [&](std::int64_t) { tilesDone(across * tileSize * tileSize); };
-
     const double downsample = static_cast<double>(m_levels.front().width) / static_cast<double>(level.width);
-    tiff.beginTiledLevel({level.width, level.height, tileSize, description(levelIndex), 10000.0 / (m_config.mpp * downsample), true});
-    TileRowPipeline(m_workers, tileSize, m_config.jpegQuality).run(across, down, steps);
-    tiff.endTiledLevel();
+    reduced.writeLevel(static_cast<std::size_t>(levelIndex), tiff,
+                       {level.width, level.height, tileSize, description(levelIndex), 10000.0 / (m_config.mpp * downsample), true},
+                       m_workers, m_config.jpegQuality, PhantomTileRenderer::kBackground,
+                       [&](std::int64_t) { tilesDone(across * tileSize * tileSize); });
 }
 
 cv::Mat PyramidWriter::makeThumbnail(std::vector<RawLevelFile *> &rawLevels) const

@@ -17,7 +17,7 @@ struct SyntheticSlideConfig;
 class TissuePhantom;
 class AperioTiffWriter;
 class RawLevelFile;
-class AreaDownsampler;
+class ReducedLevelChain;
 
 struct PyramidLevelSize {
     std::int64_t width = 0;
@@ -44,8 +44,8 @@ public:
     int levelCount() const { return static_cast<int>(m_levels.size()); }
 
 private:
-    void writeLevelZero(AperioTiffWriter &tiff, AreaDownsampler &shrinker);
-    void writeReducedLevel(AperioTiffWriter &tiff, int level, RawLevelFile &raw);
+    void writeLevelZero(AperioTiffWriter &tiff, ReducedLevelChain &reduced);
+    void writeReducedLevel(AperioTiffWriter &tiff, int level, const ReducedLevelChain &reduced);
     cv::Mat makeThumbnail(std::vector<RawLevelFile *> &rawLevels) const;
     std::string description(int level) const;
     std::string associatedDescription(const std::string &name, int width, int height) const;

@@ -218,6 +218,51 @@ ENGINE_TEST(badFilesGiveOneClearError)
     CHECK_THROWS_MESSAGE(predictBag(*model, Bag{"s2", torch::zeros({0, 4}), -1}), "Slide 's2' has no patch features");
 }
 
+// The instance view: per patch, the softmax of the model's instance head (eval, no gradients),
+// rows summing to 1; on a one-patch bag ABMIL's and MaxPool's instance head is their bag head.
+ENGINE_TEST(predictBagGivesInstanceProbabilities)
+{
+    torch::manual_seed(5);
+    for (MilModelType type : {MilModelType::Abmil, MilModelType::MaxPool, MilModelType::Dtfd}) {
+        MilModelConfig config;
+        config.type = type;
+        config.inputDim = 6;
+        config.embedDim = 4;
+        config.attentionDim = 3;
+        config.classes = 3;
+        config.dropout = 0.5; // eval must switch it off
+        auto model = makeMilModel(config);
+        model->train();
+        const torch::Tensor features = torch::randn({5, 6});
+        const BagPrediction prediction = predictBag(*model, Bag{"s1", features, -1});
+        CHECK(model->is_training()); // restored
+        CHECK_EQ(prediction.instanceProbabilities.size(), std::size_t{15});
+        model->eval();
+        torch::Tensor expected;
+        {
+            torch::NoGradGuard noGrad;
+            expected = torch::softmax(model->instanceLogits(features), 1);
+        }
+        for (std::int64_t n = 0; n < 5; ++n) {
+            double sum = 0.0;
+            for (std::int64_t c = 0; c < 3; ++c) {
+                const float value = prediction.instanceProbabilities[static_cast<std::size_t>(n * 3 + c)];
+                CHECK_NEAR(value, expected[n][c].item<double>(), 1e-6);
+                sum += value;
+            }
+            CHECK_NEAR(sum, 1.0, 1e-5);
+        }
+        if (type != MilModelType::Dtfd) {
+            const BagPrediction one = predictBag(*model, Bag{"s2", features.slice(0, 0, 1), -1});
+            CHECK_EQ(one.instanceProbabilities.size(), std::size_t{3});
+            for (std::size_t c = 0; c < 3; ++c)
+                CHECK_NEAR(one.instanceProbabilities[c], one.probabilities[c], 1e-6);
+        }
+        // Left out when not asked for.
+        CHECK(predictBag(*model, Bag{"s3", features, -1}, false).instanceProbabilities.empty());
+    }
+}
+
 // The checkpoints the ICMIL authors publish (utils/*.pth in github.com/Dootmaan/ICMIL), when a
 // folder holding them is named by ICMIL_REFERENCE_CHECKPOINTS: they load, with the right model.
 ENGINE_TEST(publishedReferenceCheckpoints)

@@ -94,6 +94,37 @@ private Q_SLOTS:
         QCOMPARE(features[3].at("properties").at("measurements").at("attention").get<double>(), 0.5);
     }
 
+    void aCroppedSlideHasQuPathsCoordinates()
+    {
+        // OpenSlide's bounds offset (MIRAX): QuPath's origin is the bounds' corner.
+        const std::string text = formatAttentionGeoJson(fourPatches(), 512, {1000.0, 500.0});
+        const nlohmann::json features = nlohmann::json::parse(text).at("features");
+        const auto ring = features[0].at("geometry").at("coordinates")[0].get<std::vector<std::array<std::int64_t, 2>>>();
+        QCOMPARE(ring, (std::vector<std::array<std::int64_t, 2>>{{24, 1548}, {536, 1548}, {536, 2060}, {24, 2060}, {24, 1548}}));
+        QVERIFY(features[0].at("geometry").at("coordinates")[0][0][0].is_number_integer()); // whole offsets keep integers
+        // A fractional offset gives fractional coordinates.
+        const nlohmann::json half = nlohmann::json::parse(formatAttentionGeoJson(fourPatches(), 512, {0.5, 0.0})).at("features");
+        QCOMPARE(half[0].at("geometry").at("coordinates")[0][0][0].get<double>(), 1023.5);
+        QCOMPARE(half[0].at("geometry").at("coordinates")[0][0][1].get<double>(), 2048.0);
+        QCOMPARE(
+            errorOf([&] {
+                writeAttentionGeoJson(m_dir / "nan.geojson", fourPatches(), 512, {std::nan(""), 0.0});
+            }),
+            QString::fromStdString("Cannot write '" + (m_dir / "nan.geojson").string() + "': the slide's bounds offset is not a number"));
+    }
+
+    void instanceScoresAreAMeasurement()
+    {
+        SlideAttention slide = fourPatches();
+        slide.probabilities = {0.4, 0.6};
+        slide.instanceScores = {0.75f, 0.25f, 0.5f, 0.5f, 0.125f, 0.875f, 0.0f, 1.0f};
+        const nlohmann::json features = nlohmann::json::parse(formatAttentionGeoJson(slide, 512)).at("features");
+        std::vector<double> scores;
+        for (const nlohmann::json &feature : features)
+            scores.push_back(feature.at("properties").at("measurements").at("instance_score").get<double>());
+        QCOMPARE(scores, (std::vector<double>{0.25, 0.5, 0.875, 1.0})); // the last class's probability
+    }
+
     void emptyAndSingleSlides()
     {
         const fs::path path = m_dir / "empty.geojson";

@@ -130,7 +130,7 @@ private Q_SLOTS:
         QCOMPARE(std::count(log.begin(), log.end(), '\n'), 16L);
         QVERIFY(log.rfind("epoch,train_loss,tier1_loss,val_loss,val_auc,val_accuracy,val_f1,learning_rate,seconds,best\n", 0) == 0);
         const std::string predictions = readText(run / "predictions.csv");
-        QVERIFY(predictions.rfind("slide_id,case_id,label,split,p_0,p_1,predicted\ns0,case0,normal,", 0) == 0);
+        QVERIFY(predictions.rfind("slide_id,case_id,label,split,p_0,p_1,predicted,patches,above_threshold\ns0,case0,normal,", 0) == 0);
         QCOMPARE(std::count(predictions.begin(), predictions.end(), '\n'), 41L);
         const std::string fold = readText(run / "fold_0.csv");
         QVERIFY(fold.rfind("slide_id,Y,Y_hat,p_0,p_1\n", 0) == 0);
@@ -156,6 +156,10 @@ private Q_SLOTS:
             sum += a;
         QVERIFY(std::abs(sum - 1.0) < 1e-4);
         QCOMPARE(attention.probabilities.size(), std::size_t{2});
+        // The instance view: per patch, two class probabilities summing to 1.
+        QCOMPARE(attention.instanceScores.size(), attention.coords.size() * 2);
+        for (std::size_t i = 0; i < attention.coords.size(); ++i)
+            QVERIFY(std::abs(attention.instanceScores[2 * i] + attention.instanceScores[2 * i + 1] - 1.0f) < 1e-5f);
     }
 
     void checkpointReproducesThePredictions()
@@ -350,9 +354,9 @@ private Q_SLOTS:
         fs::create_directories(dir);
         writePredictionsCsv(dir / "p.csv", table);
         QCOMPARE(readText(dir / "p.csv"),
-                 std::string("slide_id,case_id,label,split,p_0,p_1,predicted\n"
-                             "\"a,1\",\"c\"\"1\",tumor,test,0.6,0.4,tumor\n"
-                             "b,c2,,,0.9,0.1,normal\n"));
+                 std::string("slide_id,case_id,label,split,p_0,p_1,predicted,patches,above_threshold\n"
+                             "\"a,1\",\"c\"\"1\",tumor,test,0.6,0.4,tumor,12,yes\n"
+                             "b,c2,,,0.9,0.1,normal,3,no\n"));
         writeClamFoldCsv(dir / "f.csv", table);
         QCOMPARE(readText(dir / "f.csv"), std::string("slide_id,Y,Y_hat,p_0,p_1\n\"a,1\",1,1,0.6,0.4\n"));
         writePredictionsJson(dir / "p.json", table);

@@ -37,6 +37,7 @@
 #include <QMessageBox>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QStandardPaths>
 #include <QToolButton>
 #include <QtTest>
@@ -59,6 +60,7 @@ class TstProjectWorkspace : public QObject {
 private:
     fs::path m_root;
     QString m_slide;
+    project::SlideAttention m_attention; // slide_000's, as written
 
     // The main window at a fixed size, shown, with the test project open; false when it did not open.
     bool openTheProject(ui::MainWindow &window) const
@@ -98,6 +100,12 @@ private Q_SLOTS:
             }
         }
         attention.attention = attention.attentionRaw;
+        // The instance view: the tumour probability rises downwards, highest on the bottom row.
+        for (const auto &[x, y] : attention.coords) {
+            const float tumour = static_cast<float>(y + kPatch / 2) / 3072.0f;
+            attention.instanceScores.push_back(1.0f - tumour);
+            attention.instanceScores.push_back(tumour);
+        }
         attention.probabilities = {0.2, 0.8};
         attention.classNames = {"normal", "tumor"};
         attention.predicted = 1;
@@ -107,6 +115,7 @@ private Q_SLOTS:
         const project::ProjectLayout layout(m_root);
         fs::create_directories(layout.attentionDir("tiny-cnn", "run1"));
         project::writeAttentionFile(layout.attentionFile("tiny-cnn", "run1", attention.slideId), attention);
+        m_attention = attention;
         project::PredictionTable table;
         table.run = "run1";
         table.encoder = "tiny-cnn";
@@ -200,6 +209,57 @@ private Q_SLOTS:
         QVERIFY(workspace->heatmapLayer()->heatmap() == nullptr);
         QCOMPARE(workspace->heatmapPanel()->gallery()->count(), 0);
         QVERIFY(workspace->highlightLayer()->rect().isEmpty()); // the outline belonged to the other slide
+    }
+
+    void theInstanceViewIsTheOtherMap()
+    {
+        ui::MainWindow window;
+        QVERIFY(openTheProject(window));
+        ui::ProjectWorkspace *workspace = window.workspace();
+        ui::HeatmapPanel *panel = workspace->heatmapPanel();
+        auto *mapBox = panel->findChild<QComboBox *>(QStringLiteral("heatmapMap"));
+        QVERIFY(mapBox != nullptr);
+        QSignalSpy heatmapLoaded(workspace, &ui::ProjectWorkspace::heatmapLoaded);
+        window.openSlide(m_slide);
+        QVERIFY(heatmapLoaded.wait(kTimeoutMs));
+        QVERIFY(panel->hasInstanceMap());
+        QVERIFY(mapBox->isEnabled());
+        QCOMPARE(panel->map(), ui::HeatmapMap::Attention);
+        QCOMPARE(workspace->heatmapLayer()->heatmap()->scoreName(), QStringLiteral("Attention"));
+
+        // The instance view: the tumour probability per patch, as it is, and its own gallery.
+        panel->setMap(ui::HeatmapMap::InstanceScore);
+        const auto instance = workspace->heatmapLayer()->heatmap();
+        QCOMPARE(instance->scoreName(), QStringLiteral("Instance score (tumor)"));
+        QCOMPARE(int(instance->settings().normalisation), int(ui::HeatmapNormalisation::Probability));
+        QCOMPARE(instance->scores()[0], static_cast<double>(m_attention.instanceScores[1]));
+        QCOMPARE(panel->gallery()->patches().front().level0, QRectF(0, 3072 - kPatch, kPatch, kPatch)); // bottom row, first
+        // The readout under the mouse says which map.
+        Q_EMIT window.viewer()->cursorMoved(QPointF(10, 3072 - 10));
+        QVERIFY2(window.statusBar()->currentMessage().startsWith(QStringLiteral("Instance score (tumor) 0.958, patch at x 0, y 2816")),
+                 qPrintable(window.statusBar()->currentMessage()));
+        panel->setMap(ui::HeatmapMap::Attention);
+        QCOMPARE(workspace->heatmapLayer()->heatmap()->scoreName(), QStringLiteral("Attention"));
+        Q_EMIT window.viewer()->cursorMoved(QPointF(10, 3072 - 10));
+        QVERIFY2(window.statusBar()->currentMessage().startsWith(QStringLiteral("Attention ")),
+                 qPrintable(window.statusBar()->currentMessage()));
+        QCOMPARE(panel->gallery()->patches().front().level0, QRectF(4096 - kPatch, 0, kPatch, kPatch));
+
+        // An attention file from before instance scores: the choice is disabled and says why.
+        panel->setMap(ui::HeatmapMap::InstanceScore);
+        project::SlideAttention old = m_attention;
+        old.instanceScores.clear();
+        const fs::path file = project::ProjectLayout(m_root).attentionFile("tiny-cnn", "run1", old.slideId);
+        project::writeAttentionFile(file, old);
+        heatmapLoaded.clear();
+        window.openSlide(m_slide);
+        QVERIFY(heatmapLoaded.wait(kTimeoutMs));
+        project::writeAttentionFile(file, m_attention); // as the other tests expect it
+        QVERIFY(!panel->hasInstanceMap());
+        QVERIFY(!mapBox->isEnabled());
+        QVERIFY2(mapBox->toolTip().contains(QStringLiteral("no instance scores")), qPrintable(mapBox->toolTip()));
+        QCOMPARE(panel->map(), ui::HeatmapMap::Attention);
+        QCOMPARE(workspace->heatmapLayer()->heatmap()->scoreName(), QStringLiteral("Attention"));
     }
 
     void tissuePreviewFollowsTheSettingsAndTheSlide()

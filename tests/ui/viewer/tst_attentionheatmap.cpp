@@ -69,6 +69,20 @@ private Q_SLOTS:
         QCOMPARE(flat.scores(), (std::vector<double>{0.5, 0.5}));
     }
 
+    void probabilitiesAreShownAsTheyAre()
+    {
+        // The instance view's probabilities: unchanged (clamped to [0, 1]), named for the legend.
+        const AttentionHeatmap map({{0, 0}, {256, 0}, {512, 0}, {768, 0}}, 256, {0.25f, 0.75f, 1.5f, -0.5f},
+                                   settingsWith(HeatmapNormalisation::Probability, 0.5), QStringLiteral("Instance score (tumor)"));
+        QCOMPARE(map.scores(), (std::vector<double>{0.25, 0.75, 1.0, 0.0}));
+        QCOMPARE(map.scoreName(), QStringLiteral("Instance score (tumor)"));
+        QCOMPARE(map.withSettings(settingsWith(HeatmapNormalisation::MinMax))->scoreName(), QStringLiteral("Instance score (tumor)"));
+        QCOMPARE(normalisationName(HeatmapNormalisation::Probability), QStringLiteral("probability"));
+        QVERIFY(!map.hitAt(QPointF(10, 10))->shown); // 0.25 is under the threshold 0.5
+        QVERIFY(map.hitAt(QPointF(300, 10))->shown);
+        QCOMPARE(AttentionHeatmap({{0, 0}}, 1, {1.0f}).scoreName(), QStringLiteral("Attention"));
+    }
+
     void percentileRankSharesTiedRanks()
     {
         // Sorted: 1 (rank 0), 3 (rank 1), 5 5 5 (ranks 2 3 4, each gets 3); divided by n - 1 = 4.
