@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-predict-bench: one-step prediction with a model bundle (icmil predict --model) against
 // the separate steps a user ran before (icmil tile, icmil extract, icmil predict) on the same new
-// slides, measured in the same run in the order separate, one-step, one-step, separate (each
-// into a fresh folder), so that the page cache and the machine's drift favour neither.
+// slides, measured in the same run after an untimed warm-up in the order separate, one-step,
+// one-step, separate (each into a fresh folder), so that the page cache and the machine's drift
+// favour neither.
 // Target: one-step <= 1.05 x the separate steps' total.
 //
 //   icmil-predict-bench [--slides 8] [--size 12000x9600] [--embedder tiny-cnn] [--device cpu]
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 
     std::cout << "icmil-predict-bench: " << slides.size() << " slides of " << size << ", " << loaded.info.embedderName << " + "
               << engine::milModelTypeName(loaded.info.modelType) << " on " << device << "\n";
+    oneStep(dir / "warm-up", slides, bundle, device); // untimed: first-run costs (thread pools, page cache) fall on neither
     const Timing a1 = separateSteps(dir / "separate", slides, loaded.info, bundleDir, device);
     const Timing b1 = oneStep(dir / "one-step", slides, bundle, device);
     const Timing b2 = oneStep(dir / "one-step", slides, bundle, device);
