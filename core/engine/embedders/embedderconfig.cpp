@@ -8,4 +8,9 @@ std::vector<std::string> builtInEmbedderNames()
     return {kResNet50TruncName, kTinyCnnName};
 }
 
+bool isBuiltInEmbedder(const std::string &name)
+{
+    return name == kResNet50TruncName || name == kTinyCnnName;
+}
+
 } // namespace icmil::engine

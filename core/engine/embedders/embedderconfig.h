@@ -27,5 +27,7 @@ inline constexpr const char *kTinyCnnName = "tiny-cnn";
 
 // The built-in names (embedder.h builds them), for --help texts and the GUI's list.
 std::vector<std::string> builtInEmbedderNames();
+// Whether `name` is one of them (else it names a TorchScript file).
+bool isBuiltInEmbedder(const std::string &name);
 
 } // namespace icmil::engine

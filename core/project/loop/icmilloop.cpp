@@ -41,12 +41,6 @@ std::string iterationEncoder(const std::string &name, int iteration)
     return name + "-it" + std::to_string(iteration);
 }
 
-bool isBuiltIn(const std::string &embedder)
-{
-    const std::vector<std::string> names = engine::builtInEmbedderNames();
-    return std::find(names.begin(), names.end(), embedder) != names.end();
-}
-
 std::optional<IterationSplitFigures> figuresOf(const SplitMetrics &split)
 {
     if (!split.present)
@@ -136,7 +130,8 @@ engine::EmbedderConfig loopIterationEmbedder(const IcmilLoopConfig &loop, const 
 {
     engine::EmbedderConfig config = loop.embedder;
     const bool inLoopDir = iteration.iteration > 0 || calibratesEmbedder(loop);
-    config.name = inLoopDir && !isBuiltIn(iteration.embedderName) ? (loopDir / iteration.embedderName).string() : iteration.embedderName;
+    config.name = inLoopDir && !engine::isBuiltInEmbedder(iteration.embedderName) ? (loopDir / iteration.embedderName).string()
+                                                                                  : iteration.embedderName;
     config.weights = inLoopDir && !iteration.embedderWeights.empty() ? loopDir / iteration.embedderWeights : iteration.embedderWeights;
     return config;
 }
@@ -236,7 +231,7 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
                 fresh.embedderName = m_config.embedder.name;
                 fresh.embedderWeights = calibratesEmbedder(m_config) ? fs::path("embedder-it0.pth") : m_config.embedder.weights;
             } else {
-                const bool builtIn = isBuiltIn(m_config.embedder.name);
+                const bool builtIn = engine::isBuiltInEmbedder(m_config.embedder.name);
                 const std::string weights = "embedder-it" + std::to_string(k) + (builtIn ? ".pth" : ".pt");
                 fresh.embedderName = builtIn ? m_config.embedder.name : weights;
                 fresh.embedderWeights = builtIn ? fs::path(weights) : fs::path();

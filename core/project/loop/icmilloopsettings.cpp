@@ -23,9 +23,7 @@ using json = nlohmann::json;
 
 bool calibratesEmbedder(const IcmilLoopConfig &config)
 {
-    const std::vector<std::string> builtIns = engine::builtInEmbedderNames();
-    return config.calibrationPatches > 0 && config.embedder.weights.empty()
-        && std::find(builtIns.begin(), builtIns.end(), config.embedder.name) != builtIns.end();
+    return config.calibrationPatches > 0 && config.embedder.weights.empty() && engine::isBuiltInEmbedder(config.embedder.name);
 }
 
 namespace {

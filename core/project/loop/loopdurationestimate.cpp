@@ -66,12 +66,6 @@ std::int64_t probeBatch(bool cpu, double perItem, double budget, int configured)
     return std::clamp<std::int64_t>(static_cast<std::int64_t>(fit), 1, std::min<std::int64_t>(most, 16));
 }
 
-bool isBuiltIn(const std::string &name)
-{
-    const std::vector<std::string> names = engine::builtInEmbedderNames();
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 } // namespace
 
 LoopDurationEstimator::LoopDurationEstimator(IcmilLoopConfig config, std::vector<SlideEntry> slides)
@@ -125,7 +119,7 @@ LoopProbeTimings LoopDurationEstimator::probe(std::int64_t bagSize)
     const torch::Device device = engine::resolveDevice(engine::parseDevice(m_config.device));
     timings.device = device.str();
     engine::EmbedderConfig embedderConfig = m_config.embedder;
-    if (isBuiltIn(embedderConfig.name))
+    if (engine::isBuiltInEmbedder(embedderConfig.name))
         embedderConfig.weights.clear(); // a built-in costs the same with random weights (and reads no file)
     const std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderConfig);
     embedder->to(device);

@@ -44,12 +44,6 @@ struct ModelSource {
     json source; // provenance.source
 };
 
-bool isBuiltIn(const std::string &name)
-{
-    const std::vector<std::string> names = engine::builtInEmbedderNames();
-    return std::find(names.begin(), names.end(), name) != names.end();
-}
-
 ModelSource fromLoop(const ProjectLayout &layout, const std::string &loop, std::optional<int> wanted, const std::string &requestedRun)
 {
     const fs::path loopDir = layout.root() / "icmil" / loop;
@@ -163,7 +157,7 @@ ModelSource fromRun(const ProjectLayout &layout, const std::string &run, const e
     source.preprocessing = preprocessingOf(summary.attributes, files.front());
     source.embedder = given;
     if (source.embedder.name.empty()) {
-        if (!isBuiltIn(summary.attributes.encoder))
+        if (!engine::isBuiltInEmbedder(summary.attributes.encoder))
             throw ProjectError("Run '" + run + "' was trained on features of '" + summary.attributes.encoder
                                + "', which is not a built-in embedder: name its TorchScript file with --embedder");
         source.embedder.name = summary.attributes.encoder;
@@ -291,7 +285,7 @@ ModelExportReport exportModel(const ModelExportConfig &config)
     info.name = source.description;
     info.encoder = source.encoder;
     info.embedderName = embedder->name();
-    info.torchScript = !isBuiltIn(source.embedder.name);
+    info.torchScript = !engine::isBuiltInEmbedder(source.embedder.name);
     info.featureDim = embedder->featureDim();
     info.inputSize = embedder->inputSize();
     info.modelType = checkpoint.model.type;
