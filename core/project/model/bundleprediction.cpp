@@ -102,6 +102,16 @@ BundlePredictionResult BundlePredictionJob::run(const BundlePredictionEvents &ev
     result.info = bundle.info;
     const ModelBundleInfo &info = result.info;
 
+    // An output folder is a prediction's own: never a training project, whose settings
+    // (icmil-project.json) it would point at other slides.
+    std::error_code error;
+    const bool hasLoops = fs::exists(m_config.outDir / "icmil", error);
+    bool hasOtherRuns = false;
+    for (const auto &entry : fs::directory_iterator(ProjectLayout(m_config.outDir).runsDir(), error))
+        hasOtherRuns = hasOtherRuns || entry.path().filename() != kBundlePredictionRun;
+    if (hasLoops || hasOtherRuns)
+        throw ProjectError("'" + m_config.outDir.string() + "' is a training project (it has " + (hasLoops ? "ICMIL loops" : "other runs")
+                           + "): choose an empty folder, or one an earlier prediction made");
     fs::create_directories(m_config.outDir);
     if (!m_config.slidesLocation.empty())
         recordProjectInputs(m_config.outDir, m_config.slidesLocation, m_config.labelsCsv);

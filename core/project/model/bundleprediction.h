@@ -30,7 +30,7 @@ class BundlePredictionJob {
 public:
     explicit BundlePredictionJob(BundlePredictionConfig config);
     // Throws ProjectError for a bundle that cannot be read (readModelBundle's sentences), no
-    // slides, two slides with one id, an unusable output folder or labels CSV. Slides that fail
+    // slides, two slides with one id, an unusable output folder (or a training project) or labels CSV. Slides that fail
     // are in the result, not thrown. Cancelled: returns with cancelled set and writes no table.
     BundlePredictionResult run(const BundlePredictionEvents &events = {});
     void cancel(); // thread-safe

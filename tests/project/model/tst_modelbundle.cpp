@@ -246,6 +246,10 @@ private Q_SLOTS:
         std::vector<std::string> problems;
         config.slides = slidesToPredict(list, problems);
         QCOMPARE(config.slides.size(), std::size_t{2});
+        config.outDir = m_project;
+        QCOMPARE(errorOf([&] { BundlePredictionJob(config).run(); }),
+                 "'" + m_project.string()
+                     + "' is a training project (it has ICMIL loops): choose an empty folder, or one an earlier prediction made");
         config.outDir = m_dir / "with-broken";
         config.device = "cpu";
         const BundlePredictionResult result = BundlePredictionJob(config).run();
