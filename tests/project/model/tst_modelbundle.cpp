@@ -83,6 +83,32 @@ private:
     fs::path m_bundle;
     IcmilLoopConfig m_loop;
 
+    // `icmil train` in the project: a small classifier run on the features of `encoder`.
+    void trainRun(const std::string &encoder, const std::string &run, int embedDim, int attentionDim) const
+    {
+        MilTrainingConfig train;
+        train.data.projectRoot = m_project;
+        train.data.labelsCsv = m_dataset / "labels.csv";
+        train.data.encoder = encoder;
+        train.run = run;
+        train.model.embedDim = embedDim;
+        train.model.attentionDim = attentionDim;
+        train.trainer.epochs = 2;
+        train.trainer.device = "cpu";
+        MilTrainingJob(train).run({});
+    }
+
+    // The export of run `run` to <scratch>/<run>.icmil, checked against the dataset's slides.
+    ModelExportConfig exportOfRun(const std::string &run) const
+    {
+        ModelExportConfig config;
+        config.projectRoot = m_project;
+        config.run = run;
+        config.slides = m_dataset;
+        config.out = m_dir / (run + ".icmil");
+        return config;
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -262,22 +288,8 @@ private Q_SLOTS:
     {
         // A classifier trained with `icmil train` on iteration 0's features (made by the
         // calibrated tiny-cnn in the loop folder).
-        MilTrainingConfig train;
-        train.data.projectRoot = m_project;
-        train.data.labelsCsv = m_dataset / "labels.csv";
-        train.data.encoder = "icmil-it0";
-        train.run = "plain";
-        train.model.embedDim = 16;
-        train.model.attentionDim = 8;
-        train.trainer.epochs = 2;
-        train.trainer.device = "cpu";
-        MilTrainingJob(train).run({});
-
-        ModelExportConfig config;
-        config.projectRoot = m_project;
-        config.run = "plain";
-        config.slides = m_dataset;
-        config.out = m_dir / "plain.icmil";
+        trainRun("icmil-it0", "plain", 16, 8);
+        ModelExportConfig config = exportOfRun("plain");
         config.embedder.name = "tiny-cnn";
         config.embedder.seed = 7; // the right architecture, but not the calibrated statistics
         const std::string error = errorOf([&] { exportModel(config); });
@@ -326,22 +338,8 @@ def forward(self, x):
         extraction.embedder.name = script.string();
         extraction.device = "cpu";
         QCOMPARE(FeatureExtractor(extraction).run(listSlides(m_dataset).slides).failed(), 0);
-        MilTrainingConfig train;
-        train.data.projectRoot = m_project;
-        train.data.labelsCsv = m_dataset / "labels.csv";
-        train.data.encoder = "mean-embedder";
-        train.run = "script";
-        train.model.embedDim = 8;
-        train.model.attentionDim = 4;
-        train.trainer.epochs = 2;
-        train.trainer.device = "cpu";
-        MilTrainingJob(train).run({});
-
-        ModelExportConfig config;
-        config.projectRoot = m_project;
-        config.run = "script";
-        config.slides = m_dataset;
-        config.out = m_dir / "script.icmil";
+        trainRun("mean-embedder", "script", 8, 4);
+        ModelExportConfig config = exportOfRun("script");
         QCOMPARE(
             errorOf([&] { exportModel(config); }),
             std::string("Run 'script' was trained on features of 'mean-embedder', which is not a built-in embedder: name its TorchScript "
