@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "interruptguard.h"
 
+#include "common/partialfile.h"
+
 #include <atomic>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -36,9 +39,19 @@ extern "C" void onStopSignal(int signalNumber)
     errno = saved;
 }
 
+// The job did not return in time: end the process now (see InterruptGuard).
+[[noreturn]] void stopNow(const std::string &line)
+{
+    abandonPartialFiles();
+    const std::string text = (::isatty(STDERR_FILENO) != 0 ? "\n" : "") + line + "\n"; // ends a progress bar's line
+    [[maybe_unused]] const ssize_t written = ::write(STDOUT_FILENO, text.data(), text.size());
+    std::_Exit(130);
+}
+
 } // namespace
 
-InterruptGuard::InterruptGuard(std::function<void()> cancel) : m_cancel(std::move(cancel))
+InterruptGuard::InterruptGuard(std::function<void()> cancel, std::string stopLine)
+    : m_cancel(std::move(cancel)), m_stopLine(std::move(stopLine))
 {
     if (g_writeEnd.load() >= 0)
         throw std::logic_error("InterruptGuard: one guard at a time");
@@ -53,8 +66,14 @@ InterruptGuard::InterruptGuard(std::function<void()> cancel) : m_cancel(std::mov
         do
             got = ::read(m_pipe[0], &byte, 1);
         while (got < 0 && errno == EINTR);
-        if (got == 1 && byte == 1)
-            m_cancel();
+        if (got != 1 || byte != 1)
+            return;
+        m_cancel();
+        if (m_stopLine.empty())
+            return;
+        std::unique_lock lock(m_mutex);
+        if (!m_returned.wait_for(lock, kGrace, [this] { return m_done; }))
+            stopNow(m_stopLine);
     });
     struct sigaction action { };
     action.sa_handler = onStopSignal;
@@ -68,6 +87,11 @@ InterruptGuard::~InterruptGuard()
 {
     ::sigaction(SIGINT, &g_previousInt, nullptr);
     ::sigaction(SIGTERM, &g_previousTerm, nullptr);
+    {
+        const std::lock_guard lock(m_mutex);
+        m_done = true;
+    }
+    m_returned.notify_all();
     // Wakes the waiter if no signal did (a 0 byte means "done, nothing to cancel").
     const char done = 0;
     [[maybe_unused]] const ssize_t written = ::write(m_pipe[1], &done, 1);

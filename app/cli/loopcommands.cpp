@@ -26,6 +26,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// A stopped loop's last line, also when the process does not wait for the job (InterruptGuard).
+const std::string kCancelledLine = "Cancelled; run the same command again to resume at the phase that was under way.";
+const std::string kFoldsCancelledLine = "Cancelled; run the same command again to resume at the fold and phase that were under way.";
+
 std::string figure(const std::optional<project::IterationSplitFigures> &f, int which)
 {
     if (!f)
@@ -214,7 +218,7 @@ int runOneLoop(const project::IcmilLoopConfig &config)
     const std::string prefix;
     const project::IcmilLoopEvents events = printingEvents(config, bar, prefix);
     const project::IcmilLoopResult result = [&] {
-        const InterruptGuard guard([&loop] { loop.cancel(); });
+        const InterruptGuard guard([&loop] { loop.cancel(); }, kCancelledLine);
         return loop.run(events);
     }();
     bar.finish();
@@ -224,7 +228,7 @@ int runOneLoop(const project::IcmilLoopConfig &config)
     if (!result.iterations.empty())
         printIterationTable(result.iterations);
     if (result.cancelled) {
-        std::cout << "Cancelled; run the same command again to resume at the phase that was under way.\n";
+        std::cout << kCancelledLine << "\n";
         return 130;
     }
     const project::IterationSummary &last = result.iterations.back();
@@ -284,7 +288,7 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
     events.iterationFinished = [&](int, const project::IterationSummary &it) { perFold.iterationFinished(it); };
 
     const project::FoldedIcmilLoopResult result = [&] {
-        const InterruptGuard guard([&loop] { loop.cancel(); });
+        const InterruptGuard guard([&loop] { loop.cancel(); }, kFoldsCancelledLine);
         return loop.run(events);
     }();
     bar.finish();
@@ -301,7 +305,7 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
     if (!result.aggregate.empty())
         printFoldsTable(result.aggregate, folds);
     if (result.cancelled) {
-        std::cout << "Cancelled; run the same command again to resume at the fold and phase that were under way.\n";
+        std::cout << kFoldsCancelledLine << "\n";
         return 130;
     }
     std::cout << "Per iteration over the folds: " << result.aggregateJson.string() << ", " << result.aggregateCsv.string() << "\n"

@@ -4,7 +4,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 #include <stdexcept>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -13,31 +16,67 @@
 
 namespace icmil {
 
+namespace {
+
+// The partial files of live PartialFile objects, for abandonPartialFiles(). A file is created and
+// renamed under the mutex, so none appears or is committed after the abandon.
+struct LivePartialFiles {
+    std::mutex mutex;
+    std::multiset<std::string> paths;
+    bool abandoned = false;
+};
+
+LivePartialFiles &livePartialFiles()
+{
+    static auto *live = new LivePartialFiles; // never destroyed: writers may outlive static destruction
+    return *live;
+}
+
+constexpr const char *kAbandoned = "the process is stopping";
+
+// Opens (creates, truncates) the partial file for writing, unless the process is stopping.
+int openPartial(const std::filesystem::path &path)
+{
+    LivePartialFiles &live = livePartialFiles();
+    const std::lock_guard lock(live.mutex);
+    if (live.abandoned)
+        throw std::runtime_error(kAbandoned);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        throw std::runtime_error(std::strerror(errno));
+    return fd;
+}
+
+} // namespace
+
 PartialFile::PartialFile(std::filesystem::path finalPath)
     : m_finalPath(std::move(finalPath)), m_partialPath(m_finalPath.string() + ".partial")
-{ }
+{
+    LivePartialFiles &live = livePartialFiles();
+    const std::lock_guard lock(live.mutex);
+    live.paths.insert(m_partialPath.string());
+}
 
 PartialFile::~PartialFile()
 {
+    LivePartialFiles &live = livePartialFiles();
+    const std::lock_guard lock(live.mutex);
     if (!m_committed) {
         std::error_code ignored;
         std::filesystem::remove(m_partialPath, ignored);
     }
+    if (const auto it = live.paths.find(m_partialPath.string()); it != live.paths.end())
+        live.paths.erase(it);
 }
 
 void PartialFile::touch()
 {
-    const int fd = ::open(m_partialPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw std::runtime_error(std::strerror(errno));
-    ::close(fd);
+    ::close(openPartial(m_partialPath));
 }
 
 void PartialFile::write(std::string_view bytes)
 {
-    const int fd = ::open(m_partialPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        throw std::runtime_error(std::strerror(errno));
+    const int fd = openPartial(m_partialPath);
     std::size_t done = 0;
     while (done < bytes.size()) {
         const ssize_t written = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -61,9 +100,15 @@ void PartialFile::write(std::string_view bytes)
 
 void PartialFile::commit()
 {
-    if (std::rename(m_partialPath.c_str(), m_finalPath.c_str()) != 0)
-        throw std::runtime_error(std::strerror(errno));
-    m_committed = true;
+    {
+        LivePartialFiles &live = livePartialFiles();
+        const std::lock_guard lock(live.mutex);
+        if (live.abandoned)
+            throw std::runtime_error(kAbandoned);
+        if (std::rename(m_partialPath.c_str(), m_finalPath.c_str()) != 0)
+            throw std::runtime_error(std::strerror(errno));
+        m_committed = true;
+    }
     // Make the rename itself durable.
     const std::filesystem::path directory = m_finalPath.has_parent_path() ? m_finalPath.parent_path() : ".";
     const int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -71,6 +116,15 @@ void PartialFile::commit()
         ::fsync(fd);
         ::close(fd);
     }
+}
+
+void abandonPartialFiles()
+{
+    LivePartialFiles &live = livePartialFiles();
+    const std::lock_guard lock(live.mutex);
+    live.abandoned = true;
+    for (const std::string &path : live.paths)
+        ::unlink(path.c_str());
 }
 
 void writeFileAtomically(const std::filesystem::path &path, std::string_view bytes)

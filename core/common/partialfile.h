@@ -34,6 +34,12 @@ private:
     bool m_committed = false;
 };
 
+// For a process about to end at once (std::_Exit) while writers may still run: removes every
+// partial file of this process not yet committed or discarded, and from then on no PartialFile
+// creates, writes or commits a file (each throws instead). What was committed stays: the state a
+// SIGKILL at this moment would leave, less the half-written files.
+void abandonPartialFiles();
+
 // PartialFile for bytes already in memory: write, fsync, rename, fsync the directory. Throws
 // std::runtime_error "Cannot write '<path>': <cause>"; each layer rethrows it as its own error type.
 void writeFileAtomically(const std::filesystem::path &path, std::string_view bytes);

@@ -2,7 +2,6 @@
 #include "project/atomicfile.h"
 
 #include "common/partialfile.h"
-#include "project/projecterror.h"
 
 #include <stdexcept>
 
@@ -13,7 +12,7 @@ void writeFileAtomically(const std::filesystem::path &path, std::string_view con
     try {
         icmil::writeFileAtomically(path, contents);
     } catch (const std::runtime_error &e) {
-        throw ProjectError(e.what());
+        throw ProjectWriteError(e.what());
     }
 }
 

@@ -2,13 +2,17 @@
 #pragma once
 
 // Builders for hand-made torch.save files in tst_torchfile: pickle opcodes, the legacy layout and
-// a stored ZIP archive, so malformed and hostile inputs can be written byte by byte.
+// a stored ZIP archive, so malformed and hostile inputs can be written byte by byte; random
+// mutants of a file and a bit-exact comparison of what was loaded (tst_milcheckpoint too).
 
+#include "engine/torchfile/statedict.h"
 #include "engine/torchfile/storedziparchive.h"
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -160,6 +164,72 @@ inline std::string zipTorchFile(const std::string &pickle, const std::vector<std
         entries.emplace_back("archive/data/" + key, bytes);
     entries.emplace_back("archive/version", "3\n");
     return zipFile(entries);
+}
+
+// A damaged copy of a file, as a disk or a download damages one: 1 to 8 random bytes changed
+// (each really changed) and, one time in five, the end cut off. std::mt19937_64 and plain modulo
+// give the same mutants on every platform.
+struct Mutant {
+    std::string bytes;
+    std::vector<std::size_t> changed; // positions
+    bool truncated = false;
+
+    std::string describe() const
+    {
+        std::string text = "changed at";
+        for (const std::size_t position : changed)
+            text += " " + std::to_string(position);
+        return text + (truncated ? ", cut to " + std::to_string(bytes.size()) + " bytes" : "");
+    }
+};
+
+inline Mutant mutate(const std::string &original, std::mt19937_64 &random)
+{
+    Mutant mutant{original, {}, false};
+    const std::size_t changes = 1 + random() % 8;
+    for (std::size_t i = 0; i < changes; ++i) {
+        const std::size_t position = random() % original.size();
+        mutant.bytes[position] = static_cast<char>(static_cast<unsigned char>(mutant.bytes[position]) ^ (1 + random() % 255));
+        mutant.changed.push_back(position);
+    }
+    if (random() % 5 == 0) {
+        mutant.bytes.resize(random() % original.size());
+        mutant.truncated = true;
+    }
+    return mutant;
+}
+
+// CRC-32 bit by bit, straight from its definition (ZIP's reflected polynomial 0xedb88320).
+inline std::uint32_t bitwiseCrc32(const std::string &bytes)
+{
+    std::uint32_t crc = 0xffffffffu;
+    for (const char byte : bytes) {
+        crc ^= static_cast<std::uint8_t>(byte);
+        for (int bit = 0; bit < 8; ++bit)
+            crc = (crc & 1) ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+}
+
+// "" when both hold the same keys in the same order and bit-identical tensors (same dtype, shape
+// and bytes: NaN payloads and -0.0 included, which torch::equal would not tell apart); else what differs.
+inline std::string bitDifference(const icmil::engine::StateDict &actual, const icmil::engine::StateDict &expected)
+{
+    if (actual.size() != expected.size())
+        return "size " + std::to_string(actual.size()) + " != " + std::to_string(expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const auto &[key, tensor] = actual.entries()[i];
+        const auto &[expectedKey, expectedTensor] = expected.entries()[i];
+        if (key != expectedKey)
+            return "key " + std::to_string(i) + " is '" + key + "', expected '" + expectedKey + "'";
+        if (tensor.scalar_type() != expectedTensor.scalar_type() || tensor.sizes() != expectedTensor.sizes())
+            return key + ": dtype or shape differs";
+        const torch::Tensor a = tensor.contiguous();
+        const torch::Tensor b = expectedTensor.contiguous();
+        if (std::memcmp(a.data_ptr(), b.data_ptr(), static_cast<std::size_t>(a.numel()) * a.element_size()) != 0)
+            return key + ": values differ";
+    }
+    return {};
 }
 
 inline void writeFile(const std::filesystem::path &path, const std::string &bytes)

@@ -65,9 +65,11 @@ public:
         std::array<float, 3> numbers{};
         for (std::size_t i = 0; i < 3; ++i) {
             const JsonValue &item = value.items[i];
-            if (item.kind != JsonValue::Kind::Number || (positive && !(item.number > 0.0)))
+            // As a float: 1e45 would become infinity, and a std of 1e-50 zero.
+            const float number = static_cast<float>(item.number);
+            if (item.kind != JsonValue::Kind::Number || !std::isfinite(number) || (positive && !(number > 0.0f)))
                 wrong(name, expected);
-            numbers[i] = static_cast<float>(item.number);
+            numbers[i] = number;
         }
         return numbers;
     }

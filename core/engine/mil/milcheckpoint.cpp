@@ -204,6 +204,8 @@ MilCheckpoint readMilCheckpoint(const std::filesystem::path &path, std::optional
             checkpoint.model = inferReferenceConfig(checkpoint.weights, type);
         }
         requireTensor(checkpoint.weights, "dim_reduction.fc1.weight");
+        requireFiniteTensors(checkpoint.weights);
+        requireFiniteTensors(checkpoint.optimizer);
         // Fails here, with the loader's list of problems, rather than when the model is built.
         const auto model = makeMilModel(checkpoint.model);
         StateDictLoadOptions options;

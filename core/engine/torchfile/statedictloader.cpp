@@ -5,6 +5,7 @@
 
 #include <torch/nn/module.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string_view>
 
@@ -114,6 +115,14 @@ StateDictLoadReport loadStateDict(torch::nn::Module &module, const StateDict &st
     report.strippedModulePrefix = stripped;
     if (!report.fits())
         throw EngineError(describeProblems(report, options));
+    StateDict loaded;
+    for (const auto &key : report.loaded)
+        loaded.insert(key, *file.find(key));
+    try {
+        requireFiniteTensors(loaded);
+    } catch (const EngineError &error) {
+        throw EngineError(options.source + ": " + error.what());
+    }
 
     torch::NoGradGuard noGrad;
     for (const auto &key : report.loaded)
@@ -121,6 +130,25 @@ StateDictLoadReport loadStateDict(torch::nn::Module &module, const StateDict &st
     for (const auto &key : report.defaulted)
         model.find(key)->zero_();
     return report;
+}
+
+void requireFiniteTensors(const StateDict &state)
+{
+    // In slices, so a large tensor's check needs little memory beside it.
+    constexpr std::int64_t kSlice = std::int64_t{1} << 20;
+    torch::NoGradGuard noGrad;
+    for (const auto &[key, tensor] : state.entries()) {
+        if (!tensor.defined() || !(tensor.is_floating_point() || tensor.is_complex()))
+            continue;
+        const torch::Tensor flat = tensor.detach().reshape({-1});
+        for (std::int64_t start = 0; start < flat.numel(); start += kSlice) {
+            torch::Tensor slice = flat.slice(0, start, std::min(flat.numel(), start + kSlice));
+            if (slice.scalar_type() == torch::kHalf || slice.scalar_type() == torch::kBFloat16)
+                slice = slice.to(torch::kFloat);
+            if (!torch::isfinite(slice).all().item<bool>())
+                throw EngineError("tensor '" + key + "' holds non-finite values (NaN or Inf): the checkpoint is damaged");
+        }
+    }
 }
 
 std::string describeProblems(const StateDictLoadReport &report, const StateDictLoadOptions &options)

@@ -45,11 +45,19 @@ StateDictLoadReport compareStateDict(const torch::nn::Module &module, const Stat
 
 // Copies every tensor of `state` into the module's parameter or buffer of the same key (under
 // NoGradGuard, converting dtype and device). A "module." prefix on every key is removed first.
-// Throws EngineError, changing nothing, when a key is missing or a shape differs:
+// Throws EngineError, changing nothing, when a key is missing or a shape differs, or when a tensor
+// it would load holds NaN or Inf ("<source>: " + requireFiniteTensors's message):
 //   "Weights 'x.pth' do not fit resnet50-trunc: 2 problems (1 missing key, 1 wrong shape):
 //    missing bn1.weight; layer1.0.conv1.weight: expected [64, 64, 1, 1], file has [64, 32, 1, 1]"
 // (one line; the first 5 problems, then "; and N more").
 StateDictLoadReport loadStateDict(torch::nn::Module &module, const StateDict &state, const StateDictLoadOptions &options = {});
+
+// Throws EngineError "tensor 'attention.0.weight' holds non-finite values (NaN or Inf): the
+// checkpoint is damaged" for the first floating or complex tensor of `state` (in its order) with a
+// NaN or an infinity; integer and bool tensors cannot hold one. Weights that a model is given are
+// checked (loadStateDict, readMilCheckpoint); the generic reader is not, since a file may hold
+// non-finite values on purpose (an attention mask of -inf, a metric that was NaN).
+void requireFiniteTensors(const StateDict &state);
 
 // The EngineError text loadStateDict() throws for a report that does not fit.
 std::string describeProblems(const StateDictLoadReport &report, const StateDictLoadOptions &options);

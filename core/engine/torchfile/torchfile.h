@@ -7,7 +7,10 @@
 // executed, and only the globals a weights file needs are accepted (collections.OrderedDict,
 // torch._utils._rebuild_tensor(_v2), torch._utils._rebuild_parameter(_with_state), torch.Size,
 // torch.*Storage, the builtins pickle protocol 2 uses for bytes and sets, and the type tags of
-// LibTorch's torch::pickle_save: see torchobjectfactory.h).
+// LibTorch's torch::pickle_save: see torchobjectfactory.h). Every member of a zip-format file is
+// CRC-checked ("checkpoint damaged: archive/data/0 fails its CRC check"); the legacy format has
+// no checksum, so a changed byte inside a legacy storage cannot be told from a real weight.
+// Non-finite values are read as they are (see requireFiniteTensors in statedictloader.h).
 
 #include "engine/torchfile/picklevalue.h"
 #include "engine/torchfile/statedict.h"

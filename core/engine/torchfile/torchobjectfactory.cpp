@@ -100,6 +100,22 @@ std::vector<std::int64_t> intSequence(const PickleGraph &graph, PickleRef ref, c
     return values;
 }
 
+// The EngineError for a whitelisted callable given arguments it does not take.
+EngineError wrongArguments(const std::string &callee, const std::string &what)
+{
+    return EngineError("'" + callee + "' is called with wrong arguments: " + what);
+}
+
+// "(a str, an int), not <signature>": what was given against what the callable takes.
+EngineError wrongArguments(const PickleGraph &graph, const std::string &callee, const std::vector<PickleRef> &args,
+                           const std::string &signature)
+{
+    std::string given = "(";
+    for (std::size_t i = 0; i < args.size(); ++i)
+        given += (i ? ", " : "") + graph.describe(args[i]);
+    return wrongArguments(callee, given + "), not " + signature);
+}
+
 std::string shape(const std::vector<std::int64_t> &sizes)
 {
     std::string text = "[";
@@ -152,9 +168,7 @@ PickleRef TorchObjectFactory::call(PickleGraph &graph, PickleRef callable, Pickl
         throw EngineError("the pickle calls " + graph.describe(callable) + ", which is not a class or function");
     const std::string callee = graph.string(callable);
     const std::vector<PickleRef> args = arguments(graph, argsRef, callee);
-    const auto wrongArguments = [&]() -> EngineError {
-        return EngineError("'" + callee + "' is called with unexpected arguments (" + std::to_string(args.size()) + " of them)");
-    };
+    const auto wrong = [&](const char *signature) { return wrongArguments(graph, callee, args, signature); };
 
     if (callee == "collections.OrderedDict")
         return orderedDict(graph, args);
@@ -163,34 +177,34 @@ PickleRef TorchObjectFactory::call(PickleGraph &graph, PickleRef callable, Pickl
     if (callee == "torch._utils._rebuild_parameter" || callee == "torch._utils._rebuild_parameter_with_state"
         || callee == "torch.nn.parameter.Parameter") {
         if (args.empty() || args.size() > 4 || args[0].kind != Kind::Tensor)
-            throw wrongArguments();
+            throw wrong("(tensor[, requires_grad, hooks, state])");
         return args[0]; // requires_grad and hooks do not matter to a reader of weights
     }
     if (callee == "torch.jit._pickle.restore_type_tag") {
         // LibTorch's pickler tags typed dicts and lists: restore_type_tag(value, "Dict[str, Tensor]").
         if (args.size() != 2 || !args[0].isContainer())
-            throw wrongArguments();
+            throw wrong("(container, type name)");
         return args[0];
     }
     if (callee.starts_with("torch.jit._pickle.build_")) {
         // LibTorch's List[int], List[float], List[bool], List[Tensor]: build_intlist([...]).
         if (args.size() != 1 || args[0].kind != Kind::List)
-            throw wrongArguments();
+            throw wrong("(list)");
         return args[0];
     }
     if (callee == "torch.Size") {
         if (args.size() > 1 || (args.size() == 1 && args[0].kind != Kind::List && args[0].kind != Kind::Tuple))
-            throw wrongArguments();
+            throw wrong("([list or tuple])");
         return graph.addContainer(Kind::Tuple, args.empty() ? std::vector<PickleRef>{} : graph.container(args[0]).items);
     }
     if (callee.ends_with(".set") || callee.ends_with(".frozenset")) {
         if (args.size() > 1 || (args.size() == 1 && args[0].kind != Kind::List && args[0].kind != Kind::Tuple))
-            throw wrongArguments();
+            throw wrong("([list or tuple])");
         return graph.addContainer(Kind::List, args.empty() ? std::vector<PickleRef>{} : graph.container(args[0]).items);
     }
     if (callee.ends_with(".bytes")) {
         if (!args.empty())
-            throw wrongArguments();
+            throw wrong("()");
         return graph.addString({}, Kind::Bytes);
     }
     if (callee == "_codecs.encode")
@@ -204,11 +218,11 @@ PickleRef TorchObjectFactory::orderedDict(PickleGraph &graph, const std::vector<
     if (args.empty())
         return dict;
     if (args.size() != 1 || (args[0].kind != Kind::List && args[0].kind != Kind::Tuple))
-        throw EngineError("'collections.OrderedDict' is called with unexpected arguments");
+        throw wrongArguments(graph, "collections.OrderedDict", args, "([list of key-value pairs])");
     std::vector<PickleRef> entries;
     for (const PickleRef pair : graph.container(args[0]).items) {
         if ((pair.kind != Kind::Tuple && pair.kind != Kind::List) || graph.container(pair).items.size() != 2)
-            throw EngineError("'collections.OrderedDict' is given an item that is not a key-value pair");
+            throw wrongArguments("collections.OrderedDict", "an item of its list is not a key-value pair");
         entries.push_back(graph.container(pair).items[0]);
         entries.push_back(graph.container(pair).items[1]);
     }
@@ -221,7 +235,7 @@ PickleRef TorchObjectFactory::encodedBytes(PickleGraph &graph, const std::vector
     // Protocol 2 writes bytes b as _codecs.encode(b.decode('latin1'), 'latin1').
     if (args.size() != 2 || args[0].kind != Kind::String || args[1].kind != Kind::String
         || (graph.string(args[1]) != "latin1" && graph.string(args[1]) != "latin-1"))
-        throw EngineError("'_codecs.encode' is called with arguments other than a str and 'latin1'");
+        throw wrongArguments(graph, "_codecs.encode", args, "(str, 'latin1')");
     const std::string &text = graph.string(args[0]);
     std::string bytes;
     bytes.reserve(text.size());
@@ -234,7 +248,7 @@ PickleRef TorchObjectFactory::encodedBytes(PickleGraph &graph, const std::vector
             bytes.push_back(static_cast<char>(((lead & 0x03) << 6) | (static_cast<std::uint8_t>(text[i + 1]) & 0x3f)));
             ++i;
         } else {
-            throw EngineError("'_codecs.encode' is given text that is not latin1");
+            throw wrongArguments("_codecs.encode", "its text is not latin1");
         }
     }
     return graph.addString(std::move(bytes), Kind::Bytes);
@@ -244,15 +258,24 @@ PickleRef TorchObjectFactory::rebuildTensor(PickleGraph &graph, const std::vecto
 {
     const bool v2 = callee.ends_with("_v2");
     if (args.size() < 4 || args.size() > (v2 ? 7u : 4u))
-        throw EngineError("'" + callee + "' is called with " + std::to_string(args.size()) + " arguments");
+        throw wrongArguments(graph, callee, args,
+                             v2 ? "(storage, offset, size, stride[, requires_grad, hooks, metadata])" : "(storage, offset, size, stride)");
     if (args[0].kind != Kind::Storage)
-        throw EngineError("a tensor's storage should be a storage, found " + graph.describe(args[0]));
+        throw wrongArguments(callee, "a tensor's storage should be a storage, found " + graph.describe(args[0]));
     const torch::Tensor &storage = graph.tensor(args[0]);
-    const std::int64_t offset = nonNegativeInt(graph, args[1], "a tensor's storage offset");
-    const std::vector<std::int64_t> sizes = intSequence(graph, args[2], "a tensor's size");
-    const std::vector<std::int64_t> strides = intSequence(graph, args[3], "a tensor's stride");
+    std::int64_t offset = 0;
+    std::vector<std::int64_t> sizes;
+    std::vector<std::int64_t> strides;
+    try {
+        offset = nonNegativeInt(graph, args[1], "a tensor's storage offset");
+        sizes = intSequence(graph, args[2], "a tensor's size");
+        strides = intSequence(graph, args[3], "a tensor's stride");
+    } catch (const EngineError &error) {
+        throw wrongArguments(callee, error.what());
+    }
     if (sizes.size() != strides.size())
-        throw EngineError("a tensor has " + std::to_string(sizes.size()) + " sizes but " + std::to_string(strides.size()) + " strides");
+        throw wrongArguments(callee,
+                             "a tensor has " + std::to_string(sizes.size()) + " sizes but " + std::to_string(strides.size()) + " strides");
 
     // The elements it addresses must lie inside its storage: offset + sum((size - 1) * stride).
     // The product of its sizes must not overflow, even with a zero among them.

@@ -76,6 +76,9 @@ torch::Tensor ZipTorchFile::loadStorage(const std::string &key, c10::ScalarType 
     if (entry->size < bytes)
         throw EngineError("storage '" + key + "' should hold " + std::to_string(bytes) + " bytes, but its entry has "
                           + std::to_string(entry->size));
+    // The entry's declared size is checked against the file before allocating (a damaged
+    // directory must not make a small file allocate gigabytes).
+    (void)m_archive.dataOffset(*entry);
     torch::Tensor storage = torch::empty({numel}, torch::TensorOptions().dtype(dtype));
     m_archive.readInto(*entry, storage.data_ptr(), bytes);
     if (m_bigEndian) {

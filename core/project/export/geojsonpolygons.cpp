@@ -33,6 +33,14 @@ PolygonRings polygonOf(const json &rings)
     return polygon;
 }
 
+// Refuses, while parsing, JSON nested deeper than GeoJSON ever is: collect() recurses per level.
+bool withinNesting(int depth, json::parse_event_t, json &)
+{
+    if (depth > 64)
+        throw ProjectError("it nests deeper than 64 levels");
+    return true;
+}
+
 void collect(const json &node, std::vector<PolygonRings> &out)
 {
     if (!node.is_object())
@@ -65,7 +73,7 @@ std::vector<PolygonRings> readGeoJsonPolygons(const std::filesystem::path &path)
         throw ProjectError(prefix + "no such file");
     try {
         std::vector<PolygonRings> polygons;
-        collect(json::parse(in), polygons);
+        collect(json::parse(in, withinNesting), polygons);
         return polygons;
     } catch (const json::exception &e) {
         throw ProjectError(prefix + e.what());

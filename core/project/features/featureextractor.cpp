@@ -5,6 +5,7 @@
 #include "engine/engineerror.h"
 #include "engine/embedders/patchinput.h"
 #include "engine/runtime/runtime.h"
+#include "project/atomicfile.h"
 #include "project/features/featurestore.h"
 #include "project/features/patchbatchreader.h"
 #include "project/features/slidestain.h"
@@ -213,6 +214,8 @@ SlideExtraction FeatureExtractor::extractSlide(const SlideEntry &slide, int inde
         outcome.patches = patches;
         if (patches == 0)
             outcome.message = tiling.noPatches; // why, and what to change
+    } catch (const ProjectWriteError &) {
+        throw; // the project cannot be written: every slide would fail alike, so the job stops
     } catch (const std::exception &e) {
         outcome.status = SlideExtraction::Status::Failed;
         outcome.message = e.what();

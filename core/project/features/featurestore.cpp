@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/features/featurestore.h"
 
+#include "project/atomicfile.h"
 #include "project/features/hdf5error.h"
 #include "project/features/hdf5atomicwrite.h"
 #include "project/features/hdf5file.h"
@@ -144,7 +145,7 @@ void writeFeatureFile(const fs::path &path, const SlideFeatures &slide)
             patchattributecodec::write(file, "features", slide.attributes, slideId, saveDirectoryOf(path));
         });
     } catch (const std::runtime_error &e) { // Hdf5Error, or PartialFile's cause
-        throw ProjectError(prefix + e.what());
+        throw ProjectWriteError(prefix + e.what());
     }
 }
 
@@ -199,7 +200,7 @@ void writePatchFile(const fs::path &path, const PatchCoordinates &patches)
             patchattributecodec::write(file, "patches", patches.attributes, slideId, saveDirectoryOf(path));
         });
     } catch (const std::runtime_error &e) {
-        throw ProjectError(prefix + e.what());
+        throw ProjectWriteError(prefix + e.what());
     }
 }
 

@@ -89,6 +89,18 @@ hid_t utf8StringType()
     return type;
 }
 
+// A damaged file may declare far more values than it holds: refused before allocating them.
+// Deflate compresses at most about 1032:1, so a dataset's values fit in 1032 times the bytes it
+// stores in the file.
+void checkDeclaredSize(hid_t dataset, hssize_t count, const std::string &name)
+{
+    const Hdf5Handle type(H5Dget_type(dataset));
+    const std::size_t width = type.valid() ? H5Tget_size(type.get()) : 0;
+    const long double declared = static_cast<long double>(std::max<hssize_t>(0, count)) * static_cast<long double>(width);
+    if (declared > 1032.0L * static_cast<long double>(H5Dget_storage_size(dataset)) + 4096.0L)
+        throw Hdf5Error("'" + name + "' declares " + std::to_string(count) + " values, more than the file holds (damaged file?)");
+}
+
 } // namespace
 
 Hdf5File::Hdf5File(Hdf5Handle file) : m_file(std::move(file))
@@ -211,6 +223,7 @@ std::vector<float> Hdf5File::readFloats(const std::string &name) const
         throw Hdf5Error("'" + name + "' holds " + describeClass(valueClass) + ", not numbers");
     const Hdf5Handle dataset = openDataset(name);
     const Hdf5Handle space(H5Dget_space(dataset.get()));
+    checkDeclaredSize(dataset.get(), H5Sget_simple_extent_npoints(space.get()), name);
     std::vector<float> values(static_cast<std::size_t>(std::max<hssize_t>(0, H5Sget_simple_extent_npoints(space.get()))));
     if (!values.empty() && H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
         throw Hdf5Error(hdf5Cause("cannot read '" + name + "'"));
@@ -225,6 +238,7 @@ std::vector<std::int64_t> Hdf5File::readIntegers(const std::string &name) const
         throw Hdf5Error("'" + name + "' holds " + describeClass(valueClass) + ", not numbers");
     const Hdf5Handle dataset = openDataset(name);
     const Hdf5Handle space(H5Dget_space(dataset.get()));
+    checkDeclaredSize(dataset.get(), H5Sget_simple_extent_npoints(space.get()), name);
     const auto count = static_cast<std::size_t>(std::max<hssize_t>(0, H5Sget_simple_extent_npoints(space.get())));
     std::vector<std::int64_t> values(count);
     if (count == 0)
@@ -328,6 +342,10 @@ void Hdf5File::writeDataset(const std::string &name, const std::vector<std::int6
     const Hdf5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxDims.data()));
     const Hdf5Handle creation(H5Pcreate(H5P_DATASET_CREATE));
     if (!space.valid() || !creation.valid() || H5Pset_chunk(creation.get(), static_cast<int>(chunk.size()), chunk.data()) < 0)
+        throw Hdf5Error(hdf5Cause("cannot lay out '" + name + "'"));
+    // No creation and modification times in the object header: the same data makes the same
+    // bytes, so a resumed run's files are identical to an uninterrupted run's.
+    if (H5Pset_obj_track_times(creation.get(), false) < 0)
         throw Hdf5Error(hdf5Cause("cannot lay out '" + name + "'"));
     Hdf5Handle dataset(H5Dcreate2(m_file.get(), name.c_str(), fileType, space.get(), H5P_DEFAULT, creation.get(), H5P_DEFAULT));
     if (!dataset.valid())

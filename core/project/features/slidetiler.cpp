@@ -3,8 +3,10 @@
 
 #include "common/listtext.h"
 #include "project/annotations/annotationimport.h"
+#include "project/atomicfile.h"
 #include "project/features/featurestore.h"
 #include "slide/io/slidesource.h"
+#include "slide/slideerror.h"
 #include "slide/tissue/tissuedetector.h"
 #include "slide/tissue/tissuegeojson.h"
 #include "slide/tissue/tissuemaskpng.h"
@@ -219,8 +221,12 @@ SlideTiling SlideTiler::tile(const slide::SlideSource &source, const std::string
     fs::create_directories(m_layout.tissueDir(), ec);
     fs::create_directories(m_layout.patchesDir(), ec);
     if (!tissue.isEmpty()) {
-        slide::TissueMaskPng::write(tissue, m_layout.tissueMaskFile(slideId));
-        slide::TissueGeoJson::write(tissue, m_layout.tissueGeoJsonFile(slideId));
+        try {
+            slide::TissueMaskPng::write(tissue, m_layout.tissueMaskFile(slideId));
+            slide::TissueGeoJson::write(tissue, m_layout.tissueGeoJsonFile(slideId));
+        } catch (const slide::SlideError &e) { // the project's folder, not the slide: stop (see ProjectWriteError)
+            throw ProjectWriteError(e.what());
+        }
     } else { // no tissue now: an earlier tiling's mask and contours would say otherwise
         fs::remove(m_layout.tissueMaskFile(slideId), ec);
         fs::remove(m_layout.tissueGeoJsonFile(slideId), ec);

@@ -136,7 +136,7 @@ struct OpenedBundle {
         try {
             return archive.readSmall(*entry, maxSize);
         } catch (const std::exception &e) {
-            throw ProjectError("Model bundle " + quoted(path) + " is damaged: " + e.what());
+            throw ProjectError("Model bundle " + quoted(path) + ": " + e.what());
         }
     }
 
@@ -144,7 +144,12 @@ struct OpenedBundle {
     {
         json manifest;
         try {
-            manifest = json::parse(member(kManifest, kMaxManifest));
+            // Deeper than model.json ever nests is damage, refused while parsing (dump() recurses).
+            manifest = json::parse(member(kManifest, kMaxManifest), [this](int depth, json::parse_event_t, json &) {
+                if (depth > 64)
+                    throw ProjectError("Model bundle " + quoted(path) + " has an unreadable model.json: it nests deeper than 64 levels");
+                return true;
+            });
         } catch (const json::exception &e) {
             throw ProjectError("Model bundle " + quoted(path) + " has an unreadable model.json: " + e.what());
         }

@@ -58,9 +58,10 @@ void OpenSlideSource::HandleCloser::operator()(_openslide *handle) const
         openslide_close(handle);
 }
 
-bool OpenSlideSource::recognises(const fs::path &path)
+std::string OpenSlideSource::detectVendor(const fs::path &path)
 {
-    return openslide_detect_vendor(path.c_str()) != nullptr;
+    const char *vendor = openslide_detect_vendor(path.c_str());
+    return vendor != nullptr ? std::string(vendor) : std::string();
 }
 
 std::unique_ptr<OpenSlideSource> OpenSlideSource::openFile(const fs::path &path)

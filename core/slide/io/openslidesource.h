@@ -14,8 +14,11 @@ namespace icmil::slide {
 // for a handle: once a read fails, every later read fails with the same cause.
 class OpenSlideSource final : public SlideSource {
 public:
-    // True when OpenSlide detects a vendor format for the file (cheap: reads headers only).
-    static bool recognises(const std::filesystem::path &path);
+    // The vendor format OpenSlide detects for the file ("aperio", "hamamatsu", ...), empty when
+    // none (cheap: reads headers only).
+    static std::string detectVendor(const std::filesystem::path &path);
+    // True when OpenSlide detects a vendor format for the file.
+    static bool recognises(const std::filesystem::path &path) { return !detectVendor(path).empty(); }
     static std::unique_ptr<OpenSlideSource> openFile(const std::filesystem::path &path);
 
     ~OpenSlideSource() override;

@@ -13,11 +13,17 @@
 #include <ATen/core/Dict.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <limits>
+#include <optional>
+#include <random>
 
 #include "enginecheck.h"
+#include "torchfilecrafting.h"
 
 using namespace icmil::engine;
 namespace fs = std::filesystem;
@@ -263,25 +269,199 @@ ENGINE_TEST(predictBagGivesInstanceProbabilities)
     }
 }
 
-// The checkpoints the ICMIL authors publish (utils/*.pth in github.com/Dootmaan/ICMIL), when a
-// folder holding them is named by ICMIL_REFERENCE_CHECKPOINTS: they load, with the right model.
+// Reference checkpoints load with the right model and predict: always the fixtures written in the
+// reference's format (tests/fixtures/mil/make_mil_fixtures.py: legacy torch.save from CUDA, input
+// 16, embedding 8), and also the checkpoints the ICMIL authors publish (utils/*.pth in
+// github.com/Dootmaan/ICMIL, input 1024, embedding 512) when ICMIL_REFERENCE_CHECKPOINTS names a
+// folder holding them.
 ENGINE_TEST(publishedReferenceCheckpoints)
 {
-    const char *folder = std::getenv("ICMIL_REFERENCE_CHECKPOINTS");
-    if (!folder)
-        SKIP("set ICMIL_REFERENCE_CHECKPOINTS to a folder with the ICMIL repository's utils/*.pth");
-    const std::pair<const char *, MilModelType> files[] = {
-        {"AB-MIL_model_best_resnet1024_(also_for_visualization).pth", MilModelType::Abmil},
-        {"MaxPool_after_ICMIL_model_best.pth", MilModelType::MaxPool},
-        {"DTFD_after_ICMIL_model_best.pth", MilModelType::Dtfd},
+    struct Published {
+        fs::path path;
+        MilModelType type;
+        std::int64_t inputDim;
+        std::int64_t embedDim;
+        int classes;
     };
-    for (const auto &[file, type] : files) {
-        const MilCheckpoint checkpoint = readMilCheckpoint(fs::path(folder) / file);
-        CHECK_EQ(checkpoint.model.type, type);
-        CHECK_EQ(checkpoint.model.inputDim, 1024);
-        CHECK_EQ(checkpoint.model.embedDim, 512);
-        auto model = instantiateMilModel(checkpoint);
-        const BagPrediction prediction = predictBag(*model, Bag{"x", torch::rand({100, 1024}), -1});
-        CHECK_NEAR(prediction.probabilities[0] + prediction.probabilities[1], 1.0, 1e-6);
+    std::vector<Published> files{
+        {kFixtures / "reference_abmil.pth", MilModelType::Abmil, 16, 8, 2},
+        {kFixtures / "reference_abmil3.pth", MilModelType::Abmil, 16, 8, 3},
+        {kFixtures / "reference_maxpool.pth", MilModelType::MaxPool, 16, 8, 2},
+        {kFixtures / "reference_dtfd.pth", MilModelType::Dtfd, 16, 8, 2},
+    };
+    if (const char *folder = std::getenv("ICMIL_REFERENCE_CHECKPOINTS")) {
+        files.push_back(
+            {fs::path(folder) / "AB-MIL_model_best_resnet1024_(also_for_visualization).pth", MilModelType::Abmil, 1024, 512, 2});
+        files.push_back({fs::path(folder) / "MaxPool_after_ICMIL_model_best.pth", MilModelType::MaxPool, 1024, 512, 2});
+        files.push_back({fs::path(folder) / "DTFD_after_ICMIL_model_best.pth", MilModelType::Dtfd, 1024, 512, 2});
     }
+    torch::manual_seed(3);
+    for (const Published &file : files) {
+        const MilCheckpoint checkpoint = readMilCheckpoint(file.path);
+        CHECK(checkpoint.reference);
+        CHECK_EQ(checkpoint.model.type, file.type);
+        CHECK_EQ(checkpoint.model.inputDim, file.inputDim);
+        CHECK_EQ(checkpoint.model.embedDim, file.embedDim);
+        CHECK_EQ(checkpoint.model.classes, file.classes);
+        auto model = instantiateMilModel(checkpoint);
+        const BagPrediction prediction = predictBag(*model, Bag{"x", torch::rand({100, file.inputDim}), -1});
+        CHECK_EQ(prediction.probabilities.size(), static_cast<std::size_t>(file.classes));
+        double sum = 0.0;
+        for (const double probability : prediction.probabilities) {
+            CHECK(std::isfinite(probability) && probability >= 0.0);
+            sum += probability;
+        }
+        CHECK_NEAR(sum, 1.0, 1e-6);
+    }
+}
+
+// ---- damaged weights never load ---------------------------------------------------------------
+
+ENGINE_TEST(nonFiniteWeightsAreRefusedNamingTheTensor)
+{
+    const std::string read = "Cannot read MIL checkpoint '";
+    const std::string damaged = "' holds non-finite values (NaN or Inf): the checkpoint is damaged";
+    MilModelConfig config;
+    config.inputDim = 6;
+    config.embedDim = 4;
+    config.attentionDim = 3;
+    const MilCheckpoint good = makeMilCheckpoint(*makeMilModel(config));
+    const std::string key = "attention.attention_V.0.weight";
+    CHECK(good.weights.find(key) != nullptr);
+    for (const float bad :
+         {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()}) {
+        MilCheckpoint checkpoint = good;
+        StateDict weights;
+        for (const auto &[name, tensor] : good.weights.entries())
+            weights.insert(name, name == key ? tensor.clone().index_put_({1, 2}, bad) : tensor);
+        checkpoint.weights = weights;
+        const fs::path path = scratch("nonfinite.pth");
+        writeMilCheckpoint(path, checkpoint);
+        CHECK_THROWS_MESSAGE(readMilCheckpoint(path), read + path.string() + "': tensor '" + key + damaged);
+        // The generic reader still reads it: a file may hold NaN on purpose.
+        CHECK(readStateDict(path).find(key) != nullptr);
+        // A model is never given such weights, from a file or not.
+        CHECK_THROWS_MESSAGE(instantiateMilModel(checkpoint), "Weights: tensor '" + key + damaged);
+    }
+    // The optimiser state of a checkpoint to resume from, too.
+    MilCheckpoint withOptimizer = good;
+    withOptimizer.optimizer.insert("0.classifier.fc.weight.exp_avg_sq", torch::full({2}, std::numeric_limits<float>::infinity()));
+    const fs::path optimizerPath = scratch("nonfinite_optimizer.pth");
+    writeMilCheckpoint(optimizerPath, withOptimizer);
+    CHECK_THROWS_MESSAGE(readMilCheckpoint(optimizerPath),
+                         read + optimizerPath.string() + "': tensor '0.classifier.fc.weight.exp_avg_sq" + damaged);
+    // Every floating dtype is checked (half and bfloat16 included); integers cannot hold NaN.
+    for (const c10::ScalarType dtype : {torch::kFloat, torch::kDouble, torch::kHalf, torch::kBFloat16, torch::kComplexFloat}) {
+        StateDict state;
+        state.insert("steps", torch::tensor({std::int64_t{1}}));
+        state.insert("w", torch::zeros({3000000}, torch::TensorOptions().dtype(dtype)));
+        requireFiniteTensors(state);
+        state.insert("w", torch::zeros({3000000}, torch::TensorOptions().dtype(dtype)).index_put_({2999999}, std::nan("")));
+        CHECK_THROWS_MESSAGE(requireFiniteTensors(state), "tensor 'w" + damaged);
+    }
+}
+
+namespace {
+
+struct MutationCounts {
+    int errors = 0;
+    int identical = 0;
+    int damaged = 0;   // loaded with other weights: only where the format has no checksum
+    int nonFinite = 0; // errors that were the non-finite check
+};
+
+// 200 seeded mutants of `original` through readMilCheckpoint. Each must give one EngineError naming
+// the file, or the original's model and weights bit for bit. When `unprotectedFrom` is set (a
+// legacy file: its storages carry no checksum), a mutant may load other values when the change
+// that made them lies in the raw storage bytes from that offset on: the same mutant with those
+// bytes put back must load the original (every change elsewhere is caught or harmless).
+MutationCounts mutateCheckpoint(const fs::path &source, std::optional<std::size_t> unprotectedFrom, std::string &failure)
+{
+    const std::string original = torchfilecrafting::readFile(source);
+    const MilCheckpoint expected = readMilCheckpoint(source);
+    std::mt19937_64 random(20260421);
+    const fs::path path = scratch("mutant" + source.extension().string());
+    MutationCounts counts;
+    for (int i = 0; i < 200 && failure.empty(); ++i) {
+        const torchfilecrafting::Mutant mutant = torchfilecrafting::mutate(original, random);
+        torchfilecrafting::writeFile(path, mutant.bytes);
+        const std::string what = source.filename().string() + " mutant " + std::to_string(i) + " (" + mutant.describe() + ")";
+        try {
+            const MilCheckpoint loaded = readMilCheckpoint(path);
+            const std::string difference = torchfilecrafting::bitDifference(loaded.weights, expected.weights);
+            if (difference.empty() && loaded.model == expected.model) {
+                ++counts.identical;
+                continue;
+            }
+            // Allowed only when the same file with its raw storage bytes put back loads the
+            // original: then only those bytes, which the legacy format does not protect, differ.
+            bool unprotected = false;
+            if (unprotectedFrom && !mutant.truncated) {
+                std::string headerOnly = original;
+                headerOnly.replace(0, *unprotectedFrom, mutant.bytes, 0, *unprotectedFrom);
+                torchfilecrafting::writeFile(path, headerOnly);
+                try {
+                    const MilCheckpoint back = readMilCheckpoint(path);
+                    unprotected = torchfilecrafting::bitDifference(back.weights, expected.weights).empty() && back.model == expected.model;
+                } catch (const EngineError &) {
+                    unprotected = false; // a change the reader sees, yet the whole mutant loaded
+                }
+            }
+            if (!unprotected)
+                failure = what + " loaded damaged weights: " + difference;
+            ++counts.damaged;
+        } catch (const EngineError &error) {
+            const std::string message = error.what();
+            if (!message.starts_with("Cannot read PyTorch file '" + path.string() + "': ")
+                && !message.starts_with("Cannot read MIL checkpoint '" + path.string() + "': "))
+                failure = what + ": \"" + message + "\"";
+            ++counts.errors;
+            counts.nonFinite += message.find("non-finite") != std::string::npos ? 1 : 0;
+        } catch (const std::exception &error) {
+            failure = what + ": UNEXPECTED " + error.what();
+        }
+    }
+    std::cout << "  " << source.filename().string() << " mutants: " << counts.errors << " errors (" << counts.nonFinite
+              << " of them non-finite weights), " << counts.identical << " identical, " << counts.damaged << " damaged" << std::endl;
+    return counts;
+}
+
+} // namespace
+
+ENGINE_TEST(randomMutantsNeverLoadDamagedWeights)
+{
+    // The issue's experiment: 200 mutants (1-8 random bytes changed, one in five also cut short).
+    // The reference ABMIL weights in the zip format (each member CRC-checked): never damaged.
+    const MilCheckpoint reference = readMilCheckpoint(kFixtures / "reference_abmil.pth");
+    MilCheckpoint ours = reference;
+    ours.reference = false;
+    ours.formatVersion = kMilCheckpointFormatVersion;
+    const fs::path zip = scratch("abmil_zip.pth");
+    writeMilCheckpoint(zip, ours);
+    std::string failure;
+    const MutationCounts zipCounts = mutateCheckpoint(zip, std::nullopt, failure);
+    CHECK_EQ(failure, "");
+    CHECK_EQ(zipCounts.damaged, 0);
+    CHECK_EQ(zipCounts.errors + zipCounts.identical, 200);
+
+    // The fixture itself, in the legacy format the published checkpoints use: it has no checksum,
+    // so a change inside a storage's raw bytes can only be caught when it makes NaN or Inf. Every
+    // other change (pickles, keys, shapes, storage counts, a cut) is still an error or harmless.
+    // The storages fill the end of the file: an 8-byte element count, then the bytes, each.
+    const fs::path legacy = kFixtures / "reference_abmil.pth";
+    std::uint64_t storageBytes = 0;
+    for (const auto &[key, tensor] : reference.weights.entries())
+        storageBytes += 8 + static_cast<std::uint64_t>(tensor.numel()) * tensor.element_size();
+    const std::string bytes = torchfilecrafting::readFile(legacy);
+    const std::size_t dataStart = bytes.size() - static_cast<std::size_t>(storageBytes);
+    std::uint64_t firstCount = 0;
+    for (std::size_t i = 8; i-- > 0;)
+        firstCount = (firstCount << 8) | static_cast<std::uint8_t>(bytes[dataStart + i]);
+    bool countsAStorage = false;
+    for (const auto &[key, tensor] : reference.weights.entries())
+        countsAStorage = countsAStorage || static_cast<std::uint64_t>(tensor.numel()) == firstCount;
+    CHECK(countsAStorage); // the layout is as assumed: data starts with a storage's element count
+    const MutationCounts legacyCounts = mutateCheckpoint(legacy, dataStart + 8, failure);
+    CHECK_EQ(failure, "");
+    CHECK_EQ(legacyCounts.errors + legacyCounts.identical + legacyCounts.damaged, 200);
 }

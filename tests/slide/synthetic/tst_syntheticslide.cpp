@@ -24,13 +24,49 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 using namespace icmil::slide;
 namespace fs = std::filesystem;
 
 namespace {
+
+// Makes the calling thread obey file permissions while it lives, as root too (CI runs as root):
+// CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH leave the thread's effective capabilities (they stay
+// permitted) and come back at the end. Capabilities are per thread, so only code that runs on
+// this thread is affected.
+class FilePermissionsObeyed {
+public:
+    FilePermissionsObeyed()
+    {
+        m_header.version = _LINUX_CAPABILITY_VERSION_3;
+        m_header.pid = 0; // the calling thread
+        if (::syscall(SYS_capget, &m_header, m_saved) != 0)
+            return;
+        __user_cap_data_struct dropped[2] = {m_saved[0], m_saved[1]};
+        for (const int capability : {CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH})
+            dropped[capability / 32].effective &= ~(1u << (capability % 32));
+        m_dropped = ::syscall(SYS_capset, &m_header, dropped) == 0;
+    }
+    ~FilePermissionsObeyed()
+    {
+        if (m_dropped)
+            ::syscall(SYS_capset, &m_header, m_saved);
+    }
+    FilePermissionsObeyed(const FilePermissionsObeyed &) = delete;
+    FilePermissionsObeyed &operator=(const FilePermissionsObeyed &) = delete;
+
+    bool dropped() const { return m_dropped; }
+
+private:
+    __user_cap_header_struct m_header{};
+    __user_cap_data_struct m_saved[2]{};
+    bool m_dropped = false;
+};
 
 struct Rgb {
     double r = 0, g = 0, b = 0;
@@ -533,22 +569,35 @@ void TstSyntheticSlide::missingDirectoryIsReported()
 
 void TstSyntheticSlide::readOnlyDirectoryIsReported()
 {
-    if (::geteuid() == 0)
-        QSKIP("root ignores directory permissions");
     const fs::path directory = scratch("read-only");
     fs::create_directories(directory);
     fs::permissions(directory, fs::perms::owner_read | fs::perms::owner_exec);
     const fs::path slide = directory / "x.svs";
-    try {
-        SyntheticSlideWriter(smallConfig(1, false)).write(slide, directory / "x.png", directory / "x.geojson");
-        fs::permissions(directory, fs::perms::owner_all);
-        QFAIL("no error");
-    } catch (const SlideError &error) {
-        fs::permissions(directory, fs::perms::owner_all);
-        QCOMPARE(QString::fromStdString(error.what()),
-                 QStringLiteral("Cannot write synthetic slide '%1': Permission denied").arg(QString::fromStdString(slide.string())));
+    QString message;
+    bool probeCreated = false;
+    {
+        // Root (CI) would write into the folder anyway: this thread, which opens the outputs, obeys
+        // the folder's permissions for the duration.
+        const FilePermissionsObeyed obeyed;
+        QVERIFY(obeyed.dropped());
+        const fs::path probe = directory / "probe";
+        const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        probeCreated = fd >= 0;
+        if (fd >= 0) {
+            ::close(fd);
+            fs::remove(probe);
+        }
+        try {
+            if (!probeCreated)
+                SyntheticSlideWriter(smallConfig(1, false)).write(slide, directory / "x.png", directory / "x.geojson");
+        } catch (const SlideError &error) {
+            message = QString::fromStdString(error.what());
+        }
     }
-    QVERIFY(filesIn(directory).isEmpty());
+    fs::permissions(directory, fs::perms::owner_all);
+    QVERIFY2(!probeCreated, "the folder is writable to this thread: the test cannot check the error");
+    QCOMPARE(message, QStringLiteral("Cannot write synthetic slide '%1': Permission denied").arg(QString::fromStdString(slide.string())));
+    QVERIFY2(filesIn(directory).isEmpty(), qPrintable(filesIn(directory).join(u' ')));
 }
 
 void TstSyntheticSlide::writeFailureLeavesNoFiles()

@@ -1,0 +1,727 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// A small coverage-guided mutation driver for the fuzz targets when the compiler has no libFuzzer
+// (g++: Debian's LibTorch headers do not compile with clang in C++20). It links with one target's
+// LLVMFuzzerTestOneInput and takes libFuzzer's command line (the flags below, then corpus folders
+// or files), so the same CTest command runs either.
+//
+// Coverage: the parser sources of a fuzz target are compiled a second time with GCC's
+// -fsanitize-coverage=trace-pc, which calls __sanitizer_cov_trace_pc() at every basic block. This
+// file (compiled without it) records each (previous block, block) pair in a hashed map of hit
+// counts; an input that reaches a new pair or a new hit-count class (AFL's buckets) joins the
+// corpus. Without instrumented code the driver still mutates, blindly.
+//
+// A finding stops the run with exit status 1 and writes the input to <artifact_prefix>crash-<hash>
+// (or timeout-, oom-, leak-): a signal (SIGSEGV, SIGABRT, ...), an exception that escapes the
+// target, one allocation above -malloc_limit_mb (the allocation functions here check every malloc,
+// calloc, realloc and aligned allocation while a target runs: a declared size must be checked
+// against the file before anything that large is allocated), a peak resident size above
+// -rss_limit_mb, or an input that runs longer than -timeout seconds.
+//
+//   fuzz_<target> [-seed=N] [-max_total_time=S | --seconds S] [-runs=N] [-max_len=B] [-timeout=S]
+//                 [-malloc_limit_mb=M] [-rss_limit_mb=M] [-artifact_prefix=P] [-save_new=DIR]
+//                 [-print_coverage=1] CORPUS_DIR_OR_FILE...
+//
+// Folders are loaded (a missing one is skipped with a note) and every file in them is run once
+// before mutating; given only files, each is run once and nothing is mutated (libFuzzer's way of
+// replaying a crash).
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <unistd.h>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size);
+extern "C" __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+// glibc's allocator under its internal names: the replacements below check sizes and forward.
+extern "C" void *__libc_malloc(std::size_t size);
+extern "C" void *__libc_calloc(std::size_t count, std::size_t size);
+extern "C" void *__libc_realloc(void *pointer, std::size_t size);
+extern "C" void *__libc_memalign(std::size_t alignment, std::size_t size);
+extern "C" void __libc_free(void *pointer);
+
+namespace {
+
+constexpr std::size_t kMapSize = std::size_t{1} << 16;
+
+// Coverage of the run under way (hit counts per hashed edge) and everything seen so far (per edge,
+// the hit-count classes seen).
+std::uint8_t g_hits[kMapSize];
+std::uint8_t g_seen[kMapSize];
+thread_local std::uintptr_t t_previousBlock = 0;
+
+// The input under way, for the signal and allocation handlers (which must not allocate).
+const std::uint8_t *volatile g_currentData = nullptr;
+volatile std::size_t g_currentSize = 0;
+volatile bool g_inTarget = false;
+volatile bool g_reporting = false;
+std::size_t g_mallocLimit = 0; // bytes; 0: none
+char g_artifactPrefix[1024] = "./";
+
+void writeText(const char *text)
+{
+    const std::size_t length = std::strlen(text);
+    std::size_t done = 0;
+    while (done < length) {
+        const ssize_t written = ::write(STDERR_FILENO, text + done, length - done);
+        if (written <= 0)
+            return;
+        done += static_cast<std::size_t>(written);
+    }
+}
+
+// Decimal or hex digits into `out` without allocating.
+void formatUnsigned(char *out, std::uint64_t value, int base)
+{
+    char digits[32];
+    int count = 0;
+    do {
+        const int digit = static_cast<int>(value % static_cast<std::uint64_t>(base));
+        digits[count++] = static_cast<char>(digit < 10 ? '0' + digit : 'a' + digit - 10);
+        value /= static_cast<std::uint64_t>(base);
+    } while (value != 0);
+    for (int i = 0; i < count; ++i)
+        out[i] = digits[count - 1 - i];
+    out[count] = '\0';
+}
+
+std::uint64_t fnv1a(const std::uint8_t *data, std::size_t size)
+{
+    std::uint64_t hash = 1469598103934665603ull;
+    for (std::size_t i = 0; i < size; ++i)
+        hash = (hash ^ data[i]) * 1099511628211ull;
+    return hash;
+}
+
+// Writes the input under way to <prefix><kind>-<hash>, prints where, a hex dump of its start and
+// a backtrace. Async-signal-safe apart from backtrace() (preloaded in main).
+void reportFinding(const char *kind, const char *what)
+{
+    if (g_reporting)
+        return;
+    g_reporting = true;
+    const std::uint8_t *data = g_currentData;
+    const std::size_t size = g_currentSize;
+    writeText("\n==fuzz== FINDING: ");
+    writeText(what);
+    writeText("\n");
+
+    char path[1200];
+    char hash[32];
+    formatUnsigned(hash, fnv1a(data, size), 16);
+    std::strcpy(path, g_artifactPrefix);
+    std::strcat(path, kind);
+    std::strcat(path, "-");
+    std::strcat(path, hash);
+    const int fd = ::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+        std::size_t done = 0;
+        while (done < size) {
+            const ssize_t written = ::write(fd, data + done, size - done);
+            if (written <= 0)
+                break;
+            done += static_cast<std::size_t>(written);
+        }
+        ::close(fd);
+        writeText("==fuzz== input written to ");
+        writeText(path);
+    } else {
+        writeText("==fuzz== could not write the input to ");
+        writeText(path);
+    }
+    char number[32];
+    formatUnsigned(number, size, 10);
+    writeText(" (");
+    writeText(number);
+    writeText(" bytes); first bytes:\n");
+    char line[80];
+    for (std::size_t row = 0; row < size && row < 256; row += 16) {
+        int at = 0;
+        for (std::size_t i = row; i < row + 16 && i < size; ++i) {
+            line[at++] = "0123456789abcdef"[data[i] >> 4];
+            line[at++] = "0123456789abcdef"[data[i] & 15];
+            line[at++] = ' ';
+        }
+        line[at++] = '\n';
+        line[at] = '\0';
+        writeText(line);
+    }
+    writeText("==fuzz== backtrace:\n");
+    void *frames[64];
+    const int frameCount = backtrace(frames, 64);
+    backtrace_symbols_fd(frames, frameCount, STDERR_FILENO);
+}
+
+void onSignal(int signal)
+{
+    char what[96] = "deadly signal ";
+    char number[16];
+    formatUnsigned(number, static_cast<std::uint64_t>(signal), 10);
+    std::strcat(what, number);
+    std::strcat(what, " (");
+    std::strcat(what,
+                signal == SIGSEGV       ? "SIGSEGV"
+                    : signal == SIGABRT ? "SIGABRT"
+                    : signal == SIGFPE  ? "SIGFPE"
+                    : signal == SIGBUS  ? "SIGBUS"
+                    : signal == SIGILL  ? "SIGILL"
+                                        : "?");
+    std::strcat(what, ")");
+    reportFinding("crash", what);
+    std::signal(signal, SIG_DFL);
+    ::raise(signal);
+}
+
+void onTimeout(int)
+{
+    if (!g_inTarget)
+        return;
+    reportFinding("timeout", "the input ran past -timeout");
+    ::_exit(1);
+}
+
+void checkAllocation(std::size_t size)
+{
+    if (g_mallocLimit != 0 && size > g_mallocLimit && g_inTarget && !g_reporting) {
+        char what[128] = "one allocation of ";
+        char number[32];
+        formatUnsigned(number, size, 10);
+        std::strcat(what, number);
+        std::strcat(what, " bytes is above -malloc_limit_mb");
+        reportFinding("oom", what);
+        ::_exit(1);
+    }
+}
+
+} // namespace
+
+// ---- instrumentation and allocation hooks -------------------------------------------------
+
+extern "C" void __sanitizer_cov_trace_pc()
+{
+    const auto block = reinterpret_cast<std::uintptr_t>(__builtin_return_address(0));
+    const std::uintptr_t mixed = (block ^ (block >> 15)) * 0x9E3779B97F4A7C15ull;
+    const std::size_t edge = ((mixed >> 40) ^ t_previousBlock) & (kMapSize - 1);
+    t_previousBlock = (mixed >> 41) & (kMapSize - 1);
+    std::uint8_t &hits = g_hits[edge];
+    if (hits != 255)
+        ++hits;
+}
+
+// Under AddressSanitizer or ThreadSanitizer (ICMIL_SANITIZE) their runtime owns malloc: the hooks
+// are left out, and ASan's own max_allocation_size_mb (ASAN_OPTIONS) does this check.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+extern "C" void *malloc(std::size_t size)
+{
+    checkAllocation(size);
+    return __libc_malloc(size);
+}
+
+extern "C" void *calloc(std::size_t count, std::size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        checkAllocation(SIZE_MAX);
+    else
+        checkAllocation(count * size);
+    return __libc_calloc(count, size);
+}
+
+extern "C" void *realloc(void *pointer, std::size_t size)
+{
+    checkAllocation(size);
+    return __libc_realloc(pointer, size);
+}
+
+extern "C" void free(void *pointer)
+{
+    __libc_free(pointer);
+}
+
+extern "C" void *memalign(std::size_t alignment, std::size_t size)
+{
+    checkAllocation(size);
+    return __libc_memalign(alignment, size);
+}
+
+extern "C" void *aligned_alloc(std::size_t alignment, std::size_t size)
+{
+    checkAllocation(size);
+    return __libc_memalign(alignment, size);
+}
+
+extern "C" int posix_memalign(void **result, std::size_t alignment, std::size_t size)
+{
+    if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0)
+        return EINVAL;
+    checkAllocation(size);
+    void *pointer = __libc_memalign(alignment, size);
+    if (pointer == nullptr && size != 0)
+        return ENOMEM;
+    *result = pointer;
+    return 0;
+}
+#endif
+
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+struct Options {
+    std::uint64_t seed = 0;
+    double maxTotalTime = 0.0; // 0: until -runs
+    std::uint64_t runs = UINT64_MAX;
+    std::size_t maxLen = 0; // 0: from the corpus
+    unsigned timeout = 1200;
+    std::size_t mallocLimitMb = 0; // 0: rss limit
+    std::size_t rssLimitMb = 2048;
+    std::string artifactPrefix = "./";
+    std::string saveNew;
+    bool printCoverage = false;
+    std::vector<std::string> inputs;
+};
+
+// The hit-count class AFL uses: 1, 2, 3, 4-7, 8-15, 16-31, 32-127, 128+.
+std::uint8_t bucket(std::uint8_t hits)
+{
+    if (hits == 0)
+        return 0;
+    if (hits <= 3)
+        return static_cast<std::uint8_t>(1u << (hits - 1));
+    if (hits <= 7)
+        return 8;
+    if (hits <= 15)
+        return 16;
+    if (hits <= 31)
+        return 32;
+    if (hits <= 127)
+        return 64;
+    return 128;
+}
+
+std::size_t edgesSeen()
+{
+    std::size_t count = 0;
+    for (std::uint8_t classes : g_seen)
+        count += classes != 0;
+    return count;
+}
+
+std::size_t featuresSeen()
+{
+    std::size_t count = 0;
+    for (std::uint8_t classes : g_seen)
+        count += static_cast<std::size_t>(__builtin_popcount(classes));
+    return count;
+}
+
+class Fuzzer {
+public:
+    explicit Fuzzer(const Options &options) : m_options(options), m_random(options.seed) { }
+
+    // Runs one input; true when it reached new coverage.
+    bool execute(const Bytes &input)
+    {
+        std::memset(g_hits, 0, sizeof g_hits);
+        t_previousBlock = 0;
+        // A copy of exactly `size` bytes, so reading past the end is the target's fault.
+        std::uint8_t *copy = static_cast<std::uint8_t *>(__libc_malloc(input.empty() ? 1 : input.size()));
+        if (!input.empty())
+            std::memcpy(copy, input.data(), input.size());
+        g_currentData = copy;
+        g_currentSize = input.size();
+        if (m_options.timeout != 0) {
+            itimerval timer{};
+            timer.it_value.tv_sec = static_cast<time_t>(m_options.timeout);
+            setitimer(ITIMER_REAL, &timer, nullptr);
+        }
+        g_inTarget = true;
+        try {
+            LLVMFuzzerTestOneInput(copy, input.size());
+        } catch (const std::exception &error) {
+            g_inTarget = false;
+            const std::string what = std::string("an exception escaped the target: ") + error.what();
+            reportFinding("crash", what.c_str());
+            std::_Exit(1);
+        } catch (...) {
+            g_inTarget = false;
+            reportFinding("crash", "an exception of unknown type escaped the target");
+            std::_Exit(1);
+        }
+        g_inTarget = false;
+        if (m_options.timeout != 0) {
+            itimerval timer{};
+            setitimer(ITIMER_REAL, &timer, nullptr);
+        }
+        ++m_runs;
+        checkRss();
+        bool fresh = false;
+        for (std::size_t i = 0; i < kMapSize; ++i) {
+            if (g_hits[i] == 0)
+                continue;
+            const std::uint8_t classes = bucket(g_hits[i]);
+            if ((g_seen[i] | classes) != g_seen[i]) {
+                g_seen[i] |= classes;
+                fresh = true;
+            }
+        }
+        g_currentData = nullptr;
+        g_currentSize = 0;
+        __libc_free(copy);
+        return fresh;
+    }
+
+    void addToCorpus(Bytes input, bool fromMutation)
+    {
+        if (fromMutation && !m_options.saveNew.empty()) {
+            char name[32];
+            formatUnsigned(name, fnv1a(input.data(), input.size()), 16);
+            std::ofstream(std::filesystem::path(m_options.saveNew) / name, std::ios::binary)
+                .write(reinterpret_cast<const char *>(input.data()), static_cast<std::streamsize>(input.size()));
+        }
+        m_corpus.push_back(std::move(input));
+    }
+
+    void run(std::vector<Bytes> seeds, bool replayOnly)
+    {
+        m_start = std::chrono::steady_clock::now();
+        std::size_t longest = 0;
+        execute({}); // the empty input, always
+        for (Bytes &seed : seeds) {
+            longest = std::max(longest, seed.size());
+            const bool fresh = execute(seed);
+            if (fresh || m_corpus.empty())
+                addToCorpus(std::move(seed), false);
+        }
+        m_initialCorpus = m_corpus.size();
+        m_maxLen = m_options.maxLen != 0 ? m_options.maxLen : std::max<std::size_t>(longest + longest / 4, 4096);
+        status("INITED");
+        if (replayOnly) {
+            finish();
+            return;
+        }
+        if (m_corpus.empty())
+            m_corpus.push_back({});
+        double nextStatus = 1.0;
+        while (m_runs < m_options.runs) {
+            const double elapsed = seconds();
+            if (m_options.maxTotalTime > 0.0 && elapsed >= m_options.maxTotalTime)
+                break;
+            Bytes input = m_corpus[pick(m_corpus.size())];
+            const int mutations = 1 + static_cast<int>(pick(8));
+            for (int i = 0; i < mutations; ++i)
+                mutate(input);
+            if (execute(input)) {
+                addToCorpus(std::move(input), true);
+                status("NEW");
+            }
+            if (elapsed >= nextStatus) {
+                status("pulse");
+                nextStatus *= 2.0;
+            }
+        }
+        finish();
+    }
+
+private:
+    double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count(); }
+
+    std::size_t pick(std::size_t bound) { return bound <= 1 ? 0 : static_cast<std::size_t>(m_random() % bound); }
+
+    void checkRss()
+    {
+        rusage usage{};
+        getrusage(RUSAGE_SELF, &usage);
+        const std::size_t rssMb = static_cast<std::size_t>(usage.ru_maxrss) / 1024;
+        if (m_options.rssLimitMb != 0 && rssMb > m_options.rssLimitMb) {
+            char what[128] = "peak resident memory ";
+            char number[32];
+            formatUnsigned(number, rssMb, 10);
+            std::strcat(what, number);
+            std::strcat(what, " MB is above -rss_limit_mb");
+            reportFinding("oom", what);
+            std::_Exit(1);
+        }
+    }
+
+    void status(const char *event)
+    {
+        const double elapsed = std::max(seconds(), 1e-9);
+        std::fprintf(stderr, "#%llu\t%s cov: %zu ft: %zu corp: %zu exec/s: %.0f\n", static_cast<unsigned long long>(m_runs), event,
+                     edgesSeen(), featuresSeen(), m_corpus.size(), static_cast<double>(m_runs) / elapsed);
+    }
+
+    void finish()
+    {
+        const double elapsed = std::max(seconds(), 1e-9);
+        std::fprintf(stderr,
+                     "==fuzz== done: %llu runs in %.1f s (%.0f exec/s); coverage: %zu edges, %zu features (hashed map of %zu); corpus "
+                     "%zu (%zu from the seeds)\n",
+                     static_cast<unsigned long long>(m_runs), elapsed, static_cast<double>(m_runs) / elapsed, edgesSeen(), featuresSeen(),
+                     kMapSize, m_corpus.size(), m_initialCorpus);
+    }
+
+    // ---- mutations ----
+
+    std::uint64_t interesting()
+    {
+        static constexpr std::uint64_t values[] = {0,
+                                                   1,
+                                                   2,
+                                                   7,
+                                                   8,
+                                                   16,
+                                                   32,
+                                                   64,
+                                                   100,
+                                                   127,
+                                                   128,
+                                                   255,
+                                                   256,
+                                                   512,
+                                                   1000,
+                                                   1024,
+                                                   4096,
+                                                   32767,
+                                                   32768,
+                                                   65535,
+                                                   65536,
+                                                   0x7fffffffull,
+                                                   0x80000000ull,
+                                                   0xffffffffull,
+                                                   0x100000000ull,
+                                                   0x7fffffffffffffffull,
+                                                   0x8000000000000000ull,
+                                                   0xffffffffffffffffull,
+                                                   0xfffffffffffffffeull,
+                                                   0xffffff80ull};
+        return values[pick(std::size(values))];
+    }
+
+    void mutate(Bytes &input)
+    {
+        switch (pick(input.empty() ? 2 : 12)) {
+        case 0: // insert random bytes
+        case 1: {
+            const std::size_t count = 1 + pick(8);
+            const std::size_t at = pick(input.size() + 1);
+            Bytes bytes(count);
+            for (auto &byte : bytes)
+                byte = static_cast<std::uint8_t>(m_random());
+            input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin(), bytes.end());
+            break;
+        }
+        case 2: { // flip a bit
+            const std::size_t at = pick(input.size());
+            input[at] ^= static_cast<std::uint8_t>(1u << pick(8));
+            break;
+        }
+        case 3: // set a byte
+            input[pick(input.size())] = static_cast<std::uint8_t>(m_random());
+            break;
+        case 4: { // delete a range
+            const std::size_t at = pick(input.size());
+            const std::size_t count = 1 + pick(std::min<std::size_t>(input.size() - at, 64));
+            input.erase(input.begin() + static_cast<std::ptrdiff_t>(at), input.begin() + static_cast<std::ptrdiff_t>(at + count));
+            break;
+        }
+        case 5: { // an interesting integer, 1 to 8 bytes, either byte order
+            const std::size_t width = std::size_t{1} << pick(4);
+            if (input.size() < width)
+                break;
+            const std::size_t at = pick(input.size() - width + 1);
+            std::uint64_t value = interesting();
+            const bool bigEndian = pick(2) == 1;
+            for (std::size_t i = 0; i < width; ++i) {
+                const std::size_t shift = 8 * (bigEndian ? width - 1 - i : i);
+                input[at + i] = static_cast<std::uint8_t>(value >> shift);
+            }
+            break;
+        }
+        case 6: { // add or subtract a little to a little-endian word
+            const std::size_t width = std::size_t{1} << pick(4);
+            if (input.size() < width)
+                break;
+            const std::size_t at = pick(input.size() - width + 1);
+            std::uint64_t value = 0;
+            for (std::size_t i = 0; i < width; ++i)
+                value |= std::uint64_t{input[at + i]} << (8 * i);
+            value += pick(2) == 0 ? 1 + pick(35) : -(1 + pick(35));
+            for (std::size_t i = 0; i < width; ++i)
+                input[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
+            break;
+        }
+        case 7: { // copy a chunk of itself over another place
+            const std::size_t from = pick(input.size());
+            const std::size_t to = pick(input.size());
+            const std::size_t count = 1 + pick(std::min(input.size() - std::max(from, to), std::size_t{128}));
+            std::memmove(input.data() + to, input.data() + from, count);
+            break;
+        }
+        case 8: { // splice: a chunk of another corpus entry inserted or overwritten
+            const Bytes &other = m_corpus[pick(m_corpus.size())];
+            if (other.empty())
+                break;
+            const std::size_t from = pick(other.size());
+            const std::size_t count = 1 + pick(std::min<std::size_t>(other.size() - from, 256));
+            const std::size_t at = pick(input.size() + 1);
+            if (pick(2) == 0 || at + count > input.size())
+                input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), other.begin() + static_cast<std::ptrdiff_t>(from),
+                             other.begin() + static_cast<std::ptrdiff_t>(from + count));
+            else
+                std::copy(other.begin() + static_cast<std::ptrdiff_t>(from), other.begin() + static_cast<std::ptrdiff_t>(from + count),
+                          input.begin() + static_cast<std::ptrdiff_t>(at));
+            break;
+        }
+        case 9: // truncate
+            input.resize(pick(input.size()));
+            break;
+        case 10: { // crossover: this one's head, another one's tail
+            const Bytes &other = m_corpus[pick(m_corpus.size())];
+            const std::size_t head = pick(input.size() + 1);
+            const std::size_t tail = pick(other.size() + 1);
+            input.resize(head);
+            input.insert(input.end(), other.begin() + static_cast<std::ptrdiff_t>(tail), other.end());
+            break;
+        }
+        default: { // repeat a byte
+            const std::size_t at = pick(input.size());
+            const std::size_t count = 1 + pick(32);
+            input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), count, input[at]);
+            break;
+        }
+        }
+        if (input.size() > m_maxLen)
+            input.resize(m_maxLen);
+    }
+
+    const Options &m_options;
+    std::mt19937_64 m_random;
+    std::vector<Bytes> m_corpus;
+    std::size_t m_initialCorpus = 0;
+    std::size_t m_maxLen = 4096;
+    std::uint64_t m_runs = 0;
+    std::chrono::steady_clock::time_point m_start;
+};
+
+bool parseFlag(const std::string &argument, const char *name, std::string &value)
+{
+    const std::string prefix = std::string("-") + name + "=";
+    if (argument.rfind(prefix, 0) != 0)
+        return false;
+    value = argument.substr(prefix.size());
+    return true;
+}
+
+Bytes readBytes(const std::filesystem::path &path)
+{
+    std::ifstream in(path, std::ios::binary);
+    return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (LLVMFuzzerInitialize)
+        LLVMFuzzerInitialize(&argc, &argv);
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string argument = argv[i];
+        std::string value;
+        if (argument == "--seconds" && i + 1 < argc)
+            options.maxTotalTime = std::stod(argv[++i]);
+        else if (parseFlag(argument, "seed", value))
+            options.seed = std::stoull(value);
+        else if (parseFlag(argument, "max_total_time", value))
+            options.maxTotalTime = std::stod(value);
+        else if (parseFlag(argument, "runs", value))
+            options.runs = std::stoull(value);
+        else if (parseFlag(argument, "max_len", value))
+            options.maxLen = std::stoull(value);
+        else if (parseFlag(argument, "timeout", value))
+            options.timeout = static_cast<unsigned>(std::stoul(value));
+        else if (parseFlag(argument, "malloc_limit_mb", value))
+            options.mallocLimitMb = std::stoull(value);
+        else if (parseFlag(argument, "rss_limit_mb", value))
+            options.rssLimitMb = std::stoull(value);
+        else if (parseFlag(argument, "artifact_prefix", value))
+            options.artifactPrefix = value;
+        else if (parseFlag(argument, "save_new", value))
+            options.saveNew = value;
+        else if (parseFlag(argument, "print_coverage", value))
+            options.printCoverage = value != "0";
+        else if (!argument.empty() && argument[0] == '-')
+            std::fprintf(stderr, "==fuzz== ignoring the flag %s\n", argument.c_str());
+        else
+            options.inputs.push_back(argument);
+    }
+    if (options.seed == 0)
+        options.seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    std::snprintf(g_artifactPrefix, sizeof g_artifactPrefix, "%s", options.artifactPrefix.c_str());
+    const std::size_t mallocLimitMb = options.mallocLimitMb != 0 ? options.mallocLimitMb : options.rssLimitMb;
+    g_mallocLimit = mallocLimitMb >= (SIZE_MAX >> 20) ? SIZE_MAX : mallocLimitMb << 20; // 2^44 - 1 MB: none
+
+    // Crash handlers on their own stack, so a stack overflow is reported too.
+    static std::vector<char> alternateStack(1 << 16);
+    stack_t stack{};
+    stack.ss_sp = alternateStack.data();
+    stack.ss_size = alternateStack.size();
+    sigaltstack(&stack, nullptr);
+    for (int signal : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) {
+        struct sigaction action { };
+        action.sa_handler = onSignal;
+        action.sa_flags = SA_ONSTACK;
+        sigaction(signal, &action, nullptr);
+    }
+    struct sigaction alarmAction { };
+    alarmAction.sa_handler = onTimeout;
+    sigaction(SIGALRM, &alarmAction, nullptr);
+    void *frames[4];
+    backtrace(frames, 4); // loads libgcc now, not inside a signal handler
+
+    std::vector<Bytes> seeds;
+    bool sawFolder = false;
+    std::size_t missing = 0;
+    for (const std::string &input : options.inputs) {
+        const std::filesystem::path path(input);
+        std::error_code error;
+        if (std::filesystem::is_directory(path, error)) {
+            sawFolder = true;
+            std::vector<std::filesystem::path> files;
+            for (const auto &entry : std::filesystem::recursive_directory_iterator(path, error))
+                if (entry.is_regular_file() && entry.path().filename().string()[0] != '.')
+                    files.push_back(entry.path());
+            std::sort(files.begin(), files.end());
+            for (const auto &file : files)
+                seeds.push_back(readBytes(file));
+        } else if (std::filesystem::is_regular_file(path, error)) {
+            seeds.push_back(readBytes(path));
+        } else {
+            ++missing;
+            std::fprintf(stderr, "==fuzz== %s does not exist; skipped\n", input.c_str());
+        }
+    }
+    std::fprintf(stderr, "==fuzz== seed %llu; %zu inputs loaded; malloc limit %zu MB, rss limit %zu MB, timeout %u s\n",
+                 static_cast<unsigned long long>(options.seed), seeds.size(), g_mallocLimit >> 20, options.rssLimitMb, options.timeout);
+    const bool replayOnly = !sawFolder && missing == 0 && !seeds.empty();
+    Fuzzer fuzzer(options);
+    fuzzer.run(std::move(seeds), replayOnly);
+    if (options.printCoverage)
+        std::fprintf(stderr, "==fuzz== %zu edges\n", edgesSeen());
+    return 0;
+}
