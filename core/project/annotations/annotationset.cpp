@@ -3,6 +3,7 @@
 
 #include "common/asciicase.h"
 #include "project/atomicfile.h"
+#include "project/jsonnesting.h"
 #include "project/projecterror.h"
 
 #include <libxml/parser.h>
@@ -124,14 +125,6 @@ void addFeature(const json &feature, std::size_t index, const AnnotationFrame &f
     set.annotations.push_back(std::move(annotation));
 }
 
-// Refuses, while parsing, JSON nested deeper than GeoJSON ever is: copying a value recurses per level.
-bool withinNesting(int depth, json::parse_event_t, json &)
-{
-    if (depth > 64)
-        throw ProjectError("it nests deeper than 64 levels");
-    return true;
-}
-
 AnnotationSet parseGeoJson(const std::filesystem::path &path, const AnnotationFrame &frame, const char *source)
 {
     const std::string prefix = "Cannot read annotations from '" + path.string() + "': ";
@@ -139,7 +132,7 @@ AnnotationSet parseGeoJson(const std::filesystem::path &path, const AnnotationFr
     if (!in)
         throw ProjectError(prefix + "no such file");
     try {
-        const json root = json::parse(in, withinNesting);
+        const json root = json::parse(in, jsonNestingLimit());
         AnnotationSet set;
         set.source = source;
         if (root.is_array()) {

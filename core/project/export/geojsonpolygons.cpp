@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/export/geojsonpolygons.h"
 
+#include "project/jsonnesting.h"
 #include "project/projecterror.h"
 
 #include <nlohmann/json.hpp>
@@ -31,14 +32,6 @@ PolygonRings polygonOf(const json &rings)
     for (const json &ring : rings)
         polygon.push_back(ringOf(ring));
     return polygon;
-}
-
-// Refuses, while parsing, JSON nested deeper than GeoJSON ever is: collect() recurses per level.
-bool withinNesting(int depth, json::parse_event_t, json &)
-{
-    if (depth > 64)
-        throw ProjectError("it nests deeper than 64 levels");
-    return true;
 }
 
 void collect(const json &node, std::vector<PolygonRings> &out)
@@ -73,7 +66,7 @@ std::vector<PolygonRings> readGeoJsonPolygons(const std::filesystem::path &path)
         throw ProjectError(prefix + "no such file");
     try {
         std::vector<PolygonRings> polygons;
-        collect(json::parse(in, withinNesting), polygons);
+        collect(json::parse(in, jsonNestingLimit()), polygons);
         return polygons;
     } catch (const json::exception &e) {
         throw ProjectError(prefix + e.what());

@@ -3,6 +3,7 @@
 
 #include "common/numberformat.h"
 #include "project/atomicfile.h"
+#include "project/jsonnesting.h"
 #include "project/projecterror.h"
 
 #include <nlohmann/json.hpp>
@@ -153,12 +154,7 @@ LoopState readLoopState(const std::filesystem::path &path)
     if (!in)
         throw ProjectError("Cannot read the ICMIL loop state '" + path.string() + "'");
     try {
-        // A state nests a few levels; deeper is damage, refused while parsing (dump() recurses).
-        const json j = json::parse(in, [&path](int depth, json::parse_event_t, json &) {
-            if (depth > 64)
-                throw ProjectError("The ICMIL loop state '" + path.string() + "' is damaged: it nests deeper than 64 levels");
-            return true;
-        });
+        const json j = json::parse(in, jsonNestingLimit("The ICMIL loop state '" + path.string() + "' is damaged: "));
         if (j.at("format").get<int>() != LoopState::kFormat)
             throw ProjectError("The ICMIL loop state '" + path.string() + "' has format " + std::to_string(j.at("format").get<int>())
                                + "; this version reads format " + std::to_string(LoopState::kFormat));

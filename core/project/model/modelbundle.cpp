@@ -7,6 +7,7 @@
 #include "engine/torchfile/storedzipwriter.h"
 #include "project/atomicfile.h"
 #include "project/loop/icmilloopconfig.h"
+#include "project/jsonnesting.h"
 #include "project/projecterror.h"
 
 #include <nlohmann/json.hpp>
@@ -144,12 +145,8 @@ struct OpenedBundle {
     {
         json manifest;
         try {
-            // Deeper than model.json ever nests is damage, refused while parsing (dump() recurses).
-            manifest = json::parse(member(kManifest, kMaxManifest), [this](int depth, json::parse_event_t, json &) {
-                if (depth > 64)
-                    throw ProjectError("Model bundle " + quoted(path) + " has an unreadable model.json: it nests deeper than 64 levels");
-                return true;
-            });
+            manifest = json::parse(member(kManifest, kMaxManifest),
+                                   jsonNestingLimit("Model bundle " + quoted(path) + " has an unreadable model.json: "));
         } catch (const json::exception &e) {
             throw ProjectError("Model bundle " + quoted(path) + " has an unreadable model.json: " + e.what());
         }
