@@ -147,7 +147,7 @@ int runPredictModel(const PredictOptions &options)
     if (!result.heatmaps.empty())
         std::cout << "Heatmaps: " << result.heatmaps.size() << " in " << (config.outDir / "heatmaps").string() << '\n';
     if (!result.failed.empty())
-        std::cerr << "error: " << result.failed.size() << " slide(s) failed; run the same command again to retry them\n";
+        std::cerr << slidesFailedLine(static_cast<std::size_t>(result.failed.size()));
     return result.failed.empty() ? 0 : 1;
 }
 

@@ -189,7 +189,7 @@ int runExtract(const ExtractOptions &options)
               << " s (" << fixed(rate, 1) << " patches/s) -> "
               << project::ProjectLayout(config.projectDir).featuresDir(report.embedderName).string() << '\n';
     if (report.failed() > 0)
-        std::cerr << "error: " << report.failed() << " slide(s) failed; run the same command again to retry them\n";
+        std::cerr << slidesFailedLine(static_cast<std::size_t>(report.failed()));
     if (report.cancelled)
         return 130;
     std::vector<std::pair<std::string, std::string>> empty;

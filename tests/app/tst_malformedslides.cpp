@@ -118,8 +118,12 @@ private Q_SLOTS:
                                      .arg(QString::fromStdString(file.error(slides / file.name)));
             QVERIFY2(run.out.contains(line), qPrintable(QStringLiteral("no line\n%1\nin\n%2").arg(line, all)));
         }
-        QVERIFY2(run.err.contains(QStringLiteral("error: %1 slide(s) failed; run the same command again to retry them\n").arg(failed)),
-                 qPrintable(all));
+        QVERIFY2(
+            run.err.contains(QStringLiteral("error: %1 slide(s) failed (the reason is on each one's line); replace or remove a damaged "
+                                            "slide, then run the same command again: it keeps the slides already done "
+                                            "and retries the rest\n")
+                                 .arg(failed)),
+            qPrintable(all));
         // The good slides went on: each has its features.
         for (const char *good : {"good-a", "good-b"}) {
             QVERIFY2(QRegularExpression(QStringLiteral("\n%1 +[1-9][0-9]* patches  [0-9.]+ s\n").arg(QLatin1String(good)))

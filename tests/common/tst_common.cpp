@@ -9,6 +9,7 @@
 
 #include <QtTest>
 
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -17,6 +18,8 @@
 #include <vector>
 
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace icmil;
 namespace fs = std::filesystem;
@@ -40,6 +43,7 @@ private Q_SLOTS:
     void numbersAreFormattedOneWay();
     void atomicWriteReplacesWholeOrNotAtAll();
     void partialFileIsRemovedUnlessCommitted();
+    void abandonRemovesPartialFilesAndStopsEveryWriter();
     void geoJsonPolygonsAreClosedWithHolesAfterTheOuterRing();
     void colormapsAreTablesFoundByName();
 };
@@ -112,6 +116,52 @@ void TestCommon::partialFileIsRemovedUnlessCommitted()
         partial.commit();
     }
     QCOMPARE(readText(file), std::string("pyramid"));
+}
+
+// abandonPartialFiles() is for a process about to _Exit (the CLI's second Ctrl-C, SIGTERM after
+// its grace) and cannot be undone, so it runs in a child process.
+void TestCommon::abandonRemovesPartialFilesAndStopsEveryWriter()
+{
+    const fs::path dir = test::scratchDir("tst_common") / "abandon";
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const pid_t child = ::fork();
+    QVERIFY(child >= 0);
+    if (child == 0) {
+        int failures = 0;
+        const auto refused = [&failures](const auto &action, const std::string &expected) {
+            try {
+                action();
+                failures |= 1;
+            } catch (const std::runtime_error &e) {
+                if (e.what() != expected)
+                    failures |= 2;
+            }
+        };
+        PartialFile done(dir / "done.json");
+        done.write("kept");
+        done.commit();
+        PartialFile half(dir / "half.tif");
+        half.write("half a pyramid");
+        abandonPartialFiles();
+        if (fs::exists(dir / "half.tif.partial"))
+            failures |= 4;
+        refused([&half] { half.write("more"); }, "the process is stopping");
+        refused([&half] { half.commit(); }, "the process is stopping");
+        refused([&dir] { PartialFile(dir / "later.csv").touch(); }, "the process is stopping");
+        refused([&dir] { writeFileAtomically(dir / "state.json", "{}"); },
+                "Cannot write '" + (dir / "state.json").string() + "': the process is stopping");
+        std::_Exit(failures);
+    }
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY(WIFEXITED(status));
+    QCOMPARE(WEXITSTATUS(status), 0);
+    QCOMPARE(readText(dir / "done.json"), std::string("kept")); // what was committed stays
+    std::vector<std::string> left;
+    for (const auto &entry : fs::directory_iterator(dir))
+        left.push_back(entry.path().filename().string());
+    QCOMPARE(left, std::vector<std::string>{"done.json"}); // no half file, nothing new
 }
 
 void TestCommon::geoJsonPolygonsAreClosedWithHolesAfterTheOuterRing()

@@ -4,6 +4,8 @@
 // LLVMFuzzerTestOneInput and takes libFuzzer's command line (the flags below, then corpus folders
 // or files), so the same CTest command runs either.
 //
+// Mutations are fuzzmutator.cpp's.
+//
 // Coverage: the parser sources of a fuzz target are compiled a second time with GCC's
 // -fsanitize-coverage=trace-pc, which calls __sanitizer_cov_trace_pc() at every basic block. This
 // file (compiled without it) records each (previous block, block) pair in a hashed map of hit
@@ -25,6 +27,8 @@
 // before mutating; given only files, each is run once and nothing is mutated (libFuzzer's way of
 // replaying a crash).
 
+#include "fuzzmutator.h"
+
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -38,7 +42,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <string>
 #include <sys/resource.h>
 #include <sys/time.h>
@@ -279,7 +282,7 @@ extern "C" int posix_memalign(void **result, std::size_t alignment, std::size_t 
 
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
+using icmil::fuzz::Bytes;
 
 struct Options {
     std::uint64_t seed = 0;
@@ -331,7 +334,7 @@ std::size_t featuresSeen()
 
 class Fuzzer {
 public:
-    explicit Fuzzer(const Options &options) : m_options(options), m_random(options.seed) { }
+    explicit Fuzzer(const Options &options) : m_options(options), m_mutator(options.seed) { }
 
     // Runs one input; true when it reached new coverage.
     bool execute(const Bytes &input)
@@ -424,7 +427,7 @@ public:
             Bytes input = m_corpus[pick(m_corpus.size())];
             const int mutations = 1 + static_cast<int>(pick(8));
             for (int i = 0; i < mutations; ++i)
-                mutate(input);
+                m_mutator.mutate(input, m_corpus, m_maxLen);
             if (execute(input)) {
                 addToCorpus(std::move(input), true);
                 status("NEW");
@@ -440,7 +443,7 @@ public:
 private:
     double seconds() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count(); }
 
-    std::size_t pick(std::size_t bound) { return bound <= 1 ? 0 : static_cast<std::size_t>(m_random() % bound); }
+    std::size_t pick(std::size_t bound) { return m_mutator.pick(bound); }
 
     void checkRss()
     {
@@ -475,142 +478,8 @@ private:
                      kMapSize, m_corpus.size(), m_initialCorpus);
     }
 
-    // ---- mutations ----
-
-    std::uint64_t interesting()
-    {
-        static constexpr std::uint64_t values[] = {0,
-                                                   1,
-                                                   2,
-                                                   7,
-                                                   8,
-                                                   16,
-                                                   32,
-                                                   64,
-                                                   100,
-                                                   127,
-                                                   128,
-                                                   255,
-                                                   256,
-                                                   512,
-                                                   1000,
-                                                   1024,
-                                                   4096,
-                                                   32767,
-                                                   32768,
-                                                   65535,
-                                                   65536,
-                                                   0x7fffffffull,
-                                                   0x80000000ull,
-                                                   0xffffffffull,
-                                                   0x100000000ull,
-                                                   0x7fffffffffffffffull,
-                                                   0x8000000000000000ull,
-                                                   0xffffffffffffffffull,
-                                                   0xfffffffffffffffeull,
-                                                   0xffffff80ull};
-        return values[pick(std::size(values))];
-    }
-
-    void mutate(Bytes &input)
-    {
-        switch (pick(input.empty() ? 2 : 12)) {
-        case 0: // insert random bytes
-        case 1: {
-            const std::size_t count = 1 + pick(8);
-            const std::size_t at = pick(input.size() + 1);
-            Bytes bytes(count);
-            for (auto &byte : bytes)
-                byte = static_cast<std::uint8_t>(m_random());
-            input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin(), bytes.end());
-            break;
-        }
-        case 2: { // flip a bit
-            const std::size_t at = pick(input.size());
-            input[at] ^= static_cast<std::uint8_t>(1u << pick(8));
-            break;
-        }
-        case 3: // set a byte
-            input[pick(input.size())] = static_cast<std::uint8_t>(m_random());
-            break;
-        case 4: { // delete a range
-            const std::size_t at = pick(input.size());
-            const std::size_t count = 1 + pick(std::min<std::size_t>(input.size() - at, 64));
-            input.erase(input.begin() + static_cast<std::ptrdiff_t>(at), input.begin() + static_cast<std::ptrdiff_t>(at + count));
-            break;
-        }
-        case 5: { // an interesting integer, 1 to 8 bytes, either byte order
-            const std::size_t width = std::size_t{1} << pick(4);
-            if (input.size() < width)
-                break;
-            const std::size_t at = pick(input.size() - width + 1);
-            std::uint64_t value = interesting();
-            const bool bigEndian = pick(2) == 1;
-            for (std::size_t i = 0; i < width; ++i) {
-                const std::size_t shift = 8 * (bigEndian ? width - 1 - i : i);
-                input[at + i] = static_cast<std::uint8_t>(value >> shift);
-            }
-            break;
-        }
-        case 6: { // add or subtract a little to a little-endian word
-            const std::size_t width = std::size_t{1} << pick(4);
-            if (input.size() < width)
-                break;
-            const std::size_t at = pick(input.size() - width + 1);
-            std::uint64_t value = 0;
-            for (std::size_t i = 0; i < width; ++i)
-                value |= std::uint64_t{input[at + i]} << (8 * i);
-            value += pick(2) == 0 ? 1 + pick(35) : -(1 + pick(35));
-            for (std::size_t i = 0; i < width; ++i)
-                input[at + i] = static_cast<std::uint8_t>(value >> (8 * i));
-            break;
-        }
-        case 7: { // copy a chunk of itself over another place
-            const std::size_t from = pick(input.size());
-            const std::size_t to = pick(input.size());
-            const std::size_t count = 1 + pick(std::min(input.size() - std::max(from, to), std::size_t{128}));
-            std::memmove(input.data() + to, input.data() + from, count);
-            break;
-        }
-        case 8: { // splice: a chunk of another corpus entry inserted or overwritten
-            const Bytes &other = m_corpus[pick(m_corpus.size())];
-            if (other.empty())
-                break;
-            const std::size_t from = pick(other.size());
-            const std::size_t count = 1 + pick(std::min<std::size_t>(other.size() - from, 256));
-            const std::size_t at = pick(input.size() + 1);
-            if (pick(2) == 0 || at + count > input.size())
-                input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), other.begin() + static_cast<std::ptrdiff_t>(from),
-                             other.begin() + static_cast<std::ptrdiff_t>(from + count));
-            else
-                std::copy(other.begin() + static_cast<std::ptrdiff_t>(from), other.begin() + static_cast<std::ptrdiff_t>(from + count),
-                          input.begin() + static_cast<std::ptrdiff_t>(at));
-            break;
-        }
-        case 9: // truncate
-            input.resize(pick(input.size()));
-            break;
-        case 10: { // crossover: this one's head, another one's tail
-            const Bytes &other = m_corpus[pick(m_corpus.size())];
-            const std::size_t head = pick(input.size() + 1);
-            const std::size_t tail = pick(other.size() + 1);
-            input.resize(head);
-            input.insert(input.end(), other.begin() + static_cast<std::ptrdiff_t>(tail), other.end());
-            break;
-        }
-        default: { // repeat a byte
-            const std::size_t at = pick(input.size());
-            const std::size_t count = 1 + pick(32);
-            input.insert(input.begin() + static_cast<std::ptrdiff_t>(at), count, input[at]);
-            break;
-        }
-        }
-        if (input.size() > m_maxLen)
-            input.resize(m_maxLen);
-    }
-
     const Options &m_options;
-    std::mt19937_64 m_random;
+    icmil::fuzz::Mutator m_mutator;
     std::vector<Bytes> m_corpus;
     std::size_t m_initialCorpus = 0;
     std::size_t m_maxLen = 4096;

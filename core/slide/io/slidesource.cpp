@@ -53,16 +53,13 @@ std::unique_ptr<SlideSource> SlideSource::open(const fs::path &path)
 {
     checkReadableFile(path);
 
-    const std::string vendor = OpenSlideSource::detectVendor(path);
-    const bool openSlide = !vendor.empty();
-    // A TIFF cut short or damaged in its structure is refused by that name before a backend misreads
-    // it (a truncated .svs is no OpenSlide format any more, and would open as a plain image of its
-    // first level) or fails tile by tile. Hamamatsu NDPI stores offsets past 4 GiB wrapped to 32 bits,
-    // which only OpenSlide knows how to read, so its structure is left to OpenSlide.
-    if (vendor != "hamamatsu") {
-        if (const std::string damaged = tiffStructureProblem(path); !damaged.empty())
-            throw SlideError(cannotOpen(path, damaged));
-    }
+    // A TIFF cut short or damaged in its structure is refused by that name before any library reads
+    // it: before OpenSlide's format detection (which allocates what a hostile directory declares),
+    // and before a backend misreads it (a truncated .svs is no OpenSlide format any more, and would
+    // open as a plain image of its first level) or fails tile by tile. NDPI is left to OpenSlide.
+    if (const std::string damaged = tiffStructureProblem(path); !damaged.empty())
+        throw SlideError(cannotOpen(path, damaged));
+    const bool openSlide = !OpenSlideSource::detectVendor(path).empty();
     // Formats a backend would misread or fail on with misleading words are refused first, by name.
     if (const std::string refused = refusedFormat(path, openSlide); !refused.empty())
         throw SlideError(cannotOpen(path, refused));

@@ -17,6 +17,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::uint16_t kStripOffsets = 273, kStripByteCounts = 279, kTileOffsets = 324, kTileByteCounts = 325;
+// Hamamatsu NDPI marks its first directory with this private tag (OpenSlide's NDPI_FORMAT_FLAG).
+// NDPI stores offsets past 4 GiB wrapped to 32 bits, which only OpenSlide knows how to unwrap, so
+// the structure of such a file is left to OpenSlide.
+constexpr std::uint16_t kNdpiFormatFlag = 65420;
 constexpr int kMaxDirectories = 1 << 16; // a hostile file may chain any number
 
 // Bytes per value of a TIFF field type; 0 for a type this check does not know (then skipped).
@@ -135,6 +139,14 @@ std::optional<Problem> checkDirectory(TiffReader &reader, bool bigTiff, std::uin
     if (!reader.read(offset + countSize, bytes.data(), bytes.size()))
         return Problem{true, name + " runs past the end of the file"};
     next = reader.decode(bytes.data() + *count * entrySize, offsetSize);
+    if (index == 1 && !bigTiff) {
+        for (std::uint64_t i = 0; i < *count; ++i) {
+            if (reader.decode(bytes.data() + i * entrySize, 2) == kNdpiFormatFlag) {
+                next = 0; // NDPI: nothing more this check can judge
+                return std::nullopt;
+            }
+        }
+    }
 
     std::optional<Entry> offsets, byteCounts;
     for (std::uint64_t i = 0; i < *count; ++i) {

@@ -13,7 +13,10 @@
 namespace icmil::slide {
 
 // The cause, in words for "Cannot open slide 'x': <cause>", or empty when the file does not
-// start like a TIFF (classic or BigTIFF) or its structure is whole. Never throws.
+// start like a TIFF (classic or BigTIFF), its structure is whole, or it is a Hamamatsu NDPI (its
+// first directory carries tag 65420; NDPI wraps offsets past 4 GiB to 32 bits, which only
+// OpenSlide reads). Never throws. Runs before any library opens the file, so a hostile TIFF is
+// refused before OpenSlide's format detection allocates what its directories declare.
 //   "the file is cut short or damaged: TIFF directory 3 lies past the end of the file; copy or download it again"
 std::string tiffStructureProblem(const std::filesystem::path &path);
 

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -60,6 +62,27 @@ private:
     fs::path m_file;
     int m_saved = -1;
 };
+
+// A one-directory little-endian classic TIFF whose single strip lies past the end of the file, as
+// the offsets of an NDPI past 4 GiB look once wrapped to 32 bits; `ndpi` adds NDPI's tag 65420.
+std::string tiffWithStripPastTheEnd(bool ndpi)
+{
+    std::string bytes = {'I', 'I', 42, 0, 8, 0, 0, 0};
+    const auto put = [&bytes](std::uint64_t value, int length) {
+        for (int i = 0; i < length; ++i)
+            bytes.push_back(static_cast<char>((value >> (8 * i)) & 0xffu));
+    };
+    const std::vector<std::pair<std::uint16_t, std::uint32_t>> entries = {{256, 1}, {257, 1}, {273, 0xfffff000u}, {279, 3}, {65420, 1}};
+    put(ndpi ? entries.size() : entries.size() - 1, 2);
+    for (std::size_t i = 0; i < (ndpi ? entries.size() : entries.size() - 1); ++i) {
+        put(entries[i].first, 2);
+        put(4, 2); // LONG
+        put(1, 4);
+        put(entries[i].second, 4);
+    }
+    put(0, 4); // no next directory
+    return bytes;
+}
 
 } // namespace
 
@@ -119,6 +142,22 @@ private Q_SLOTS:
         } else {
             QCOMPARE(error, QString::fromStdString(file.error(path)));
         }
+    }
+
+    // The structure check runs before OpenSlide sees a file, so it has to know NDPI by its own tag
+    // and leave it alone: NDPI's wrapped offsets would look like a cut file.
+    void structureCheckLeavesNdpiToOpenSlide()
+    {
+        const fs::path plain = m_dir / "strip-past-end.tif", ndpi = m_dir / "strip-past-end.ndpi";
+        for (const auto &[path, flagged] : {std::pair{plain, false}, std::pair{ndpi, true}}) {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            const std::string bytes = tiffWithStripPastTheEnd(flagged);
+            out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        }
+        QCOMPARE(QString::fromStdString(tiffStructureProblem(plain)),
+                 QStringLiteral("the file is cut short or damaged: the pixels of TIFF directory 1 run past the end of the file; "
+                                "copy or download it again"));
+        QCOMPARE(QString::fromStdString(tiffStructureProblem(ndpi)), QString());
     }
 };
 
