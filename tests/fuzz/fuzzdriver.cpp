@@ -198,6 +198,11 @@ void onTimeout(int)
     ::_exit(1);
 }
 
+// Under AddressSanitizer or ThreadSanitizer (ICMIL_SANITIZE) their runtime owns malloc: the hooks
+// below, which call this, are left out, and ASan's own max_allocation_size_mb (ASAN_OPTIONS) does
+// this check.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define ICMIL_FUZZ_MALLOC_HOOKS 1
 void checkAllocation(std::size_t size)
 {
     if (g_mallocLimit != 0 && size > g_mallocLimit && g_inTarget && !g_reporting) {
@@ -210,6 +215,7 @@ void checkAllocation(std::size_t size)
         ::_exit(1);
     }
 }
+#endif
 
 } // namespace
 
@@ -226,9 +232,7 @@ extern "C" void __sanitizer_cov_trace_pc()
         ++hits;
 }
 
-// Under AddressSanitizer or ThreadSanitizer (ICMIL_SANITIZE) their runtime owns malloc: the hooks
-// are left out, and ASan's own max_allocation_size_mb (ASAN_OPTIONS) does this check.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#ifdef ICMIL_FUZZ_MALLOC_HOOKS
 extern "C" void *malloc(std::size_t size)
 {
     checkAllocation(size);
