@@ -3,6 +3,7 @@
 // gives each file's one exact error (status 1, one line on stderr, nothing else), and a project
 // run over a folder that mixes them with good slides (`icmil extract`) names each bad slide with
 // that error and extracts the good ones.
+#include "common/slidetestsupport.h"
 #include "fixtures/malformed/malformedcorpus.h"
 
 #include <QProcess>
@@ -57,8 +58,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-        m_dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_malformedslides-cli" : fs::path(env.toStdString());
+        m_dir = icmil::test::scratchDir("tst_malformedslides-cli");
         fs::remove_all(m_dir);
         m_corpus = icmil::testing::writeMalformedCorpus(m_dir / "corpus");
     }

@@ -3,6 +3,7 @@
 // with its one exact error (or, a plain TIFF, with the image backend), quietly: no library writes
 // to stderr. The CLI, the app and a project run are checked on the same files in tests/app,
 // tests/ui/shell.
+#include "common/slidetestsupport.h"
 #include "fixtures/malformed/malformedcorpus.h"
 #include "slide/io/slidesource.h"
 #include "slide/io/tiffstructure.h"
@@ -95,8 +96,7 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-        m_dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_malformedslides" : fs::path(env.toStdString());
+        m_dir = icmil::test::scratchDir("tst_malformedslides");
         fs::remove_all(m_dir);
         m_corpus = icmil::testing::writeMalformedCorpus(m_dir / "corpus");
         QCOMPARE(m_corpus.files.size(), std::size_t{15});

@@ -2,6 +2,7 @@
 // The bad-input slide corpus (tests/fixtures/malformed) opened in the app, one after another in
 // one window: each shows its one exact error in a message box and the status bar, the window
 // keeps working (a plain TIFF among them shows, and at the end the intact slide shows).
+#include "common/slidetestsupport.h"
 #include "fixtures/malformed/malformedcorpus.h"
 #include "ui/shell/mainwindow.h"
 #include "ui/viewer/slideviewer.h"
@@ -32,8 +33,7 @@ private Q_SLOTS:
         QCoreApplication::setOrganizationName(QStringLiteral("ICMIL Studio tests"));
         QCoreApplication::setApplicationName(QStringLiteral("tst_malformedslides_app"));
         QSettings().clear();
-        const QByteArray env = qgetenv("ICMIL_TEST_SCRATCH");
-        m_dir = env.isEmpty() ? fs::temp_directory_path() / "icmil-tst_malformedslides_app" : fs::path(env.toStdString());
+        m_dir = icmil::test::scratchDir("tst_malformedslides_app");
         fs::remove_all(m_dir);
         m_corpus = icmil::testing::writeMalformedCorpus(m_dir / "corpus");
     }
