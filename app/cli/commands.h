@@ -190,6 +190,7 @@ struct RunOptions {
     bool batchNormTraining
         = !project::loopDefaults().fineTuning.distillation.freezeBatchNorm; // the reference's train-mode batch norm in the student
     double teacherTemperature = project::loopDefaults().fineTuning.distillation.teacherTemperature;
+    std::string negativeClass = project::loopDefaults().negativeClass; // empty: the teacher's targets everywhere
     double stainJitter = project::loopDefaults().fineTuning.distillation.augmentation.stainJitter; // HED jitter strength, 0: off
     std::int64_t calibrationPatches = project::loopDefaults().calibrationPatches;
     bool strict = project::loopDefaults().strict; // stop at an unusable slide instead of leaving it out

@@ -110,6 +110,7 @@ project::IcmilLoopConfig loopConfig(const RunOptions &options)
     config.fineTuning.distillation.freezeBatchNorm = !options.batchNormTraining;
     config.fineTuning.distillation.teacherTemperature = options.teacherTemperature;
     config.fineTuning.distillation.augmentation.stainJitter = options.stainJitter;
+    config.negativeClass = options.negativeClass;
     config.calibrationPatches = options.calibrationPatches;
     config.overwrite = options.train.overwrite;
     config.strict = options.strict;

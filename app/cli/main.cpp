@@ -222,6 +222,9 @@ int runCli(int argc, char **argv)
                      "Fine-tuning: divide the teacher's instance logits by this (1 = the reference's soft targets, < 1 sharpens them)")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
+    runCmd->add_option("--negative-class", run.negativeClass,
+                       "Fine-tuning: every patch of a training slide with this label (normal tissue, a negative bag) is taught this "
+                       "class instead of the teacher's prediction (default: off, the reference's)");
     addStainOptions(runCmd, run.extract);
     runCmd
         ->add_option("--stain-jitter", run.stainJitter,

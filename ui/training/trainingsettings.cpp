@@ -63,6 +63,7 @@ TrainingSettings TrainingSettings::fromLoopConfig(const project::IcmilLoopConfig
     s.stainReference = config.extraction.stain.referenceSource;
     s.stainReferenceProfile = config.extraction.stain.reference;
     s.stainJitter = config.fineTuning.distillation.augmentation.stainJitter;
+    s.negativeClass = config.negativeClass;
     s.followDevice = false;
     return s;
 }
@@ -90,6 +91,7 @@ project::IcmilLoopConfig TrainingSettings::loopConfig(project::IcmilLoopConfig b
     config.extraction.stain.referenceSource = stainReference.empty() ? std::string("built-in") : stainReference;
     config.extraction.stain.reference = stainReferenceProfile;
     config.fineTuning.distillation.augmentation.stainJitter = stainJitter;
+    config.negativeClass = negativeClass;
     config.extraction.projectDir = projectRoot;
     config.extraction.device = device;
     config.model.type = engine::parseMilModelType(model);

@@ -68,6 +68,7 @@ struct TrainingSettings {
     std::string stainReference = project::loopDefaults().extraction.stain.referenceSource;
     engine::StainProfile stainReferenceProfile = project::loopDefaults().extraction.stain.reference;
     double stainJitter = project::loopDefaults().fineTuning.distillation.augmentation.stainJitter; // HED jitter in fine-tuning
+    std::string negativeClass = project::loopDefaults().negativeClass; // fine-tuning's known-negative label; empty: off
     std::uint64_t seed = project::loopDefaults().trainer.seed;
     // The device-sized fields still at their defaults follow the device (a new project); false for
     // the demo's recipe and a project with a saved loop, whose settings are kept as they are.

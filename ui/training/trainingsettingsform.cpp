@@ -177,6 +177,11 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
                                  "shifted by \u00b1 this optical density; 0.05 light, 0.2 strong (icmil run --stain-jitter)"));
     m_confidence = new QCheckBox(tr("Confidence-based fine-tuning"));
     m_confidence->setChecked(defaults.confidenceWeighted);
+    m_negativeClass = new QLineEdit(QString::fromStdString(defaults.negativeClass));
+    m_negativeClass->setObjectName(QStringLiteral("negativeClass"));
+    m_negativeClass->setPlaceholderText(tr("off, e.g. normal"));
+    m_negativeClass->setToolTip(tr("Fine-tuning: every patch of a training slide with this label (normal tissue, a negative bag) is "
+                                   "taught this class instead of the teacher's prediction (icmil run --negative-class)"));
 
     auto *form = new QFormLayout(this);
     form->addRow(tr("Bag model"), m_model);
@@ -197,6 +202,7 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     form->addRow(tr("Stain normalisation"), m_stainMethod);
     form->addRow(tr("Stain reference"), withButton(m_stainReference, stainFromView));
     form->addRow(tr("Stain augmentation"), m_stainJitter);
+    form->addRow(tr("Negative class"), m_negativeClass);
     form->addRow(tr("Device"), m_device);
     auto *defaultsButton = new QPushButton(tr("Defaults for this device"));
     defaultsButton->setObjectName(QStringLiteral("deviceDefaults"));
@@ -220,6 +226,7 @@ TrainingSettingsForm::TrainingSettingsForm(QWidget *parent) : QGroupBox(tr("ICMI
     connect(m_weights, &QLineEdit::textChanged, this, changed);
     connect(m_roiClasses, &QLineEdit::textChanged, this, changed);
     connect(m_excludeClasses, &QLineEdit::textChanged, this, changed);
+    connect(m_negativeClass, &QLineEdit::textChanged, this, changed);
     connect(m_stainMethod, &QComboBox::currentIndexChanged, this, changed);
     connect(m_stainReference, &QLineEdit::textChanged, this, changed);
     connect(stainFromView, &QToolButton::clicked, this, &TrainingSettingsForm::stainReferenceFromViewRequested);
@@ -310,6 +317,7 @@ TrainingSettings TrainingSettingsForm::settings(TrainingSettings s) const
     // A reference typed or taken from the view since: its profile is estimated when the run starts.
     s.stainReferenceProfile = s.stainReference == m_stainProfileSource ? m_stainProfile : engine::builtInStainReference();
     s.stainJitter = m_stainJitter->value();
+    s.negativeClass = m_negativeClass->text().trimmed().toStdString();
     s.followDevice = m_followDevice;
     return s;
 }
@@ -347,6 +355,7 @@ void TrainingSettingsForm::setSettings(const TrainingSettings &s)
     m_stainProfileSource = s.stainReference;
     m_stainReference->setText(QString::fromStdString(s.stainReference));
     m_stainJitter->setValue(s.stainJitter);
+    m_negativeClass->setText(QString::fromStdString(s.negativeClass));
     m_followDevice = s.followDevice;
 }
 

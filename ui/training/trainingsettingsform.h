@@ -83,6 +83,7 @@ private:
     QComboBox *m_stainMethod = nullptr;
     QLineEdit *m_stainReference = nullptr;
     QDoubleSpinBox *m_stainJitter = nullptr;
+    QLineEdit *m_negativeClass = nullptr;
     // The profile of the reference last set (not shown), and the text it belongs to.
     engine::StainProfile m_stainProfile = engine::builtInStainReference();
     std::string m_stainProfileSource = "built-in";

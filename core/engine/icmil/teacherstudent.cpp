@@ -19,11 +19,28 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-// KLDivLoss(reduction='none')(log_softmax(q), softmax(p)): p (log p - log q) per element, 0 where p is 0.
-torch::Tensor klPerElement(const torch::Tensor &studentLogits, const torch::Tensor &teacherLogits)
+// KLDivLoss(reduction='none')(log_softmax(q), p): p (log p - log q) per element, 0 where p is 0.
+torch::Tensor klPerElement(const torch::Tensor &studentLogits, const torch::Tensor &targetProbabilities)
 {
-    return F::kl_div(torch::log_softmax(studentLogits, -1), torch::softmax(teacherLogits, -1),
-                     F::KLDivFuncOptions().reduction(torch::kNone));
+    return F::kl_div(torch::log_softmax(studentLogits, -1), targetProbabilities, F::KLDivFuncOptions().reduction(torch::kNone));
+}
+
+// softmax(teacher logits), with each row whose class is known (knownClass >= 0) replaced by
+// that class's one-hot vector.
+torch::Tensor instanceTargets(const torch::Tensor &teacherLogits, const torch::Tensor &knownClass)
+{
+    torch::Tensor targets = torch::softmax(teacherLogits.detach(), -1);
+    if (!knownClass.defined())
+        return targets;
+    const torch::Tensor known = knownClass.to(targets.device(), torch::kLong);
+    if (known.dim() != 1 || known.size(0) != targets.size(0))
+        throw EngineError("Known instance classes: expected one per patch (" + std::to_string(targets.size(0)) + ")");
+    const std::int64_t classes = targets.size(1);
+    if (known.numel() > 0 && known.max().item<std::int64_t>() >= classes)
+        throw EngineError("Known instance class out of range: the instance head has " + std::to_string(classes) + " classes");
+    const torch::Tensor isKnown = known.ge(0).unsqueeze(1);
+    const torch::Tensor oneHot = torch::one_hot(known.clamp_min(0), classes).to(targets.dtype());
+    return torch::where(isKnown, oneHot, targets);
 }
 
 double referenceBeta(MilModelType type)
@@ -42,15 +59,16 @@ void freeze(torch::nn::Module &module)
 
 DistillationTerms distillationLoss(const torch::Tensor &teacherLogits, const torch::Tensor &teacherEmbedding,
                                    const torch::Tensor &studentLogits, const torch::Tensor &consistencyLogits,
-                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights)
+                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights, const torch::Tensor &knownClass)
 {
     DistillationTerms terms;
-    torch::Tensor perElement = klPerElement(studentLogits, teacherLogits.detach());
+    const torch::Tensor targets = instanceTargets(teacherLogits, knownClass);
+    torch::Tensor perElement = klPerElement(studentLogits, targets);
     if (weights.defined())
         perElement = perElement * weights.unsqueeze(1);
     terms.student = perElement.mean();
-    terms.consistency = klPerElement(consistencyLogits, teacherLogits.detach()).mean();
-    terms.embedding = klPerElement(consistencyEmbedding, teacherEmbedding.detach()).mean();
+    terms.consistency = klPerElement(consistencyLogits, targets).mean();
+    terms.embedding = klPerElement(consistencyEmbedding, torch::softmax(teacherEmbedding.detach(), -1)).mean();
     terms.total = terms.student + 0.5 * terms.consistency + 0.5 * terms.embedding;
     return terms;
 }
@@ -116,7 +134,7 @@ void TeacherStudentDistiller::studentToTraining()
         m_studentHead->train();
 }
 
-DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches)
+DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches, const torch::Tensor &knownClass)
 {
     const torch::Device device = m_student->device();
     const bool mixed = m_config.mixedPrecision && device.is_cuda();
@@ -141,7 +159,7 @@ DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches)
         const torch::Tensor consistencyEmbedding = m_studentHead->embed(teacherFeatures);
         const torch::Tensor consistencyLogits = m_studentHead->instanceClassifier()(consistencyEmbedding);
         terms = distillationLoss(teacherLogits.to(torch::kFloat), teacherEmbedding.to(torch::kFloat), studentLogits.to(torch::kFloat),
-                                 consistencyLogits.to(torch::kFloat), consistencyEmbedding.to(torch::kFloat), weights);
+                                 consistencyLogits.to(torch::kFloat), consistencyEmbedding.to(torch::kFloat), weights, knownClass);
     }
     DistillationLosses losses;
     losses.total = terms.total.item<double>();

@@ -10,11 +10,13 @@
 //   student: the embedder being trained (train mode) + a trainable copy of that head, on an
 //            augmented view of the patch (flips, random resized crop: patchaugmenter.h).
 //
-//   loss = mean_nc w_n KL(student_n || teacher_n)                         (loss0, the embedder's)
-//        + 0.5 mean_nc KL(head_s(teacher's embedding)_n || teacher_n)      (loss1)
+//   loss = mean_nc w_n KL(student_n || target_n)                          (loss0, the embedder's)
+//        + 0.5 mean_nc KL(head_s(teacher's embedding)_n || target_n)       (loss1)
 //        + 0.5 mean_nm KL(dim_reduction_s(teacher's embedding)_n || dim_reduction_t(...)_n)  (loss2)
 //
-// where KL(q || p) is PyTorch's KLDivLoss(log_softmax(q), softmax(p)) per element, and w_n = 1, or
+// where KL(q || p) is PyTorch's KLDivLoss(log_softmax(q), softmax(p)) per element, target_n is the
+// teacher's instance prediction, or the one-hot vector of patch n's class where the caller knows
+// it (an extension of the reference: every patch of a negative bag is negative), and w_n = 1, or
 // |2 a_n - 1|^beta with a_n the teacher's min-max normalised attention over the batch in the
 // confidence-based variant (confident patches, very high or very low attention, count most).
 // One Adam (lr 1e-5, weight decay 1e-4) over the student's embedder and head; the head's
@@ -49,14 +51,16 @@ struct DistillationAgreement {
     double accuracy() const { return patches > 0 ? static_cast<double>(agreeing) / static_cast<double>(patches) : 0.0; }
 };
 
-// The loss from the six head outputs (logits N x C, embeddings N x M) and optional weights (N,
-// undefined for none), as tensors so a test can check it by hand and autograd can use it.
+// The loss from the six head outputs (logits N x C, embeddings N x M), optional weights (N,
+// undefined for none) and optional known classes (N integers, -1 where unknown; undefined for
+// none), as tensors so a test can check it by hand and autograd can use it.
 struct DistillationTerms {
     torch::Tensor total, student, consistency, embedding;
 };
 DistillationTerms distillationLoss(const torch::Tensor &teacherLogits, const torch::Tensor &teacherEmbedding,
                                    const torch::Tensor &studentLogits, const torch::Tensor &consistencyLogits,
-                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights = {});
+                                   const torch::Tensor &consistencyEmbedding, const torch::Tensor &weights = {},
+                                   const torch::Tensor &knownClass = {});
 
 // |2 a - 1|^beta for attention a in [0, 1].
 torch::Tensor confidenceWeights(const torch::Tensor &normalisedAttention, double beta);
@@ -70,9 +74,11 @@ public:
     ~TeacherStudentDistiller();
 
     // One optimisation step on a batch of plain patches (N x 3 x S x S in [0, 1], on the
-    // device): the student sees its augmented view. Throws EngineError "Fine-tuning diverged:
-    // the loss is nan at step k" (weights unchanged) when the loss is not finite.
-    DistillationLosses step(const torch::Tensor &patches);
+    // device): the student sees its augmented view. `knownClass` (N integers, -1 where unknown;
+    // undefined: none known) replaces the teacher's target of a patch whose class is known.
+    // Throws EngineError "Fine-tuning diverged: the loss is nan at step k" (weights unchanged)
+    // when the loss is not finite.
+    DistillationLosses step(const torch::Tensor &patches, const torch::Tensor &knownClass = {});
 
     // Adds a held-out batch to `into`: the teacher on the plain patches, the student (in eval
     // mode) on a view augmented with `generator` (the reference's validation compares them so).
@@ -80,6 +86,7 @@ public:
 
     Embedder &student() { return *m_student; }
     const Embedder &teacher() const { return *m_teacher; }
+    MilModel &studentHead() { return *m_studentHead; }
     const MilModel &studentHead() const { return *m_studentHead; }
     std::int64_t steps() const { return m_steps; }
     double confidenceBeta() const { return m_beta; }

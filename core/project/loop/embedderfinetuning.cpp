@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <set>
 #include <thread>
 
 namespace icmil::project {
@@ -88,6 +89,15 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     }
     if (!stain.failures().empty()) // extraction could not estimate it either: not a training slide
         throw ProjectError(stain.failures().front().second);
+    // Each pool slide's known instance class (-1: the teacher's prediction), when any is known.
+    torch::Tensor knownClass;
+    if (m_config.negativeClass >= 0 && !m_config.negativeSlides.empty()) {
+        const std::set<std::string> negative(m_config.negativeSlides.begin(), m_config.negativeSlides.end());
+        knownClass = torch::full({static_cast<std::int64_t>(pool.slides.size())}, -1, torch::kLong);
+        for (std::size_t i = 0; i < pool.slides.size() && i < m_config.slides.size(); ++i)
+            if (negative.count(m_config.slides[i].slideId) != 0)
+                knownClass[static_cast<std::int64_t>(i)] = m_config.negativeClass;
+    }
     std::vector<PatchSample> training = pool.samples;
     std::vector<PatchSample> validation;
     if (training.size() < 2)
@@ -109,10 +119,10 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
 
     // Runs `work` on `patches` in chunks of result.batchSize, halving it when the device runs
     // out of memory (the step that failed changed no weights, so it is simply retried).
-    auto inChunks = [&](const torch::Tensor &patches, const std::function<void(const torch::Tensor &)> &work) {
+    auto inChunks = [&](const torch::Tensor &patches, const std::function<void(const torch::Tensor &, std::int64_t)> &work) {
         engine::runInChunks(
             patches.size(0), result.batchSize,
-            [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size)); },
+            [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size), offset); },
             [&](int chunk) {
                 say("Out of memory on " + m_distiller.student().device().str() + ": continuing with " + std::to_string(chunk)
                     + " patches per step");
@@ -127,7 +137,8 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled)
                 return std::nullopt;
-            inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk) { m_distiller.evaluate(chunk, generator, agreement); });
+            inChunks(stain.apply(*batch, device),
+                     [&](const torch::Tensor &chunk, std::int64_t) { m_distiller.evaluate(chunk, generator, agreement); });
             report({"validating", 0, 0, agreement.patches, held}, false);
         }
         validationSeconds += secondsSince(began);
@@ -158,8 +169,10 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
                 result.seconds = secondsSince(start);
                 return result;
             }
-            inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk) {
-                const engine::DistillationLosses losses = m_distiller.step(chunk);
+            const torch::Tensor known = knownClass.defined() ? knownClass.index_select(0, batch->slides) : torch::Tensor();
+            inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk, std::int64_t offset) {
+                const engine::DistillationLosses losses
+                    = m_distiller.step(chunk, known.defined() ? known.slice(0, offset, offset + chunk.size(0)) : torch::Tensor());
                 record.loss.total += losses.total;
                 record.loss.student += losses.student;
                 record.loss.consistency += losses.consistency;

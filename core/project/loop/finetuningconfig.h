@@ -19,8 +19,14 @@ namespace icmil::project {
 struct FineTuningConfig {
     std::filesystem::path projectRoot; // patch grids come from (or go to) its patches/
     std::vector<SlideEntry> slides;    // the training slides only
-    TilingConfig tiling;               // as extraction used, so the same patch files serve
-    engine::StainNormalisation stain;  // as extraction normalised, so the student sees those colours
+    // Bag labels as instance labels where the MIL assumption gives them: every patch of a slide
+    // named here (by slide id; a negative bag holds no positive instance) is taught class
+    // `negativeClass` of the instance head instead of the teacher's prediction. Empty or -1:
+    // the teacher alone (the reference).
+    std::vector<std::string> negativeSlides;
+    int negativeClass = -1;
+    TilingConfig tiling;              // as extraction used, so the same patch files serve
+    engine::StainNormalisation stain; // as extraction normalised, so the student sees those colours
     engine::DistillationConfig distillation;
     int epochs = 1;
     std::int64_t patchesPerEpoch = 10000; // drawn afresh each epoch from the training patches

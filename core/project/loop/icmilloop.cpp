@@ -167,6 +167,19 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     // Every slide is opened (and a little of it read) before any work: one that cannot be read
     // is left out, named, unless the loop is strict.
     m_unreadable.clear();
+    m_negativeSlides.clear();
+    m_negativeClass = -1;
+    if (!m_config.negativeClass.empty()) {
+        const auto found = std::find(split.classNames.begin(), split.classNames.end(), m_config.negativeClass);
+        if (found == split.classNames.end()) {
+            std::string labels;
+            for (const std::string &name : split.classNames)
+                labels += (labels.empty() ? "" : ", ") + name;
+            throw ProjectError("The negative class '" + m_config.negativeClass + "' is not a label in " + m_labels.filename().string()
+                               + " (its labels: " + labels + ")");
+        }
+        m_negativeClass = static_cast<int>(found - split.classNames.begin());
+    }
     std::vector<SlideEntry> slides;
     std::vector<SlideEntry> trainSlides;
     for (const SlideSplit &s : split.slides) {
@@ -179,6 +192,8 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
         slides.push_back({s.slideId, path});
         if (s.split == Split::Train)
             trainSlides.push_back(slides.back());
+        if (s.split == Split::Train && s.classIndex == m_negativeClass)
+            m_negativeSlides.push_back(s.slideId);
     }
     if (!m_unreadable.empty()) {
         const std::string count = std::to_string(m_unreadable.size()) + " of " + std::to_string(split.slides.size()) + " slide(s)";
@@ -300,6 +315,8 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     FineTuningConfig config = m_config.fineTuning;
     config.projectRoot = m_config.projectRoot;
     config.slides = trainSlides;
+    config.negativeSlides = m_negativeSlides;
+    config.negativeClass = m_negativeClass;
     config.tiling = m_config.extraction.tiling;
     config.stain = m_config.extraction.stain;
     const engine::EmbedderConfig target = loopIterationEmbedder(m_config, m_loopDir, iteration);

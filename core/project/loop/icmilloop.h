@@ -75,7 +75,9 @@ private:
 
     IcmilLoopConfig m_config;
     std::filesystem::path m_labels;
-    std::vector<LeftOutSlide> m_unreadable; // this run's: no slide file, or it cannot be read
+    std::vector<LeftOutSlide> m_unreadable;    // this run's: no slide file, or it cannot be read
+    std::vector<std::string> m_negativeSlides; // training slides of IcmilLoopConfig::negativeClass
+    int m_negativeClass = -1;                  // its class index; -1: none
     std::filesystem::path m_loopDir;
     c10::Device m_device = c10::kCPU;
     std::atomic_bool m_cancelled{false};

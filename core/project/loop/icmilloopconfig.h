@@ -46,6 +46,11 @@ struct IcmilLoopConfig {
     // Fine-tuning: distillation settings, epochs, patches, batch size, seed. The loop sets the
     // project, the training slides (the split's train slides), the tiling and the output.
     FineTuningConfig fineTuning;
+    // The class of bags that hold no instance of any other class (normal tissue: MIL's negative
+    // bags). Fine-tuning then teaches every patch of the training slides with this label this
+    // class, instead of the teacher's prediction (FineTuningConfig::negativeSlides), an
+    // extension of the reference. Empty: off, as in the reference.
+    std::string negativeClass;
     bool overwrite = false; // start again, deleting this loop's earlier outputs
     // Iteration 0's features in features/<iteration0Encoder>/ instead of features/<name>-it0/:
     // loops with the same embedder, seed and patches (the folds of one dataset) share them. The

@@ -41,7 +41,7 @@ std::string loopSettingsJson(const IcmilLoopConfig &c)
 {
     const engine::DistillationConfig &d = c.fineTuning.distillation;
     const slide::PatchGridParams &grid = c.extraction.tiling.grid;
-    const json settings
+    json settings
         = {{"embedder",
             {{"name", c.embedder.name},
              {"weights", c.embedder.weights.string()},
@@ -100,6 +100,10 @@ std::string loopSettingsJson(const IcmilLoopConfig &c)
              {"augmentation",
               {d.augmentation.horizontalFlipProbability, d.augmentation.verticalFlipProbability, d.augmentation.minScale,
                d.augmentation.maxScale, d.augmentation.minRatio, d.augmentation.maxRatio}}}}};
+    // Only when set, so that loops saved before the setting existed (the reference's behaviour)
+    // still resume.
+    if (!c.negativeClass.empty())
+        settings["finetune"]["negative_class"] = c.negativeClass;
     return settings.dump();
 }
 
@@ -209,6 +213,8 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
             d.augmentation = {a[0], a[1], a[2], a[3], a[4], a[5], d.augmentation.stainJitter};
         }
         read("finetune", "stain_jitter", d.augmentation.stainJitter);
+        c.negativeClass.clear();
+        read("finetune", "negative_class", c.negativeClass);
         return c;
     } catch (const json::exception &e) {
         throw ProjectError(std::string("Cannot read the saved loop's settings: ") + e.what());

@@ -70,6 +70,7 @@ IcmilLoopConfig makeLoopDefaults()
     d.freezeBatchNorm = true;
     d.teacherTemperature = 1.0; // the reference's soft targets
 
+    c.negativeClass = ""; // the teacher's targets everywhere, as in the reference
     c.overwrite = false;
     c.strict = false;
     return c;

@@ -22,7 +22,7 @@
 //                    [--calibration-patches 2000]
 //                    [--model abmil]
 //                    [--val-fraction 0.2] [--test-fraction 0.2] [--device auto] [--bn-train]
-//                    [--confidence] [--stain-norm none|macenko|reinhard] [--stain-jitter S]
+//                    [--confidence] [--negative-class normal] [--stain-norm none|macenko|reinhard] [--stain-jitter S]
 //                    [--json FILE] [--dir DIR] [--dataset DIR] [--resume]
 // (--dataset: where the synthetic slides are, default DIR/dataset, so that several settings
 // share one dataset.)
@@ -88,6 +88,7 @@ struct Options {
     std::string device = "auto";
     bool bnTrain = false;
     bool confidence = false;
+    std::string negativeClass; // empty: the teacher's targets everywhere (the reference)
     std::string stainNorm = "none";
     double stainJitter = 0.0;
     bool resume = false;
@@ -152,6 +153,8 @@ Options parse(int argc, char **argv)
             o.bnTrain = true;
         else if (arg == "--confidence")
             o.confidence = true;
+        else if (arg == "--negative-class")
+            o.negativeClass = value();
         else if (arg == "--stain-norm")
             o.stainNorm = value();
         else if (arg == "--stain-jitter")
@@ -373,6 +376,7 @@ int main(int argc, char **argv)
             c.fineTuning.distillation.freezeBatchNorm = !o.bnTrain;
             c.fineTuning.distillation.confidenceWeighted = o.confidence;
             c.fineTuning.distillation.augmentation.stainJitter = o.stainJitter;
+            c.negativeClass = o.negativeClass;
             c.extraction.stain.method = engine::parseStainMethod(o.stainNorm);
             c.overwrite = !o.resume;
 
@@ -482,6 +486,7 @@ int main(int argc, char **argv)
                             {"teacher_temperature", o.temperature},
                             {"batch_norm_trained", o.bnTrain},
                             {"confidence", o.confidence},
+                            {"negative_class", o.negativeClass},
                             {"stain_normalisation", o.stainNorm},
                             {"stain_jitter", o.stainJitter},
                             {"val_fraction", o.valFraction},

@@ -333,6 +333,65 @@ ENGINE_TEST(teacherTemperatureSharpensTheTargets)
     CHECK_NEAR(losses.student, expected, 1e-5 + 1e-4 * expected);
 }
 
+ENGINE_TEST(knownClassesReplaceTheTeachersTargets)
+{
+    // Patch 0's class is known (1), patch 1's is not (-1): loss0 and loss1 compare patch 0 with
+    // the one-hot target (KL = -log q of the known class) and patch 1 with the teacher; loss2,
+    // the embeddings', is unchanged.
+    const torch::Tensor teacher = torch::tensor({0.2f, -0.4f, 1.0f, 0.5f}).reshape({2, 2});
+    const torch::Tensor student = torch::tensor({0.0f, 0.3f, -0.2f, 0.8f}).reshape({2, 2});
+    const torch::Tensor consistency = torch::tensor({0.1f, -0.1f, 0.7f, 0.2f}).reshape({2, 2});
+    const torch::Tensor embedding = torch::tensor({0.5f, 0.1f, -0.3f, 0.0f, 0.2f, 0.4f}).reshape({2, 3});
+    const torch::Tensor consistencyEmbedding = torch::tensor({0.4f, 0.0f, -0.1f, 0.3f, 0.1f, 0.2f}).reshape({2, 3});
+    auto logSoftmax = [](const std::vector<double> &x, std::size_t i) { return x[i] - std::log(std::exp(x[0]) + std::exp(x[1])); };
+    const double loss0 = (-logSoftmax({0.0, 0.3}, 1) + kl({-0.2, 0.8}, {1.0, 0.5}, 0) + kl({-0.2, 0.8}, {1.0, 0.5}, 1)) / 4.0;
+    const double loss1 = (-logSoftmax({0.1, -0.1}, 1) + kl({0.7, 0.2}, {1.0, 0.5}, 0) + kl({0.7, 0.2}, {1.0, 0.5}, 1)) / 4.0;
+    const torch::Tensor known = torch::tensor({1, -1}, torch::kLong);
+    const DistillationTerms terms = distillationLoss(teacher, embedding, student, consistency, consistencyEmbedding, {}, known);
+    const DistillationTerms plain = distillationLoss(teacher, embedding, student, consistency, consistencyEmbedding);
+    CHECK_NEAR(terms.student.item<double>(), loss0, 1e-6);
+    CHECK_NEAR(terms.consistency.item<double>(), loss1, 1e-6);
+    CHECK_NEAR(terms.embedding.item<double>(), plain.embedding.item<double>(), 1e-9);
+    // Nothing known: exactly the teacher's targets.
+    const DistillationTerms none
+        = distillationLoss(teacher, embedding, student, consistency, consistencyEmbedding, {}, torch::tensor({-1, -1}, torch::kLong));
+    CHECK_NEAR(none.total.item<double>(), plain.total.item<double>(), 1e-9);
+
+    CHECK_THROWS_MESSAGE(distillationLoss(teacher, embedding, student, consistency, consistencyEmbedding, {}, torch::tensor({2, -1})),
+                         "Known instance class out of range: the instance head has 2 classes");
+    CHECK_THROWS_MESSAGE(distillationLoss(teacher, embedding, student, consistency, consistencyEmbedding, {}, torch::tensor({0})),
+                         "Known instance classes: expected one per patch (2)");
+}
+
+ENGINE_TEST(knownNegativePatchesAreTaughtTheirClass)
+{
+    // A student taught that every patch of a batch is class 0 moves its instance prediction
+    // towards class 0, away from its teacher's; taught by the teacher alone it stays with it.
+    auto embedder = tinyCnn();
+    DistillationConfig config;
+    config.learningRate = 1e-3;
+    auto classifier = head(MilModelType::Abmil);
+    const torch::Tensor input = batch(16);
+    auto classZero = [&](TeacherStudentDistiller &distiller) {
+        torch::NoGradGuard noGrad;
+        distiller.student().setTraining(false);
+        return torch::softmax(distiller.studentHead().instanceLogits(distiller.student().forward(input)), 1)
+            .select(1, 0)
+            .mean()
+            .item<double>();
+    };
+    TeacherStudentDistiller taught(*embedder, *classifier, config);
+    TeacherStudentDistiller copying(*embedder, *classifier, config);
+    const double before = classZero(taught);
+    CHECK(before < 0.95);
+    for (int i = 0; i < 10; ++i) {
+        taught.step(input, torch::zeros({16}, torch::kLong));
+        copying.step(input);
+    }
+    CHECK(classZero(taught) > before + 0.05);
+    CHECK(std::abs(classZero(copying) - before) < std::abs(classZero(taught) - before));
+}
+
 ENGINE_TEST(repeatedStepsLowerTheLossOnABatch)
 {
     // With the reference's train-mode batch norm, a randomly initialised student (batch

@@ -90,6 +90,7 @@ private:
     fs::path m_dir;
     fs::path m_dataset;
     std::map<std::string, std::string> m_split; // slide_id -> split
+    std::map<std::string, std::string> m_label; // slide_id -> label
 
     // A project in its own folder that shares the dataset's slides and labels.
     IcmilLoopConfig config(const std::string &project, int iterations = 1) const
@@ -125,6 +126,7 @@ private Q_SLOTS:
             const int n = seen[slide.label]++;
             const std::string split = n < 2 ? "train" : n == 2 ? "val" : "test";
             m_split[slide.slideId] = split;
+            m_label[slide.slideId] = slide.label;
             labels += slide.caseId + "," + slide.slideId + "," + slide.label + "," + split + "\n";
         }
         QCOMPARE(seen["tumor"], 4);
@@ -524,9 +526,30 @@ private Q_SLOTS:
         QVERIFY(fs::exists(f.output));
         QVERIFY(engine::makeEmbedder(e)->featureDim() == 128);
 
+        // Bag labels as instance labels: the normal training slides' patches are taught class 0
+        // (what the teacher alone does not say), so the same draws give other losses.
+        FineTuningConfig known = f;
+        known.output = m_dir / "student-known.pth";
+        known.negativeClass = 0;
+        for (const SlideEntry &entry : train)
+            if (m_label.at(entry.slideId) == "normal")
+                known.negativeSlides.push_back(entry.slideId);
+        QCOMPARE(known.negativeSlides.size(), std::size_t{2});
+        const FineTuningResult taught = EmbedderFineTuning(known, *embedder, *classifier).run();
+        QCOMPARE(taught.history.size(), std::size_t{3});
+        QVERIFY(taught.history[0].loss.student > 1.5 * result.history[0].loss.student);
+
         f.slides.clear();
         QCOMPARE(test::projectErrorOf([&] { EmbedderFineTuning(f, *embedder, *classifier).run(); }),
                  QStringLiteral("Fine-tuning needs at least one training slide"));
+    }
+
+    void negativeClassMustBeALabel()
+    {
+        IcmilLoopConfig c = config("negative", 1);
+        c.negativeClass = "benign";
+        QCOMPARE(test::projectErrorOf([&] { IcmilLoop(c).run(); }),
+                 QStringLiteral("The negative class 'benign' is not a label in labels.csv (its labels: normal, tumor)"));
     }
 
 private:

@@ -136,8 +136,10 @@ private Q_SLOTS:
         saved.stainReference = "/slides/a.svs@1,2,300,400";
         saved.stainReferenceProfile.labMean = {-0.5, 0.02, 0.01};
         saved.stainJitter = 0.05;
+        saved.negativeClass = "normal";
         ui::TrainingSettingsForm form;
         form.setSettings(saved);
+        QCOMPARE(form.settings().negativeClass, std::string("normal"));
         QVERIFY(form.settings().stainReferenceProfile == saved.stainReferenceProfile);
         QCOMPARE(form.settings().stainMethod, std::string("macenko"));
         QCOMPARE(form.settings().stainJitter, 0.05);

@@ -52,7 +52,32 @@ private Q_SLOTS:
     void demoLoopIsTheSameInTheAppAndTheCli();
     void annotationLimitsAreTheSameInTheAppAndTheCli();
     void stainSettingsAreTheSameInTheAppAndTheCli();
+    void negativeClassIsTheSameInTheAppAndTheCli();
 };
+
+void TestTrainingSettings::negativeClassIsTheSameInTheAppAndTheCli()
+{
+    // `icmil run --negative-class normal` and the Training dock's field; off by default, and
+    // then not in the saved settings at all (loops saved before the setting existed resume).
+    const fs::path root = "/data/project";
+    cli::RunOptions options = runOptions(root);
+    QVERIFY(!describe(cli::loopConfig(options)).contains(QStringLiteral("negative_class")));
+    options.negativeClass = "normal";
+    const project::IcmilLoopConfig fromCli = cli::loopConfig(options);
+    QCOMPARE(fromCli.negativeClass, std::string("normal"));
+    ui::TrainingSettings panel;
+    panel.projectRoot = root;
+    panel.negativeClass = "normal";
+    QCOMPARE(describe(panel.loopConfig()), describe(fromCli));
+    QVERIFY(describe(fromCli).contains(QStringLiteral("\"negative_class\":\"normal\"")));
+    QCOMPARE(ui::TrainingSettings::fromLoopConfig(fromCli, ui::TrainingSettings{}).negativeClass, std::string("normal"));
+    // The saved settings give it back, and a loop saved without it has none.
+    QCOMPARE(project::loopConfigFromSettings(project::loopSettingsJson(fromCli), project::loopDefaults()).negativeClass,
+             std::string("normal"));
+    project::IcmilLoopConfig base = project::loopDefaults();
+    base.negativeClass = "normal";
+    QCOMPARE(project::loopConfigFromSettings(project::loopSettingsJson(project::loopDefaults()), base).negativeClass, std::string());
+}
 
 void TestTrainingSettings::stainSettingsAreTheSameInTheAppAndTheCli()
 {
