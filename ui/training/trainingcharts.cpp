@@ -21,6 +21,7 @@ const QColor kValidationColour(31, 119, 180);
 const QColor kTestColour(214, 39, 40);
 const QColor kLossColour(90, 90, 90);
 const QColor kAgreementColour(44, 160, 44);
+const QColor kLocalisationColour(148, 103, 189);
 // AUC and rates live in [0, 1]; a margin keeps markers at 0 and 1 off the axis lines.
 constexpr double kUnitLow = -0.03;
 constexpr double kUnitHigh = 1.03;
@@ -96,8 +97,13 @@ TrainingCharts::TrainingCharts(QWidget *parent) : QWidget(parent)
     m_testAucGraph = m_aucPlot->addGraph();
     styleLine(m_testAucGraph, kTestColour, tr("Test AUC"));
     m_testAucGraph->setScatterStyle(markers(kTestColour, QCPScatterStyle::ssSquare));
+    m_patchAucGraph = m_aucPlot->addGraph();
+    styleLine(m_patchAucGraph, kLocalisationColour, tr("Attention finds tumour (patch AUC)"));
+    m_patchAucGraph->setPen(QPen(kLocalisationColour, 2, Qt::DashLine));
+    m_patchAucGraph->setScatterStyle(markers(kLocalisationColour, QCPScatterStyle::ssDiamond));
     m_valAucBars = errorBarsFor(m_valAucGraph, kValidationColour);
     m_testAucBars = errorBarsFor(m_testAucGraph, kTestColour);
+    m_patchAucBars = errorBarsFor(m_patchAucGraph, kLocalisationColour);
     m_table = new IterationTable;
 
     m_epochPlot = makePlot(Chart::Epochs, tr("Classifier epochs"));
@@ -249,7 +255,8 @@ void TrainingCharts::refreshIterations()
 {
     m_valAucGraph->data()->clear();
     m_testAucGraph->data()->clear();
-    QVector<double> valErrors, testErrors;
+    m_patchAucGraph->data()->clear();
+    QVector<double> valErrors, testErrors, patchErrors;
     int folds = 0;
     for (const IterationResult &r : m_iterations) {
         if (!std::isnan(r.valAuc)) {
@@ -260,15 +267,28 @@ void TrainingCharts::refreshIterations()
             m_testAucGraph->addData(r.iteration, r.testAuc);
             testErrors.push_back(sdOf(r, r.testAucSd));
         }
+        if (r.hasLocalisation()) {
+            m_patchAucGraph->addData(r.iteration, r.patchAuc);
+            patchErrors.push_back(sdOf(r, r.patchAucSd));
+        }
         if (r.hasFolds())
             folds = std::max(folds, r.folds);
     }
+    // Only where the slides have tumour ground truth (a synthetic dataset): out of the legend otherwise.
+    const bool localised = !m_patchAucGraph->data()->isEmpty();
+    m_patchAucGraph->setVisible(localised);
+    if (localised)
+        m_patchAucGraph->addToLegend();
+    else
+        m_patchAucGraph->removeFromLegend();
     const auto anySd
         = [](const QVector<double> &errors) { return std::any_of(errors.begin(), errors.end(), [](double e) { return !std::isnan(e); }); };
     m_valAucBars->setData(valErrors);
     m_valAucBars->setVisible(anySd(valErrors));
     m_testAucBars->setData(testErrors);
     m_testAucBars->setVisible(anySd(testErrors));
+    m_patchAucBars->setData(patchErrors);
+    m_patchAucBars->setVisible(localised && anySd(patchErrors));
     const QString title = folds > 1 ? tr("AUC per ICMIL iteration (mean ± sd over %1 folds)").arg(folds) : tr("AUC per ICMIL iteration");
     if (auto *text = qobject_cast<QCPTextElement *>(m_aucPlot->plotLayout()->element(0, 0)))
         text->setText(title);
@@ -356,6 +376,16 @@ std::vector<QPointF> TrainingCharts::validationAucPoints() const
 std::vector<QPointF> TrainingCharts::testAucPoints() const
 {
     return pointsOf(m_testAucGraph);
+}
+
+std::vector<QPointF> TrainingCharts::patchAucPoints() const
+{
+    return pointsOf(m_patchAucGraph);
+}
+
+std::vector<QPointF> TrainingCharts::patchAucErrors() const
+{
+    return errorsOf(m_patchAucBars, m_patchAucGraph);
 }
 
 bool TrainingCharts::hasErrorBars() const

@@ -5,6 +5,8 @@
 //   iteration AUC  the headline: validation and test AUC of each ICMIL iteration's best
 //                  classifier, x = iteration (integer ticks), y 0..1; with mean ± sd error bars
 //                  when the iterations carry fold statistics (IterationResult::folds > 1);
+//                  and, when the slides have tumour ground truth, the patch AUC of the
+//                  attention on the tumour slides (does the attention find the tumour?);
 //   table          under it, each iteration's numbers (iterationtable.h), localisation included
 //                  when the slides have tumour ground truth;
 //   epochs         the current iteration's classifier epochs: training loss (left axis) and
@@ -61,6 +63,10 @@ public:
     // The error bars: shown when some iteration has fold statistics; (x = iteration, y = sd) of
     // each point that has an sd.
     bool hasErrorBars() const;
+    // The attention's patch AUC against tumour ground truth (x = iteration), of the iterations
+    // that have it (IterationResult::hasLocalisation), and its sd over folds.
+    std::vector<QPointF> patchAucPoints() const;
+    std::vector<QPointF> patchAucErrors() const;
     std::vector<QPointF> validationAucErrors() const;
     std::vector<QPointF> testAucErrors() const;
     IterationTable *table() const { return m_table; }
@@ -95,10 +101,12 @@ private:
     IterationTable *m_table = nullptr;
     QCPErrorBars *m_valAucBars = nullptr;
     QCPErrorBars *m_testAucBars = nullptr;
+    QCPErrorBars *m_patchAucBars = nullptr;
     QCPGraph *m_fineTuneLossGraph = nullptr;
     QCPGraph *m_agreementGraph = nullptr;
     QCPGraph *m_valAucGraph = nullptr;
     QCPGraph *m_testAucGraph = nullptr;
+    QCPGraph *m_patchAucGraph = nullptr;
     QCPGraph *m_lossGraph = nullptr;
     QCPGraph *m_epochAucGraph = nullptr;
     QCPCurve *m_rocCurve = nullptr;

@@ -12,6 +12,7 @@
 #include "project/backend/torchbackend.h"
 #include "ui/training/durationestimateview.h"
 #include "ui/training/iterationtable.h"
+#include "ui/training/qcustomplotinclude.h"
 #include "ui/training/trainingcharts.h"
 #include "ui/training/trainingpanel.h"
 #include "ui/training/trainingsettingsform.h"
@@ -199,6 +200,31 @@ private Q_SLOTS:
 
         charts.setIterations({iteration(0, 0.8, 0.75, 0.7, 0.7)});
         QVERIFY(!charts.hasErrorBars());
+    }
+
+    void attentionLineOnlyWithGroundTruth()
+    {
+        // The third line: the attention's patch AUC against tumour ground truth, for the
+        // iterations that have it, with its sd over folds; absent (and out of the legend) without.
+        TrainingCharts charts;
+        charts.setIterations({iteration(0, 0.8, 0.75, 0.7, 0.7), iteration(1, 0.85, 0.8, 0.7, 0.7)});
+        QVERIFY(charts.patchAucPoints().empty());
+        const int withoutLegend = charts.plot(TrainingCharts::Chart::IterationAuc)->legend->itemCount();
+        IterationResult first = withFolds(iteration(0, 0.8, 0.75, 0.7, 0.7), 0.04, 0.03);
+        first.localisedSlides = 12;
+        first.patchAuc = 0.55;
+        first.patchAucSd = 0.1;
+        IterationResult second = withFolds(iteration(1, 0.85, 0.8, 0.7, 0.7), 0.04, 0.03);
+        second.localisedSlides = 12;
+        second.patchAuc = 0.7;
+        second.patchAucSd = 0.05;
+        charts.setIterations({first, second, iteration(2, 0.9, 0.85, 0.7, 0.7)});
+        QCOMPARE(charts.patchAucPoints(), (std::vector<QPointF>{{0.0, 0.55}, {1.0, 0.7}}));
+        QCOMPARE(charts.patchAucErrors(), (std::vector<QPointF>{{0.0, 0.1}, {1.0, 0.05}}));
+        QCOMPARE(charts.plot(TrainingCharts::Chart::IterationAuc)->legend->itemCount(), withoutLegend + 1);
+        charts.setIterations({iteration(0, 0.8, 0.75, 0.7, 0.7)});
+        QVERIFY(charts.patchAucPoints().empty());
+        QCOMPARE(charts.plot(TrainingCharts::Chart::IterationAuc)->legend->itemCount(), withoutLegend);
     }
 
     void fineTuningChartPlacesEpochsBeforeTheirIteration()
