@@ -197,8 +197,8 @@ int runDemo(const fs::path &outputDir, bool openApp)
         + " --finetune-epochs " + std::to_string(recipeLoop.fineTuning.epochs) + " --finetune-patches "
         + std::to_string(recipeLoop.fineTuning.patchesPerEpoch) + " --finetune-lr "
         + formatShortest(recipeLoop.fineTuning.distillation.learningRate) + " --teacher-temperature "
-        + formatShortest(recipeLoop.fineTuning.distillation.teacherTemperature) + " --preset "
-        + recipeLoop.extraction.tiling.tissue.presetName + " --val-fraction " + formatShortest(recipeLoop.split.valFraction)
+        + formatShortest(recipeLoop.fineTuning.distillation.teacherTemperature) + " --negative-class " + recipeLoop.negativeClass
+        + " --preset " + recipeLoop.extraction.tiling.tissue.presetName + " --val-fraction " + formatShortest(recipeLoop.split.valFraction)
         + " --test-fraction " + formatShortest(recipeLoop.split.testFraction);
     std::cout << "\nRunning the ICMIL loop on the demo dataset (" << command << ") ...\n";
     if (const int rc = runLoop(loop, [&recipe](project::IcmilLoopConfig &config) { project::applyDemoRecipe(recipe, config); }); rc != 0)

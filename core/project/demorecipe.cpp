@@ -31,6 +31,7 @@ void applyDemoRecipe(const DemoRecipe &recipe, IcmilLoopConfig &config)
     config.fineTuning.patchesPerEpoch = recipe.fineTunePatches;
     config.fineTuning.distillation.learningRate = recipe.fineTuneLearningRate;
     config.fineTuning.distillation.teacherTemperature = recipe.teacherTemperature;
+    config.negativeClass = recipe.negativeClass;
 }
 
 bool isDemoDataset(const std::filesystem::path &dir)

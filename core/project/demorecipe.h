@@ -17,17 +17,19 @@ namespace icmil::project {
 struct DemoRecipe {
     SyntheticDatasetConfig dataset; // 24 slides of 8000 x 6400, half positive, seed 2026, camelyon
     // The ICMIL loop: a randomly initialised tiny-cnn (batch norm calibrated), ABMIL at the
-    // reference's learning rate, two fine-tuning rounds at 10x the reference's rate: the settings
+    // reference's learning rate, two fine-tuning rounds of 4 x 6000 patches at 30x the reference's
+    // rate, with the normal slides' patches taught as normal (--negative-class): the settings
     // icmil-loop-bench chose on validation AUC (README, "Does the loop help?").
     std::string tissuePreset = "bwh_biopsy"; // the synthetic tissue pieces are biopsy-sized
     int iterations = 2;
     int epochs = 100;
     double learningRate = 2e-4;
-    int fineTuneEpochs = 2;
-    std::int64_t fineTunePatches = 2000;
-    double fineTuneLearningRate = 1e-4;
-    double teacherTemperature = 1.0; // the reference's soft targets (0.25 did worse on validation)
-    double valFraction = 0.25;       // 24 slides: 12 train, 6 validation, 6 test
+    int fineTuneEpochs = 4;
+    std::int64_t fineTunePatches = 6000;
+    double fineTuneLearningRate = 3e-4;
+    std::string negativeClass = "normal"; // the synthetic datasets' negative label
+    double teacherTemperature = 1.0;      // the reference's soft targets (0.25 did worse on validation)
+    double valFraction = 0.25;            // 24 slides: 12 train, 6 validation, 6 test
     double testFraction = 0.25;
 };
 
@@ -36,7 +38,7 @@ DemoRecipe demoRecipe(const std::filesystem::path &dir);
 
 // The recipe's loop written over `config` (a loop's settings, usually project::loopDefaults()):
 // tissue preset, classifier epochs and learning rate, split fractions, iterations, fine-tuning
-// epochs, patches, learning rate and teacher temperature. `icmil demo` and the app's "Try the
+// epochs, patches, learning rate, teacher temperature and negative class. `icmil demo` and the app's "Try the
 // demo" both run this, so their loops are the same.
 void applyDemoRecipe(const DemoRecipe &recipe, IcmilLoopConfig &config);
 

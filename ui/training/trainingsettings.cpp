@@ -37,6 +37,7 @@ void TrainingSettings::applyDemoRecipe(const project::DemoRecipe &recipe, projec
     fineTuneEpochs = base.fineTuning.epochs;
     fineTunePatches = base.fineTuning.patchesPerEpoch;
     fineTuneLearningRate = base.fineTuning.distillation.learningRate;
+    negativeClass = base.negativeClass;
     tissuePreset = base.extraction.tiling.tissue.presetName;
 }
 

@@ -236,6 +236,8 @@ private Q_SLOTS:
         const project::IcmilLoopConfig loop = workspace->trainingPanel()->loopConfig();
         QCOMPARE(loop.split.valFraction, recipe.valFraction);
         QCOMPARE(loop.split.testFraction, recipe.testFraction);
+        QCOMPARE(loop.negativeClass, recipe.negativeClass);
+        QCOMPARE(settings.negativeClass, std::string("normal"));
         const slide::TissueDetectionParams tissue = slide::TissueDetectionParams::preset(recipe.tissuePreset);
         const slide::TissueDetectionParams &used = loop.extraction.tiling.tissue;
         QCOMPARE(used.saturationThreshold, tissue.saturationThreshold);
