@@ -6,6 +6,7 @@
 #include "app/cli/commands.h"
 #include "project/demorecipe.h"
 #include "project/loop/icmilloop.h"
+#include "project/loop/icmilloopstate.h"
 #include "project/loop/loopdefaults.h"
 #include "ui/training/trainingsettings.h"
 
@@ -77,6 +78,11 @@ void TestTrainingSettings::negativeClassIsTheSameInTheAppAndTheCli()
     project::IcmilLoopConfig base = project::loopDefaults();
     base.negativeClass = "normal";
     QCOMPARE(project::loopConfigFromSettings(project::loopSettingsJson(project::loopDefaults()), base).negativeClass, std::string());
+    // Resuming with another value is refused by name.
+    const std::vector<std::string> changes
+        = project::loopSettingsChanges(project::loopSettingsJson(project::loopDefaults()), project::loopSettingsJson(fromCli));
+    QCOMPARE(changes.size(), std::size_t{1});
+    QCOMPARE(changes.front(), std::string("finetune.negative_class was not recorded, now normal"));
 }
 
 void TestTrainingSettings::stainSettingsAreTheSameInTheAppAndTheCli()
