@@ -9,7 +9,7 @@ DemoRecipe demoRecipe(const std::filesystem::path &dir)
 {
     DemoRecipe recipe;
     recipe.dataset.outputDir = dir;
-    recipe.dataset.slides = 24;
+    recipe.dataset.slides = 60;
     recipe.dataset.seed = 2026;
     recipe.dataset.width = 8000;
     recipe.dataset.height = 6400;
