@@ -10,11 +10,13 @@
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
 #include "project/loop/icmilfolds.h"
+#include "project/export/tumourgroundtruth.h"
 #include "project/loop/icmilloop.h"
 #include "project/projectcatalog.h"
 #include "project/projecterror.h"
 #include "slide/slideerror.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -56,17 +58,46 @@ std::string duration(double seconds)
     return text.str();
 }
 
-void printIterationTable(const std::vector<project::IterationSummary> &iterations)
+// Each iteration's attention against the slides' tumour ground truth (a synthetic dataset's
+// masks), or nothing for every iteration when the slides carry none. A damaged mask or attention
+// file leaves that iteration's figures out ("-"): the table is for a finished run.
+std::vector<std::optional<project::LocalisationScore>> localisations(const project::IcmilLoopConfig &config,
+                                                                     const std::vector<project::IterationSummary> &iterations)
 {
-    std::cout << std::right << std::setfill(' ');
-    std::cout << "  it   val AUC  val acc   val F1  test AUC test acc  test F1  fine-tune MAE    fine-tune   extract     train\n";
+    std::vector<std::optional<project::LocalisationScore>> scores;
     for (const project::IterationSummary &it : iterations) {
+        try {
+            scores.push_back(project::localiseRunAttention(config.slides, config.projectRoot, it.encoder, it.runDir.filename().string()));
+        } catch (const std::exception &) {
+            scores.emplace_back();
+        }
+    }
+    return scores;
+}
+
+// With ground truth, two more columns: the attention's patch AUC and the share of its top-10%
+// patches in tumour, over every tumour slide (the training panel's dashed line and table).
+void printIterationTable(const project::IcmilLoopConfig &config, const std::vector<project::IterationSummary> &iterations)
+{
+    const auto localised = localisations(config, iterations);
+    const bool withTruth = std::any_of(localised.begin(), localised.end(), [](const auto &s) { return s.has_value(); });
+    std::cout << std::right << std::setfill(' ');
+    std::cout << "  it   val AUC  val acc   val F1  test AUC test acc  test F1  fine-tune MAE    fine-tune   extract     train"
+              << (withTruth ? "  patch AUC  top-10% (ceiling)" : "") << "\n";
+    for (std::size_t k = 0; k < iterations.size(); ++k) {
+        const project::IterationSummary &it = iterations[k];
         std::cout << std::setw(4) << it.iteration << std::setw(10) << figure(it.val, 0) << std::setw(9) << figure(it.val, 1) << std::setw(9)
                   << figure(it.val, 2) << std::setw(10) << figure(it.test, 0) << std::setw(9) << figure(it.test, 1) << std::setw(9)
                   << figure(it.test, 2);
         const std::string mae = it.iteration > 0 ? fixed(it.fineTuneMaeBefore, 4) + "->" + fixed(it.fineTuneMaeAfter, 4) : "-";
         std::cout << std::setw(15) << mae << std::setw(13) << (it.iteration > 0 ? fixed(it.fineTuneSeconds, 1) + " s" : "-")
-                  << std::setw(10) << fixed(it.extractSeconds, 1) + " s" << std::setw(10) << fixed(it.trainSeconds, 1) + " s" << '\n';
+                  << std::setw(10) << fixed(it.extractSeconds, 1) + " s" << std::setw(10) << fixed(it.trainSeconds, 1) + " s";
+        if (withTruth) {
+            const auto &score = localised[k];
+            std::cout << std::setw(11) << (score ? fixed(score->patchAuc, 3) : "-") << std::setw(19)
+                      << (score ? fixed(score->topFraction, 3) + " (" + fixed(score->ceiling, 3) + ")" : "-");
+        }
+        std::cout << '\n';
     }
 }
 
@@ -227,7 +258,7 @@ int runOneLoop(const project::IcmilLoopConfig &config)
     std::cout << "\nSplit: " << result.splitDescription << "\nDevice: " << result.device << "\n";
     printLeftOut(result.leftOut);
     if (!result.iterations.empty())
-        printIterationTable(result.iterations);
+        printIterationTable(config, result.iterations);
     if (result.cancelled) {
         std::cout << kCancelledLine << "\n";
         return 130;
@@ -271,7 +302,7 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
         bar.finish();
         std::cout << "\nFold " << fold << " split: " << result.splitDescription << "\n";
         printLeftOut(result.leftOut);
-        printIterationTable(result.iterations);
+        printIterationTable(config, result.iterations);
         if (!worked)
             std::cout << "Fold " << fold << " was finished already" << std::endl;
         else
@@ -298,7 +329,7 @@ int runFoldedLoop(const project::IcmilLoopConfig &config)
         const project::IcmilLoopResult &stopped = result.folds.back();
         std::cout << "\nFold " << result.folds.size() - 1 << " split: " << stopped.splitDescription << "\n";
         if (!stopped.iterations.empty())
-            printIterationTable(stopped.iterations);
+            printIterationTable(config, stopped.iterations);
     }
     if (!result.folds.empty())
         std::cout << "\nDevice: " << result.folds.front().device << "\n";

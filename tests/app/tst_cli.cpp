@@ -17,6 +17,7 @@
 
 #include <QImage>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QtTest>
 
 #include <csignal>
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void ctrlCStopsExtractionAndKeepsWhatItHas();
     void slidesWithoutPatchesAreWarningsUnlessStrict();
     void stainNormalisationFromTheCommandLine();
+    void loopTableShowsTheAttentionsLocalisation();
     void exportRegionsFindTheirSlides();
     void heatmapsOfARun();
 };
@@ -264,6 +266,61 @@ void TestCli::stainNormalisationFromTheCommandLine()
     QVERIFY2(out.contains("error: A stain reference is built-in or SLIDE@X,Y,W,H (a level-0 rectangle), not 'nonsense'"), out.constData());
     QCOMPARE(extract({QStringLiteral("--stain-norm"), QStringLiteral("vahadane")}, out), 105); // CLI11: a value outside its set
     QVERIFY2(out.contains("--stain-norm"), out.constData());
+}
+
+void TestCli::loopTableShowsTheAttentionsLocalisation()
+{
+    // `icmil run` on a synthetic dataset (tumour masks in dataset.json) adds the attention's patch
+    // AUC and top-10% share to its per-iteration table, the figures the training panel draws; on
+    // the same slides without dataset.json the columns are not there.
+    const fs::path dir = test::scratchDir("tst_cli") / "localisation";
+    fs::remove_all(dir);
+    QVERIFY(
+        synthesise(dir / "data", 6, {QStringLiteral("--preset"), QStringLiteral("easy"), QStringLiteral("--seed"), QStringLiteral("3")}));
+    auto run = [&](const fs::path &project, QByteArray &out) {
+        QProcess process;
+        process.start(QStringLiteral(ICMIL_CLI),
+                      QStringList{QStringLiteral("run"),
+                                  QStringLiteral("--project"),
+                                  QString::fromStdString(project.string()),
+                                  QStringLiteral("--slides"),
+                                  QString::fromStdString((dir / "data").string()),
+                                  QStringLiteral("--iterations"),
+                                  QStringLiteral("0"),
+                                  QStringLiteral("--device"),
+                                  QStringLiteral("cpu"),
+                                  QStringLiteral("--level"),
+                                  QStringLiteral("0"),
+                                  QStringLiteral("--patch-size"),
+                                  QStringLiteral("256"),
+                                  QStringLiteral("--preset"),
+                                  QStringLiteral("bwh_biopsy"),
+                                  QStringLiteral("--embed-dim"),
+                                  QStringLiteral("32"),
+                                  QStringLiteral("--attention-dim"),
+                                  QStringLiteral("16"),
+                                  QStringLiteral("--epochs"),
+                                  QStringLiteral("3"),
+                                  QStringLiteral("--calibration-patches"),
+                                  QStringLiteral("64"),
+                                  QStringLiteral("--seed"),
+                                  QStringLiteral("1")});
+        process.waitForFinished(180000);
+        out = process.readAllStandardOutput() + process.readAllStandardError();
+        return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+    };
+    QByteArray out;
+    QCOMPARE(run(dir / "with-truth", out), 0);
+    QVERIFY2(out.contains("  patch AUC  top-10% (ceiling)\n"), out.constData());
+    // Iteration 0's row ends with the two figures: a patch AUC in [0, 1] and "share (ceiling)".
+    const QRegularExpression row(QStringLiteral("\\n   0 [^\\n]* s +([01]\\.\\d{3}) +([01]\\.\\d{3}) \\(([01]\\.\\d{3})\\)\\n"));
+    const QRegularExpressionMatch match = row.match(QString::fromUtf8(out));
+    QVERIFY2(match.hasMatch(), out.constData());
+    QVERIFY(match.captured(3).toDouble() > 0.0); // the tumour slides have tumour patches
+
+    fs::remove(dir / "data" / "dataset.json");
+    QCOMPARE(run(dir / "without-truth", out), 0);
+    QVERIFY2(out.contains("  it   val AUC") && !out.contains("patch AUC"), out.constData());
 }
 
 void TestCli::heatmapsOfARun()

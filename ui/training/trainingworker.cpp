@@ -358,19 +358,14 @@ IterationResult TrainingWorker::iterationResult(const project::IcmilLoopConfig &
 void TrainingWorker::addLocalisation(const project::IcmilLoopConfig &config, IterationResult &r)
 {
     try {
-        const std::optional<project::TumourGroundTruth> truth
-            = project::TumourGroundTruth::load(config.slides.empty() ? config.projectRoot : config.slides);
-        if (!truth)
-            return; // not a synthetic dataset: no ground truth
-        const fs::path attention
-            = project::ProjectLayout(config.projectRoot).attentionDir(r.encoder.toStdString(), r.runName.toStdString());
-        const project::LocalisationScore score = project::localiseAttention(*truth, attention);
-        if (score.slides == 0)
-            return;
-        r.localisedSlides = score.slides;
-        r.patchAuc = score.patchAuc;
-        r.topFraction = score.topFraction;
-        r.topFractionCeiling = score.ceiling;
+        const std::optional<project::LocalisationScore> score
+            = project::localiseRunAttention(config.slides, config.projectRoot, r.encoder.toStdString(), r.runName.toStdString());
+        if (!score)
+            return; // not a synthetic dataset (no ground truth), or no tumour slide scored
+        r.localisedSlides = score->slides;
+        r.patchAuc = score->patchAuc;
+        r.topFraction = score->topFraction;
+        r.topFractionCeiling = score->ceiling;
     } catch (const std::exception &) {
         // A damaged mask or attention file: the figures stay undefined, the rest of the row stands.
     }

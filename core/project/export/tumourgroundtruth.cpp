@@ -4,6 +4,7 @@
 #include "engine/mil/milmetrics.h"
 #include "project/training/attentionstore.h"
 #include "project/projecterror.h"
+#include "project/projectlayout.h"
 
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -121,6 +122,18 @@ LocalisationScore localiseAttention(const TumourGroundTruth &truth, const fs::pa
         accumulator.add(labels, std::vector<double>(attention.attention.begin(), attention.attention.end()));
     }
     return accumulator.score();
+}
+
+std::optional<LocalisationScore> localiseRunAttention(const fs::path &slidesDir, const fs::path &projectRoot, const std::string &encoder,
+                                                      const std::string &run)
+{
+    const std::optional<TumourGroundTruth> truth = TumourGroundTruth::load(slidesDir.empty() ? projectRoot : slidesDir);
+    if (!truth)
+        return std::nullopt;
+    const LocalisationScore score = localiseAttention(*truth, ProjectLayout(projectRoot).attentionDir(encoder, run));
+    if (score.slides == 0)
+        return std::nullopt;
+    return score;
 }
 
 } // namespace icmil::project

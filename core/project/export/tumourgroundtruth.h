@@ -66,4 +66,12 @@ private:
 LocalisationScore localiseAttention(const TumourGroundTruth &truth, const std::filesystem::path &attentionDir,
                                     const std::vector<std::string> &slideIds = {});
 
+// The attention of a run of the project at `projectRoot` (its features/<encoder>/attention/<run>/)
+// against the ground truth of the slides in `slidesDir` (the project root when empty), over every
+// tumour slide: what `icmil run` and the training panel show per ICMIL iteration. Nothing when the
+// slides are not a synthetic dataset or no tumour slide has attention there. Throws ProjectError
+// for a damaged dataset.json, mask or attention file.
+std::optional<LocalisationScore> localiseRunAttention(const std::filesystem::path &slidesDir, const std::filesystem::path &projectRoot,
+                                                      const std::string &encoder, const std::string &run);
+
 } // namespace icmil::project
