@@ -9,6 +9,7 @@
 //
 //   fuzz_make_corpus <corpus folder>
 
+#include "common/annotationsamples.h"
 #include "engine/embedders/embedder.h"
 #include "engine/embedders/torchscriptsidecar.h"
 #include "engine/mil/milcheckpoint.h"
@@ -196,25 +197,10 @@ void labels()
                "x,s2,normal,test,extra\n");
 }
 
-std::string qupathGeoJson()
-{
-    return R"({"type": "FeatureCollection", "features": [
- {"type": "Feature", "id": "a1", "geometry": {"type": "Polygon", "coordinates": [[[100, 100], [900, 120], [800, 700], [100, 100]],
-   [[300, 300], [400, 300], [350, 400], [300, 300]]]},
-  "properties": {"objectType": "annotation", "name": "region 1", "classification": {"name": "Tumor", "color": [200, 0, 0]}}},
- {"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [[[[10, 10], [50, 10], [50, 50], [10, 10]]],
-   [[[60.5, 60.5], [90, 60], [90, 90.25], [60.5, 60.5]]]]},
-  "properties": {"objectType": "detection", "classification": {"name": "Stroma", "colorRGB": -16744448}}},
- {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 0]]]},
-  "properties": {"isLocked": false}}
-]}
-)";
-}
-
 void annotations()
 {
     const fs::path geojson = folder("annotations_geojson");
-    writeBytes(geojson / "qupath.geojson", qupathGeoJson());
+    writeBytes(geojson / "qupath.geojson", test::kQuPathGeoJson);
     writeBytes(geojson / "feature.geojson",
                R"({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[5, 5], [60, 5], [60, 60], [5, 5]]]},
  "properties": {"classification": {"name": "Necrosis"}}})");
@@ -237,41 +223,16 @@ void annotations()
     project::writeProjectAnnotations(geojson / "project.geojson", set);
 
     const fs::path xml = folder("annotations_xml");
-    writeBytes(xml / "camelyon.xml", R"(<?xml version="1.0"?>
-<ASAP_Annotations>
-	<Annotations>
-		<Annotation Name="Annotation 0" Type="Polygon" PartOfGroup="_0" Color="#F4FA58">
-			<Coordinates>
-				<Coordinate Order="0" X="100.5" Y="200" />
-				<Coordinate Order="1" X="900" Y="210.25" />
-				<Coordinate Order="2" X="850" Y="800" />
-			</Coordinates>
-		</Annotation>
-		<Annotation Name="Annotation 1" Type="Rectangle" PartOfGroup="_2" Color="#64FE2E">
-			<Coordinates>
-				<Coordinate Order="0" X="300" Y="300" />
-				<Coordinate Order="1" X="400" Y="300" />
-				<Coordinate Order="2" X="400" Y="400" />
-				<Coordinate Order="3" X="300" Y="400" />
-			</Coordinates>
-		</Annotation>
-		<Annotation Name="Annotation 2" Type="Spline" PartOfGroup="Stroma">
-			<Coordinates>
-				<Coordinate Order="2" X="10" Y="10" />
-				<Coordinate Order="0" X="50" Y="10" />
-				<Coordinate Order="1" X="30" Y="40" />
-			</Coordinates>
-		</Annotation>
-	</Annotations>
-	<AnnotationGroups>
-		<Group Name="_0" PartOfGroup="None" Color="#ff0000"><Attributes /></Group>
-		<Group Name="Stroma" PartOfGroup="None" Color="#00ff00"><Attributes /></Group>
-	</AnnotationGroups>
-</ASAP_Annotations>
-)");
+    writeBytes(xml / "camelyon.xml", test::kAsapXml);
+    // A Spline of a named group, its points out of order.
+    writeBytes(xml / "spline.xml",
+               R"(<ASAP_Annotations><Annotations><Annotation Name="s" Type="Spline" PartOfGroup="Stroma">)"
+               R"(<Coordinates><Coordinate Order="2" X="10" Y="10"/><Coordinate Order="0" X="50" Y="10"/>)"
+               R"(<Coordinate Order="1" X="30" Y="40"/></Coordinates></Annotation></Annotations>)"
+               R"(<AnnotationGroups><Group Name="Stroma" Color="#00ff00"/></AnnotationGroups></ASAP_Annotations>)");
 
     const fs::path polygons = folder("geojson_polygons");
-    writeBytes(polygons / "qupath.geojson", qupathGeoJson());
+    writeBytes(polygons / "qupath.geojson", test::kQuPathGeoJson);
     writeBytes(polygons / "geometry.geojson",
                R"({"type": "MultiPolygon", "coordinates": [[[[0, 0], [4, 0], [4, 4], [0, 0]]], [[[5, 5], [9, 5], [9, 9], [5, 5]]]]})");
     writeBytes(polygons / "tissue.geojson", readAll(geojson / "project.geojson"));

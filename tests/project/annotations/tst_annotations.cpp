@@ -3,6 +3,7 @@
 // are read (classes, colours, holes, Camelyon16's groups), bad files give one clear message each
 // while the others are imported, and patching with --roi / --exclude keeps exactly the patches
 // expected on a slide that is tissue everywhere.
+#include "common/annotationsamples.h"
 #include "common/slidetestsupport.h"
 #include "project/annotations/annotationimport.h"
 #include "project/annotations/annotationset.h"
@@ -44,56 +45,6 @@ template <typename F> QString errorOf(F &&f)
     return QStringLiteral("(no error)");
 }
 
-// A QuPath 0.4 export: a Tumor annotation with a hole, a two-part Stroma annotation with its
-// colour as [r, g, b], an older export's packed colorRGB, and a detection.
-const char *kQuPath = R"({"type":"FeatureCollection","features":[
- {"type":"Feature","id":"a1","geometry":{"type":"Polygon","coordinates":[[[100,100],[900,100],[900,900],[100,900],[100,100]],
-   [[400,400],[600,400],[600,600],[400,600],[400,400]]]},
-  "properties":{"objectType":"annotation","name":"tumour 1","classification":{"name":"Tumor","color":[200,0,0]}}},
- {"type":"Feature","geometry":{"type":"MultiPolygon","coordinates":[[[[1000,100],[1200,100],[1200,300],[1000,300],[1000,100]]],
-   [[[1300,100],[1500,100],[1500,300],[1300,300],[1300,100]]]]},
-  "properties":{"objectType":"annotation","classification":{"name":"Stroma","colorRGB":-16744448}}},
- {"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[10,10],[20,10],[20,20],[10,10]]]},
-  "properties":{"objectType":"detection","classification":{"name":"Tumor"}}}
-]})";
-
-// Camelyon16's ASAP XML: tumour in groups _0 and _1, an exclusion (_2) inside it; a Rectangle of
-// a named group whose colour comes from AnnotationGroups.
-const char *kAsap = R"(<?xml version="1.0"?>
-<ASAP_Annotations>
-  <Annotations>
-    <Annotation Name="Annotation 0" Type="Polygon" PartOfGroup="_0" Color="#F4FA58">
-      <Coordinates>
-        <Coordinate Order="0" X="512" Y="512" />
-        <Coordinate Order="2" X="1536" Y="1280" />
-        <Coordinate Order="1" X="1536" Y="512" />
-        <Coordinate Order="3" X="512" Y="1280" />
-      </Coordinates>
-    </Annotation>
-    <Annotation Name="Annotation 1" Type="Polygon" PartOfGroup="_2" Color="#64FE2E">
-      <Coordinates>
-        <Coordinate Order="0" X="768" Y="768" />
-        <Coordinate Order="1" X="1024" Y="768" />
-        <Coordinate Order="2" X="1024" Y="1024" />
-        <Coordinate Order="3" X="768" Y="1024" />
-      </Coordinates>
-    </Annotation>
-    <Annotation Name="pen" Type="Rectangle" PartOfGroup="Pen">
-      <Coordinates>
-        <Coordinate Order="0" X="1700" Y="100" />
-        <Coordinate Order="1" X="1800" Y="100" />
-        <Coordinate Order="2" X="1800" Y="200" />
-        <Coordinate Order="3" X="1700" Y="200" />
-      </Coordinates>
-    </Annotation>
-  </Annotations>
-  <AnnotationGroups>
-    <Group Name="_0" PartOfGroup="None" Color="#FF0000"><Attributes /></Group>
-    <Group Name="Pen" PartOfGroup="None" Color="#0000FF"><Attributes /></Group>
-  </AnnotationGroups>
-</ASAP_Annotations>
-)";
-
 } // namespace
 
 class TstAnnotations : public QObject {
@@ -119,7 +70,7 @@ private Q_SLOTS:
     void readsQuPathGeoJson()
     {
         const fs::path file = m_dir / "case_a.geojson";
-        writeText(file, kQuPath);
+        writeText(file, test::kQuPathGeoJson);
         const AnnotationSet set = readQuPathGeoJson(file, AnnotationFrame{2048, 1536, {0.0, 0.0}});
         QCOMPARE(set.annotations.size(), std::size_t{3});
         QCOMPARE(set.classNames(), (std::vector<std::string>{"Stroma", "Tumor"}));
@@ -142,7 +93,7 @@ private Q_SLOTS:
         QCOMPARE(moved.annotations[0].polygons[0][0][1][1], 50.0);
 
         // The project's copy reads back the same.
-        writeText(file, kQuPath);
+        writeText(file, test::kQuPathGeoJson);
         writeProjectAnnotations(m_dir / "copy.geojson", set);
         const AnnotationSet copy = readProjectAnnotations(m_dir / "copy.geojson");
         QCOMPARE(copy.annotations.size(), set.annotations.size());
@@ -154,7 +105,7 @@ private Q_SLOTS:
     void readsAsapXml()
     {
         const fs::path file = m_dir / "case_b.xml";
-        writeText(file, kAsap);
+        writeText(file, test::kAsapXml);
         const AnnotationSet set = readAsapXml(file, AnnotationFrame{2048, 1536, {0.0, 0.0}});
         QCOMPARE(set.annotations.size(), std::size_t{3});
         QCOMPARE(set.annotations[0].className, std::string("Tumor"));     // Camelyon16's _0
@@ -218,9 +169,9 @@ private Q_SLOTS:
         const fs::path from = m_dir / "from";
         fs::remove_all(from);
         fs::create_directories(from);
-        writeText(from / "case_a.png.geojson", kQuPath); // QuPath's name for an image's export
-        writeText(from / "case_b.xml", kAsap);
-        writeText(from / "case_c.xml", kAsap);                   // no such slide
+        writeText(from / "case_a.png.geojson", test::kQuPathGeoJson); // QuPath's name for an image's export
+        writeText(from / "case_b.xml", test::kAsapXml);
+        writeText(from / "case_c.xml", test::kAsapXml);          // no such slide
         writeText(from / "notes.txt", "not an annotation file"); // not looked at
         const SlideListing listing = listSlides(m_slides);
         // A patch file made before: importing removes it, so the next tiling uses the annotations.
