@@ -3,7 +3,7 @@
 // (tests/project/annotations) and the fuzz seed corpora (tests/fuzz/make_corpus.cpp).
 #pragma once
 
-namespace test {
+namespace icmil::test {
 
 // A QuPath 0.4 export: a Tumor annotation with a hole, a two-part Stroma annotation with its
 // colour as [r, g, b], an older export's packed colorRGB, and a detection.
@@ -55,4 +55,4 @@ inline constexpr const char *kAsapXml = R"(<?xml version="1.0"?>
 </ASAP_Annotations>
 )";
 
-} // namespace test
+} // namespace icmil::test

@@ -286,9 +286,13 @@ void TissuePhantom::placeMimics(std::uint64_t seed)
         for (int attempt = 0; attempt < 100; ++attempt) {
             const auto [x, y] = randomPointInTissue(random);
             const PolarBlob aggregate = shape.movedAndScaled(x, y, 1.0);
+            // Copies, not the bindings: a lambda may capture a structured binding from C++20, and
+            // clang learnt it only in version 16 (the fuzz build uses Debian's clang 14).
+            const double px = x;
+            const double py = y;
             const auto apart = [&](const std::vector<PolarBlob> &others, double gap) {
                 return std::all_of(others.begin(), others.end(), [&](const PolarBlob &other) {
-                    return std::hypot(other.centreX() - x, other.centreY() - y) >= other.maxRadius() + aggregate.maxRadius() + gap;
+                    return std::hypot(other.centreX() - px, other.centreY() - py) >= other.maxRadius() + aggregate.maxRadius() + gap;
                 });
             };
             if (!apart(m_tumours, 60.0 * m_pixelScale) || !apart(m_aggregates, 0.0)
