@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/projectcatalog.h"
+#include "project/jsonvalue.h"
 
 #include "project/atomicfile.h"
 #include "project/demorecipe.h"
@@ -139,7 +140,7 @@ ProjectSettings readProjectSettings(const fs::path &root)
         if (!in)
             throw ProjectError("the file cannot be opened");
         const nlohmann::json json = nlohmann::json::parse(in);
-        if (!json.is_object() || json.value("format", 0) != ProjectSettings::kFormat)
+        if (!json.is_object() || !json.contains("format") || jsonGet<int>(json.at("format")) != ProjectSettings::kFormat)
             throw ProjectError("not an ICMIL Studio project file of format " + std::to_string(ProjectSettings::kFormat));
         settings.slides = resolvedPath(root, json.value("slides", std::string()));
         settings.labelsCsv = resolvedPath(root, json.value("labels", std::string()));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/annotations/annotationset.h"
+#include "project/jsonvalue.h"
 
 #include "common/asciicase.h"
 #include "project/atomicfile.h"
@@ -78,11 +79,11 @@ std::optional<std::array<int, 3>> colourOf(const json &classification)
 {
     if (classification.contains("color") && classification["color"].is_array() && classification["color"].size() >= 3) {
         const json &c = classification["color"];
-        return std::array<int, 3>{std::clamp(c[0].get<int>(), 0, 255), std::clamp(c[1].get<int>(), 0, 255),
-                                  std::clamp(c[2].get<int>(), 0, 255)};
+        return std::array<int, 3>{std::clamp(jsonGet<int>(c[0]), 0, 255), std::clamp(jsonGet<int>(c[1]), 0, 255),
+                                  std::clamp(jsonGet<int>(c[2]), 0, 255)};
     }
     if (classification.contains("colorRGB") && classification["colorRGB"].is_number_integer()) {
-        const auto packed = static_cast<std::uint32_t>(classification["colorRGB"].get<std::int64_t>());
+        const auto packed = static_cast<std::uint32_t>(jsonGet<std::int64_t>(classification["colorRGB"]));
         return std::array<int, 3>{static_cast<int>((packed >> 16) & 0xff), static_cast<int>((packed >> 8) & 0xff),
                                   static_cast<int>(packed & 0xff)};
     }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/dataset/syntheticdataset.h"
+#include "project/jsonvalue.h"
 
 #include "project/atomicfile.h"
 #include "project/dataset/labelstable.h"
@@ -69,7 +70,7 @@ json reusableManifest(const fs::path &manifestPath, const json &config)
         return nullptr;
     try {
         json manifest = json::parse(in);
-        if (manifest.value("version", 0) == kManifestVersion && manifest.at("config") == config)
+        if (manifest.contains("version") && jsonGet<int>(manifest.at("version")) == kManifestVersion && manifest.at("config") == config)
             return manifest;
     } catch (const json::exception &) {
         // A damaged manifest is simply regenerated.
@@ -142,14 +143,14 @@ SyntheticDatasetResult SyntheticDataset::generate(const ProgressCallback &progre
         const bool reusable = old != nullptr && fs::exists(record.maskPath) && fs::exists(record.annotationPath)
             && fs::exists(record.slidePath) && fs::file_size(record.slidePath, ec) == old->value("file_bytes", std::uint64_t{0});
         if (reusable) {
-            record.levelCount = old->value("levels", 0);
+            record.levelCount = (old->contains("levels") ? jsonGet<int>(old->at("levels")) : 0);
             record.fileBytes = old->value("file_bytes", std::uint64_t{0});
-            record.tumourRegions = old->value("tumour_regions", 0);
+            record.tumourRegions = (old->contains("tumour_regions") ? jsonGet<int>(old->at("tumour_regions")) : 0);
             record.tissueFraction = old->value("tissue_fraction", 0.0);
             record.tumourFraction = old->value("tumour_fraction", 0.0);
             record.mimicFraction = old->value("mimic_fraction", 0.0);
-            record.mimicRegions = old->value("mimic_regions", 0);
-            record.germinalCentres = old->value("germinal_centres", 0);
+            record.mimicRegions = (old->contains("mimic_regions") ? jsonGet<int>(old->at("mimic_regions")) : 0);
+            record.germinalCentres = (old->contains("germinal_centres") ? jsonGet<int>(old->at("germinal_centres")) : 0);
             record.microMetastasesOnly = old->value("micro_metastases_only", false);
             record.centre = old->value("centre", 0);
             record.blurred = old->value("blurred", false);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/export/tumourgroundtruth.h"
+#include "project/jsonvalue.h"
 
 #include "engine/mil/milmetrics.h"
 #include "project/training/attentionstore.h"
@@ -62,7 +63,7 @@ std::optional<TumourGroundTruth> TumourGroundTruth::load(const fs::path &dataset
     truth.m_dir = datasetDir;
     try {
         const nlohmann::json manifest = nlohmann::json::parse(in);
-        truth.m_maskDownsample = manifest.value("mask_downsample", 32);
+        truth.m_maskDownsample = (manifest.contains("mask_downsample") ? jsonGet<int>(manifest.at("mask_downsample")) : 32);
         if (truth.m_maskDownsample < 1)
             throw ProjectError("mask_downsample must be at least 1");
         for (const nlohmann::json &slide : manifest.at("slides")) {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/foldaggregate.h"
+#include "project/jsonvalue.h"
 
 #include "common/numberformat.h"
 #include "project/atomicfile.h"
@@ -40,7 +41,7 @@ MeanSd readMeanSd(const json &object, const char *key, int folds)
 {
     const json &j = object.at(key);
     MeanSd value;
-    value.n = j.at("n").get<int>();
+    value.n = jsonGet<int>(j.at("n"));
     if (value.n < 0 || value.n > folds)
         throw Damaged(std::string(key) + " averages " + std::to_string(value.n) + " values over " + std::to_string(folds) + " folds");
     if (value.n > 0) {
@@ -175,28 +176,28 @@ FoldsAggregate readFoldsAggregate(const std::filesystem::path &path)
         throw ProjectError("Cannot read the ICMIL folds summary '" + path.string() + "'");
     try {
         const json j = json::parse(in);
-        const int format = j.at("format").get<int>();
+        const int format = jsonGet<int>(j.at("format"));
         if (format != FoldsAggregate::kFormat)
             throw ProjectError("The ICMIL folds summary '" + path.string() + "' has format " + std::to_string(format)
                                + "; this version reads format " + std::to_string(FoldsAggregate::kFormat));
         FoldsAggregate aggregate;
         aggregate.name = j.at("name").get<std::string>();
-        aggregate.folds = j.at("folds").get<int>();
+        aggregate.folds = jsonGet<int>(j.at("folds"));
         aggregate.loops = j.at("loops").get<std::vector<std::string>>();
         if (aggregate.folds < 1 || static_cast<int>(aggregate.loops.size()) != aggregate.folds)
             throw Damaged("it names " + std::to_string(aggregate.loops.size()) + " loops for " + std::to_string(aggregate.folds)
                           + " folds");
         for (const json &i : j.at("iterations")) {
             FoldIterationAggregate a;
-            a.iteration = i.at("iteration").get<int>();
-            a.folds = i.at("folds").get<int>();
+            a.iteration = jsonGet<int>(i.at("iteration"));
+            a.folds = jsonGet<int>(i.at("folds"));
             if (a.folds < 1 || a.folds > aggregate.folds)
                 throw Damaged("iteration " + std::to_string(a.iteration) + " counts " + std::to_string(a.folds) + " of "
                               + std::to_string(aggregate.folds) + " folds");
             a.valAuc = readMeanSd(i, "val_auc", a.folds);
             a.testAuc = readMeanSd(i, "test_auc", a.folds);
-            a.valAucUndefined = i.at("val_auc").at("undefined").get<int>();
-            a.testAucUndefined = i.at("test_auc").at("undefined").get<int>();
+            a.valAucUndefined = jsonGet<int>(i.at("val_auc").at("undefined"));
+            a.testAucUndefined = jsonGet<int>(i.at("test_auc").at("undefined"));
             a.valAccuracy = readMeanSd(i, "val_accuracy", a.folds);
             a.testAccuracy = readMeanSd(i, "test_accuracy", a.folds);
             aggregate.iterations.push_back(a);

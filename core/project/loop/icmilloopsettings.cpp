@@ -4,6 +4,7 @@
 // settings without loading it. Keep the two in step: tst_icmilloop's
 // savedSettingsReadBackAsTheyWereSaved round-trips every group.
 #include "project/loop/icmilloopconfig.h"
+#include "project/jsonvalue.h"
 
 #include "project/features/stainsettings.h"
 #include "project/projecterror.h"
@@ -114,7 +115,7 @@ IcmilLoopConfig loopConfigFromSettings(const std::string &settingsJson, IcmilLoo
         // Reads s[group][key] into `value` when it is there.
         auto read = [&](const char *group, const char *key, auto &value) {
             if (s.contains(group) && s.at(group).contains(key))
-                value = s.at(group).at(key).get<std::remove_reference_t<decltype(value)>>();
+                value = jsonGet<std::remove_reference_t<decltype(value)>>(s.at(group).at(key));
         };
         std::string text;
         read("embedder", "name", c.embedder.name);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/icmilloopstate.h"
+#include "project/jsonvalue.h"
 
 #include "common/numberformat.h"
 #include "project/atomicfile.h"
@@ -49,7 +50,7 @@ std::optional<IterationSplitFigures> readFigures(const json &object, const char 
         return std::nullopt;
     const json &f = object[key];
     IterationSplitFigures figures;
-    figures.slides = f.at("slides").get<int>();
+    figures.slides = jsonGet<int>(f.at("slides"));
     figures.auc = readOptional(f, "auc");
     figures.accuracy = f.at("accuracy").get<double>();
     figures.f1 = f.at("f1").get<double>();
@@ -94,7 +95,7 @@ json iterationJson(const IterationSummary &s)
 IterationSummary readIteration(const json &j)
 {
     IterationSummary s;
-    s.iteration = j.at("iteration").get<int>();
+    s.iteration = jsonGet<int>(j.at("iteration"));
     s.encoder = j.at("encoder").get<std::string>();
     s.embedderName = j.at("embedder").at("name").get<std::string>();
     s.embedderWeights = j.at("embedder").at("weights").get<std::string>();
@@ -103,19 +104,19 @@ IterationSummary readIteration(const json &j)
     s.fineTuneSeconds = f.at("seconds").get<double>();
     s.fineTuneMaeBefore = f.at("mae_before").get<double>();
     s.fineTuneMaeAfter = f.at("mae_after").get<double>();
-    s.fineTuneBestEpoch = f.at("best_epoch").get<int>();
+    s.fineTuneBestEpoch = jsonGet<int>(f.at("best_epoch"));
     s.fineTunePatchesPerSecond = f.at("patches_per_second").get<double>();
     s.fineTuneLoss = f.at("loss").get<double>();
     s.extractSeconds = j.at("extract").at("seconds").get<double>();
-    s.extractedPatches = j.at("extract").at("patches").get<std::int64_t>();
+    s.extractedPatches = jsonGet<std::int64_t>(j.at("extract").at("patches"));
     if (const json &extract = j.at("extract"); extract.contains("left_out")) // not in older loops' files
         for (const json &slide : extract.at("left_out"))
             s.leftOut.push_back({slide.at("slide_id").get<std::string>(), slide.at("reason").get<std::string>()});
     const json &t = j.at("train");
     s.trainSeconds = t.at("seconds").get<double>();
     s.runDir = t.at("run_dir").get<std::string>();
-    s.bestEpoch = t.at("best_epoch").get<int>();
-    s.epochsRun = t.at("epochs_run").get<int>();
+    s.bestEpoch = jsonGet<int>(t.at("best_epoch"));
+    s.epochsRun = jsonGet<int>(t.at("epochs_run"));
     s.trainLoss = t.at("loss").get<double>();
     s.threshold = readOptional(t, "threshold");
     s.train = readFigures(t, "train");
@@ -155,8 +156,8 @@ LoopState readLoopState(const std::filesystem::path &path)
         throw ProjectError("Cannot read the ICMIL loop state '" + path.string() + "'");
     try {
         const json j = json::parse(in, jsonNestingLimit("The ICMIL loop state '" + path.string() + "' is damaged: "));
-        if (j.at("format").get<int>() != LoopState::kFormat)
-            throw ProjectError("The ICMIL loop state '" + path.string() + "' has format " + std::to_string(j.at("format").get<int>())
+        if (jsonGet<int>(j.at("format")) != LoopState::kFormat)
+            throw ProjectError("The ICMIL loop state '" + path.string() + "' has format " + std::to_string(jsonGet<int>(j.at("format")))
                                + "; this version reads format " + std::to_string(LoopState::kFormat));
         LoopState state;
         state.name = j.at("name").get<std::string>();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/model/modelbundle.h"
+#include "project/jsonvalue.h"
 
 #include "engine/engineerror.h"
 #include "engine/torchfile/randomaccessfile.h"
@@ -155,7 +156,7 @@ struct OpenedBundle {
                                + "\"");
         ModelBundleInfo result;
         try {
-            result.formatVersion = manifest.at("format_version").get<int>();
+            result.formatVersion = jsonGet<int>(manifest.at("format_version"));
             if (result.formatVersion != kModelBundleFormatVersion)
                 throw ProjectError("Model bundle " + quoted(path) + " has format version " + std::to_string(result.formatVersion)
                                    + "; this ICMIL Studio reads version " + std::to_string(kModelBundleFormatVersion)
@@ -165,8 +166,8 @@ struct OpenedBundle {
             const json &embedder = manifest.at("embedder");
             result.torchScript = embedder.at("kind").get<std::string>() == "torchscript";
             result.embedderName = embedder.at("name").get<std::string>();
-            result.featureDim = embedder.at("feature_dim").get<int>();
-            result.inputSize = embedder.at("input_size").get<int>();
+            result.featureDim = jsonGet<int>(embedder.at("feature_dim"));
+            result.inputSize = jsonGet<int>(embedder.at("input_size"));
             result.modelType = engine::parseMilModelType(manifest.at("classifier").at("type").get<std::string>());
             result.classNames = manifest.at("class_names").get<std::vector<std::string>>();
             const json &threshold = manifest.at("threshold");

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/training/predictiontable.h"
+#include "project/jsonvalue.h"
 
 #include "project/atomicfile.h"
 #include "project/projecterror.h"
@@ -145,10 +146,10 @@ PredictionTable readPredictionsJson(const std::filesystem::path &path)
             r.caseId = row.value("case_id", "");
             r.label = row.value("label", "");
             r.split = row.value("split", "");
-            r.labelIndex = row.value("label_index", -1);
+            r.labelIndex = (row.contains("label_index") ? jsonGet<int>(row.at("label_index")) : -1);
             r.probabilities = row.at("probabilities").get<std::vector<double>>();
-            r.predicted = row.at("predicted").get<int>();
-            r.patches = row.value("patches", 0LL);
+            r.predicted = jsonGet<int>(row.at("predicted"));
+            r.patches = row.contains("patches") ? jsonGet<long long>(row.at("patches")) : 0LL;
             table.rows.push_back(std::move(r));
         }
         return table;

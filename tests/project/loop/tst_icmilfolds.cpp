@@ -231,6 +231,17 @@ private Q_SLOTS:
         std::ofstream(damaged, std::ios::binary | std::ios::trunc) << format;
         QCOMPARE(test::projectErrorOf([&] { readFoldsAggregate(damaged); }),
                  QStringLiteral("The ICMIL folds summary '%1' has format 9; this version reads format 1").arg(test::q(damaged)));
+        // A number where a whole one belongs, out of int's range or with a fraction, is damage (found
+        // by fuzzing: nlohmann's get<int> of 1e57 is undefined behaviour).
+        for (const char *bad : {"1e57", "2.5", "4294967296", "-1e300"}) {
+            std::string wrong = text;
+            wrong.replace(wrong.find("\"format\": 1"), 11, std::string("\"format\": ") + bad);
+            std::ofstream(damaged, std::ios::binary | std::ios::trunc) << wrong;
+            const QString badError = test::projectErrorOf([&] { readFoldsAggregate(damaged); });
+            QVERIFY2(badError.startsWith(QStringLiteral("The ICMIL folds summary '%1' is damaged: ").arg(test::q(damaged)))
+                         && badError.contains(QStringLiteral("a whole number that fits is expected, not ")),
+                     qPrintable(badError));
+        }
         const fs::path missing = m_dir / "summary" / "missing.json";
         QCOMPARE(test::projectErrorOf([&] { readFoldsAggregate(missing); }),
                  QStringLiteral("Cannot read the ICMIL folds summary '%1'").arg(test::q(missing)));
