@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "engine/distributed/distributedsettings.h"
 #include "engine/mil/milmodel.h"
 #include "project/features/featureextractor.h"
 #include "project/loop/icmilloop.h"
@@ -62,6 +63,7 @@ struct ExtractOptions {
     std::uint64_t seed = project::loopDefaults().embedder.seed;
     std::string stainNorm = engine::stainMethodName(project::loopDefaults().extraction.stain.method); // none, macenko, reinhard
     std::string stainReference = "built-in";                                                          // or SLIDE@X,Y,W,H
+    engine::DistributedOptions dist; // torch.distributed: --dist-url, --rank, --world-size (else torchrun's / srun's)
 };
 
 // Feature files made elsewhere (CLAM's h5_files/, TRIDENT's features_<encoder>/).

@@ -62,6 +62,28 @@ int runCli(int argc, char **argv)
             ->capture_default_str();
     };
 
+    // torch.distributed: without these, torchrun's or srun's environment (README, "Several GPUs
+    // and machines"); with neither, one process.
+    auto addDistributedOptions = [](CLI::App *cmd, icmil::engine::DistributedOptions &o) {
+        const std::string group = "torch.distributed";
+        cmd->add_option("--dist-url", o.url, "Join a multi-process job: tcp://HOST:PORT of rank 0 (torchrun and srun need none)")
+            ->group(group);
+        cmd->add_option("--rank", o.rank, "This process's rank, 0 to world size - 1 (with --dist-url)")
+            ->check(CLI::NonNegativeNumber)
+            ->group(group);
+        cmd->add_option("--world-size", o.worldSize, "How many processes the job has (with --dist-url)")
+            ->check(CLI::PositiveNumber)
+            ->group(group);
+        cmd->add_option("--dist-backend", o.backend, "auto (NCCL on GPUs, Gloo on CPUs), gloo or nccl")
+            ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
+            ->capture_default_str()
+            ->group(group);
+        cmd->add_option("--dist-timeout", o.timeoutSeconds, "Seconds a rank waits for the others before the job stops")
+            ->check(CLI::PositiveNumber)
+            ->capture_default_str()
+            ->group(group);
+    };
+
     // Options shared by tile and extract.
     auto addTileOptions = [](CLI::App *cmd, icmil::cli::TileOptions &o, bool slidesAndOut = true) {
         if (slidesAndOut) {
@@ -111,6 +133,7 @@ int runCli(int argc, char **argv)
     extractCmd->add_flag("--overwrite", extract.overwrite, "Extract again slides that already have features");
     extractCmd->add_option("--seed", extract.seed, "Seed of a randomly initialised embedder")->capture_default_str();
     addStainOptions(extractCmd, extract);
+    addDistributedOptions(extractCmd, extract.dist);
 
     icmil::cli::AnnotationImportOptions annotationImport;
     CLI::App *annotationsCmd = app.add_subcommand("annotations", "Pathologists' annotations (QuPath GeoJSON, ASAP XML) in a project");

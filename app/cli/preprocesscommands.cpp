@@ -2,6 +2,7 @@
 // `icmil tile` and `icmil extract`: step 0 of ICMIL from the command line.
 #include "cliformat.h"
 #include "commands.h"
+#include "distributedcli.h"
 #include "interruptguard.h"
 #include "progressbar.h"
 
@@ -13,13 +14,17 @@
 #include "project/features/slidestain.h"
 #include "project/projecterror.h"
 #include "project/dataset/slidelist.h"
+#include "project/dataset/slideshare.h"
 #include "project/features/slidetiler.h"
 #include "slide/slideerror.h"
 #include "slide/io/slidesource.h"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 namespace icmil::cli {
@@ -51,6 +56,66 @@ bool warnNoPatches(const std::vector<std::pair<std::string, std::string>> &empty
     std::cerr << kind << empty.size() << (empty.size() == 1 ? " slide has" : " slides have") << " no patches and no features"
               << (strict ? " (--strict)" : "; training and the ICMIL loop leave them out (--strict to fail instead)") << '\n';
     return strict;
+}
+
+// The exit code of `icmil extract` from its report: 130 when cancelled, 1 when a slide failed or
+// (with --strict) has no patches. `warn`: say which slides have no patches.
+int extractExitCode(const project::ExtractionReport &report, bool strict, bool warn)
+{
+    if (report.cancelled)
+        return 130;
+    std::vector<std::pair<std::string, std::string>> empty;
+    for (const project::SlideExtraction &s : report.slides)
+        if (s.status != project::SlideExtraction::Status::Failed && s.patches == 0)
+            empty.emplace_back(s.slideId, s.message);
+    const bool emptyFails = warn ? warnNoPatches(empty, strict) : strict && !empty.empty();
+    return report.failed() == 0 && !emptyFails ? 0 : 1;
+}
+
+// Every rank's extraction report as one, its slides in the list's order (all ranks get it, so all
+// exit alike). The time is this rank's, which includes waiting for the slowest.
+project::ExtractionReport gatheredReport(const DistributedRun &dist, const project::ExtractionReport &mine,
+                                         const std::vector<project::SlideEntry> &allSlides)
+{
+    nlohmann::json slides = nlohmann::json::array();
+    for (const project::SlideExtraction &s : mine.slides)
+        slides.push_back({{"slide", s.slideId},
+                          {"status", static_cast<int>(s.status)},
+                          {"message", s.message},
+                          {"patches", s.patches},
+                          {"seconds", s.seconds},
+                          {"file", s.featureFile.string()}});
+    const nlohmann::json json{{"slides", slides}, {"cancelled", mine.cancelled}};
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<std::string> all = dist.group->allGatherText("icmil/extract/report", json.dump());
+    std::map<std::string, project::SlideExtraction> bySlide;
+    project::ExtractionReport merged = mine;
+    merged.slides.clear();
+    merged.patches = 0;
+    for (const std::string &text : all) {
+        const nlohmann::json rank = nlohmann::json::parse(text);
+        merged.cancelled = merged.cancelled || rank.at("cancelled").get<bool>();
+        for (const nlohmann::json &s : rank.at("slides")) {
+            project::SlideExtraction slide;
+            slide.slideId = s.at("slide").get<std::string>();
+            slide.status = static_cast<project::SlideExtraction::Status>(s.at("status").get<int>());
+            slide.message = s.at("message").get<std::string>();
+            slide.patches = s.at("patches").get<std::int64_t>();
+            slide.seconds = s.at("seconds").get<double>();
+            slide.featureFile = s.at("file").get<std::string>();
+            bySlide[slide.slideId] = slide;
+        }
+    }
+    for (const project::SlideEntry &entry : allSlides) {
+        const auto found = bySlide.find(entry.slideId);
+        if (found == bySlide.end())
+            continue; // not reached: its rank was cancelled first
+        if (found->second.status == project::SlideExtraction::Status::Extracted)
+            merged.patches += found->second.patches;
+        merged.slides.push_back(found->second);
+    }
+    merged.seconds = mine.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return merged;
 }
 
 } // namespace
@@ -137,11 +202,19 @@ int runTile(const TileOptions &options)
     return failed == 0 && !emptyFails ? 0 : 1;
 }
 
-int runExtract(const ExtractOptions &options)
+int runExtract(const ExtractOptions &given)
 {
-    const std::vector<project::SlideEntry> slides = slidesOf(options.tile.slides);
-    if (slides.empty())
+    ExtractOptions options = given;
+    const std::vector<project::SlideEntry> allSlides = slidesOf(options.tile.slides);
+    if (allSlides.empty())
         return 1;
+    // In a torch.distributed job each rank extracts its share of the slides (each slide's files
+    // are written by one rank, atomically); rank 0 prints the whole table once all have finished.
+    const DistributedRun dist = joinDistributed(options.dist, options.device, options.readers);
+    const std::vector<project::SlideEntry> slides
+        = dist.active() ? project::slideShare(allSlides, dist.rank(), dist.worldSize()) : allSlides;
+    if (dist.active())
+        std::cout << "Rank " << dist.rank() << ": " << slides.size() << " of " << allSlides.size() << " slides\n";
     const project::ExtractionConfig config = extractionConfig(options);
 
     project::FeatureExtractor extractor(config);
@@ -167,11 +240,19 @@ int runExtract(const ExtractOptions &options)
         bar.finish();
         std::cout << text << std::endl;
     });
-    const project::ExtractionReport report = [&] {
+    project::ExtractionReport report = [&] {
         const InterruptGuard guard([&extractor] { extractor.cancel(); });
         return extractor.run(slides);
     }();
     bar.finish();
+    if (dist.active()) {
+        const std::size_t mine = report.slides.size();
+        report = gatheredReport(dist, report, allSlides);
+        if (!dist.leader()) {
+            std::cout << "Rank " << dist.rank() << ": " << mine << " slide(s) done; rank 0 prints the table\n";
+            return extractExitCode(report, options.tile.strict, false);
+        }
+    }
     for (const project::SlideExtraction &s : report.slides) {
         std::cout << std::left << std::setw(16) << s.slideId << ' ' << std::right << std::setw(7) << s.patches << " patches  ";
         switch (s.status) {
@@ -190,14 +271,7 @@ int runExtract(const ExtractOptions &options)
               << project::ProjectLayout(config.projectDir).featuresDir(report.embedderName).string() << '\n';
     if (report.failed() > 0)
         std::cerr << slidesFailedLine(static_cast<std::size_t>(report.failed()));
-    if (report.cancelled)
-        return 130;
-    std::vector<std::pair<std::string, std::string>> empty;
-    for (const project::SlideExtraction &s : report.slides)
-        if (s.status != project::SlideExtraction::Status::Failed && s.patches == 0)
-            empty.emplace_back(s.slideId, s.message);
-    const bool emptyFails = warnNoPatches(empty, options.tile.strict);
-    return report.failed() == 0 && !emptyFails ? 0 : 1;
+    return extractExitCode(report, options.tile.strict, true);
 }
 
 int runAnnotationImport(const AnnotationImportOptions &options)
