@@ -105,8 +105,9 @@ private Q_SLOTS:
         fs::create_directories(m_dir);
         m_slides = QString::fromStdString((m_dir / "slides").string());
         QProcess synth;
-        synth.start(QStringLiteral(ICMIL_CLI), {QStringLiteral("synth"), QStringLiteral("--out"), m_slides, QStringLiteral("--slides"),
-                                                QStringLiteral("5"), QStringLiteral("--size"), QStringLiteral("3000x2400")});
+        synth.start(QStringLiteral(ICMIL_CLI),
+                    {QStringLiteral("synth"), QStringLiteral("--out"), m_slides, QStringLiteral("--slides"), QStringLiteral("5"),
+                     QStringLiteral("--size"), QStringLiteral("3000x2400")});
         QCOMPARE(finish(synth).exitCode, 0);
     }
 
@@ -134,7 +135,8 @@ private Q_SLOTS:
         QVERIFY2(rank0.exitCode == 0, qPrintable(rank0.output));
         QVERIFY2(rank1.exitCode == 0, qPrintable(rank1.output));
         QVERIFY(filesUnder(project) == expected);
-        QVERIFY2(rank0.output.contains(QStringLiteral("torch.distributed: rank 0 of 2 joined (gloo), device cpu")), qPrintable(rank0.output));
+        QVERIFY2(rank0.output.contains(QStringLiteral("torch.distributed: rank 0 of 2 joined (gloo), device cpu")),
+                 qPrintable(rank0.output));
         QVERIFY2(rank1.output.contains(QStringLiteral("Rank 1: ")) && rank1.output.contains(QStringLiteral("rank 0 prints the table")),
                  qPrintable(rank1.output));
         // Rank 0's table has every slide, and the total of one process.

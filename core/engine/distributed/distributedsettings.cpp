@@ -65,7 +65,7 @@ std::string DistributedSettings::describe() const
     if (!active())
         return "a single process";
     return "rank " + std::to_string(rank) + " of " + std::to_string(worldSize) + " (" + launcher + ", " + host + ":" + std::to_string(port)
-           + ")";
+        + ")";
 }
 
 EnvironmentLookup processEnvironment()
@@ -95,9 +95,9 @@ DistributedSettings resolveDistributed(const DistributedOptions &options, const 
     if (!options.url.empty()) {
         settings.launcher = "--dist-url";
         parseUrl(options.url, settings);
-        settings.worldSize = options.worldSize ? *options.worldSize
-                                               : wholeNumber(env.required("WORLD_SIZE", "--dist-url needs --world-size"), "WORLD_SIZE",
-                                                             1, maxRanks);
+        settings.worldSize = options.worldSize
+            ? *options.worldSize
+            : wholeNumber(env.required("WORLD_SIZE", "--dist-url needs --world-size"), "WORLD_SIZE", 1, maxRanks);
         settings.rank = options.rank ? *options.rank : wholeNumber(env.required("RANK", "--dist-url needs --rank"), "RANK", 0, maxRanks);
         if (const auto local = env.get("LOCAL_RANK"))
             settings.localRank = wholeNumber(*local, "LOCAL_RANK", 0, maxRanks);

@@ -14,12 +14,12 @@ namespace icmil::engine {
 struct DistributedSettings {
     int rank = 0;
     int worldSize = 1;
-    int localRank = 0;      // the process's index on its machine: it takes GPU localRank
-    int localWorldSize = 0; // processes on this machine; 0: not known
-    std::string host;       // rank 0's rendezvous (a TCPStore) ...
-    int port = 0;           // ... and its port
-    std::string backend = "auto"; // auto (NCCL with CUDA devices, Gloo otherwise), gloo or nccl
-    std::string launcher;         // "torchrun", "srun", "--dist-url"; empty for a plain process
+    int localRank = 0;                  // the process's index on its machine: it takes GPU localRank
+    int localWorldSize = 0;             // processes on this machine; 0: not known
+    std::string host;                   // rank 0's rendezvous (a TCPStore) ...
+    int port = 0;                       // ... and its port
+    std::string backend = "auto";       // auto (NCCL with CUDA devices, Gloo otherwise), gloo or nccl
+    std::string launcher;               // "torchrun", "srun", "--dist-url"; empty for a plain process
     std::chrono::seconds timeout{1800}; // the longest any rank waits for the others
 
     bool active() const { return worldSize > 1; }

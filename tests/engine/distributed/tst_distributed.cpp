@@ -61,12 +61,13 @@ ENGINE_TEST(aPlainProcessIsRankZeroOfOne)
 
 ENGINE_TEST(torchrunsEnvironment)
 {
-    const DistributedSettings s = resolveDistributed({}, environment({{"RANK", "3"},
-                                                                      {"WORLD_SIZE", "8"},
-                                                                      {"LOCAL_RANK", "1"},
-                                                                      {"LOCAL_WORLD_SIZE", "2"},
-                                                                      {"MASTER_ADDR", "node0"},
-                                                                      {"MASTER_PORT", "29500"}}));
+    const DistributedSettings s = resolveDistributed({},
+                                                     environment({{"RANK", "3"},
+                                                                  {"WORLD_SIZE", "8"},
+                                                                  {"LOCAL_RANK", "1"},
+                                                                  {"LOCAL_WORLD_SIZE", "2"},
+                                                                  {"MASTER_ADDR", "node0"},
+                                                                  {"MASTER_PORT", "29500"}}));
     CHECK(s.active());
     CHECK_EQ(s.rank, 3);
     CHECK_EQ(s.worldSize, 8);
@@ -87,18 +88,21 @@ ENGINE_TEST(torchrunsEnvironment)
 ENGINE_TEST(srunsEnvironment)
 {
     const DistributedSettings s = resolveDistributed(
-        {}, environment({{"SLURM_PROCID", "5"}, {"SLURM_STEP_NUM_TASKS", "6"}, {"SLURM_LOCALID", "2"}, {"SLURM_LAUNCH_NODE_IPADDR", "10.0.0.7"}}));
+        {},
+        environment(
+            {{"SLURM_PROCID", "5"}, {"SLURM_STEP_NUM_TASKS", "6"}, {"SLURM_LOCALID", "2"}, {"SLURM_LAUNCH_NODE_IPADDR", "10.0.0.7"}}));
     CHECK_EQ(s.rank, 5);
     CHECK_EQ(s.worldSize, 6);
     CHECK_EQ(s.localRank, 2);
     CHECK_EQ(s.host, std::string("10.0.0.7"));
     CHECK_EQ(s.port, 29500);
     CHECK_EQ(s.launcher, std::string("srun"));
-    const DistributedSettings withMaster = resolveDistributed({}, environment({{"SLURM_PROCID", "0"},
-                                                                               {"SLURM_STEP_NUM_TASKS", "2"},
-                                                                               {"MASTER_ADDR", "gpu01"},
-                                                                               {"MASTER_PORT", "12345"},
-                                                                               {"SLURM_LAUNCH_NODE_IPADDR", "10.0.0.7"}}));
+    const DistributedSettings withMaster = resolveDistributed({},
+                                                              environment({{"SLURM_PROCID", "0"},
+                                                                           {"SLURM_STEP_NUM_TASKS", "2"},
+                                                                           {"MASTER_ADDR", "gpu01"},
+                                                                           {"MASTER_PORT", "12345"},
+                                                                           {"SLURM_LAUNCH_NODE_IPADDR", "10.0.0.7"}}));
     CHECK_EQ(withMaster.host, std::string("gpu01"));
     CHECK_EQ(withMaster.port, 12345);
     CHECK_EQ(errorOf({}, {{"SLURM_PROCID", "0"}, {"SLURM_STEP_NUM_TASKS", "2"}}),
@@ -200,5 +204,6 @@ ENGINE_TEST(ncclIsRefusedWithAReason)
     DistributedSettings settings;
     settings.worldSize = 2;
     settings.backend = "nccl";
-    CHECK_THROWS_MESSAGE(DistributedGroup{settings}, "torch.distributed: this build has no NCCL backend; use --dist-backend gloo (or auto)");
+    CHECK_THROWS_MESSAGE(DistributedGroup{settings},
+                         "torch.distributed: this build has no NCCL backend; use --dist-backend gloo (or auto)");
 }
