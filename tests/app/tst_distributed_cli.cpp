@@ -4,6 +4,7 @@
 // the slides, and the project's files are byte for byte those of one process; rank 0 prints the
 // whole table. A rank whose partner never comes stops with one error within its --dist-timeout.
 
+#include "common/freeport.h"
 #include "common/slidetestsupport.h"
 
 #include <QProcess>
@@ -14,32 +15,10 @@
 #include <iterator>
 #include <map>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 using namespace icmil;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A TCP port that is free now (the kernel's pick), for rank 0's store.
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t length = sizeof address;
-    int port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
-        port = ntohs(address.sin_port);
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
 
 // Every file under `root` by its path relative to it, with its bytes.
 std::map<std::string, std::string> filesUnder(const fs::path &root)
@@ -124,7 +103,7 @@ private Q_SLOTS:
         fs::remove_all(project);
 
         // --dist-url on the command line.
-        const QString url = QStringLiteral("tcp://127.0.0.1:%1").arg(freePort());
+        const QString url = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
         const QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
         auto [rank0, rank1] = runTwoRanks(project,
                                           {QStringList{QStringLiteral("--dist-url"), url, QStringLiteral("--rank"), QStringLiteral("0"),
@@ -148,7 +127,7 @@ private Q_SLOTS:
 
         // torchrun's variables, no flags.
         std::array<QProcessEnvironment, 2> torchrun{plain, plain};
-        const int port = freePort();
+        const int port = test::freeLoopbackPort();
         for (int rank = 0; rank < 2; ++rank) {
             QProcessEnvironment &env = torchrun[static_cast<std::size_t>(rank)];
             env.insert(QStringLiteral("RANK"), QString::number(rank));
@@ -171,7 +150,7 @@ private Q_SLOTS:
         QProcess alone;
         alone.start(QStringLiteral(ICMIL_CLI),
                     extractArguments(m_dir / "alone")
-                        + QStringList{QStringLiteral("--dist-url"), QStringLiteral("tcp://127.0.0.1:%1").arg(freePort()),
+                        + QStringList{QStringLiteral("--dist-url"), QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort()),
                                       QStringLiteral("--rank"), QStringLiteral("0"), QStringLiteral("--world-size"), QStringLiteral("2"),
                                       QStringLiteral("--dist-timeout"), QStringLiteral("3")});
         QElapsedTimer timer;

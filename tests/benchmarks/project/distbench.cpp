@@ -12,6 +12,7 @@
 //
 //   icmil-dist-bench [--slides 8] [--size 6000x4800] [--embedder tiny-cnn] [--ranks 2] [--dir DIR]
 
+#include "common/freeport.h"
 #include "engine/distributed/distributedgroup.h"
 #include "engine/runtime/runtime.h"
 #include "project/dataset/slidelist.h"
@@ -31,9 +32,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 extern char **environ;
 
@@ -60,22 +58,6 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start)
 {
     return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    int port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0
-        && ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length) == 0)
-        port = ntohs(address.sin_port);
-    if (fd >= 0)
-        ::close(fd);
-    return port;
 }
 
 project::ExtractionConfig extractionConfig(const Options &options)
@@ -133,7 +115,7 @@ int worker(const Options &options)
 // Runs `world` ranks of this program; rank 0's "PATCHES SECONDS".
 std::pair<std::int64_t, double> runJob(const Options &options, const char *self, int world)
 {
-    const int port = freePort();
+    const int port = test::freeLoopbackPort();
     int pipeFds[2];
     if (::pipe(pipeFds) != 0)
         throw std::runtime_error("pipe failed");
@@ -181,7 +163,7 @@ void allReduceTable()
 {
     std::cout << "\nAll-reduce, 2 ranks (threads of one process), Gloo over TCP on the loopback device\n";
     std::cout << std::setw(12) << "bytes" << std::setw(12) << "repeats" << std::setw(14) << "ms each" << std::setw(14) << "MB/s" << '\n';
-    const int port = freePort();
+    const int port = test::freeLoopbackPort();
     const std::vector<std::int64_t> sizes{1024, 16384, 262144, 1048576, 4194304, 16777216}; // float32 elements / 4 bytes
     auto rankWork = [&](int rank) {
         engine::DistributedSettings settings;

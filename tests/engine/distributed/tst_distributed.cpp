@@ -4,6 +4,7 @@
 // device, as two threads of this process: all-reduce, text gathering, barriers, and a rank that
 // never comes failing the other within the timeout instead of hanging it.
 
+#include "common/freeport.h"
 #include "engine/distributed/distributedgroup.h"
 #include "engine/distributed/distributedsettings.h"
 #include "engine/engineerror.h"
@@ -37,12 +38,6 @@ std::string errorOf(const DistributedOptions &options, const std::map<std::strin
         return error.what();
     }
     return "(no error)";
-}
-
-// A port for this test run: tests run in parallel, so not a fixed one.
-int freePort()
-{
-    return 20000 + static_cast<int>(std::chrono::steady_clock::now().time_since_epoch().count() % 20000);
 }
 
 } // namespace
@@ -146,7 +141,7 @@ ENGINE_TEST(twoRanksReduceGatherAndMeet)
 {
     if (!DistributedGroup::backendAvailable("gloo"))
         SKIP("this build has no Gloo headers (libgloo-dev)");
-    const int port = freePort();
+    const int port = icmil::test::freeLoopbackPort();
     auto rankWork = [port](int rank) {
         DistributedSettings settings;
         settings.rank = rank;
@@ -182,7 +177,7 @@ ENGINE_TEST(aRankThatNeverComesFailsTheOtherInTime)
     settings.rank = 0;
     settings.worldSize = 2;
     settings.host = "127.0.0.1";
-    settings.port = freePort() + 1;
+    settings.port = icmil::test::freeLoopbackPort();
     settings.launcher = "test";
     settings.timeout = std::chrono::seconds(2);
     const auto start = std::chrono::steady_clock::now();
