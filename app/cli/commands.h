@@ -127,6 +127,7 @@ struct PredictOptions {
     int batchSize = project::loopDefaults().extraction.batchSize;
     int readers = project::loopDefaults().extraction.readerThreads;
     bool half = false;
+    engine::DistributedOptions dist; // with `model`: torch.distributed, each rank a share of the slides
 };
 
 // `icmil export-model`: a run's or an ICMIL loop iteration's model as one bundle file.

@@ -4,6 +4,7 @@
 // --folds K and no --fold, the loop on every fold and a mean ± sd table per iteration.
 #include "cliformat.h"
 #include "commands.h"
+#include "distributedcli.h"
 #include "interruptguard.h"
 #include "progressbar.h"
 
@@ -235,9 +236,22 @@ void printFoldsTable(const std::vector<project::FoldIterationAggregate> &iterati
         std::cout << "(n): over n folds only; the others have no AUC (a class missing from the split)\n";
 }
 
-int runOneLoop(const project::IcmilLoopConfig &config)
+int runOneLoop(const project::IcmilLoopConfig &config, const DistributedRun &dist)
 {
-    project::IcmilLoop loop(config);
+    project::IcmilLoop loop(config, dist.group.get());
+    if (!dist.leader()) { // rank 0 prints the loop; the others say what they do
+        const project::IcmilLoopResult result = [&] {
+            const InterruptGuard guard([&loop] { loop.cancel(); }, kCancelledLine);
+            project::IcmilLoopEvents events;
+            events.message = [&dist](const std::string &text) { std::cout << "Rank " << dist.rank() << ": " << text << std::endl; };
+            events.phaseFinished = [&dist](int k, const std::string &phase) {
+                std::cout << "Rank " << dist.rank() << ": it " << k << " " << phase << " done" << std::endl;
+            };
+            return loop.run(events);
+        }();
+        std::cout << "Rank " << dist.rank() << ": " << (result.cancelled ? "cancelled" : "finished") << "; rank 0 prints the results\n";
+        return result.cancelled ? 130 : 0;
+    }
     const int iterations = config.iterations + 1;
     std::cout << "ICMIL loop '" << config.name << "' on " << config.projectRoot.string() << ": " << iterations
               << " iterations (0 = " << config.embedder.name << " as given, then " << config.iterations << " fine-tuning rounds), "
@@ -353,7 +367,8 @@ namespace {
 // The slides and labels: as given, else where the project's icmil-project.json says (a project
 // the app made), else the project folder itself. Recorded in icmil-project.json, so the app opens
 // the project with its slides wherever they are.
-RunOptions withProjectInputs(RunOptions options)
+// `record`: write them into the project (a torch.distributed job's rank 0 alone does).
+RunOptions withProjectInputs(RunOptions options, bool record)
 {
     const fs::path &root = options.extract.tile.projectDir;
     if (options.extract.tile.slides.empty()) {
@@ -367,7 +382,7 @@ RunOptions withProjectInputs(RunOptions options)
     fs::path labels = options.train.labels;
     if (labels.empty())
         labels = fs::exists(slides / "labels.csv") ? slides / "labels.csv" : root / "labels.csv";
-    if (fs::is_directory(slides) && fs::exists(labels) && project::recordProjectInputs(root, slides, labels))
+    if (record && fs::is_directory(slides) && fs::exists(labels) && project::recordProjectInputs(root, slides, labels))
         std::cout << "Project " << root.string() << ": slides " << fs::absolute(slides).lexically_normal().string() << ", labels "
                   << fs::absolute(labels).lexically_normal().string() << " (recorded in "
                   << project::projectSettingsFile(root).filename().string() << " for the app)\n";
@@ -378,16 +393,21 @@ RunOptions withProjectInputs(RunOptions options)
 
 int runLoop(const RunOptions &given, const std::function<void(project::IcmilLoopConfig &)> &adjust)
 {
-    const RunOptions options = withProjectInputs(given);
-    const int folds = options.train.folds;
-    if (options.train.fold >= folds)
-        throw std::invalid_argument("--fold " + std::to_string(options.train.fold) + " is out of range: with --folds "
-                                    + std::to_string(folds)
+    const int folds = given.train.folds;
+    if (given.train.fold >= folds)
+        throw std::invalid_argument("--fold " + std::to_string(given.train.fold) + " is out of range: with --folds " + std::to_string(folds)
                                     + (folds == 1 ? " it must be 0" : " it must be from 0 to " + std::to_string(folds - 1)));
+    // torch.distributed: the device becomes this rank's GPU, the threads this rank's share.
+    RunOptions joined = given;
+    const DistributedRun dist = joinDistributed(joined.extract.dist, joined.train.device, joined.extract.readers);
+    if (dist.active() && given.allFolds)
+        throw std::invalid_argument("--folds without --fold runs every fold in one process; in a torch.distributed job run one "
+                                    "--fold per job");
+    const RunOptions options = withProjectInputs(joined, dist.leader());
     project::IcmilLoopConfig config = loopConfig(options);
     if (adjust)
         adjust(config);
-    return options.allFolds ? runFoldedLoop(config) : runOneLoop(config);
+    return options.allFolds ? runFoldedLoop(config) : runOneLoop(config, dist);
 }
 
 } // namespace icmil::cli

@@ -249,6 +249,7 @@ int runCli(int argc, char **argv)
                        "Fine-tuning: every patch of a training slide with this label (normal tissue, a negative bag) is taught this "
                        "class instead of the teacher's prediction (default: off, the reference's)");
     addStainOptions(runCmd, run.extract);
+    addDistributedOptions(runCmd, run.extract.dist);
     runCmd
         ->add_option("--stain-jitter", run.stainJitter,
                      "Fine-tuning: HED stain augmentation of the student's view, each stain scaled by 1 +- this and shifted by +- this "
@@ -302,6 +303,7 @@ int runCli(int argc, char **argv)
     predictCmd->add_option("--readers", predict.readers, "With --model: patch reader threads (0 = all cores)")
         ->check(CLI::NonNegativeNumber);
     predictCmd->add_flag("--half", predict.half, "With --model: float16 extraction on CUDA");
+    addDistributedOptions(predictCmd, predict.dist); // with --model
 
     icmil::cli::ExportModelOptions exportModel;
     CLI::App *exportModelCmd

@@ -3,6 +3,7 @@
 // slides in one step.
 #include "cliformat.h"
 #include "commands.h"
+#include "distributedcli.h"
 #include "interruptguard.h"
 #include "progressbar.h"
 
@@ -85,6 +86,10 @@ int runPredictModel(const PredictOptions &options)
         throw project::ProjectError("icmil predict --model needs --slides: a slide file, a folder of slides or a list file");
     // The bundle first: a wrong one fails before anything is listed or made.
     const project::ModelBundleInfo info = project::readModelBundleInfo(options.model);
+    // torch.distributed: each rank extracts its share of the slides, rank 0 predicts and writes.
+    std::string device = options.device;
+    int readers = options.readers;
+    const DistributedRun dist = joinDistributed(options.dist, device, readers);
     std::vector<std::string> problems;
     project::BundlePredictionConfig config;
     config.bundle = options.model;
@@ -99,9 +104,9 @@ int runPredictModel(const PredictOptions &options)
     config.labelsCsv = options.labels;
     config.heatmaps = options.heatmaps;
     config.heatmapDownsample = options.heatmapDownsample;
-    config.device = options.device;
+    config.device = device;
     config.batchSize = options.batchSize;
-    config.readerThreads = options.readers;
+    config.readerThreads = readers;
     config.halfPrecision = options.half;
 
     std::cout << "Model " << info.name << ": " << info.embedderName << " + " << engine::milModelTypeName(info.modelType) << " ("
@@ -121,7 +126,7 @@ int runPredictModel(const PredictOptions &options)
         bar.finish();
         std::cout << text << std::endl;
     };
-    project::BundlePredictionJob job(config);
+    project::BundlePredictionJob job(config, dist.group.get());
     project::BundlePredictionResult result;
     {
         const InterruptGuard guard([&job] { job.cancel(); });
@@ -131,6 +136,10 @@ int runPredictModel(const PredictOptions &options)
     if (result.cancelled) {
         std::cout << "Cancelled; the features made so far are kept, run the same command again to go on.\n";
         return 130;
+    }
+    if (!result.predicted) {
+        std::cout << "Rank " << dist.rank() << ": features of its share made; rank 0 predicts and prints the table\n";
+        return result.failed.empty() ? 0 : 1;
     }
     printPredictionTable(result.table);
     for (const std::string &slide : result.withoutPatches)

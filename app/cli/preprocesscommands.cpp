@@ -3,6 +3,7 @@
 #include "cliformat.h"
 #include "commands.h"
 #include "distributedcli.h"
+#include "project/features/distributedextraction.h"
 #include "interruptguard.h"
 #include "progressbar.h"
 
@@ -70,52 +71,6 @@ int extractExitCode(const project::ExtractionReport &report, bool strict, bool w
             empty.emplace_back(s.slideId, s.message);
     const bool emptyFails = warn ? warnNoPatches(empty, strict) : strict && !empty.empty();
     return report.failed() == 0 && !emptyFails ? 0 : 1;
-}
-
-// Every rank's extraction report as one, its slides in the list's order (all ranks get it, so all
-// exit alike). The time is this rank's, which includes waiting for the slowest.
-project::ExtractionReport gatheredReport(const DistributedRun &dist, const project::ExtractionReport &mine,
-                                         const std::vector<project::SlideEntry> &allSlides)
-{
-    nlohmann::json slides = nlohmann::json::array();
-    for (const project::SlideExtraction &s : mine.slides)
-        slides.push_back({{"slide", s.slideId},
-                          {"status", static_cast<int>(s.status)},
-                          {"message", s.message},
-                          {"patches", s.patches},
-                          {"seconds", s.seconds},
-                          {"file", s.featureFile.string()}});
-    const nlohmann::json json{{"slides", slides}, {"cancelled", mine.cancelled}};
-    const auto start = std::chrono::steady_clock::now();
-    const std::vector<std::string> all = dist.group->allGatherText("icmil/extract/report", json.dump());
-    std::map<std::string, project::SlideExtraction> bySlide;
-    project::ExtractionReport merged = mine;
-    merged.slides.clear();
-    merged.patches = 0;
-    for (const std::string &text : all) {
-        const nlohmann::json rank = nlohmann::json::parse(text);
-        merged.cancelled = merged.cancelled || rank.at("cancelled").get<bool>();
-        for (const nlohmann::json &s : rank.at("slides")) {
-            project::SlideExtraction slide;
-            slide.slideId = s.at("slide").get<std::string>();
-            slide.status = static_cast<project::SlideExtraction::Status>(s.at("status").get<int>());
-            slide.message = s.at("message").get<std::string>();
-            slide.patches = s.at("patches").get<std::int64_t>();
-            slide.seconds = s.at("seconds").get<double>();
-            slide.featureFile = s.at("file").get<std::string>();
-            bySlide[slide.slideId] = slide;
-        }
-    }
-    for (const project::SlideEntry &entry : allSlides) {
-        const auto found = bySlide.find(entry.slideId);
-        if (found == bySlide.end())
-            continue; // not reached: its rank was cancelled first
-        if (found->second.status == project::SlideExtraction::Status::Extracted)
-            merged.patches += found->second.patches;
-        merged.slides.push_back(found->second);
-    }
-    merged.seconds = mine.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return merged;
 }
 
 } // namespace
@@ -247,7 +202,7 @@ int runExtract(const ExtractOptions &given)
     bar.finish();
     if (dist.active()) {
         const std::size_t mine = report.slides.size();
-        report = gatheredReport(dist, report, allSlides);
+        report = project::gatherExtractionReports(*dist.group, "icmil/extract/report", report, allSlides);
         if (!dist.leader()) {
             std::cout << "Rank " << dist.rank() << ": " << mine << " slide(s) done; rank 0 prints the table\n";
             return extractExitCode(report, options.tile.strict, false);

@@ -97,17 +97,72 @@ void DistributedGroup::barrier(const std::string &step)
 #endif
 }
 
-void DistributedGroup::allReduceSum(torch::Tensor &tensor, const std::string &step)
+void DistributedGroup::allReduce(torch::Tensor &tensor, Reduction reduction, const std::string &step)
 {
 #ifdef ICMIL_WITH_GLOO
     try {
+        c10d::AllreduceOptions options;
+        options.reduceOp = reduction == Reduction::Sum ? c10d::ReduceOp::SUM
+            : reduction == Reduction::Min              ? c10d::ReduceOp::MIN
+                                                       : c10d::ReduceOp::MAX;
         std::vector<torch::Tensor> one{tensor};
-        m_state->group->allreduce(one)->wait();
+        m_state->group->allreduce(one, options)->wait();
     } catch (...) {
-        rethrowAs("summing over the ranks (" + step + ")", m_settings);
+        rethrowAs("reducing over the ranks (" + step + ")", m_settings);
     }
 #else
     (void)tensor;
+    (void)reduction;
+    (void)step;
+#endif
+}
+
+void DistributedGroup::allReduceGradients(const std::vector<torch::Tensor> &parameters, const std::string &step, std::int64_t bucketBytes)
+{
+    // Buckets of parameters of one dtype and device, in reverse order.
+    struct Bucket {
+        std::vector<torch::Tensor> parameters;
+        std::int64_t bytes = 0;
+        torch::Tensor flat;
+    };
+    std::vector<Bucket> buckets;
+    for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+        const torch::Tensor &parameter = *it;
+        if (!parameter.grad().defined())
+            parameter.mutable_grad() = torch::zeros_like(parameter);
+        const std::int64_t bytes = parameter.numel() * static_cast<std::int64_t>(parameter.element_size());
+        const bool fits = !buckets.empty() && buckets.back().bytes + bytes <= bucketBytes
+            && buckets.back().parameters.front().scalar_type() == parameter.scalar_type()
+            && buckets.back().parameters.front().device() == parameter.device();
+        if (!fits)
+            buckets.emplace_back();
+        buckets.back().parameters.push_back(parameter);
+        buckets.back().bytes += bytes;
+    }
+#ifdef ICMIL_WITH_GLOO
+    try {
+        std::vector<c10::intrusive_ptr<c10d::Work>> started;
+        for (Bucket &bucket : buckets) {
+            std::vector<torch::Tensor> grads;
+            for (const torch::Tensor &parameter : bucket.parameters)
+                grads.push_back(parameter.grad().reshape({-1}));
+            bucket.flat = torch::cat(grads);
+            std::vector<torch::Tensor> one{bucket.flat};
+            started.push_back(m_state->group->allreduce(one));
+        }
+        for (std::size_t i = 0; i < buckets.size(); ++i) {
+            started[i]->wait();
+            std::int64_t offset = 0;
+            for (const torch::Tensor &parameter : buckets[i].parameters) {
+                torch::Tensor grad = parameter.grad();
+                grad.copy_(buckets[i].flat.narrow(0, offset, parameter.numel()).view_as(grad));
+                offset += parameter.numel();
+            }
+        }
+    } catch (...) {
+        rethrowAs("summing gradients over the ranks (" + step + ")", m_settings);
+    }
+#else
     (void)step;
 #endif
 }

@@ -5,6 +5,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,9 +34,19 @@ public:
 
     // Waits until every rank has called barrier(step). `step` names it in errors.
     void barrier(const std::string &step);
-    // Sums the tensor in place over all ranks (a CPU tensor with Gloo). One tensor per call: to
-    // reduce many (gradients), flatten them into one.
-    void allReduceSum(torch::Tensor &tensor, const std::string &step);
+    enum class Reduction { Sum, Min, Max };
+    // Reduces the tensor in place over all ranks (a CPU tensor with Gloo): every rank gets the
+    // same result. One tensor per call: to reduce many, flatten them into one (or use
+    // allReduceGradients).
+    void allReduce(torch::Tensor &tensor, Reduction reduction, const std::string &step);
+    void allReduceSum(torch::Tensor &tensor, const std::string &step) { allReduce(tensor, Reduction::Sum, step); }
+    // Sums the gradients of `parameters` over all ranks, in place, the way PyTorch's
+    // DistributedDataParallel does: flattened into buckets of at most `bucketBytes` (parameters in
+    // reverse order, the order backward produces them), all buckets' all-reduces started before the
+    // first is waited for, so Gloo's transfers of one overlap the copies of the next. A parameter
+    // without a gradient (unused this step) takes part with zeros, so every rank sends the same
+    // buckets. Every rank must pass the same parameters in the same order.
+    void allReduceGradients(const std::vector<torch::Tensor> &parameters, const std::string &step, std::int64_t bucketBytes = 25ll << 20);
     // Every rank's `mine`, in rank order, on every rank (through the store: for reports and
     // plans of a few kilobytes, not for tensors). `key` must be unique per call.
     std::vector<std::string> allGatherText(const std::string &key, const std::string &mine);

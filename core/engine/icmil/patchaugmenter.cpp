@@ -74,11 +74,12 @@ AugmentationDraw drawAugmentation(int side, const AugmentationConfig &config, at
 }
 
 torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfig &config, at::Generator &generator,
-                             std::vector<AugmentationDraw> *draws)
+                             std::vector<AugmentationDraw> *draws, BatchShard shard)
 {
-    if (batch.dim() != 4 || batch.size(2) != batch.size(3) || batch.size(0) < 1)
+    const std::int64_t n = batch.dim() == 4 ? batch.size(0) : 0;
+    const std::int64_t total = shard.total(n);
+    if (batch.dim() != 4 || batch.size(2) != batch.size(3) || (shard.whole() && n < 1) || shard.offset < 0 || shard.offset + n > total)
         throw EngineError("Augmentation needs a batch of square patches, N x C x S x S");
-    const std::int64_t n = batch.size(0);
     const int side = static_cast<int>(batch.size(3));
     // One affine map per patch from output to input coordinates (normalised to [-1, 1], pixel
     // centres, align_corners = false): the crop box, mirrored where the patch is flipped.
@@ -86,8 +87,11 @@ torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfi
     auto t = theta.accessor<float, 3>();
     if (draws)
         draws->clear();
-    for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t global = 0; global < total; ++global) {
         const AugmentationDraw d = drawAugmentation(side, config, generator);
+        const std::int64_t i = global - shard.offset;
+        if (i < 0 || i >= n)
+            continue;
         t[i][0][0] = static_cast<float>(static_cast<double>(d.width) / side * (d.flipHorizontal ? -1.0 : 1.0));
         t[i][0][2] = static_cast<float>((2.0 * d.left + d.width) / side - 1.0);
         t[i][1][1] = static_cast<float>(static_cast<double>(d.height) / side * (d.flipVertical ? -1.0 : 1.0));
@@ -95,13 +99,19 @@ torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfi
         if (draws)
             draws->push_back(d);
     }
+    const bool jitter = config.stainJitter > 0.0 && batch.size(1) == 3;
+    if (n == 0) {
+        if (jitter) // the stain draws of the whole batch, so the generator stays in step
+            jitterStains(batch, config.stainJitter, generator, shard);
+        return batch.to(torch::kFloat);
+    }
     namespace F = torch::nn::functional;
     const torch::Tensor input = batch.to(torch::kFloat);
     const torch::Tensor grid = F::affine_grid(theta.to(batch.device()), {n, batch.size(1), side, side}, /*align_corners=*/false);
     const torch::Tensor cropped
         = F::grid_sample(input, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false));
     // The stains after the geometry (its draws come after the patches' crops and flips).
-    return config.stainJitter > 0.0 && batch.size(1) == 3 ? jitterStains(cropped, config.stainJitter, generator) : cropped;
+    return jitter ? jitterStains(cropped, config.stainJitter, generator, shard) : cropped;
 }
 
 } // namespace icmil::engine

@@ -9,6 +9,7 @@
 // stain jitter (engine/stain). Seeded by the caller's CPU generator, so a run repeats.
 
 #include "engine/icmil/distillationconfig.h"
+#include "engine/runtime/batchshard.h"
 
 #include <torch/types.h>
 
@@ -34,8 +35,11 @@ struct AugmentationDraw {
 AugmentationDraw drawAugmentation(int side, const AugmentationConfig &config, at::Generator &generator);
 
 // batch: N x C x S x S float (square patches), on any device. Returns N x C x S x S on the same
-// device. `draws` (optional, out) receives each patch's draw, for tests and logs.
+// device. `draws` (optional, out) receives each patch's draw, for tests and logs. With a
+// `shard`, `batch` is rows [offset, offset + N) of a batch of shard.globalSize: the draws are
+// made for all of it (the generator advances as for the whole batch) and this part's are used;
+// N may then be 0.
 torch::Tensor augmentPatches(const torch::Tensor &batch, const AugmentationConfig &config, at::Generator &generator,
-                             std::vector<AugmentationDraw> *draws = nullptr);
+                             std::vector<AugmentationDraw> *draws = nullptr, BatchShard shard = {});
 
 } // namespace icmil::engine

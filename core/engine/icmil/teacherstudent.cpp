@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "engine/icmil/teacherstudent.h"
 
+#include "engine/distributed/distributedgroup.h"
 #include "engine/runtime/autocastscope.h"
 #include "engine/engineerror.h"
 
@@ -10,7 +11,9 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace icmil::engine {
@@ -80,8 +83,9 @@ torch::Tensor confidenceWeights(const torch::Tensor &normalisedAttention, double
     return (2.0 * normalisedAttention - 1.0).abs().pow(beta);
 }
 
-TeacherStudentDistiller::TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config)
-    : m_config(config), m_generator(at::make_generator<at::CPUGeneratorImpl>(config.seed))
+TeacherStudentDistiller::TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config,
+                                                 DistributedGroup *group)
+    : m_config(config), m_generator(at::make_generator<at::CPUGeneratorImpl>(config.seed)), m_group(group)
 {
     if (classifier.config().inputDim != embedder.featureDim())
         throw EngineError("The bag classifier takes " + std::to_string(classifier.config().inputDim)
@@ -113,14 +117,14 @@ TeacherStudentDistiller::TeacherStudentDistiller(const Embedder &embedder, const
     m_studentHead->to(device);
     m_studentHead->train();
 
-    std::vector<torch::Tensor> trainable = m_student->parameters();
+    m_trainable = m_student->parameters();
     for (const auto &head : {m_studentHead->dimReduction()->parameters(), m_studentHead->instanceClassifier()->parameters()})
         for (const torch::Tensor &parameter : head) {
             parameter.set_requires_grad(true);
-            trainable.push_back(parameter);
+            m_trainable.push_back(parameter);
         }
-    m_optimiser
-        = std::make_unique<torch::optim::Adam>(trainable, torch::optim::AdamOptions(config.learningRate).weight_decay(config.weightDecay));
+    m_optimiser = std::make_unique<torch::optim::Adam>(m_trainable,
+                                                       torch::optim::AdamOptions(config.learningRate).weight_decay(config.weightDecay));
 }
 
 TeacherStudentDistiller::~TeacherStudentDistiller() = default;
@@ -134,47 +138,98 @@ void TeacherStudentDistiller::studentToTraining()
         m_studentHead->train();
 }
 
-DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches, const torch::Tensor &knownClass)
+torch::Tensor TeacherStudentDistiller::batchConfidenceWeights(const torch::Tensor &teacherEmbedding, std::int64_t rows)
+{
+    // Each attention network's scores, min-max normalised over the whole batch (every rank's
+    // rows), multiplied: MilModel::normalisedInstanceAttention on the global batch.
+    std::vector<torch::Tensor> scores;
+    if (rows > 0)
+        for (const torch::Tensor &tier : m_teacherHead->instanceAttentionScores(teacherEmbedding))
+            scores.push_back(tier.to(torch::kFloat));
+    auto tiers = static_cast<std::int64_t>(scores.size());
+    if (m_group) {
+        torch::Tensor count = torch::full({1}, static_cast<double>(tiers), torch::kDouble);
+        m_group->allReduce(count, DistributedGroup::Reduction::Max, "attention tiers");
+        tiers = static_cast<std::int64_t>(count.item<double>());
+    }
+    torch::Tensor lows = torch::full({tiers}, std::numeric_limits<float>::infinity(), torch::kFloat);
+    torch::Tensor highs = torch::full({tiers}, -std::numeric_limits<float>::infinity(), torch::kFloat);
+    for (std::size_t k = 0; k < scores.size(); ++k) {
+        lows[static_cast<std::int64_t>(k)] = scores[k].min().cpu();
+        highs[static_cast<std::int64_t>(k)] = scores[k].max().cpu();
+    }
+    if (m_group) {
+        m_group->allReduce(lows, DistributedGroup::Reduction::Min, "attention range");
+        m_group->allReduce(highs, DistributedGroup::Reduction::Max, "attention range");
+    }
+    torch::Tensor product;
+    for (std::size_t k = 0; k < scores.size(); ++k) {
+        const auto at = static_cast<std::int64_t>(k);
+        const torch::Device device = scores[k].device();
+        const torch::Tensor normalised = minMaxNormalise(scores[k], lows[at].to(device), highs[at].to(device));
+        product = product.defined() ? product * normalised : normalised;
+    }
+    return product.defined() ? confidenceWeights(product, m_beta) : product;
+}
+
+DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches, const torch::Tensor &knownClass, BatchShard shard)
 {
     const torch::Device device = m_student->device();
     const bool mixed = m_config.mixedPrecision && device.is_cuda();
     const torch::Tensor plain = patches.to(device);
-    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, m_generator);
+    const std::int64_t rows = plain.size(0);
+    const std::int64_t total = shard.total(rows);
+    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, m_generator, nullptr, shard);
 
     torch::Tensor teacherFeatures, teacherEmbedding, teacherLogits, weights;
-    {
+    if (rows > 0) {
         torch::NoGradGuard noGrad;
         AutocastScope autocast(device, mixed, c10::kBFloat16);
         teacherFeatures = m_teacher->forward(plain);
         teacherEmbedding = m_teacherHead->embed(teacherFeatures);
         teacherLogits = m_teacherHead->instanceClassifier()(teacherEmbedding) / m_config.teacherTemperature;
-        if (m_config.confidenceWeighted)
-            weights = confidenceWeights(m_teacherHead->normalisedInstanceAttention(teacherEmbedding).to(torch::kFloat), m_beta);
+    }
+    if (m_config.confidenceWeighted) {
+        torch::NoGradGuard noGrad;
+        AutocastScope autocast(device, mixed, c10::kBFloat16);
+        weights = batchConfidenceWeights(teacherEmbedding, rows);
     }
     studentToTraining();
     DistillationTerms terms;
-    {
+    // The four terms (total first) of the global batch: this rank's means weighted by its share.
+    torch::Tensor values = torch::zeros({4}, torch::kDouble);
+    const double share = static_cast<double>(rows) / static_cast<double>(std::max<std::int64_t>(1, total));
+    if (rows > 0) {
         AutocastScope autocast(device, mixed, c10::kBFloat16);
         const torch::Tensor studentLogits = m_studentHead->instanceClassifier()(m_studentHead->embed(m_student->forward(augmented)));
         const torch::Tensor consistencyEmbedding = m_studentHead->embed(teacherFeatures);
         const torch::Tensor consistencyLogits = m_studentHead->instanceClassifier()(consistencyEmbedding);
         terms = distillationLoss(teacherLogits.to(torch::kFloat), teacherEmbedding.to(torch::kFloat), studentLogits.to(torch::kFloat),
                                  consistencyLogits.to(torch::kFloat), consistencyEmbedding.to(torch::kFloat), weights, knownClass);
+        values = torch::stack({terms.total, terms.student, terms.consistency, terms.embedding}).detach().to(torch::kCPU, torch::kDouble);
+        if (m_group)
+            values *= share;
     }
+    if (m_group)
+        m_group->allReduceSum(values, "fine-tuning loss");
+    const auto value = values.accessor<double, 1>();
     DistillationLosses losses;
-    losses.total = terms.total.item<double>();
+    losses.total = value[0];
     if (!std::isfinite(losses.total)) {
         std::ostringstream message;
         message << "Fine-tuning diverged: the loss is " << losses.total << " at step " << m_steps + 1
                 << " (try a lower learning rate, or turn mixed precision off)";
         throw EngineError(message.str());
     }
-    losses.student = terms.student.item<double>();
-    losses.consistency = terms.consistency.item<double>();
-    losses.embedding = terms.embedding.item<double>();
+    losses.student = value[1];
+    losses.consistency = value[2];
+    losses.embedding = value[3];
 
     m_optimiser->zero_grad();
-    terms.total.backward();
+    if (rows > 0)
+        (m_group ? terms.total * share : terms.total).backward();
+    if (m_group)
+        m_group->allReduceGradients(m_trainable, "fine-tuning gradients");
     if (m_config.gradientClip > 0.0) {
         torch::nn::utils::clip_grad_norm_(m_studentHead->dimReduction()->parameters(), m_config.gradientClip);
         torch::nn::utils::clip_grad_norm_(m_studentHead->instanceClassifier()->parameters(), m_config.gradientClip);
@@ -184,13 +239,16 @@ DistillationLosses TeacherStudentDistiller::step(const torch::Tensor &patches, c
     return losses;
 }
 
-void TeacherStudentDistiller::evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into)
+void TeacherStudentDistiller::evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into,
+                                       BatchShard shard)
 {
     const torch::Device device = m_student->device();
     const bool mixed = m_config.mixedPrecision && device.is_cuda();
     torch::NoGradGuard noGrad;
     const torch::Tensor plain = patches.to(device);
-    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, generator);
+    const torch::Tensor augmented = augmentPatches(plain, m_config.augmentation, generator, nullptr, shard);
+    if (plain.size(0) == 0)
+        return;
     m_student->setTraining(false);
     m_studentHead->eval();
     torch::Tensor teacher, student;
@@ -206,6 +264,21 @@ void TeacherStudentDistiller::evaluate(const torch::Tensor &patches, at::Generat
     into.elements += teacherProbability.numel();
     into.patches += teacherProbability.size(0);
     into.agreeing += teacherProbability.argmax(1).eq(studentProbability.argmax(1)).sum().item<std::int64_t>();
+}
+
+void TeacherStudentDistiller::reduceAgreement(DistillationAgreement &agreement)
+{
+    if (!m_group)
+        return;
+    torch::Tensor sums = torch::tensor({agreement.absoluteErrorSum, static_cast<double>(agreement.elements),
+                                        static_cast<double>(agreement.patches), static_cast<double>(agreement.agreeing)},
+                                       torch::kDouble);
+    m_group->allReduceSum(sums, "fine-tuning validation");
+    const auto sum = sums.accessor<double, 1>();
+    agreement.absoluteErrorSum = sum[0];
+    agreement.elements = static_cast<std::int64_t>(std::llround(sum[1]));
+    agreement.patches = static_cast<std::int64_t>(std::llround(sum[2]));
+    agreement.agreeing = static_cast<std::int64_t>(std::llround(sum[3]));
 }
 
 } // namespace icmil::engine

@@ -33,12 +33,15 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace torch::optim {
 class Adam;
 }
 
 namespace icmil::engine {
+
+class DistributedGroup;
 
 // Agreement of student and teacher on held-out patches (the reference's TestModel): mean
 // absolute difference of the class probabilities, and how often their argmax agrees.
@@ -70,7 +73,17 @@ public:
     // Copies `embedder` twice (teacher, student) and `classifier`'s head twice, all on the
     // embedder's device. Throws EngineError when the classifier does not take the embedder's
     // features, or confidence weighting is asked of a model without attention (MaxPool).
-    TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config);
+    //
+    // Data-parallel (`group`, engine/distributed; null: this process alone): every rank holds
+    // the same models and passes step() its shard of each global batch (BatchShard). The
+    // augmentation is drawn for the whole batch, the confidence weights are normalised by the
+    // whole batch's attention range, each rank's loss is weighted by its share of the batch
+    // and the gradients are summed over the ranks, so a step is one process's step on the
+    // global batch up to the order of floating-point sums, and the ranks' weights stay equal.
+    // Batch-norm statistics, where the student trains them (freezeBatchNorm off), are each
+    // rank's own (PyTorch's DDP without SyncBatchNorm).
+    TeacherStudentDistiller(const Embedder &embedder, const MilModel &classifier, DistillationConfig config,
+                            DistributedGroup *group = nullptr);
     ~TeacherStudentDistiller();
 
     // One optimisation step on a batch of plain patches (N x 3 x S x S in [0, 1], on the
@@ -78,11 +91,17 @@ public:
     // undefined: none known) replaces the teacher's target of a patch whose class is known.
     // Throws EngineError "Fine-tuning diverged: the loss is nan at step k" (weights unchanged)
     // when the loss is not finite.
-    DistillationLosses step(const torch::Tensor &patches, const torch::Tensor &knownClass = {});
+    // With a group, `patches` are rows shard.offset... of the global batch (possibly none) and
+    // the losses returned are the global batch's, the same on every rank.
+    DistillationLosses step(const torch::Tensor &patches, const torch::Tensor &knownClass = {}, BatchShard shard = {});
 
     // Adds a held-out batch to `into`: the teacher on the plain patches, the student (in eval
     // mode) on a view augmented with `generator` (the reference's validation compares them so).
-    void evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into);
+    // With a shard, this rank's part of the batch (the draws as for the whole batch); the caller
+    // sums the ranks' agreements (reduceAgreement).
+    void evaluate(const torch::Tensor &patches, at::Generator &generator, DistillationAgreement &into, BatchShard shard = {});
+    // Sums `agreement` over the ranks (nothing without a group).
+    void reduceAgreement(DistillationAgreement &agreement);
 
     Embedder &student() { return *m_student; }
     const Embedder &teacher() const { return *m_teacher; }
@@ -94,6 +113,9 @@ public:
 
 private:
     void studentToTraining();
+    // |2 a - 1|^beta of the teacher's attention a, normalised over the global batch; undefined
+    // for an empty shard.
+    torch::Tensor batchConfidenceWeights(const torch::Tensor &teacherEmbedding, std::int64_t rows);
 
     DistillationConfig m_config;
     double m_beta = 0.0;
@@ -103,6 +125,8 @@ private:
     std::shared_ptr<MilModel> m_studentHead;
     std::unique_ptr<torch::optim::Adam> m_optimiser;
     at::Generator m_generator;
+    DistributedGroup *m_group = nullptr;
+    std::vector<torch::Tensor> m_trainable;
     std::int64_t m_steps = 0;
 };
 

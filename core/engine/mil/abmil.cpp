@@ -17,9 +17,9 @@ MilOutput AbmilModel::forward(const torch::Tensor &bag, std::optional<at::Genera
     return {m_classifier(pooled), raw, weights, {}};
 }
 
-torch::Tensor AbmilModel::normalisedInstanceAttention(const torch::Tensor &embedded)
+std::vector<torch::Tensor> AbmilModel::instanceAttentionScores(const torch::Tensor &embedded)
 {
-    return minMaxNormalise(m_attention(embedded));
+    return {m_attention(embedded)};
 }
 
 } // namespace icmil::engine

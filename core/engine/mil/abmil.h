@@ -11,7 +11,7 @@ class AbmilModel : public MilModel {
 public:
     explicit AbmilModel(const MilModelConfig &config);
     MilOutput forward(const torch::Tensor &bag, std::optional<at::Generator> generator = std::nullopt) override;
-    torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded) override;
+    std::vector<torch::Tensor> instanceAttentionScores(const torch::Tensor &embedded) override;
 
 private:
     GatedAttention m_attention{nullptr};

@@ -65,10 +65,10 @@ MilOutput DtfdMilModel::forward(const torch::Tensor &bag, std::optional<at::Gene
     return output;
 }
 
-torch::Tensor DtfdMilModel::normalisedInstanceAttention(const torch::Tensor &embedded)
+std::vector<torch::Tensor> DtfdMilModel::instanceAttentionScores(const torch::Tensor &embedded)
 {
-    // Both tiers' gated attention on the same instances, each min-max normalised, multiplied.
-    return minMaxNormalise(m_attClassifier->attention()(embedded)) * minMaxNormalise(m_attention(embedded));
+    // Both tiers' gated attention on the same instances (each min-max normalised, then multiplied).
+    return {m_attClassifier->attention()(embedded), m_attention(embedded)};
 }
 
 } // namespace icmil::engine

@@ -20,7 +20,7 @@ public:
     MilOutput forward(const torch::Tensor &bag, std::optional<at::Generator> generator = std::nullopt) override;
     std::vector<std::vector<std::string>> optimiserGroups() const override;
     LinearClassifier instanceClassifier() const override { return m_attClassifier->classifier(); }
-    torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded) override;
+    std::vector<torch::Tensor> instanceAttentionScores(const torch::Tensor &embedded) override;
 
 private:
     GatedAttention m_attention{nullptr};

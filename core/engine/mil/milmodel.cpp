@@ -27,15 +27,31 @@ torch::Tensor MilModel::instanceLogits(const torch::Tensor &features)
     return instanceClassifier()(m_dimReduction(features));
 }
 
-torch::Tensor MilModel::normalisedInstanceAttention(const torch::Tensor & /*embedded*/)
+std::vector<torch::Tensor> MilModel::instanceAttentionScores(const torch::Tensor & /*embedded*/)
 {
     return {};
 }
 
+torch::Tensor MilModel::normalisedInstanceAttention(const torch::Tensor &embedded)
+{
+    torch::Tensor product;
+    for (const torch::Tensor &scores : instanceAttentionScores(embedded)) {
+        const torch::Tensor normalised = minMaxNormalise(scores);
+        product = product.defined() ? product * normalised : normalised;
+    }
+    return product;
+}
+
 torch::Tensor minMaxNormalise(const torch::Tensor &values)
 {
-    const torch::Tensor shifted = values - values.min();
-    const torch::Tensor range = shifted.max();
+    return minMaxNormalise(values, values.min(), values.max());
+}
+
+torch::Tensor minMaxNormalise(const torch::Tensor &values, const torch::Tensor &minimum, const torch::Tensor &maximum)
+{
+    // max - min rounds as max(values - min) does: subtracting one number keeps the order.
+    const torch::Tensor shifted = values - minimum;
+    const torch::Tensor range = maximum - minimum;
     return torch::where(range > 0, shifted / range.clamp_min(std::numeric_limits<float>::min()), torch::zeros_like(shifted));
 }
 

@@ -57,7 +57,12 @@ public:
     // branch). ABMIL: the raw gated-attention score; DTFD-MIL: the product of its two tiers'
     // normalised scores (step2_train_teacherstudent_dtfdmil_dual_ax_semilearn.py). Undefined
     // tensor for MaxPool, which has no attention network. Equal scores give 0 (not NaN).
-    virtual torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded);
+    torch::Tensor normalisedInstanceAttention(const torch::Tensor &embedded);
+    // The raw scores that normalisedInstanceAttention min-max normalises and multiplies, one
+    // tensor per attention network (ABMIL one, DTFD-MIL two; none for MaxPool), so that a
+    // data-parallel caller can normalise a shard of the batch by the whole batch's minimum and
+    // maximum (engine/icmil/teacherstudent.cpp).
+    virtual std::vector<torch::Tensor> instanceAttentionScores(const torch::Tensor &embedded);
 
     // Submodules trained by each optimiser, in the reference's order: one group for ABMIL and
     // MaxPool (dim_reduction, attention, classifier), two for DTFD (tier 1; att_classifier).
@@ -74,6 +79,8 @@ protected:
 
 // Min-max normalisation of a vector to [0, 1] (x - min) / (max - min); all zeros when max == min.
 torch::Tensor minMaxNormalise(const torch::Tensor &values);
+// The same with the minimum and maximum given (0-dim tensors; those of a larger set).
+torch::Tensor minMaxNormalise(const torch::Tensor &values, const torch::Tensor &minimum, const torch::Tensor &maximum);
 
 // A deep copy: same config, parameters and buffers copied, on the same device, in the same
 // training mode, with requires_grad set (ICMIL's teacher and student heads).

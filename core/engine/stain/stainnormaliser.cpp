@@ -271,16 +271,27 @@ torch::Tensor StainNormaliser::apply(const torch::Tensor &rgb, const torch::Tens
     return mapColours(rgb, m_settings.method == StainMethod::Macenko ? ColourSpace::OpticalDensity : ColourSpace::LabReinhard, transforms);
 }
 
-torch::Tensor jitterStains(const torch::Tensor &rgb, double strength, at::Generator &generator)
+torch::Tensor jitterStains(const torch::Tensor &rgb, double strength, at::Generator &generator, BatchShard shard)
 {
     if (strength > 1.0)
         throw EngineError("Stain augmentation strength must be between 0 and 1, got " + std::to_string(strength));
     if (!(strength > 0.0))
         return rgb;
+    if (!shard.whole() && rgb.dim() == 4 && rgb.size(0) == 0) {
+        torch::empty({shard.globalSize, 3}, torch::kDouble).uniform_(1.0 - strength, 1.0 + strength, generator);
+        torch::empty({shard.globalSize, 3}, torch::kDouble).uniform_(-strength, strength, generator);
+        return rgb;
+    }
     checkBatch(rgb, "Stain augmentation");
     const std::int64_t n = rgb.size(0);
-    const torch::Tensor scale = torch::empty({n, 3}, torch::kDouble).uniform_(1.0 - strength, 1.0 + strength, generator);
-    const torch::Tensor shift = torch::empty({n, 3}, torch::kDouble).uniform_(-strength, strength, generator);
+    const std::int64_t total = shard.total(n);
+    if (shard.offset < 0 || shard.offset + n > total)
+        throw EngineError("Stain augmentation: rows " + std::to_string(shard.offset) + " to " + std::to_string(shard.offset + n)
+                          + " are not within a batch of " + std::to_string(total));
+    const torch::Tensor scale
+        = torch::empty({total, 3}, torch::kDouble).uniform_(1.0 - strength, 1.0 + strength, generator).narrow(0, shard.offset, n);
+    const torch::Tensor shift
+        = torch::empty({total, 3}, torch::kDouble).uniform_(-strength, strength, generator).narrow(0, shard.offset, n);
     // OD (column) = S^T c for stain amounts c, S the stains as rows: c' = scale c + shift gives
     // OD' = S^T diag(scale) S^-T OD + S^T shift.
     const torch::Tensor mix = ruifrokStains().t();

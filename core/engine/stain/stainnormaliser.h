@@ -9,6 +9,7 @@
 // so one mechanism serves the three: colours in, y' = A y + b per patch, colours back, clamped
 // to [0, 1].
 
+#include "engine/runtime/batchshard.h"
 #include "engine/stain/stainconfig.h"
 
 #include <torch/types.h>
@@ -62,6 +63,8 @@ private:
 // [1 - strength, 1 + strength] and shifted by an optical density drawn from [-strength,
 // strength], per patch and stain, from `generator` (the CPU generator of the caller's seed).
 // strength <= 0 returns rgb unchanged. Throws EngineError for strength > 1.
-torch::Tensor jitterStains(const torch::Tensor &rgb, double strength, at::Generator &generator);
+// With a `shard` (engine/runtime/batchshard.h) the draws are made for the whole batch and this
+// part's rows used; rgb may then have 0 rows.
+torch::Tensor jitterStains(const torch::Tensor &rgb, double strength, at::Generator &generator, BatchShard shard = {});
 
 } // namespace icmil::engine

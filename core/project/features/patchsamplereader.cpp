@@ -5,6 +5,7 @@
 #include "slide/io/slidesource.h"
 
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace icmil::project {
@@ -14,7 +15,13 @@ PatchSampleReader::PatchSampleReader(std::vector<SampledSlide> slides, std::vect
 {
     m_options.batchSize = std::max(1, m_options.batchSize);
     const auto count = static_cast<std::int64_t>(m_samples.size());
-    const std::int64_t batches = (count + m_options.batchSize - 1) / m_options.batchSize;
+    std::int64_t batches = (count + m_options.batchSize - 1) / m_options.batchSize;
+    if (!m_options.batchEnds.empty()) {
+        if (m_options.batchEnds.back() != count || !std::is_sorted(m_options.batchEnds.begin(), m_options.batchEnds.end())
+            || m_options.batchEnds.front() < 0)
+            throw std::invalid_argument("PatchSampleReader: batch ends must rise to the number of samples");
+        batches = static_cast<std::int64_t>(m_options.batchEnds.size());
+    }
     m_prefetcher = std::make_unique<OrderedPrefetcher<Batch>>(
         batches, m_options.threads, m_options.batchesAhead,
         [this](std::int64_t index, const std::atomic_bool &stopping) { return readBatch(index, stopping); });
@@ -24,8 +31,12 @@ PatchSampleReader::~PatchSampleReader() = default;
 
 PatchSampleReader::Batch PatchSampleReader::readBatch(std::int64_t index, const std::atomic_bool &stopping) const
 {
-    const std::int64_t first = index * m_options.batchSize;
-    const std::int64_t count = std::min<std::int64_t>(m_options.batchSize, static_cast<std::int64_t>(m_samples.size()) - first);
+    std::int64_t first = index * m_options.batchSize;
+    std::int64_t count = std::min<std::int64_t>(m_options.batchSize, static_cast<std::int64_t>(m_samples.size()) - first);
+    if (!m_options.batchEnds.empty()) {
+        first = index == 0 ? 0 : m_options.batchEnds[static_cast<std::size_t>(index - 1)];
+        count = m_options.batchEnds[static_cast<std::size_t>(index)] - first;
+    }
     Batch batch;
     batch.first = first;
     batch.patches = torch::zeros({count, 3, m_inputSize, m_inputSize});

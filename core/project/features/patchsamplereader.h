@@ -47,6 +47,10 @@ public:
         int batchSize = 100;
         int threads = 2;
         int batchesAhead = 4;
+        // When not empty, batch i is samples [batchEnds[i - 1], batchEnds[i]) (from 0 for the
+        // first; a batch may be empty) instead of batchSize each: a data-parallel rank's shares
+        // of global batches. The last end must be the number of samples.
+        std::vector<std::int64_t> batchEnds;
     };
 
     PatchSampleReader(std::vector<SampledSlide> slides, std::vector<PatchSample> samples, int inputSize, Options options);

@@ -126,7 +126,7 @@ PoolStainMaps::PoolStainMaps(const engine::StainNormalisation &settings, const T
 torch::Tensor PoolStainMaps::apply(const PatchSampleReader::Batch &batch, torch::Device device) const
 {
     const torch::Tensor patches = batch.patches.to(device);
-    if (!active())
+    if (!active() || patches.size(0) == 0) // a data-parallel rank's empty share of a batch
         return patches;
     return m_normaliser.apply(patches, m_transforms.index_select(0, batch.slides));
 }

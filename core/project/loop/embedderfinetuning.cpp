@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/embedderfinetuning.h"
 
+#include "engine/distributed/distributedgroup.h"
 #include "engine/runtime/runtime.h"
 #include "project/projectlayout.h"
 #include "project/features/slidestain.h"
@@ -31,10 +32,35 @@ std::uint64_t epochSeed(std::uint64_t seed, int epoch)
     return seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(epoch) + 1;
 }
 
+// One rank's shares of the global batches of `samples` (batches of `batchSize` in order): rows
+// [size * rank / ranks, size * (rank + 1) / ranks) of each, the reader's batch ends, and each
+// share's place in its batch.
+struct RankShares {
+    std::vector<PatchSample> samples;
+    std::vector<std::int64_t> batchEnds;
+    std::vector<engine::BatchShard> shards;
+};
+
+RankShares rankShares(const std::vector<PatchSample> &samples, int batchSize, int rank, int ranks)
+{
+    RankShares shares;
+    const auto total = static_cast<std::int64_t>(samples.size());
+    for (std::int64_t start = 0; start < total; start += batchSize) {
+        const std::int64_t size = std::min<std::int64_t>(batchSize, total - start);
+        const std::int64_t low = size * rank / ranks;
+        const std::int64_t high = size * (rank + 1) / ranks;
+        shares.samples.insert(shares.samples.end(), samples.begin() + start + low, samples.begin() + start + high);
+        shares.batchEnds.push_back(static_cast<std::int64_t>(shares.samples.size()));
+        shares.shards.push_back({size, low});
+    }
+    return shares;
+}
+
 } // namespace
 
-EmbedderFineTuning::EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier)
-    : m_config(std::move(config)), m_distiller(embedder, classifier, m_config.distillation)
+EmbedderFineTuning::EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier,
+                                       engine::DistributedGroup *group)
+    : m_config(std::move(config)), m_group(group), m_distiller(embedder, classifier, m_config.distillation, group)
 { }
 
 EmbedderFineTuning::~EmbedderFineTuning() = default;
@@ -66,12 +92,18 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     };
 
     // The patch pool: every tissue patch of every training slide, shuffled once; a fixed share
-    // is held out for validation.
+    // is held out for validation. With several ranks, rank 0 tiles first (writing any missing
+    // patch grid) and the others then read its grids.
+    const bool firstRank = !m_group || m_group->rank() == 0;
+    if (!firstRank)
+        m_group->barrier("fine-tuning patch grids");
     const TissuePatchPool pool
         = collectTissuePatches(ProjectLayout(m_config.projectRoot), m_config.tiling, m_config.slides, [&](std::size_t i) {
               report({"sampling", 0, 0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(m_config.slides.size())}, false);
               return !m_cancelled;
           });
+    if (firstRank && m_group)
+        m_group->barrier("fine-tuning patch grids");
     if (m_cancelled) {
         result.cancelled = true;
         return result;
@@ -120,6 +152,10 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
     // Runs `work` on `patches` in chunks of result.batchSize, halving it when the device runs
     // out of memory (the step that failed changed no weights, so it is simply retried).
     auto inChunks = [&](const torch::Tensor &patches, const std::function<void(const torch::Tensor &, std::int64_t)> &work) {
+        if (m_group) { // every rank takes one step per global batch
+            work(patches, 0);
+            return;
+        }
         engine::runInChunks(
             patches.size(0), result.batchSize,
             [&](std::int64_t offset, std::int64_t size) { work(patches.slice(0, offset, offset + size), offset); },
@@ -133,14 +169,20 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         const Clock::time_point began = Clock::now();
         at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(m_config.distillation.seed ^ 0x5EEDull);
         engine::DistillationAgreement agreement;
-        PatchSampleReader reader(pool.slides, validation, inputSize, {result.batchSize, threads, m_config.batchesAhead});
+        RankShares shares = m_group ? rankShares(validation, result.batchSize, m_group->rank(), m_group->worldSize()) : RankShares{};
+        PatchSampleReader reader(pool.slides, m_group ? std::move(shares.samples) : validation, inputSize,
+                                 {result.batchSize, threads, m_config.batchesAhead, std::move(shares.batchEnds)});
+        std::size_t index = 0;
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled)
                 return std::nullopt;
+            const engine::BatchShard shard = m_group ? shares.shards[index] : engine::BatchShard{};
+            ++index;
             inChunks(stain.apply(*batch, device),
-                     [&](const torch::Tensor &chunk, std::int64_t) { m_distiller.evaluate(chunk, generator, agreement); });
+                     [&](const torch::Tensor &chunk, std::int64_t) { m_distiller.evaluate(chunk, generator, agreement, shard); });
             report({"validating", 0, 0, agreement.patches, held}, false);
         }
+        m_distiller.reduceAgreement(agreement);
         validationSeconds += secondsSince(began);
         return agreement;
     };
@@ -162,25 +204,31 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         record.epoch = epoch;
         int steps = 0;
         const Clock::time_point trainingStart = Clock::now();
-        PatchSampleReader reader(pool.slides, std::move(drawn), inputSize, {result.batchSize, threads, m_config.batchesAhead});
+        RankShares shares = m_group ? rankShares(drawn, result.batchSize, m_group->rank(), m_group->worldSize()) : RankShares{};
+        PatchSampleReader reader(pool.slides, m_group ? std::move(shares.samples) : std::move(drawn), inputSize,
+                                 {result.batchSize, threads, m_config.batchesAhead, std::move(shares.batchEnds)});
+        std::size_t index = 0;
         while (std::optional<PatchSampleReader::Batch> batch = reader.next()) {
             if (m_cancelled) {
                 result.cancelled = true;
                 result.seconds = secondsSince(start);
                 return result;
             }
+            const engine::BatchShard shard = m_group ? shares.shards[index] : engine::BatchShard{};
+            ++index;
             const torch::Tensor known = knownClass.defined() ? knownClass.index_select(0, batch->slides) : torch::Tensor();
             inChunks(stain.apply(*batch, device), [&](const torch::Tensor &chunk, std::int64_t offset) {
                 const engine::DistillationLosses losses
-                    = m_distiller.step(chunk, known.defined() ? known.slice(0, offset, offset + chunk.size(0)) : torch::Tensor());
+                    = m_distiller.step(chunk, known.defined() ? known.slice(0, offset, offset + chunk.size(0)) : torch::Tensor(), shard);
                 record.loss.total += losses.total;
                 record.loss.student += losses.student;
                 record.loss.consistency += losses.consistency;
                 record.loss.embedding += losses.embedding;
                 ++steps;
             });
-            record.patches += batch->patches.size(0);
-            trainedPatches += batch->patches.size(0);
+            const std::int64_t batchPatches = shard.total(batch->patches.size(0)); // the global batch's
+            record.patches += batchPatches;
+            trainedPatches += batchPatches;
 
             FineTuningProgress progress{"training", epoch, 0, record.patches, perEpoch};
             progress.loss = record.loss.total / std::max(1, steps);
@@ -212,9 +260,13 @@ FineTuningResult EmbedderFineTuning::run(const FineTuningEvents &events)
         if (record.best) {
             result.bestEpoch = epoch;
             result.bestMae = record.validationMae;
-            std::filesystem::create_directories(m_config.output.parent_path());
-            m_distiller.student().save(m_config.output);
+            if (!m_group || m_group->rank() == 0) {
+                std::filesystem::create_directories(m_config.output.parent_path());
+                m_distiller.student().save(m_config.output);
+            }
         }
+        if (m_group) // the others read the best student only once rank 0 has written it
+            m_group->barrier("fine-tuning epoch " + std::to_string(epoch + 1) + " written");
         record.seconds = secondsSince(epochStart);
         result.history.push_back(record);
         if (events.epochFinished)

@@ -46,7 +46,17 @@ struct FineTuningResult {
 class EmbedderFineTuning {
 public:
     // `embedder` and `classifier` are copied (teacher and student), on the embedder's device.
-    EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier);
+    //
+    // Data-parallel with a `group` (engine/distributed; every rank runs the same config): each
+    // global batch of `batchSize` patches is split over the ranks in rank order (a rank may get
+    // none of a small last batch), each rank reads and trains on its share, and the distiller
+    // sums the gradients (TeacherStudentDistiller), so the ranks keep equal weights and the run
+    // is one process's with the same batch size, learning rate and seeds, up to the order of
+    // floating-point sums. Validation is split the same way and summed. Rank 0 alone writes the
+    // best student; the others wait for it at a barrier after each epoch. Running out of device
+    // memory is an error there (one rank cannot halve its batch alone).
+    EmbedderFineTuning(FineTuningConfig config, const engine::Embedder &embedder, const engine::MilModel &classifier,
+                       engine::DistributedGroup *group = nullptr);
     ~EmbedderFineTuning();
 
     // Throws ProjectError / EngineError / SlideError with one sentence: no training slides, no
@@ -60,6 +70,7 @@ public:
 
 private:
     FineTuningConfig m_config;
+    engine::DistributedGroup *m_group = nullptr;
     engine::TeacherStudentDistiller m_distiller;
     std::atomic_bool m_cancelled{false};
 };

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/loop/icmilloop.h"
 
+#include "engine/distributed/distributedgroup.h"
 #include "engine/mil/milcheckpoint.h"
 #include "engine/runtime/runtime.h"
 #include "project/training/bagdataset.h"
@@ -9,6 +10,8 @@
 #include "project/projecterror.h"
 #include "project/projectlayout.h"
 #include "project/dataset/slidelist.h"
+#include "project/dataset/slideshare.h"
+#include "project/features/distributedextraction.h"
 #include "project/features/slidestain.h"
 #include "project/features/slidetiler.h"
 #include "project/features/tissuepatchpool.h"
@@ -18,6 +21,7 @@
 #include <algorithm>
 #include <vector>
 #include <chrono>
+#include <exception>
 #include <map>
 #include <regex>
 #include <thread>
@@ -91,8 +95,49 @@ std::vector<SlideEntry> without(std::vector<SlideEntry> slides, const std::vecto
 
 } // namespace
 
-IcmilLoop::IcmilLoop(IcmilLoopConfig config) : m_config(std::move(config))
+IcmilLoop::IcmilLoop(IcmilLoopConfig config, engine::DistributedGroup *group) : m_config(std::move(config)), m_group(group)
 { }
+
+bool IcmilLoop::leader() const
+{
+    return !m_group || m_group->rank() == 0;
+}
+
+std::string IcmilLoop::nextKey(const std::string &what)
+{
+    return "icmil/loop/" + std::to_string(m_keys++) + "/" + what;
+}
+
+void IcmilLoop::onLeader(const std::string &step, const std::function<void()> &work)
+{
+    if (!m_group) {
+        work();
+        return;
+    }
+    // Rank 0 tells the others how it went: "done", "cancelled" (they stop too) or "error: ...".
+    const std::string key = nextKey(step);
+    if (!leader()) {
+        const std::string outcome = m_group->allGatherText(key, {}).front();
+        if (outcome == "cancelled")
+            m_cancelled = true;
+        else if (outcome.starts_with("error: "))
+            throw ProjectError(outcome.substr(7));
+        return;
+    }
+    std::exception_ptr error;
+    std::string outcome = "done";
+    try {
+        work();
+        if (m_cancelled)
+            outcome = "cancelled";
+    } catch (const std::exception &e) {
+        error = std::current_exception();
+        outcome = std::string("error: ") + (*e.what() ? e.what() : "rank 0 failed");
+    }
+    m_group->allGatherText(key, outcome);
+    if (error)
+        std::rethrow_exception(error);
+}
 
 template <typename Job, typename Work> auto IcmilLoop::runAsCurrent(Job &job, Work &&work)
 {
@@ -212,27 +257,34 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
     m_loopDir = loopDir;
     result.stateFile = loopDir / "state.json";
     result.iterationsCsv = loopDir / "iterations.csv";
-    if (m_config.overwrite)
-        removeLoopOutputs(layout, loopDir, m_config.name, m_config.iteration0Encoder);
     LoopState state;
     state.name = m_config.name;
     state.settings = settingsJson();
-    if (fs::exists(result.stateFile)) {
-        LoopState previous = readLoopState(result.stateFile);
-        if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings); !changed.empty())
-            throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
-                               + "' was run with other settings (" + listSome(changed, 6)
-                               + "): use the same settings to resume it, or start it again (Train in the app, --overwrite "
-                                 "on the command line; --name keeps both)");
-        state.iterations = std::move(previous.iterations);
-    }
+    // Rank 0 alone removes, reads and writes the state; the others read what it wrote.
+    onLeader("state", [&] {
+        if (m_config.overwrite)
+            removeLoopOutputs(layout, loopDir, m_config.name, m_config.iteration0Encoder);
+        if (fs::exists(result.stateFile)) {
+            LoopState previous = readLoopState(result.stateFile);
+            if (const std::vector<std::string> changed = loopSettingsChanges(previous.settings, state.settings); !changed.empty())
+                throw ProjectError("The ICMIL loop '" + m_config.name + "' in '" + m_config.projectRoot.string()
+                                   + "' was run with other settings (" + listSome(changed, 6)
+                                   + "): use the same settings to resume it, or start it again (Train in the app, --overwrite "
+                                     "on the command line; --name keeps both)");
+            state.iterations = std::move(previous.iterations);
+        }
+        fs::create_directories(loopDir);
+        // Saved before the first phase ends, so a loop stopped in it is there to resume, with its settings.
+        if (!fs::exists(result.stateFile))
+            writeLoopState(result.stateFile, state);
+    });
+    if (!leader())
+        state.iterations = readLoopState(result.stateFile).iterations;
     const bool resuming = !state.iterations.empty();
-    fs::create_directories(loopDir);
-    // Saved before the first phase ends, so a loop stopped in it is there to resume, with its settings.
-    if (!fs::exists(result.stateFile))
-        writeLoopState(result.stateFile, state);
     auto save = [&](int k, const std::string &phase) {
-        writeLoopState(result.stateFile, state);
+        onLeader("state after " + phase, [&] { writeLoopState(result.stateFile, state); });
+        if (!leader()) // rank 0's figures of the phase (the bag classifier's, the slides left out)
+            state.iterations[static_cast<std::size_t>(k)] = readLoopState(result.stateFile).iterations.at(static_cast<std::size_t>(k));
         if (events.phaseFinished)
             events.phaseFinished(k, phase);
     };
@@ -272,9 +324,9 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
                  runFineTune(iteration, state.iterations[static_cast<std::size_t>(k - 1)],
                              without(trainSlides, state.iterations[static_cast<std::size_t>(k - 1)].leftOut), events);
              }},
-            {"calibrate", [&] { runCalibrate(iteration, slides, events); }},
+            {"calibrate", [&] { onLeader("calibrate", [&] { runCalibrate(iteration, slides, events); }); }},
             {"extract", [&] { runExtract(iteration, slides, events); }},
-            {"train", [&] { runTrain(iteration, events); }},
+            {"train", [&] { onLeader("train", [&] { runTrain(iteration, events); }); }},
         };
         for (const auto &[phase, work] : phases) {
             if ((phase == "finetune" && k == 0) || (phase == "calibrate" && (k > 0 || !calibratesEmbedder(m_config)))
@@ -291,12 +343,14 @@ IcmilLoopResult IcmilLoop::run(const IcmilLoopEvents &events)
             iteration.completedPhases.push_back(phase);
             save(k, phase);
         }
-        writeIterationsCsv(result.iterationsCsv, state.iterations);
+        if (leader())
+            writeIterationsCsv(result.iterationsCsv, state.iterations);
         result.iterations.push_back(iteration);
         if (events.iterationFinished)
             events.iterationFinished(iteration);
     }
-    writeIterationsCsv(result.iterationsCsv, state.iterations);
+    if (leader())
+        writeIterationsCsv(result.iterationsCsv, state.iterations);
     result.leftOut = result.iterations.empty() ? m_unreadable : result.iterations.back().leftOut;
     result.seconds = secondsSince(start);
     return result;
@@ -324,7 +378,7 @@ void IcmilLoop::runFineTune(IterationSummary &iteration, const IterationSummary 
     // Each iteration draws its own patches and augmentations, reproducibly.
     config.seed += static_cast<std::uint64_t>(iteration.iteration);
     config.distillation.seed += static_cast<std::uint64_t>(iteration.iteration);
-    EmbedderFineTuning job(config, *embedder, *classifier);
+    EmbedderFineTuning job(config, *embedder, *classifier, m_group);
     FineTuningEvents jobEvents;
     const int k = iteration.iteration;
     jobEvents.progress = [&](const FineTuningProgress &p) {
@@ -403,7 +457,7 @@ void IcmilLoop::runCalibrate(IterationSummary &iteration, const std::vector<Slid
         static_cast<std::size_t>(std::min<std::int64_t>(m_config.calibrationPatches, static_cast<std::int64_t>(pool.samples.size()))));
     const std::int64_t patches = static_cast<std::int64_t>(pool.samples.size());
     const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4});
+    PatchSampleReader reader(pool.slides, std::move(pool.samples), embedder->inputSize(), {100, threads, 4, {}});
     std::int64_t done = 0;
     embedder->recalibrateBatchNorm([&]() -> torch::Tensor {
         std::optional<PatchSampleReader::Batch> batch = m_cancelled ? std::nullopt : reader.next();
@@ -433,6 +487,8 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
     config.overwrite = false; // files of this encoder come only from this iteration's embedder
     FeatureExtractor extractor(config);
     extractor.setMessageCallback(events.message);
+    // Several ranks: each extracts its share of the slides, then all take the whole report.
+    const std::vector<SlideEntry> share = m_group ? slideShare(slides, m_group->rank(), m_group->worldSize()) : slides;
     const int k = iteration.iteration;
     extractor.setProgressCallback([&](const ExtractionProgress &p) {
         if (!events.progress)
@@ -441,7 +497,11 @@ void IcmilLoop::runExtract(IterationSummary &iteration, const std::vector<SlideE
         progress.etaSeconds = p.etaSeconds;
         events.progress(progress);
     });
-    const ExtractionReport report = runAsCurrent(extractor, [&] { return extractor.run(slides); });
+    ExtractionReport report = runAsCurrent(extractor, [&] { return extractor.run(share); });
+    if (m_group) {
+        report = gatherExtractionReports(*m_group, nextKey("extract"), report, slides);
+        m_cancelled = m_cancelled || report.cancelled; // a rank stopped: the others stop too
+    }
     if (report.cancelled)
         return;
     // What extraction could not use is left out (unless strict), named in the log and the state.

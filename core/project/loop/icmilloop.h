@@ -38,6 +38,10 @@
 #include <string>
 #include <vector>
 
+namespace icmil::engine {
+class DistributedGroup;
+}
+
 namespace icmil::project {
 
 // The embedder of a loop's iteration (engine::EmbedderConfig name + weights): iteration 0 names
@@ -48,7 +52,15 @@ engine::EmbedderConfig loopIterationEmbedder(const IcmilLoopConfig &config, cons
 
 class IcmilLoop {
 public:
-    explicit IcmilLoop(IcmilLoopConfig config);
+    // With a `group` (engine/distributed) this process is one rank of a torch.distributed job in
+    // which every rank runs the same loop on the same project (a shared filesystem): extraction
+    // takes each rank's share of the slides, fine-tuning is data-parallel (embedderfinetuning.h),
+    // and the bag classifier's training and batch-norm calibration run on rank 0 alone (seconds
+    // to minutes on features in memory, where sharding bags would buy little), the others
+    // waiting. Rank 0 alone writes the state, after each phase; the others then read it, so
+    // every rank resumes where it says, and a job whose ranks were killed resumes when launched
+    // again. An error on rank 0 stops the others with the same message.
+    explicit IcmilLoop(IcmilLoopConfig config, engine::DistributedGroup *group = nullptr);
 
     // Throws ProjectError / EngineError / SlideError with one sentence: a bad dataset, a state
     // file made with other settings ("... start it again (Train in the app, --overwrite on the command line) ..."), a phase that
@@ -72,8 +84,16 @@ private:
     void runTrain(IterationSummary &iteration, const IcmilLoopEvents &events);
     // Runs `work` with cancel() forwarded to `job` (cleared again however work ends).
     template <typename Job, typename Work> auto runAsCurrent(Job &job, Work &&work);
+    bool leader() const;
+    // Rank 0 does `work` while the others wait; an exception on rank 0 is thrown on every rank
+    // (the others get a ProjectError with its message). Without a group: work().
+    void onLeader(const std::string &step, const std::function<void()> &work);
+    // A key for the job's store, new at each call (every rank makes the same calls).
+    std::string nextKey(const std::string &what);
 
     IcmilLoopConfig m_config;
+    engine::DistributedGroup *m_group = nullptr;
+    int m_keys = 0;
     std::filesystem::path m_labels;
     std::vector<LeftOutSlide> m_unreadable;    // this run's: no slide file, or it cannot be read
     std::vector<std::string> m_negativeSlides; // training slides of IcmilLoopConfig::negativeClass

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "project/model/bundleprediction.h"
 
+#include "engine/distributed/distributedgroup.h"
 #include "engine/engineerror.h"
 #include "engine/runtime/runtime.h"
 #include "project/dataset/labelstable.h"
+#include "project/dataset/slideshare.h"
 #include "project/export/wholeslideheatmap.h"
+#include "project/features/distributedextraction.h"
 #include "project/features/featureextractor.h"
 #include "project/projectcatalog.h"
 #include "project/projecterror.h"
@@ -70,7 +73,8 @@ std::vector<SlideEntry> slidesToPredict(const fs::path &location, std::vector<st
     return slides;
 }
 
-BundlePredictionJob::BundlePredictionJob(BundlePredictionConfig config) : m_config(std::move(config))
+BundlePredictionJob::BundlePredictionJob(BundlePredictionConfig config, engine::DistributedGroup *group)
+    : m_config(std::move(config)), m_group(group)
 { }
 
 void BundlePredictionJob::cancel()
@@ -112,8 +116,9 @@ BundlePredictionResult BundlePredictionJob::run(const BundlePredictionEvents &ev
     if (hasLoops || hasOtherRuns)
         throw ProjectError("'" + m_config.outDir.string() + "' is a training project (it has " + (hasLoops ? "ICMIL loops" : "other runs")
                            + "): choose an empty folder, or one an earlier prediction made");
+    const bool leader = !m_group || m_group->rank() == 0;
     fs::create_directories(m_config.outDir);
-    if (!m_config.slidesLocation.empty())
+    if (leader && !m_config.slidesLocation.empty())
         recordProjectInputs(m_config.outDir, m_config.slidesLocation, m_config.labelsCsv);
 
     ExtractionConfig extraction = info.preprocessing;
@@ -139,7 +144,12 @@ BundlePredictionResult BundlePredictionJob::run(const BundlePredictionEvents &ev
     const auto extractStart = std::chrono::steady_clock::now();
     ExtractionReport report;
     try {
-        report = extractor.run(m_config.slides);
+        if (m_group) { // each rank its share, then every rank the whole report
+            const std::vector<SlideEntry> share = slideShare(m_config.slides, m_group->rank(), m_group->worldSize());
+            report = gatherExtractionReports(*m_group, "icmil/predict/extract", extractor.run(share), m_config.slides);
+        } else {
+            report = extractor.run(m_config.slides);
+        }
     } catch (...) {
         const std::lock_guard lock(m_mutex);
         m_extractor = nullptr;
@@ -152,6 +162,16 @@ BundlePredictionResult BundlePredictionJob::run(const BundlePredictionEvents &ev
     result.extractSeconds = secondsSince(extractStart);
     if (report.cancelled || m_cancelled) {
         result.cancelled = true;
+        return result;
+    }
+    if (!leader) { // rank 0 predicts and writes; this rank's part is done
+        for (const SlideExtraction &slide : report.slides) {
+            if (slide.status == SlideExtraction::Status::Failed)
+                result.failed.push_back({slide.slideId, slide.message});
+            else
+                (slide.status == SlideExtraction::Status::Extracted ? result.extracted : result.reused)++;
+        }
+        result.predicted = false;
         return result;
     }
 

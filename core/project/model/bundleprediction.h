@@ -22,13 +22,22 @@
 #include <string>
 #include <vector>
 
+namespace icmil::engine {
+class DistributedGroup;
+}
+
 namespace icmil::project {
 
 class FeatureExtractor;
 
 class BundlePredictionJob {
 public:
-    explicit BundlePredictionJob(BundlePredictionConfig config);
+    // With a `group` (engine/distributed), one rank of a torch.distributed job in which every
+    // rank runs the same job: each extracts its share of the slides (dataset/slideshare.h), then
+    // rank 0 alone predicts every slide from the features (the classifier's part: milliseconds a
+    // slide), draws the heatmaps and writes the tables; the others return once every rank has
+    // extracted, with the whole job's extraction figures and `predictedBy` 0.
+    explicit BundlePredictionJob(BundlePredictionConfig config, engine::DistributedGroup *group = nullptr);
     // Throws ProjectError for a bundle that cannot be read (readModelBundle's sentences), no
     // slides, two slides with one id, an unusable output folder (or a training project) or labels CSV. Slides that fail
     // are in the result, not thrown. Cancelled: returns with cancelled set and writes no table.
@@ -37,6 +46,7 @@ public:
 
 private:
     BundlePredictionConfig m_config;
+    engine::DistributedGroup *m_group = nullptr;
     std::atomic_bool m_cancelled{false};
     std::mutex m_mutex;
     FeatureExtractor *m_extractor = nullptr; // while extraction runs

@@ -56,6 +56,7 @@ struct BundlePredictionResult {
     std::filesystem::path attentionDir;
     std::vector<std::filesystem::path> heatmaps;
     bool cancelled = false;
+    bool predicted = true; // false on a torch.distributed job's other ranks, which only extract
 };
 
 } // namespace icmil::project

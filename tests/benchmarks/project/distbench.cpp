@@ -4,16 +4,24 @@
 //     Gloo on the loopback device, each rank one intra-op thread and one reader thread, each
 //     extracting its share of the slides, project/dataset/slideshare.h), patches/s from the first
 //     barrier to the last; scaling efficiency = rate(N) / (N x rate(1)).
-//  2. All-reduce: two ranks (threads of this process, Gloo over TCP on the loopback device) sum
+//  2. ICMIL fine-tuning: the same global batches (random patches in memory: the model's work
+//     only, no slide reading) stepped by 1 process and data-parallel by N ranks
+//     (engine/icmil/teacherstudent.h: each rank its share, gradients summed), each rank one
+//     intra-op thread; patches/s over the timed steps after a warm-up step; efficiency as above.
+//  3. All-reduce: two ranks (threads of this process, Gloo over TCP on the loopback device) sum
 //     float32 tensors from 4 KB to 64 MB; bytes per second of the tensor (algorithm bandwidth).
 // The dataset (synthetic slides) is generated once into DIR and tiled by a first extraction, so
 // the timed runs only extract. The ranks are this program again (--worker), started with
 // posix_spawn.
 //
 //   icmil-dist-bench [--slides 8] [--size 6000x4800] [--embedder tiny-cnn] [--ranks 2] [--dir DIR]
+//                    [--finetune-batch 32] [--finetune-steps 8]
 
 #include "common/freeport.h"
 #include "engine/distributed/distributedgroup.h"
+#include "engine/embedders/embedder.h"
+#include "engine/icmil/teacherstudent.h"
+#include "engine/mil/milmodel.h"
 #include "engine/runtime/runtime.h"
 #include "project/dataset/slidelist.h"
 #include "project/dataset/slideshare.h"
@@ -47,6 +55,9 @@ struct Options {
     std::string embedder = "tiny-cnn";
     int ranks = 2;
     fs::path dir = fs::temp_directory_path() / "icmil-dist-bench";
+    int finetuneBatch = 32;
+    int finetuneSteps = 8;
+    std::string mode = "extract"; // what a worker does: extract or finetune
     // --worker RANK WORLD PORT
     int workerRank = -1;
     int workerWorld = 0;
@@ -76,22 +87,66 @@ std::vector<project::SlideEntry> datasetSlides(const Options &options)
     return project::listSlides(options.dir / "dataset").slides;
 }
 
+std::unique_ptr<engine::DistributedGroup> joinJob(const Options &options)
+{
+    if (options.workerWorld <= 1)
+        return nullptr;
+    engine::DistributedSettings settings;
+    settings.rank = options.workerRank;
+    settings.worldSize = options.workerWorld;
+    settings.host = "127.0.0.1";
+    settings.port = options.workerPort;
+    settings.launcher = "icmil-dist-bench";
+    settings.timeout = std::chrono::seconds(600);
+    return std::make_unique<engine::DistributedGroup>(settings);
+}
+
+// One rank of the fine-tuning job: its share of each global batch, a warm-up step, then the timed
+// steps between two barriers; rank 0 prints "PATCHES SECONDS".
+int finetuneWorker(const Options &options)
+{
+    engine::configureThreads(1);
+    const std::unique_ptr<engine::DistributedGroup> group = joinJob(options);
+    engine::EmbedderConfig embedderConfig;
+    embedderConfig.name = options.embedder;
+    embedderConfig.seed = 3;
+    const std::unique_ptr<engine::Embedder> embedder = engine::makeEmbedder(embedderConfig);
+    engine::MilModelConfig head;
+    head.type = engine::MilModelType::Abmil;
+    head.inputDim = embedder->featureDim();
+    head.seed = 5;
+    const std::shared_ptr<engine::MilModel> classifier = engine::makeMilModel(head);
+    engine::DistillationConfig config;
+    config.confidenceWeighted = true;
+    engine::TeacherStudentDistiller distiller(*embedder, *classifier, config, group.get());
+    const std::int64_t batch = options.finetuneBatch;
+    const int world = std::max(1, options.workerWorld);
+    const std::int64_t low = batch * options.workerRank / world;
+    const std::int64_t high = batch * (options.workerRank + 1) / world;
+    const torch::Tensor patches = torch::rand({high - low, 3, embedder->inputSize(), embedder->inputSize()});
+    const engine::BatchShard shard{batch, low};
+    distiller.step(patches, {}, shard); // warm-up
+    if (group)
+        group->barrier("start");
+    const auto start = Clock::now();
+    for (int step = 0; step < options.finetuneSteps; ++step)
+        distiller.step(patches, {}, shard);
+    if (group)
+        group->barrier("end");
+    const double seconds = secondsSince(start);
+    if (options.workerRank == 0)
+        std::cout << batch * options.finetuneSteps << ' ' << seconds << std::endl;
+    return 0;
+}
+
 // One rank: joins the job (when there is more than one), extracts its share between two
 // barriers, and (rank 0) prints "PATCHES SECONDS" for the whole job.
 int worker(const Options &options)
 {
+    if (options.mode == "finetune")
+        return finetuneWorker(options);
     engine::configureThreads(1);
-    std::unique_ptr<engine::DistributedGroup> group;
-    if (options.workerWorld > 1) {
-        engine::DistributedSettings settings;
-        settings.rank = options.workerRank;
-        settings.worldSize = options.workerWorld;
-        settings.host = "127.0.0.1";
-        settings.port = options.workerPort;
-        settings.launcher = "icmil-dist-bench";
-        settings.timeout = std::chrono::seconds(600);
-        group = std::make_unique<engine::DistributedGroup>(settings);
-    }
+    const std::unique_ptr<engine::DistributedGroup> group = joinJob(options);
     const std::vector<project::SlideEntry> share
         = project::slideShare(datasetSlides(options), options.workerRank, std::max(1, options.workerWorld));
     project::FeatureExtractor extractor(extractionConfig(options));
@@ -126,8 +181,21 @@ std::pair<std::int64_t, double> runJob(const Options &options, const char *self,
         if (rank == 0)
             posix_spawn_file_actions_adddup2(&actions, pipeFds[1], STDOUT_FILENO);
         posix_spawn_file_actions_addclose(&actions, pipeFds[0]);
-        std::vector<std::string> args{self,    "--worker",           std::to_string(rank), std::to_string(world), std::to_string(port),
-                                      "--dir", options.dir.string(), "--embedder",         options.embedder};
+        std::vector<std::string> args{self,
+                                      "--worker",
+                                      std::to_string(rank),
+                                      std::to_string(world),
+                                      std::to_string(port),
+                                      "--dir",
+                                      options.dir.string(),
+                                      "--embedder",
+                                      options.embedder,
+                                      "--mode",
+                                      options.mode,
+                                      "--finetune-batch",
+                                      std::to_string(options.finetuneBatch),
+                                      "--finetune-steps",
+                                      std::to_string(options.finetuneSteps)};
         std::vector<char *> argv;
         for (std::string &a : args)
             argv.push_back(a.data());
@@ -218,12 +286,19 @@ int main(int argc, char **argv)
             options.ranks = std::stoi(argv[++i]);
         else if (a == "--dir" && hasValue)
             options.dir = argv[++i];
+        else if (a == "--finetune-batch" && hasValue)
+            options.finetuneBatch = std::max(1, std::stoi(argv[++i]));
+        else if (a == "--finetune-steps" && hasValue)
+            options.finetuneSteps = std::max(1, std::stoi(argv[++i]));
+        else if (a == "--mode" && hasValue)
+            options.mode = argv[++i];
         else if (a == "--worker" && i + 3 < argc) {
             options.workerRank = std::stoi(argv[++i]);
             options.workerWorld = std::stoi(argv[++i]);
             options.workerPort = std::stoi(argv[++i]);
         } else {
-            std::cerr << "usage: icmil-dist-bench [--slides N] [--size WxH] [--embedder NAME] [--ranks N] [--dir DIR]\n";
+            std::cerr << "usage: icmil-dist-bench [--slides N] [--size WxH] [--embedder NAME] [--ranks N] [--dir DIR] [--finetune-batch B] "
+                         "[--finetune-steps S]\n";
             return 2;
         }
     }
@@ -250,18 +325,26 @@ int main(int argc, char **argv)
         const char *self = "/proc/self/exe";
         std::cout << "Extraction, " << options.slides << " slides " << options.width << "x" << options.height << ", " << options.embedder
                   << ", each rank 1 intra-op thread and 1 reader\n";
-        std::cout << std::setw(8) << "ranks" << std::setw(10) << "patches" << std::setw(10) << "seconds" << std::setw(12) << "patches/s"
-                  << std::setw(12) << "efficiency" << '\n';
-        double single = 0.0;
-        for (const int world : {1, options.ranks}) {
-            const auto [patches, seconds] = runJob(options, self, world);
-            const double rate = static_cast<double>(patches) / seconds;
-            if (world == 1)
-                single = rate;
-            std::cout << std::setw(8) << world << std::setw(10) << patches << std::setw(10) << std::fixed << std::setprecision(2) << seconds
-                      << std::setw(12) << std::setprecision(1) << rate << std::setw(12) << std::setprecision(2) << rate / (world * single)
-                      << '\n';
-        }
+        auto scalingTable = [&](const Options &job) {
+            std::cout << std::setw(8) << "ranks" << std::setw(10) << "patches" << std::setw(10) << "seconds" << std::setw(12) << "patches/s"
+                      << std::setw(12) << "efficiency" << '\n';
+            double single = 0.0;
+            for (const int world : {1, job.ranks}) {
+                const auto [patches, seconds] = runJob(job, self, world);
+                const double rate = static_cast<double>(patches) / seconds;
+                if (world == 1)
+                    single = rate;
+                std::cout << std::setw(8) << world << std::setw(10) << patches << std::setw(10) << std::fixed << std::setprecision(2)
+                          << seconds << std::setw(12) << std::setprecision(1) << rate << std::setw(12) << std::setprecision(2)
+                          << rate / (world * single) << '\n';
+            }
+        };
+        scalingTable(options);
+        Options finetune = options;
+        finetune.mode = "finetune";
+        std::cout << "\nICMIL fine-tuning (teacher-student, ABMIL head, confidence weights), " << options.embedder << ", global batch "
+                  << options.finetuneBatch << ", " << options.finetuneSteps << " timed steps, each rank 1 intra-op thread\n";
+        scalingTable(finetune);
         allReduceTable();
     } catch (const std::exception &error) {
         std::cerr << "icmil-dist-bench: " << error.what() << '\n';

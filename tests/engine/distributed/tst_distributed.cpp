@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Tests for engine/distributed: resolving rank, world size and rendezvous from torchrun's, srun's
 // and --dist-url's words, and a real c10d group (TCPStore + Gloo) of two ranks on the loopback
-// device, as two threads of this process: all-reduce, text gathering, barriers, and a rank that
-// never comes failing the other within the timeout instead of hanging it.
+// device, as two threads of this process: all-reduce, text gathering, barriers, a rank that
+// never comes failing the other within the timeout instead of hanging it, and data-parallel
+// fine-tuning steps that are one process's steps on the whole batch.
 
 #include "common/freeport.h"
 #include "engine/distributed/distributedgroup.h"
 #include "engine/distributed/distributedsettings.h"
+#include "engine/embedders/embedder.h"
 #include "engine/engineerror.h"
+#include "engine/icmil/teacherstudent.h"
+#include "engine/mil/milmodel.h"
 
 #include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 
 #include "enginecheck.h"
 
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <future>
 #include <map>
 #include <thread>
@@ -38,6 +46,40 @@ std::string errorOf(const DistributedOptions &options, const std::map<std::strin
         return error.what();
     }
     return "(no error)";
+}
+
+DistributedSettings loopback(int rank, int port)
+{
+    DistributedSettings settings;
+    settings.rank = rank;
+    settings.worldSize = 2;
+    settings.host = "127.0.0.1";
+    settings.port = port;
+    settings.launcher = "test";
+    settings.timeout = std::chrono::seconds(60);
+    return settings;
+}
+
+// ||a - b|| / ||b|| over all the tensors together.
+double relativeDifference(const std::vector<torch::Tensor> &a, const std::vector<torch::Tensor> &b)
+{
+    double difference = 0.0;
+    double norm = 0.0;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        difference += (a[i].to(torch::kDouble) - b[i].to(torch::kDouble)).pow(2).sum().item<double>();
+        norm += b[i].to(torch::kDouble).pow(2).sum().item<double>();
+    }
+    return a.size() == b.size() && norm > 0.0 ? std::sqrt(difference / norm) : 1.0;
+}
+
+std::vector<torch::Tensor> trainedWeights(TeacherStudentDistiller &distiller)
+{
+    std::vector<torch::Tensor> weights;
+    for (const torch::Tensor &t : distiller.student().parameters())
+        weights.push_back(t.detach().clone());
+    for (const torch::Tensor &t : distiller.studentHead().parameters())
+        weights.push_back(t.detach().clone());
+    return weights;
 }
 
 } // namespace
@@ -143,14 +185,7 @@ ENGINE_TEST(twoRanksReduceGatherAndMeet)
         SKIP("this build has no Gloo headers (libgloo-dev)");
     const int port = icmil::test::freeLoopbackPort();
     auto rankWork = [port](int rank) {
-        DistributedSettings settings;
-        settings.rank = rank;
-        settings.worldSize = 2;
-        settings.host = "127.0.0.1";
-        settings.port = port;
-        settings.launcher = "test";
-        settings.timeout = std::chrono::seconds(60);
-        DistributedGroup group(settings);
+        DistributedGroup group(loopback(rank, port));
         std::vector<torch::Tensor> tensors{torch::full({3}, static_cast<float>(rank + 1)), torch::arange(4, torch::kDouble) * rank};
         for (torch::Tensor &tensor : tensors)
             group.allReduceSum(tensor, "test sum");
@@ -201,4 +236,94 @@ ENGINE_TEST(ncclIsRefusedWithAReason)
     settings.backend = "nccl";
     CHECK_THROWS_MESSAGE(DistributedGroup{settings},
                          "torch.distributed: this build has no NCCL backend; use --dist-backend gloo (or auto)");
+}
+
+ENGINE_TEST(dataParallelFineTuningIsOneProcessOnTheWholeBatch)
+{
+    if (!DistributedGroup::backendAvailable("gloo"))
+        SKIP("this build has no Gloo headers (libgloo-dev)");
+    EmbedderConfig embedderConfig;
+    embedderConfig.name = "tiny-cnn";
+    embedderConfig.seed = 3;
+    const std::unique_ptr<Embedder> embedder = makeEmbedder(embedderConfig);
+    MilModelConfig head;
+    head.type = MilModelType::Abmil;
+    head.inputDim = embedder->featureDim();
+    head.embedDim = 16;
+    head.attentionDim = 8;
+    head.seed = 5;
+    const std::shared_ptr<MilModel> classifier = makeMilModel(head);
+    // Everything that draws or normalises per batch: the crops and flips, stain jitter, the
+    // confidence weights' min-max over the batch; known classes; sharp targets and a large
+    // learning rate so that the weights move well beyond the tolerance.
+    DistillationConfig config;
+    config.learningRate = 1e-3;
+    config.teacherTemperature = 0.5;
+    config.confidenceWeighted = true;
+    config.augmentation.stainJitter = 0.1;
+    config.seed = 21;
+    // Global batches of 5 (split 2 + 3), 4 (2 + 2) and 1 (rank 0 gets none of it).
+    std::vector<torch::Tensor> batches, known;
+    for (const std::int64_t n : {5, 4, 1}) {
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<std::uint64_t>(40 + n));
+        batches.push_back(torch::rand({n, 3, 64, 64}, generator));
+        known.push_back(torch::full({n}, -1, torch::kLong));
+    }
+    known[0][1] = 0;
+    known[1][3] = 1;
+
+    TeacherStudentDistiller single(*embedder, *classifier, config);
+    const std::vector<torch::Tensor> initial = trainedWeights(single);
+    std::vector<DistillationLosses> singleLosses;
+    for (std::size_t i = 0; i < batches.size(); ++i)
+        singleLosses.push_back(single.step(batches[i], known[i]));
+    DistillationAgreement singleAgreement;
+    auto validationDraws = at::make_generator<at::CPUGeneratorImpl>(99);
+    single.evaluate(batches[0], validationDraws, singleAgreement);
+    const std::vector<torch::Tensor> expected = trainedWeights(single);
+
+    const int port = icmil::test::freeLoopbackPort();
+    auto rankWork = [&](int rank) {
+        DistributedGroup group(loopback(rank, port));
+        TeacherStudentDistiller distiller(*embedder, *classifier, config, &group);
+        std::vector<DistillationLosses> losses;
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            const std::int64_t n = batches[i].size(0);
+            const std::int64_t low = n * rank / 2;
+            const std::int64_t high = n * (rank + 1) / 2;
+            losses.push_back(distiller.step(batches[i].slice(0, low, high), known[i].slice(0, low, high), BatchShard{n, low}));
+        }
+        DistillationAgreement agreement;
+        auto draws = at::make_generator<at::CPUGeneratorImpl>(99);
+        const std::int64_t n = batches[0].size(0);
+        distiller.evaluate(batches[0].slice(0, n * rank / 2, n * (rank + 1) / 2), draws, agreement, BatchShard{n, n * rank / 2});
+        distiller.reduceAgreement(agreement);
+        return std::make_tuple(trainedWeights(distiller), losses, agreement);
+    };
+    auto other = std::async(std::launch::async, rankWork, 1);
+    const auto [weights0, losses0, agreement0] = rankWork(0);
+    const auto [weights1, losses1, agreement1] = other.get();
+
+    // The ranks hold the same weights, bit for bit; they are one process's within 1e-5.
+    CHECK_EQ(weights0.size(), expected.size());
+    bool ranksEqual = weights0.size() == weights1.size();
+    for (std::size_t i = 0; ranksEqual && i < weights0.size(); ++i)
+        ranksEqual = torch::equal(weights0[i], weights1[i]);
+    CHECK(ranksEqual);
+    const double moved = relativeDifference(expected, initial);
+    const double difference = relativeDifference(weights0, expected);
+    CHECK(moved > 1e-3);
+    CHECK(difference < 1e-5);
+    std::printf("data-parallel fine-tuning: weights moved %.3g (relative), two ranks differ from one process by %.3g\n", moved, difference);
+    for (std::size_t i = 0; i < singleLosses.size(); ++i) {
+        CHECK(std::abs(losses0[i].total - singleLosses[i].total) <= 1e-5 * std::abs(singleLosses[i].total));
+        CHECK(std::abs(losses0[i].student - singleLosses[i].student) <= 1e-5 * std::abs(singleLosses[i].student));
+        CHECK(std::abs(losses0[i].embedding - singleLosses[i].embedding) <= 1e-5 * std::abs(singleLosses[i].embedding) + 1e-12);
+        CHECK_EQ(losses1[i].total, losses0[i].total);
+    }
+    CHECK_EQ(agreement0.patches, singleAgreement.patches);
+    CHECK_EQ(agreement0.elements, singleAgreement.elements);
+    CHECK_EQ(agreement0.agreeing, singleAgreement.agreeing);
+    CHECK(std::abs(agreement0.meanAbsoluteError() - singleAgreement.meanAbsoluteError()) <= 1e-5 * singleAgreement.meanAbsoluteError());
+    CHECK_EQ(agreement1.absoluteErrorSum, agreement0.absoluteErrorSum);
 }

@@ -133,3 +133,28 @@ ENGINE_TEST(badInput)
     CHECK_THROWS_MESSAGE(augmentPatches(torch::zeros({2, 3, 8, 9}), AugmentationConfig{}, generator),
                          "Augmentation needs a batch of square patches, N x C x S x S");
 }
+
+ENGINE_TEST(aShardGetsItsRowsOfTheWholeBatchsDraws)
+{
+    // A data-parallel rank's rows of a batch (BatchShard) get exactly the augmentation those rows
+    // get in the whole batch, stain jitter included, and the generator ends where the whole
+    // batch leaves it, also for a rank with no rows.
+    AugmentationConfig config;
+    config.stainJitter = 0.2;
+    const torch::Tensor batch = patches(5, 32);
+    auto wholeGenerator = seeded(7);
+    const torch::Tensor whole = augmentPatches(batch, config, wholeGenerator);
+    const double nextOfWhole = torch::rand({1}, wholeGenerator).item<double>();
+    for (const auto &[low, high] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 2}, {2, 5}, {4, 5}, {3, 3}}) {
+        auto generator = seeded(7);
+        std::vector<AugmentationDraw> draws;
+        const torch::Tensor part = augmentPatches(batch.slice(0, low, high), config, generator, &draws, BatchShard{5, low});
+        CHECK_EQ(part.size(0), high - low);
+        CHECK(torch::equal(part, whole.slice(0, low, high)));
+        CHECK_EQ(static_cast<std::int64_t>(draws.size()), high - low);
+        CHECK_EQ(torch::rand({1}, generator).item<double>(), nextOfWhole);
+    }
+    auto generator = seeded(7);
+    CHECK_THROWS_MESSAGE(augmentPatches(batch.slice(0, 0, 3), config, generator, nullptr, BatchShard{5, 3}),
+                         "Augmentation needs a batch of square patches, N x C x S x S");
+}

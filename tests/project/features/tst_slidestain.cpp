@@ -220,7 +220,7 @@ private Q_SLOTS:
         for (std::size_t i = 0; i < pool.samples.size() && mixed.size() < 6; i += 7)
             mixed.push_back(pool.samples[i]);
         mixed.push_back(pool.samples.back());
-        project::PatchSampleReader reader(pool.slides, mixed, 64, {100, 1, 1});
+        project::PatchSampleReader reader(pool.slides, mixed, 64, {100, 1, 1, {}});
         const std::optional<project::PatchSampleReader::Batch> batch = reader.next();
         QVERIFY(batch);
         const torch::Tensor normalised = maps.apply(*batch, torch::kCPU);

@@ -4,11 +4,14 @@
 // fine-tuning that never opens a test slide, cancellation within a second, settings that do not
 // match a saved loop, and the sampling of the fine-tuning patches.
 
+#include "common/freeport.h"
 #include "common/slidetestsupport.h"
 #include "project/featuretestsupport.h"
 #include "project/looptestsupport.h"
 
+#include "engine/distributed/distributedgroup.h"
 #include "engine/embedders/embedder.h"
+#include "engine/torchfile/torchfile.h"
 #include "engine/mil/milcheckpoint.h"
 #include "project/loop/embedderfinetuning.h"
 #include "project/features/featurestore.h"
@@ -23,7 +26,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <fstream>
+#include <future>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -542,6 +547,88 @@ private Q_SLOTS:
         f.slides.clear();
         QCOMPARE(test::projectErrorOf([&] { EmbedderFineTuning(f, *embedder, *classifier).run(); }),
                  QStringLiteral("Fine-tuning needs at least one training slide"));
+    }
+
+    void fineTuningOnTwoRanksIsOneProcessWithTheSameBatch()
+    {
+        if (!engine::DistributedGroup::backendAvailable("gloo"))
+            QSKIP("this build has no Gloo headers (libgloo-dev)");
+        const fs::path root = m_reference;
+        QVERIFY(!root.empty());
+        std::vector<SlideEntry> train;
+        for (const SlideEntry &entry : listSlides(m_dataset).slides)
+            if (m_split.at(entry.slideId) == "train")
+                train.push_back(entry);
+        IcmilLoopConfig c = config("full", 1);
+        FineTuningConfig f = c.fineTuning;
+        f.projectRoot = root;
+        f.slides = train;
+        f.tiling = c.extraction.tiling;
+        f.epochs = 2;
+        f.patchesPerEpoch = 45; // batches of 16, 16 and 13 (6 + 7 over two ranks)
+        f.distillation.learningRate = 1e-3;
+        f.distillation.teacherTemperature = 0.5;
+        f.distillation.confidenceWeighted = true;
+        f.distillation.augmentation.stainJitter = 0.05;
+        f.negativeClass = 0;
+        for (const SlideEntry &entry : train)
+            if (m_label.at(entry.slideId) == "normal")
+                f.negativeSlides.push_back(entry.slideId);
+        f.output = m_dir / "student-one-process.pth";
+        const engine::EmbedderConfig e = c.embedder;
+        auto embedder = engine::makeEmbedder(e);
+        auto classifier = engine::instantiateMilModel(engine::readMilCheckpoint(root / "runs" / "icmil-it0" / "checkpoint.pth"));
+        const FineTuningResult single = EmbedderFineTuning(f, *embedder, *classifier).run();
+
+        FineTuningConfig d = f;
+        d.output = m_dir / "student-two-ranks.pth";
+        fs::remove(d.output);
+        const int port = test::freeLoopbackPort();
+        auto rank = [&](int r) {
+            engine::DistributedSettings settings;
+            settings.rank = r;
+            settings.worldSize = 2;
+            settings.host = "127.0.0.1";
+            settings.port = port;
+            settings.launcher = "test";
+            settings.timeout = std::chrono::seconds(120);
+            engine::DistributedGroup group(settings);
+            FineTuningConfig mine = d;
+            mine.readerThreads = 1;
+            return EmbedderFineTuning(mine, *embedder, *classifier, &group).run();
+        };
+        auto other = std::async(std::launch::async, rank, 1);
+        const FineTuningResult rank0 = rank(0);
+        const FineTuningResult rank1 = other.get();
+
+        QCOMPARE(rank0.history.size(), single.history.size());
+        QCOMPARE(rank0.bestEpoch, single.bestEpoch);
+        QCOMPARE(rank1.bestEpoch, single.bestEpoch);
+        for (std::size_t i = 0; i < single.history.size(); ++i) {
+            QCOMPARE(rank0.history[i].patches, std::int64_t{45});
+            QVERIFY(std::abs(rank0.history[i].loss.total - single.history[i].loss.total) <= 1e-5 * single.history[i].loss.total);
+            QVERIFY(std::abs(rank0.history[i].validationMae - single.history[i].validationMae) <= 1e-5 * single.history[i].validationMae);
+            QCOMPARE(rank1.history[i].validationMae, rank0.history[i].validationMae);
+        }
+        // Rank 0 wrote the best student; its weights are the one process's within 1e-5.
+        const engine::StateDict one = engine::readStateDict(f.output);
+        const engine::StateDict two = engine::readStateDict(d.output);
+        embedder->save(m_dir / "student-initial.pth");
+        const engine::StateDict before = engine::readStateDict(m_dir / "student-initial.pth");
+        double difference = 0.0, norm = 0.0, moved = 0.0;
+        QCOMPARE(two.size(), one.size());
+        for (const auto &[name, tensor] : one.entries()) {
+            const torch::Tensor *other = two.find(name);
+            const torch::Tensor *initial = before.find(name);
+            QVERIFY2(other && initial, name.c_str());
+            difference += (other->to(torch::kDouble) - tensor.to(torch::kDouble)).pow(2).sum().item<double>();
+            norm += tensor.to(torch::kDouble).pow(2).sum().item<double>();
+            moved += (initial->to(torch::kDouble) - tensor.to(torch::kDouble)).pow(2).sum().item<double>();
+        }
+        qInfo("two ranks vs one process: relative difference %.3g; fine-tuning moved the weights %.3g", std::sqrt(difference / norm),
+              std::sqrt(moved / norm));
+        QVERIFY(std::sqrt(moved / norm) > 1e-3);
+        QVERIFY(std::sqrt(difference / norm) < 1e-5);
     }
 
     void negativeClassMustBeALabel()
