@@ -146,22 +146,24 @@ torch::Tensor TeacherStudentDistiller::batchConfidenceWeights(const torch::Tenso
     if (rows > 0)
         for (const torch::Tensor &tier : m_teacherHead->instanceAttentionScores(teacherEmbedding))
             scores.push_back(tier.to(torch::kFloat));
-    auto tiers = static_cast<std::int64_t>(scores.size());
-    if (m_group) {
-        torch::Tensor count = torch::full({1}, static_cast<double>(tiers), torch::kDouble);
-        m_group->allReduce(count, DistributedGroup::Reduction::Max, "attention tiers");
-        tiers = static_cast<std::int64_t>(count.item<double>());
+    if (m_attentionTiers < 0) { // how many attention networks: once (a rank may have no rows)
+        m_attentionTiers = static_cast<std::int64_t>(scores.size());
+        if (m_group) {
+            torch::Tensor count = torch::full({1}, static_cast<double>(m_attentionTiers), torch::kDouble);
+            m_group->allReduce(count, DistributedGroup::Reduction::Max, "attention tiers");
+            m_attentionTiers = static_cast<std::int64_t>(count.item<double>());
+        }
     }
-    torch::Tensor lows = torch::full({tiers}, std::numeric_limits<float>::infinity(), torch::kFloat);
-    torch::Tensor highs = torch::full({tiers}, -std::numeric_limits<float>::infinity(), torch::kFloat);
+    // Each tier's minimum and negated maximum in one tensor: one all-reduce (min) for both.
+    torch::Tensor range = torch::full({2 * m_attentionTiers}, std::numeric_limits<float>::infinity(), torch::kFloat);
     for (std::size_t k = 0; k < scores.size(); ++k) {
-        lows[static_cast<std::int64_t>(k)] = scores[k].min().cpu();
-        highs[static_cast<std::int64_t>(k)] = scores[k].max().cpu();
+        range[static_cast<std::int64_t>(k)] = scores[k].min().cpu();
+        range[m_attentionTiers + static_cast<std::int64_t>(k)] = -scores[k].max().cpu();
     }
-    if (m_group) {
-        m_group->allReduce(lows, DistributedGroup::Reduction::Min, "attention range");
-        m_group->allReduce(highs, DistributedGroup::Reduction::Max, "attention range");
-    }
+    if (m_group)
+        m_group->allReduce(range, DistributedGroup::Reduction::Min, "attention range");
+    const torch::Tensor lows = range.narrow(0, 0, m_attentionTiers);
+    const torch::Tensor highs = -range.narrow(0, m_attentionTiers, m_attentionTiers);
     torch::Tensor product;
     for (std::size_t k = 0; k < scores.size(); ++k) {
         const auto at = static_cast<std::int64_t>(k);

@@ -127,6 +127,7 @@ private:
     at::Generator m_generator;
     DistributedGroup *m_group = nullptr;
     std::vector<torch::Tensor> m_trainable;
+    std::int64_t m_attentionTiers = -1; // the teacher's attention networks; -1: not yet known
     std::int64_t m_steps = 0;
 };
 

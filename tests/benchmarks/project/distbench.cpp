@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // icmil-dist-bench: what torch.distributed buys on this machine.
 //  1. Extraction: the same slides extracted by 1 process and by N processes (ranks of one job,
-//     Gloo on the loopback device, each rank one intra-op thread and one reader thread, each
-//     extracting its share of the slides, project/dataset/slideshare.h), patches/s from the first
-//     barrier to the last; scaling efficiency = rate(N) / (N x rate(1)).
+//     Gloo on the loopback device, rank r pinned to core r, each rank one intra-op thread and one
+//     reader thread, each extracting its share of the slides, project/dataset/slideshare.h),
+//     patches/s from the first barrier to the last; scaling efficiency = rate(N) / (N x rate(1)).
 //  2. ICMIL fine-tuning: the same global batches (random patches in memory: the model's work
 //     only, no slide reading) stepped by 1 process and data-parallel by N ranks
 //     (engine/icmil/teacherstudent.h: each rank its share, gradients summed), each rank one
@@ -37,7 +37,9 @@
 #include <spawn.h>
 #include <sstream>
 #include <string>
+#include <sched.h>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -87,8 +89,21 @@ std::vector<project::SlideEntry> datasetSlides(const Options &options)
     return project::listSlides(options.dir / "dataset").slides;
 }
 
+// Rank r runs on core r (modulo the cores): one process's rate is one core's, so that N ranks on N
+// cores measure scaling rather than how much of a second core one process already used (its
+// reader thread does).
+void pinToCore(int rank)
+{
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<unsigned>(rank) % cores, &set);
+    sched_setaffinity(0, sizeof set, &set);
+}
+
 std::unique_ptr<engine::DistributedGroup> joinJob(const Options &options)
 {
+    pinToCore(options.workerRank);
     if (options.workerWorld <= 1)
         return nullptr;
     engine::DistributedSettings settings;
@@ -324,7 +339,7 @@ int main(int argc, char **argv)
         }
         const char *self = "/proc/self/exe";
         std::cout << "Extraction, " << options.slides << " slides " << options.width << "x" << options.height << ", " << options.embedder
-                  << ", each rank 1 intra-op thread and 1 reader\n";
+                  << ", each rank 1 intra-op thread and 1 reader, rank r on core r\n";
         auto scalingTable = [&](const Options &job) {
             std::cout << std::setw(8) << "ranks" << std::setw(10) << "patches" << std::setw(10) << "seconds" << std::setw(12) << "patches/s"
                       << std::setw(12) << "efficiency" << '\n';
@@ -343,7 +358,7 @@ int main(int argc, char **argv)
         Options finetune = options;
         finetune.mode = "finetune";
         std::cout << "\nICMIL fine-tuning (teacher-student, ABMIL head, confidence weights), " << options.embedder << ", global batch "
-                  << options.finetuneBatch << ", " << options.finetuneSteps << " timed steps, each rank 1 intra-op thread\n";
+                  << options.finetuneBatch << ", " << options.finetuneSteps << " timed steps, each rank 1 intra-op thread on its core\n";
         scalingTable(finetune);
         allReduceTable();
     } catch (const std::exception &error) {
