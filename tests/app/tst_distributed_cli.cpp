@@ -162,19 +162,26 @@ private:
         + more;
     }
 
-    // Two ranks: with `flags` (per rank, appended) and `environment` (per rank, added).
-    std::pair<Finished, Finished> runTwoRanks(const fs::path &project, const std::array<QStringList, 2> &flags,
-                                              const std::array<QProcessEnvironment, 2> &environment)
+    // Two ranks of `arguments`: with `flags` (per rank, appended) and `environment` (per rank).
+    static std::pair<Finished, Finished> runTwoRanks(const QStringList &arguments, const std::array<QStringList, 2> &flags,
+                                                     const std::array<QProcessEnvironment, 2> &environment)
     {
         std::array<QProcess, 2> ranks;
         for (int rank = 0; rank < 2; ++rank) {
             ranks[static_cast<std::size_t>(rank)].setProcessEnvironment(environment[static_cast<std::size_t>(rank)]);
-            ranks[static_cast<std::size_t>(rank)].start(QStringLiteral(ICMIL_CLI),
-                                                        extractArguments(project) + flags[static_cast<std::size_t>(rank)]);
+            ranks[static_cast<std::size_t>(rank)].start(QStringLiteral(ICMIL_CLI), arguments + flags[static_cast<std::size_t>(rank)]);
         }
         Finished first = finish(ranks[0]);
         Finished second = finish(ranks[1]);
         return {first, second};
+    }
+
+    // Two ranks of `arguments` joined by --dist-url on a free loopback port.
+    static std::pair<Finished, Finished> runTwoRanksByUrl(const QStringList &arguments)
+    {
+        const QString url = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
+        const QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
+        return runTwoRanks(arguments, {rankFlags(url, 0), rankFlags(url, 1)}, {plain, plain});
     }
 
 private Q_SLOTS:
@@ -211,12 +218,7 @@ private Q_SLOTS:
         // Two ranks: iteration 0 is the same computation (extraction byte for byte, training on
         // rank 0); iteration 1's embedder is fine-tuned data-parallel, equal up to rounding.
         const fs::path two = m_dir / "loop-two";
-        const QString url = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
-        std::array<QProcess, 2> ranks;
-        for (int rank = 0; rank < 2; ++rank)
-            ranks[static_cast<std::size_t>(rank)].start(QStringLiteral(ICMIL_CLI), runArguments(two) + rankFlags(url, rank));
-        const Finished rank0 = finish(ranks[0], 120000);
-        const Finished rank1 = finish(ranks[1], 60000);
+        const auto [rank0, rank1] = runTwoRanksByUrl(runArguments(two));
         QVERIFY2(rank0.exitCode == 0, qPrintable(rank0.output));
         QVERIFY2(rank1.exitCode == 0, qPrintable(rank1.output));
         QVERIFY2(rank0.output.contains(QStringLiteral("it 1 fine-tune epoch 2/2")), qPrintable(rank0.output));
@@ -250,12 +252,7 @@ private Q_SLOTS:
         QVERIFY2(stopped.output.contains(QStringLiteral("error: torch.distributed, rank 0 of 2")), qPrintable(stopped.output));
         QVERIFY(!fs::exists(killed / it1));
 
-        const QString url3 = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
-        std::array<QProcess, 2> again;
-        for (int rank = 0; rank < 2; ++rank)
-            again[static_cast<std::size_t>(rank)].start(QStringLiteral(ICMIL_CLI), runArguments(killed) + rankFlags(url3, rank));
-        const Finished resumed0 = finish(again[0], 120000);
-        const Finished resumed1 = finish(again[1], 60000);
+        const auto [resumed0, resumed1] = runTwoRanksByUrl(runArguments(killed));
         QVERIFY2(resumed0.exitCode == 0, qPrintable(resumed0.output));
         QVERIFY2(resumed1.exitCode == 0, qPrintable(resumed1.output));
         QVERIFY2(resumed0.output.contains(QStringLiteral("Resuming the ICMIL loop 'icmil' at iteration 1")), qPrintable(resumed0.output));
@@ -289,13 +286,7 @@ private Q_SLOTS:
         predictOne.start(QStringLiteral(ICMIL_CLI), predictArguments(m_dir / "predict-one"));
         const Finished predictedOne = finish(predictOne);
         QVERIFY2(predictedOne.exitCode == 0, qPrintable(predictedOne.output));
-        const QString url4 = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
-        std::array<QProcess, 2> predictTwo;
-        for (int rank = 0; rank < 2; ++rank)
-            predictTwo[static_cast<std::size_t>(rank)].start(QStringLiteral(ICMIL_CLI),
-                                                             predictArguments(m_dir / "predict-two") + rankFlags(url4, rank));
-        const Finished predicted0 = finish(predictTwo[0]);
-        const Finished predicted1 = finish(predictTwo[1]);
+        const auto [predicted0, predicted1] = runTwoRanksByUrl(predictArguments(m_dir / "predict-two"));
         QVERIFY2(predicted0.exitCode == 0, qPrintable(predicted0.output));
         QVERIFY2(predicted1.exitCode == 0, qPrintable(predicted1.output));
         QVERIFY2(predicted1.output.contains(QStringLiteral("Rank 1: features of its share made; rank 0 predicts")),
@@ -319,12 +310,7 @@ private Q_SLOTS:
         // --dist-url on the command line.
         const QString url = QStringLiteral("tcp://127.0.0.1:%1").arg(test::freeLoopbackPort());
         const QProcessEnvironment plain = QProcessEnvironment::systemEnvironment();
-        auto [rank0, rank1] = runTwoRanks(project,
-                                          {QStringList{QStringLiteral("--dist-url"), url, QStringLiteral("--rank"), QStringLiteral("0"),
-                                                       QStringLiteral("--world-size"), QStringLiteral("2")},
-                                           QStringList{QStringLiteral("--dist-url"), url, QStringLiteral("--rank"), QStringLiteral("1"),
-                                                       QStringLiteral("--world-size"), QStringLiteral("2")}},
-                                          {plain, plain});
+        auto [rank0, rank1] = runTwoRanks(extractArguments(project), {rankFlags(url, 0), rankFlags(url, 1)}, {plain, plain});
         QVERIFY2(rank0.exitCode == 0, qPrintable(rank0.output));
         QVERIFY2(rank1.exitCode == 0, qPrintable(rank1.output));
         QVERIFY(filesUnder(project) == expected);
@@ -351,7 +337,7 @@ private Q_SLOTS:
             env.insert(QStringLiteral("MASTER_ADDR"), QStringLiteral("127.0.0.1"));
             env.insert(QStringLiteral("MASTER_PORT"), QString::number(port));
         }
-        auto [envRank0, envRank1] = runTwoRanks(project, {QStringList{}, QStringList{}}, torchrun);
+        auto [envRank0, envRank1] = runTwoRanks(extractArguments(project), {QStringList{}, QStringList{}}, torchrun);
         QVERIFY2(envRank0.exitCode == 0, qPrintable(envRank0.output));
         QVERIFY2(envRank1.exitCode == 0, qPrintable(envRank1.output));
         QVERIFY2(envRank1.output.contains(QStringLiteral("torch.distributed: rank 1 of 2 (torchrun, 127.0.0.1:%1)").arg(port)),

@@ -18,6 +18,7 @@
 //                    [--finetune-batch 32] [--finetune-steps 8]
 
 #include "common/freeport.h"
+#include "common/loopbackjob.h"
 #include "engine/distributed/distributedgroup.h"
 #include "engine/embedders/embedder.h"
 #include "engine/icmil/teacherstudent.h"
@@ -106,14 +107,8 @@ std::unique_ptr<engine::DistributedGroup> joinJob(const Options &options)
     pinToCore(options.workerRank);
     if (options.workerWorld <= 1)
         return nullptr;
-    engine::DistributedSettings settings;
-    settings.rank = options.workerRank;
-    settings.worldSize = options.workerWorld;
-    settings.host = "127.0.0.1";
-    settings.port = options.workerPort;
-    settings.launcher = "icmil-dist-bench";
-    settings.timeout = std::chrono::seconds(600);
-    return std::make_unique<engine::DistributedGroup>(settings);
+    return std::make_unique<engine::DistributedGroup>(
+        test::loopbackSettings(options.workerRank, options.workerWorld, options.workerPort, std::chrono::seconds(600), "icmil-dist-bench"));
 }
 
 // One rank of the fine-tuning job: its share of each global batch, a warm-up step, then the timed
@@ -249,13 +244,7 @@ void allReduceTable()
     const int port = test::freeLoopbackPort();
     const std::vector<std::int64_t> sizes{1024, 16384, 262144, 1048576, 4194304, 16777216}; // float32 elements / 4 bytes
     auto rankWork = [&](int rank) {
-        engine::DistributedSettings settings;
-        settings.rank = rank;
-        settings.worldSize = 2;
-        settings.host = "127.0.0.1";
-        settings.port = port;
-        settings.launcher = "icmil-dist-bench";
-        engine::DistributedGroup group(settings);
+        engine::DistributedGroup group(test::loopbackSettings(rank, 2, port, std::chrono::seconds(1800), "icmil-dist-bench"));
         std::vector<double> perCall;
         for (const std::int64_t elements : sizes) {
             torch::Tensor tensor = torch::ones({elements});

@@ -6,6 +6,7 @@
 // fine-tuning steps that are one process's steps on the whole batch.
 
 #include "common/freeport.h"
+#include "common/loopbackjob.h"
 #include "engine/distributed/distributedgroup.h"
 #include "engine/distributed/distributedsettings.h"
 #include "engine/embedders/embedder.h"
@@ -46,18 +47,6 @@ std::string errorOf(const DistributedOptions &options, const std::map<std::strin
         return error.what();
     }
     return "(no error)";
-}
-
-DistributedSettings loopback(int rank, int port)
-{
-    DistributedSettings settings;
-    settings.rank = rank;
-    settings.worldSize = 2;
-    settings.host = "127.0.0.1";
-    settings.port = port;
-    settings.launcher = "test";
-    settings.timeout = std::chrono::seconds(60);
-    return settings;
 }
 
 // ||a - b|| / ||b|| over all the tensors together.
@@ -185,7 +174,7 @@ ENGINE_TEST(twoRanksReduceGatherAndMeet)
         SKIP("this build has no Gloo headers (libgloo-dev)");
     const int port = icmil::test::freeLoopbackPort();
     auto rankWork = [port](int rank) {
-        DistributedGroup group(loopback(rank, port));
+        DistributedGroup group(icmil::test::loopbackSettings(rank, 2, port));
         std::vector<torch::Tensor> tensors{torch::full({3}, static_cast<float>(rank + 1)), torch::arange(4, torch::kDouble) * rank};
         for (torch::Tensor &tensor : tensors)
             group.allReduceSum(tensor, "test sum");
@@ -208,13 +197,7 @@ ENGINE_TEST(aRankThatNeverComesFailsTheOtherInTime)
 {
     if (!DistributedGroup::backendAvailable("gloo"))
         SKIP("this build has no Gloo headers (libgloo-dev)");
-    DistributedSettings settings;
-    settings.rank = 0;
-    settings.worldSize = 2;
-    settings.host = "127.0.0.1";
-    settings.port = icmil::test::freeLoopbackPort();
-    settings.launcher = "test";
-    settings.timeout = std::chrono::seconds(2);
+    const DistributedSettings settings = icmil::test::loopbackSettings(0, 2, icmil::test::freeLoopbackPort(), std::chrono::seconds(2));
     const auto start = std::chrono::steady_clock::now();
     std::string error = "(no error)";
     try {
@@ -284,7 +267,7 @@ ENGINE_TEST(dataParallelFineTuningIsOneProcessOnTheWholeBatch)
 
     const int port = icmil::test::freeLoopbackPort();
     auto rankWork = [&](int rank) {
-        DistributedGroup group(loopback(rank, port));
+        DistributedGroup group(icmil::test::loopbackSettings(rank, 2, port));
         TeacherStudentDistiller distiller(*embedder, *classifier, config, &group);
         std::vector<DistillationLosses> losses;
         for (std::size_t i = 0; i < batches.size(); ++i) {

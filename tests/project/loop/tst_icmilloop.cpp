@@ -5,6 +5,7 @@
 // match a saved loop, and the sampling of the fine-tuning patches.
 
 #include "common/freeport.h"
+#include "common/loopbackjob.h"
 #include "common/slidetestsupport.h"
 #include "project/featuretestsupport.h"
 #include "project/looptestsupport.h"
@@ -585,14 +586,7 @@ private Q_SLOTS:
         fs::remove(d.output);
         const int port = test::freeLoopbackPort();
         auto rank = [&](int r) {
-            engine::DistributedSettings settings;
-            settings.rank = r;
-            settings.worldSize = 2;
-            settings.host = "127.0.0.1";
-            settings.port = port;
-            settings.launcher = "test";
-            settings.timeout = std::chrono::seconds(120);
-            engine::DistributedGroup group(settings);
+            engine::DistributedGroup group(test::loopbackSettings(r, 2, port, std::chrono::seconds(120)));
             FineTuningConfig mine = d;
             mine.readerThreads = 1;
             return EmbedderFineTuning(mine, *embedder, *classifier, &group).run();
