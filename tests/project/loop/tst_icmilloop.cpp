@@ -99,6 +99,27 @@ private:
     std::map<std::string, std::string> m_label; // slide_id -> label
 
     // A project in its own folder that shares the dataset's slides and labels.
+    // The training slides of the fixed split.
+    std::vector<SlideEntry> trainingSlides() const
+    {
+        std::vector<SlideEntry> train;
+        for (const SlideEntry &entry : listSlides(m_dataset).slides)
+            if (m_split.at(entry.slideId) == "train")
+                train.push_back(entry);
+        return train;
+    }
+
+    // Fine-tuning on iteration 0's outputs of the first test (m_reference), as the loop sets it.
+    FineTuningConfig fineTuningConfig() const
+    {
+        const IcmilLoopConfig c = config("full", 1);
+        FineTuningConfig f = c.fineTuning;
+        f.projectRoot = m_reference;
+        f.slides = trainingSlides();
+        f.tiling = c.extraction.tiling;
+        return f;
+    }
+
     IcmilLoopConfig config(const std::string &project, int iterations = 1) const
     {
         IcmilLoopConfig c = test::tinyLoopConfig(m_dir / project, m_dataset, iterations);
@@ -494,19 +515,12 @@ private Q_SLOTS:
         // On iteration 0's outputs of the first test: the pool is exactly the given slides' patches.
         const fs::path root = m_reference;
         QVERIFY(!root.empty());
-        const SlideListing listing = listSlides(m_dataset);
-        std::vector<SlideEntry> train;
+        const std::vector<SlideEntry> train = trainingSlides();
         std::int64_t patches = 0;
-        for (const SlideEntry &entry : listing.slides)
-            if (m_split.at(entry.slideId) == "train") {
-                train.push_back(entry);
-                patches += static_cast<std::int64_t>(readPatchFile(ProjectLayout(root).patchFile(entry.slideId)).coords.size());
-            }
-        IcmilLoopConfig c = config("full", 1);
-        FineTuningConfig f = c.fineTuning;
-        f.projectRoot = root;
-        f.slides = train;
-        f.tiling = c.extraction.tiling;
+        for (const SlideEntry &entry : train)
+            patches += static_cast<std::int64_t>(readPatchFile(ProjectLayout(root).patchFile(entry.slideId)).coords.size());
+        const IcmilLoopConfig c = config("full", 1);
+        FineTuningConfig f = fineTuningConfig();
         f.epochs = 3;
         f.output = m_dir / "student.pth";
         engine::EmbedderConfig e = c.embedder;
@@ -556,15 +570,9 @@ private Q_SLOTS:
             QSKIP("this build has no Gloo headers (libgloo-dev)");
         const fs::path root = m_reference;
         QVERIFY(!root.empty());
-        std::vector<SlideEntry> train;
-        for (const SlideEntry &entry : listSlides(m_dataset).slides)
-            if (m_split.at(entry.slideId) == "train")
-                train.push_back(entry);
-        IcmilLoopConfig c = config("full", 1);
-        FineTuningConfig f = c.fineTuning;
-        f.projectRoot = root;
-        f.slides = train;
-        f.tiling = c.extraction.tiling;
+        const IcmilLoopConfig c = config("full", 1);
+        FineTuningConfig f = fineTuningConfig();
+        const std::vector<SlideEntry> &train = f.slides;
         f.epochs = 2;
         f.patchesPerEpoch = 45; // batches of 16, 16 and 13 (6 + 7 over two ranks)
         f.distillation.learningRate = 1e-3;
